@@ -1,0 +1,195 @@
+/**
+ * The backend contract: the few operations the fan-out protocol needs from a
+ * storage system, and nothing more. One instance serves one spool (a directory
+ * or a WebDAV collection). Names are plain file names inside that spool: never
+ * a path, never containing `/`, `\0`, or equal to `.`/`..`; a backend throws
+ * `EUSAGE` for anything else.
+ *
+ * Every method rejects only with a {@link FanoutError} whose `code` is listed in
+ * its TSDoc (plus `EIO`, `EUNAVAILABLE`, `EACCES` and `ENOSPC` where the
+ * storage fails), with `spool` set to {@link SpoolBackend.location} and `file`
+ * to the name concerned. The core never reads error messages, only codes.
+ *
+ * Durability vocabulary: a *durable* effect survives a machine crash. File data
+ * is durable once {@link SpoolBackend.createExclusive} resolves (it syncs the
+ * file); a change to the spool's set of names (create, publish, remove) is
+ * durable only after a later {@link SpoolBackend.syncDir} resolves. Backends
+ * whose storage gives no such control say so with
+ * `capabilities.durableDirSync === false`.
+ */
+import type { FanoutError } from '../errors/fanout-error.js';
+
+/** What a directory entry is, determined without following symbolic links. */
+export type EntryKind = 'file' | 'directory' | 'symlink' | 'other';
+
+/** One entry of a spool listing. */
+export interface SpoolEntry {
+  /** The entry's name inside the spool. */
+  readonly name: string;
+  /** Its kind; a symlink is reported as `symlink`, never as what it points to. */
+  readonly kind: EntryKind;
+}
+
+/** What {@link SpoolBackend.stat} tells about a name. */
+export interface EntryStat {
+  readonly kind: EntryKind;
+  /** Size in bytes (0 for anything but a file if unknown). */
+  readonly size: number;
+  /** Last modification time, ms since the epoch (0 if unknown). */
+  readonly mtimeMs: number;
+  /**
+   * An identity of the underlying file that two names share when they are the
+   * same file (device and inode on POSIX, an ETag or resource id elsewhere);
+   * `undefined` when the backend cannot tell.
+   */
+  readonly fileId: string | undefined;
+  /** Number of names the file has, when the backend knows it. */
+  readonly nlink: number | undefined;
+}
+
+/** Content to write: bytes, or a stream of bytes (a Node `Readable` is one). */
+export type ContentSource = Uint8Array | AsyncIterable<Uint8Array>;
+
+/** Options of {@link SpoolBackend.createExclusive}. */
+export interface CreateOptions {
+  /** Abort the write; the partial file is removed and `EABORTED` thrown. */
+  readonly signal?: AbortSignal;
+}
+
+/** What the backend can and cannot do, where backends differ. */
+export interface BackendCapabilities {
+  /**
+   * True when {@link SpoolBackend.syncDir} makes name changes durable (POSIX).
+   * False when it is a no-op because the storage offers no such control
+   * (WebDAV: a 2xx reply is not a durability promise).
+   */
+  readonly durableDirSync: boolean;
+  /** True when the storage has hard links (POSIX, NFS). */
+  readonly hardLinks: boolean;
+  /**
+   * True when the backend implements {@link SpoolBackend.lock} natively
+   * (WebDAV LOCK). Otherwise the seed protocol uses lock files (`l<id>`).
+   */
+  readonly nativeLocks: boolean;
+  /** True when `publish` is a single atomic step (rename, MOVE) rather than link + unlink. */
+  readonly atomicPublish: boolean;
+}
+
+/** A held advisory lock; see {@link SpoolBackend.lock}. */
+export interface SpoolLock {
+  /** Release the lock. Resolves even if the lock was already gone. */
+  release(): Promise<void>;
+}
+
+/**
+ * One spool on one storage system. Implemented by `@fanout/fs-posix`,
+ * `@fanout/fs-nfs`, `@fanout/fs-memory` and `@fanout/fs-webdav`; checked by the
+ * conformance suite in `@fanout/core/testing`.
+ */
+export interface SpoolBackend {
+  /**
+   * Where the spool is, as a URL or path an operator recognises. It is
+   * written into markers and error messages, so it never contains credentials.
+   */
+  readonly location: string;
+
+  /** What this backend can do; see {@link BackendCapabilities}. */
+  readonly capabilities: BackendCapabilities;
+
+  /**
+   * Create the spool's container (directory, collection) and any missing
+   * parents; durable when it resolves. Resolves if it already exists.
+   * @throws `EBADENTRY` if the location exists but is not a directory.
+   */
+  ensureContainer(): Promise<void>;
+
+  /**
+   * Create `name`, which must not exist, write `content` to it, make the data
+   * durable (fsync) and close it. Exclusive: of any number of concurrent
+   * callers with the same name, exactly one succeeds and the others get
+   * `EEXIST`, and an existing file is never modified. Never follows a symlink.
+   * The new *name* is durable only after {@link SpoolBackend.syncDir}.
+   *
+   * Content is streamed: memory use does not grow with its size.
+   * On any failure after the name was created (the content stream throws,
+   * `ENOSPC`, abort) the partial file is removed before the error is rethrown.
+   *
+   * @returns the number of bytes written.
+   * @throws `EEXIST` when `name` exists (whatever its kind); `ENOENT` when the
+   *   container is missing; `ENOSPC`; `EABORTED`; the content stream's own
+   *   error, wrapped as `EIO` unless it is already a FanoutError.
+   */
+  createExclusive(name: string, content: ContentSource, options?: CreateOptions): Promise<number>;
+
+  /**
+   * Give the file `from` the name `to` without ever replacing an existing
+   * `to`, and remove the name `from`. Consumers see `to` appear complete.
+   *
+   * If `to` already exists and is the very same file as `from` (a publish
+   * interrupted between its link and its unlink), the publish is completed by
+   * removing `from` and resolves. The change is durable after
+   * {@link SpoolBackend.syncDir}.
+   *
+   * @throws `EEXIST` when `to` exists and is another file (nothing changed);
+   *   `ENOENT` when `from` does not exist (nothing changed);
+   *   `EBADENTRY` when `from` is not a regular file.
+   */
+  publish(from: string, to: string): Promise<void>;
+
+  /**
+   * Remove the name `name` (a regular file; never a directory, and a symlink
+   * is removed as a link, never followed).
+   * @returns `true` if it removed the name, `false` if it did not exist.
+   * @throws `EBADENTRY` when `name` is a directory.
+   */
+  remove(name: string): Promise<boolean>;
+
+  /**
+   * Stream the spool's entries, without `.` and `..`, in no particular order,
+   * without holding the whole listing in memory. Each entry's kind is
+   * determined without following links. Entries created or removed while the
+   * iteration runs may or may not be reported (as with `readdir`).
+   * @throws `ENOENT` (as `ENOTSPOOL` is the core's business) when the
+   *   container does not exist.
+   */
+  list(): AsyncIterable<SpoolEntry>;
+
+  /**
+   * Describe `name` without following a symlink.
+   * @returns `undefined` when it does not exist.
+   */
+  stat(name: string): Promise<EntryStat | undefined>;
+
+  /**
+   * Stream the content of the regular file `name` without holding it in
+   * memory. Never follows a symlink.
+   * @throws `ENOENT` when it does not exist; `EBADENTRY` when it is not a
+   *   regular file (a symlink, a directory, a FIFO…).
+   */
+  read(name: string): AsyncIterable<Uint8Array>;
+
+  /**
+   * Make every earlier create, publish and remove in this spool durable
+   * (fsync of the directory). A no-op where `capabilities.durableDirSync` is
+   * false.
+   */
+  syncDir(): Promise<void>;
+
+  /**
+   * Take an advisory lock on `name` for `owner` (only on backends with
+   * `capabilities.nativeLocks`). Other lockers get `EEXIST`.
+   */
+  lock?(name: string, owner: string): Promise<SpoolLock>;
+
+  /** Whether `name` is locked by anybody (only with `capabilities.nativeLocks`). */
+  isLocked?(name: string): Promise<boolean>;
+
+  /** Release resources (connections, handles). The backend is unusable afterwards. */
+  close(): Promise<void>;
+}
+
+/** Opens the spool at a location; supplied by whoever knows the backends (the CLI, a test). */
+export type SpoolOpener = (location: string) => Promise<SpoolBackend>;
+
+/** @internal keeps the import used for TSDoc links. */
+export type _ErrorForDocs = FanoutError;

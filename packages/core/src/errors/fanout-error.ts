@@ -1,0 +1,80 @@
+/**
+ * Stable error codes. Backends translate their native failures into these so
+ * that the core never parses messages. The CLI maps them to exit statuses in one
+ * place (`apps/cli/src/exit-status.ts`).
+ */
+export type FanoutErrorCode =
+  /** The target name already exists (exclusive create, no-clobber publish). */
+  | 'EEXIST'
+  /** The name does not exist. */
+  | 'ENOENT'
+  /** No space left on the device or quota exceeded (ENOSPC, EDQUOT, HTTP 507). */
+  | 'ENOSPC'
+  /** An I/O error, a server error, or a stale handle that retries did not cure. */
+  | 'EIO'
+  /** The server or mount did not answer in time, or went away. */
+  | 'EUNAVAILABLE'
+  /** Permission denied (EACCES, EPERM, HTTP 401/403). */
+  | 'EACCES'
+  /** The entry is not what the protocol expects (a symlink, a directory, a FIFO…). */
+  | 'EBADENTRY'
+  /** The location is not a fanout spool (no or unreadable `.fanout-spool`). */
+  | 'ENOTSPOOL'
+  /** The spool's identity does not match the one a marker names. */
+  | 'EFOREIGN'
+  /** A marker that does not parse, fails its checksum or names a bad location. */
+  | 'ECORRUPT'
+  /** A location (URL) that no backend accepts, or a backend that is not installed. */
+  | 'EBADURL'
+  /** Invalid arguments or configuration. */
+  | 'EUSAGE'
+  /** The operation was interrupted (signal, abort). */
+  | 'EABORTED'
+  /** Something the backend does not support (e.g. locks on a backend without them). */
+  | 'ENOTSUP';
+
+/** Options for {@link FanoutError}. */
+export interface FanoutErrorOptions {
+  /** The spool's location (URL or path, never with credentials). */
+  spool?: string;
+  /** The file name inside the spool. */
+  file?: string;
+  /** The underlying error. */
+  cause?: unknown;
+}
+
+/**
+ * The one error type fanout throws. `message` is the cause in plain words;
+ * {@link FanoutError.oneLine} is what the CLI prints: spool, file and cause.
+ */
+export class FanoutError extends Error {
+  override readonly name = 'FanoutError';
+  readonly code: FanoutErrorCode;
+  readonly spool: string | undefined;
+  readonly file: string | undefined;
+
+  constructor(code: FanoutErrorCode, message: string, options: FanoutErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.spool = options.spool;
+    this.file = options.file;
+  }
+
+  /** `spool: file: message (CODE)` — the single line an operator reads. */
+  oneLine(): string {
+    const where = [this.spool, this.file].filter((x) => x !== undefined && x !== '').join(': ');
+    return `${where ? `${where}: ` : ''}${this.message} (${this.code})`;
+  }
+}
+
+/** True when `err` is a {@link FanoutError} with one of the given codes. */
+export function isFanoutError(err: unknown, ...codes: FanoutErrorCode[]): err is FanoutError {
+  return err instanceof FanoutError && (codes.length === 0 || codes.includes(err.code));
+}
+
+/** Wrap anything thrown into a FanoutError, keeping a FanoutError as it is. */
+export function toFanoutError(err: unknown, fallback: FanoutErrorCode, options: FanoutErrorOptions = {}): FanoutError {
+  if (err instanceof FanoutError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new FanoutError(fallback, message, { ...options, cause: err });
+}

@@ -1,0 +1,82 @@
+/**
+ * The protocol's file names (DESIGN.md §2). Every file the protocol creates is
+ * named by a one-letter prefix and an ID, so its role is known without reading
+ * it — the seed post's key idea.
+ */
+
+/** The identity file of a spool. */
+export const SPOOL_IDENTITY_FILE = '.fanout-spool';
+
+/** What an ID (message, attempt, consumer) may look like. */
+export const ID_PATTERN = /^[0-9A-Za-z_-]{1,128}$/;
+
+/** True when `id` is a valid fanout ID. */
+export function isValidId(id: string): boolean {
+  return ID_PATTERN.test(id);
+}
+
+/** A name parsed into its protocol role. */
+export type ProtocolName =
+  /** `s<ID>`: a message waiting in a source spool. */
+  | { kind: 'source'; id: string }
+  /** `t<token>`: a temporary file still being written; never valid. */
+  | { kind: 'temp'; token: string }
+  /** `m<ID>`: the transaction marker of message ID. */
+  | { kind: 'marker'; id: string }
+  /** `w<ID>.<TX>`: a staged copy of attempt TX, invisible to consumers. */
+  | { kind: 'staged'; id: string; tx: string }
+  /** `d<ID>`: a delivered message, complete and committed. */
+  | { kind: 'delivered'; id: string }
+  /** `c<ID>.<who>`: a delivered message claimed by consumer `who`. */
+  | { kind: 'claimed'; id: string; who: string }
+  /** `l<ID>`: the seed protocol's lock file on `d<ID>`. */
+  | { kind: 'lock'; id: string }
+  /** `.fanout-spool`: the spool's identity. */
+  | { kind: 'identity' }
+  /** Anything else: reported, never touched. */
+  | { kind: 'unknown' };
+
+const TWO_PART = /^([0-9A-Za-z_-]{1,128})\.([0-9A-Za-z_-]{1,128})$/;
+const TEMP_TOKEN = /^[0-9A-Za-z_.-]{1,200}$/;
+
+/** Classify a spool entry name. Pure: reads nothing. */
+export function parseProtocolName(name: string): ProtocolName {
+  if (name === SPOOL_IDENTITY_FILE) return { kind: 'identity' };
+  const prefix = name[0];
+  const rest = name.slice(1);
+  switch (prefix) {
+    case 's':
+    case 'm':
+    case 'd':
+    case 'l':
+      if (!isValidId(rest)) return { kind: 'unknown' };
+      return prefix === 's'
+        ? { kind: 'source', id: rest }
+        : prefix === 'm'
+          ? { kind: 'marker', id: rest }
+          : prefix === 'd'
+            ? { kind: 'delivered', id: rest }
+            : { kind: 'lock', id: rest };
+    case 't':
+      return TEMP_TOKEN.test(rest) ? { kind: 'temp', token: rest } : { kind: 'unknown' };
+    case 'w':
+    case 'c': {
+      const m = TWO_PART.exec(rest);
+      if (!m) return { kind: 'unknown' };
+      return prefix === 'w' ? { kind: 'staged', id: m[1]!, tx: m[2]! } : { kind: 'claimed', id: m[1]!, who: m[2]! };
+    }
+    default:
+      return { kind: 'unknown' };
+  }
+}
+
+/** The name builders, one per role. */
+export const names = {
+  source: (id: string) => `s${id}`,
+  marker: (id: string) => `m${id}`,
+  staged: (id: string, tx: string) => `w${id}.${tx}`,
+  delivered: (id: string) => `d${id}`,
+  claimed: (id: string, who: string) => `c${id}.${who}`,
+  lock: (id: string) => `l${id}`,
+  temp: (token: string) => `t${token}`,
+} as const;
