@@ -1,0 +1,68 @@
+/**
+ * The slice of the POSIX file API that fs-posix (and fs-nfs) use, as an
+ * injectable interface. `nodePosixFs` (in `node-posix-fs.ts`) is the real
+ * thing over `node:fs`; `@fanout/fs-memory` provides one over memfs and the
+ * crash simulator provides one that records durability. Keeping it this small
+ * and fd-based is what lets the simulator run the *real* backend code.
+ *
+ * Every method rejects with a Node-style error carrying `code` (`EEXIST`,
+ * `ENOENT`, `ENOSPC`, `ELOOP`, `EISDIR`, `ENOTDIR`, `EIO`, `ESTALE`, …).
+ */
+
+/** What `lstat`/`fstat` return (the subset used). */
+export interface PosixStats {
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ino: number | bigint;
+  readonly dev: number | bigint;
+  readonly nlink: number;
+}
+
+/** One directory entry from `opendir` (the subset of `fs.Dirent` used). */
+export interface PosixDirent {
+  readonly name: string;
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
+}
+
+/** An open directory stream; iterate it to read entries one by one. */
+export interface PosixDir extends AsyncIterable<PosixDirent> {
+  close(): Promise<void>;
+}
+
+/** Open flags, numerically as in `fs.constants` on Linux. */
+export interface PosixFsConstants {
+  readonly O_RDONLY: number;
+  readonly O_WRONLY: number;
+  readonly O_RDWR: number;
+  readonly O_CREAT: number;
+  readonly O_EXCL: number;
+  readonly O_NOFOLLOW: number;
+  readonly O_DIRECTORY: number;
+}
+
+/** The injectable file API. Paths are absolute POSIX paths. */
+export interface PosixFs {
+  readonly constants: PosixFsConstants;
+  /** open(2); resolves a file descriptor. */
+  open(path: string, flags: number, mode?: number): Promise<number>;
+  /** write(2) at `position` (or the current offset when null); resolves bytes written. */
+  write(fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null): Promise<number>;
+  /** read(2); resolves bytes read, 0 at end of file. */
+  read(fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null): Promise<number>;
+  /** fsync(2) of a file or a directory opened with O_DIRECTORY. */
+  fsync(fd: number): Promise<void>;
+  close(fd: number): Promise<void>;
+  fstat(fd: number): Promise<PosixStats>;
+  lstat(path: string): Promise<PosixStats>;
+  link(existingPath: string, newPath: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  rename(oldPath: string, newPath: string): Promise<void>;
+  mkdir(path: string, options: { recursive: boolean; mode?: number }): Promise<void>;
+  /** A streaming directory reader (`fs.promises.opendir`). */
+  opendir(path: string): Promise<PosixDir>;
+}
