@@ -43,6 +43,11 @@ export interface PosixFsConstants {
   readonly O_EXCL: number;
   readonly O_NOFOLLOW: number;
   readonly O_DIRECTORY: number;
+  /**
+   * Optional: when present, `read` opens with it so that a FIFO swapped in
+   * after the kind check cannot block the open (regular files ignore it).
+   */
+  readonly O_NONBLOCK?: number;
 }
 
 /** The injectable file API. Paths are absolute POSIX paths. */

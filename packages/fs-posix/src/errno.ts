@@ -1,0 +1,77 @@
+/**
+ * Translation of native errno codes into the contract's stable
+ * {@link FanoutErrorCode}s, in one place so every operation of the posix and
+ * nfs backends reports the same failure the same way.
+ */
+import { FanoutError, type FanoutErrorCode } from '@fanout/core';
+
+const ERRNO_TO_FANOUT: Readonly<Record<string, FanoutErrorCode>> = {
+  EEXIST: 'EEXIST',
+  ENOTEMPTY: 'EEXIST',
+  ENOENT: 'ENOENT',
+  ENOSPC: 'ENOSPC',
+  EDQUOT: 'ENOSPC',
+  EFBIG: 'ENOSPC',
+  EIO: 'EIO',
+  ESTALE: 'EIO',
+  EMLINK: 'EIO',
+  EACCES: 'EACCES',
+  EPERM: 'EACCES',
+  EROFS: 'EACCES',
+  ELOOP: 'EBADENTRY',
+  EISDIR: 'EBADENTRY',
+  ENOTDIR: 'EBADENTRY',
+  ENXIO: 'EBADENTRY',
+  ETXTBSY: 'EBADENTRY',
+  ETIMEDOUT: 'EUNAVAILABLE',
+  ECONNREFUSED: 'EUNAVAILABLE',
+  ECONNRESET: 'EUNAVAILABLE',
+  EHOSTDOWN: 'EUNAVAILABLE',
+  EHOSTUNREACH: 'EUNAVAILABLE',
+  ENETUNREACH: 'EUNAVAILABLE',
+  ENETDOWN: 'EUNAVAILABLE',
+  EAGAIN: 'EUNAVAILABLE',
+  EBUSY: 'EUNAVAILABLE',
+  ENOTSUP: 'ENOTSUP',
+  EOPNOTSUPP: 'ENOTSUP',
+  ENOSYS: 'ENOTSUP',
+  EXDEV: 'ENOTSUP',
+  ENAMETOOLONG: 'EUSAGE',
+  ABORT_ERR: 'EABORTED',
+};
+
+/** Where a failure happened: the spool's location and the file name in it. */
+export interface ErrnoContext {
+  readonly spool: string;
+  readonly file?: string;
+}
+
+/** The native `code` of an error (`'ENOENT'`…), or undefined. */
+export function errnoCode(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'code' in err) {
+    const code = (err as { code: unknown }).code;
+    return typeof code === 'string' ? code : undefined;
+  }
+  return undefined;
+}
+
+/** The contract code for a native errno code (`EIO` for anything unknown). */
+export function fanoutCodeOf(code: string | undefined): FanoutErrorCode {
+  return (code !== undefined ? ERRNO_TO_FANOUT[code] : undefined) ?? 'EIO';
+}
+
+/**
+ * Turn what a {@link PosixFs} call threw into a {@link FanoutError} naming the
+ * spool, the file and the operation; a FanoutError passes through unchanged.
+ * @param op the system call that failed (`open`, `link`…), for the message.
+ */
+export function fromErrno(err: unknown, op: string, where: ErrnoContext): FanoutError {
+  if (err instanceof FanoutError) return err;
+  const code = errnoCode(err);
+  const detail = err instanceof Error ? err.message : String(err);
+  return new FanoutError(fanoutCodeOf(code), `${op} failed: ${detail}`, {
+    spool: where.spool,
+    file: where.file,
+    cause: err,
+  });
+}
