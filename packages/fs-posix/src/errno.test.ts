@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { FanoutError } from '@fanout/core';
+import { errnoCode, fanoutCodeOf, fromErrno } from './errno.js';
+
+function nodeError(code: string, message = `${code}: something`): NodeJS.ErrnoException {
+  return Object.assign(new Error(message), { code });
+}
+
+describe('errno mapping', () => {
+  it.each([
+    ['EEXIST', 'EEXIST'],
+    ['ENOENT', 'ENOENT'],
+    ['ENOSPC', 'ENOSPC'],
+    ['EDQUOT', 'ENOSPC'],
+    ['EIO', 'EIO'],
+    ['ESTALE', 'EIO'],
+    ['EACCES', 'EACCES'],
+    ['EPERM', 'EACCES'],
+    ['EROFS', 'EACCES'],
+    ['ELOOP', 'EBADENTRY'],
+    ['EISDIR', 'EBADENTRY'],
+    ['ENOTDIR', 'EBADENTRY'],
+    ['ETIMEDOUT', 'EUNAVAILABLE'],
+    ['ECONNREFUSED', 'EUNAVAILABLE'],
+    ['EOPNOTSUPP', 'ENOTSUP'],
+    ['ENAMETOOLONG', 'EUSAGE'],
+  ])('maps %s to %s', (native, expected) => {
+    expect(fanoutCodeOf(native)).toBe(expected);
+  });
+
+  it('maps unknown and missing codes to EIO', () => {
+    expect(fanoutCodeOf('EWHATEVER')).toBe('EIO');
+    expect(fanoutCodeOf(undefined)).toBe('EIO');
+  });
+
+  it('names the spool, the file, the operation and keeps the cause', () => {
+    const cause = nodeError('ENOSPC', 'ENOSPC: no space left on device, write');
+    const err = fromErrno(cause, 'write', { spool: '/var/spool/a', file: 'w1.2' });
+    expect(err).toBeInstanceOf(FanoutError);
+    expect(err.code).toBe('ENOSPC');
+    expect(err.spool).toBe('/var/spool/a');
+    expect(err.file).toBe('w1.2');
+    expect(err.cause).toBe(cause);
+    expect(err.oneLine()).toBe('/var/spool/a: w1.2: write failed: ENOSPC: no space left on device, write (ENOSPC)');
+  });
+
+  it('passes a FanoutError through unchanged', () => {
+    const original = new FanoutError('EABORTED', 'stop', { spool: 'x' });
+    expect(fromErrno(original, 'write', { spool: 'y' })).toBe(original);
+  });
+
+  it('reads the code of Node errors only', () => {
+    expect(errnoCode(nodeError('EIO'))).toBe('EIO');
+    expect(errnoCode(new Error('plain'))).toBeUndefined();
+    expect(errnoCode('EIO')).toBeUndefined();
+  });
+});
