@@ -16,7 +16,7 @@ export function isValidId(id: string): boolean {
 }
 
 /** A name parsed into its protocol role. */
-export type ProtocolName =
+export type ParsedName =
   /** `s<ID>`: a message waiting in a source spool. */
   | { kind: 'source'; id: string }
   /** `t<token>`: a temporary file still being written; never valid. */
@@ -40,7 +40,7 @@ const TWO_PART = /^([0-9A-Za-z_-]{1,128})\.([0-9A-Za-z_-]{1,128})$/;
 const TEMP_TOKEN = /^[0-9A-Za-z_.-]{1,200}$/;
 
 /** Classify a spool entry name. Pure: reads nothing. */
-export function parseProtocolName(name: string): ProtocolName {
+export function parseProtocolName(name: string): ParsedName {
   if (name === SPOOL_IDENTITY_FILE) return { kind: 'identity' };
   const prefix = name[0];
   const rest = name.slice(1);

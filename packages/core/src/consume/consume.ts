@@ -1,0 +1,124 @@
+import { hostname } from 'node:os';
+import type { SpoolBackend } from '../backend/spool-backend.js';
+import { isFanoutError, toFanoutError } from '../errors/fanout-error.js';
+import { type EventSink, ignoreEvents } from '../events/events.js';
+import { names, parseProtocolName } from '../names/protocol-names.js';
+import { defaultOwnerProbe, hostTag, type OwnerProbe } from '../owner/owner.js';
+
+/** A claimed message handed to a consumer. */
+export interface ClaimedMessage {
+  readonly id: string;
+  /** The claim's file name, `c<id>.<who>`. */
+  readonly file: string;
+  /** The content, streamed. */
+  read(): AsyncIterable<Uint8Array>;
+}
+
+/** This process's consumer name: `<host>-<pid>`, so stale claims can be traced to a dead consumer. */
+export function consumerName(pid: number = process.pid, host: string = hostname()): string {
+  return `${hostTag(host)}-${pid}`;
+}
+
+/**
+ * Claim delivered message `id` for consumer `who` by renaming `d<id>` to
+ * `c<id>.<who>` without clobbering. Resolves `undefined` if someone else
+ * claimed it first or it is gone. In a seed-protocol spool a message whose
+ * lock file `l<id>` exists is not committed yet and is not claimed.
+ */
+export async function claim(spool: SpoolBackend, id: string, who: string = consumerName()): Promise<ClaimedMessage | undefined> {
+  if ((await spool.stat(names.lock(id))) !== undefined) return undefined;
+  const file = names.claimed(id, who);
+  try {
+    await spool.publish(names.delivered(id), file);
+  } catch (err) {
+    if (isFanoutError(err, 'ENOENT', 'EEXIST')) return undefined;
+    throw err;
+  }
+  return { id, file, read: () => spool.read(file) };
+}
+
+/** Acknowledge a claimed message: delete it, durably (else it could come back after a crash and be consumed twice). */
+export async function acknowledge(spool: SpoolBackend, message: ClaimedMessage): Promise<void> {
+  await spool.remove(message.file);
+  await spool.syncDir();
+}
+
+/** Give a claimed message back (`c<id>.<who>` → `d<id>`) for a later attempt. */
+export async function release(spool: SpoolBackend, message: Pick<ClaimedMessage, 'id' | 'file'>): Promise<void> {
+  await spool.publish(message.file, names.delivered(message.id));
+  await spool.syncDir();
+}
+
+/** Options of {@link consume}. */
+export interface ConsumeOptions {
+  readonly spool: SpoolBackend;
+  /** Handles one message; resolve to acknowledge it, throw to release it. */
+  readonly handler: (message: ClaimedMessage) => Promise<void>;
+  readonly who?: string;
+  readonly ownerProbe?: OwnerProbe;
+  readonly signal?: AbortSignal;
+  readonly onEvent?: EventSink;
+}
+
+/** What {@link consume} did. */
+export interface ConsumeSummary {
+  readonly consumed: number;
+  readonly failed: number;
+  readonly released: number;
+}
+
+/**
+ * Hand every delivered message of a destination spool to `handler`, one at a
+ * time: claim, handle, acknowledge on success, release on failure (it will be
+ * offered again by a later call, not by this one). Claims of dead consumers on
+ * this host are released first.
+ */
+export async function consume(options: ConsumeOptions): Promise<ConsumeSummary> {
+  const { spool } = options;
+  const emit = options.onEvent ?? ignoreEvents;
+  const who = options.who ?? consumerName();
+  const released = await releaseStaleClaims(spool, options.ownerProbe ?? defaultOwnerProbe);
+  let consumed = 0;
+  let failed = 0;
+  const failedIds = new Set<string>();
+  for await (const entry of spool.list()) {
+    if (options.signal?.aborted) break;
+    const parsed = parseProtocolName(entry.name);
+    if (parsed.kind !== 'delivered' || entry.kind !== 'file' || failedIds.has(parsed.id)) continue;
+    const message = await claim(spool, parsed.id, who);
+    if (!message) continue;
+    try {
+      await options.handler(message);
+    } catch (err) {
+      failed++;
+      failedIds.add(parsed.id);
+      await release(spool, message);
+      emit({ type: 'consume-failed', id: parsed.id, spool: spool.location, error: toFanoutError(err, 'EIO', { spool: spool.location, file: message.file }) });
+      continue;
+    }
+    await acknowledge(spool, message);
+    consumed++;
+    emit({ type: 'consumed', id: parsed.id, spool: spool.location });
+  }
+  return { consumed, failed, released };
+}
+
+/** Put claims whose consumer (on this host) is dead back as `d<id>`. */
+export async function releaseStaleClaims(spool: SpoolBackend, probe: OwnerProbe = defaultOwnerProbe): Promise<number> {
+  let released = 0;
+  const here = hostTag(hostname());
+  for await (const entry of spool.list()) {
+    const parsed = parseProtocolName(entry.name);
+    if (parsed.kind !== 'claimed' || entry.kind !== 'file') continue;
+    const m = /^([0-9A-Za-z]+)-(\d+)$/.exec(parsed.who);
+    if (!m || m[1] !== here) continue;
+    if ((await probe({ host: hostname(), bootId: '', pid: Number(m[2]), startTime: '' })) !== 'dead') continue;
+    try {
+      await release(spool, { id: parsed.id, file: entry.name });
+      released++;
+    } catch (err) {
+      if (!isFanoutError(err, 'ENOENT', 'EEXIST')) throw err;
+    }
+  }
+  return released;
+}

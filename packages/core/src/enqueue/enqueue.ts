@@ -1,0 +1,41 @@
+import type { ContentSource, SpoolBackend } from '../backend/spool-backend.js';
+import { FanoutError } from '../errors/fanout-error.js';
+import { newId } from '../ids/ids.js';
+import { isValidId, names } from '../names/protocol-names.js';
+import { tempName } from '../spool/temp-name.js';
+
+/** Options of {@link enqueue}. */
+export interface EnqueueOptions {
+  /** Use this id instead of a fresh one (must match `[0-9A-Za-z_-]{1,128}`). */
+  readonly id?: string;
+  /**
+   * Make the message durable before resolving (default true). Pass false to
+   * enqueue several messages and call `spool.syncDir()` once at the end.
+   */
+  readonly sync?: boolean;
+}
+
+/**
+ * Add a message to a spool atomically: the content goes to a temp `t…`, is
+ * synced, and is then published as `s<id>` without clobbering, so no reader
+ * ever sees a partial message. Returns the id. The caller is expected to have
+ * checked the spool's identity (`readSpoolIdentity`).
+ *
+ * @throws `EEXIST` when a given id is already in the spool; `EUSAGE` for a
+ *   malformed id; any backend error (the temp is removed first).
+ */
+export async function enqueue(spool: SpoolBackend, content: ContentSource, options: EnqueueOptions = {}): Promise<string> {
+  const id = options.id ?? newId();
+  if (!isValidId(id)) throw new FanoutError('EUSAGE', `invalid message id ${JSON.stringify(id)}`, { spool: spool.location });
+  const tmp = tempName();
+  await spool.createExclusive(tmp, content);
+  try {
+    await spool.publish(tmp, names.source(id));
+  } catch (err) {
+    await spool.remove(tmp).catch(() => undefined);
+    throw err;
+  }
+  // enqueue: the s-name is durable before we tell anyone the id; else a crash could lose an acknowledged message.
+  if (options.sync !== false) await spool.syncDir();
+  return id;
+}

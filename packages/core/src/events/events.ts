@@ -1,0 +1,24 @@
+import type { EntryKind } from '../backend/spool-backend.js';
+import type { FanoutError } from '../errors/fanout-error.js';
+
+/**
+ * What the core reports while it works; the CLI turns these into a progress
+ * bar, log lines or JSON. The core itself never prints.
+ */
+export type FanoutEvent =
+  | { readonly type: 'message-started'; readonly id: string; readonly tx: string }
+  | { readonly type: 'message-committed'; readonly id: string; readonly tx: string; readonly bytes: number }
+  | { readonly type: 'message-failed'; readonly id: string; readonly error: FanoutError; readonly committed: boolean }
+  | { readonly type: 'message-skipped'; readonly id: string; readonly reason: string }
+  | { readonly type: 'recovered'; readonly id: string; readonly tx: string; readonly action: 'rolled-back' | 'rolled-forward' }
+  | { readonly type: 'marker-in-flight'; readonly id: string; readonly spool: string; readonly owner: string }
+  | { readonly type: 'quarantined'; readonly spool: string; readonly file: string; readonly error: FanoutError }
+  | { readonly type: 'temp-removed'; readonly spool: string; readonly file: string }
+  | { readonly type: 'unknown-entry'; readonly spool: string; readonly name: string; readonly kind: EntryKind }
+  | { readonly type: 'consumed'; readonly id: string; readonly spool: string }
+  | { readonly type: 'consume-failed'; readonly id: string; readonly spool: string; readonly error: FanoutError };
+
+/** Receives events; must not throw. */
+export type EventSink = (event: FanoutEvent) => void;
+
+export const ignoreEvents: EventSink = () => undefined;

@@ -1,0 +1,212 @@
+import type { SpoolBackend, SpoolOpener } from '../backend/spool-backend.js';
+import { FanoutError, toFanoutError } from '../errors/fanout-error.js';
+import { type EventSink, ignoreEvents } from '../events/events.js';
+import { newId } from '../ids/ids.js';
+import type { ProtocolName } from '../marker/marker-codec.js';
+import { parseProtocolName } from '../names/protocol-names.js';
+import { defaultOwner, defaultOwnerProbe, type OwnerInfo, type OwnerProbe } from '../owner/owner.js';
+import { type ExecutorHooks, runMachine } from '../protocol/executor.js';
+import { transaction } from '../protocol/transaction.js';
+import type { MessageFailure, TransactionPlan, TransformFactory, VerifiedSpool } from '../protocol/transaction-plan.js';
+import { recover, type RecoverySummary } from '../recovery/recover.js';
+import { readSpoolIdentity } from '../spool/identity.js';
+import { tempName } from '../spool/temp-name.js';
+
+/** A destination of {@link fanOut}. */
+export interface FanOutDestination {
+  readonly spool: SpoolBackend;
+  /** Optional per-destination transform; content is streamed through it. */
+  readonly transform?: TransformFactory;
+}
+
+/** Options of {@link fanOut}. */
+export interface FanOutOptions {
+  readonly source: SpoolBackend;
+  readonly destinations: readonly FanOutDestination[];
+  /** `staged` (default) or `seed`; see DESIGN.md §3. */
+  readonly protocol?: ProtocolName;
+  /** Messages per transaction: they share directory syncs. Default 1. */
+  readonly batchSize?: number;
+  /** Transactions in flight at once. Default 1. */
+  readonly concurrency?: number;
+  /** Run recovery of the source first (default true). */
+  readonly recoverFirst?: boolean;
+  /**
+   * Opens spools named by markers found during recovery. Default: the source
+   * and destinations given here, matched by location.
+   */
+  readonly open?: SpoolOpener;
+  readonly owner?: OwnerInfo;
+  readonly ownerProbe?: OwnerProbe;
+  /** Lease written into markers. Default 10 minutes. */
+  readonly leaseMs?: number;
+  /** Stop taking new messages; messages in flight finish or roll back. */
+  readonly signal?: AbortSignal;
+  readonly onEvent?: EventSink;
+  /** For checkers and schedulers: stand between the machines and the backends. */
+  readonly hooks?: ExecutorHooks;
+  readonly now?: () => number;
+  /** Makes attempt ids; injectable for reproducible simulations. */
+  readonly newTx?: () => string;
+  readonly tempName?: () => string;
+}
+
+/** What {@link fanOut} did. */
+export interface FanOutSummary {
+  /** Messages delivered to every destination and removed from the source. */
+  readonly committed: number;
+  /** Messages that failed; uncommitted ones are still in the source. */
+  readonly failed: MessageFailure[];
+  /** Messages owned by another worker, or vanished, left alone. */
+  readonly skipped: number;
+  /** Bytes written to destinations. */
+  readonly bytes: number;
+  /** What the initial recovery did (undefined if it did not run). */
+  readonly recovery: RecoverySummary | undefined;
+}
+
+/** Default lease of a marker. */
+export const DEFAULT_LEASE_MS = 10 * 60 * 1000;
+
+/**
+ * Fan out every message of the source to every destination, exactly once,
+ * and return when no message is left (messages that failed stay in the source
+ * and are reported; they are not retried in the same call).
+ *
+ * Guarantees (staged protocol): at every instant each message is either in
+ * the source or — after recovery — in every destination exactly once; a
+ * consumer of a destination never sees an uncommitted copy. With `seed` the
+ * copies are visible, under a lock file, before the commit.
+ *
+ * @throws `ENOTSPOOL` if a spool has no identity; `EUSAGE` for a bad route
+ *   (no destination, the source among its destinations, a destination twice).
+ */
+export async function fanOut(options: FanOutOptions): Promise<FanOutSummary> {
+  const emit = options.onEvent ?? ignoreEvents;
+  const now = options.now ?? Date.now;
+  const protocol = options.protocol ?? 'staged';
+  const batchSize = Math.max(1, Math.floor(options.batchSize ?? 1));
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 1));
+  if (options.destinations.length === 0) throw new FanoutError('EUSAGE', 'no destination spool given', { spool: options.source.location });
+
+  const source: VerifiedSpool = { backend: options.source, identity: await readSpoolIdentity(options.source) };
+  const destinations: { spool: VerifiedSpool; transform: TransformFactory | undefined }[] = [];
+  const seen = new Set([source.identity.uuid]);
+  for (const d of options.destinations) {
+    const identity = await readSpoolIdentity(d.spool);
+    if (seen.has(identity.uuid)) {
+      throw new FanoutError('EUSAGE', identity.uuid === source.identity.uuid ? 'destination is the source spool' : 'destination given twice (same spool identity)', { spool: d.spool.location });
+    }
+    seen.add(identity.uuid);
+    destinations.push({ spool: { backend: d.spool, identity }, transform: d.transform });
+  }
+
+  const known = new Map([options.source, ...options.destinations.map((d) => d.spool)].map((b) => [b.location, b]));
+  const open: SpoolOpener =
+    options.open ??
+    (async (location) => {
+      const b = known.get(location);
+      if (!b) throw new FanoutError('EBADURL', 'marker names a spool this run does not know; run `fanout recover` with access to it', { spool: location });
+      return b;
+    });
+  // Recovery closes what it opens; it must not close the spools we were given.
+  const openShared: SpoolOpener = async (location) => {
+    const b = known.get(location);
+    return b ? withoutClose(b) : open(location);
+  };
+
+  const recovery = options.recoverFirst === false ? undefined : await recover({ spool: options.source, open: openShared, ownerProbe: options.ownerProbe ?? defaultOwnerProbe, now, onEvent: emit, hooks: options.hooks });
+
+  const owner = options.owner ?? defaultOwner();
+  let committed = 0;
+  let skipped = 0;
+  let bytes = 0;
+  const failed: MessageFailure[] = [];
+  const failedIds = new Set<string>();
+  const inFlight = new Set<Promise<void>>();
+
+  const runBatch = async (ids: string[]) => {
+    const plan: TransactionPlan = {
+      tx: (options.newTx ?? newId)(),
+      ids,
+      protocol,
+      source,
+      destinations,
+      owner,
+      leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
+      now,
+      tempName: options.tempName ?? (() => tempName()),
+    };
+    for (const id of ids) emit({ type: 'message-started', id, tx: plan.tx });
+    try {
+      const outcome = await runMachine(transaction(plan), options.hooks);
+      committed += outcome.committed.length;
+      skipped += outcome.skipped.length;
+      bytes += outcome.bytes;
+      const perMessage = outcome.committed.length > 0 ? outcome.bytes / outcome.committed.length : 0;
+      for (const id of outcome.committed) emit({ type: 'message-committed', id, tx: plan.tx, bytes: perMessage });
+      for (const id of outcome.skipped) emit({ type: 'message-skipped', id, reason: 'owned by another worker or gone' });
+      for (const f of outcome.failed) {
+        failed.push(f);
+        failedIds.add(f.id);
+        emit({ type: 'message-failed', id: f.id, error: f.error, committed: f.committed });
+      }
+    } catch (err) {
+      // A failed sync: durability unknown, so leave everything to recovery and report.
+      const error = toFanoutError(err, 'EIO', { spool: options.source.location });
+      for (const id of ids) {
+        failed.push({ id, error, committed: false });
+        failedIds.add(id);
+        emit({ type: 'message-failed', id, error, committed: false });
+      }
+    }
+  };
+
+  const dispatch = async (ids: string[]) => {
+    while (inFlight.size >= concurrency) await Promise.race(inFlight);
+    const p: Promise<void> = runBatch(ids).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  };
+
+  for (;;) {
+    const before = committed + failed.length;
+    let batch: string[] = [];
+    let found = 0;
+    for await (const entry of options.source.list()) {
+      if (options.signal?.aborted) break;
+      const parsed = parseProtocolName(entry.name);
+      if (parsed.kind !== 'source' || failedIds.has(parsed.id)) continue;
+      if (entry.kind !== 'file') {
+        if (!failedIds.has(parsed.id)) {
+          failedIds.add(parsed.id);
+          const error = new FanoutError('EBADENTRY', `is a ${entry.kind}, not a regular file; never opened`, { spool: options.source.location, file: entry.name });
+          failed.push({ id: parsed.id, error, committed: false });
+          emit({ type: 'message-failed', id: parsed.id, error, committed: false });
+        }
+        continue;
+      }
+      found++;
+      batch.push(parsed.id);
+      if (batch.length >= batchSize) {
+        await dispatch(batch);
+        batch = [];
+      }
+    }
+    if (batch.length > 0 && !options.signal?.aborted) await dispatch(batch);
+    await Promise.all(inFlight);
+    // Stop when a pass made no progress: nothing left, or only others' and failed messages.
+    if (found === 0 || options.signal?.aborted || committed + failed.length === before) break;
+  }
+  return { committed, failed, skipped, bytes, recovery };
+}
+
+/** A view of `backend` whose `close()` does nothing. */
+export function withoutClose(backend: SpoolBackend): SpoolBackend {
+  return new Proxy(backend, {
+    get(target, prop) {
+      if (prop === 'close') return async () => undefined;
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}

@@ -1,0 +1,149 @@
+import { createHash } from 'node:crypto';
+import { FanoutError } from '../errors/fanout-error.js';
+import { isValidId } from '../names/protocol-names.js';
+import type { OwnerInfo } from '../owner/owner.js';
+
+/** The marker format version this code writes. */
+export const MARKER_VERSION = 1;
+const MAGIC = `fanout-marker ${MARKER_VERSION}`;
+
+/** Which protocol a transaction follows (DESIGN.md §3). */
+export type ProtocolName = 'staged' | 'seed';
+
+/** A spool as a marker names it: by identity and by location. */
+export interface SpoolRef {
+  readonly uuid: string;
+  readonly location: string;
+}
+
+/**
+ * The durable intent of one message's transaction: `m<id>` in the source
+ * spool. Recovery needs nothing else to roll back or complete it.
+ */
+export interface MarkerRecord {
+  /** Message id (the `<id>` of `s<id>`/`m<id>`). */
+  readonly id: string;
+  /** The attempt id; staged copies are named `w<id>.<tx>`. */
+  readonly tx: string;
+  readonly protocol: ProtocolName;
+  readonly source: SpoolRef;
+  readonly destinations: readonly SpoolRef[];
+  readonly owner: OwnerInfo;
+  /** When the attempt started, ms since the epoch. */
+  readonly createdMs: number;
+  /** Until when the owner promises to be working on it (renewed while it runs). */
+  readonly leaseUntilMs: number;
+}
+
+/** Markers larger than this are corrupt by definition. */
+export const MAX_MARKER_BYTES = 64 * 1024;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function ref(r: SpoolRef): string {
+  return `${r.uuid} ${JSON.stringify(r.location)}`;
+}
+
+/**
+ * Encode a marker as human-readable lines (an operator can `cat` it), ending
+ * with a SHA-256 of everything before it so that a torn or edited marker is
+ * detected rather than trusted.
+ */
+export function encodeMarker(m: MarkerRecord): string {
+  const o = m.owner;
+  const lines = [
+    MAGIC,
+    `id: ${m.id}`,
+    `tx: ${m.tx}`,
+    `protocol: ${m.protocol}`,
+    `source: ${ref(m.source)}`,
+    ...m.destinations.map((d) => `destination: ${ref(d)}`),
+    `owner: host=${JSON.stringify(o.host)} boot=${JSON.stringify(o.bootId)} pid=${o.pid} start=${JSON.stringify(o.startTime)}`,
+    `created: ${new Date(m.createdMs).toISOString()}`,
+    `lease-until: ${new Date(m.leaseUntilMs).toISOString()}`,
+  ];
+  const body = `${lines.join('\n')}\n`;
+  return `${body}sha256: ${sha256(body)}\n`;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/**
+ * Parse and verify a marker. Anything unexpected — wrong magic, bad checksum,
+ * unknown field, invalid id, uuid or location — is `ECORRUPT`: recovery then
+ * quarantines the marker instead of acting on it.
+ */
+export function decodeMarker(text: string, context: { spool?: string; file?: string } = {}): MarkerRecord {
+  const fail = (why: string): never => {
+    throw new FanoutError('ECORRUPT', `corrupt marker: ${why}`, context);
+  };
+  const cut = text.lastIndexOf('sha256: ');
+  if (cut < 0) fail('no checksum (torn or empty)');
+  const body = text.slice(0, cut);
+  const sum = text.slice(cut + 'sha256: '.length).trim();
+  if (sum !== sha256(body)) fail('checksum mismatch');
+  const lines = body.split('\n');
+  if (lines.pop() !== '') fail('truncated');
+  if (lines.shift() !== MAGIC) fail(`not a version ${MARKER_VERSION} marker`);
+  const fields = new Map<string, string>();
+  const destinations: SpoolRef[] = [];
+  for (const line of lines) {
+    const colon = line.indexOf(': ');
+    if (colon < 0) fail(`bad line ${JSON.stringify(line.slice(0, 80))}`);
+    const key = line.slice(0, colon);
+    const value = line.slice(colon + 2);
+    if (key === 'destination') destinations.push(parseRef(value, fail));
+    else if (fields.has(key)) fail(`duplicate field ${key}`);
+    else fields.set(key, value);
+  }
+  const get = (k: string): string => fields.get(k) ?? fail(`missing field ${k}`);
+  const id = get('id');
+  const tx = get('tx');
+  if (!isValidId(id) || !isValidId(tx)) fail('invalid id or tx');
+  const protocol = get('protocol');
+  if (protocol !== 'staged' && protocol !== 'seed') fail(`unknown protocol ${protocol}`);
+  if (destinations.length === 0) fail('no destinations');
+  const owner = parseOwner(get('owner'), fail);
+  const createdMs = Date.parse(get('created'));
+  const leaseUntilMs = Date.parse(get('lease-until'));
+  if (Number.isNaN(createdMs) || Number.isNaN(leaseUntilMs)) fail('bad time');
+  for (const k of fields.keys()) {
+    if (!['id', 'tx', 'protocol', 'source', 'owner', 'created', 'lease-until'].includes(k)) fail(`unknown field ${k}`);
+  }
+  return {
+    id,
+    tx,
+    protocol: protocol as ProtocolName,
+    source: parseRef(get('source'), fail),
+    destinations,
+    owner,
+    createdMs,
+    leaseUntilMs,
+  };
+}
+
+function parseRef(value: string, fail: (why: string) => never): SpoolRef {
+  const space = value.indexOf(' ');
+  const uuid = value.slice(0, space);
+  if (space < 0 || !UUID.test(uuid)) fail('bad spool uuid');
+  let location: unknown;
+  try {
+    location = JSON.parse(value.slice(space + 1));
+  } catch {
+    fail('bad spool location');
+  }
+  if (typeof location !== 'string' || location === '' || location.includes('\0')) fail('bad spool location');
+  return { uuid, location: location as string };
+}
+
+function parseOwner(value: string, fail: (why: string) => never): OwnerInfo {
+  const m = /^host=("(?:[^"\\]|\\.)*") boot=("(?:[^"\\]|\\.)*") pid=(\d+) start=("(?:[^"\\]|\\.)*")$/.exec(value);
+  if (!m) return fail('bad owner');
+  try {
+    return { host: JSON.parse(m[1]!), bootId: JSON.parse(m[2]!), pid: Number(m[3]), startTime: JSON.parse(m[4]!) };
+  } catch {
+    return fail('bad owner');
+  }
+}

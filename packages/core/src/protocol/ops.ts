@@ -1,0 +1,66 @@
+import type { ContentSource, EntryStat, SpoolBackend } from '../backend/spool-backend.js';
+
+/**
+ * The protocol's steps, named after the seed post (C1–C6, R1–R7) plus our
+ * own publish step P and the lock steps of the seed protocol. Every yielded
+ * operation says which step it belongs to, so traces read like the post.
+ */
+export type StepName =
+  | 'C1' // intent: write and publish the marker m<id>
+  | 'C2' // copy the message to each destination
+  | 'C3' // sync the copies and their directories
+  | 'C5' // commit: unlink s<id>
+  | 'P' // publish w<id>.<tx> -> d<id> (staged only)
+  | 'U' // unlock the copies (seed only)
+  | 'C6' // forget: unlink m<id>
+  | 'R2' // recovery: roll back (s<id> still there)
+  | 'R3' // recovery: roll forward (s<id> gone)
+  | 'R6'; // recovery: delete dead writers' temp files
+
+/**
+ * One backend operation a machine asks its executor to perform. A machine
+ * never does I/O itself (sans-IO); the executor performs the operation and
+ * resumes the machine with the result, or throws the error into it.
+ */
+export type Op =
+  | { readonly type: 'create'; readonly step: StepName; readonly spool: SpoolBackend; readonly name: string; readonly content: () => ContentSource }
+  | { readonly type: 'publish'; readonly step: StepName; readonly spool: SpoolBackend; readonly from: string; readonly to: string }
+  | { readonly type: 'remove'; readonly step: StepName; readonly spool: SpoolBackend; readonly name: string }
+  | { readonly type: 'stat'; readonly step: StepName; readonly spool: SpoolBackend; readonly name: string }
+  | { readonly type: 'syncDir'; readonly step: StepName; readonly spool: SpoolBackend }
+  /** Perform several operations concurrently; resumes with one {@link Settled} per operation. */
+  | { readonly type: 'all'; readonly step: StepName; readonly ops: readonly Op[] };
+
+/** The outcome of one operation inside an `all`. */
+export type Settled = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
+
+/** What each operation resumes the machine with. */
+export interface OpResults {
+  create: number;
+  publish: void;
+  remove: boolean;
+  stat: EntryStat | undefined;
+  syncDir: void;
+  all: Settled[];
+}
+
+/** A protocol machine: yields operations, returns its outcome. */
+export type Machine<T> = Generator<Op, T, unknown>;
+
+/** One line of a trace: `C5 remove /spool/S sX`. */
+export function describeOp(op: Op): string {
+  switch (op.type) {
+    case 'create':
+      return `${op.step} create ${op.spool.location} ${op.name}`;
+    case 'publish':
+      return `${op.step} publish ${op.spool.location} ${op.from} -> ${op.to}`;
+    case 'remove':
+      return `${op.step} remove ${op.spool.location} ${op.name}`;
+    case 'stat':
+      return `${op.step} stat ${op.spool.location} ${op.name}`;
+    case 'syncDir':
+      return `${op.step} sync-dir ${op.spool.location}`;
+    case 'all':
+      return `${op.step} all [${op.ops.map(describeOp).join('; ')}]`;
+  }
+}

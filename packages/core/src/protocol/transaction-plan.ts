@@ -1,0 +1,67 @@
+import type { Transform } from 'node:stream';
+import type { SpoolBackend } from '../backend/spool-backend.js';
+import type { FanoutError } from '../errors/fanout-error.js';
+import type { ProtocolName } from '../marker/marker-codec.js';
+import type { OwnerInfo } from '../owner/owner.js';
+import type { SpoolIdentity } from '../spool/identity.js';
+
+/** A spool whose identity has been read and verified. */
+export interface VerifiedSpool {
+  readonly backend: SpoolBackend;
+  readonly identity: SpoolIdentity;
+}
+
+/**
+ * Makes the transform for one message and one destination: a Node `Transform`
+ * stream the content flows through, or `undefined` for a plain copy. Called
+ * once per copy; content is streamed end to end.
+ */
+export type TransformFactory = (context: { readonly id: string; readonly destination: string }) => Transform | undefined;
+
+/** A destination of a route, with its optional transform. */
+export interface PlannedDestination {
+  readonly spool: VerifiedSpool;
+  readonly transform?: TransformFactory | undefined;
+}
+
+/** Everything one attempt (transaction) needs; built by the fan-out driver. */
+export interface TransactionPlan {
+  /** The attempt id. */
+  readonly tx: string;
+  /** The messages of this attempt (one, or a batch sharing directory syncs). */
+  readonly ids: readonly string[];
+  readonly protocol: ProtocolName;
+  readonly source: VerifiedSpool;
+  readonly destinations: readonly PlannedDestination[];
+  readonly owner: OwnerInfo;
+  /** Lease length written into markers. */
+  readonly leaseMs: number;
+  /** Clock, injectable for tests. */
+  readonly now: () => number;
+  /** Makes temp names (`t…`); injectable so simulated runs are reproducible. */
+  readonly tempName: () => string;
+}
+
+/** Why one message of an attempt did not commit. */
+export interface MessageFailure {
+  readonly id: string;
+  readonly error: FanoutError;
+  /**
+   * True when the message is committed (left S) but could not be completed
+   * (e.g. its `d<id>` name is taken): its marker stays for recovery to retry
+   * and report. False when it was rolled back and is still in S.
+   */
+  readonly committed: boolean;
+}
+
+/** What an attempt did. */
+export interface TransactionOutcome {
+  /** Messages now delivered to every destination and gone from S. */
+  readonly committed: string[];
+  /** Messages another worker owns (their marker existed) or that vanished: untouched. */
+  readonly skipped: string[];
+  /** Messages that failed; see {@link MessageFailure.committed}. */
+  readonly failed: MessageFailure[];
+  /** Bytes written to destinations for the committed messages. */
+  readonly bytes: number;
+}

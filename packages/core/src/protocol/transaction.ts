@@ -1,0 +1,250 @@
+import { pipeline, Readable } from 'node:stream';
+import type { ContentSource, SpoolBackend } from '../backend/spool-backend.js';
+import { FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-error.js';
+import { encodeMarker, type MarkerRecord } from '../marker/marker-codec.js';
+import { names } from '../names/protocol-names.js';
+import type { Machine, Op, Settled, StepName } from './ops.js';
+import type { MessageFailure, PlannedDestination, TransactionOutcome, TransactionPlan } from './transaction-plan.js';
+
+const utf8 = new TextEncoder();
+
+function all(step: StepName, ops: Op[]): Op {
+  return { type: 'all', step, ops };
+}
+
+function* settle(step: StepName, ops: Op[]): Machine<Settled[]> {
+  if (ops.length === 0) return [];
+  return (yield all(step, ops)) as Settled[];
+}
+
+function* syncAll(step: StepName, spools: Iterable<SpoolBackend>): Machine<void> {
+  const unique = [...new Set(spools)];
+  const results = yield* settle(step, unique.map((spool) => ({ type: 'syncDir', step, spool }) as const));
+  const bad = results.find((r) => !r.ok);
+  // A sync that fails leaves durability unknown: stop here, recovery decides from what is on disk.
+  if (bad && !bad.ok) throw bad.error;
+}
+
+/** The marker record of message `id` in this attempt. */
+export function markerFor(plan: TransactionPlan, id: string): MarkerRecord {
+  const now = plan.now();
+  return {
+    id,
+    tx: plan.tx,
+    protocol: plan.protocol,
+    source: { uuid: plan.source.identity.uuid, location: plan.source.backend.location },
+    destinations: plan.destinations.map((d) => ({ uuid: d.spool.identity.uuid, location: d.spool.backend.location })),
+    owner: plan.owner,
+    createdMs: now,
+    leaseUntilMs: now + plan.leaseMs,
+  };
+}
+
+/** The content of `s<id>` as it should land in `dest`: streamed, transformed if asked. */
+function contentFor(plan: TransactionPlan, id: string, dest: PlannedDestination): () => ContentSource {
+  return () => {
+    const raw = plan.source.backend.read(names.source(id));
+    const transform = dest.transform?.({ id, destination: dest.spool.backend.location });
+    if (!transform) return raw;
+    // pipeline() propagates a failure of either side into the stream we return.
+    return pipeline(Readable.from(raw, { objectMode: false }), transform, () => undefined) as unknown as AsyncIterable<Uint8Array>;
+  };
+}
+
+function failure(id: string, err: unknown, committed: boolean, spool: SpoolBackend, file: string): MessageFailure {
+  return { id, error: toFanoutError(err, 'EIO', { spool: spool.location, file }), committed };
+}
+
+/**
+ * C1 for a batch: write each marker to a temp, publish it as `m<id>` without
+ * clobbering (an existing marker means another worker owns the message), and
+ * confirm `s<id>` still exists. Returns the ids this attempt now owns.
+ */
+function* claim(plan: TransactionPlan, failed: MessageFailure[], skipped: string[]): Machine<string[]> {
+  const S = plan.source.backend;
+  const temps = plan.ids.map(() => plan.tempName());
+  const created = yield* settle(
+    'C1',
+    plan.ids.map((id, i) => ({ type: 'create', step: 'C1', spool: S, name: temps[i]!, content: () => utf8.encode(encodeMarker(markerFor(plan, id))) }) as const),
+  );
+  const written: number[] = [];
+  created.forEach((r, i) => {
+    if (r.ok) written.push(i);
+    else failed.push(failure(plan.ids[i]!, r.error, false, S, temps[i]!));
+  });
+  const published = yield* settle(
+    'C1',
+    written.map((i) => ({ type: 'publish', step: 'C1', spool: S, from: temps[i]!, to: names.marker(plan.ids[i]!) }) as const),
+  );
+  const owned: string[] = [];
+  const leftoverTemps: string[] = [];
+  published.forEach((r, k) => {
+    const i = written[k]!;
+    const id = plan.ids[i]!;
+    if (r.ok) owned.push(id);
+    else {
+      leftoverTemps.push(temps[i]!);
+      if (isFanoutError(r.error, 'EEXIST')) skipped.push(id);
+      else failed.push(failure(id, r.error, false, S, names.marker(id)));
+    }
+  });
+  yield* settle('C1', leftoverTemps.map((name) => ({ type: 'remove', step: 'C1', spool: S, name }) as const));
+  if (owned.length === 0) return owned;
+  // C1: the markers' names are durable before any copy exists, so a crash after a copy always finds the marker (no orphan copies, no unrecoverable seed d-files).
+  yield* syncAll('C1', [S]);
+  // The message may have been finished by another worker between our listing and our claim.
+  const present = yield* settle('C1', owned.map((id) => ({ type: 'stat', step: 'C1', spool: S, name: names.source(id) }) as const));
+  const live: string[] = [];
+  const release: string[] = [];
+  present.forEach((r, k) => {
+    const id = owned[k]!;
+    const file = names.source(id);
+    if (r.ok && r.value !== undefined && (r.value as { kind: string }).kind === 'file') return void live.push(id);
+    release.push(id);
+    if (r.ok && r.value === undefined) skipped.push(id);
+    else if (r.ok) failed.push({ id, error: new FanoutError('EBADENTRY', 'not a regular file; left alone', { spool: S.location, file }), committed: false });
+    else failed.push(failure(id, r.error, false, S, file));
+  });
+  // Nothing was copied for these: their markers can go; recovery would remove them the same way.
+  yield* settle('C1', release.map((id) => ({ type: 'remove', step: 'C1', spool: S, name: names.marker(id) }) as const));
+  return live;
+}
+
+/** Names a copy of `id` has in a destination under each protocol. */
+function copyName(plan: TransactionPlan, id: string): string {
+  return plan.protocol === 'staged' ? names.staged(id, plan.tx) : names.delivered(id);
+}
+
+/**
+ * Undo the copies of `ids` (C3's failure case): remove their copies (and seed
+ * locks) everywhere, make that durable, then drop their markers.
+ */
+function* rollBack(plan: TransactionPlan, ids: string[]): Machine<void> {
+  if (ids.length === 0) return;
+  const removes: Op[] = [];
+  for (const d of plan.destinations) {
+    for (const id of ids) {
+      removes.push({ type: 'remove', step: 'C3', spool: d.spool.backend, name: copyName(plan, id) });
+      if (plan.protocol === 'seed') removes.push({ type: 'remove', step: 'C3', spool: d.spool.backend, name: names.lock(id) });
+    }
+  }
+  yield* settle('C3', removes);
+  // Removals of copies are durable before the markers go: otherwise a crash could leave copies no marker points at.
+  yield* syncAll('C3', plan.destinations.map((d) => d.spool.backend));
+  yield* settle('C3', ids.map((id) => ({ type: 'remove', step: 'C3', spool: plan.source.backend, name: names.marker(id) }) as const));
+}
+
+/**
+ * One attempt of the chosen protocol over `plan.ids` (DESIGN.md §3), as a
+ * machine that yields backend operations.
+ *
+ * staged: C1 markers → C2 copies as `w<id>.<tx>` → C3 sync → C5 unlink
+ * `s<id>` (commit) → P publish `w` → `d<id>` → C6 unlink `m<id>`.
+ *
+ * seed: C1 markers → C2 lock (`l<id>`) and copy as `d<id>` → C3 sync → C5
+ * commit → U unlock → C6.
+ */
+export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome> {
+  const S = plan.source.backend;
+  const failed: MessageFailure[] = [];
+  const skipped: string[] = [];
+  const live = yield* claim(plan, failed, skipped);
+  const bytesOf = new Map<string, number>();
+  const copyFailed = new Set<string>();
+
+  // C2: copy each message to every destination (destinations in parallel).
+  for (const id of live) {
+    if (plan.protocol === 'seed') {
+      const locks = yield* settle(
+        'C2',
+        plan.destinations.map((d) => ({ type: 'create', step: 'C2', spool: d.spool.backend, name: names.lock(id), content: () => utf8.encode(`${plan.tx}\n`) }) as const),
+      );
+      const bad = locks.findIndex((r) => !r.ok);
+      if (bad >= 0) {
+        const r = locks[bad]!;
+        if (!r.ok) failed.push(failure(id, r.error, false, plan.destinations[bad]!.spool.backend, names.lock(id)));
+        copyFailed.add(id);
+        continue;
+      }
+    }
+    const copies = yield* settle(
+      'C2',
+      plan.destinations.map((d) => ({ type: 'create', step: 'C2', spool: d.spool.backend, name: copyName(plan, id), content: contentFor(plan, id, d) }) as const),
+    );
+    let bytes = 0;
+    copies.forEach((r, k) => {
+      if (r.ok) bytes += r.value as number;
+      else if (!copyFailed.has(id)) {
+        copyFailed.add(id);
+        failed.push(failure(id, r.error, false, plan.destinations[k]!.spool.backend, copyName(plan, id)));
+      }
+    });
+    bytesOf.set(id, bytes);
+  }
+  const copied = live.filter((id) => !copyFailed.has(id));
+  if (live.length > 0) {
+    // C3: every copy's name is durable before the commit; else a crash after C5 could lose a copy that only the cache held.
+    try {
+      yield* syncAll('C3', plan.destinations.map((d) => d.spool.backend));
+    } catch (err) {
+      for (const id of copied) failed.push(failure(id, err, false, plan.destinations[0]!.spool.backend, copyName(plan, id)));
+      yield* rollBack(plan, live);
+      return { committed: [], skipped, failed, bytes: 0 };
+    }
+  }
+  yield* rollBack(plan, [...copyFailed]);
+
+  // C5: commit each message by unlinking s<id>; per message, so a crash inside C5 commits some and leaves the rest to roll back.
+  const commits = yield* settle('C5', copied.map((id) => ({ type: 'remove', step: 'C5', spool: S, name: names.source(id) }) as const));
+  const committed: string[] = [];
+  const uncommitted: string[] = [];
+  commits.forEach((r, k) => {
+    const id = copied[k]!;
+    // s<id> already gone means someone removed it outside the protocol: completing the delivery is the choice that loses nothing.
+    if (r.ok) committed.push(id);
+    else {
+      uncommitted.push(id);
+      failed.push(failure(id, r.error, false, S, names.source(id)));
+    }
+  });
+  if (committed.length > 0) {
+    // C5: the commit is durable before any copy becomes visible (staged) and before any marker goes (else a re-fan: duplicate).
+    yield* syncAll('C5', [S]);
+  }
+  yield* rollBack(plan, uncommitted);
+
+  const stuck = new Set<string>();
+  if (committed.length > 0) {
+    if (plan.protocol === 'staged') {
+      // P: publish the staged copies; a consumer never sees an uncommitted one.
+      const pubs: { id: string; dest: PlannedDestination }[] = [];
+      for (const d of plan.destinations) for (const id of committed) pubs.push({ id, dest: d });
+      const results = yield* settle(
+        'P',
+        pubs.map(({ id, dest }) => ({ type: 'publish', step: 'P', spool: dest.spool.backend, from: names.staged(id, plan.tx), to: names.delivered(id) }) as const),
+      );
+      results.forEach((r, k) => {
+        const { id, dest } = pubs[k]!;
+        if (!r.ok && !stuck.has(id)) {
+          stuck.add(id);
+          failed.push(failure(id, r.error, true, dest.spool.backend, names.delivered(id)));
+        }
+      });
+      // P: the d-names are durable before the markers go; else a crash could leave w-files that nobody publishes (loss).
+      yield* syncAll('P', plan.destinations.map((d) => d.spool.backend));
+    } else {
+      yield* settle(
+        'U',
+        plan.destinations.flatMap((d) => committed.map((id) => ({ type: 'remove', step: 'U', spool: d.spool.backend, name: names.lock(id) }) as const)),
+      );
+      // U: the unlocks are durable before the markers go; else a crash leaves locks that no recovery will find.
+      yield* syncAll('U', plan.destinations.map((d) => d.spool.backend));
+    }
+  }
+
+  // C6: forget. No sync needed: a marker that reappears after a crash names a committed message, and recovery only completes it again (idempotent).
+  const done = committed.filter((id) => !stuck.has(id));
+  yield* settle('C6', done.map((id) => ({ type: 'remove', step: 'C6', spool: S, name: names.marker(id) }) as const));
+  const bytes = done.reduce((sum, id) => sum + (bytesOf.get(id) ?? 0), 0);
+  return { committed: done, skipped, failed, bytes };
+}

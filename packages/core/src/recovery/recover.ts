@@ -1,0 +1,185 @@
+import type { SpoolBackend, SpoolOpener } from '../backend/spool-backend.js';
+import { FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-error.js';
+import { type EventSink, ignoreEvents } from '../events/events.js';
+import { decodeMarker, MAX_MARKER_BYTES, type MarkerRecord } from '../marker/marker-codec.js';
+import { parseProtocolName } from '../names/protocol-names.js';
+import { defaultOwnerProbe, hostTag, type OwnerProbe } from '../owner/owner.js';
+import { type ExecutorHooks, runMachine } from '../protocol/executor.js';
+import { readSpoolIdentity, type SpoolIdentity } from '../spool/identity.js';
+import { readSmall } from '../spool/read-small.js';
+import { tempWriter } from '../spool/temp-name.js';
+import { hostname } from 'node:os';
+import { describeOwner, isMarkerStale } from './liveness.js';
+import { recoverMarker } from './recovery-machine.js';
+
+/** Options of {@link recover}. */
+export interface RecoverOptions {
+  /** The spool to recover (a source spool: its markers are recovered; any spool: its dead temps are removed). */
+  readonly spool: SpoolBackend;
+  /**
+   * Opens a destination named by a marker. Its identity is checked against
+   * the marker's UUID before anything in it is touched.
+   */
+  readonly open: SpoolOpener;
+  /** Tells live owners from dead ones; default: `kill(pid, 0)` on this host. */
+  readonly ownerProbe?: OwnerProbe;
+  /** Temps of writers that cannot be proven dead are removed after this age. Default 36 h (qmail's OSSIFIED). */
+  readonly staleTempMs?: number;
+  readonly now?: () => number;
+  readonly onEvent?: EventSink;
+  /** For checkers: stand between the recovery machines and the backends. */
+  readonly hooks?: ExecutorHooks;
+}
+
+/** What a recovery did. */
+export interface RecoverySummary {
+  readonly rolledBack: number;
+  readonly rolledForward: number;
+  /** Markers of live owners, left alone. */
+  readonly inFlight: number;
+  /** Markers quarantined or refused: left in place, nothing deleted. Non-empty means exit status 3. */
+  readonly refused: FanoutError[];
+  readonly tempsRemoved: number;
+  /** Entries that are not protocol files: reported, never touched. */
+  readonly unknown: number;
+}
+
+/** Default age after which an unprovable writer's temp file is removed. */
+export const STALE_TEMP_MS = 36 * 3600 * 1000;
+
+/**
+ * Roll back or complete every interrupted transaction whose marker is in
+ * `spool`, then remove dead writers' temp files (R1–R7 of the post, in two
+ * loops). Idempotent and safe to crash at any point: run it again.
+ *
+ * It only ever deletes protocol files (`t`, `m`, `w`, `d`, `l` of a rolled
+ * back transaction) inside spools whose `.fanout-spool` identity matches what
+ * the marker says. A marker that does not parse, fails its checksum, is not
+ * a regular file, or names a foreign spool is quarantined: reported in
+ * `refused`, left in place, its message left in the source.
+ *
+ * @throws `ENOTSPOOL` when `spool` is not a fanout spool.
+ */
+export async function recover(options: RecoverOptions): Promise<RecoverySummary> {
+  const { spool } = options;
+  const probe = options.ownerProbe ?? defaultOwnerProbe;
+  const now = options.now ?? Date.now;
+  const emit = options.onEvent ?? ignoreEvents;
+  const identity = await readSpoolIdentity(spool);
+  const opened = new Map<string, Promise<{ backend: SpoolBackend; identity: SpoolIdentity }>>();
+  const refused: FanoutError[] = [];
+  let rolledBack = 0;
+  let rolledForward = 0;
+  let inFlight = 0;
+  let unknown = 0;
+  const refuse = (error: FanoutError) => {
+    refused.push(error);
+    emit({ type: 'quarantined', spool: error.spool ?? spool.location, file: error.file ?? '', error });
+  };
+
+  const openDestination = (location: string) => {
+    let p = opened.get(location);
+    if (!p) {
+      p = options.open(location).then(async (backend) => ({ backend, identity: await readSpoolIdentity(backend) }));
+      opened.set(location, p);
+    }
+    return p;
+  };
+
+  try {
+    // Loop 1 (R1–R5): markers.
+    for await (const entry of spool.list()) {
+      const parsed = parseProtocolName(entry.name);
+      if (parsed.kind === 'unknown') {
+        unknown++;
+        emit({ type: 'unknown-entry', spool: spool.location, name: entry.name, kind: entry.kind });
+        continue;
+      }
+      if (parsed.kind !== 'marker') continue;
+      const file = entry.name;
+      if (entry.kind !== 'file') {
+        refuse(new FanoutError('EBADENTRY', `marker is a ${entry.kind}, not a regular file; quarantined`, { spool: spool.location, file }));
+        continue;
+      }
+      let marker: MarkerRecord;
+      try {
+        marker = decodeMarker(await readSmall(spool, file, MAX_MARKER_BYTES), { spool: spool.location, file });
+      } catch (err) {
+        // R2: vanished between readdir and read (another recoverer finished it).
+        if (isFanoutError(err, 'ENOENT')) continue;
+        refuse(toFanoutError(err, 'ECORRUPT', { spool: spool.location, file }));
+        continue;
+      }
+      if (marker.id !== parsed.id || marker.source.uuid !== identity.uuid) {
+        refuse(new FanoutError('EFOREIGN', `marker belongs to ${marker.id === parsed.id ? `spool ${marker.source.uuid}` : `message ${marker.id}`}; quarantined`, { spool: spool.location, file }));
+        continue;
+      }
+      if (!(await isMarkerStale(marker, probe, now()))) {
+        inFlight++;
+        emit({ type: 'marker-in-flight', id: marker.id, spool: spool.location, owner: describeOwner(marker) });
+        continue;
+      }
+      const destinations: SpoolBackend[] = [];
+      let verified = true;
+      for (const ref of marker.destinations) {
+        try {
+          const d = await openDestination(ref.location);
+          if (d.identity.uuid !== ref.uuid) {
+            refuse(new FanoutError('EFOREIGN', `marker names spool ${ref.uuid} at ${ref.location}, which is spool ${d.identity.uuid}; quarantined`, { spool: spool.location, file }));
+            verified = false;
+            break;
+          }
+          destinations.push(d.backend);
+        } catch (err) {
+          const e = toFanoutError(err, 'EIO', { spool: ref.location });
+          refuse(new FanoutError(e.code === 'ENOTSPOOL' ? 'EFOREIGN' : e.code, `cannot verify destination ${ref.location}: ${e.message}`, { spool: spool.location, file, cause: e }));
+          verified = false;
+          break;
+        }
+      }
+      if (!verified) continue;
+      const outcome = await runMachine(recoverMarker(spool, marker, destinations), options.hooks);
+      if (outcome.action === 'refused') refuse(outcome.error);
+      else {
+        if (outcome.action === 'rolled-back') rolledBack++;
+        else rolledForward++;
+        emit({ type: 'recovered', id: marker.id, tx: marker.tx, action: outcome.action });
+      }
+    }
+
+    // Loop 2 (R6): temp files of dead writers.
+    const tempsRemoved = await removeDeadTemps(spool, probe, options.staleTempMs ?? STALE_TEMP_MS, now(), emit);
+    return { rolledBack, rolledForward, inFlight, refused, tempsRemoved, unknown };
+  } finally {
+    for (const p of opened.values()) {
+      await p.then((d) => (d.backend === spool ? undefined : d.backend.close())).catch(() => undefined);
+    }
+  }
+}
+
+/**
+ * R6: remove `t…` files whose writer is provably dead (same host, pid gone)
+ * or that are older than `staleMs`. A live writer's temp is never removed.
+ */
+export async function removeDeadTemps(spool: SpoolBackend, probe: OwnerProbe, staleMs: number, now: number, emit: EventSink = ignoreEvents): Promise<number> {
+  let removed = 0;
+  const here = hostTag(hostname());
+  for await (const entry of spool.list()) {
+    const parsed = parseProtocolName(entry.name);
+    if (parsed.kind !== 'temp' || entry.kind !== 'file') continue;
+    const writer = tempWriter(parsed.token);
+    let dead = false;
+    if (writer && writer.hostTag === here) {
+      dead = (await probe({ host: hostname(), bootId: '', pid: writer.pid, startTime: '' })) === 'dead';
+    }
+    if (!dead) {
+      const st = await spool.stat(entry.name);
+      dead = st !== undefined && st.mtimeMs > 0 && now - st.mtimeMs > staleMs;
+    }
+    if (dead && (await spool.remove(entry.name))) {
+      removed++;
+      emit({ type: 'temp-removed', spool: spool.location, file: entry.name });
+    }
+  }
+  return removed;
+}

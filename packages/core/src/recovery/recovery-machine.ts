@@ -1,0 +1,90 @@
+import type { SpoolBackend } from '../backend/spool-backend.js';
+import { FanoutError, isFanoutError } from '../errors/fanout-error.js';
+import type { MarkerRecord } from '../marker/marker-codec.js';
+import { names } from '../names/protocol-names.js';
+import type { Machine, Op, Settled } from '../protocol/ops.js';
+
+/** What recovering one marker did. */
+export type MarkerRecoveryOutcome =
+  | { readonly action: 'rolled-back' | 'rolled-forward' }
+  /** The marker names a state recovery must not guess about; it was left in place. */
+  | { readonly action: 'refused'; readonly error: FanoutError };
+
+function* settle(step: 'R2' | 'R3', ops: Op[]): Machine<Settled[]> {
+  if (ops.length === 0) return [];
+  return (yield { type: 'all', step, ops }) as Settled[];
+}
+
+function* syncAll(step: 'R2' | 'R3', spools: SpoolBackend[]): Machine<void> {
+  const results = yield* settle(step, [...new Set(spools)].map((spool) => ({ type: 'syncDir', step, spool }) as const));
+  for (const r of results) if (!r.ok) throw r.error;
+}
+
+function* removeAll(step: 'R2' | 'R3', ops: { spool: SpoolBackend; name: string }[]): Machine<void> {
+  const results = yield* settle(step, ops.map(({ spool, name }) => ({ type: 'remove', step, spool, name }) as const));
+  for (const r of results) if (!r.ok) throw r.error;
+}
+
+/**
+ * Recover one verified marker `m<id>` (R2/R3 of the post, made idempotent):
+ *
+ * - `s<id>` present → the commit never happened: roll back, i.e. delete this
+ *   attempt's copies (`w<id>.<tx>`; seed: `d<id>` and `l<id>`) in every
+ *   destination, sync them, delete the marker (R2.1.2).
+ * - `s<id>` absent → committed: roll forward, i.e. publish each remaining
+ *   `w<id>.<tx>` as `d<id>` (a missing `w` was already published; seed:
+ *   remove the locks), sync, delete the marker (R3).
+ *
+ * Every step may be repeated after a crash with the same result.
+ * `destinations` are the marker's destinations, already opened and verified.
+ */
+export function* recoverMarker(source: SpoolBackend, marker: MarkerRecord, destinations: SpoolBackend[]): Machine<MarkerRecoveryOutcome> {
+  const { id, tx } = marker;
+  const s = (yield { type: 'stat', step: 'R2', spool: source, name: names.source(id) }) as { kind: string } | undefined;
+  if (s !== undefined) {
+    const removals = destinations.flatMap((spool) =>
+      marker.protocol === 'staged'
+        ? [{ spool, name: names.staged(id, tx) }]
+        : [
+            { spool, name: names.delivered(id) },
+            { spool, name: names.lock(id) },
+          ],
+    );
+    yield* removeAll('R2', removals);
+    // R2: the copies' removal is durable before the marker's, so a crash in between repeats the rollback rather than orphaning copies.
+    yield* syncAll('R2', destinations);
+    yield* removeAll('R2', [{ spool: source, name: names.marker(id) }]);
+    return { action: 'rolled-back' };
+  }
+
+  if (marker.protocol === 'staged') {
+    for (const spool of destinations) {
+      const from = names.staged(id, tx);
+      const to = names.delivered(id);
+      try {
+        yield { type: 'publish', step: 'R3', spool, from, to };
+      } catch (err) {
+        if (isFanoutError(err, 'ENOENT')) {
+          // No staged copy: published before the crash — unless d<id> is missing too, which only a foreign hand explains.
+          const d = yield { type: 'stat', step: 'R3', spool, name: to };
+          if (d === undefined) {
+            return { action: 'refused', error: new FanoutError('ECORRUPT', `committed message has neither ${from} nor ${to}; refusing to guess`, { spool: spool.location, file: to }) };
+          }
+          continue;
+        }
+        if (isFanoutError(err, 'EEXIST')) {
+          return { action: 'refused', error: new FanoutError('EEXIST', `cannot publish ${from}: ${to} exists and is another file`, { spool: spool.location, file: to, cause: err }) };
+        }
+        throw err;
+      }
+    }
+    // R3: the publishes are durable before the marker goes; else a crash leaves w-files no marker leads to.
+    yield* syncAll('R3', destinations);
+  } else {
+    yield* removeAll('R3', destinations.map((spool) => ({ spool, name: names.lock(id) })));
+    // R3: unlocks durable before the marker goes; else a lock would outlive every recovery.
+    yield* syncAll('R3', destinations);
+  }
+  yield* removeAll('R3', [{ spool: source, name: names.marker(id) }]);
+  return { action: 'rolled-forward' };
+}

@@ -1,0 +1,79 @@
+import type { EntryKind, SpoolBackend } from '../backend/spool-backend.js';
+import { isFanoutError, toFanoutError } from '../errors/fanout-error.js';
+import { decodeMarker, MAX_MARKER_BYTES } from '../marker/marker-codec.js';
+import { type ParsedName, parseProtocolName } from '../names/protocol-names.js';
+import { defaultOwnerProbe, type OwnerInfo, type OwnerProbe } from '../owner/owner.js';
+import { isMarkerStale } from '../recovery/liveness.js';
+import { readSpoolIdentity, type SpoolIdentity } from '../spool/identity.js';
+import { readSmall } from '../spool/read-small.js';
+
+/** One marker as `status` shows it. */
+export interface MarkerStatus {
+  readonly file: string;
+  readonly id: string;
+  /** `in-flight` (live owner), `stale` (recovery would take it), `corrupt` (recovery would quarantine it). */
+  readonly state: 'in-flight' | 'stale' | 'corrupt';
+  readonly tx?: string;
+  readonly protocol?: string;
+  readonly owner?: OwnerInfo;
+  readonly ageMs?: number;
+  readonly error?: string;
+}
+
+/** What is in a spool, by kind. */
+export interface SpoolStatus {
+  readonly location: string;
+  readonly identity: SpoolIdentity;
+  /** Entries per protocol role (`source`, `marker`, `staged`, `delivered`, `claimed`, `lock`, `temp`, `unknown`). */
+  readonly counts: Record<Exclude<ParsedName['kind'], 'identity'>, number>;
+  /** Markers, up to `limit`. */
+  readonly markers: MarkerStatus[];
+  /** Entries that are not protocol files (or protocol names of the wrong kind), up to `limit`. */
+  readonly unknown: { name: string; kind: EntryKind }[];
+  /** True when more markers or unknown entries exist than were listed. */
+  readonly truncated: boolean;
+}
+
+/**
+ * Count a spool's entries by role and describe its markers, streaming the
+ * listing: memory is bounded by `limit`, not by the spool's size.
+ * @throws `ENOTSPOOL` when `spool` is not a fanout spool.
+ */
+export async function spoolStatus(spool: SpoolBackend, options: { ownerProbe?: OwnerProbe; now?: () => number; limit?: number } = {}): Promise<SpoolStatus> {
+  const identity = await readSpoolIdentity(spool);
+  const probe = options.ownerProbe ?? defaultOwnerProbe;
+  const now = (options.now ?? Date.now)();
+  const limit = options.limit ?? 1000;
+  const counts = { source: 0, temp: 0, marker: 0, staged: 0, delivered: 0, claimed: 0, lock: 0, unknown: 0 };
+  const markers: MarkerStatus[] = [];
+  const unknown: { name: string; kind: EntryKind }[] = [];
+  let truncated = false;
+  for await (const entry of spool.list()) {
+    const parsed = parseProtocolName(entry.name);
+    if (parsed.kind === 'identity') continue;
+    if (parsed.kind === 'unknown' || entry.kind !== 'file') {
+      counts.unknown++;
+      if (unknown.length < limit) unknown.push({ name: entry.name, kind: entry.kind });
+      else truncated = true;
+      continue;
+    }
+    counts[parsed.kind]++;
+    if (parsed.kind !== 'marker') continue;
+    if (markers.length >= limit) {
+      truncated = true;
+      continue;
+    }
+    try {
+      const m = decodeMarker(await readSmall(spool, entry.name, MAX_MARKER_BYTES));
+      const stale = await isMarkerStale(m, probe, now);
+      markers.push({ file: entry.name, id: parsed.id, state: stale ? 'stale' : 'in-flight', tx: m.tx, protocol: m.protocol, owner: m.owner, ageMs: now - m.createdMs });
+    } catch (err) {
+      if (isFanoutError(err, 'ENOENT')) {
+        counts.marker--;
+        continue;
+      }
+      markers.push({ file: entry.name, id: parsed.id, state: 'corrupt', error: toFanoutError(err, 'ECORRUPT').message });
+    }
+  }
+  return { location: spool.location, identity, counts, markers, unknown, truncated };
+}
