@@ -1,1 +1,4 @@
-export const placeholder = true;
+export * from './retry.js';
+export * from './temp-name.js';
+export * from './nfs-backend.js';
+export * from './open-nfs-spool.js';

@@ -136,6 +136,7 @@ export class PosixBackend implements SpoolBackend {
       await this.fs.fsync(fd);
     } catch (err) {
       await this.fs.close(fd).catch(() => undefined);
+      if (this.directoryFsyncRefused(err)) return;
       throw fromErrno(err, 'fsync directory', this.where(file));
     }
     try {
@@ -143,6 +144,14 @@ export class PosixBackend implements SpoolBackend {
     } catch (err) {
       throw fromErrno(err, 'close directory', this.where(file));
     }
+  }
+
+  /**
+   * Whether a failed directory fsync is the storage declining the operation
+   * (rather than failing it). Never on a local filesystem; fs-nfs overrides it.
+   */
+  protected directoryFsyncRefused(_err: unknown): boolean {
+    return false;
   }
 
   async ensureContainer(): Promise<void> {

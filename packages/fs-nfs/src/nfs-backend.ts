@@ -1,0 +1,217 @@
+/**
+ * `NfsBackend`: a spool on an NFS mount. It is {@link PosixBackend} with the
+ * steps NFS makes unreliable replaced:
+ *
+ * - exclusive creation writes a uniquely named temp file and `link()`s it to
+ *   the name, because `O_EXCL` is not reliable over NFS;
+ * - every `link` is verified by device and inode (Postfix's `sane_link`), so a
+ *   retransmitted request whose first reply was lost, which answers `EEXIST`
+ *   although it succeeded, is recognised — and a "success" that did not
+ *   happen is not believed;
+ * - an `ENOENT` from the unlink that completes a publish counts only when the
+ *   publish is proven (source gone, target is the expected inode);
+ * - `ESTALE`, `EIO`, `ETIMEDOUT` and `EAGAIN` are retried with bounded
+ *   exponential backoff;
+ * - a directory fsync the server declines (`EINVAL`…) is not an error.
+ */
+import {
+  FanoutError,
+  type BackendCapabilities,
+  type ContentSource,
+  type CreateOptions,
+} from '@fanout/core';
+import {
+  errnoCode,
+  fromErrno,
+  nodePosixFs,
+  PosixBackend,
+  sameFile,
+  writeNewFile,
+  type PosixBackendOptions,
+  type PosixStats,
+} from '@fanout/fs-posix';
+import { backoffDelay, gaveUp, isRetryable, retryingFs, retryPolicy, type RetryPolicy } from './retry.js';
+import { newTempName } from './temp-name.js';
+
+/** Options of {@link NfsBackend}. */
+export interface NfsBackendOptions extends Omit<PosixBackendOptions, 'publishMode'> {
+  /** Retry policy for transient NFS failures; defaults to {@link DEFAULT_RETRY_POLICY}. */
+  readonly retry?: Partial<RetryPolicy>;
+  /** Host name written into temp names; default `os.hostname()`. */
+  readonly hostname?: string;
+  /** Process id written into temp names; default `process.pid`. */
+  readonly pid?: number;
+}
+
+/** Errors with which NFS servers and clients decline a directory fsync. */
+const DIRECTORY_FSYNC_REFUSALS: ReadonlySet<string> = new Set(['EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'EBADF']);
+
+/** A spool on an NFS-mounted directory; see the package README for mount options. */
+export class NfsBackend extends PosixBackend {
+  override readonly capabilities: BackendCapabilities = {
+    durableDirSync: true,
+    hardLinks: true,
+    nativeLocks: false,
+    atomicPublish: false,
+  };
+  private readonly retry: RetryPolicy;
+  private readonly host: string | undefined;
+  private readonly pid: number | undefined;
+
+  constructor(options: NfsBackendOptions) {
+    const retry = retryPolicy(options.retry);
+    super({ ...options, fs: retryingFs(options.fs ?? nodePosixFs, retry), publishMode: 'link' });
+    this.retry = retry;
+    this.host = options.hostname;
+    this.pid = options.pid;
+  }
+
+  protected override directoryFsyncRefused(err: unknown): boolean {
+    // Some servers reject COMMIT on a directory (Exim ignores EINVAL here too). NFS servers must
+    // commit directory changes before replying, so no durability is lost when the server is sane.
+    const code = errnoCode(err);
+    return code !== undefined && DIRECTORY_FSYNC_REFUSALS.has(code);
+  }
+
+  private async pause(retry: number): Promise<void> {
+    await this.retry.sleep(backoffDelay(this.retry, retry));
+  }
+
+  override async createExclusive(name: string, content: ContentSource, options?: CreateOptions): Promise<number> {
+    const targetPath = this.pathOf(name);
+    // Refuse early so that an existing name does not cost a whole copy; the link below decides races.
+    if ((await this.lstatOrUndefined(targetPath, name)) !== undefined) {
+      throw new FanoutError('EEXIST', 'file exists', this.where(name));
+    }
+    const tempPath = this.pathOf(newTempName(this.host, this.pid));
+    const c = this.fs.constants;
+    // No O_EXCL: the random name is unique, and without it the open can be retried after a lost reply.
+    const flags = c.O_WRONLY | c.O_CREAT | c.O_NOFOLLOW;
+    // writeNewFile fsyncs the temp: its data is durable before any name points at it.
+    const bytes = await writeNewFile(this.fs, tempPath, flags, content, options?.signal, this.where(name));
+    try {
+      const temp = await this.lstatOrUndefined(tempPath, name);
+      if (temp === undefined) throw new FanoutError('EIO', 'temp file vanished before it was linked', this.where(name));
+      await this.linkVerified(tempPath, targetPath, temp, name, name);
+    } catch (err) {
+      await this.unlinkIdempotent(tempPath).catch(() => undefined);
+      throw err;
+    }
+    // The name is in place and verified; a temp left behind by a persistent failure is only a second
+    // name of the same file, which recovery deletes once this writer is dead.
+    await this.unlinkIdempotent(tempPath).catch(() => undefined);
+    return bytes;
+  }
+
+  override async publish(from: string, to: string): Promise<void> {
+    const fromPath = this.pathOf(from);
+    const toPath = this.pathOf(to);
+    const source = await this.publishSource(from, fromPath);
+    await this.linkVerified(fromPath, toPath, source, to, from);
+    await this.unlinkProven(from, fromPath, toPath, source);
+  }
+
+  override async remove(name: string): Promise<boolean> {
+    const path = this.pathOf(name);
+    let mayHaveRemoved = false;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.fs.unlink(path);
+        return true;
+      } catch (err) {
+        // After a failed attempt, ENOENT may be that attempt's own work whose reply was lost.
+        if (errnoCode(err) === 'ENOENT') return mayHaveRemoved;
+        if (!isRetryable(err)) return this.removeFailed(name, path, err);
+        if (attempt >= this.retry.tries) throw fromErrno(gaveUp(err, attempt), 'unlink', this.where(name));
+        mayHaveRemoved = true;
+        await this.pause(attempt);
+      }
+    }
+  }
+
+  /**
+   * `link(fromPath, toPath)` and make sure `toPath` is the file `expected`,
+   * whatever the reply said: an error reply with the right inode in place is a
+   * lost reply (success); a success reply with another file there is `EEXIST`.
+   * @param file the name reported for `EEXIST` and other failures.
+   * @param fromFile the name reported when the source is missing (`ENOENT`).
+   */
+  private async linkVerified(
+    fromPath: string,
+    toPath: string,
+    expected: PosixStats,
+    file: string,
+    fromFile: string,
+  ): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      let failure: unknown;
+      try {
+        await this.fs.link(fromPath, toPath);
+      } catch (err) {
+        failure = err;
+      }
+      const target = await this.lstatOrUndefined(toPath, file);
+      if (target !== undefined && sameFile(target, expected)) return;
+      if (target !== undefined) {
+        throw new FanoutError('EEXIST', 'file exists', { ...this.where(file), cause: failure });
+      }
+      if (failure === undefined) {
+        throw new FanoutError('EIO', 'link reported success but the new name is not there', this.where(file));
+      }
+      if (isRetryable(failure) && attempt < this.retry.tries) {
+        await this.pause(attempt);
+        continue;
+      }
+      const code = errnoCode(failure);
+      throw fromErrno(gaveUp(failure, attempt), 'link', this.where(code === 'ENOENT' ? fromFile : file));
+    }
+  }
+
+  /**
+   * Remove the published file's old name. `ENOENT` is success only when the
+   * publish is proven: `fromPath` no longer names the file and `toPath` does.
+   */
+  private async unlinkProven(from: string, fromPath: string, toPath: string, source: PosixStats): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.fs.unlink(fromPath);
+        return;
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT') {
+          const old = await this.lstatOrUndefined(fromPath, from);
+          const target = await this.lstatOrUndefined(toPath, from);
+          const targetIsOurs = target !== undefined && sameFile(target, source);
+          if (targetIsOurs && (old === undefined || !sameFile(old, source))) return;
+          if (targetIsOurs && attempt < this.retry.tries) {
+            // The old name is still there although unlink said ENOENT: a stale cache; ask again.
+            await this.pause(attempt);
+            continue;
+          }
+          throw new FanoutError('EIO', 'unlink answered ENOENT but the publish cannot be proven complete', {
+            ...this.where(from),
+            cause: err,
+          });
+        }
+        if (isRetryable(err) && attempt < this.retry.tries) {
+          await this.pause(attempt);
+          continue;
+        }
+        throw fromErrno(gaveUp(err, attempt), 'unlink', this.where(from));
+      }
+    }
+  }
+
+  /** Unlink a name only this process uses (a temp file): a missing name is fine. */
+  private async unlinkIdempotent(path: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.fs.unlink(path);
+        return;
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT') return;
+        if (!isRetryable(err) || attempt >= this.retry.tries) throw err;
+        await this.pause(attempt);
+      }
+    }
+  }
+}
