@@ -13,6 +13,7 @@ const allowed = {
   '@fanout/fs-nfs': ['@fanout/core', '@fanout/fs-posix'],
   '@fanout/fs-memory': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs'],
   '@fanout/fs-webdav': ['@fanout/core'],
+  '@fanout/protocol-tests': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs', '@fanout/fs-memory'],
   '@fanout/cli': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs', '@fanout/fs-memory', '@fanout/fs-webdav'],
 }[pkg.name] ?? [];
 const forbiddenInCore = /^(node:)?(fs|fs\/promises|http|https|net|tls|dgram|child_process)$/;

@@ -5,7 +5,7 @@ import { newId } from '../ids/ids.js';
 import type { ProtocolName } from '../marker/marker-codec.js';
 import { parseProtocolName } from '../names/protocol-names.js';
 import { defaultOwner, defaultOwnerProbe, type OwnerInfo, type OwnerProbe } from '../owner/owner.js';
-import { type ExecutorHooks, runMachine } from '../protocol/executor.js';
+import { type ExecutorHooks, MachineStopped, runMachine, unwrapStopped } from '../protocol/executor.js';
 import { transaction } from '../protocol/transaction.js';
 import type { MessageFailure, TransactionPlan, TransformFactory, VerifiedSpool } from '../protocol/transaction-plan.js';
 import { recover, type RecoverySummary } from '../recovery/recover.js';
@@ -82,6 +82,10 @@ export const DEFAULT_LEASE_MS = 10 * 60 * 1000;
  *   (no destination, the source among its destinations, a destination twice).
  */
 export async function fanOut(options: FanOutOptions): Promise<FanOutSummary> {
+  return unwrapStopped(() => fanOutUnwrapped(options));
+}
+
+async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
   const emit = options.onEvent ?? ignoreEvents;
   const now = options.now ?? Date.now;
   const protocol = options.protocol ?? 'staged';
@@ -152,6 +156,7 @@ export async function fanOut(options: FanOutOptions): Promise<FanOutSummary> {
         emit({ type: 'message-failed', id: f.id, error: f.error, committed: f.committed });
       }
     } catch (err) {
+      if (err instanceof MachineStopped) throw err;
       // A failed sync: durability unknown, so leave everything to recovery and report.
       const error = toFanoutError(err, 'EIO', { spool: options.source.location });
       for (const id of ids) {
@@ -162,9 +167,16 @@ export async function fanOut(options: FanOutOptions): Promise<FanOutSummary> {
     }
   };
 
+  let stopped: MachineStopped | undefined;
   const dispatch = async (ids: string[]) => {
     while (inFlight.size >= concurrency) await Promise.race(inFlight);
-    const p: Promise<void> = runBatch(ids).finally(() => inFlight.delete(p));
+    if (stopped) throw stopped;
+    const p: Promise<void> = runBatch(ids)
+      .catch((err: unknown) => {
+        // A stopped machine (simulated crash) stops the whole run, as a real crash would.
+        stopped ??= err instanceof MachineStopped ? err : new MachineStopped(err);
+      })
+      .finally(() => inFlight.delete(p));
     inFlight.add(p);
   };
 
@@ -194,6 +206,7 @@ export async function fanOut(options: FanOutOptions): Promise<FanOutSummary> {
     }
     if (batch.length > 0 && !options.signal?.aborted) await dispatch(batch);
     await Promise.all(inFlight);
+    if (stopped) throw stopped;
     // Stop when a pass made no progress: nothing left, or only others' and failed messages.
     if (found === 0 || options.signal?.aborted || committed + failed.length === before) break;
   }

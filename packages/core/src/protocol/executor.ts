@@ -74,7 +74,8 @@ async function dispatch(op: Op, hooks: ExecutorHooks): Promise<unknown> {
 /**
  * Drive a machine to completion: perform each operation it yields, resume it
  * with the result, or throw the operation's error into it (the machine
- * decides whether that error is fatal).
+ * decides whether that error is fatal). A hook's error stops the machine and
+ * is rethrown as {@link MachineStopped}; drivers unwrap it at their boundary.
  */
 export async function runMachine<T>(machine: Machine<T>, hooks: ExecutorHooks = {}): Promise<T> {
   let step = machine.next();
@@ -85,7 +86,7 @@ export async function runMachine<T>(machine: Machine<T>, hooks: ExecutorHooks = 
     } catch (err) {
       if (err instanceof MachineStopped) {
         machine.return(undefined as T);
-        throw err.reason;
+        throw err;
       }
       step = machine.throw(err);
       continue;
@@ -93,4 +94,13 @@ export async function runMachine<T>(machine: Machine<T>, hooks: ExecutorHooks = 
     step = machine.next(value);
   }
   return step.value;
+}
+
+/** Run `body`; a {@link MachineStopped} escaping it is rethrown as its reason. */
+export async function unwrapStopped<T>(body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (err) {
+    throw err instanceof MachineStopped ? err.reason : err;
+  }
 }

@@ -4,7 +4,7 @@ import { type EventSink, ignoreEvents } from '../events/events.js';
 import { decodeMarker, MAX_MARKER_BYTES, type MarkerRecord } from '../marker/marker-codec.js';
 import { parseProtocolName } from '../names/protocol-names.js';
 import { defaultOwnerProbe, hostTag, type OwnerProbe } from '../owner/owner.js';
-import { type ExecutorHooks, runMachine } from '../protocol/executor.js';
+import { type ExecutorHooks, runMachine, unwrapStopped } from '../protocol/executor.js';
 import { readSpoolIdentity, type SpoolIdentity } from '../spool/identity.js';
 import { readSmall } from '../spool/read-small.js';
 import { tempWriter } from '../spool/temp-name.js';
@@ -61,6 +61,10 @@ export const STALE_TEMP_MS = 36 * 3600 * 1000;
  * @throws `ENOTSPOOL` when `spool` is not a fanout spool.
  */
 export async function recover(options: RecoverOptions): Promise<RecoverySummary> {
+  return unwrapStopped(() => recoverUnwrapped(options));
+}
+
+async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummary> {
   const { spool } = options;
   const probe = options.ownerProbe ?? defaultOwnerProbe;
   const now = options.now ?? Date.now;

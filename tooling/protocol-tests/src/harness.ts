@@ -1,0 +1,106 @@
+/**
+ * Shared harness for protocol tests: spools on a real directory (fs-posix),
+ * an executor hook that stops a machine after N operations (a process crash:
+ * everything done so far is on disk), and the invariants of DESIGN.md §4
+ * checked by reading the spools.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { enqueue, initSpool, type ExecutorHooks, type SpoolBackend, type SpoolOpener } from '@fanout/core';
+import { PosixBackend } from '@fanout/fs-posix';
+
+export interface PosixWorld {
+  root: string;
+  source: PosixBackend;
+  dests: PosixBackend[];
+  open: SpoolOpener;
+  /** id -> original content */
+  messages: Map<string, Buffer>;
+  dispose(): void;
+}
+
+export async function posixWorld(destCount: number, messageCount: number, sizeOf: (i: number) => number = () => 100): Promise<PosixWorld> {
+  const root = mkdtempSync(join(tmpdir(), 'fanout-proto-'));
+  const source = new PosixBackend({ root: join(root, 'S') });
+  const dests = Array.from({ length: destCount }, (_, i) => new PosixBackend({ root: join(root, `D${i}`) }));
+  for (const b of [source, ...dests]) await initSpool(b);
+  const byLocation = new Map<string, SpoolBackend>([source, ...dests].map((b) => [b.location, b]));
+  const open: SpoolOpener = async (location) => {
+    const b = byLocation.get(location);
+    if (!b) throw new Error(`unknown spool ${location}`);
+    return b;
+  };
+  const messages = new Map<string, Buffer>();
+  for (let i = 0; i < messageCount; i++) {
+    const content = Buffer.alloc(sizeOf(i), `message ${i} `);
+    const id = await enqueue(source, content);
+    messages.set(id, content);
+  }
+  return { root, source, dests, open, messages, dispose: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** A crash of the process after `n` operations: op n+1 and every later one never happen. */
+export class StopAfter extends Error {
+  constructor() {
+    super('simulated process crash');
+  }
+}
+
+export function stopAfter(n: number): ExecutorHooks & { count: number } {
+  const hooks = {
+    count: 0,
+    beforeOp(op: { type: string }) {
+      if (op.type === 'all') return;
+      if (hooks.count >= n) throw new StopAfter();
+      hooks.count++;
+    },
+  };
+  return hooks;
+}
+
+/** The names in a spool directory, by prefix letter. */
+export function entries(dir: string): string[] {
+  return readdirSync(dir).filter((n) => n !== '.fanout-spool');
+}
+
+/**
+ * DESIGN.md §4 after recovery: every message is either still in S (and in no
+ * destination) or in every destination exactly once with `expected` content,
+ * and no protocol leftovers (t, m, w, l) remain.
+ */
+export function checkInvariants(
+  world: Pick<PosixWorld, 'root' | 'messages'>,
+  destCount: number,
+  expected: (id: string, dest: number, original: Buffer) => Buffer = (_id, _d, original) => original,
+): { inSource: number; delivered: number } {
+  const sDir = join(world.root, 'S');
+  const sNames = entries(sDir);
+  const leftovers = sNames.filter((n) => !n.startsWith('s'));
+  if (leftovers.length) throw new Error(`leftovers in S: ${leftovers.join(' ')}`);
+  let inSource = 0;
+  let delivered = 0;
+  for (let d = 0; d < destCount; d++) {
+    const names = entries(join(world.root, `D${d}`));
+    const bad = names.filter((n) => !n.startsWith('d'));
+    if (bad.length) throw new Error(`leftovers in D${d}: ${bad.join(' ')}`);
+    for (const n of names) if (!world.messages.has(n.slice(1))) throw new Error(`D${d} has unexpected ${n}`);
+  }
+  for (const [id, original] of world.messages) {
+    const inS = sNames.includes(`s${id}`);
+    const inD = Array.from({ length: destCount }, (_, d) => entries(join(world.root, `D${d}`)).includes(`d${id}`));
+    if (inS) {
+      if (inD.some(Boolean)) throw new Error(`message ${id} is in S and visible in a destination (duplicate)`);
+      if (!readFileSync(join(sDir, `s${id}`)).equals(original)) throw new Error(`s${id} content changed`);
+      inSource++;
+    } else {
+      inD.forEach((present, d) => {
+        if (!present) throw new Error(`message ${id} lost: not in S and not in D${d}`);
+        const got = readFileSync(join(world.root, `D${d}`, `d${id}`));
+        if (!got.equals(expected(id, d, original))) throw new Error(`d${id} in D${d} has wrong content`);
+      });
+      delivered++;
+    }
+  }
+  return { inSource, delivered };
+}
