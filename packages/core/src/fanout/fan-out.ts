@@ -126,6 +126,7 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
   let skipped = 0;
   let bytes = 0;
   const failed: MessageFailure[] = [];
+  /** Messages not to offer again in this call: failed, or held by another worker. */
   const failedIds = new Set<string>();
   const inFlight = new Set<Promise<void>>();
 
@@ -146,6 +147,7 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
       const outcome = await runMachine(transaction(plan), options.hooks);
       committed += outcome.committed.length;
       skipped += outcome.skipped.length;
+      for (const id of outcome.skipped) failedIds.add(id); // not offered again in this call
       bytes += outcome.bytes;
       const perMessage = outcome.committed.length > 0 ? outcome.bytes / outcome.committed.length : 0;
       for (const id of outcome.committed) emit({ type: 'message-committed', id, tx: plan.tx, bytes: perMessage });

@@ -1,0 +1,230 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  encodeMarker,
+  fanOut,
+  FanoutError,
+  initSpool,
+  recover,
+  spoolStatus,
+  consume,
+  type ContentSource,
+  type SpoolBackend,
+} from '@fanout/core';
+import { PosixBackend } from '@fanout/fs-posix';
+import { checkInvariants, entries, posixWorld, type PosixWorld } from './harness.js';
+
+let world: PosixWorld | undefined;
+afterEach(() => world?.dispose());
+
+const upper = () =>
+  new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      done(null, Buffer.from(chunk.toString('latin1').toUpperCase(), 'latin1'));
+    },
+  });
+
+/** A backend that fails createExclusive of copies with `code` after `after` bytes. */
+function failingCopies(inner: SpoolBackend, code: 'ENOSPC' | 'EIO'): SpoolBackend {
+  return new Proxy(inner, {
+    get(target, prop) {
+      if (prop === 'createExclusive') {
+        return async (name: string, content: ContentSource) => {
+          if (!name.startsWith('w') && !name.startsWith('d')) return target.createExclusive(name, content);
+          async function* failing() {
+            for await (const chunk of content as AsyncIterable<Uint8Array>) {
+              yield chunk;
+              throw new FanoutError(code, code === 'ENOSPC' ? 'no space left on device' : 'i/o error', { spool: target.location, file: name });
+            }
+          }
+          return target.createExclusive(name, failing());
+        };
+      }
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+describe('fanOut', () => {
+  it('delivers 1,000 messages to 3 destinations with exact contents and leaves the source empty', async () => {
+    world = await posixWorld(3, 1000, (i) => 1 + ((i * 7919) % 5000));
+    const summary = await fanOut({ source: world.source, destinations: world.dests.map((spool) => ({ spool })), batchSize: 32, concurrency: 4 });
+    expect(summary.committed).toBe(1000);
+    expect(summary.failed).toEqual([]);
+    expect(checkInvariants(world, 3)).toEqual({ inSource: 0, delivered: 1000 });
+    expect(entries(join(world.root, 'S'))).toEqual([]);
+  });
+
+  it('applies a per-destination transform while streaming, and plain-copies elsewhere', async () => {
+    world = await posixWorld(2, 5);
+    await fanOut({ source: world.source, destinations: [{ spool: world.dests[0]!, transform: upper }, { spool: world.dests[1]! }] });
+    checkInvariants(world, 2, (_id, d, original) => (d === 0 ? Buffer.from(original.toString('latin1').toUpperCase(), 'latin1') : original));
+  });
+
+  it.each(['staged', 'seed'] as const)('rolls back a message whose copy fails mid-stream (%s): it stays in S, the error is reported', async (protocol) => {
+    world = await posixWorld(2, 3);
+    const bad = failingCopies(world.dests[1]!, 'EIO');
+    const summary = await fanOut({ source: world.source, destinations: [{ spool: world.dests[0]! }, { spool: bad }], protocol });
+    expect(summary.committed).toBe(0);
+    expect(summary.failed).toHaveLength(3);
+    expect(summary.failed.every((f) => f.error.code === 'EIO' && !f.committed)).toBe(true);
+    expect(checkInvariants(world, 2)).toEqual({ inSource: 3, delivered: 0 });
+  });
+
+  it('reports ENOSPC in one destination as a failure naming the spool and file, and loses nothing', async () => {
+    world = await posixWorld(2, 2);
+    const full = failingCopies(world.dests[0]!, 'ENOSPC');
+    const events: string[] = [];
+    const summary = await fanOut({ source: world.source, destinations: [{ spool: full }, { spool: world.dests[1]! }], onEvent: (e) => events.push(e.type) });
+    expect(summary.failed.map((f) => f.error.code)).toEqual(['ENOSPC', 'ENOSPC']);
+    expect(summary.failed[0]!.error.oneLine()).toMatch(/D0: w.*no space left on device \(ENOSPC\)/);
+    expect(events.filter((e) => e === 'message-failed')).toHaveLength(2);
+    expect(checkInvariants(world, 2)).toEqual({ inSource: 2, delivered: 0 });
+    await fanOut({ source: world.source, destinations: world.dests.map((spool) => ({ spool })) });
+    expect(checkInvariants(world, 2)).toEqual({ inSource: 0, delivered: 2 });
+  });
+
+  it('refuses a route whose destination is the source or is given twice', async () => {
+    world = await posixWorld(1, 0);
+    await expect(fanOut({ source: world.source, destinations: [{ spool: world.source }] })).rejects.toMatchObject({ code: 'EUSAGE' });
+    await expect(fanOut({ source: world.source, destinations: [{ spool: world.dests[0]! }, { spool: world.dests[0]! }] })).rejects.toMatchObject({ code: 'EUSAGE' });
+  });
+
+  it('refuses a directory that is not a spool with ENOTSPOOL', async () => {
+    world = await posixWorld(1, 1);
+    const stranger = new PosixBackend({ root: join(world.root, 'not-a-spool') });
+    await stranger.ensureContainer();
+    await expect(fanOut({ source: world.source, destinations: [{ spool: stranger }] })).rejects.toMatchObject({ code: 'ENOTSPOOL' });
+    expect(checkInvariants(world, 1)).toEqual({ inSource: 1, delivered: 0 });
+  });
+
+  it('skips a message whose marker another worker holds, and never opens a symlink named like a message', async () => {
+    world = await posixWorld(1, 2);
+    const [held, free] = [...world.messages.keys()];
+    const { symlinkSync } = await import('node:fs');
+    writeFileSync(join(world.root, 'S', `m${held}`), 'held by someone alive');
+    symlinkSync('/etc/passwd', join(world.root, 'S', 'sLINK'));
+    const summary = await fanOut({ source: world.source, destinations: [{ spool: world.dests[0]! }], recoverFirst: false });
+    expect(summary.committed).toBe(1);
+    expect(summary.skipped).toBe(1);
+    expect(summary.failed.map((f) => f.error.code)).toEqual(['EBADENTRY']);
+    expect(entries(join(world.root, 'D0'))).toEqual([`d${free}`]);
+    expect(entries(join(world.root, 'S')).sort()).toEqual([`m${held}`, `s${held}`, 'sLINK'].sort());
+  });
+});
+
+describe('recover', () => {
+  async function crashedWorld() {
+    world = await posixWorld(2, 1);
+    const id = [...world.messages.keys()][0]!;
+    return { w: world, id };
+  }
+
+  it('quarantines a corrupt marker: reported, left in place, the message untouched', async () => {
+    const { w, id } = await crashedWorld();
+    writeFileSync(join(w.root, 'S', `m${id}`), 'fanout-marker 1\nid: garbage');
+    writeFileSync(join(w.root, 'D0', `w${id}.01TX`), 'staged copy');
+    const summary = await recover({ spool: w.source, open: w.open, ownerProbe: async () => 'dead' });
+    expect(summary.refused).toHaveLength(1);
+    expect(summary.refused[0]!.code).toBe('ECORRUPT');
+    expect(summary.refused[0]!.oneLine()).toContain(`m${id}`);
+    expect(readdirSync(join(w.root, 'S')).sort()).toEqual(['.fanout-spool', `m${id}`, `s${id}`].sort());
+    expect(readdirSync(join(w.root, 'D0'))).toContain(`w${id}.01TX`);
+  });
+
+  it('quarantines a marker naming a spool whose identity does not match (foreign spool), deleting nothing', async () => {
+    const { w, id } = await crashedWorld();
+    const impostor = new PosixBackend({ root: join(w.root, 'impostor') });
+    await initSpool(impostor);
+    writeFileSync(join(impostor.root, `d${id}`), 'not ours');
+    const sId = JSON.parse(readFileSync(join(w.root, 'S', '.fanout-spool'), 'utf8')).uuid as string;
+    const d0 = JSON.parse(readFileSync(join(w.root, 'D0', '.fanout-spool'), 'utf8')).uuid as string;
+    const marker = encodeMarker({
+      id,
+      tx: 'TX1',
+      protocol: 'seed',
+      source: { uuid: sId, location: w.source.location },
+      destinations: [{ uuid: d0, location: impostor.location }],
+      owner: { host: 'h', bootId: '', pid: 1, startTime: '' },
+      createdMs: 0,
+      leaseUntilMs: 0,
+    });
+    writeFileSync(join(w.root, 'S', `m${id}`), marker);
+    const summary = await recover({ spool: w.source, open: async (loc) => (loc === impostor.location ? impostor : w.open(loc)), ownerProbe: async () => 'dead' });
+    expect(summary.refused.map((e) => e.code)).toEqual(['EFOREIGN']);
+    expect(readdirSync(impostor.root)).toContain(`d${id}`);
+    expect(readdirSync(join(w.root, 'S'))).toContain(`s${id}`);
+  });
+
+  it('leaves the marker of a live owner alone and reports it in flight', async () => {
+    const { w, id } = await crashedWorld();
+    const sId = JSON.parse(readFileSync(join(w.root, 'S', '.fanout-spool'), 'utf8')).uuid as string;
+    const d0 = JSON.parse(readFileSync(join(w.root, 'D0', '.fanout-spool'), 'utf8')).uuid as string;
+    writeFileSync(
+      join(w.root, 'S', `m${id}`),
+      encodeMarker({ id, tx: 'TX1', protocol: 'staged', source: { uuid: sId, location: w.source.location }, destinations: [{ uuid: d0, location: w.dests[0]!.location }], owner: { host: 'h', bootId: '', pid: 1, startTime: '' }, createdMs: 0, leaseUntilMs: 0 }),
+    );
+    writeFileSync(join(w.root, 'D0', `w${id}.TX1`), 'staged');
+    const summary = await recover({ spool: w.source, open: w.open, ownerProbe: async () => 'alive' });
+    expect(summary.inFlight).toBe(1);
+    expect(readdirSync(join(w.root, 'D0'))).toContain(`w${id}.TX1`);
+    const again = await recover({ spool: w.source, open: w.open, ownerProbe: async () => 'dead' });
+    expect(again.rolledBack).toBe(1);
+    expect(readdirSync(join(w.root, 'D0'))).not.toContain(`w${id}.TX1`);
+  });
+
+  it('removes temp files of dead writers and keeps those of live ones', async () => {
+    world = await posixWorld(1, 0);
+    writeFileSync(join(world.root, 'S', 't01ABC.999999.deadhost'), 'x');
+    const { hostname } = await import('node:os');
+    const here = hostname().replace(/[^0-9A-Za-z]/g, '').slice(0, 24);
+    writeFileSync(join(world.root, 'S', `t01ABD.4242.${here}`), 'dead');
+    writeFileSync(join(world.root, 'S', `t01ABE.${process.pid}.${here}`), 'alive');
+    const summary = await recover({ spool: world.source, open: world.open, ownerProbe: async (o) => (o.pid === process.pid ? 'alive' : 'dead') });
+    expect(summary.tempsRemoved).toBe(1);
+    expect(entries(join(world.root, 'S')).sort()).toEqual(['t01ABC.999999.deadhost', `t01ABE.${process.pid}.${here}`].sort());
+  });
+
+  it('reports entries that are not protocol files and never touches them', async () => {
+    world = await posixWorld(1, 0);
+    writeFileSync(join(world.root, 'S', 'README'), 'hello');
+    writeFileSync(join(world.root, 'S', '.nfs000123'), 'silly');
+    const summary = await recover({ spool: world.source, open: world.open });
+    expect(summary.unknown).toBe(2);
+    expect(entries(join(world.root, 'S')).sort()).toEqual(['.nfs000123', 'README']);
+  });
+});
+
+describe('status and consume', () => {
+  it('counts entries by role and lists unknown ones', async () => {
+    world = await posixWorld(1, 3);
+    writeFileSync(join(world.root, 'S', 'odd name'), '');
+    const st = await spoolStatus(world.source);
+    expect(st.counts.source).toBe(3);
+    expect(st.counts.unknown).toBe(1);
+    expect(st.unknown).toEqual([{ name: 'odd name', kind: 'file' }]);
+  });
+
+  it('hands each delivered message to the handler once, deletes it on success and releases it on failure', async () => {
+    world = await posixWorld(1, 4);
+    await fanOut({ source: world.source, destinations: [{ spool: world.dests[0]! }] });
+    const ids = [...world.messages.keys()];
+    const seen: string[] = [];
+    const summary = await consume({
+      spool: world.dests[0]!,
+      handler: async (m) => {
+        const chunks: Buffer[] = [];
+        for await (const c of m.read()) chunks.push(Buffer.from(c));
+        expect(Buffer.concat(chunks).equals(world!.messages.get(m.id)!)).toBe(true);
+        seen.push(m.id);
+        if (m.id === ids[0]) throw new Error('handler failed');
+      },
+    });
+    expect(summary).toMatchObject({ consumed: 3, failed: 1 });
+    expect(seen.sort()).toEqual([...ids].sort());
+    expect(entries(join(world.root, 'D0'))).toEqual([`d${ids[0]}`]);
+  });
+});
