@@ -1,0 +1,381 @@
+import * as fsp from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { FanoutError } from '@fanout/core';
+import { nodePosixFs, type PosixFs } from '@fanout/fs-posix';
+import { NfsBackend } from './nfs-backend.js';
+
+let dir: string;
+let root: string;
+let slept: number[];
+
+beforeEach(async () => {
+  dir = await fsp.mkdtemp(join(tmpdir(), 'fanout-nfs-'));
+  root = join(dir, 'spool');
+  await fsp.mkdir(root);
+  slept = [];
+});
+afterEach(async () => {
+  await fsp.rm(dir, { recursive: true, force: true });
+});
+
+const errno = (code: string) => Object.assign(new Error(`${code}: injected`), { code });
+
+function backend(fs: PosixFs = nodePosixFs) {
+  return new NfsBackend({
+    root,
+    fs,
+    location: 'nfs:///test-spool',
+    hostname: 'testhost',
+    pid: 7,
+    retry: { sleep: async (ms) => void slept.push(ms) },
+  });
+}
+
+async function caught(promise: Promise<unknown>): Promise<FanoutError> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as FanoutError;
+  }
+  throw new Error('expected a rejection');
+}
+
+async function* chunks(...parts: string[]): AsyncGenerator<Uint8Array> {
+  for (const p of parts) yield Buffer.from(p);
+}
+
+const listing = async () => (await fsp.readdir(root)).sort();
+const content = (name: string) => fsp.readFile(join(root, name), 'utf8');
+
+describe('NfsBackend.createExclusive', () => {
+  it('writes a temp file, links it to the name and leaves only the name', async () => {
+    const links: Array<[string, string]> = [];
+    const fs: PosixFs = {
+      ...nodePosixFs,
+      link: async (a, b) => {
+        links.push([a, b]);
+        return nodePosixFs.link(a, b);
+      },
+    };
+    expect(await backend(fs).createExclusive('m1', chunks('marker ', 'record'))).toBe(13);
+    expect(await listing()).toEqual(['m1']);
+    expect(await content('m1')).toBe('marker record');
+    expect((await fsp.stat(join(root, 'm1'))).nlink).toBe(1);
+    expect(links).toHaveLength(1);
+    expect(links[0]![0]).toMatch(/\/t[A-Za-z0-9_-]{16}\.testhost\.7$/);
+    expect(links[0]![1]).toBe(join(root, 'm1'));
+  });
+
+  it('never opens the target name with O_EXCL (only the temp name is opened)', async () => {
+    const opened: string[] = [];
+    const fs: PosixFs = {
+      ...nodePosixFs,
+      open: async (p, f, m) => {
+        opened.push(p);
+        return nodePosixFs.open(p, f, m);
+      },
+    };
+    await backend(fs).createExclusive('m1', chunks('x'));
+    expect(opened.filter((p) => p.endsWith('/m1'))).toEqual([]);
+  });
+
+  it('refuses an existing name with EEXIST, leaves it unchanged and leaves no temp file', async () => {
+    await fsp.writeFile(join(root, 'm1'), 'owner A');
+    const err = await caught(backend().createExclusive('m1', chunks('owner B')));
+    expect(err.code).toBe('EEXIST');
+    expect(err.file).toBe('m1');
+    expect(await content('m1')).toBe('owner A');
+    expect(await listing()).toEqual(['m1']);
+  });
+
+  it('loses the race to a name created after its first look with EEXIST, removing its temp file', async () => {
+    const fs: PosixFs = {
+      ...nodePosixFs,
+      link: async (a, b) => {
+        await fsp.writeFile(b, 'the other host won'); // another host's link lands first
+        return nodePosixFs.link(a, b);
+      },
+    };
+    const err = await caught(backend(fs).createExclusive('m1', chunks('mine')));
+    expect(err.code).toBe('EEXIST');
+    expect(await content('m1')).toBe('the other host won');
+    expect(await listing()).toEqual(['m1']);
+  });
+
+  it('succeeds when a link that worked answers EEXIST (a retransmission after a lost reply)', async () => {
+    const fs: PosixFs = {
+      ...nodePosixFs,
+      link: async (a, b) => {
+        await nodePosixFs.link(a, b);
+        throw errno('EEXIST');
+      },
+    };
+    expect(await backend(fs).createExclusive('m1', chunks('data'))).toBe(4);
+    expect(await content('m1')).toBe('data');
+    expect(await listing()).toEqual(['m1']);
+  });
+
+  it('does not believe a link that answers success while another file holds the name', async () => {
+    const fs: PosixFs = {
+      ...nodePosixFs,
+      link: async (_a, b) => {
+        await fsp.writeFile(b, 'someone else'); // the link itself never happened
+      },
+    };
+    const err = await caught(backend(fs).createExclusive('m1', chunks('mine')));
+    expect(err.code).toBe('EEXIST');
+    expect(await content('m1')).toBe('someone else');
+    expect(await listing()).toEqual(['m1']);
+  });
+
+  it('reports EIO when a link answers success but the name never appears', async () => {
+    const fs: PosixFs = { ...nodePosixFs, link: async () => undefined };
+    const err = await caught(backend(fs).createExclusive('m1', chunks('mine')));
+    expect(err.code).toBe('EIO');
+    expect(await listing()).toEqual([]);
+  });
+
+  it('retries a link that fails with ESTALE twice, then succeeds', async () => {
+    let failures = 0;
+    const fs: PosixFs = {
+      ...nodePosixFs,
+      link: async (a, b) => {
+        if (failures++ < 2) throw errno('ESTALE');
+        return nodePosixFs.link(a, b);
+      },
+    };
+    await backend(fs).createExclusive('m1', chunks('data'));
+    expect(await content('m1')).toBe('data');
+    expect(slept).toEqual([10, 20]);
+    expect(await listing()).toEqual(['m1']);
+  });
+
+  it('surfaces a persistent EIO as a FanoutError naming the spool, the file and the cause, after 5 tries', async () => {
+    let calls = 0;
+    const fs: PosixFs = {
+      ...nodePosixFs,
+      link: async () => {
+        calls++;
+        throw errno('EIO');
+      },
+    };
+    const err = await caught(backend(fs).createExclusive('m1', chunks('data')));
+    expect(err.name).toBe('FanoutError');
+    expect(err.code).toBe('EIO');
+    expect(err.spool).toBe('nfs:///test-spool');
+    expect(err.file).toBe('m1');
+    expect(err.cause).toBeInstanceOf(Error);
+    expect(err.oneLine()).toMatch(/^nfs:\/\/\/test-spool: m1: link failed: .*after 5 tries.* \(EIO\)$/);
+    expect(calls).toBe(5);
+    expect(slept).toEqual([10, 20, 40, 80]);
+    expect(await listing()).toEqual([]);
+  });
+
+  it('retries lstat through ESTALE', async () => {
+    let failures = 0;
+    const fs: PosixFs = {
+      ...nodePosixFs,
+      lstat: async (p) => {
+        if (failures++ < 2) throw errno('ESTALE');
+        return nodePosixFs.lstat(p);
+      },
+    };
+    await backend(fs).createExclusive('m1', chunks('data'));
+    expect(await content('m1')).toBe('data');
+  });
+
+  it('removes the temp file when the content stream throws', async () => {
+    async function* broken() {
+      yield Buffer.from('part');
+      throw new Error('source broke');
+    }
+    expect((await caught(backend().createExclusive('m1', broken()))).code).toBe('EIO');
+    expect(await listing()).toEqual([]);
+  });
+
+  it('reports ENOSPC naming the file and leaves nothing behind', async () => {
+    const fs: PosixFs = {
+      ...nodePosixFs,
+      write: async () => {
+        throw errno('ENOSPC');
+      },
+    };
+    const err = await caught(backend(fs).createExclusive('m1', chunks('data')));
+    expect(err.code).toBe('ENOSPC');
+    expect(err.file).toBe('m1');
+    expect(await listing()).toEqual([]);
+  });
+
+  it('still succeeds when the temp unlink answers ENOENT after doing its work', async () => {
+    const fs: PosixFs = {
+      ...nodePosixFs,
+      unlink: async (p) => {
+        await nodePosixFs.unlink(p);
+        throw errno('ENOENT');
+      },
+    };
+    await backend(fs).createExclusive('m1', chunks('data'));
+    expect(await listing()).toEqual(['m1']);
+  });
+});
+
+describe('NfsBackend.publish', () => {
+  it('links, verifies and unlinks', async () => {
+    await fsp.writeFile(join(root, 'w1.tx'), 'msg');
+    await backend().publish('w1.tx', 'd1');
+    expect(await listing()).toEqual(['d1']);
+    expect(await content('d1')).toBe('msg');
+  });
+
+  it('succeeds when the link worked but answered EEXIST', async () => {
+    await fsp.writeFile(join(root, 'w1.tx'), 'msg');
+    const fs: PosixFs = {
+      ...nodePosixFs,
+      link: async (a, b) => {
+        await nodePosixFs.link(a, b);
+        throw errno('EEXIST');
+      },
+    };
+    await backend(fs).publish('w1.tx', 'd1');
+    expect(await listing()).toEqual(['d1']);
+  });
+
+  it('succeeds when the unlink worked but answered ENOENT, having proven the publish', async () => {
+    await fsp.writeFile(join(root, 'w1.tx'), 'msg');
+    const fs: PosixFs = {
+      ...nodePosixFs,
+      unlink: async (p) => {
+        await nodePosixFs.unlink(p);
+        throw errno('ENOENT');
+      },
+    };
+    await backend(fs).publish('w1.tx', 'd1');
+    expect(await listing()).toEqual(['d1']);
+    expect(await content('d1')).toBe('msg');
+  });
+
+  it('does not accept an ENOENT from unlink while the old name still holds the file', async () => {
+    await fsp.writeFile(join(root, 'w1.tx'), 'msg');
+    const fs: PosixFs = {
+      ...nodePosixFs,
+      unlink: async () => {
+        throw errno('ENOENT'); // the server lies: nothing was removed
+      },
+    };
+    const err = await caught(backend(fs).publish('w1.tx', 'd1'));
+    expect(err.code).toBe('EIO');
+    expect(err.file).toBe('w1.tx');
+    expect(err.message).toMatch(/cannot be proven/);
+    expect(await listing()).toEqual(['d1', 'w1.tx']);
+  });
+
+  it('completes a publish interrupted after its link (both names on one inode)', async () => {
+    await fsp.writeFile(join(root, 'w1.tx'), 'msg');
+    await fsp.link(join(root, 'w1.tx'), join(root, 'd1'));
+    await backend().publish('w1.tx', 'd1');
+    expect(await listing()).toEqual(['d1']);
+  });
+
+  it('refuses to overwrite another file with EEXIST and changes nothing', async () => {
+    await fsp.writeFile(join(root, 'w1.tx'), 'new');
+    await fsp.writeFile(join(root, 'd1'), 'old');
+    const err = await caught(backend().publish('w1.tx', 'd1'));
+    expect(err.code).toBe('EEXIST');
+    expect(err.file).toBe('d1');
+    expect(await content('d1')).toBe('old');
+    expect(await content('w1.tx')).toBe('new');
+  });
+
+  it('reports ENOENT for a missing source and EBADENTRY for a directory', async () => {
+    expect((await caught(backend().publish('w1.tx', 'd1'))).code).toBe('ENOENT');
+    await fsp.mkdir(join(root, 'w2.tx'));
+    expect((await caught(backend().publish('w2.tx', 'd2'))).code).toBe('EBADENTRY');
+  });
+});
+
+describe('NfsBackend.remove, list and syncDir', () => {
+  it('resolves true for a removed name and false for a missing one', async () => {
+    await fsp.writeFile(join(root, 't1'), 'x');
+    expect(await backend().remove('t1')).toBe(true);
+    expect(await backend().remove('t1')).toBe(false);
+  });
+
+  it('resolves true when a retried unlink answers ENOENT because the first try removed the name', async () => {
+    await fsp.writeFile(join(root, 't1'), 'x');
+    let calls = 0;
+    const flaky: PosixFs = {
+      ...nodePosixFs,
+      unlink: async (p) => {
+        calls++;
+        await nodePosixFs.unlink(p);
+        if (calls === 1) throw errno('ETIMEDOUT'); // removed, but the reply was lost
+      },
+    };
+    expect(await backend(flaky).remove('t1')).toBe(true);
+    expect(calls).toBe(2);
+    expect(await listing()).toEqual([]);
+  });
+
+  it('refuses to remove a directory with EBADENTRY', async () => {
+    await fsp.mkdir(join(root, 'd1'));
+    expect((await caught(backend().remove('d1'))).code).toBe('EBADENTRY');
+  });
+
+  it('lists .nfsXXXX silly-rename files like any other entry and never touches them', async () => {
+    await fsp.writeFile(join(root, '.nfs0000000001234abc00000001'), 'held open elsewhere');
+    await fsp.writeFile(join(root, 'd1'), 'x');
+    const entries = [];
+    for await (const e of backend().list()) entries.push(e);
+    expect(entries.sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+      { name: '.nfs0000000001234abc00000001', kind: 'file' },
+      { name: 'd1', kind: 'file' },
+    ]);
+    expect(await content('.nfs0000000001234abc00000001')).toBe('held open elsewhere');
+  });
+
+  it.each(['EINVAL', 'ENOTSUP', 'EBADF'])('treats %s from a directory fsync as the server declining it', async (code) => {
+    const fs: PosixFs = {
+      ...nodePosixFs,
+      fsync: async () => {
+        throw errno(code);
+      },
+    };
+    await expect(backend(fs).syncDir()).resolves.toBeUndefined();
+  });
+
+  it('reports EIO from a directory fsync, without retrying it', async () => {
+    let calls = 0;
+    const fs: PosixFs = {
+      ...nodePosixFs,
+      fsync: async () => {
+        calls++;
+        throw errno('EIO');
+      },
+    };
+    const err = await caught(backend(fs).syncDir());
+    expect(err.code).toBe('EIO');
+    expect(calls).toBe(1);
+  });
+
+  it('still fails a file fsync that answers EINVAL: only directories may decline', async () => {
+    const fs: PosixFs = {
+      ...nodePosixFs,
+      fsync: async () => {
+        throw errno('EINVAL');
+      },
+    };
+    expect((await caught(backend(fs).createExclusive('m1', chunks('x')))).code).toBe('EIO');
+    expect(await listing()).toEqual([]);
+  });
+
+  it('declares the capabilities of a link-based backend', () => {
+    expect(backend().capabilities).toEqual({
+      durableDirSync: true,
+      hardLinks: true,
+      nativeLocks: false,
+      atomicPublish: false,
+    });
+  });
+});
