@@ -1,1 +1,2 @@
 export const placeholder = true;
+export * from './crashfs/index.js';
