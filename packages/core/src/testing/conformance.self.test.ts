@@ -352,6 +352,11 @@ class LockNotExclusive extends ReferenceBackend {
   }
 }
 
+/** Says it has no native locks, yet lock() pretends to lock. */
+class LocksWithoutNativeLocks extends ReferenceBackend {
+  override readonly capabilities: BackendCapabilities = { ...new ReferenceBackend().capabilities, nativeLocks: false };
+}
+
 const broken: { backend: new () => ReferenceBackend; breaks: string[] }[] = [
   { backend: ClobberingPublish, breaks: ['publish never replaces an existing name', 'concurrent publishes to one name'] },
   { backend: OverwritingCreate, breaks: ['createExclusive refuses an existing file', 'concurrent exclusive creates'] },
@@ -371,6 +376,7 @@ const broken: { backend: new () => ReferenceBackend; breaks: string[] }[] = [
   { backend: ReadsWholeFileAtOnce, breaks: ['a big file'] },
   { backend: KeepsCopyOfWrites, breaks: ['a big file'] },
   { backend: LockNotExclusive, breaks: ['lock is exclusive'] },
+  { backend: LocksWithoutNativeLocks, breaks: ['lock is exclusive'] },
   { backend: WrongByteCount, breaks: ['writes bytes, returns the byte count'] },
 ];
 
