@@ -197,5 +197,19 @@ describe('crash states under the persistence model', () => {
     expect(sim.snapshot('volatile').map((e) => e.path)).toEqual(['/S', '/S/a']);
     expect(sim.snapshot('durable').map((e) => e.path)).toEqual(['/S']);
     expect(listing(sim)).toBe('/S/ /S/a="A"');
+    await writeNew(sim.fs, '/S/b', 'B', false);
+    await syncDir(sim.fs, '/S');
+    expect(sim.snapshot('durable').map((e) => `${e.path}:${e.size}`)).toEqual(['/S:0', '/S/a:1', '/S/b:0']);
+  });
+
+  it('includes the all-lost and the all-persisted states among samples', async () => {
+    const sim = new CrashSimulator();
+    for (let d = 0; d < 8; d++) sim.mkdirp(`/D${d}`);
+    for (let d = 0; d < 8; d++) await writeNew(sim.fs, `/D${d}/f`, `${d}`, false);
+    const sampled = sim.crashStates({ maxStates: 5 });
+    const all = listings(sampled);
+    expect(sampled.space.exhaustive).toBe(false);
+    expect(all).toContain([...Array(8).keys()].map((d) => `/D${d}/`).join(' '));
+    expect(all).toContain([...Array(8).keys()].map((d) => `/D${d}/ /D${d}/f="${d}"`).join(' '));
   });
 });

@@ -79,7 +79,8 @@ interface Chain {
 }
 
 type DataOutcome = 'full' | 'none' | 'zeros';
-const DATA_OUTCOMES: readonly DataOutcome[] = ['full', 'none', 'zeros'];
+/** Index 0 is "lost" and the last "persisted", so all-zero vectors are the durable state. */
+const DATA_OUTCOMES: readonly DataOutcome[] = ['none', 'zeros', 'full'];
 
 /** Split the first `after` operations of `log` into chains with their durable prefixes. */
 function chainsAt(log: readonly LoggedOp[], after: number): Map<string, Chain> {
@@ -186,7 +187,9 @@ export function enumerateCrashStates(
     const durable = new Set<MicroOp>();
     for (const c of chains.values()) for (let j = 0; j < c.durable; j++) durable.add((c.items[j] as ChainItem).micro);
     const dataBudget = entryCombos <= bound ? Math.max(1, Math.floor(bound / entryCombos)) : 1;
+    let combo = 0;
     for (const vector of choiceVectors(radices, bound, random, space)) {
+      const comboIndex = combo++;
       // Which pending entry operations persist in this combination.
       const kept = new Set<MicroOp>();
       const lost: string[] = [];
@@ -208,7 +211,13 @@ export function enumerateCrashStates(
       // Only files still reachable need their data choices enumerated.
       const live = withNames.reachable();
       const relevant = fileChains.filter((c) => live.has(Number(c.id.slice(1))));
-      for (const dataVector of choiceVectors(relevant.map(() => DATA_OUTCOMES.length), dataBudget, random, space)) {
+      const dataRadices = relevant.map(() => DATA_OUTCOMES.length);
+      // When names are sampled, each sample gets one data vector: the extremes go with the extremes.
+      const dataVectors =
+        entryCombos <= bound
+          ? choiceVectors(dataRadices, dataBudget, random, space)
+          : [dataRadices.map((r) => (comboIndex === 0 ? 0 : comboIndex === 1 ? r - 1 : Math.floor(random() * r)))];
+      for (const dataVector of dataVectors) {
         const state = relevant.length > 0 ? withNames.clone() : withNames;
         const dataLost: string[] = [];
         relevant.forEach((c, i) => {
