@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CrashSimulator } from './crash-simulator.js';
+import { isSimulatedCrash } from './errno-error.js';
 import { enc, listing, listings, syncDir, writeNew } from './test-helpers.js';
 
 function spool(): CrashSimulator {
@@ -211,5 +212,31 @@ describe('crash states under the persistence model', () => {
     expect(sampled.space.exhaustive).toBe(false);
     expect(all).toContain([...Array(8).keys()].map((d) => `/D${d}/`).join(' '));
     expect(all).toContain([...Array(8).keys()].map((d) => `/D${d}/ /D${d}/f="${d}"`).join(' '));
+  });
+
+  it('crashes recovery itself at each of its steps and still enumerates what each crash leaves', async () => {
+    const sim = spool();
+    await writeNew(sim.fs, '/S/t', 'M', true);
+    await sim.fs.link('/S/t', '/S/m');
+    const recover = async (r: CrashSimulator): Promise<void> => {
+      if (r.exists('/S/t') && r.exists('/S/m')) await r.fs.unlink('/S/t');
+      if (r.exists('/S/t')) await r.fs.rename('/S/t', '/S/m');
+      await syncDir(r.fs, '/S');
+    };
+    let second = 0;
+    for (const crash of sim.crashStates()) {
+      for (let step = 0; ; step++) {
+        const run = [...crash.sim.crashStates({ after: 0 })][0]!.sim; // a fresh copy of this crash state
+        run.crashAfter(step);
+        const finished = await recover(run).then(() => true, (e: unknown) => (isSimulatedCrash(e) ? false : Promise.reject(e)));
+        for (const again of run.crashStates()) {
+          await recover(again.sim);
+          expect(listing(again.sim)).toMatch(/^\/S\/( \/S\/m="M")?$/);
+          second++;
+        }
+        if (finished) break;
+      }
+    }
+    expect(second).toBeGreaterThan(5);
   });
 });

@@ -1,6 +1,7 @@
 import { PosixBackend } from '@fanout/fs-posix';
 import { describe, expect, it } from 'vitest';
 import { CrashSimulator } from './crash-simulator.js';
+import { isSimulatedCrash } from './errno-error.js';
 import { dec, enc } from './test-helpers.js';
 
 /** The real PosixBackend, running over the simulated filesystem. */
@@ -56,5 +57,18 @@ describe('PosixBackend over the crash simulator', () => {
     expect(listed.sort()).toEqual(['s1:symlink', 's2:other']);
     await expect(backend.createExclusive('s1', enc('x'))).rejects.toMatchObject({ code: 'EEXIST' });
     expect(dec(sim.readFile('/etc-passwd'))).toBe('secret');
+  });
+
+  it('dies mid-createExclusive at an armed crash point, leaving at most an empty name behind', async () => {
+    const sim = new CrashSimulator();
+    const backend = new PosixBackend({ root: '/S', fs: sim.fs });
+    await backend.ensureContainer();
+    sim.checkpoint();
+    sim.crashAfter(1); // the create is logged, the first write is not
+    const err = await backend.createExclusive('s1', enc('message one')).catch((e: unknown) => e);
+    expect(isSimulatedCrash(err)).toBe(true);
+    expect(sim.opCount).toBe(1);
+    const contents = [...sim.crashStates()].map((s) => dec(s.sim.readFile('/S/s1')));
+    expect(contents.sort()).toEqual(['', undefined]);
   });
 });
