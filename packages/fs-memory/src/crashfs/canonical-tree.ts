@@ -76,8 +76,17 @@ export function canonicalKey(state: FsState): string {
   return lines.join('\n');
 }
 
-/** A 64-bit (two independent 32-bit FNV-1a) hex hash of some bytes. */
+/** Hashes of contents already seen; contents are immutable and shared between states. */
+const hashes = new WeakMap<Uint8Array, string>();
+
+/** A 64-bit (two independent 32-bit FNV-style) hex hash of some bytes. */
 export function contentHash(bytes: Uint8Array): string {
+  let h = hashes.get(bytes);
+  if (h === undefined) hashes.set(bytes, (h = hashBytes(bytes)));
+  return h;
+}
+
+function hashBytes(bytes: Uint8Array): string {
   let a = 0x811c9dc5;
   let b = 0x01000193 ^ bytes.byteLength;
   for (let i = 0; i < bytes.byteLength; i++) {

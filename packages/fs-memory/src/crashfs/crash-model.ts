@@ -206,7 +206,7 @@ export function enumerateCrashStates(
       const withNames = base.clone();
       for (let i = 0; i < after; i++) {
         const op = log[i] as LoggedOp;
-        for (const m of op.micro) if (durable.has(m) || kept.has(m)) withNames.apply(m, op.time);
+        for (const m of op.micro) if (durable.has(m) || kept.has(m)) withNames.apply(m, op.time, false, true);
       }
       // Only files still reachable need their data choices enumerated.
       const live = withNames.reachable();
@@ -223,7 +223,7 @@ export function enumerateCrashStates(
         relevant.forEach((c, i) => {
           const outcome = DATA_OUTCOMES[dataVector[i] as number] as DataOutcome;
           const pending = c.items.slice(c.durable);
-          if (outcome !== 'none') for (const item of pending) state.apply(item.micro, item.op.time, outcome === 'zeros');
+          if (outcome !== 'none') for (const item of pending) state.apply(item.micro, item.op.time, outcome === 'zeros', true);
           if (outcome !== 'full') {
             const first = pending[0] as ChainItem;
             const last = pending[pending.length - 1] as ChainItem;

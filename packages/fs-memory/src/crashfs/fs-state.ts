@@ -16,6 +16,13 @@ export const ROOT_INO = 1;
 const EMPTY = new Uint8Array(0);
 
 /**
+ * Results of replaying a data micro-op onto given contents, so that the many
+ * crash states built from one log share their file contents (and their
+ * cached hashes) instead of copying them again for every state.
+ */
+const replayMemo = new WeakMap<MicroOp, { full: WeakMap<Uint8Array, Uint8Array>; zeros: WeakMap<Uint8Array, Uint8Array> }>();
+
+/**
  * A micro-operation: the unit in which effects persist. A system call becomes
  * one or more of these (a rename becomes up to three).
  */
@@ -105,7 +112,23 @@ export class FsState {
    * can be applied: a deletion only removes the entry if it still points at
    * the same inode; a set replaces whatever the name held.
    */
-  apply(op: MicroOp, mtime: number, zeros = false): void {
+  apply(op: MicroOp, mtime: number, zeros = false, memo = false): void {
+    if (memo && (op.t === 'write' || op.t === 'truncate')) {
+      const old = this.bytes(op.ino);
+      let byOp = replayMemo.get(op);
+      if (byOp === undefined) replayMemo.set(op, (byOp = { full: new WeakMap(), zeros: new WeakMap() }));
+      const table = zeros ? byOp.zeros : byOp.full;
+      const known = table.get(old);
+      if (known !== undefined) {
+        this.ensureInode(op.ino, 'file');
+        this.data.set(op.ino, known);
+        this.mtimes.set(op.ino, mtime);
+        return;
+      }
+      this.apply(op, mtime, zeros, false);
+      table.set(old, this.bytes(op.ino));
+      return;
+    }
     switch (op.t) {
       case 'entry-set': {
         this.ensureInode(op.dir, 'dir');
