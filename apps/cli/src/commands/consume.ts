@@ -1,0 +1,90 @@
+/**
+ * `fanout consume <spool> [--exec <cmd>] [--json]`: hand each delivered
+ * message to a command (through `sh -c`, the message on its stdin, `FANOUT_ID`
+ * and `FANOUT_SPOOL` in its environment); delete the message when the command
+ * exits 0, release it for a later retry otherwise. Without `--exec`, each
+ * message's content is written to stdout and deleted once written.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { type ClaimedMessage, consume, type FanoutEvent, FanoutError, readSpoolIdentity } from '@fanout/core';
+import type { CliContext } from '../cli-context.js';
+import { ExitStatus, type ExitStatusCode, exitStatusFor, signalStatus, worstStatus } from '../exit-status.js';
+import { onInterrupt } from '../interrupt.js';
+import { localOwnerProbe } from '../owner-probe.js';
+
+/** Run `command` with the message on stdin; resolve on exit status 0, throw otherwise. */
+async function execHandler(ctx: CliContext, command: string, location: string, message: ClaimedMessage, childStdout: 'inherit' | Writable): Promise<void> {
+  const child = spawn('sh', ['-c', command], {
+    stdio: ['pipe', childStdout === 'inherit' ? 'inherit' : 'pipe', 'inherit'],
+    env: { ...ctx.io.env, FANOUT_ID: message.id, FANOUT_SPOOL: location },
+  });
+  if (childStdout !== 'inherit') child.stdout?.pipe(childStdout, { end: false });
+  const exited = once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
+  const spawned = once(child, 'spawn');
+  try {
+    await spawned;
+    // The command may exit without reading all of its stdin; that is its right, not a failure.
+    await pipeline(message.read(), child.stdin!).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_PREMATURE_CLOSE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+    });
+  } catch (err) {
+    child.kill('SIGTERM');
+    await exited.catch(() => undefined);
+    throw err;
+  }
+  const [code, signal] = await exited;
+  if (code !== 0) {
+    throw new FanoutError('EIO', signal ? `command killed by ${signal}; message released` : `command exited with status ${code}; message released`, { spool: location, file: message.file });
+  }
+}
+
+/** Write the message's content to stdout, resolving once it is handed to the OS. */
+async function printHandler(out: Writable, message: ClaimedMessage): Promise<void> {
+  for await (const chunk of message.read()) {
+    if (!out.write(chunk)) await once(out, 'drain');
+  }
+}
+
+/** Consume every delivered message of the spool. */
+export async function consumeCommand(ctx: CliContext, ref: string, flags: { exec?: string; json?: boolean }): Promise<ExitStatusCode> {
+  const json = flags.json === true;
+  if (json && flags.exec === undefined) {
+    ctx.note('--json needs --exec (without it, stdout carries the messages themselves) (EUSAGE)');
+    return ExitStatus.usage;
+  }
+  const interrupt = onInterrupt(ctx);
+  try {
+    const spool = await ctx.open(ref);
+    try {
+      await readSpoolIdentity(spool);
+      const onEvent = (event: FanoutEvent) => {
+        if (json) ctx.json(event);
+        if (event.type === 'consume-failed') ctx.note(event.error.oneLine());
+      };
+      // With --json, stdout is ours: the command's own output goes to stderr.
+      const childStdout = json ? ctx.io.stderr : 'inherit';
+      const summary = await consume({
+        spool,
+        handler: (message) => (flags.exec !== undefined ? execHandler(ctx, flags.exec, spool.location, message, childStdout) : printHandler(ctx.io.stdout, message)),
+        ownerProbe: localOwnerProbe,
+        signal: interrupt.signal,
+        onEvent,
+      });
+      if (json) ctx.json({ type: 'summary', spool: spool.location, ...summary });
+      else if (flags.exec !== undefined) ctx.note(`${spool.location}: ${summary.consumed} consumed, ${summary.failed} failed and released, ${summary.released} stale claims released`);
+      const status = summary.failed > 0 ? ExitStatus.failed : ExitStatus.ok;
+      const received = interrupt.received();
+      return received ? worstStatus(status, signalStatus(received)) : status;
+    } finally {
+      await spool.close();
+    }
+  } catch (err) {
+    ctx.reportError(err);
+    return exitStatusFor(err);
+  } finally {
+    interrupt.dispose();
+  }
+}

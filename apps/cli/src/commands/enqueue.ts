@@ -1,0 +1,58 @@
+/**
+ * `fanout enqueue <spool> [<file>...|-]`: add messages atomically, streaming
+ * each file, and print their ids in input order — only once they are durable.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { type ContentSource, enqueue, FanoutError, readSpoolIdentity } from '@fanout/core';
+import type { CliContext } from '../cli-context.js';
+import { ExitStatus, type ExitStatusCode, exitStatusFor } from '../exit-status.js';
+
+/** Check the inputs before anything is enqueued, so a typo adds nothing. */
+async function checkInputs(files: readonly string[]): Promise<void> {
+  if (files.filter((f) => f === '-').length > 1) throw new FanoutError('EUSAGE', 'stdin ("-") given more than once');
+  for (const file of files) {
+    if (file === '-') continue;
+    let st;
+    try {
+      st = await stat(file);
+    } catch (cause) {
+      throw new FanoutError('EUSAGE', `cannot read input file: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { file, cause });
+    }
+    if (st.isDirectory()) throw new FanoutError('EUSAGE', 'input is a directory, not a file', { file });
+  }
+}
+
+/** Enqueue the files (or stdin) into the spool; exit status 0, or that of the first error. */
+export async function enqueueCommand(ctx: CliContext, ref: string, files: readonly string[]): Promise<ExitStatusCode> {
+  const inputs = files.length === 0 ? ['-'] : files;
+  const ids: string[] = [];
+  let failure: unknown;
+  try {
+    await checkInputs(inputs);
+    const spool = await ctx.open(ref);
+    try {
+      await readSpoolIdentity(spool);
+      try {
+        for (const input of inputs) {
+          // Streamed: a file is never held in memory whole.
+          const content: ContentSource = input === '-' ? ctx.io.stdin : createReadStream(input);
+          ids.push(await enqueue(spool, content, { sync: false }));
+        }
+      } catch (err) {
+        failure = err;
+      }
+      // One directory sync for all messages: an id is printed only once its s-name survives a crash.
+      if (ids.length > 0) await spool.syncDir();
+    } finally {
+      await spool.close();
+    }
+  } catch (err) {
+    failure ??= err;
+    ids.length = 0; // the sync failed or never ran: durability unknown, so no id is promised
+  }
+  for (const id of ids) ctx.io.stdout.write(`${id}\n`);
+  if (failure === undefined) return ExitStatus.ok;
+  ctx.reportError(failure);
+  return exitStatusFor(failure);
+}

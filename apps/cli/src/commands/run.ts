@@ -1,0 +1,227 @@
+/**
+ * `fanout run`: fan out every message of a source spool to its destinations,
+ * after recovering the source; exits when none is left (unless `--watch`).
+ * With `--config` and no `--from`, every configured route runs, in one process.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type FanoutEvent,
+  type FanOutDestination,
+  FanoutError,
+  fanOut,
+  parseProtocolName,
+  type ProtocolName,
+  type SpoolBackend,
+  type TransformFactory,
+} from '@fanout/core';
+import type { CliContext } from '../cli-context.js';
+import { ExitStatus, type ExitStatusCode, exitStatusFor, signalStatus, worstStatus } from '../exit-status.js';
+import { onInterrupt } from '../interrupt.js';
+import { formatBytes, formatDuration, perSecond } from '../output/human-units.js';
+import { noProgress, type Progress, terminalProgress } from '../output/progress.js';
+import { localOwner, localOwnerProbe } from '../owner-probe.js';
+import { loadTransform } from '../transform-module.js';
+
+/** The flags of `run`. */
+export interface RunFlags {
+  readonly from?: string;
+  readonly to?: string[];
+  readonly route?: string[];
+  readonly protocol?: ProtocolName;
+  readonly batch?: number;
+  readonly concurrency?: number;
+  readonly transform?: string;
+  readonly json?: boolean;
+  readonly watch?: boolean;
+  readonly interval?: number;
+}
+
+/** One source and its destinations, from the flags or the config file. */
+interface RouteSpec {
+  readonly name: string | undefined;
+  readonly from: string;
+  readonly to: readonly { ref: string; transform: string | undefined }[];
+  readonly protocol: ProtocolName | undefined;
+  readonly batch: number | undefined;
+  readonly concurrency: number | undefined;
+}
+
+/** What one route did, over all its passes. */
+interface RouteTotals {
+  committed: number;
+  failed: number;
+  skipped: number;
+  bytes: number;
+  refused: number;
+  rolledBack: number;
+  rolledForward: number;
+}
+
+function routesOf(ctx: CliContext, flags: RunFlags): RouteSpec[] {
+  if (flags.from !== undefined) {
+    if (!flags.to || flags.to.length === 0) throw new FanoutError('EUSAGE', 'run needs at least one --to <spool>');
+    if (flags.route) throw new FanoutError('EUSAGE', '--route selects configured routes; it cannot be combined with --from');
+    return [
+      {
+        name: undefined,
+        from: flags.from,
+        to: flags.to.map((ref) => ({ ref, transform: flags.transform })),
+        protocol: flags.protocol,
+        batch: flags.batch,
+        concurrency: flags.concurrency,
+      },
+    ];
+  }
+  if (flags.to && flags.to.length > 0) throw new FanoutError('EUSAGE', '--to needs --from <spool>');
+  const configured = ctx.config?.routes ?? [];
+  if (configured.length === 0) throw new FanoutError('EUSAGE', ctx.config ? `no routes in ${ctx.config.file}; give --from and --to` : 'run needs --from <spool> and --to <spool> (or --config with routes)');
+  const wanted = flags.route;
+  for (const name of wanted ?? []) {
+    if (!configured.some((r) => r.name === name)) throw new FanoutError('EUSAGE', `no route named "${name}" in ${ctx.config!.file}`);
+  }
+  return configured
+    .filter((r) => !wanted || wanted.includes(r.name))
+    .map((r) => ({
+      name: r.name,
+      from: r.from,
+      to: r.to.map((d) => ({ ref: d.spool, transform: d.transform ?? flags.transform })),
+      protocol: flags.protocol ?? r.protocol,
+      batch: flags.batch ?? r.batch,
+      concurrency: flags.concurrency ?? r.concurrency,
+    }));
+}
+
+/** How many messages wait in a spool (a streamed listing; only for the progress bar's total). */
+async function countMessages(spool: SpoolBackend): Promise<number> {
+  let n = 0;
+  for await (const entry of spool.list()) if (entry.kind === 'file' && parseProtocolName(entry.name).kind === 'source') n++;
+  return n;
+}
+
+/** Run the routes; see the module comment. */
+export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<ExitStatusCode> {
+  let routes: RouteSpec[];
+  try {
+    routes = routesOf(ctx, flags);
+  } catch (err) {
+    ctx.reportError(err);
+    return exitStatusFor(err);
+  }
+  const json = flags.json === true;
+  const showBar = !json && ctx.io.stderr.isTTY === true;
+  const progress: Progress = showBar ? terminalProgress(ctx.io.stderr) : noProgress((line) => ctx.io.stderr.write(line));
+  const interrupt = onInterrupt(ctx);
+  const started = Date.now();
+  try {
+    const statuses = await Promise.all(routes.map((r) => runRoute(ctx, r, flags, progress, showBar, interrupt.signal, routes.length > 1)));
+    progress.stop();
+    const received = interrupt.received();
+    const status = worstStatus(...statuses);
+    if (received !== undefined && flags.watch !== true) return worstStatus(status, signalStatus(received));
+    return status;
+  } finally {
+    progress.stop();
+    interrupt.dispose();
+    if (!json && ctx.verbose) ctx.note(`run took ${formatDuration(Date.now() - started)}`);
+  }
+}
+
+async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, progress: Progress, showBar: boolean, signal: AbortSignal, many: boolean): Promise<ExitStatusCode> {
+  const json = flags.json === true;
+  const label = route.name !== undefined && many ? `${route.name}: ` : '';
+  const opened: SpoolBackend[] = [];
+  const totals: RouteTotals = { committed: 0, failed: 0, skipped: 0, bytes: 0, refused: 0, rolledBack: 0, rolledForward: 0 };
+  const started = Date.now();
+  try {
+    const source = await ctx.open(route.from);
+    opened.push(source);
+    const transforms = new Map<string, TransformFactory>();
+    const destinations: FanOutDestination[] = [];
+    for (const d of route.to) {
+      const spool = await ctx.open(d.ref);
+      opened.push(spool);
+      let transform: TransformFactory | undefined;
+      if (d.transform !== undefined) {
+        transform = transforms.get(d.transform) ?? (await loadTransform(d.transform));
+        transforms.set(d.transform, transform);
+      }
+      destinations.push(transform ? { spool, transform } : { spool });
+    }
+
+    const onEvent = (event: FanoutEvent) => {
+      if (json) ctx.json(route.name !== undefined && many ? { ...event, route: route.name } : event);
+      switch (event.type) {
+        case 'message-committed':
+          progress.tick(event.bytes);
+          break;
+        case 'message-failed':
+          progress.tick(0);
+          progress.log(`fanout: ${label}${event.error.oneLine()}${event.committed ? ' [committed; its marker is left for `fanout recover`]' : ''}\n`);
+          break;
+        case 'quarantined':
+          progress.log(`fanout: ${label}${event.error.oneLine()}\n`);
+          break;
+        case 'unknown-entry':
+          progress.log(`fanout: ${label}${event.spool}: ${event.name}: not a message (${event.kind}); left alone\n`);
+          break;
+        case 'marker-in-flight':
+          if (!json) progress.log(`fanout: ${label}${event.spool}: m${event.id}: in flight, owned by ${event.owner}; left alone\n`);
+          break;
+        case 'recovered':
+          if (!json && ctx.verbose) progress.log(`fanout: ${label}${source.location}: ${event.id}: ${event.action}\n`);
+          break;
+        default:
+          break;
+      }
+    };
+
+    for (let pass = 0; ; pass++) {
+      if (showBar) progress.addTotal(await countMessages(source));
+      const summary = await fanOut({
+        source,
+        destinations,
+        protocol: route.protocol,
+        batchSize: route.batch,
+        concurrency: route.concurrency,
+        // Later passes of --watch need no recovery: this process owns whatever it left.
+        recoverFirst: pass === 0,
+        open: ctx.opener,
+        owner: localOwner(),
+        ownerProbe: localOwnerProbe,
+        signal,
+        onEvent,
+      });
+      totals.committed += summary.committed;
+      totals.failed += summary.failed.length;
+      totals.skipped += summary.skipped;
+      totals.bytes += summary.bytes;
+      totals.refused += summary.recovery?.refused.length ?? 0;
+      totals.rolledBack += summary.recovery?.rolledBack ?? 0;
+      totals.rolledForward += summary.recovery?.rolledForward ?? 0;
+      if (flags.watch !== true || signal.aborted) break;
+      await sleep(flags.interval ?? 1000, undefined, { signal }).catch(() => undefined);
+      if (signal.aborted) break;
+    }
+  } catch (err) {
+    progress.log('');
+    ctx.reportError(err);
+    return exitStatusFor(err);
+  } finally {
+    for (const s of opened) await s.close().catch(() => undefined);
+  }
+
+  const ms = Date.now() - started;
+  if (json) {
+    ctx.json({ type: 'summary', ...(route.name !== undefined ? { route: route.name } : {}), ...totals, ms, interrupted: signal.aborted });
+  } else {
+    const recovered = totals.rolledBack + totals.rolledForward > 0 ? `; recovered ${totals.rolledBack} rolled back, ${totals.rolledForward} rolled forward` : '';
+    const refused = totals.refused > 0 ? `; recovery refused ${totals.refused}` : '';
+    progress.log(
+      `fanout: ${label}${totals.committed} messages fanned out to ${route.to.length} spool${route.to.length === 1 ? '' : 's'}, ${totals.failed} failed, ${totals.skipped} skipped; ` +
+        `${formatBytes(totals.bytes)} in ${formatDuration(ms)} (${perSecond(totals.committed, ms)} msg/s, ${formatBytes(perSecond(totals.bytes, ms))}/s)${recovered}${refused}${signal.aborted ? '; interrupted' : ''}\n`,
+    );
+  }
+  if (totals.refused > 0) return ExitStatus.refused;
+  if (totals.failed > 0) return ExitStatus.failed;
+  return ExitStatus.ok;
+}
