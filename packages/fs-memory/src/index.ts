@@ -1,2 +1,4 @@
-export const placeholder = true;
+export * from './memfs-posix-fs.js';
+export * from './memory-backend.js';
+export * from './memory-spools.js';
 export * from './crashfs/index.js';
