@@ -13,6 +13,7 @@ const allowed = {
   '@fanout/fs-nfs': ['@fanout/core', '@fanout/fs-posix'],
   '@fanout/fs-memory': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs'],
   '@fanout/fs-webdav': ['@fanout/core'],
+  '@fanout/crashcheck': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs', '@fanout/fs-memory'],
   '@fanout/protocol-tests': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs', '@fanout/fs-memory'],
   '@fanout/cli': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs', '@fanout/fs-memory', '@fanout/fs-webdav'],
 }[pkg.name] ?? [];

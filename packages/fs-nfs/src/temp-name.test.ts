@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { parseProtocolName } from '@fanout/core';
-import { newTempName, tempHostPart } from './temp-name.js';
+import { parseProtocolName, tempWriter } from '@fanout/core';
+import { newTempName } from './temp-name.js';
 
 describe('temp names', () => {
-  it('are t<random>.<host>.<pid>, which the core classifies as temp files', () => {
+  it('are t<ULID>.<pid>.<host>, which the core classifies as temp files of that writer', () => {
     const name = newTempName('mail-1.example.org', 4242);
-    expect(name).toMatch(/^t[A-Za-z0-9_-]{16}\.mail-1_example_org\.4242$/);
-    expect(parseProtocolName(name).kind).toBe('temp');
+    expect(name).toMatch(/^t[0-9A-Z]{26}\.4242\.mail1exampleorg$/);
+    const parsed = parseProtocolName(name);
+    expect(parsed.kind).toBe('temp');
+    expect(parsed.kind === 'temp' && tempWriter(parsed.token)).toEqual({ pid: 4242, hostTag: 'mail1exampleorg' });
   });
 
   it('differ on every call', () => {
@@ -15,8 +17,7 @@ describe('temp names', () => {
   });
 
   it('reduce odd host names to safe characters', () => {
-    expect(tempHostPart('héte/../x')).toBe('h_te____x');
-    expect(tempHostPart('')).toBe('unknown');
-    expect(tempHostPart('a'.repeat(300))).toHaveLength(63);
+    expect(newTempName('héte/../x', 1)).toMatch(/\.1\.htex$/);
+    expect(newTempName('', 1)).toMatch(/\.1\.host$/);
   });
 });

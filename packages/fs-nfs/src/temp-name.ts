@@ -1,19 +1,13 @@
 /**
- * Names of the temp files fs-nfs writes before linking them into place:
- * `t<random>.<host>.<pid>`. The random part makes them unique without
- * `O_EXCL` (which NFS does not make reliable); host and pid tell an operator,
- * and recovery, whose file it is.
+ * Names of the temp files fs-nfs writes before linking them into place: the
+ * core's `t<ULID>.<pid>.<host>` form. The ULID makes them unique without
+ * `O_EXCL` (which NFS does not make reliable); pid and host tell an operator,
+ * and recovery, whose file it is, so a dead writer's temp is removed.
  */
-import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { names } from '@fanout/core';
+import { tempName } from '@fanout/core';
 
-/** A host name reduced to what a temp token may hold (`[0-9A-Za-z_-]`), at most 63 characters. */
-export function tempHostPart(host: string): string {
-  return host.replace(/[^0-9A-Za-z-]/g, '_').slice(0, 63) || 'unknown';
-}
-
-/** A fresh temp file name: `t` + `<16 random base64url chars>.<host>.<pid>`. */
+/** A fresh temp file name for a writer `pid` on `host`. */
 export function newTempName(host: string = hostname(), pid: number = process.pid): string {
-  return names.temp(`${randomBytes(12).toString('base64url')}.${tempHostPart(host)}.${pid}`);
+  return tempName(pid, host);
 }

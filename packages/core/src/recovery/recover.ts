@@ -50,7 +50,7 @@ export const STALE_TEMP_MS = 36 * 3600 * 1000;
 /**
  * Roll back or complete every interrupted transaction whose marker is in
  * `spool`, then remove dead writers' temp files (R1–R7 of the post, in two
- * loops). Idempotent and safe to crash at any point: run it again.
+ * loops; a stale marker's destinations have their dead temps removed too). Idempotent and safe to crash at any point: run it again.
  *
  * It only ever deletes protocol files (`t`, `m`, `w`, `d`, `l` of a rolled
  * back transaction) inside spools whose `.fanout-spool` identity matches what
@@ -76,6 +76,8 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
   let rolledForward = 0;
   let inFlight = 0;
   let unknown = 0;
+  let tempsRemoved = 0;
+  const cleaned = new Set<SpoolBackend>();
   const refuse = (error: FanoutError) => {
     refused.push(error);
     emit({ type: 'quarantined', spool: error.spool ?? spool.location, file: error.file ?? '', error });
@@ -142,6 +144,13 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
         }
       }
       if (!verified) continue;
+      // A dead writer's temps in a destination (e.g. fs-nfs's create-by-link) are only reachable through
+      // this marker: remove them before the marker goes, so a crash cannot orphan them.
+      for (const d of destinations) {
+        if (cleaned.has(d)) continue;
+        tempsRemoved += await removeDeadTemps(d, probe, options.staleTempMs ?? STALE_TEMP_MS, now(), emit);
+        cleaned.add(d);
+      }
       const outcome = await runMachine(recoverMarker(spool, marker, destinations), options.hooks);
       if (outcome.action === 'refused') refuse(outcome.error);
       else {
@@ -152,7 +161,7 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
     }
 
     // Loop 2 (R6): temp files of dead writers.
-    const tempsRemoved = await removeDeadTemps(spool, probe, options.staleTempMs ?? STALE_TEMP_MS, now(), emit);
+    tempsRemoved += await removeDeadTemps(spool, probe, options.staleTempMs ?? STALE_TEMP_MS, now(), emit);
     return { rolledBack, rolledForward, inFlight, refused, tempsRemoved, unknown };
   } finally {
     for (const p of opened.values()) {

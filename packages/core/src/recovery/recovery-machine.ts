@@ -32,7 +32,8 @@ function* removeAll(step: 'R2' | 'R3', ops: { spool: SpoolBackend; name: string 
  *   attempt's copies (`w<id>.<tx>`; seed: `d<id>` and `l<id>`) in every
  *   destination, sync them, delete the marker (R2.1.2).
  * - `s<id>` absent → committed: roll forward, i.e. publish each remaining
- *   `w<id>.<tx>` as `d<id>` (a missing `w` was already published; seed:
+ *   `w<id>.<tx>` as `d<id>` (a missing `w` was already published, and its
+ *   `d<id>` may already be consumed; seed:
  *   remove the locks), sync, delete the marker (R3).
  *
  * Every step may be repeated after a crash with the same result.
@@ -64,14 +65,8 @@ export function* recoverMarker(source: SpoolBackend, marker: MarkerRecord, desti
       try {
         yield { type: 'publish', step: 'R3', spool, from, to };
       } catch (err) {
-        if (isFanoutError(err, 'ENOENT')) {
-          // No staged copy: published before the crash — unless d<id> is missing too, which only a foreign hand explains.
-          const d = yield { type: 'stat', step: 'R3', spool, name: to };
-          if (d === undefined) {
-            return { action: 'refused', error: new FanoutError('ECORRUPT', `committed message has neither ${from} nor ${to}; refusing to guess`, { spool: spool.location, file: to }) };
-          }
-          continue;
-        }
+        // No staged copy: it was published before the crash (and a consumer may have taken d<id> since).
+        if (isFanoutError(err, 'ENOENT')) continue;
         if (isFanoutError(err, 'EEXIST')) {
           return { action: 'refused', error: new FanoutError('EEXIST', `cannot publish ${from}: ${to} exists and is another file`, { spool: spool.location, file: to, cause: err }) };
         }

@@ -1,0 +1,5 @@
+export * from './world.js';
+export * from './invariants.js';
+export * from './scenario.js';
+export * from './consumer-scenario.js';
+export * from './matrix.js';

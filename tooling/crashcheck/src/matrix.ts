@@ -1,0 +1,60 @@
+import type { StepName } from '@fanout/core';
+import type { ConsumerScenario } from './consumer-scenario.js';
+import type { Scenario } from './scenario.js';
+import type { BackendKind } from './world.js';
+
+/** Knobs of the matrix; `quick` is the slice `pnpm test` runs. */
+export interface MatrixOptions {
+  readonly quick?: boolean;
+  readonly dropSync?: StepName;
+  readonly subset?: boolean;
+}
+
+/**
+ * The full matrix: both protocols × posix, nfs and memory backend code × 1–3
+ * destinations × single messages and batches × with and without a transform.
+ */
+export function scenarios(options: MatrixOptions = {}): Scenario[] {
+  const out: Scenario[] = [];
+  const backends: BackendKind[] = options.quick ? ['posix', 'nfs'] : ['posix', 'nfs', 'memory'];
+  const shapes = options.quick
+    ? [
+        { dests: 2, messages: 1, batch: 1 },
+        { dests: 2, messages: 2, batch: 2 },
+      ]
+    : [
+        { dests: 1, messages: 1, batch: 1 },
+        { dests: 2, messages: 1, batch: 1 },
+        { dests: 3, messages: 1, batch: 1 },
+        { dests: 1, messages: 2, batch: 1 },
+        { dests: 2, messages: 2, batch: 2 },
+        { dests: 3, messages: 3, batch: 3 },
+      ];
+  for (const protocol of ['staged', 'seed'] as const) {
+    for (const backend of backends) {
+      for (const shape of shapes) {
+        for (const transform of options.quick ? [shape.messages > 1] : [false, true]) {
+          out.push({
+            protocol,
+            backend,
+            ...shape,
+            transform,
+            maxStates: options.quick ? 64 : 512,
+            nestedMaxStates: options.quick ? 4 : 32,
+            ...(options.dropSync ? { dropSync: options.dropSync } : {}),
+            ...(options.subset ? { entryOrder: 'subset' as const } : {}),
+          });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** The consumer scenarios: the seed protocol's known weakness, and the cases where it must not show. */
+export function consumerScenarios(options: MatrixOptions = {}): ConsumerScenario[] {
+  const backends: BackendKind[] = options.quick ? ['posix'] : ['posix', 'nfs'];
+  return backends.flatMap((backend) =>
+    (['seed', 'staged'] as const).flatMap((protocol) => [false, true].map((honourLock) => ({ protocol, backend, dests: 2, messages: 2, honourLock }))),
+  );
+}
