@@ -38,14 +38,16 @@ const spoolSchema = z.union([
     password: z.string().optional(),
     passwordEnv: z.string().optional(),
   }),
-]);
+], { error: 'a spool is a path or URL, or { url, username, password | passwordEnv }' });
 
-const destinationSchema = z.union([spoolName, z.strictObject({ spool: spoolName, transform: z.string().min(1).optional() })]);
+const destinationSchema = z.union([spoolName, z.strictObject({ spool: spoolName, transform: z.string().min(1).optional() })], {
+  error: 'a destination is a spool name, or { spool, transform }',
+});
 
 const routeSchema = z.strictObject({
   name: z.string().min(1).optional(),
   from: spoolName,
-  to: z.union([destinationSchema, z.array(destinationSchema).min(1)]),
+  to: z.union([destinationSchema, z.array(destinationSchema).min(1)], { error: '"to" is a spool name or a list of them' }),
   protocol: z.enum(['staged', 'seed']).optional(),
   batch: z.number().int().positive().optional(),
   concurrency: z.number().int().positive().optional(),

@@ -48,6 +48,10 @@ interface GlobalFlags {
  */
 export async function main(argv: readonly string[], io: CliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<ExitStatusCode> {
   let status: ExitStatusCode = ExitStatus.ok;
+  // A reader that went away (`fanout status | head`) is not an error, and the work in hand still finishes.
+  io.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+  });
   let verboseSeen = argv.includes('--verbose');
 
   const program = new Command('fanout');

@@ -24,14 +24,18 @@ export function bootId(): string {
 
 /**
  * Field 22 of `/proc/<pid>/stat` (start time in clock ticks since boot), or
- * `undefined` when the process does not exist. The command name (field 2) may
- * contain spaces and parentheses, so fields are counted after its last `)`.
+ * `undefined` when the process does not exist or has already exited (a zombie
+ * waiting for its parent to reap it is as dead as an owner gets). The command
+ * name (field 2) may contain spaces and parentheses, so fields are counted
+ * after its last `)`.
  */
 export function processStartTime(pid: number, procRoot = '/proc'): string | undefined {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
   const stat = readOrUndefined(`${procRoot}/${pid}/stat`);
   if (stat === undefined) return undefined;
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // rest[0] is field 3 (state), so field 22 is rest[19].
+  if (rest[0] === 'Z' || rest[0] === 'X') return undefined;
   return rest[19] ?? '';
 }
 
