@@ -91,6 +91,10 @@ function routesOf(ctx: CliContext, flags: RunFlags): RouteSpec[] {
     }));
 }
 
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
 /** How many messages wait in a spool (a streamed listing; only for the progress bar's total). */
 async function countMessages(spool: SpoolBackend): Promise<number> {
   let n = 0;
@@ -217,8 +221,8 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
     const recovered = totals.rolledBack + totals.rolledForward > 0 ? `; recovered ${totals.rolledBack} rolled back, ${totals.rolledForward} rolled forward` : '';
     const refused = totals.refused > 0 ? `; recovery refused ${totals.refused}` : '';
     progress.log(
-      `fanout: ${label}${totals.committed} messages fanned out to ${route.to.length} spool${route.to.length === 1 ? '' : 's'}, ${totals.failed} failed, ${totals.skipped} skipped; ` +
-        `${formatBytes(totals.bytes)} in ${formatDuration(ms)} (${perSecond(totals.committed, ms)} msg/s, ${formatBytes(perSecond(totals.bytes, ms))}/s)${recovered}${refused}${signal.aborted ? '; interrupted' : ''}\n`,
+      `fanout: ${label}${plural(totals.committed, 'message')} fanned out to ${plural(route.to.length, 'spool')}, ${totals.failed} failed, ${totals.skipped} skipped; ` +
+        `${formatBytes(totals.bytes)} written in ${formatDuration(ms)} (${perSecond(totals.committed, ms)} msg/s, ${formatBytes(perSecond(totals.bytes, ms))}/s)${recovered}${refused}${signal.aborted ? '; interrupted' : ''}\n`,
     );
   }
   if (totals.refused > 0) return ExitStatus.refused;
