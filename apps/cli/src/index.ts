@@ -17,7 +17,6 @@ import { ExitStatus, type ExitStatusCode, exitStatusFor } from './exit-status.js
 export { ExitStatus, exitStatusFor, worstStatus } from './exit-status.js';
 export { openSpool, spoolScheme } from './spool-url.js';
 export { localOwner, localOwnerProbe } from './owner-probe.js';
-export { loadConfig, parseConfig } from './config-file.js';
 
 const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 

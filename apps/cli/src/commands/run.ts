@@ -18,7 +18,7 @@ import type { CliContext } from '../cli-context.js';
 import { ExitStatus, type ExitStatusCode, exitStatusFor, signalStatus, worstStatus } from '../exit-status.js';
 import { onInterrupt } from '../interrupt.js';
 import { formatBytes, formatDuration, perSecond } from '../output/human-units.js';
-import { noProgress, type Progress, terminalProgress } from '../output/progress.js';
+import { noProgress, type Progress } from '../output/progress.js';
 import { localOwner, localOwnerProbe } from '../owner-probe.js';
 import { loadTransform } from '../transform-module.js';
 
@@ -113,7 +113,7 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<Exit
   }
   const json = flags.json === true;
   const showBar = !json && ctx.io.stderr.isTTY === true;
-  const progress: Progress = showBar ? terminalProgress(ctx.io.stderr) : noProgress((line) => ctx.io.stderr.write(line));
+  const progress: Progress = showBar ? (await import('../output/terminal-progress.js')).terminalProgress(ctx.io.stderr) : noProgress((line) => ctx.io.stderr.write(line));
   const interrupt = onInterrupt(ctx);
   const started = Date.now();
   try {
