@@ -9,8 +9,12 @@
  * Options: --quick (the slice `pnpm test` runs), --only <text> (scenarios
  * whose name contains it), --drop-sync <step> (remove that step's directory
  * syncs to see the checker catch it), --subset (the more pessimistic
- * any-subset ordering of directory operations), --shard i/n.
+ * any-subset ordering of directory operations), --jobs n (processes; default:
+ * the number of cores), --shard i/n (run one share of the matrix).
  */
+import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { createInterface } from 'node:readline';
 import type { StepName } from '@fanout/core';
 import { consumerScenarioName, runConsumerScenario } from './consumer-scenario.js';
 import { consumerScenarios, scenarios } from './matrix.js';
@@ -71,4 +75,42 @@ async function main(): Promise<number> {
   return violations > 0 ? 1 : 0;
 }
 
-process.exitCode = await main();
+/** Run the matrix in `jobs` child processes, each a shard, and add up their summaries. */
+async function parallel(jobs: number): Promise<number> {
+  const started = Date.now();
+  const args = process.argv.slice(2).filter((a, i, all) => a !== '--jobs' && all[i - 1] !== '--jobs');
+  let states = 0;
+  let recoveries = 0;
+  let violations = 0;
+  let failedChildren = 0;
+  let counterexample: string | undefined;
+  await Promise.all(
+    Array.from({ length: jobs }, (_, i) => {
+      const child = spawn(process.execPath, [process.argv[1]!, ...args, '--shard', `${i}/${jobs}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const lines = createInterface({ input: child.stdout });
+      lines.on('line', (line) => {
+        const m = /^crashcheck: (\d+) crash states, (\d+) recoveries, (\d+) violations$/.exec(line);
+        if (m) {
+          states += Number(m[1]);
+          recoveries += Number(m[2]);
+          violations += Number(m[3]);
+        } else if (line.startsWith('seed protocol without locks:')) counterexample = line;
+        else if (!/^\(\d+(\.\d+)? s\)$/.test(line)) console.log(line);
+      });
+      return new Promise<void>((resolve) =>
+        child.on('close', (code) => {
+          if (code !== 0 && code !== 1) failedChildren++;
+          resolve();
+        }),
+      );
+    }),
+  );
+  if (counterexample) console.log(counterexample);
+  console.log(`(${((Date.now() - started) / 1000).toFixed(1)} s, ${jobs} processes)`);
+  if (failedChildren) console.log(`${failedChildren} checker process(es) died`);
+  console.log(`crashcheck: ${states} crash states, ${recoveries} recoveries, ${violations + failedChildren} violations`);
+  return violations + failedChildren > 0 ? 1 : 0;
+}
+
+const jobs = Number(arg('--jobs') ?? Math.min(2, availableParallelism()));
+process.exitCode = arg('--shard') === undefined && jobs > 1 ? await parallel(jobs) : await main();

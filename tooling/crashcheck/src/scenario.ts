@@ -182,7 +182,7 @@ export async function runScenario(s: Scenario, onViolation: (v: Violation) => vo
       // Invariant 4: a recovery crashed at any point, then recovered again, ends the same way.
       const recoveryLength = recoveryOps.length;
       if (s.nestedMaxStates > 0) {
-        for (let j = 0; j < recoveryLength; j++) {
+        for (let j = 0; j <= recoveryLength; j++) {
           const nested = rsim.crashStates({ after: j, maxStates: s.nestedMaxStates, entryOrder: s.entryOrder ?? 'prefix' });
           if (!nested.space.exhaustive) exhaustive = false;
           for (const n of nested) {
