@@ -11,12 +11,12 @@ export interface MatrixOptions {
 }
 
 /**
- * The full matrix: both protocols × posix, nfs and memory backend code × 1–3
+ * The full matrix: both protocols × posix (link), nfs and posix (rename) backend code × 1–3
  * destinations × single messages and batches × with and without a transform.
  */
 export function scenarios(options: MatrixOptions = {}): Scenario[] {
   const out: Scenario[] = [];
-  const backends: BackendKind[] = options.quick ? ['posix', 'nfs'] : ['posix', 'nfs', 'memory'];
+  const backends: BackendKind[] = options.quick ? ['posix', 'nfs'] : ['posix', 'nfs', 'posix-rename'];
   const shapes = options.quick
     ? [
         { dests: 2, messages: 1, batch: 1 },

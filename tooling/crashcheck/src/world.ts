@@ -1,7 +1,8 @@
 /**
  * A simulated machine holding a source spool `/S` and destinations `/D0…`,
- * with the real backend code (posix, nfs, or the memory backend's posix code
- * in rename mode) running over the crash simulator's `fs`.
+ * with the real backend code running over the crash simulator's `fs`: posix
+ * (link publish; also the code `@fanout/fs-memory`'s MemoryBackend runs over
+ * memfs), nfs, and posix in rename-publish mode.
  */
 import { enqueue, initSpool, type SpoolBackend, type SpoolOpener } from '@fanout/core';
 import { CrashSimulator } from '@fanout/fs-memory';
@@ -9,7 +10,7 @@ import { NfsBackend } from '@fanout/fs-nfs';
 import { PosixBackend } from '@fanout/fs-posix';
 
 /** Which backend code runs over the simulator. */
-export type BackendKind = 'posix' | 'nfs' | 'memory';
+export type BackendKind = 'posix' | 'nfs' | 'posix-rename';
 
 /** Spools bound to one simulated machine. */
 export interface Spools {
@@ -30,8 +31,8 @@ function backend(kind: BackendKind, sim: CrashSimulator, root: string): SpoolBac
     case 'nfs':
       // Retries sleep for real by default; a simulation has nothing to wait for.
       return new NfsBackend({ root, fs: sim.fs, hostname: 'simhost', pid: 4242, retry: { sleep: async () => undefined } });
-    case 'memory':
-      // The memory backend is the posix code over memfs in rename mode (memfs's link/rename quirks aside).
+    case 'posix-rename':
+      // Publish by check-then-rename: the posix code path for filesystems without hard links (single publisher).
       return new PosixBackend({ root, fs: sim.fs, publishMode: 'rename' });
   }
 }
