@@ -67,14 +67,19 @@ export class CliContext {
 
   /** Print an error in one line (spool, file, cause), with its stack and causes under `--verbose`. */
   reportError(err: unknown): void {
-    if (err instanceof FanoutError) this.note(err.oneLine());
-    else this.note(`internal error: ${err instanceof Error ? err.message : String(err)}`);
-    if (!this.verbose) return;
+    this.io.stderr.write(this.formatError(err));
+  }
+
+  /** The text {@link CliContext.reportError} prints, ending in a newline. */
+  formatError(err: unknown): string {
+    let text = `fanout: ${err instanceof FanoutError ? err.oneLine() : `internal error: ${err instanceof Error ? err.message : String(err)}`}\n`;
+    if (!this.verbose) return text;
     let e: unknown = err;
     for (let depth = 0; e !== undefined && depth < 8; depth++) {
-      this.io.stderr.write(`${depth === 0 ? '' : 'caused by: '}${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      text += `${depth === 0 ? '' : 'caused by: '}${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`;
       e = e instanceof Error ? e.cause : undefined;
     }
+    return text;
   }
 
   /** Write one JSON object as a line on stdout. */

@@ -111,3 +111,43 @@ describe('SIGKILL of fanout run at random moments', () => {
     }
   }, 180_000);
 });
+
+describe('SIGTERM and SIGINT of fanout run', () => {
+  for (const [signal, status] of [
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const) {
+    it(`finishes the messages in flight on ${signal}, leaves no marker, and exits ${status}`, async () => {
+      const { dir, cleanup } = await tempDir();
+      try {
+        await fanout(['init', 'S', 'A'], { cwd: dir });
+        const files: string[] = [];
+        for (let k = 0; k < 200; k++) {
+          files.push(`in${k}`);
+          await writeFile(join(dir, `in${k}`), `m${k}`);
+        }
+        const ids = lines((await fanout(['enqueue', 'S', ...files], { cwd: dir })).stdout);
+        const { child, done } = spawnFanout(['run', '--from', 'S', '--to', 'A', '--json'], { cwd: dir });
+        let sent = false;
+        child.stdout!.on('data', () => {
+          if (!sent) child.kill(signal);
+          sent = true;
+        });
+        const r = await done;
+        expect(r.status).toBe(status);
+        expect(r.stderr).toContain(`${signal}: finishing or rolling back the messages in flight`);
+        const summary = JSON.parse(lines(r.stdout).at(-1)!) as { type: string; interrupted: boolean; committed: number };
+        expect(summary).toMatchObject({ type: 'summary', interrupted: true });
+        // No recovery needed: every message is either still in S or delivered, and no protocol file is left.
+        const s = await names(join(dir, 'S'));
+        const a = await names(join(dir, 'A'));
+        expect(s.every((n) => n.startsWith('s'))).toBe(true);
+        expect(a.every((n) => n.startsWith('d'))).toBe(true);
+        expect([...s, ...a].map((n) => n.slice(1)).sort()).toEqual([...ids].sort());
+        expect(a).toHaveLength(summary.committed);
+      } finally {
+        await cleanup();
+      }
+    });
+  }
+});

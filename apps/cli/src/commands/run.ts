@@ -115,22 +115,22 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<Exit
   const showBar = !json && ctx.io.stderr.isTTY === true;
   const progress: Progress = showBar ? (await import('../output/terminal-progress.js')).terminalProgress(ctx.io.stderr) : noProgress((line) => ctx.io.stderr.write(line));
   const interrupt = onInterrupt(ctx);
-  const started = Date.now();
   try {
-    const statuses = await Promise.all(routes.map((r) => runRoute(ctx, r, flags, progress, showBar, interrupt.signal, routes.length > 1)));
+    const outcomes = await Promise.all(routes.map((r) => runRoute(ctx, r, flags, progress, showBar, interrupt.signal, routes.length > 1)));
+    // The bar goes first, so the summaries stay on screen below the last messages.
     progress.stop();
+    for (const o of outcomes) if (o.summary !== undefined) ctx.io.stderr.write(o.summary);
     const received = interrupt.received();
-    const status = worstStatus(...statuses);
+    const status = worstStatus(...outcomes.map((o) => o.status));
     if (received !== undefined && flags.watch !== true) return worstStatus(status, signalStatus(received));
     return status;
   } finally {
     progress.stop();
     interrupt.dispose();
-    if (!json && ctx.verbose) ctx.note(`run took ${formatDuration(Date.now() - started)}`);
   }
 }
 
-async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, progress: Progress, showBar: boolean, signal: AbortSignal, many: boolean): Promise<ExitStatusCode> {
+async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, progress: Progress, showBar: boolean, signal: AbortSignal, many: boolean): Promise<{ status: ExitStatusCode; summary?: string }> {
   const json = flags.json === true;
   const label = route.name !== undefined && many ? `${route.name}: ` : '';
   const opened: SpoolBackend[] = [];
@@ -207,25 +207,25 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
       if (signal.aborted) break;
     }
   } catch (err) {
-    progress.log('');
-    ctx.reportError(err);
-    return exitStatusFor(err);
+    progress.log(ctx.formatError(err));
+    return { status: exitStatusFor(err) };
   } finally {
     for (const s of opened) await s.close().catch(() => undefined);
   }
 
   const ms = Date.now() - started;
+  const status = totals.refused > 0 ? ExitStatus.refused : totals.failed > 0 ? ExitStatus.failed : ExitStatus.ok;
   if (json) {
     ctx.json({ type: 'summary', ...(route.name !== undefined ? { route: route.name } : {}), ...totals, ms, interrupted: signal.aborted });
   } else {
     const recovered = totals.rolledBack + totals.rolledForward > 0 ? `; recovered ${totals.rolledBack} rolled back, ${totals.rolledForward} rolled forward` : '';
     const refused = totals.refused > 0 ? `; recovery refused ${totals.refused}` : '';
-    progress.log(
+    return {
+      status,
+      summary:
       `fanout: ${label}${plural(totals.committed, 'message')} fanned out to ${plural(route.to.length, 'spool')}, ${totals.failed} failed, ${totals.skipped} skipped; ` +
         `${formatBytes(totals.bytes)} written in ${formatDuration(ms)} (${perSecond(totals.committed, ms)} msg/s, ${formatBytes(perSecond(totals.bytes, ms))}/s)${recovered}${refused}${signal.aborted ? '; interrupted' : ''}\n`,
-    );
+    };
   }
-  if (totals.refused > 0) return ExitStatus.refused;
-  if (totals.failed > 0) return ExitStatus.failed;
-  return ExitStatus.ok;
+  return { status };
 }
