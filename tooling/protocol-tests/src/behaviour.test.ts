@@ -139,7 +139,7 @@ describe('recover', () => {
     const { w, id } = await crashedWorld();
     const impostor = new PosixBackend({ root: join(w.root, 'impostor') });
     await initSpool(impostor);
-    writeFileSync(join(impostor.root, `d${id}`), 'not ours');
+    writeFileSync(join(w.root, 'impostor', `d${id}`), 'not ours');
     const sId = JSON.parse(readFileSync(join(w.root, 'S', '.fanout-spool'), 'utf8')).uuid as string;
     const d0 = JSON.parse(readFileSync(join(w.root, 'D0', '.fanout-spool'), 'utf8')).uuid as string;
     const marker = encodeMarker({
@@ -155,7 +155,7 @@ describe('recover', () => {
     writeFileSync(join(w.root, 'S', `m${id}`), marker);
     const summary = await recover({ spool: w.source, open: async (loc) => (loc === impostor.location ? impostor : w.open(loc)), ownerProbe: async () => 'dead' });
     expect(summary.refused.map((e) => e.code)).toEqual(['EFOREIGN']);
-    expect(readdirSync(impostor.root)).toContain(`d${id}`);
+    expect(readdirSync(join(w.root, 'impostor'))).toContain(`d${id}`);
     expect(readdirSync(join(w.root, 'S'))).toContain(`s${id}`);
   });
 
