@@ -1,12 +1,12 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fanOut, recover, type ProtocolName } from '@fanout/core';
-import { checkInvariants, posixWorld, StopAfter, stopAfter } from './harness.js';
+import { checkInvariants, memoryWorld, posixWorld, StopAfter, stopAfter, type PosixWorld } from './harness.js';
 
 /** Count the operations a complete run takes, so every crash point can be visited. */
-async function opsOfCleanRun(protocol: ProtocolName, dests: number, messages: number, batchSize: number): Promise<number> {
-  const w = await posixWorld(dests, messages);
+type MakeWorld = (dests: number, messages: number) => Promise<PosixWorld>;
+
+async function opsOfCleanRun(makeWorld: MakeWorld, protocol: ProtocolName, dests: number, messages: number, batchSize: number): Promise<number> {
+  const w = await makeWorld(dests, messages);
   try {
     const hooks = stopAfter(Number.MAX_SAFE_INTEGER);
     await fanOut({ source: w.source, destinations: w.dests.map((spool) => ({ spool })), protocol, batchSize, hooks, recoverFirst: false });
@@ -16,7 +16,7 @@ async function opsOfCleanRun(protocol: ProtocolName, dests: number, messages: nu
   }
 }
 
-const matrix: { protocol: ProtocolName; dests: number; messages: number; batch: number }[] = [
+const shapes: { protocol: ProtocolName; dests: number; messages: number; batch: number }[] = [
   { protocol: 'staged', dests: 1, messages: 1, batch: 1 },
   { protocol: 'staged', dests: 3, messages: 1, batch: 1 },
   { protocol: 'staged', dests: 2, messages: 3, batch: 3 },
@@ -25,13 +25,19 @@ const matrix: { protocol: ProtocolName; dests: number; messages: number; batch: 
   { protocol: 'seed', dests: 2, messages: 3, batch: 3 },
 ];
 
-describe.each(matrix)('a $protocol fan-out to $dests destination(s), $messages message(s) in batches of $batch', ({ protocol, dests, messages, batch }) => {
+const worlds: { backend: string; makeWorld: MakeWorld }[] = [
+  { backend: 'fs-posix', makeWorld: posixWorld },
+  { backend: 'fs-memory', makeWorld: memoryWorld },
+];
+const matrix = worlds.flatMap((w) => shapes.map((s) => ({ ...w, ...s })));
+
+describe.each(matrix)('on $backend, a $protocol fan-out to $dests destination(s), $messages message(s) in batches of $batch', ({ makeWorld, protocol, dests, messages, batch }) => {
   it('survives a process crash after every operation, and a crash of the recovery after every one of its operations', async () => {
-    const total = await opsOfCleanRun(protocol, dests, messages, batch);
+    const total = await opsOfCleanRun(makeWorld, protocol, dests, messages, batch);
     expect(total).toBeGreaterThan(5);
     let recoveriesCrashed = 0;
     for (let k = 0; k <= total; k++) {
-      const w = await posixWorld(dests, messages);
+      const w = await makeWorld(dests, messages);
       try {
         const run = fanOut({ source: w.source, destinations: w.dests.map((spool) => ({ spool })), protocol, batchSize: batch, hooks: stopAfter(k), recoverFirst: false });
         if (k < total) await expect(run).rejects.toBeInstanceOf(StopAfter);
@@ -64,11 +70,11 @@ describe.each(matrix)('a $protocol fan-out to $dests destination(s), $messages m
 });
 
 /** Mid-recovery the spools may hold protocol files, but never a lost or duplicated message. */
-function checkInvariantsAllowingInFlight(w: Awaited<ReturnType<typeof posixWorld>>, dests: number): void {
+function checkInvariantsAllowingInFlight(w: PosixWorld, dests: number): void {
   // The full invariants hold only after recovery completes; here we only require that no message vanished.
   for (const id of w.messages.keys()) {
-    const s = readdirSync(join(w.root, 'S')).includes(`s${id}`);
-    const copies = Array.from({ length: dests }, (_, d) => readdirSync(join(w.root, `D${d}`)).some((n) => n === `d${id}` || n.startsWith(`w${id}.`)));
+    const s = w.list('S').includes(`s${id}`);
+    const copies = Array.from({ length: dests }, (_, d) => w.list(`D${d}`).some((n) => n === `d${id}` || n.startsWith(`w${id}.`)));
     if (!s && !copies.every(Boolean)) throw new Error(`message ${id} lost during recovery`);
   }
 }

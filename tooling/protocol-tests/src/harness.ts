@@ -1,6 +1,6 @@
 /**
- * Shared harness for protocol tests: spools on a real directory (fs-posix),
- * an executor hook that stops a machine after N operations (a process crash:
+ * Shared harness for protocol tests: spools on a real directory (fs-posix)
+ * or in a memfs volume (fs-memory), an executor hook that stops a machine after N operations (a process crash:
  * everything done so far is on disk), and the invariants of DESIGN.md §4
  * checked by reading the spools.
  */
@@ -9,9 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { enqueue, initSpool, type ExecutorHooks, type SpoolBackend, type SpoolOpener } from '@fanout/core';
 import { PosixBackend } from '@fanout/fs-posix';
+import { createMemorySpools } from '@fanout/fs-memory';
 
 export interface PosixWorld {
   root: string;
+  /** Names in spool `dir` ('S', 'D0', …), read directly from the storage. */
+  list(dir: string): string[];
+  /** Content of `name` in spool `dir`, read directly from the storage. */
+  read(dir: string, name: string): Buffer;
   source: PosixBackend;
   dests: PosixBackend[];
   open: SpoolOpener;
@@ -37,7 +42,45 @@ export async function posixWorld(destCount: number, messageCount: number, sizeOf
     const id = await enqueue(source, content);
     messages.set(id, content);
   }
-  return { root, source, dests, open, messages, dispose: () => rmSync(root, { recursive: true, force: true }) };
+  return {
+    root,
+    source,
+    dests,
+    open,
+    messages,
+    list: (dir) => readdirSync(join(root, dir)),
+    read: (dir, name) => readFileSync(join(root, dir, name)),
+    dispose: () => rmSync(root, { recursive: true, force: true }),
+  };
+}
+
+/** The same world in one memfs volume, through `@fanout/fs-memory`. */
+export async function memoryWorld(destCount: number, messageCount: number, sizeOf: (i: number) => number = () => 100): Promise<PosixWorld> {
+  const spools = createMemorySpools();
+  const source = spools.open('memory://S');
+  const dests = Array.from({ length: destCount }, (_, i) => spools.open(`memory://D${i}`));
+  for (const b of [source, ...dests]) await initSpool(b);
+  const byLocation = new Map<string, SpoolBackend>([source, ...dests].map((b) => [b.location, b]));
+  const messages = new Map<string, Buffer>();
+  for (let i = 0; i < messageCount; i++) {
+    const content = Buffer.alloc(sizeOf(i), `message ${i} `);
+    messages.set(await enqueue(source, content), content);
+  }
+  const vol = spools.volume;
+  return {
+    root: 'memory://',
+    source: source as unknown as PosixBackend,
+    dests: dests as unknown as PosixBackend[],
+    open: async (location) => {
+      const b = byLocation.get(location);
+      if (!b) throw new Error(`unknown spool ${location}`);
+      return b;
+    },
+    messages,
+    list: (dir) => (vol.readdirSync(`/${dir}`) as string[]).map(String),
+    read: (dir, name) => Buffer.from(vol.readFileSync(`/${dir}/${name}`) as Buffer),
+    dispose: () => undefined,
+  };
 }
 
 /** A crash of the process after `n` operations: op n+1 and every later one never happen. */
@@ -59,9 +102,13 @@ export function stopAfter(n: number): ExecutorHooks & { count: number } {
   return hooks;
 }
 
-/** The names in a spool directory, by prefix letter. */
+/** The names in a spool directory, without its identity file. */
 export function entries(dir: string): string[] {
   return readdirSync(dir).filter((n) => n !== '.fanout-spool');
+}
+
+function names(world: Pick<PosixWorld, 'list'>, dir: string): string[] {
+  return world.list(dir).filter((n) => n !== '.fanout-spool');
 }
 
 /**
@@ -70,33 +117,32 @@ export function entries(dir: string): string[] {
  * and no protocol leftovers (t, m, w, l) remain.
  */
 export function checkInvariants(
-  world: Pick<PosixWorld, 'root' | 'messages'>,
+  world: Pick<PosixWorld, 'list' | 'read' | 'messages'>,
   destCount: number,
   expected: (id: string, dest: number, original: Buffer) => Buffer = (_id, _d, original) => original,
 ): { inSource: number; delivered: number } {
-  const sDir = join(world.root, 'S');
-  const sNames = entries(sDir);
+  const sNames = names(world, 'S');
   const leftovers = sNames.filter((n) => !n.startsWith('s'));
   if (leftovers.length) throw new Error(`leftovers in S: ${leftovers.join(' ')}`);
   let inSource = 0;
   let delivered = 0;
   for (let d = 0; d < destCount; d++) {
-    const names = entries(join(world.root, `D${d}`));
-    const bad = names.filter((n) => !n.startsWith('d'));
+    const inD = names(world, `D${d}`);
+    const bad = inD.filter((n) => !n.startsWith('d'));
     if (bad.length) throw new Error(`leftovers in D${d}: ${bad.join(' ')}`);
-    for (const n of names) if (!world.messages.has(n.slice(1))) throw new Error(`D${d} has unexpected ${n}`);
+    for (const n of inD) if (!world.messages.has(n.slice(1))) throw new Error(`D${d} has unexpected ${n}`);
   }
   for (const [id, original] of world.messages) {
     const inS = sNames.includes(`s${id}`);
-    const inD = Array.from({ length: destCount }, (_, d) => entries(join(world.root, `D${d}`)).includes(`d${id}`));
+    const inD = Array.from({ length: destCount }, (_, d) => names(world, `D${d}`).includes(`d${id}`));
     if (inS) {
       if (inD.some(Boolean)) throw new Error(`message ${id} is in S and visible in a destination (duplicate)`);
-      if (!readFileSync(join(sDir, `s${id}`)).equals(original)) throw new Error(`s${id} content changed`);
+      if (!world.read('S', `s${id}`).equals(original)) throw new Error(`s${id} content changed`);
       inSource++;
     } else {
       inD.forEach((present, d) => {
         if (!present) throw new Error(`message ${id} lost: not in S and not in D${d}`);
-        const got = readFileSync(join(world.root, `D${d}`, `d${id}`));
+        const got = world.read(`D${d}`, `d${id}`);
         if (!got.equals(expected(id, d, original))) throw new Error(`d${id} in D${d} has wrong content`);
       });
       delivered++;
