@@ -151,3 +151,24 @@ describe('SIGTERM and SIGINT of fanout run', () => {
     });
   }
 });
+
+describe('fanout run --watch', () => {
+  it('fans out messages enqueued while it runs, and ends with the status of its work on SIGTERM', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      await fanout(['init', 'S', 'A'], { cwd: dir });
+      const { child, done } = spawnFanout(['run', '--from', 'S', '--to', 'A', '--watch', '--interval', '50', '--json'], { cwd: dir });
+      const [id] = lines((await fanout(['enqueue', 'S'], { cwd: dir, input: 'late arrival' })).stdout);
+      child.stdout!.on('data', (chunk: string) => {
+        if (chunk.includes('"message-committed"')) child.kill('SIGTERM');
+      });
+      const r = await done;
+      expect(r.status).toBe(0);
+      expect(JSON.parse(lines(r.stdout).at(-1)!)).toMatchObject({ type: 'summary', committed: 1, interrupted: true });
+      expect(await names(join(dir, 'A'))).toEqual([`d${id}`]);
+      expect(await names(join(dir, 'S'))).toEqual([]);
+    } finally {
+      await cleanup();
+    }
+  });
+});

@@ -41,10 +41,16 @@ async function execHandler(ctx: CliContext, command: string, location: string, m
   }
 }
 
-/** Write the message's content to stdout, resolving once it is handed to the OS. */
+/**
+ * Write the message's content to stdout, resolving once every chunk is handed
+ * to the OS; a reader that went away (EPIPE) fails it, so it is released, not lost.
+ */
 async function printHandler(out: Writable, message: ClaimedMessage): Promise<void> {
   for await (const chunk of message.read()) {
-    if (!out.write(chunk)) await once(out, 'drain');
+    await new Promise<void>((resolve, reject) => {
+      if (out.destroyed) reject(new FanoutError('EIO', 'stdout is closed; message released'));
+      else out.write(chunk, (err) => (err ? reject(err) : resolve()));
+    });
   }
 }
 
@@ -66,11 +72,21 @@ export async function consumeCommand(ctx: CliContext, ref: string, flags: { exec
       };
       // With --json, stdout is ours: the command's own output goes to stderr.
       const childStdout = json ? ctx.io.stderr : 'inherit';
+      // A reader of stdout that went away ends the consumption: no point claiming more messages for nobody.
+      const readerGone = new AbortController();
+      const print = async (message: ClaimedMessage) => {
+        try {
+          await printHandler(ctx.io.stdout, message);
+        } catch (err) {
+          readerGone.abort();
+          throw err;
+        }
+      };
       const summary = await consume({
         spool,
-        handler: (message) => (flags.exec !== undefined ? execHandler(ctx, flags.exec, spool.location, message, childStdout) : printHandler(ctx.io.stdout, message)),
+        handler: (message) => (flags.exec !== undefined ? execHandler(ctx, flags.exec, spool.location, message, childStdout) : print(message)),
         ownerProbe: localOwnerProbe,
-        signal: interrupt.signal,
+        signal: AbortSignal.any([interrupt.signal, readerGone.signal]),
         onEvent,
       });
       if (json) ctx.json({ type: 'summary', spool: spool.location, ...summary });
