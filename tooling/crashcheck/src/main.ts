@@ -18,7 +18,8 @@ import { createInterface } from 'node:readline';
 import type { StepName } from '@fanout/core';
 import { consumerScenarioName, runConsumerScenario } from './consumer-scenario.js';
 import { consumerScenarios, scenarios } from './matrix.js';
-import { formatViolation, runScenario, scenarioName } from './scenario.js';
+import { runAnyScenario } from './memory-scenario.js';
+import { formatViolation, scenarioName } from './scenario.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -42,7 +43,7 @@ async function main(): Promise<number> {
 
   for (const s of scenarios({ quick, ...(dropSync ? { dropSync } : {}), subset })) {
     if ((only && !scenarioName(s).includes(only)) || !mine()) continue;
-    const r = await runScenario(s, (v) => console.log(formatViolation(v)));
+    const r = await runAnyScenario(s, (v) => console.log(formatViolation(v)));
     states += r.states;
     recoveries += r.recoveries;
     violations += r.violations.length;

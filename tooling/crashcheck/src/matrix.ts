@@ -48,6 +48,11 @@ export function scenarios(options: MatrixOptions = {}): Scenario[] {
       }
     }
   }
+  if (!options.quick && !options.dropSync && !options.subset) {
+    for (const protocol of ['staged', 'seed'] as const) {
+      for (const shape of shapes) out.push({ protocol, backend: 'memory', ...shape, transform: false, maxStates: 1, nestedMaxStates: 1 });
+    }
+  }
   return out;
 }
 

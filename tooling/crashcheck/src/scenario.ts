@@ -14,7 +14,8 @@ import { type BackendKind, setUpMachine, type Spools, spoolsOn } from './world.j
 /** One line of the matrix. */
 export interface Scenario {
   readonly protocol: ProtocolName;
-  readonly backend: BackendKind;
+  /** The backend code; `memory` runs MemoryBackend with the process-crash model (memory-scenario.ts). */
+  readonly backend: BackendKind | 'memory';
   readonly dests: number;
   readonly messages: number;
   readonly batch: number;
@@ -102,7 +103,7 @@ const dead = async () => 'dead' as const;
 
 async function recoverOn(s: Scenario, sim: CrashSimulator) {
   const t = stepTracker(s.dropSync);
-  const spools = spoolsOn(sim, s.backend, s.dests, t.wrap);
+  const spools = spoolsOn(sim, s.backend as BackendKind, s.dests, t.wrap);
   return recover({ spool: spools.source, open: spools.open, ownerProbe: dead, hooks: t.hooks });
 }
 
@@ -110,9 +111,11 @@ async function recoverOn(s: Scenario, sim: CrashSimulator) {
 export async function runScenario(s: Scenario, onViolation: (v: Violation) => void = () => undefined, maxViolations = 5): Promise<ScenarioResult> {
   const name = scenarioName(s);
   const messages = messagesOf(s);
-  const sim = await setUpMachine(s.backend, s.dests, messages);
+  if (s.backend === 'memory') throw new Error('memory scenarios run through runMemoryScenario');
+  const backend: BackendKind = s.backend;
+  const sim = await setUpMachine(backend, s.dests, messages);
   const t = stepTracker(s.dropSync);
-  const spools = spoolsOn(sim, s.backend, s.dests, t.wrap);
+  const spools = spoolsOn(sim, backend, s.dests, t.wrap);
   let txs = 0;
   let temps = 0;
   const clean = await fanOut({
@@ -205,7 +208,7 @@ export async function runScenario(s: Scenario, onViolation: (v: Violation) => vo
         }
       }
       // Whatever was rolled back must fan out again, exactly once.
-      const finish = spoolsOn(rsim, s.backend, s.dests);
+      const finish = spoolsOn(rsim, backend, s.dests);
       const rerun = await fanOut({ source: finish.source, destinations: destinationsOf(s, finish), protocol: s.protocol, batchSize: s.batch, ownerProbe: dead });
       const end = checkRecovered(rsim, s.dests, messages);
       if (rerun.failed.length) fail(`the fan-out after recovery failed: ${rerun.failed.map((f) => f.error.oneLine()).join('; ')}`);
