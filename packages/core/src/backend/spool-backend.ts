@@ -22,6 +22,11 @@ import type { FanoutError } from '../errors/fanout-error.js';
 /** What a directory entry is, determined without following symbolic links. */
 export type EntryKind = 'file' | 'directory' | 'symlink' | 'other';
 
+/** How an entry kind reads in a sentence: "a symlink", "a special file (FIFO, socket or device)". */
+export function describeKind(kind: EntryKind): string {
+  return kind === 'other' ? 'a special file (FIFO, socket or device)' : kind === 'directory' ? 'a directory' : `a ${kind}`;
+}
+
 /** One entry of a spool listing. */
 export interface SpoolEntry {
   /** The entry's name inside the spool. */

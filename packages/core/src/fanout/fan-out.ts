@@ -1,4 +1,4 @@
-import type { SpoolBackend, SpoolOpener } from '../backend/spool-backend.js';
+import { describeKind, type SpoolBackend, type SpoolOpener } from '../backend/spool-backend.js';
 import { FanoutError, toFanoutError } from '../errors/fanout-error.js';
 import { type EventSink, ignoreEvents } from '../events/events.js';
 import { newId } from '../ids/ids.js';
@@ -193,7 +193,7 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
       if (entry.kind !== 'file') {
         if (!failedIds.has(parsed.id)) {
           failedIds.add(parsed.id);
-          const error = new FanoutError('EBADENTRY', `is a ${entry.kind}, not a regular file; never opened`, { spool: options.source.location, file: entry.name });
+          const error = new FanoutError('EBADENTRY', `is ${describeKind(entry.kind)}, not a regular file; never opened`, { spool: options.source.location, file: entry.name });
           failed.push({ id: parsed.id, error, committed: false });
           emit({ type: 'message-failed', id: parsed.id, error, committed: false });
         }

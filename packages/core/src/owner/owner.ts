@@ -17,9 +17,9 @@ export type Liveness = 'alive' | 'dead' | 'unknown';
 
 /**
  * Tells whether the owner of a marker still runs. The core's default only
- * knows `kill(pid, 0)` on its own host; `@fanout/fs-posix` provides one that
- * also compares boot id and process start time, so a reused pid is not
- * mistaken for the owner.
+ * knows `kill(pid, 0)` on its own host; the CLI's probe (apps/cli,
+ * `localOwnerProbe`) also compares boot id and process start time from
+ * `/proc`, so a reused pid is not mistaken for the owner.
  */
 export type OwnerProbe = (owner: OwnerInfo) => Promise<Liveness>;
 

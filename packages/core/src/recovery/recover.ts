@@ -1,4 +1,4 @@
-import type { SpoolBackend, SpoolOpener } from '../backend/spool-backend.js';
+import { describeKind, type SpoolBackend, type SpoolOpener } from '../backend/spool-backend.js';
 import { FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-error.js';
 import { type EventSink, ignoreEvents } from '../events/events.js';
 import { decodeMarker, MAX_MARKER_BYTES, type MarkerRecord } from '../marker/marker-codec.js';
@@ -101,10 +101,17 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
         emit({ type: 'unknown-entry', spool: spool.location, name: entry.name, kind: entry.kind });
         continue;
       }
-      if (parsed.kind !== 'marker') continue;
+      if (parsed.kind !== 'marker') {
+        // A protocol name on a symlink, directory or FIFO is not ours: report it, never follow or delete it.
+        if (entry.kind !== 'file' && parsed.kind !== 'identity') {
+          unknown++;
+          emit({ type: 'unknown-entry', spool: spool.location, name: entry.name, kind: entry.kind });
+        }
+        continue;
+      }
       const file = entry.name;
       if (entry.kind !== 'file') {
-        refuse(new FanoutError('EBADENTRY', `marker is a ${entry.kind}, not a regular file; quarantined`, { spool: spool.location, file }));
+        refuse(new FanoutError('EBADENTRY', `marker is ${describeKind(entry.kind)}, not a regular file; quarantined`, { spool: spool.location, file }));
         continue;
       }
       let marker: MarkerRecord;
