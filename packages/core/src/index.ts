@@ -20,3 +20,4 @@ export * from './fanout/fan-out.js';
 export * from './enqueue/enqueue.js';
 export * from './consume/consume.js';
 export * from './status/spool-status.js';
+export * from './recovery/recoverer.js';

@@ -27,6 +27,8 @@ export type ParsedName =
   | { kind: 'staged'; id: string; tx: string }
   /** `d<ID>`: a delivered message, complete and committed. */
   | { kind: 'delivered'; id: string }
+  /** `r<ID>.<token>`: a stale marker taken over by recoverer `token` (multi-worker takeover). */
+  | { kind: 'recovering'; id: string; token: string }
   /** `c<ID>.<who>`: a delivered message claimed by consumer `who`. */
   | { kind: 'claimed'; id: string; who: string }
   /** `l<ID>`: the seed protocol's lock file on `d<ID>`. */
@@ -60,10 +62,15 @@ export function parseProtocolName(name: string): ParsedName {
     case 't':
       return TEMP_TOKEN.test(rest) ? { kind: 'temp', token: rest } : { kind: 'unknown' };
     case 'w':
-    case 'c': {
+    case 'c':
+    case 'r': {
       const m = TWO_PART.exec(rest);
       if (!m) return { kind: 'unknown' };
-      return prefix === 'w' ? { kind: 'staged', id: m[1]!, tx: m[2]! } : { kind: 'claimed', id: m[1]!, who: m[2]! };
+      return prefix === 'w'
+        ? { kind: 'staged', id: m[1]!, tx: m[2]! }
+        : prefix === 'c'
+          ? { kind: 'claimed', id: m[1]!, who: m[2]! }
+          : { kind: 'recovering', id: m[1]!, token: m[2]! };
     }
     default:
       return { kind: 'unknown' };
@@ -77,6 +84,7 @@ export const names = {
   staged: (id: string, tx: string) => `w${id}.${tx}`,
   delivered: (id: string) => `d${id}`,
   claimed: (id: string, who: string) => `c${id}.${who}`,
+  recovering: (id: string, token: string) => `r${id}.${token}`,
   lock: (id: string) => `l${id}`,
   temp: (token: string) => `t${token}`,
 } as const;

@@ -13,6 +13,7 @@ export type StepName =
   | 'P' // publish w<id>.<tx> -> d<id> (staged only)
   | 'U' // unlock the copies (seed only)
   | 'C6' // forget: unlink m<id>
+  | 'R1' // recovery: take over a stale marker (move it to r<id>.<token>)
   | 'R2' // recovery: roll back (s<id> still there)
   | 'R3' // recovery: roll forward (s<id> gone)
   | 'R6'; // recovery: delete dead writers' temp files

@@ -148,6 +148,7 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
   const S = plan.source.backend;
   const failed: MessageFailure[] = [];
   const skipped: string[] = [];
+  const startedMs = plan.now();
   const live = yield* claim(plan, failed, skipped);
   const bytesOf = new Map<string, number>();
   const copyFailed = new Set<string>();
@@ -194,15 +195,28 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
   }
   yield* rollBack(plan, [...copyFailed]);
 
+  // Pair the timeouts (qmail: DEATH 24 h < OSSIFIED 36 h): an owner past 2/3 of its lease never commits,
+  // since a recoverer on another host may take the marker over once the lease ends and roll it back.
+  if (copied.length > 0 && plan.now() > startedMs + (plan.leaseMs * 2) / 3) {
+    for (const id of copied) {
+      failed.push({ id, error: new FanoutError('EABORTED', 'lease ran out before the commit; rolled back (use a longer lease for slow destinations)', { spool: S.location, file: names.marker(id) }), committed: false });
+    }
+    yield* rollBack(plan, copied);
+    return { committed: [], skipped, failed, bytes: 0 };
+  }
+
   // C5: commit each message by unlinking s<id>; per message, so a crash inside C5 commits some and leaves the rest to roll back.
   const commits = yield* settle('C5', copied.map((id) => ({ type: 'remove', step: 'C5', spool: S, name: names.source(id) }) as const));
   const committed: string[] = [];
   const uncommitted: string[] = [];
   commits.forEach((r, k) => {
     const id = copied[k]!;
-    // s<id> already gone means someone removed it outside the protocol: completing the delivery is the choice that loses nothing.
-    if (r.ok) committed.push(id);
-    else {
+    // s<id> already gone: removed outside the protocol, or a second attempt committed it; never publish twice.
+    if (r.ok && r.value === true) committed.push(id);
+    else if (r.ok) {
+      uncommitted.push(id);
+      failed.push({ id, error: new FanoutError('ENOENT', 'the message vanished from the source during its transaction; rolled back', { spool: S.location, file: names.source(id) }), committed: false });
+    } else {
       uncommitted.push(id);
       failed.push(failure(id, r.error, false, S, names.source(id)));
     }

@@ -2,7 +2,7 @@ import { describeKind, type SpoolBackend, type SpoolOpener } from '../backend/sp
 import { FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-error.js';
 import { type EventSink, ignoreEvents } from '../events/events.js';
 import { decodeMarker, MAX_MARKER_BYTES, type MarkerRecord } from '../marker/marker-codec.js';
-import { parseProtocolName } from '../names/protocol-names.js';
+import { names, parseProtocolName } from '../names/protocol-names.js';
 import { defaultOwnerProbe, hostTag, type OwnerProbe } from '../owner/owner.js';
 import { type ExecutorHooks, runMachine, unwrapStopped } from '../protocol/executor.js';
 import { readSpoolIdentity, type SpoolIdentity } from '../spool/identity.js';
@@ -10,7 +10,8 @@ import { readSmall } from '../spool/read-small.js';
 import { tempWriter } from '../spool/temp-name.js';
 import { hostname } from 'node:os';
 import { describeOwner, isMarkerStale } from './liveness.js';
-import { recoverMarker } from './recovery-machine.js';
+import { claimMarker, recoverMarker, releaseClaims } from './recovery-machine.js';
+import { claimName, encodeClaim, isRecovererDead, readClaim, RECOVERY_LEASE_MS } from './recoverer.js';
 
 /** Options of {@link recover}. */
 export interface RecoverOptions {
@@ -23,6 +24,8 @@ export interface RecoverOptions {
   readonly open: SpoolOpener;
   /** Tells live owners from dead ones; default: `kill(pid, 0)` on this host. */
   readonly ownerProbe?: OwnerProbe;
+  /** A recoverer on another host that took a marker over is presumed dead this long after its takeover. Default 10 min. */
+  readonly recoveryLeaseMs?: number;
   /** Temps of writers that cannot be proven dead are removed after this age. Default 36 h (qmail's OSSIFIED). */
   readonly staleTempMs?: number;
   readonly now?: () => number;
@@ -77,6 +80,7 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
   let inFlight = 0;
   let unknown = 0;
   let tempsRemoved = 0;
+  const recoveryLeaseMs = options.recoveryLeaseMs ?? RECOVERY_LEASE_MS;
   const cleaned = new Set<SpoolBackend>();
   const refuse = (error: FanoutError) => {
     refused.push(error);
@@ -92,6 +96,49 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
     return p;
   };
 
+  const readVerifiedMarker = async (file: string, id: string): Promise<MarkerRecord | undefined> => {
+    let marker: MarkerRecord;
+    try {
+      marker = decodeMarker(await readSmall(spool, file, MAX_MARKER_BYTES), { spool: spool.location, file });
+    } catch (err) {
+      // Vanished between readdir and read: another recoverer took it or finished it.
+      if (!isFanoutError(err, 'ENOENT')) refuse(toFanoutError(err, 'ECORRUPT', { spool: spool.location, file }));
+      return undefined;
+    }
+    if (marker.id !== id || marker.source.uuid !== identity.uuid) {
+      refuse(new FanoutError('EFOREIGN', `marker belongs to ${marker.id === id ? `spool ${marker.source.uuid}` : `message ${marker.id}`}; quarantined`, { spool: spool.location, file }));
+      return undefined;
+    }
+    return marker;
+  };
+
+  const readMarkerQuietly = async (file: string): Promise<MarkerRecord | undefined> => {
+    try {
+      return decodeMarker(await readSmall(spool, file, MAX_MARKER_BYTES));
+    } catch {
+      return undefined;
+    }
+  };
+
+  const verifiedDestinations = async (marker: MarkerRecord, file: string): Promise<SpoolBackend[] | undefined> => {
+    const destinations: SpoolBackend[] = [];
+    for (const ref of marker.destinations) {
+      try {
+        const d = await openDestination(ref.location);
+        if (d.identity.uuid !== ref.uuid) {
+          refuse(new FanoutError('EFOREIGN', `marker names spool ${ref.uuid} at ${ref.location}, which is spool ${d.identity.uuid}; quarantined`, { spool: spool.location, file }));
+          return undefined;
+        }
+        destinations.push(d.backend);
+      } catch (err) {
+        const e = toFanoutError(err, 'EIO', { spool: ref.location });
+        refuse(new FanoutError(e.code === 'ENOTSPOOL' ? 'EFOREIGN' : e.code, `cannot verify destination ${ref.location}: ${e.message}`, { spool: spool.location, file, cause: e }));
+        return undefined;
+      }
+    }
+    return destinations;
+  };
+
   try {
     // Loop 1 (R1–R5): markers.
     for await (const entry of spool.list()) {
@@ -101,7 +148,7 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
         emit({ type: 'unknown-entry', spool: spool.location, name: entry.name, kind: entry.kind });
         continue;
       }
-      if (parsed.kind !== 'marker') {
+      if (parsed.kind !== 'marker' && parsed.kind !== 'recovering') {
         // A protocol name on a symlink, directory or FIFO is not ours: report it, never follow or delete it.
         if (entry.kind !== 'file' && parsed.kind !== 'identity') {
           unknown++;
@@ -114,43 +161,51 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
         refuse(new FanoutError('EBADENTRY', `marker is ${describeKind(entry.kind)}, not a regular file; quarantined`, { spool: spool.location, file }));
         continue;
       }
-      let marker: MarkerRecord;
-      try {
-        marker = decodeMarker(await readSmall(spool, file, MAX_MARKER_BYTES), { spool: spool.location, file });
-      } catch (err) {
-        // R2: vanished between readdir and read (another recoverer finished it).
-        if (isFanoutError(err, 'ENOENT')) continue;
-        refuse(toFanoutError(err, 'ECORRUPT', { spool: spool.location, file }));
+      if (parsed.kind === 'recovering') {
+        // A takeover claim. While its marker exists the marker's own entry decides; without one it is a leftover.
+        if ((await spool.stat(names.marker(parsed.id))) !== undefined) continue;
+        const holder = await readClaim(spool, file);
+        if (holder !== undefined && (await isRecovererDead(holder, probe, now(), recoveryLeaseMs))) await spool.remove(file);
         continue;
       }
-      if (marker.id !== parsed.id || marker.source.uuid !== identity.uuid) {
-        refuse(new FanoutError('EFOREIGN', `marker belongs to ${marker.id === parsed.id ? `spool ${marker.source.uuid}` : `message ${marker.id}`}; quarantined`, { spool: spool.location, file }));
-        continue;
-      }
+      const marker = await readVerifiedMarker(file, parsed.id);
+      if (marker === undefined) continue;
       if (!(await isMarkerStale(marker, probe, now()))) {
         inFlight++;
         emit({ type: 'marker-in-flight', id: marker.id, spool: spool.location, owner: describeOwner(marker) });
         continue;
       }
-      const destinations: SpoolBackend[] = [];
-      let verified = true;
-      for (const ref of marker.destinations) {
-        try {
-          const d = await openDestination(ref.location);
-          if (d.identity.uuid !== ref.uuid) {
-            refuse(new FanoutError('EFOREIGN', `marker names spool ${ref.uuid} at ${ref.location}, which is spool ${d.identity.uuid}; quarantined`, { spool: spool.location, file }));
-            verified = false;
-            break;
-          }
-          destinations.push(d.backend);
-        } catch (err) {
-          const e = toFanoutError(err, 'EIO', { spool: ref.location });
-          refuse(new FanoutError(e.code === 'ENOTSPOOL' ? 'EFOREIGN' : e.code, `cannot verify destination ${ref.location}: ${e.message}`, { spool: spool.location, file, cause: e }));
-          verified = false;
+      const destinations = await verifiedDestinations(marker, file);
+      if (destinations === undefined) continue;
+      // R1: take the attempt over with the next free claim generation; a live holder of an earlier one keeps it.
+      const claims: string[] = [];
+      let holderAlive = false;
+      let generation = 1;
+      for (; ; generation++) {
+        const name = claimName(marker.id, marker.tx, generation);
+        const holder = await readClaim(spool, name);
+        if (holder === undefined) break;
+        claims.push(name);
+        if (!(await isRecovererDead(holder, probe, now(), recoveryLeaseMs))) {
+          holderAlive = true;
           break;
         }
       }
-      if (!verified) continue;
+      if (holderAlive) {
+        inFlight++;
+        emit({ type: 'marker-in-flight', id: marker.id, spool: spool.location, owner: `recoverer holding ${claims[claims.length - 1]}` });
+        continue;
+      }
+      const mine = claimName(marker.id, marker.tx, generation);
+      const claimContent = encodeClaim({ host: hostname(), pid: process.pid, claimedMs: now() });
+      if (!(await runMachine(claimMarker(spool, mine, claimContent), options.hooks))) continue;
+      claims.push(mine);
+      // The marker may have been finished, and its name reused by a newer attempt, since we read it.
+      const current = await readMarkerQuietly(file);
+      if (current === undefined || current.tx !== marker.tx) {
+        await runMachine(releaseClaims(spool, claims), options.hooks);
+        continue;
+      }
       // A dead writer's temps in a destination (e.g. fs-nfs's create-by-link) are only reachable through
       // this marker: remove them before the marker goes, so a crash cannot orphan them.
       for (const d of destinations) {
@@ -159,6 +214,8 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
         cleaned.add(d);
       }
       const outcome = await runMachine(recoverMarker(spool, marker, destinations), options.hooks);
+      // The marker is gone (or refused and left for a later try): the claims have done their work.
+      await runMachine(releaseClaims(spool, claims), options.hooks);
       if (outcome.action === 'refused') refuse(outcome.error);
       else {
         if (outcome.action === 'rolled-back') rolledBack++;

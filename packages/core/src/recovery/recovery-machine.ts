@@ -40,6 +40,7 @@ function* removeAll(step: 'R2' | 'R3', ops: { spool: SpoolBackend; name: string 
  * `destinations` are the marker's destinations, already opened and verified.
  */
 export function* recoverMarker(source: SpoolBackend, marker: MarkerRecord, destinations: SpoolBackend[]): Machine<MarkerRecoveryOutcome> {
+  const markerFile = names.marker(marker.id);
   const { id, tx } = marker;
   const s = (yield { type: 'stat', step: 'R2', spool: source, name: names.source(id) }) as { kind: string } | undefined;
   if (s !== undefined) {
@@ -54,7 +55,7 @@ export function* recoverMarker(source: SpoolBackend, marker: MarkerRecord, desti
     yield* removeAll('R2', removals);
     // R2: the copies' removal is durable before the marker's, so a crash in between repeats the rollback rather than orphaning copies.
     yield* syncAll('R2', destinations);
-    yield* removeAll('R2', [{ spool: source, name: names.marker(id) }]);
+    yield* removeAll('R2', [{ spool: source, name: markerFile }]);
     return { action: 'rolled-back' };
   }
 
@@ -80,6 +81,30 @@ export function* recoverMarker(source: SpoolBackend, marker: MarkerRecord, desti
     // R3: unlocks durable before the marker goes; else a lock would outlive every recovery.
     yield* syncAll('R3', destinations);
   }
-  yield* removeAll('R3', [{ spool: source, name: names.marker(id) }]);
+  yield* removeAll('R3', [{ spool: source, name: markerFile }]);
   return { action: 'rolled-forward' };
+}
+
+/**
+ * R1 (takeover): claim attempt `marker.tx` for this recoverer by creating the
+ * claim file `r<id>.<tx>_<generation>` exclusively. Of several recoverers
+ * exactly one creates it; the others get `EEXIST` and leave the marker alone.
+ * The marker itself stays in place, so no new attempt can start on the
+ * message until the recovery removes it.
+ * @returns true if this recoverer now holds the claim.
+ */
+export function* claimMarker(source: SpoolBackend, claim: string, content: Uint8Array): Machine<boolean> {
+  try {
+    yield { type: 'create', step: 'R1', spool: source, name: claim, content: () => content };
+    return true;
+  } catch (err) {
+    if (isFanoutError(err, 'EEXIST')) return false;
+    throw err;
+  }
+}
+
+/** After the marker is gone: remove the takeover claims of this attempt (generations 1..upTo). */
+export function* releaseClaims(source: SpoolBackend, claims: string[]): Machine<void> {
+  if (claims.length === 0) return;
+  yield { type: 'all', step: 'R3', ops: claims.map((name) => ({ type: 'remove', step: 'R3', spool: source, name }) as const) };
 }

@@ -4,6 +4,7 @@ import { decodeMarker, MAX_MARKER_BYTES } from '../marker/marker-codec.js';
 import { type ParsedName, parseProtocolName } from '../names/protocol-names.js';
 import { defaultOwnerProbe, type OwnerInfo, type OwnerProbe } from '../owner/owner.js';
 import { isMarkerStale } from '../recovery/liveness.js';
+import { isRecovererDead, readClaim, RECOVERY_LEASE_MS } from '../recovery/recoverer.js';
 import { readSpoolIdentity, type SpoolIdentity } from '../spool/identity.js';
 import { readSmall } from '../spool/read-small.js';
 
@@ -24,7 +25,7 @@ export interface MarkerStatus {
 export interface SpoolStatus {
   readonly location: string;
   readonly identity: SpoolIdentity;
-  /** Entries per protocol role (`source`, `marker`, `staged`, `delivered`, `claimed`, `lock`, `temp`, `unknown`). */
+  /** Entries per protocol role (`source`, `marker`, `recovering`, `staged`, `delivered`, `claimed`, `lock`, `temp`, `unknown`). */
   readonly counts: Record<Exclude<ParsedName['kind'], 'identity'>, number>;
   /** Markers, up to `limit`. */
   readonly markers: MarkerStatus[];
@@ -44,7 +45,7 @@ export async function spoolStatus(spool: SpoolBackend, options: { ownerProbe?: O
   const probe = options.ownerProbe ?? defaultOwnerProbe;
   const now = (options.now ?? Date.now)();
   const limit = options.limit ?? 1000;
-  const counts = { source: 0, temp: 0, marker: 0, staged: 0, delivered: 0, claimed: 0, lock: 0, unknown: 0 };
+  const counts = { source: 0, temp: 0, marker: 0, recovering: 0, staged: 0, delivered: 0, claimed: 0, lock: 0, unknown: 0 };
   const markers: MarkerStatus[] = [];
   const unknown: { name: string; kind: EntryKind }[] = [];
   let truncated = false;
@@ -58,6 +59,13 @@ export async function spoolStatus(spool: SpoolBackend, options: { ownerProbe?: O
       continue;
     }
     counts[parsed.kind]++;
+    if (parsed.kind === 'recovering') {
+      const holder = await readClaim(spool, entry.name);
+      if (holder === undefined) continue;
+      const dead = await isRecovererDead(holder, probe, now, RECOVERY_LEASE_MS);
+      if (markers.length < limit) markers.push({ file: entry.name, id: parsed.id, state: dead ? 'stale' : 'in-flight', ...(holder !== 'corrupt' ? { ageMs: now - holder.claimedMs } : {}) });
+      continue;
+    }
     if (parsed.kind !== 'marker') continue;
     if (markers.length >= limit) {
       truncated = true;
