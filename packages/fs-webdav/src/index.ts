@@ -1,1 +1,4 @@
-export const placeholder = true;
+export { WebdavBackend, type WebdavSpoolOptions } from './webdav-backend.js';
+export { openWebdavSpool } from './open-webdav-spool.js';
+export { parseWebdavLocation, type WebdavLocation } from './webdav-url.js';
+export type { RetryEvent } from './dav-transport.js';
