@@ -119,14 +119,29 @@ export class WebdavBackend implements SpoolBackend {
     if (signal?.aborted) throw new FanoutError('EABORTED', 'create aborted', where);
     const temp = tempName();
     let size = 0;
-    let sourceError: { error: unknown } | undefined;
     const bytes = content instanceof Uint8Array ? content : undefined;
+    let stopped: { error: unknown } | 'aborted' | undefined;
+    /**
+     * The content, ending the body *cleanly* when the source throws or the
+     * caller aborts: the server then finishes the PUT and answers, and the
+     * DELETE below cannot overtake a PUT still being written (which would
+     * leave the partial temp behind).
+     */
     async function* guarded(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+      const it = source[Symbol.asyncIterator]();
       try {
-        yield* source;
+        for (;;) {
+          const next = await nextUnlessAborted(it, signal);
+          if (next === 'aborted') {
+            stopped = 'aborted';
+            void Promise.resolve(it.return?.()).catch(() => undefined);
+            return;
+          }
+          if (next.done) return;
+          yield next.value;
+        }
       } catch (error) {
-        sourceError = { error };
-        throw error;
+        stopped = { error };
       }
     }
     try {
@@ -142,20 +157,19 @@ export class WebdavBackend implements SpoolBackend {
               streamBody: (activity) => readableOf(guarded(content as AsyncIterable<Uint8Array>), activity, (n) => (size += n)),
               retry: false,
             }),
-        signal,
       });
       await put.discard();
-      if (put.status < 200 || put.status > 299) throw statusError(put.status, put.statusText, 'PUT', where);
+      if (stopped === undefined && (put.status < 200 || put.status > 299)) throw statusError(put.status, put.statusText, 'PUT', where);
       if (bytes) size = bytes.byteLength;
-      if (signal?.aborted) throw new FanoutError('EABORTED', 'create aborted', where);
     } catch (err) {
       await this.discardTemp(temp);
-      if (sourceError) {
-        const e = sourceError.error;
-        throw e instanceof FanoutError ? e : new FanoutError('EIO', `reading the content failed: ${e instanceof Error ? e.message : String(e)}`, { ...where, cause: e });
-      }
-      if (signal?.aborted) throw new FanoutError('EABORTED', 'create aborted', where);
       throw err;
+    }
+    if (stopped !== undefined || signal?.aborted) {
+      await this.discardTemp(temp);
+      if (stopped === 'aborted' || stopped === undefined) throw new FanoutError('EABORTED', 'create aborted', where);
+      const e = stopped.error;
+      throw e instanceof FanoutError ? e : new FanoutError('EIO', `reading the content failed: ${e instanceof Error ? e.message : String(e)}`, { ...where, cause: e });
     }
     try {
       await this.moveNoClobber(temp, name, size, 'create');
@@ -419,6 +433,26 @@ export class WebdavBackend implements SpoolBackend {
 
   private where(file: string | undefined): Where {
     return file === undefined ? { spool: this.location } : { spool: this.location, file };
+  }
+}
+
+/**
+ * `it.next()`, or 'aborted' as soon as `signal` aborts. The listener is removed
+ * each time: racing every chunk against one long-lived promise would keep
+ * every chunk alive.
+ */
+async function nextUnlessAborted<T>(it: AsyncIterator<T>, signal: AbortSignal | undefined): Promise<IteratorResult<T> | 'aborted'> {
+  if (!signal) return it.next();
+  if (signal.aborted) return 'aborted';
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<'aborted'>((resolve) => {
+    onAbort = () => resolve('aborted');
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([it.next(), aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
   }
 }
 

@@ -43,8 +43,8 @@ export async function startEmbeddedDavServer(options: EmbeddedDavOptions = {}): 
   const start = () =>
     new Promise<void>((resolve) => {
       server.options.port = port;
-      server.start((http: Server) => {
-        port = (http.address() as AddressInfo).port;
+      server.start((http?: Server) => {
+        port = (http!.address() as AddressInfo).port;
         resolve();
       });
     });
