@@ -31,6 +31,8 @@ start() {
   if [ "$(id -u)" = 0 ]; then
     user_lines=$'User www-data\nGroup www-data'
     chown -R www-data:www-data "$dir" "$state/lock"
+    # The children (www-data) reach the lock database through the state directory.
+    chmod 755 "$state"
   fi
   cat >"$state/httpd.conf" <<CONF
 ServerRoot "$state"

@@ -1,0 +1,76 @@
+/**
+ * fs-webdav against Apache httpd with mod_dav (Debian's apache2), started on
+ * loopback by tooling/scripts/apache-webdav.sh. Skipped with a printed reason
+ * when Apache is not installed — except under CI, where that is a failure.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineBackendConformance } from '@fanout/core/testing';
+import { FanoutError } from '@fanout/core';
+import { apacheInstalled, APACHE_BIN, startApacheDav, type ApacheDav } from './test-support/apache.js';
+import { davHarness } from './test-support/dav-harness.js';
+import { WebdavBackend } from './webdav-backend.js';
+
+const installed = apacheInstalled();
+const inCi = Boolean(process.env.CI);
+if (!installed && !inCi) console.warn(`fs-webdav: skipping the Apache mod_dav tests: ${APACHE_BIN} is not installed (apt-get install apache2)`);
+
+describe.runIf(!installed && inCi)('Apache mod_dav under CI', () => {
+  it('is installed, because CI must test against a real Apache', () => {
+    expect.fail(`${APACHE_BIN} is missing but CI is set: install apache2 in CI`);
+  });
+});
+
+describe.skipIf(!installed)('fs-webdav against Apache httpd mod_dav', () => {
+  let apache: ApacheDav;
+  beforeAll(async () => {
+    apache = await startApacheDav();
+  }, 60_000);
+  afterAll(async () => {
+    await apache?.dispose();
+  }, 60_000);
+
+  defineBackendConformance('conformance', davHarness(() => apache.baseUrl));
+
+  it('a server stopped mid-run gives EUNAVAILABLE naming spool and file, and loses nothing', async () => {
+    const spool = `webdav+${apache.baseUrl}lost-server`;
+    const backend = new WebdavBackend(spool, { timeoutMs: 2_000, retries: 2, retryDelayMs: 10 });
+    try {
+      await backend.ensureContainer();
+      const enc = new TextEncoder();
+      for (let i = 0; i < 5; i++) await backend.createExclusive(`s${i}`, enc.encode(`message ${i}`));
+      await backend.createExclusive('w5.tx', enc.encode('staged 5'));
+
+      await apache.stop();
+      const failures = await Promise.all([
+        backend.createExclusive('s9', enc.encode('never stored')).catch((e: unknown) => e),
+        backend.publish('w5.tx', 'd5').catch((e: unknown) => e),
+        backend.remove('s0').catch((e: unknown) => e),
+      ]);
+      for (const [err, file] of [
+        [failures[0], 's9'],
+        [failures[1], 'w5.tx'],
+        [failures[2], 's0'],
+      ] as const) {
+        expect(err).toBeInstanceOf(FanoutError);
+        expect((err as FanoutError).code).toBe('EUNAVAILABLE');
+        expect((err as FanoutError).spool).toBe(spool);
+        expect((err as FanoutError).file).toBe(file);
+      }
+
+      await apache.start();
+      const names: string[] = [];
+      for await (const e of backend.list()) names.push(e.name);
+      expect(names.sort()).toEqual(['s0', 's1', 's2', 's3', 's4', 'w5.tx']);
+      for (let i = 0; i < 5; i++) {
+        const chunks: Uint8Array[] = [];
+        for await (const c of backend.read(`s${i}`)) chunks.push(c);
+        expect(Buffer.concat(chunks).toString()).toBe(`message ${i}`);
+      }
+      // The interrupted work can be done now.
+      await backend.publish('w5.tx', 'd5');
+      expect((await backend.stat('d5'))?.size).toBe(8);
+    } finally {
+      await backend.close();
+    }
+  }, 60_000);
+});
