@@ -73,4 +73,24 @@ describe.skipIf(!installed)('fs-webdav against Apache httpd mod_dav', () => {
       await backend.close();
     }
   }, 60_000);
+
+  it('enforces lock tokens: another client gets EACCES, the holder (sending If:) removes its locked file', async () => {
+    const spool = `webdav+${apache.baseUrl}locks`;
+    const holder = new WebdavBackend(spool);
+    const other = new WebdavBackend(spool, { retries: 0 });
+    try {
+      await holder.ensureContainer();
+      await holder.createExclusive('d1', new TextEncoder().encode('locked'));
+      const lock = await holder.lock('d1', 'worker-1');
+      expect(await other.isLocked('d1')).toBe(true);
+      const refused = await other.remove('d1').catch((e: unknown) => e as FanoutError);
+      expect(refused).toMatchObject({ code: 'EACCES', file: 'd1' });
+      expect(await holder.remove('d1')).toBe(true);
+      await lock.release();
+      expect(await other.stat('d1')).toBeUndefined();
+    } finally {
+      await holder.close();
+      await other.close();
+    }
+  }, 60_000);
 });
