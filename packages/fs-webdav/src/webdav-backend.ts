@@ -59,6 +59,8 @@ export class WebdavBackend implements SpoolBackend {
   private readonly lockTimeoutSeconds: number;
   /** Lock tokens this backend holds, by name: sent back in `If:` headers, which the client does not do. */
   private readonly heldLocks = new Map<string, string>();
+  /** The tail of the queue of MOVEs onto each target name, see {@link WebdavBackend.oneMoveAtATime}. */
+  private readonly movesByTarget = new Map<string, Promise<void>>();
 
   /**
    * @param url `webdav+http://host:port/path` or `webdav+https://…`; a
@@ -196,14 +198,16 @@ export class WebdavBackend implements SpoolBackend {
    */
   private async moveNoClobber(from: string, to: string, expectedSize: number, why: 'create' | 'publish'): Promise<void> {
     const file = why === 'create' ? to : from;
-    const reply = await this.transport.send({
+    const reply = await this.oneMoveAtATime(to, () => this.transport.send({
       method: 'MOVE',
       url: this.urlOf(from),
       file,
       headers: { Destination: this.urlOf(to).toString(), Overwrite: 'F', ...this.ifHeader(from, to) },
       retry: true,
-    });
-    await reply.discard();
+    }).then(async (r) => {
+      await r.discard();
+      return r;
+    }));
     if (reply.status >= 200 && reply.status <= 299) {
       this.heldLocks.delete(from);
       return;
@@ -218,6 +222,28 @@ export class WebdavBackend implements SpoolBackend {
     const err = statusError(reply.status, reply.statusText, 'MOVE', this.where(file));
     if (reply.status === 412) throw new FanoutError('EEXIST', `${to} exists (MOVE with Overwrite: F answered 412)`, this.where(why === 'create' ? to : from));
     throw err;
+  }
+
+  /**
+   * Run MOVEs onto the same target one after another within this backend.
+   * Servers implement `Overwrite: F` as check-then-move (Apache mod_dav_fs:
+   * stat then rename(2); webdav-server with a PhysicalFileSystem: async checks),
+   * so concurrent MOVEs onto one new name can all "win" and replace each other.
+   * This closes the race between callers in this process; across processes and
+   * hosts it stays open (README, Limits).
+   */
+  private async oneMoveAtATime<T>(target: string, move: () => Promise<T>): Promise<T> {
+    const before = this.movesByTarget.get(target) ?? Promise.resolve();
+    let done!: () => void;
+    const tail = before.then(() => new Promise<void>((resolve) => (done = resolve)));
+    this.movesByTarget.set(target, tail);
+    await before;
+    try {
+      return await move();
+    } finally {
+      done();
+      if (this.movesByTarget.get(target) === tail) this.movesByTarget.delete(target);
+    }
   }
 
   /** Whether a MOVE from → to took effect: `from` gone and `to` a file of the expected size. */
