@@ -4,3 +4,4 @@ export * from './scenario.js';
 export * from './consumer-scenario.js';
 export * from './matrix.js';
 export * from './memory-scenario.js';
+export * from './interleaving.js';

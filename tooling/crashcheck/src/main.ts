@@ -17,6 +17,7 @@ import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import type { StepName } from '@fanout/core';
 import { consumerScenarioName, runConsumerScenario } from './consumer-scenario.js';
+import { runInterleavings } from './interleaving.js';
 import { consumerScenarios, scenarios } from './matrix.js';
 import { runAnyScenario } from './memory-scenario.js';
 import { formatViolation, scenarioName } from './scenario.js';
@@ -66,6 +67,21 @@ async function main(): Promise<number> {
       } else {
         violations += r.violations.length;
         console.log(`${r.name}: ${r.states} states, ${r.recoveries} recoveries, ${r.violations.length} violations`);
+      }
+    }
+  }
+  if (!dropSync && !subset) {
+    for (const protocol of ['staged', 'seed'] as const) {
+      for (const backend of quick ? (['posix'] as const) : (['posix', 'nfs'] as const)) {
+        for (const crash of [false, true]) {
+          const name = `interleave ${protocol} ${backend}${crash ? ' + crash' : ''}`;
+          if ((only && !name.includes(only)) || !mine()) continue;
+          const r = await runInterleavings({ protocol, backend, dests: 2, messages: 3, schedules: quick ? 10 : 150, crash }, (v) => console.log(formatViolation(v)));
+          states += r.states;
+          recoveries += r.states;
+          violations += r.violations.length;
+          console.log(`${r.name}: ${r.schedules} schedules (${r.interleaved} well interleaved), ${r.states} end states, ${r.violations.length} violations`);
+        }
       }
     }
   }
