@@ -15,6 +15,7 @@ const allowed = {
   '@fanout/fs-webdav': ['@fanout/core'],
   '@fanout/crashcheck': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs', '@fanout/fs-memory'],
   '@fanout/protocol-tests': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs', '@fanout/fs-memory'],
+  '@fanout/bench': ['@fanout/core', '@fanout/fs-posix'],
   '@fanout/cli': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs', '@fanout/fs-memory', '@fanout/fs-webdav'],
 }[pkg.name] ?? [];
 const forbiddenInCore = /^(node:)?(fs|fs\/promises|http|https|net|tls|dgram|child_process)$/;

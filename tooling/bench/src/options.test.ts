@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { parseOptions, parseSettings } from './options.js';
+
+describe('parseOptions', () => {
+  it('defaults to the sizes issue 9 asks for', () => {
+    const o = parseOptions([], {});
+    expect(o).toMatchObject({ destinations: 3, messages: 3000, smallSize: 4096, largeSize: 262144, rounds: 3, cli: true, doc: true });
+    expect(o.scale).toEqual([20000, 200000]);
+  });
+  it('takes flags in both spellings over the environment', () => {
+    const o = parseOptions(['--messages', '500', '--rounds=2'], { FANOUT_BENCH_MESSAGES: '900', FANOUT_BENCH_LARGE_MESSAGES: '30' });
+    expect(o.messages).toBe(500);
+    expect(o.rounds).toBe(2);
+    expect(o.largeMessages).toBe(30);
+  });
+  it('switches parts off with --no-*', () => {
+    const o = parseOptions(['--no-cli', '--no-doc', '--no-scale'], {});
+    expect(o).toMatchObject({ cli: false, doc: false, scale: [] });
+  });
+  it('shrinks everything with --quick but lets an explicit count win', () => {
+    const o = parseOptions(['--quick', '--messages', '50'], {});
+    expect(o.messages).toBe(50);
+    expect(o.rounds).toBe(1);
+    expect(o.doc).toBe(false);
+  });
+  it('refuses unknown flags and counts that are not positive integers', () => {
+    expect(() => parseOptions(['--mesages', '5'], {})).toThrow(/unknown option/);
+    expect(() => parseOptions(['--rounds', '0'], {})).toThrow(/positive integer/);
+    expect(() => parseOptions(['--messages'], {})).toThrow(/needs a value/);
+  });
+});
+
+describe('parseSettings', () => {
+  it('reads batch x concurrency pairs', () => {
+    expect(parseSettings('64x4, 128x8')).toEqual([
+      { batchSize: 64, concurrency: 4 },
+      { batchSize: 128, concurrency: 8 },
+    ]);
+    expect(parseSettings('none')).toEqual([]);
+  });
+  it('refuses anything else', () => {
+    expect(() => parseSettings('64*4')).toThrow(/expected <batch>x<concurrency>/);
+  });
+});

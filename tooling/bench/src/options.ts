@@ -1,0 +1,147 @@
+/**
+ * `pnpm bench` options, from flags (`--messages 3000`) or the environment
+ * (`FANOUT_BENCH_MESSAGES=3000`); flags win.
+ */
+
+/** One batch size × concurrency setting of `fanOut`. */
+export interface Setting {
+  readonly batchSize: number;
+  readonly concurrency: number;
+}
+
+/** Everything a bench run is told. */
+export interface BenchOptions {
+  readonly destinations: number;
+  /** Messages of the small size (default 3,000 of 4 KiB, as issue 9 asks). */
+  readonly messages: number;
+  readonly smallSize: number;
+  /** Messages of the large size (default 300 of 256 KiB: same order of bytes as the small run, in reasonable time). */
+  readonly largeMessages: number;
+  readonly largeSize: number;
+  /** Timed rounds per variant; the median is reported. */
+  readonly rounds: number;
+  /** Settings of the staged protocol tried besides the default (batch 1, concurrency 1). */
+  readonly grid: readonly Setting[];
+  /** Settings of the seed protocol (`1x1` is its defaults). */
+  readonly seedGrid: readonly Setting[];
+  /** Messages at a time of the extra no-fsync row that is not latency-bound (0: no such row). */
+  readonly ceilingParallel: number;
+  /** Staged settings run again with `UV_THREADPOOL_SIZE=16`. */
+  readonly bigPoolGrid: readonly Setting[];
+  /** Spool sizes for the recovery/status scale runs; empty skips them. */
+  readonly scale: readonly number[];
+  /** Time `fanout run` through the built CLI too. */
+  readonly cli: boolean;
+  /** Write docs/BENCHMARKS.md. */
+  readonly doc: boolean;
+  /** Where to put spools; default os.tmpdir() unless that is tmpfs. */
+  readonly dir: string | undefined;
+}
+
+const QUICK: Partial<Record<keyof BenchOptions, string>> = {
+  messages: '200',
+  largeMessages: '20',
+  rounds: '1',
+  grid: '64x4',
+  seedGrid: '64x4',
+  bigPoolGrid: '64x16',
+  scale: '2000,20000',
+  doc: 'false',
+};
+
+const DEFAULTS: Record<keyof BenchOptions, string> = {
+  destinations: '3',
+  messages: '3000',
+  smallSize: '4096',
+  largeMessages: '300',
+  largeSize: String(256 * 1024),
+  rounds: '3',
+  grid: '64x4,128x8',
+  seedGrid: '128x8',
+  bigPoolGrid: '128x16',
+  ceilingParallel: '8',
+  scale: '20000,200000',
+  cli: 'true',
+  doc: 'true',
+  dir: '',
+};
+
+function flagName(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+function envName(key: string): string {
+  return `FANOUT_BENCH_${flagName(key).replace(/-/g, '_').toUpperCase()}`;
+}
+
+/** `64x4,128x8` → settings. */
+export function parseSettings(text: string): Setting[] {
+  if (text.trim() === '' || text === 'none') return [];
+  return text.split(',').map((part) => {
+    const m = /^\s*(\d+)x(\d+)\s*$/.exec(part);
+    if (!m) throw new Error(`bad setting ${JSON.stringify(part)}: expected <batch>x<concurrency>, e.g. 64x4`);
+    return { batchSize: Number(m[1]), concurrency: Number(m[2]) };
+  });
+}
+
+function positive(key: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${flagName(key)} must be a positive integer, not ${JSON.stringify(text)}`);
+  return n;
+}
+
+function bool(key: string, text: string): boolean {
+  if (text === 'true' || text === '1' || text === '') return true;
+  if (text === 'false' || text === '0') return false;
+  throw new Error(`--${flagName(key)} must be true or false, not ${JSON.stringify(text)}`);
+}
+
+/**
+ * Options from `argv` (after the script) and `env`. `--quick` shrinks every
+ * count for a smoke run; `--no-cli`, `--no-doc`, `--no-scale` switch parts off.
+ * @throws on an unknown flag or a malformed value.
+ */
+export function parseOptions(argv: readonly string[], env: Record<string, string | undefined>): BenchOptions {
+  const given: Partial<Record<keyof BenchOptions, string>> = {};
+  const keys = Object.keys(DEFAULTS) as (keyof BenchOptions)[];
+  for (const key of keys) {
+    const v = env[envName(key)];
+    if (v !== undefined) given[key] = v;
+  }
+  let quick = env.FANOUT_BENCH_QUICK === '1';
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--quick') {
+      quick = true;
+      continue;
+    }
+    const off = /^--no-(cli|doc|scale)$/.exec(arg);
+    if (off) {
+      given[off[1] === 'scale' ? 'scale' : (off[1] as 'cli' | 'doc')] = off[1] === 'scale' ? '' : 'false';
+      continue;
+    }
+    const [flag, inline] = arg.split('=', 2) as [string, string | undefined];
+    const key = keys.find((k) => `--${flagName(k)}` === flag);
+    if (!key) throw new Error(`unknown option ${arg}`);
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new Error(`${flag} needs a value`);
+    given[key] = value;
+  }
+  const text = (key: keyof BenchOptions) => given[key] ?? (quick ? QUICK[key] : undefined) ?? DEFAULTS[key];
+  return {
+    destinations: positive('destinations', text('destinations')),
+    messages: positive('messages', text('messages')),
+    smallSize: positive('smallSize', text('smallSize')),
+    largeMessages: positive('largeMessages', text('largeMessages')),
+    largeSize: positive('largeSize', text('largeSize')),
+    rounds: positive('rounds', text('rounds')),
+    grid: parseSettings(text('grid')),
+    seedGrid: parseSettings(text('seedGrid')),
+    bigPoolGrid: parseSettings(text('bigPoolGrid')),
+    ceilingParallel: text('ceilingParallel') === '0' ? 0 : positive('ceilingParallel', text('ceilingParallel')),
+    scale: text('scale') === '' ? [] : text('scale').split(',').map((s) => positive('scale', s.trim())),
+    cli: bool('cli', text('cli')),
+    doc: bool('doc', text('doc')),
+    dir: text('dir') === '' ? undefined : text('dir'),
+  };
+}
