@@ -12,8 +12,8 @@ export function fanoutVitest(test = {}) {
     ssr: { resolve: { conditions, externalConditions: conditions } },
     test: {
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-      testTimeout: 30_000,
-      hookTimeout: 30_000,
+      testTimeout: 120_000,
+      hookTimeout: 120_000,
       pool: 'forks',
       ...test,
     },

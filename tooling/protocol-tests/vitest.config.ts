@@ -1,3 +1,4 @@
 import { fanoutVitest } from '@fanout/tooling/vitest';
 
-export default fanoutVitest();
+// fsync-heavy tests on a real disk: generous timeouts, since CI shares two cores with other suites.
+export default fanoutVitest({ testTimeout: 600_000 });
