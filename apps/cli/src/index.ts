@@ -6,11 +6,11 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CliContext, type CliIo } from './cli-context.js';
-import { consumeCommand } from './commands/consume.js';
+import { type ConsumeFlags, consumeCommand } from './commands/consume.js';
 import { enqueueCommand } from './commands/enqueue.js';
 import { initCommand } from './commands/init.js';
 import { recoverCommand } from './commands/recover.js';
-import { runCommand, type RunFlags } from './commands/run.js';
+import { MIN_LEASE_MS, runCommand, type RunFlags } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
 import { ExitStatus, type ExitStatusCode, exitStatusFor } from './exit-status.js';
 
@@ -122,9 +122,15 @@ ${example('fanout init ./S ./A ./B\nprintf hello | fanout enqueue ./S\nfanout ru
     .option('--concurrency <n>', 'transactions in flight at once', positiveInt)
     .option('--transform <module>', 'module whose default export makes a Transform per message and destination')
     .option('--watch', 'keep running and fan out new messages as they arrive (until SIGINT/SIGTERM)')
-    .option('--interval <ms>', 'with --watch: how often to look for new messages', positiveInt)
+    .option('--interval <ms>', 'with --watch: how often to look for new messages (default 1000)', positiveInt)
+    .option('--recover-interval <ms>', 'with --watch: how often to recover stale markers of the source, left by dead workers (default 30000)', positiveInt)
+    .option('--lease <ms>', `lease written into each marker (default 600000, at least ${MIN_LEASE_MS}); a worker gives up a transaction at 2/3 of it, and another host's recovery may take its marker over once it ends`, positiveInt)
     .option('--json', 'print one JSON object per event and a summary object on stdout')
-    .addHelpText('after', example('fanout run --from ./spool/in --to ./spool/out-a --to webdav+https://dav.example.com/out\nfanout --config fanout.yaml run --route main'))
+    .addHelpText(
+      'after',
+      `\nSeveral workers may run on one source spool at once (on this host, or on hosts sharing an NFS spool):\neach message is claimed by one; with --watch each recovers what dead ones left. Give a source on\nWebDAV one worker only: common servers do not make MOVE Overwrite: F atomic.\n` +
+        example('fanout run --from ./spool/in --to ./spool/out-a --to webdav+https://dav.example.com/out\nfanout run --from ./spool/in --to ./spool/out-a --watch --interval 200 --recover-interval 10000\nfanout --config fanout.yaml run --route main'),
+    )
     .action(action((ctx, flags: RunFlags) => runCommand(ctx, flags)));
 
   program
@@ -149,8 +155,14 @@ ${example('fanout init ./S ./A ./B\nprintf hello | fanout enqueue ./S\nfanout ru
     .argument('<spool>', 'a destination spool')
     .option('--exec <cmd>', 'the command; without it, messages are written to stdout and deleted')
     .option('--json', 'with --exec: one JSON object per message and a summary')
-    .addHelpText('after', example('fanout consume ./spool/out-a --exec \'lpr -P office\'\nfanout consume ./spool/out-a --exec \'cat > "/archive/$FANOUT_ID"\''))
-    .action(action((ctx, spool: string, flags: { exec?: string; json?: boolean }) => consumeCommand(ctx, spool, flags)));
+    .option('--watch', 'keep running and consume messages as they are delivered (until SIGINT/SIGTERM, which lets the message in hand finish)')
+    .option('--interval <ms>', 'with --watch: how often to look for new messages (default 1000)', positiveInt)
+    .option('--release-interval <ms>', 'with --watch: how often to release claims of dead consumers on this host and offer messages whose command failed again (default 30000)', positiveInt)
+    .addHelpText(
+      'after',
+      example('fanout consume ./spool/out-a --exec \'lpr -P office\'\nfanout consume ./spool/out-a --exec \'cat > "/archive/$FANOUT_ID"\'\nfanout consume ./spool/out-a --watch --interval 200 --exec \'./deliver.sh\''),
+    )
+    .action(action((ctx, spool: string, flags: ConsumeFlags) => consumeCommand(ctx, spool, flags)));
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

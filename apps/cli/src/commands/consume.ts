@@ -3,13 +3,31 @@
  * message to a command (through `sh -c`, the message on its stdin, `FANOUT_ID`
  * and `FANOUT_SPOOL` in its environment); delete the message when the command
  * exits 0, release it for a later retry otherwise. Without `--exec`, each
- * message's content is written to stdout and deleted once written.
+ * message's content is written to stdout and deleted once written. With
+ * `--watch` it keeps polling for newly delivered messages and releases the
+ * claims of dead consumers periodically, until SIGINT/SIGTERM.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type ClaimedMessage, consume, type FanoutEvent, FanoutError, readSpoolIdentity } from '@fanout/core';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  acknowledge,
+  claim,
+  type ClaimedMessage,
+  consume,
+  type ConsumeOptions,
+  consumerName,
+  type ConsumeSummary,
+  type FanoutEvent,
+  FanoutError,
+  parseProtocolName,
+  readSpoolIdentity,
+  release,
+  releaseStaleClaims,
+  toFanoutError,
+} from '@fanout/core';
 import type { CliContext } from '../cli-context.js';
 import { ExitStatus, type ExitStatusCode, exitStatusFor, signalStatus, worstStatus } from '../exit-status.js';
 import { onInterrupt } from '../interrupt.js';
@@ -54,11 +72,84 @@ async function printHandler(out: Writable, message: ClaimedMessage): Promise<voi
   }
 }
 
-/** Consume every delivered message of the spool. */
-export async function consumeCommand(ctx: CliContext, ref: string, flags: { exec?: string; json?: boolean }): Promise<ExitStatusCode> {
+/** The flags of `consume`. */
+export interface ConsumeFlags {
+  readonly exec?: string;
+  readonly json?: boolean;
+  readonly watch?: boolean;
+  readonly interval?: number;
+  readonly releaseInterval?: number;
+}
+
+/** How often `consume --watch` looks for new messages by default. */
+export const DEFAULT_CONSUME_INTERVAL_MS = 1000;
+/** How often `consume --watch` releases dead consumers' claims (and retries failed messages) by default. */
+export const DEFAULT_RELEASE_INTERVAL_MS = 30_000;
+
+/** Timing of {@link watchConsume}. */
+export interface WatchTiming {
+  /** Pause between two listings that found nothing more to do. */
+  readonly intervalMs: number;
+  /** How often claims of dead consumers are released, and messages whose handler failed offered again. */
+  readonly releaseIntervalMs: number;
+}
+
+/**
+ * `consume` that keeps going: list, claim and handle every delivered message,
+ * then poll again every `intervalMs` until the signal; release dead consumers'
+ * claims at start and every `releaseIntervalMs`. A message in hand when the
+ * signal comes is finished (acknowledged or released), never abandoned.
+ */
+export async function watchConsume(options: ConsumeOptions & { readonly ownerProbe: NonNullable<ConsumeOptions['ownerProbe']> }, timing: WatchTiming): Promise<ConsumeSummary> {
+  const { spool, signal } = options;
+  const who = options.who ?? consumerName();
+  const emit = options.onEvent ?? (() => undefined);
+  let consumed = 0;
+  let failed = 0;
+  let released = 0;
+  let lastSweep = -Infinity;
+  /** Messages whose handler failed, not offered again before the next sweep (else a failing command would spin). */
+  const failedIds = new Set<string>();
+  while (!signal?.aborted) {
+    if (Date.now() - lastSweep >= timing.releaseIntervalMs) {
+      lastSweep = Date.now();
+      released += await releaseStaleClaims(spool, options.ownerProbe);
+      failedIds.clear();
+    }
+    for await (const entry of spool.list()) {
+      if (signal?.aborted) break;
+      const parsed = parseProtocolName(entry.name);
+      if (parsed.kind !== 'delivered' || entry.kind !== 'file' || failedIds.has(parsed.id)) continue;
+      const message = await claim(spool, parsed.id, who);
+      if (!message) continue;
+      try {
+        await options.handler(message);
+      } catch (err) {
+        failed++;
+        failedIds.add(parsed.id);
+        await release(spool, message);
+        emit({ type: 'consume-failed', id: parsed.id, spool: spool.location, error: toFanoutError(err, 'EIO', { spool: spool.location, file: message.file }) });
+        continue;
+      }
+      await acknowledge(spool, message);
+      consumed++;
+      emit({ type: 'consumed', id: parsed.id, spool: spool.location });
+    }
+    if (signal?.aborted) break;
+    await sleep(timing.intervalMs, undefined, { signal }).catch(() => undefined);
+  }
+  return { consumed, failed, released };
+}
+
+/** Consume every delivered message of the spool (and, with `--watch`, those delivered later). */
+export async function consumeCommand(ctx: CliContext, ref: string, flags: ConsumeFlags): Promise<ExitStatusCode> {
   const json = flags.json === true;
   if (json && flags.exec === undefined) {
     ctx.note('--json needs --exec (without it, stdout carries the messages themselves) (EUSAGE)');
+    return ExitStatus.usage;
+  }
+  if ((flags.interval !== undefined || flags.releaseInterval !== undefined) && flags.watch !== true) {
+    ctx.note(`${flags.interval !== undefined ? '--interval' : '--release-interval'} needs --watch (EUSAGE)`);
     return ExitStatus.usage;
   }
   const interrupt = onInterrupt(ctx);
@@ -82,18 +173,23 @@ export async function consumeCommand(ctx: CliContext, ref: string, flags: { exec
           throw err;
         }
       };
-      const summary = await consume({
+      const options = {
         spool,
-        handler: (message) => (flags.exec !== undefined ? execHandler(ctx, flags.exec, spool.location, message, childStdout) : print(message)),
+        handler: (message: ClaimedMessage) => (flags.exec !== undefined ? execHandler(ctx, flags.exec, spool.location, message, childStdout) : print(message)),
         ownerProbe: localOwnerProbe,
         signal: AbortSignal.any([interrupt.signal, readerGone.signal]),
         onEvent,
-      });
+      };
+      const summary =
+        flags.watch === true
+          ? await watchConsume(options, { intervalMs: flags.interval ?? DEFAULT_CONSUME_INTERVAL_MS, releaseIntervalMs: flags.releaseInterval ?? DEFAULT_RELEASE_INTERVAL_MS })
+          : await consume(options);
       if (json) ctx.json({ type: 'summary', spool: spool.location, ...summary });
       else if (flags.exec !== undefined) ctx.note(`${spool.location}: ${summary.consumed} consumed, ${summary.failed} failed and released, ${summary.released} stale claims released`);
       const status = summary.failed > 0 ? ExitStatus.failed : ExitStatus.ok;
       const received = interrupt.received();
-      return received ? worstStatus(status, signalStatus(received)) : status;
+      // The normal end of --watch is a signal: its status is that of the work, as for `run --watch`.
+      return received && flags.watch !== true ? worstStatus(status, signalStatus(received)) : status;
     } finally {
       await spool.close();
     }

@@ -2,6 +2,9 @@
  * `fanout run`: fan out every message of a source spool to its destinations,
  * after recovering the source; exits when none is left (unless `--watch`).
  * With `--config` and no `--from`, every configured route runs, in one process.
+ * With `--watch` it keeps polling the source and recovers its stale markers
+ * every `--recover-interval`, so several workers (and hosts) can share a source
+ * and any of them finishes what a dead one left.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -34,7 +37,19 @@ export interface RunFlags {
   readonly json?: boolean;
   readonly watch?: boolean;
   readonly interval?: number;
+  readonly recoverInterval?: number;
+  readonly lease?: number;
 }
+
+/** How often `--watch` polls the source by default. */
+export const DEFAULT_WATCH_INTERVAL_MS = 1000;
+/** How often `--watch` recovers stale markers of the source by default. */
+export const DEFAULT_RECOVER_INTERVAL_MS = 30_000;
+/**
+ * The shortest lease `--lease` accepts: an owner gives up at 2/3 of its lease,
+ * so a shorter one would roll back most transactions to a remote spool.
+ */
+export const MIN_LEASE_MS = 1000;
 
 /** One source and its destinations, from the flags or the config file. */
 interface RouteSpec {
@@ -57,7 +72,13 @@ interface RouteTotals {
   rolledForward: number;
 }
 
+function checkFlags(flags: RunFlags): void {
+  if (flags.recoverInterval !== undefined && flags.watch !== true) throw new FanoutError('EUSAGE', '--recover-interval needs --watch (without it, run recovers once, at its start)');
+  if (flags.lease !== undefined && flags.lease < MIN_LEASE_MS) throw new FanoutError('EUSAGE', `--lease must be at least ${MIN_LEASE_MS} ms (an owner gives up at 2/3 of its lease)`);
+}
+
 function routesOf(ctx: CliContext, flags: RunFlags): RouteSpec[] {
+  checkFlags(flags);
   if (flags.from !== undefined) {
     if (!flags.to || flags.to.length === 0) throw new FanoutError('EUSAGE', 'run needs at least one --to <spool>');
     if (flags.route) throw new FanoutError('EUSAGE', '--route selects configured routes; it cannot be combined with --from');
@@ -136,6 +157,8 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
   const opened: SpoolBackend[] = [];
   const totals: RouteTotals = { committed: 0, failed: 0, skipped: 0, bytes: 0, refused: 0, rolledBack: 0, rolledForward: 0 };
   const started = Date.now();
+  let dueTimer: NodeJS.Timeout | undefined;
+  let stopPeriod: (() => void) | undefined;
   try {
     const source = await ctx.open(route.from);
     opened.push(source);
@@ -152,6 +175,8 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
       destinations.push(transform ? { spool, transform } : { spool });
     }
 
+    // Later passes of --watch see the other workers' live markers at every recovery: say so only under --verbose.
+    let inFlightQuiet = false;
     const onEvent = (event: FanoutEvent) => {
       if (json) ctx.json(route.name !== undefined && many ? { ...event, route: route.name } : event);
       switch (event.type) {
@@ -169,7 +194,7 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
           progress.log(`fanout: ${label}${event.spool}: ${event.name}: not a message (${event.kind}); left alone\n`);
           break;
         case 'marker-in-flight':
-          if (!json) progress.log(`fanout: ${label}${event.spool}: m${event.id}: in flight, owned by ${event.owner}; left alone\n`);
+          if (!json && !inFlightQuiet) progress.log(`fanout: ${label}${event.spool}: m${event.id}: in flight, owned by ${event.owner}; left alone\n`);
           break;
         case 'recovered':
           if (!json && ctx.verbose) progress.log(`fanout: ${label}${source.location}: ${event.id}: ${event.action}\n`);
@@ -179,20 +204,37 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
       }
     };
 
+    const recoverEvery = flags.recoverInterval ?? DEFAULT_RECOVER_INTERVAL_MS;
+    /** Per recovery period of --watch: aborted when the next recovery is due, or on SIGINT/SIGTERM. */
+    let period: AbortController | undefined;
+    const forwardInterrupt = () => period?.abort();
+    signal.addEventListener('abort', forwardInterrupt, { once: true });
+    stopPeriod = () => signal.removeEventListener('abort', forwardInterrupt);
     for (let pass = 0; ; pass++) {
       if (showBar) progress.addTotal(await countMessages(source));
+      // --watch recovers the source periodically (not only at start): a worker that died on this
+      // spool, here or on another host, leaves markers that only a recovery finishes.
+      const recoverNow = period === undefined || period.signal.aborted;
+      if (recoverNow && flags.watch === true) {
+        const c = (period = new AbortController());
+        clearTimeout(dueTimer);
+        dueTimer = setTimeout(() => c.abort(), recoverEvery);
+        if (signal.aborted) c.abort();
+      }
+      inFlightQuiet = pass > 0 && !ctx.verbose;
       const summary = await fanOut({
         source,
         destinations,
         protocol: route.protocol,
         batchSize: route.batch,
         concurrency: route.concurrency,
-        // Later passes of --watch need no recovery: this process owns whatever it left.
-        recoverFirst: pass === 0,
+        recoverFirst: recoverNow,
         open: ctx.opener,
         owner: localOwner(),
         ownerProbe: localOwnerProbe,
-        signal,
+        leaseMs: flags.lease,
+        // A steady stream of arrivals keeps fanOut listing; the due recovery ends the pass so it is not starved.
+        signal: period?.signal ?? signal,
         onEvent,
       });
       totals.committed += summary.committed;
@@ -203,13 +245,16 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
       totals.rolledBack += summary.recovery?.rolledBack ?? 0;
       totals.rolledForward += summary.recovery?.rolledForward ?? 0;
       if (flags.watch !== true || signal.aborted) break;
-      await sleep(flags.interval ?? 1000, undefined, { signal }).catch(() => undefined);
+      if (period?.signal.aborted) continue;
+      await sleep(flags.interval ?? DEFAULT_WATCH_INTERVAL_MS, undefined, { signal }).catch(() => undefined);
       if (signal.aborted) break;
     }
   } catch (err) {
     progress.log(ctx.formatError(err));
     return { status: exitStatusFor(err) };
   } finally {
+    clearTimeout(dueTimer);
+    stopPeriod?.();
     for (const s of opened) await s.close().catch(() => undefined);
   }
 
