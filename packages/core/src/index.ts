@@ -21,3 +21,4 @@ export * from './enqueue/enqueue.js';
 export * from './consume/consume.js';
 export * from './status/spool-status.js';
 export * from './recovery/recoverer.js';
+export * from './fanout/lease-renewal.js';

@@ -33,8 +33,9 @@ async function crashedAttempt(tx = 'TX1', ownerPid = 999_999): Promise<{ w: Posi
 describe('takeover of stale markers by several recoverers', () => {
   it('lets exactly one of two concurrent recoverers act on a stale marker', async () => {
     const { w } = await crashedAttempt();
-    const dead = async () => 'dead' as const;
-    const [a, b] = await Promise.all([recover({ spool: w.source, open: w.open, ownerProbe: dead }), recover({ spool: w.source, open: w.open, ownerProbe: dead })]);
+    // The crashed owner is dead; both recoverers run in this (live) process.
+    const probe = async (o: { pid: number }) => (o.pid === process.pid ? ('alive' as const) : ('dead' as const));
+    const [a, b] = await Promise.all([recover({ spool: w.source, open: w.open, ownerProbe: probe }), recover({ spool: w.source, open: w.open, ownerProbe: probe })]);
     expect(a.rolledBack + b.rolledBack).toBe(1);
     expect(checkInvariants(w, 2)).toEqual({ inSource: 1, delivered: 0 });
   });
@@ -110,5 +111,32 @@ describe('leases', () => {
     expect(summary.committed).toBe(0);
     expect(summary.failed.map((f) => f.error.code)).toEqual(['EABORTED', 'EABORTED']);
     expect(checkInvariants(world, 2)).toEqual({ inSource: 2, delivered: 0 });
+  });
+
+  it('renews the lease of a long transaction, so a recoverer that cannot probe the owner leaves it alone, and cleans its renewals up', async () => {
+    world = await posixWorld(2, 1);
+    const w = world;
+    const slow = new Proxy(w.dests[1]!, {
+      get(target, prop) {
+        if (prop === 'createExclusive') {
+          return async (name: string, content: never) => {
+            if (name.startsWith('w')) await new Promise((r) => setTimeout(r, 900));
+            return target.createExclusive(name, content);
+          };
+        }
+        const v: unknown = Reflect.get(target, prop, target);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const unknown = async () => 'unknown' as const;
+    const run = fanOut({ source: w.source, destinations: [{ spool: w.dests[0]! }, { spool: slow }], leaseMs: 300, ownerProbe: unknown });
+    await new Promise((r) => setTimeout(r, 600));
+    // The marker's own lease (300 ms) has run out; only the renewals say the owner is alive.
+    expect(readdirSync(join(w.root, 'S')).some((n) => n.startsWith('r'))).toBe(true);
+    const during = await recover({ spool: w.source, open: w.open, ownerProbe: unknown });
+    expect(during).toMatchObject({ inFlight: 1, rolledBack: 0, rolledForward: 0 });
+    const summary = await run;
+    expect(summary.committed).toBe(1);
+    expect(checkInvariants(w, 2)).toEqual({ inSource: 0, delivered: 1 });
   });
 });

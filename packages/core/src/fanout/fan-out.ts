@@ -9,6 +9,7 @@ import { type ExecutorHooks, MachineStopped, runMachine, unwrapStopped } from '.
 import { transaction } from '../protocol/transaction.js';
 import type { MessageFailure, TransactionPlan, TransformFactory, VerifiedSpool } from '../protocol/transaction-plan.js';
 import { recover, type RecoverySummary } from '../recovery/recover.js';
+import { startLeaseRenewal } from './lease-renewal.js';
 import { readSpoolIdentity } from '../spool/identity.js';
 import { tempName } from '../spool/temp-name.js';
 
@@ -141,10 +142,17 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
       leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
       now,
       tempName: options.tempName ?? (() => tempName()),
+      lease: { renewedMs: now(), generation: 0, lost: false, owned: new Set() },
     };
+    const renewal = startLeaseRenewal(options.source, plan, plan.lease!);
     for (const id of ids) emit({ type: 'message-started', id, tx: plan.tx });
     try {
-      const outcome = await runMachine(transaction(plan), options.hooks);
+      let outcome;
+      try {
+        outcome = await runMachine(transaction(plan), options.hooks);
+      } finally {
+        await renewal.stop(true);
+      }
       committed += outcome.committed.length;
       skipped += outcome.skipped.length;
       for (const id of outcome.skipped) failedIds.add(id); // not offered again in this call

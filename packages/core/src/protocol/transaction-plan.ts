@@ -24,6 +24,22 @@ export interface PlannedDestination {
   readonly transform?: TransformFactory | undefined;
 }
 
+/**
+ * The lease of a running attempt, shared between the machine and the driver
+ * that renews it: each renewal creates the next claim generation
+ * `r<id>.<tx>_<g>` for every owned message (see docs/MULTI-WORKER.md).
+ */
+export interface LeaseState {
+  /** When the lease was last renewed (initially: when the attempt started). */
+  renewedMs: number;
+  /** Claim generations created so far by renewals. */
+  generation: number;
+  /** A renewal found its generation taken: a recoverer holds the attempt; never commit. */
+  lost: boolean;
+  /** Messages whose marker this attempt published (filled in by C1). */
+  readonly owned: Set<string>;
+}
+
 /** Everything one attempt (transaction) needs; built by the fan-out driver. */
 export interface TransactionPlan {
   /** The attempt id. */
@@ -36,6 +52,8 @@ export interface TransactionPlan {
   readonly owner: OwnerInfo;
   /** Lease length written into markers. */
   readonly leaseMs: number;
+  /** Renewal state, when the driver renews the lease during the attempt. */
+  readonly lease?: LeaseState;
   /** Clock, injectable for tests. */
   readonly now: () => number;
   /** Makes temp names (`t…`); injectable so simulated runs are reproducible. */

@@ -150,6 +150,7 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
   const skipped: string[] = [];
   const startedMs = plan.now();
   const live = yield* claim(plan, failed, skipped);
+  for (const id of live) plan.lease?.owned.add(id);
   const bytesOf = new Map<string, number>();
   const copyFailed = new Set<string>();
 
@@ -197,7 +198,8 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
 
   // Pair the timeouts (qmail: DEATH 24 h < OSSIFIED 36 h): an owner past 2/3 of its lease never commits,
   // since a recoverer on another host may take the marker over once the lease ends and roll it back.
-  if (copied.length > 0 && plan.now() > startedMs + (plan.leaseMs * 2) / 3) {
+  const leaseFrom = Math.max(startedMs, plan.lease?.renewedMs ?? startedMs);
+  if (copied.length > 0 && (plan.lease?.lost === true || plan.now() > leaseFrom + (plan.leaseMs * 2) / 3)) {
     for (const id of copied) {
       failed.push({ id, error: new FanoutError('EABORTED', 'lease ran out before the commit; rolled back (use a longer lease for slow destinations)', { spool: S.location, file: names.marker(id) }), committed: false });
     }

@@ -18,6 +18,8 @@ export interface RecovererClaim {
   readonly host: string;
   readonly pid: number;
   readonly claimedMs: number;
+  /** How long the holder may be presumed alive after `claimedMs` (an owner's lease renewal says its lease). */
+  readonly leaseMs?: number;
 }
 
 /** The claim file name of generation `g` of the takeover of attempt `tx` of message `id`. */
@@ -40,7 +42,7 @@ export async function readClaim(spool: SpoolBackend, file: string): Promise<Reco
   try {
     const c = JSON.parse(await readSmall(spool, file, 4096)) as Partial<RecovererClaim>;
     if (typeof c.host !== 'string' || typeof c.pid !== 'number' || typeof c.claimedMs !== 'number') return 'corrupt';
-    return { host: c.host, pid: c.pid, claimedMs: c.claimedMs };
+    return { host: c.host, pid: c.pid, claimedMs: c.claimedMs, ...(typeof c.leaseMs === 'number' ? { leaseMs: c.leaseMs } : {}) };
   } catch (err) {
     if (isFanoutError(err, 'ENOENT')) return undefined;
     return 'corrupt';
@@ -48,12 +50,16 @@ export async function readClaim(spool: SpoolBackend, file: string): Promise<Reco
 }
 
 /**
- * A recoverer is dead when it ran on this host and its pid is gone, or ran
- * elsewhere and its claim is older than `leaseMs` (a recoverer gives up long
- * before: it only starts a recovery within the first third of its lease).
+ * The holder of a claim (a recoverer, or an owner renewing its lease) is dead
+ * when the probe proves it (this host, pid gone), or when nobody can tell and
+ * its claim is older than its lease (the claim's own `leaseMs`, else
+ * `leaseMs`). Holders give up well before: owners at 2/3 of their lease.
  */
 export async function isRecovererDead(c: RecovererClaim | 'corrupt', probe: OwnerProbe, now: number, leaseMs: number): Promise<boolean> {
   if (c === 'corrupt') return true;
-  if (hostTag(c.host) === hostTag(hostname())) return (await probe({ host: c.host, bootId: '', pid: c.pid, startTime: '' })) === 'dead';
-  return now > c.claimedMs + leaseMs;
+  if (hostTag(c.host) === hostTag(hostname())) {
+    const liveness = await probe({ host: c.host, bootId: '', pid: c.pid, startTime: '' });
+    if (liveness !== 'unknown') return liveness === 'dead';
+  }
+  return now > c.claimedMs + (c.leaseMs ?? leaseMs);
 }
