@@ -92,6 +92,9 @@ describe('several workers, recoverers and consumers on one spool', () => {
     expect((await fanout(['init', 'S', ...DESTINATIONS], { cwd: dir })).status, where).toBe(0);
     await writeFile(join(dir, 'slow.mjs'), SLOW_TRANSFORM);
     const expected = new Map<string, string>(); // id -> checksum
+    /** What each process said about each message, to explain a failure. */
+    const history = new Map<string, string[]>();
+    const note = (id: string | undefined, what: string) => id !== undefined && history.set(id, [...(history.get(id) ?? []), `${Date.now() - started}ms ${what}`]);
     let made = 0;
     const enqueue = async (count: number) => {
       const files: string[] = [];
@@ -128,7 +131,8 @@ describe('several workers, recoverers and consumers on one spool', () => {
         const complete = buffered.split('\n');
         buffered = complete.pop()!;
         for (const line of complete) {
-          const e = JSON.parse(line) as { type: string; id?: string };
+          const e = JSON.parse(line) as { type: string; id?: string; tx?: string; action?: string };
+          note(e.id, `worker ${w.n} (pid ${child.pid}): ${e.type}${e.tx ? ` ${e.tx}` : ''}${e.action ? ` ${e.action}` : ''}`);
           if (e.type === 'message-started') (w.open.add(e.id!), w.started++);
           else if (e.type === 'message-committed') (w.open.delete(e.id!), w.committed++);
           else if (e.type === 'message-failed' || e.type === 'message-skipped') w.open.delete(e.id!);
@@ -149,6 +153,10 @@ describe('several workers, recoverers and consumers on one spool', () => {
     const recoverLoop = (async () => {
       while (recovering) {
         const r = await fanout(['recover', 'S', '--json'], { cwd: dir });
+        for (const line of lines(r.stdout)) {
+          const e = JSON.parse(line) as { type: string; id?: string; tx?: string; action?: string };
+          if (e.type === 'recovered') note(e.id, `recover loop: ${e.tx} ${e.action}`);
+        }
         const summary = JSON.parse(lines(r.stdout).at(-1) ?? '{}') as { rolledBack?: number; rolledForward?: number };
         recoverRuns.push({ rolledBack: summary.rolledBack ?? 0, rolledForward: summary.rolledForward ?? 0, status: r.status, stderr: r.stderr });
         await sleep(rng.int(20, 80));
@@ -168,6 +176,7 @@ describe('several workers, recoverers and consumers on one spool', () => {
       const victim = (busy.length > 0 ? busy : workers)[rng.int(0, (busy.length > 0 ? busy : workers).length - 1)]!;
       workers.splice(workers.indexOf(victim), 1);
       victim.child.kill('SIGKILL');
+      for (const id of victim.open) note(id, `worker ${victim.n} SIGKILLed holding it`);
       // Awaiting 'close' reaps it: an unreaped zombie would still count as a live owner.
       const r = await victim.done;
       expect(r.signal, `${where}: worker ${victim.n}`).toBe('SIGKILL');
@@ -222,7 +231,7 @@ describe('several workers, recoverers and consumers on one spool', () => {
       }
       for (const [id, sums] of seen) {
         expect(expected.has(id), `${where}: ${d} consumed ${id}, which was never enqueued`).toBe(true);
-        expect(sums, `${where}: ${d} consumed ${id} ${sums.length} times`).toHaveLength(1);
+        expect(sums, `${where}: ${d} consumed ${id} ${sums.length} times (${sums.join(', ')}; enqueued ${expected.get(id)}):\n  ${(history.get(id) ?? []).join('\n  ')}`).toHaveLength(1);
         expect(sums[0], `${where}: ${d}: checksum of ${id}`).toBe(expected.get(id));
       }
       expect([...expected.keys()].filter((id) => !seen.has(id)), `${where}: never consumed from ${d}`).toEqual([]);
