@@ -88,7 +88,7 @@ export class NfsBackend extends PosixBackend {
     // No O_EXCL: the random name is unique, and without it the open can be retried after a lost reply.
     const flags = c.O_WRONLY | c.O_CREAT | c.O_NOFOLLOW;
     // writeNewFile fsyncs the temp: its data is durable before any name points at it.
-    const bytes = await writeNewFile(this.fs, tempPath, flags, content, options?.signal, this.where(name));
+    const bytes = await writeNewFile(this.fs, tempPath, flags, content, options?.signal, this.where(name), options?.syncData !== false);
     try {
       const temp = await this.lstatOrUndefined(tempPath, name);
       if (temp === undefined) throw new FanoutError('EIO', 'temp file vanished before it was linked', this.where(name));

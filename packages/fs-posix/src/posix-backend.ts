@@ -202,7 +202,7 @@ export class PosixBackend implements SpoolBackend {
     // O_EXCL: exactly one concurrent creator wins and an existing entry of any kind (even a
     // dangling symlink) is refused; O_NOFOLLOW: never write through a planted symlink.
     const flags = c.O_WRONLY | c.O_CREAT | c.O_EXCL | c.O_NOFOLLOW;
-    return writeNewFile(this.fs, path, flags, content, options?.signal, this.where(name));
+    return writeNewFile(this.fs, path, flags, content, options?.signal, this.where(name), options?.syncData !== false);
   }
 
   /** lstat `from` and insist on a regular file; the stats identify it for the no-clobber checks. */

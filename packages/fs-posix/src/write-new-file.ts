@@ -52,6 +52,7 @@ export async function writeNewFile(
   content: ContentSource,
   signal: AbortSignal | undefined,
   where: ErrnoContext,
+  syncData = true,
 ): Promise<number> {
   if (signal?.aborted) throw abortedError(where, signal.reason);
   let fd: number | undefined;
@@ -98,8 +99,9 @@ export async function writeNewFile(
     }
     try {
       // Data must be on disk before the name can be linked or published: otherwise a crash could
-      // leave a committed name pointing at an empty or partial file.
-      await fs.fsync(fd);
+      // leave a committed name pointing at an empty or partial file. (Skipped only for files whose
+      // name alone matters, such as lock files.)
+      if (syncData) await fs.fsync(fd);
     } catch (err) {
       throw fromErrno(err, 'fsync', where);
     }

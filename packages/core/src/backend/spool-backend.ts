@@ -59,6 +59,12 @@ export type ContentSource = Uint8Array | AsyncIterable<Uint8Array>;
 export interface CreateOptions {
   /** Abort the write; the partial file is removed and `EABORTED` thrown. */
   readonly signal?: AbortSignal;
+  /**
+   * `false`: skip the data sync, for files whose content nobody relies on
+   * after a crash (the seed protocol's lock files, where the name is the
+   * lock). Default `true`.
+   */
+  readonly syncData?: boolean;
 }
 
 /** What the backend can and cannot do, where backends differ. */
@@ -113,6 +119,7 @@ export interface SpoolBackend {
    * durable (fsync) and close it. Exclusive: of any number of concurrent
    * callers with the same name, exactly one succeeds and the others get
    * `EEXIST`, and an existing file is never modified. Never follows a symlink.
+ * (`options.syncData: false` skips the data sync.)
    * The new *name* is durable only after {@link SpoolBackend.syncDir}.
    *
    * Content is streamed: memory use does not grow with its size.

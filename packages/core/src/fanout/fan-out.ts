@@ -26,9 +26,9 @@ export interface FanOutOptions {
   readonly destinations: readonly FanOutDestination[];
   /** `staged` (default) or `seed`; see DESIGN.md §3. */
   readonly protocol?: ProtocolName;
-  /** Messages per transaction: they share directory syncs. Default 1. */
+  /** Messages per transaction: they share directory syncs. Default {@link DEFAULT_BATCH_SIZE}. */
   readonly batchSize?: number;
-  /** Transactions in flight at once. Default 1. */
+  /** Transactions in flight at once. Default {@link DEFAULT_CONCURRENCY}. */
   readonly concurrency?: number;
   /** Run recovery of the source first (default true). */
   readonly recoverFirst?: boolean;
@@ -66,6 +66,15 @@ export interface FanOutSummary {
   readonly recovery: RecoverySummary | undefined;
 }
 
+/**
+ * Defaults chosen by `pnpm bench` (docs/BENCHMARKS.md): batches share their
+ * directory syncs and several transactions keep the disk's queue busy; one
+ * message at a time costs 12 fsyncs per message to 3 destinations, a batch of
+ * 32 about 4.
+ */
+export const DEFAULT_BATCH_SIZE = 32;
+export const DEFAULT_CONCURRENCY = 4;
+
 /** Default lease of a marker. */
 export const DEFAULT_LEASE_MS = 10 * 60 * 1000;
 
@@ -90,8 +99,8 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
   const emit = options.onEvent ?? ignoreEvents;
   const now = options.now ?? Date.now;
   const protocol = options.protocol ?? 'staged';
-  const batchSize = Math.max(1, Math.floor(options.batchSize ?? 1));
-  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 1));
+  const batchSize = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_BATCH_SIZE));
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
   if (options.destinations.length === 0) throw new FanoutError('EUSAGE', 'no destination spool given', { spool: options.source.location });
 
   const source: VerifiedSpool = { backend: options.source, identity: await readSpoolIdentity(options.source) };

@@ -45,7 +45,7 @@ export async function performOp(op: Op, hooks: ExecutorHooks = {}): Promise<unkn
 async function dispatch(op: Op, hooks: ExecutorHooks): Promise<unknown> {
   switch (op.type) {
     case 'create':
-      return op.spool.createExclusive(op.name, op.content());
+      return op.syncData === false ? op.spool.createExclusive(op.name, op.content(), { syncData: false }) : op.spool.createExclusive(op.name, op.content());
     case 'publish':
       return op.spool.publish(op.from, op.to);
     case 'remove':

@@ -24,7 +24,7 @@ export type StepName =
  * resumes the machine with the result, or throws the error into it.
  */
 export type Op =
-  | { readonly type: 'create'; readonly step: StepName; readonly spool: SpoolBackend; readonly name: string; readonly content: () => ContentSource }
+  | { readonly type: 'create'; readonly step: StepName; readonly spool: SpoolBackend; readonly name: string; readonly content: () => ContentSource; readonly syncData?: false }
   | { readonly type: 'publish'; readonly step: StepName; readonly spool: SpoolBackend; readonly from: string; readonly to: string }
   | { readonly type: 'remove'; readonly step: StepName; readonly spool: SpoolBackend; readonly name: string }
   | { readonly type: 'stat'; readonly step: StepName; readonly spool: SpoolBackend; readonly name: string }

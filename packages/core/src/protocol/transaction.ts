@@ -159,7 +159,8 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
     if (plan.protocol === 'seed') {
       const locks = yield* settle(
         'C2',
-        plan.destinations.map((d) => ({ type: 'create', step: 'C2', spool: d.spool.backend, name: names.lock(id), content: () => utf8.encode(`${plan.tx}\n`) }) as const),
+        // The lock's name is the lock (made durable by C3's directory sync); its content needs no data sync.
+        plan.destinations.map((d) => ({ type: 'create', step: 'C2', spool: d.spool.backend, name: names.lock(id), content: () => utf8.encode(`${plan.tx}\n`), syncData: false }) as const),
       );
       const bad = locks.findIndex((r) => !r.ok);
       if (bad >= 0) {
