@@ -3,6 +3,7 @@ import type { SpoolBackend } from '../backend/spool-backend.js';
 import { isFanoutError } from '../errors/fanout-error.js';
 import type { LeaseState, TransactionPlan } from '../protocol/transaction-plan.js';
 import { claimName, encodeClaim } from '../recovery/recoverer.js';
+import { tempName } from '../spool/temp-name.js';
 
 /** A running renewal; see {@link startLeaseRenewal}. */
 export interface LeaseRenewal {
@@ -29,10 +30,14 @@ export function startLeaseRenewal(source: SpoolBackend, plan: Pick<TransactionPl
     const content = encodeClaim({ host: hostname(), pid: process.pid, claimedMs: renewedMs, leaseMs: plan.leaseMs });
     let created = false;
     for (const id of lease.owned) {
+      // Whole under a temp name, then published without clobbering: a claim is never seen half-written.
+      const temp = tempName();
       try {
-        await source.createExclusive(claimName(id, plan.tx, g), content);
+        await source.createExclusive(temp, content);
+        await source.publish(temp, claimName(id, plan.tx, g));
         created = true;
       } catch (err) {
+        await source.remove(temp).catch(() => false);
         if (isFanoutError(err, 'EEXIST')) lease.lost = true;
         // Other failures: the lease simply is not renewed this time; the attempt gives up at 2/3 of it.
       }

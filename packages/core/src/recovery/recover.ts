@@ -7,7 +7,7 @@ import { defaultOwnerProbe, hostTag, type OwnerProbe } from '../owner/owner.js';
 import { type ExecutorHooks, runMachine, unwrapStopped } from '../protocol/executor.js';
 import { readSpoolIdentity, type SpoolIdentity } from '../spool/identity.js';
 import { readSmall } from '../spool/read-small.js';
-import { tempWriter } from '../spool/temp-name.js';
+import { tempName, tempWriter } from '../spool/temp-name.js';
 import { hostname } from 'node:os';
 import { describeOwner, isMarkerStale } from './liveness.js';
 import { claimMarker, recoverMarker, releaseClaims } from './recovery-machine.js';
@@ -198,7 +198,7 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
       }
       const mine = claimName(marker.id, marker.tx, generation);
       const claimContent = encodeClaim({ host: hostname(), pid: process.pid, claimedMs: now() });
-      if (!(await runMachine(claimMarker(spool, mine, claimContent), options.hooks))) continue;
+      if (!(await runMachine(claimMarker(spool, mine, claimContent, tempName()), options.hooks))) continue;
       claims.push(mine);
       // The marker may have been finished, and its name reused by a newer attempt, since we read it.
       const current = await readMarkerQuietly(file);

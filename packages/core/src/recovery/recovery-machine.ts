@@ -93,11 +93,15 @@ export function* recoverMarker(source: SpoolBackend, marker: MarkerRecord, desti
  * message until the recovery removes it.
  * @returns true if this recoverer now holds the claim.
  */
-export function* claimMarker(source: SpoolBackend, claim: string, content: Uint8Array): Machine<boolean> {
+export function* claimMarker(source: SpoolBackend, claim: string, content: Uint8Array, temp: string): Machine<boolean> {
+  // Written whole under a temp name first, then published without clobbering: a reader never sees a
+  // claim without its holder (an empty claim would look like a dead recoverer's and invite a second one).
+  yield { type: 'create', step: 'R1', spool: source, name: temp, content: () => content };
   try {
-    yield { type: 'create', step: 'R1', spool: source, name: claim, content: () => content };
+    yield { type: 'publish', step: 'R1', spool: source, from: temp, to: claim };
     return true;
   } catch (err) {
+    yield { type: 'remove', step: 'R1', spool: source, name: temp };
     if (isFanoutError(err, 'EEXIST')) return false;
     throw err;
   }
