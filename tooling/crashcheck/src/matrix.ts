@@ -39,8 +39,8 @@ export function scenarios(options: MatrixOptions = {}): Scenario[] {
             backend,
             ...shape,
             transform,
-            maxStates: options.quick ? 64 : 512,
-            nestedMaxStates: options.quick ? 4 : 32,
+            maxStates: 64,
+            nestedMaxStates: 4,
             ...(options.dropSync ? { dropSync: options.dropSync } : {}),
             ...(options.subset ? { entryOrder: 'subset' as const } : {}),
           });
