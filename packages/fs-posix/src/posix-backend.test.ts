@@ -362,7 +362,7 @@ describe('PosixBackend.list and stat', () => {
 });
 
 describe('PosixBackend.read', () => {
-  it('streams a file in 64 KiB chunks', async () => {
+  it('streams a file in chunks of READ_CHUNK_BYTES', async () => {
     const data = Buffer.alloc(READ_CHUNK_BYTES * 2 + 10, 7);
     await fsp.writeFile(join(root, 'd1'), data);
     const sizes: number[] = [];
@@ -373,6 +373,38 @@ describe('PosixBackend.read', () => {
     }
     expect(sizes).toEqual([READ_CHUNK_BYTES, READ_CHUNK_BYTES, 10]);
     expect(Buffer.concat(parts).equals(data)).toBe(true);
+  });
+
+  it('reads a small file with one read of its size and a one-byte read that confirms EOF', async () => {
+    await fsp.writeFile(join(root, 'd1'), Buffer.alloc(4096, 3));
+    const asked: number[] = [];
+    const counting: PosixFs = {
+      ...nodePosixFs,
+      read: (fd, buffer, offset, length, position) => {
+        asked.push(length);
+        return nodePosixFs.read(fd, buffer, offset, length, position);
+      },
+    };
+    expect((await readAll(backend(counting).read('d1'))).byteLength).toBe(4096);
+    expect(asked).toEqual([4097, 1]);
+  });
+
+  it('reads on past the size seen at open when the file grew meanwhile', async () => {
+    await fsp.writeFile(join(root, 'd1'), Buffer.alloc(100, 1));
+    let grown = false;
+    const growing: PosixFs = {
+      ...nodePosixFs,
+      read: async (fd, buffer, offset, length, position) => {
+        if (!grown) {
+          grown = true;
+          await fsp.appendFile(join(root, 'd1'), Buffer.alloc(READ_CHUNK_BYTES + 5, 2));
+        }
+        return nodePosixFs.read(fd, buffer, offset, length, position);
+      },
+    };
+    const content = await readAll(backend(growing).read('d1'));
+    expect(content.equals(await fsp.readFile(join(root, 'd1')))).toBe(true);
+    expect(content.byteLength).toBe(100 + READ_CHUNK_BYTES + 5);
   });
 
   it('throws ENOENT for a missing file', async () => {

@@ -23,7 +23,15 @@ import type { PosixDirent, PosixFs, PosixStats } from './posix-fs.js';
 import { writeNewFile } from './write-new-file.js';
 
 /** Size of each chunk `read` yields. */
-export const READ_CHUNK_BYTES = 64 * 1024;
+export const READ_CHUNK_BYTES = 256 * 1024;
+
+/** Bytes to ask for at `position` of a file whose size was `size` when opened. */
+export function readSize(size: number, position: number): number {
+  // One byte more than expected, so a file that grew is noticed without an extra read per chunk.
+  if (position < size) return Math.min(READ_CHUNK_BYTES, size - position + 1);
+  // At the expected end, a one-byte read confirms EOF; past it (the file grew), full chunks.
+  return position === size ? 1 : READ_CHUNK_BYTES;
+}
 
 /** Options of {@link PosixBackend}. */
 export interface PosixBackendOptions {
@@ -366,7 +374,9 @@ export class PosixBackend implements SpoolBackend {
       if (!opened.isFile()) throw new FanoutError('EBADENTRY', `not a regular file but a ${kindOfStats(opened)}`, where);
       let position = 0;
       for (;;) {
-        const buffer = new Uint8Array(READ_CHUNK_BYTES);
+        // Sized from fstat so a small message costs a small buffer; reading on to EOF (instead of
+        // trusting the size) still copies exactly what the file holds.
+        const buffer = new Uint8Array(readSize(opened.size, position));
         let n: number;
         try {
           n = await this.fs.read(fd, buffer, 0, buffer.byteLength, position);

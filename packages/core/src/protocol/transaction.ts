@@ -4,6 +4,7 @@ import { FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-erro
 import { encodeMarker, type MarkerRecord } from '../marker/marker-codec.js';
 import { names } from '../names/protocol-names.js';
 import type { Machine, Op, Settled, StepName } from './ops.js';
+import { sharedRead } from './shared-read.js';
 import type { MessageFailure, PlannedDestination, TransactionOutcome, TransactionPlan } from './transaction-plan.js';
 
 const utf8 = new TextEncoder();
@@ -40,15 +41,22 @@ export function markerFor(plan: TransactionPlan, id: string): MarkerRecord {
   };
 }
 
-/** The content of `s<id>` as it should land in `dest`: streamed, transformed if asked. */
-function contentFor(plan: TransactionPlan, id: string, dest: PlannedDestination): () => ContentSource {
+/**
+ * The content of `s<id>` as it should land in `dest`: streamed from `raw`,
+ * transformed if asked. A transform gets its own copy of each chunk, since
+ * `raw`'s chunks may be shared with the other destinations.
+ */
+function contentFor(raw: () => AsyncIterable<Uint8Array>, id: string, dest: PlannedDestination): () => ContentSource {
   return () => {
-    const raw = plan.source.backend.read(names.source(id));
     const transform = dest.transform?.({ id, destination: dest.spool.backend.location });
-    if (!transform) return raw;
+    if (!transform) return raw();
     // pipeline() propagates a failure of either side into the stream we return.
-    return pipeline(Readable.from(raw, { objectMode: false }), transform, () => undefined) as unknown as AsyncIterable<Uint8Array>;
+    return pipeline(Readable.from(copied(raw()), { objectMode: false }), transform, () => undefined) as unknown as AsyncIterable<Uint8Array>;
   };
+}
+
+async function* copied(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for await (const chunk of chunks) yield Uint8Array.prototype.slice.call(chunk);
 }
 
 function failure(id: string, err: unknown, committed: boolean, spool: SpoolBackend, file: string): MessageFailure {
@@ -170,9 +178,11 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
         continue;
       }
     }
+    const open = () => S.read(names.source(id));
+    const raw = plan.destinations.length > 1 ? sharedRead(open) : open;
     const copies = yield* settle(
       'C2',
-      plan.destinations.map((d) => ({ type: 'create', step: 'C2', spool: d.spool.backend, name: copyName(plan, id), content: contentFor(plan, id, d) }) as const),
+      plan.destinations.map((d) => ({ type: 'create', step: 'C2', spool: d.spool.backend, name: copyName(plan, id), content: contentFor(raw, id, d) }) as const),
     );
     let bytes = 0;
     copies.forEach((r, k) => {
