@@ -5,7 +5,7 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-bin="$repo/apps/cli/bin/fanout.js"
+bin="$repo/apps/cli/bin/fanout.cjs"
 if [[ ! -f "$repo/apps/cli/dist/index.js" ]]; then
   echo "demo: apps/cli is not built; run: pnpm build" >&2
   exit 2

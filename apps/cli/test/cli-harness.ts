@@ -1,6 +1,6 @@
 /**
  * Helpers for the end-to-end tests: they spawn the BUILT command
- * (`bin/fanout.js` → `dist/`), exactly as an outside script would.
+ * (`bin/fanout.cjs` → `dist/`), exactly as an outside script would.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The command under test. */
-export const BIN = fileURLToPath(new URL('../bin/fanout.js', import.meta.url));
+export const BIN = fileURLToPath(new URL('../bin/fanout.cjs', import.meta.url));
 
 if (!existsSync(fileURLToPath(new URL('../dist/index.js', import.meta.url)))) {
   throw new Error('apps/cli is not built: run `pnpm turbo run build --filter @fanout/cli...` (turbo\'s test task does it)');
@@ -35,6 +35,8 @@ export interface CliOptions {
 export function spawnFanout(args: readonly string[], options: CliOptions = {}): { child: ChildProcess; done: Promise<CliResult> } {
   const env = { ...process.env, ...options.env };
   delete env.FORCE_COLOR;
+  // An option set to undefined removes the variable.
+  for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
   const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

@@ -26,7 +26,7 @@ import { markdownTable, replaceBetween, type Row } from './table.js';
 
 const mainPath = fileURLToPath(import.meta.url);
 const repoRoot = resolve(dirname(mainPath), '../../..');
-const cliPath = join(repoRoot, 'apps/cli/bin/fanout.js');
+const cliPath = join(repoRoot, 'apps/cli/bin/fanout.cjs');
 const docPath = join(repoRoot, 'docs/BENCHMARKS.md');
 
 function log(line: string): void {
