@@ -97,14 +97,16 @@ describe('fanout run --watch', () => {
     const before = Date.now();
     const { child, done } = spawnFanout(['run', '--from', 'S', '--to', 'A', '--lease', '5000', '--transform', './stall.mjs'], { cwd: dir });
     let marker = '';
+    let markerId: string | undefined;
     await waitFor('a marker in S', async () => {
       const m = (await names(join(dir, 'S'))).find((n) => n.startsWith('m'));
+      markerId = m?.slice(1);
       marker = m === undefined ? '' : await readIfAny(join(dir, 'S', m));
       return marker.includes('\nsha256: ');
     });
     child.kill('SIGKILL');
     await done;
-    const record = decodeMarker(marker);
+    const record = decodeMarker(marker, { id: markerId });
     expect(record.leaseUntilMs - record.createdMs).toBe(5000);
     // Marker times are recorded to the millisecond.
     expect(record.createdMs).toBeGreaterThanOrEqual(before);

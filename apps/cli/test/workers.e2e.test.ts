@@ -73,7 +73,7 @@ async function markersOf(pid: number): Promise<number> {
   for (const name of await names(join(dir, 'S'))) {
     if (!name.startsWith('m')) continue;
     try {
-      if (decodeMarker(await readFile(join(dir, 'S', name), 'utf8')).owner.pid === pid) n++;
+      if (decodeMarker(await readFile(join(dir, 'S', name), 'utf8'), { id: name.slice(1) }).owner.pid === pid) n++;
     } catch {
       // Recovered (or half-read) while we looked: someone else has it.
     }

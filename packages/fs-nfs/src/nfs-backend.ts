@@ -111,6 +111,13 @@ export class NfsBackend extends PosixBackend {
     await this.unlinkProven(from, fromPath, toPath, source);
   }
 
+  /** A hard link, verified by inode whatever the reply said (a retransmitted link may answer EEXIST). */
+  override async link(from: string, to: string): Promise<void> {
+    const fromPath = this.pathOf(from);
+    const source = await this.publishSource(from, fromPath);
+    await this.linkVerified(fromPath, this.pathOf(to), source, to, from);
+  }
+
   override async remove(name: string): Promise<boolean> {
     const path = this.pathOf(name);
     let mayHaveRemoved = false;

@@ -249,6 +249,24 @@ export class PosixBackend implements SpoolBackend {
     await this.unlinkPublished(from, fromPath);
   }
 
+  /** A hard link `to` → the file `from`, never replacing another file (the `SpoolBackend.link` contract). */
+  async link(from: string, to: string): Promise<void> {
+    const fromPath = this.pathOf(from);
+    const toPath = this.pathOf(to);
+    const source = await this.publishSource(from, fromPath);
+    try {
+      await this.fs.link(fromPath, toPath);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code !== 'EEXIST') throw fromErrno(err, 'link', this.where(code === 'ENOENT' ? from : to));
+      const target = await this.lstatOrUndefined(toPath, to);
+      // Already our file under that name: an earlier call did it.
+      if (target === undefined || !sameFile(target, source)) {
+        throw new FanoutError('EEXIST', 'link target exists and is another file', { ...this.where(to), cause: err });
+      }
+    }
+  }
+
   /** The second half of a link-mode publish: drop the old name (gone already is fine). */
   protected async unlinkPublished(from: string, fromPath: string): Promise<void> {
     try {

@@ -149,6 +149,22 @@ export interface SpoolBackend {
   publish(from: string, to: string): Promise<void>;
 
   /**
+   * Give the file `from` the additional name `to` (a hard link), without
+   * ever replacing an existing `to`; `from` keeps its name. Only on backends
+   * with `capabilities.hardLinks`; the protocol uses it to write one marker
+   * record per batch and link it as each `m<id>`.
+   *
+   * If `to` already names the very same file (an earlier call whose reply was
+   * lost), it resolves. The new name is durable after
+   * {@link SpoolBackend.syncDir}.
+   *
+   * @throws `EEXIST` when `to` exists and is another file (nothing changed);
+   *   `ENOENT` when `from` does not exist; `EBADENTRY` when `from` is not a
+   *   regular file.
+   */
+  link?(from: string, to: string): Promise<void>;
+
+  /**
    * Remove the name `name` (a regular file; never a directory, and a symlink
    * is removed as a link, never followed).
    * @returns `true` if it removed the name, `false` if it did not exist.

@@ -23,6 +23,12 @@ export interface SpoolRef {
 export interface MarkerRecord {
   /** Message id (the `<id>` of `s<id>`/`m<id>`). */
   readonly id: string;
+  /**
+   * Present on a batch record: one file, fsynced once, hard-linked as the
+   * `m<id>` of every id listed here (DESIGN.md §3, C1). Each name is still
+   * the marker of its own message; `id` is the one it was read as.
+   */
+  readonly batch?: readonly string[];
   /** The attempt id; staged copies are named `w<id>.<tx>`. */
   readonly tx: string;
   readonly protocol: ProtocolName;
@@ -37,6 +43,9 @@ export interface MarkerRecord {
 
 /** Markers larger than this are corrupt by definition. */
 export const MAX_MARKER_BYTES = 64 * 1024;
+
+/** Most ids one batch record lists (at 128-character ids, still well under {@link MAX_MARKER_BYTES}). */
+export const MAX_BATCH_RECORD_IDS = 256;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -53,7 +62,7 @@ export function encodeMarker(m: MarkerRecord): string {
   const o = m.owner;
   const lines = [
     MAGIC,
-    `id: ${m.id}`,
+    m.batch === undefined ? `id: ${m.id}` : `ids: ${m.batch.join(' ')}`,
     `tx: ${m.tx}`,
     `protocol: ${m.protocol}`,
     `source: ${ref(m.source)}`,
@@ -74,10 +83,15 @@ function sha256(text: string): string {
  * Parse and verify a marker. Anything unexpected — wrong magic, bad checksum,
  * unknown field, invalid id, uuid or location — is `ECORRUPT`: recovery then
  * quarantines the marker instead of acting on it.
+ *
+ * `context.id` is the id the file is named for (`m<id>`). A batch record
+ * needs it: the record is returned as that message's marker, and a batch
+ * that does not list it is `EFOREIGN`.
  */
-export function decodeMarker(text: string, context: { spool?: string; file?: string } = {}): MarkerRecord {
+export function decodeMarker(text: string, context: { spool?: string; file?: string; id?: string } = {}): MarkerRecord {
+  const where = { ...(context.spool !== undefined ? { spool: context.spool } : {}), ...(context.file !== undefined ? { file: context.file } : {}) };
   const fail = (why: string): never => {
-    throw new FanoutError('ECORRUPT', `corrupt marker: ${why}`, context);
+    throw new FanoutError('ECORRUPT', `corrupt marker: ${why}`, where);
   };
   const cut = text.lastIndexOf('sha256: ');
   if (cut < 0) fail('no checksum (torn or empty)');
@@ -99,9 +113,20 @@ export function decodeMarker(text: string, context: { spool?: string; file?: str
     else fields.set(key, value);
   }
   const get = (k: string): string => fields.get(k) ?? fail(`missing field ${k}`);
-  const id = get('id');
   const tx = get('tx');
-  if (!isValidId(id) || !isValidId(tx)) fail('invalid id or tx');
+  let id: string;
+  let batch: string[] | undefined;
+  if (fields.has('ids')) {
+    if (fields.has('id')) fail('both id and ids');
+    batch = get('ids').split(' ');
+    if (batch.length > MAX_BATCH_RECORD_IDS || new Set(batch).size !== batch.length) fail('bad ids');
+    if (context.id === undefined) fail('a batch record read without the id it is linked as');
+    if (!batch.includes(context.id!)) {
+      throw new FanoutError('EFOREIGN', `marker is a batch record that does not list message ${context.id}; quarantined`, where);
+    }
+    id = context.id!;
+  } else id = get('id');
+  if (!isValidId(id) || !isValidId(tx) || (batch !== undefined && !batch.every(isValidId))) fail('invalid id or tx');
   const protocol = get('protocol');
   if (protocol !== 'staged' && protocol !== 'seed') fail(`unknown protocol ${protocol}`);
   if (destinations.length === 0) fail('no destinations');
@@ -110,10 +135,11 @@ export function decodeMarker(text: string, context: { spool?: string; file?: str
   const leaseUntilMs = Date.parse(get('lease-until'));
   if (Number.isNaN(createdMs) || Number.isNaN(leaseUntilMs)) fail('bad time');
   for (const k of fields.keys()) {
-    if (!['id', 'tx', 'protocol', 'source', 'owner', 'created', 'lease-until'].includes(k)) fail(`unknown field ${k}`);
+    if (!['id', 'ids', 'tx', 'protocol', 'source', 'owner', 'created', 'lease-until'].includes(k)) fail(`unknown field ${k}`);
   }
   return {
     id,
+    ...(batch !== undefined ? { batch } : {}),
     tx,
     protocol: protocol as ProtocolName,
     source: parseRef(get('source'), fail),

@@ -1,3 +1,4 @@
+import { FanoutError } from '../errors/fanout-error.js';
 import type { Machine, Op, Settled } from './ops.js';
 
 /** Hooks that let a checker or a scheduler stand between a machine and its backends. */
@@ -48,6 +49,9 @@ async function dispatch(op: Op, hooks: ExecutorHooks): Promise<unknown> {
       return op.syncData === false ? op.spool.createExclusive(op.name, op.content(), { syncData: false }) : op.spool.createExclusive(op.name, op.content());
     case 'publish':
       return op.spool.publish(op.from, op.to);
+    case 'link':
+      if (!op.spool.link) throw new FanoutError('EUSAGE', 'this backend has no hard links', { spool: op.spool.location, file: op.to });
+      return op.spool.link(op.from, op.to);
     case 'remove':
       return op.spool.remove(op.name);
     case 'stat':

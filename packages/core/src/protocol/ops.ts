@@ -26,6 +26,8 @@ export type StepName =
 export type Op =
   | { readonly type: 'create'; readonly step: StepName; readonly spool: SpoolBackend; readonly name: string; readonly content: () => ContentSource; readonly syncData?: false }
   | { readonly type: 'publish'; readonly step: StepName; readonly spool: SpoolBackend; readonly from: string; readonly to: string }
+  /** Hard-link `from` as `to` ({@link SpoolBackend.link}); only on backends with `capabilities.hardLinks`. */
+  | { readonly type: 'link'; readonly step: StepName; readonly spool: SpoolBackend; readonly from: string; readonly to: string }
   | { readonly type: 'remove'; readonly step: StepName; readonly spool: SpoolBackend; readonly name: string }
   | { readonly type: 'stat'; readonly step: StepName; readonly spool: SpoolBackend; readonly name: string }
   | { readonly type: 'syncDir'; readonly step: StepName; readonly spool: SpoolBackend }
@@ -39,6 +41,7 @@ export type Settled = { readonly ok: true; readonly value: unknown } | { readonl
 export interface OpResults {
   create: number;
   publish: void;
+  link: void;
   remove: boolean;
   stat: EntryStat | undefined;
   syncDir: void;
@@ -55,6 +58,8 @@ export function describeOp(op: Op): string {
       return `${op.step} create ${op.spool.location} ${op.name}`;
     case 'publish':
       return `${op.step} publish ${op.spool.location} ${op.from} -> ${op.to}`;
+    case 'link':
+      return `${op.step} link ${op.spool.location} ${op.from} -> ${op.to}`;
     case 'remove':
       return `${op.step} remove ${op.spool.location} ${op.name}`;
     case 'stat':

@@ -1,7 +1,7 @@
 import { pipeline, Readable } from 'node:stream';
 import type { ContentSource, SpoolBackend } from '../backend/spool-backend.js';
 import { FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-error.js';
-import { encodeMarker, type MarkerRecord } from '../marker/marker-codec.js';
+import { encodeMarker, MAX_BATCH_RECORD_IDS, type MarkerRecord } from '../marker/marker-codec.js';
 import { names } from '../names/protocol-names.js';
 import type { Machine, Op, Settled, StepName } from './ops.js';
 import { sharedRead } from './shared-read.js';
@@ -63,12 +63,20 @@ function failure(id: string, err: unknown, committed: boolean, spool: SpoolBacke
   return { id, error: toFanoutError(err, 'EIO', { spool: spool.location, file }), committed };
 }
 
-/**
- * C1 for a batch: write each marker to a temp, publish it as `m<id>` without
- * clobbering (an existing marker means another worker owns the message), and
- * confirm `s<id>` still exists. Returns the ids this attempt now owns.
- */
-function* claim(plan: TransactionPlan, failed: MessageFailure[], skipped: string[]): Machine<string[]> {
+/** Sort each publish or link outcome of C1: owned, owned by another worker (skipped), or failed. */
+function sortClaims(ids: readonly string[], results: readonly Settled[], S: SpoolBackend, failed: MessageFailure[], skipped: string[]): string[] {
+  const owned: string[] = [];
+  results.forEach((r, k) => {
+    const id = ids[k]!;
+    if (r.ok) owned.push(id);
+    else if (isFanoutError(r.error, 'EEXIST')) skipped.push(id);
+    else failed.push(failure(id, r.error, false, S, names.marker(id)));
+  });
+  return owned;
+}
+
+/** C1, one record per message: each written to a temp, then published as `m<id>` without clobbering. */
+function* claimOneByOne(plan: TransactionPlan, failed: MessageFailure[], skipped: string[]): Machine<string[]> {
   const S = plan.source.backend;
   const temps = plan.ids.map(() => plan.tempName());
   const created = yield* settle(
@@ -84,19 +92,46 @@ function* claim(plan: TransactionPlan, failed: MessageFailure[], skipped: string
     'C1',
     written.map((i) => ({ type: 'publish', step: 'C1', spool: S, from: temps[i]!, to: names.marker(plan.ids[i]!) }) as const),
   );
-  const owned: string[] = [];
-  const leftoverTemps: string[] = [];
-  published.forEach((r, k) => {
-    const i = written[k]!;
-    const id = plan.ids[i]!;
-    if (r.ok) owned.push(id);
-    else {
-      leftoverTemps.push(temps[i]!);
-      if (isFanoutError(r.error, 'EEXIST')) skipped.push(id);
-      else failed.push(failure(id, r.error, false, S, names.marker(id)));
-    }
-  });
+  const owned = sortClaims(written.map((i) => plan.ids[i]!), published, S, failed, skipped);
+  const leftoverTemps = written.filter((_, k) => !published[k]!.ok).map((i) => temps[i]!);
   yield* settle('C1', leftoverTemps.map((name) => ({ type: 'remove', step: 'C1', spool: S, name }) as const));
+  return owned;
+}
+
+/**
+ * C1, one record per batch (DESIGN.md §3): the record lists the batch's ids,
+ * is written and fsynced once, and hard-linked as each `m<id>` without
+ * clobbering: one file fsync for the batch instead of one per message.
+ */
+function* claimByLinks(plan: TransactionPlan, failed: MessageFailure[], skipped: string[]): Machine<string[]> {
+  const S = plan.source.backend;
+  const owned: string[] = [];
+  for (let at = 0; at < plan.ids.length; at += MAX_BATCH_RECORD_IDS) {
+    const group = plan.ids.slice(at, at + MAX_BATCH_RECORD_IDS);
+    const temp = plan.tempName();
+    const record: MarkerRecord = { ...markerFor(plan, group[0]!), batch: group };
+    const [created] = yield* settle('C1', [{ type: 'create', step: 'C1', spool: S, name: temp, content: () => utf8.encode(encodeMarker(record)) }]);
+    if (!created!.ok) {
+      for (const id of group) failed.push(failure(id, created!.error, false, S, temp));
+      continue;
+    }
+    const linked = yield* settle('C1', group.map((id) => ({ type: 'link', step: 'C1', spool: S, from: temp, to: names.marker(id) }) as const));
+    owned.push(...sortClaims(group, linked, S, failed, skipped));
+    // The record lives on under its m<id> names; a crash before this removal leaves a dead writer's temp for R6.
+    yield* settle('C1', [{ type: 'remove', step: 'C1', spool: S, name: temp }]);
+  }
+  return owned;
+}
+
+/**
+ * C1 for a batch: make each message's marker `m<id>` (an existing marker
+ * means another worker owns the message), make the names durable, and
+ * confirm `s<id>` still exists. Returns the ids this attempt now owns.
+ */
+function* claim(plan: TransactionPlan, failed: MessageFailure[], skipped: string[]): Machine<string[]> {
+  const S = plan.source.backend;
+  const shareRecord = plan.ids.length > 1 && S.capabilities.hardLinks && S.link !== undefined;
+  const owned = shareRecord ? yield* claimByLinks(plan, failed, skipped) : yield* claimOneByOne(plan, failed, skipped);
   if (owned.length === 0) return owned;
   // C1: the markers' names are durable before any copy exists, so a crash after a copy always finds the marker (no orphan copies, no unrecoverable seed d-files).
   yield* syncAll('C1', [S]);
@@ -129,14 +164,11 @@ function copyName(plan: TransactionPlan, id: string): string {
  */
 function* rollBack(plan: TransactionPlan, ids: string[]): Machine<void> {
   if (ids.length === 0) return;
-  const removes: Op[] = [];
-  for (const d of plan.destinations) {
-    for (const id of ids) {
-      removes.push({ type: 'remove', step: 'C3', spool: d.spool.backend, name: copyName(plan, id) });
-      if (plan.protocol === 'seed') removes.push({ type: 'remove', step: 'C3', spool: d.spool.backend, name: names.lock(id) });
-    }
-  }
-  yield* settle('C3', removes);
+  const removals = (name: (id: string) => string): Op[] =>
+    plan.destinations.flatMap((d) => ids.map((id) => ({ type: 'remove', step: 'C3', spool: d.spool.backend, name: name(id) }) as const));
+  yield* settle('C3', removals((id) => copyName(plan, id)));
+  // Seed: the copies go before their locks; the other order shows consumers unlocked, uncommitted d<id>s.
+  if (plan.protocol === 'seed') yield* settle('C3', removals(names.lock));
   // Removals of copies are durable before the markers go: otherwise a crash could leave copies no marker points at.
   yield* syncAll('C3', plan.destinations.map((d) => d.spool.backend));
   yield* settle('C3', ids.map((id) => ({ type: 'remove', step: 'C3', spool: plan.source.backend, name: names.marker(id) }) as const));

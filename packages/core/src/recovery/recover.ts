@@ -99,7 +99,7 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
   const readVerifiedMarker = async (file: string, id: string): Promise<MarkerRecord | undefined> => {
     let marker: MarkerRecord;
     try {
-      marker = decodeMarker(await readSmall(spool, file, MAX_MARKER_BYTES), { spool: spool.location, file });
+      marker = decodeMarker(await readSmall(spool, file, MAX_MARKER_BYTES), { spool: spool.location, file, id });
     } catch (err) {
       // Vanished between readdir and read: another recoverer took it or finished it.
       if (!isFanoutError(err, 'ENOENT')) refuse(toFanoutError(err, 'ECORRUPT', { spool: spool.location, file }));
@@ -112,9 +112,9 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
     return marker;
   };
 
-  const readMarkerQuietly = async (file: string): Promise<MarkerRecord | undefined> => {
+  const readMarkerQuietly = async (file: string, id: string): Promise<MarkerRecord | undefined> => {
     try {
-      return decodeMarker(await readSmall(spool, file, MAX_MARKER_BYTES));
+      return decodeMarker(await readSmall(spool, file, MAX_MARKER_BYTES), { id });
     } catch {
       return undefined;
     }
@@ -201,7 +201,7 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
       if (!(await runMachine(claimMarker(spool, mine, claimContent, tempName()), options.hooks))) continue;
       claims.push(mine);
       // The marker may have been finished, and its name reused by a newer attempt, since we read it.
-      const current = await readMarkerQuietly(file);
+      const current = await readMarkerQuietly(file, marker.id);
       if (current === undefined || current.tx !== marker.tx) {
         await runMachine(releaseClaims(spool, claims), options.hooks);
         continue;

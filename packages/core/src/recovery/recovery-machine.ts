@@ -44,15 +44,10 @@ export function* recoverMarker(source: SpoolBackend, marker: MarkerRecord, desti
   const { id, tx } = marker;
   const s = (yield { type: 'stat', step: 'R2', spool: source, name: names.source(id) }) as { kind: string } | undefined;
   if (s !== undefined) {
-    const removals = destinations.flatMap((spool) =>
-      marker.protocol === 'staged'
-        ? [{ spool, name: names.staged(id, tx) }]
-        : [
-            { spool, name: names.delivered(id) },
-            { spool, name: names.lock(id) },
-          ],
-    );
-    yield* removeAll('R2', removals);
+    const copy = marker.protocol === 'staged' ? names.staged(id, tx) : names.delivered(id);
+    yield* removeAll('R2', destinations.map((spool) => ({ spool, name: copy })));
+    // Seed: each copy goes before its lock; the other order shows a consumer an unlocked, uncommitted d<id>.
+    if (marker.protocol === 'seed') yield* removeAll('R2', destinations.map((spool) => ({ spool, name: names.lock(id) })));
     // R2: the copies' removal is durable before the marker's, so a crash in between repeats the rollback rather than orphaning copies.
     yield* syncAll('R2', destinations);
     yield* removeAll('R2', [{ spool: source, name: markerFile }]);

@@ -72,7 +72,7 @@ export async function spoolStatus(spool: SpoolBackend, options: { ownerProbe?: O
       continue;
     }
     try {
-      const m = decodeMarker(await readSmall(spool, entry.name, MAX_MARKER_BYTES));
+      const m = decodeMarker(await readSmall(spool, entry.name, MAX_MARKER_BYTES), { id: parsed.id });
       const stale = await isMarkerStale(m, probe, now);
       markers.push({ file: entry.name, id: parsed.id, state: stale ? 'stale' : 'in-flight', tx: m.tx, protocol: m.protocol, owner: m.owner, ageMs: now - m.createdMs });
     } catch (err) {

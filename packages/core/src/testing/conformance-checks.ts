@@ -6,6 +6,7 @@
 import type { SpoolBackend } from '../backend/spool-backend.js';
 import { bigFileCheck } from './checks/big-file-check.js';
 import { createChecks } from './checks/create-checks.js';
+import { linkChecks } from './checks/link-checks.js';
 import { listChecks } from './checks/list-checks.js';
 import { publishChecks } from './checks/publish-checks.js';
 import { removeChecks } from './checks/remove-checks.js';
@@ -16,6 +17,7 @@ import { NotApplicableError, type ConformanceCheck, type ConformanceHarness } fr
 export const conformanceChecks: readonly ConformanceCheck[] = [
   ...createChecks,
   ...publishChecks,
+  ...linkChecks,
   ...removeChecks,
   ...listChecks,
   ...statReadChecks,

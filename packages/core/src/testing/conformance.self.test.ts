@@ -40,7 +40,7 @@ class ReferenceBackend implements SpoolBackend {
   readonly location = `reference://spool-${++spoolCounter}`;
   readonly capabilities: BackendCapabilities = {
     durableDirSync: false,
-    hardLinks: false,
+    hardLinks: true,
     nativeLocks: true,
     atomicPublish: true,
   };
@@ -115,6 +115,19 @@ class ReferenceBackend implements SpoolBackend {
     this.entries.delete(from);
   }
 
+  async link(from: string, to: string): Promise<void> {
+    this.checkName(from);
+    this.checkName(to);
+    this.requireContainer(from);
+    const source = this.entries.get(from);
+    if (!source) throw this.fail('ENOENT', 'no such file', from);
+    if (source.kind !== 'file') throw this.fail('EBADENTRY', `not a file: ${source.kind}`, from);
+    const target = this.entries.get(to);
+    if (target === source) return;
+    if (target) throw this.fail('EEXIST', 'target exists', to);
+    this.entries.set(to, source);
+  }
+
   async remove(name: string): Promise<boolean> {
     this.checkName(name);
     this.requireContainer(name);
@@ -139,7 +152,7 @@ class ReferenceBackend implements SpoolBackend {
       size: entry.kind === 'file' ? entry.size : 0,
       mtimeMs: entry.mtimeMs,
       fileId: String(entry.id),
-      nlink: 1,
+      nlink: [...this.entries.values()].filter((e) => e === entry).length,
     };
   }
 
@@ -221,6 +234,19 @@ class ClobberingPublish extends ReferenceBackend {
     this.entries.set(to, source);
     this.entries.delete(from);
   }
+}
+
+class ClobberingLink extends ReferenceBackend {
+  override async link(from: string, to: string): Promise<void> {
+    const source = this.entries.get(from);
+    if (!source) throw this.fail('ENOENT', 'no such file', from);
+    this.entries.set(to, source);
+  }
+}
+
+/** Says it has hard links but has no link(). */
+class HardLinksWithoutLink extends ReferenceBackend {
+  override link = undefined as unknown as ReferenceBackend['link'];
 }
 
 class OverwritingCreate extends ReferenceBackend {
@@ -359,6 +385,8 @@ class LocksWithoutNativeLocks extends ReferenceBackend {
 
 const broken: { backend: new () => ReferenceBackend; breaks: string[] }[] = [
   { backend: ClobberingPublish, breaks: ['publish never replaces an existing name', 'concurrent publishes to one name'] },
+  { backend: ClobberingLink, breaks: ['link never replaces an existing name', 'concurrent links of different files'] },
+  { backend: HardLinksWithoutLink, breaks: ['link gives the file a second name'] },
   { backend: OverwritingCreate, breaks: ['createExclusive refuses an existing file', 'concurrent exclusive creates'] },
   { backend: RacyCreate, breaks: ['concurrent exclusive creates'] },
   { backend: RemoveAlwaysTrue, breaks: ['remove resolves true when it removed the name and false'] },
