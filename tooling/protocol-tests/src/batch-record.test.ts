@@ -59,7 +59,7 @@ describe('a batch on a backend with hard links', () => {
       },
     }).catch(() => undefined);
     const marker = world.read('S', `m${ids[2]}`).toString('utf8');
-    expect(decodeMarker(marker, { id: ids[2]! }).batch).toEqual(ids);
+    expect([...(decodeMarker(marker, { id: ids[2]! }).batch ?? [])].sort()).toEqual([...ids].sort());
     const r = await recover({ spool: world.source, open: world.open, ownerProbe: async () => 'dead' });
     expect(r).toMatchObject({ rolledBack: 3, rolledForward: 0, refused: [] });
     expect(checkInvariants(world, 2)).toEqual({ inSource: 3, delivered: 0 });
