@@ -5,7 +5,7 @@
  * docs/BENCHMARKS.md. Not a test: nothing here asserts a timing.
  *
  * Options (flags or FANOUT_BENCH_* variables, see options.ts): --messages,
- * --large-messages, --destinations, --rounds, --grid 64x4,128x8, --seed-grid,
+ * --large-messages, --destinations, --rounds, --grid 32x4,128x8, --seed-grid,
  * --big-pool-grid, --ceiling-parallel, --scale 20000,200000, --dir, --no-cli, --no-doc,
  * --no-scale, --quick.
  */
@@ -15,7 +15,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { initSpool } from '@fanout/core';
+import { DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, initSpool } from '@fanout/core';
 import { PosixBackend } from '@fanout/fs-posix';
 import { type ChildJob, type ChildResult, destinationNames, runChildJob } from './child-job.js';
 import { formatMegabytes, formatNumber, formatSize, median, megabytesPerSecond, perSecond, ratio } from './figures.js';
@@ -64,9 +64,11 @@ interface Variant {
 }
 
 function fanoutVariant(protocol: 'staged' | 'seed', setting: Setting, destinations: number, bigPool = false): Variant {
-  const isDefault = setting.batchSize === 1 && setting.concurrency === 1;
+  const isDefault = setting.batchSize === DEFAULT_BATCH_SIZE && setting.concurrency === DEFAULT_CONCURRENCY;
+  const oneByOne = setting.batchSize === 1 && setting.concurrency === 1;
+  const what = `batch ${setting.batchSize}, concurrency ${setting.concurrency}${isDefault ? ' (defaults)' : oneByOne ? ' (one message at a time)' : ''}`;
   return {
-    name: `fanOut ${protocol}, ${isDefault ? 'defaults (batch 1, concurrency 1)' : `batch ${setting.batchSize}, concurrency ${setting.concurrency}`}${bigPool ? ', UV_THREADPOOL_SIZE=16' : ''}`,
+    name: `fanOut ${protocol}, ${what}${bigPool ? ', UV_THREADPOOL_SIZE=16' : ''}`,
     kind: 'fanout',
     protocol,
     setting,
