@@ -13,20 +13,16 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  acknowledge,
-  claim,
   type ClaimedMessage,
   consume,
   type ConsumeOptions,
+  consumePass,
   consumerName,
   type ConsumeSummary,
   type FanoutEvent,
   FanoutError,
-  parseProtocolName,
   readSpoolIdentity,
-  release,
   releaseStaleClaims,
-  toFanoutError,
 } from '@fanout/core';
 import type { CliContext } from '../cli-context.js';
 import { ExitStatus, type ExitStatusCode, exitStatusFor, signalStatus, worstStatus } from '../exit-status.js';
@@ -103,7 +99,6 @@ export interface WatchTiming {
 export async function watchConsume(options: ConsumeOptions & { readonly ownerProbe: NonNullable<ConsumeOptions['ownerProbe']> }, timing: WatchTiming): Promise<ConsumeSummary> {
   const { spool, signal } = options;
   const who = options.who ?? consumerName();
-  const emit = options.onEvent ?? (() => undefined);
   let consumed = 0;
   let failed = 0;
   let released = 0;
@@ -116,25 +111,9 @@ export async function watchConsume(options: ConsumeOptions & { readonly ownerPro
       released += await releaseStaleClaims(spool, options.ownerProbe);
       failedIds.clear();
     }
-    for await (const entry of spool.list()) {
-      if (signal?.aborted) break;
-      const parsed = parseProtocolName(entry.name);
-      if (parsed.kind !== 'delivered' || entry.kind !== 'file' || failedIds.has(parsed.id)) continue;
-      const message = await claim(spool, parsed.id, who);
-      if (!message) continue;
-      try {
-        await options.handler(message);
-      } catch (err) {
-        failed++;
-        failedIds.add(parsed.id);
-        await release(spool, message);
-        emit({ type: 'consume-failed', id: parsed.id, spool: spool.location, error: toFanoutError(err, 'EIO', { spool: spool.location, file: message.file }) });
-        continue;
-      }
-      await acknowledge(spool, message);
-      consumed++;
-      emit({ type: 'consumed', id: parsed.id, spool: spool.location });
-    }
+    const pass = await consumePass(spool, options.handler, { who, skip: failedIds, signal, onEvent: options.onEvent });
+    consumed += pass.consumed;
+    failed += pass.failed;
     if (signal?.aborted) break;
     await sleep(timing.intervalMs, undefined, { signal }).catch(() => undefined);
   }

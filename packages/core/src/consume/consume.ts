@@ -67,31 +67,56 @@ export interface ConsumeSummary {
   readonly released: number;
 }
 
+/** Options of {@link consumePass}. */
+export interface ConsumePassOptions {
+  /** The consumer name claims are taken under (`c<id>.<who>`); default {@link consumerName}(). */
+  readonly who?: string;
+  /**
+   * Ids not to offer in this pass. The pass adds to it the id of every
+   * message whose handler failed (and which it released), so a caller that
+   * keeps the same set across passes does not offer a failing message again
+   * until it clears the set. Default: a new, empty set.
+   */
+  readonly skip?: Set<string>;
+  /** Stops the pass before the next entry; the message in hand is finished (acknowledged or released) first. */
+  readonly signal?: AbortSignal;
+  /** Receives `consumed` and `consume-failed` events. */
+  readonly onEvent?: EventSink;
+}
+
+/** What one {@link consumePass} did. */
+export interface ConsumePassResult {
+  readonly consumed: number;
+  readonly failed: number;
+}
+
 /**
- * Hand every delivered message of a destination spool to `handler`, one at a
- * time: claim, handle, acknowledge on success, release on failure (it will be
- * offered again by a later call, not by this one). Claims of dead consumers on
- * this host are released first.
+ * One pass over a destination spool's listing: every delivered message
+ * (`d<id>`, a file, not in `skip`) is claimed for `who` (see {@link claim}:
+ * messages claimed by someone else, or still locked in a seed spool, are
+ * passed over), handed to `handler`, then acknowledged if it resolves
+ * (event `consumed`) or released if it throws (event `consume-failed`, its id
+ * added to `skip`). Messages are handled one at a time. Claims of dead
+ * consumers are not touched (see {@link releaseStaleClaims}). Errors of the
+ * spool itself (claim, acknowledge, release, listing) are thrown.
  */
-export async function consume(options: ConsumeOptions): Promise<ConsumeSummary> {
-  const { spool } = options;
+export async function consumePass(spool: SpoolBackend, handler: (message: ClaimedMessage) => Promise<void>, options: ConsumePassOptions = {}): Promise<ConsumePassResult> {
   const emit = options.onEvent ?? ignoreEvents;
   const who = options.who ?? consumerName();
-  const released = await releaseStaleClaims(spool, options.ownerProbe ?? defaultOwnerProbe);
+  const skip = options.skip ?? new Set<string>();
   let consumed = 0;
   let failed = 0;
-  const failedIds = new Set<string>();
   for await (const entry of spool.list()) {
     if (options.signal?.aborted) break;
     const parsed = parseProtocolName(entry.name);
-    if (parsed.kind !== 'delivered' || entry.kind !== 'file' || failedIds.has(parsed.id)) continue;
+    if (parsed.kind !== 'delivered' || entry.kind !== 'file' || skip.has(parsed.id)) continue;
     const message = await claim(spool, parsed.id, who);
     if (!message) continue;
     try {
-      await options.handler(message);
+      await handler(message);
     } catch (err) {
       failed++;
-      failedIds.add(parsed.id);
+      skip.add(parsed.id);
       await release(spool, message);
       emit({ type: 'consume-failed', id: parsed.id, spool: spool.location, error: toFanoutError(err, 'EIO', { spool: spool.location, file: message.file }) });
       continue;
@@ -100,6 +125,24 @@ export async function consume(options: ConsumeOptions): Promise<ConsumeSummary> 
     consumed++;
     emit({ type: 'consumed', id: parsed.id, spool: spool.location });
   }
+  return { consumed, failed };
+}
+
+/**
+ * Hand every delivered message of a destination spool to `handler`, one at a
+ * time: claim, handle, acknowledge on success, release on failure (it will be
+ * offered again by a later call, not by this one). Claims of dead consumers on
+ * this host are released first. This is {@link releaseStaleClaims} followed by
+ * one {@link consumePass}.
+ */
+export async function consume(options: ConsumeOptions): Promise<ConsumeSummary> {
+  const { spool } = options;
+  const released = await releaseStaleClaims(spool, options.ownerProbe ?? defaultOwnerProbe);
+  const { consumed, failed } = await consumePass(spool, options.handler, {
+    who: options.who,
+    signal: options.signal,
+    onEvent: options.onEvent,
+  });
   return { consumed, failed, released };
 }
 
