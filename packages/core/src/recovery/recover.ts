@@ -96,28 +96,24 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
     return p;
   };
 
-  const readVerifiedMarker = async (file: string, id: string): Promise<MarkerRecord | undefined> => {
+  /**
+   * Read and verify `m<id>`. A marker that is corrupt or foreign is refused
+   * (reported) unless `quiet`; one that vanished meanwhile (another recoverer
+   * finished it) is simply absent.
+   */
+  const readVerifiedMarker = async (file: string, id: string, quiet = false): Promise<MarkerRecord | undefined> => {
     let marker: MarkerRecord;
     try {
       marker = decodeMarker(await readSmall(spool, file, MAX_MARKER_BYTES), { spool: spool.location, file, id });
     } catch (err) {
-      // Vanished between readdir and read: another recoverer took it or finished it.
-      if (!isFanoutError(err, 'ENOENT')) refuse(toFanoutError(err, 'ECORRUPT', { spool: spool.location, file }));
+      if (!quiet && !isFanoutError(err, 'ENOENT')) refuse(toFanoutError(err, 'ECORRUPT', { spool: spool.location, file }));
       return undefined;
     }
     if (marker.id !== id || marker.source.uuid !== identity.uuid) {
-      refuse(new FanoutError('EFOREIGN', `marker belongs to ${marker.id === id ? `spool ${marker.source.uuid}` : `message ${marker.id}`}; quarantined`, { spool: spool.location, file }));
+      if (!quiet) refuse(new FanoutError('EFOREIGN', `marker belongs to ${marker.id === id ? `spool ${marker.source.uuid}` : `message ${marker.id}`}; quarantined`, { spool: spool.location, file }));
       return undefined;
     }
     return marker;
-  };
-
-  const readMarkerQuietly = async (file: string, id: string): Promise<MarkerRecord | undefined> => {
-    try {
-      return decodeMarker(await readSmall(spool, file, MAX_MARKER_BYTES), { id });
-    } catch {
-      return undefined;
-    }
   };
 
   const verifiedDestinations = async (marker: MarkerRecord, file: string): Promise<SpoolBackend[] | undefined> => {
@@ -201,7 +197,7 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
       if (!(await runMachine(claimMarker(spool, mine, claimContent, tempName()), options.hooks))) continue;
       claims.push(mine);
       // The marker may have been finished, and its name reused by a newer attempt, since we read it.
-      const current = await readMarkerQuietly(file, marker.id);
+      const current = await readVerifiedMarker(file, marker.id, true);
       if (current === undefined || current.tx !== marker.tx) {
         await runMachine(releaseClaims(spool, claims), options.hooks);
         continue;
