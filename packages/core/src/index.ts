@@ -1,6 +1,7 @@
 export * from './errors/fanout-error.js';
 export * from './backend/spool-backend.js';
 export * from './backend/plain-name.js';
+export * from './backend/override-backend.js';
 export * from './names/protocol-names.js';
 export * from './ids/ids.js';
 export * from './owner/owner.js';

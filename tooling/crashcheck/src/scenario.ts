@@ -6,7 +6,7 @@
  * point and recover again, and finally finish the fan-out.
  */
 import { Transform } from 'node:stream';
-import { fanOut, recover, type ExecutorHooks, type FanOutDestination, type Op, type ProtocolName, type SpoolBackend, type StepName } from '@fanout/core';
+import { fanOut, overrideBackend, recover, type ExecutorHooks, type FanOutDestination, type Op, type ProtocolName, type SpoolBackend, type StepName } from '@fanout/core';
 import type { CrashSimulator } from '@fanout/fs-memory';
 import { checkRecovered, checkVisibleCopies, type ExpectedMessage } from './invariants.js';
 import { type BackendKind, setUpMachine, type Spools, spoolsOn } from './world.js';
@@ -85,13 +85,7 @@ function stepTracker(drop: StepName | undefined): { hooks: ExecutorHooks; wrap: 
   const wrap = (b: SpoolBackend): SpoolBackend =>
     drop === undefined
       ? b
-      : new Proxy(b, {
-          get(target, prop) {
-            if (prop === 'syncDir') return async () => (step === drop ? undefined : target.syncDir());
-            const v: unknown = Reflect.get(target, prop, target);
-            return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-          },
-        });
+      : overrideBackend(b, { syncDir: async () => (step === drop ? undefined : b.syncDir()) });
   return { hooks, wrap };
 }
 

@@ -7,6 +7,7 @@ import {
   fanOut,
   FanoutError,
   initSpool,
+  overrideBackend,
   recover,
   spoolStatus,
   consume,
@@ -28,22 +29,16 @@ const upper = () =>
 
 /** A backend that fails createExclusive of copies with `code` after `after` bytes. */
 function failingCopies(inner: SpoolBackend, code: 'ENOSPC' | 'EIO'): SpoolBackend {
-  return new Proxy(inner, {
-    get(target, prop) {
-      if (prop === 'createExclusive') {
-        return async (name: string, content: ContentSource) => {
-          if (!name.startsWith('w') && !name.startsWith('d')) return target.createExclusive(name, content);
-          async function* failing() {
-            for await (const chunk of content as AsyncIterable<Uint8Array>) {
-              yield chunk;
-              throw new FanoutError(code, code === 'ENOSPC' ? 'no space left on device' : 'i/o error', { spool: target.location, file: name });
-            }
-          }
-          return target.createExclusive(name, failing());
-        };
+  return overrideBackend(inner, {
+    async createExclusive(name: string, content: ContentSource) {
+      if (!name.startsWith('w') && !name.startsWith('d')) return inner.createExclusive(name, content);
+      async function* failing() {
+        for await (const chunk of content as AsyncIterable<Uint8Array>) {
+          yield chunk;
+          throw new FanoutError(code, code === 'ENOSPC' ? 'no space left on device' : 'i/o error', { spool: inner.location, file: name });
+        }
       }
-      const v: unknown = Reflect.get(target, prop, target);
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      return inner.createExclusive(name, failing());
     },
   });
 }

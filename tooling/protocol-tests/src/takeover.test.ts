@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeClaim, encodeMarker, fanOut, recover, type MarkerRecord } from '@fanout/core';
+import { encodeClaim, encodeMarker, fanOut, overrideBackend, recover, type MarkerRecord } from '@fanout/core';
 import { checkInvariants, posixWorld, type PosixWorld } from './harness.js';
 
 let world: PosixWorld | undefined;
@@ -116,16 +116,11 @@ describe('leases', () => {
   it('renews the lease of a long transaction, so a recoverer that cannot probe the owner leaves it alone, and cleans its renewals up', async () => {
     world = await posixWorld(2, 1);
     const w = world;
-    const slow = new Proxy(w.dests[1]!, {
-      get(target, prop) {
-        if (prop === 'createExclusive') {
-          return async (name: string, content: never) => {
-            if (name.startsWith('w')) await new Promise((r) => setTimeout(r, 900));
-            return target.createExclusive(name, content);
-          };
-        }
-        const v: unknown = Reflect.get(target, prop, target);
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    const real = w.dests[1]!;
+    const slow = overrideBackend(real, {
+      async createExclusive(name, content) {
+        if (name.startsWith('w')) await new Promise((r) => setTimeout(r, 900));
+        return real.createExclusive(name, content);
       },
     });
     const unknown = async () => 'unknown' as const;

@@ -1,3 +1,4 @@
+import { overrideBackend } from '../backend/override-backend.js';
 import { describeKind, type SpoolBackend, type SpoolOpener } from '../backend/spool-backend.js';
 import { FanoutError, toFanoutError } from '../errors/fanout-error.js';
 import { type EventSink, ignoreEvents } from '../events/events.js';
@@ -234,11 +235,5 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
 
 /** A view of `backend` whose `close()` does nothing. */
 export function withoutClose(backend: SpoolBackend): SpoolBackend {
-  return new Proxy(backend, {
-    get(target, prop) {
-      if (prop === 'close') return async () => undefined;
-      const value: unknown = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  });
+  return overrideBackend(backend, { close: async () => undefined });
 }
