@@ -1,51 +1,12 @@
-import { execFileSync } from 'node:child_process';
-import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe } from 'vitest';
-import type { SpoolBackend } from '@fanout/core';
 import { defineBackendConformance, type ConformanceHarness } from '@fanout/core/testing';
+import { posixConformanceHarness } from '@fanout/fs-posix/testing';
 import { NfsBackend } from './nfs-backend.js';
 
 /** A harness making each spool in a fresh directory under `base`. */
 function harnessUnder(base: string, bigFileBytes?: number): ConformanceHarness {
-  const homes = new Map<SpoolBackend, string>();
-  const home = (backend: SpoolBackend) => {
-    const dir = homes.get(backend);
-    if (dir === undefined) throw new Error('backend not made by this harness');
-    return dir;
-  };
-  return {
-    bigFileBytes,
-    async create() {
-      const dir = await fsp.mkdtemp(join(base, 'fanout-nfs-conf-'));
-      const backend = new NfsBackend({ root: join(dir, 'spool') });
-      await backend.ensureContainer();
-      homes.set(backend, dir);
-      return backend;
-    },
-    async destroy(backend) {
-      await backend.close();
-      await fsp.rm(home(backend), { recursive: true, force: true });
-      homes.delete(backend);
-    },
-    async plant(backend, name, kind) {
-      const path = join(home(backend), 'spool', name);
-      if (kind === 'symlink') {
-        const target = join(home(backend), `target-of-${name}`);
-        await fsp.writeFile(target, 'symlink target');
-        await fsp.symlink(target, path);
-      } else if (kind === 'directory') {
-        await fsp.mkdir(path);
-      } else {
-        execFileSync('mkfifo', [path]);
-      }
-      return true;
-    },
-    async removeContainer(backend) {
-      await fsp.rm(join(home(backend), 'spool'), { recursive: true, force: true });
-    },
-  };
+  return posixConformanceHarness((root) => new NfsBackend({ root }), { base, prefix: 'fanout-nfs-conf-', bigFileBytes });
 }
 
 defineBackendConformance('fs-nfs on a local directory', harnessUnder(tmpdir()));
