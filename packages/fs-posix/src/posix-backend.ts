@@ -229,6 +229,23 @@ export class PosixBackend implements SpoolBackend {
     const source = await this.publishSource(from, fromPath);
     if (this.publishMode === 'rename') return this.publishByRename(from, to, fromPath, toPath, source);
 
+    // `from` gone already: a concurrent publisher completed this very publish.
+    if (await this.linkNoClobber(from, to, fromPath, toPath, source)) await this.unlinkPublished(from, fromPath);
+  }
+
+  /** A hard link `to` → the file `from`, never replacing another file (the `SpoolBackend.link` contract). */
+  async link(from: string, to: string): Promise<void> {
+    const fromPath = this.pathOf(from);
+    await this.linkNoClobber(from, to, fromPath, this.pathOf(to), await this.publishSource(from, fromPath));
+  }
+
+  /**
+   * link(2) `fromPath` as `toPath`; resolves as well when `toPath` already is
+   * the file `source` (an earlier link, or a concurrent publisher that got
+   * there first), and refuses any other file there with `EEXIST`.
+   * @returns false when `fromPath` had vanished (and `toPath` is `source`).
+   */
+  private async linkNoClobber(from: string, to: string, fromPath: string, toPath: string, source: PosixStats): Promise<boolean> {
     try {
       await this.fs.link(fromPath, toPath);
     } catch (err) {
@@ -237,34 +254,16 @@ export class PosixBackend implements SpoolBackend {
         // `from` vanished since the lstat: a concurrent publisher may have completed this very publish.
         const target = await this.lstatOrUndefined(toPath, to);
         if (target === undefined || !sameFile(target, source)) throw fromErrno(err, 'link', this.where(from));
-        return;
+        return false;
       }
       if (code !== 'EEXIST') throw fromErrno(err, 'link', this.where(to));
       const target = await this.lstatOrUndefined(toPath, to);
       if (target === undefined || !sameFile(target, source)) {
-        throw new FanoutError('EEXIST', 'publish target exists and is another file', { ...this.where(to), cause: err });
+        throw new FanoutError('EEXIST', 'target exists and is another file', { ...this.where(to), cause: err });
       }
-      // Both names on one inode: an earlier publish was interrupted after its link; finish it.
+      // Both names on one inode already: an earlier call (or an interrupted publish) made this link.
     }
-    await this.unlinkPublished(from, fromPath);
-  }
-
-  /** A hard link `to` → the file `from`, never replacing another file (the `SpoolBackend.link` contract). */
-  async link(from: string, to: string): Promise<void> {
-    const fromPath = this.pathOf(from);
-    const toPath = this.pathOf(to);
-    const source = await this.publishSource(from, fromPath);
-    try {
-      await this.fs.link(fromPath, toPath);
-    } catch (err) {
-      const code = errnoCode(err);
-      if (code !== 'EEXIST') throw fromErrno(err, 'link', this.where(code === 'ENOENT' ? from : to));
-      const target = await this.lstatOrUndefined(toPath, to);
-      // Already our file under that name: an earlier call did it.
-      if (target === undefined || !sameFile(target, source)) {
-        throw new FanoutError('EEXIST', 'link target exists and is another file', { ...this.where(to), cause: err });
-      }
-    }
+    return true;
   }
 
   /** The second half of a link-mode publish: drop the old name (gone already is fine). */
