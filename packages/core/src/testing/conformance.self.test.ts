@@ -103,25 +103,26 @@ class ReferenceBackend implements SpoolBackend {
     if (this.entries.get(name) === entry) this.entries.delete(name);
   }
 
-  async publish(from: string, to: string): Promise<void> {
+  /** The regular file `from`, to be given the name `to` (publish, link). */
+  protected fileToName(from: string, to: string): Entry {
     this.checkName(from);
     this.checkName(to);
     this.requireContainer(from);
     const source = this.entries.get(from);
     if (!source) throw this.fail('ENOENT', 'no such file', from);
     if (source.kind !== 'file') throw this.fail('EBADENTRY', `not a file: ${source.kind}`, from);
+    return source;
+  }
+
+  async publish(from: string, to: string): Promise<void> {
+    const source = this.fileToName(from, to);
     if (this.entries.has(to)) throw this.fail('EEXIST', 'target exists', to);
     this.entries.set(to, source);
     this.entries.delete(from);
   }
 
   async link(from: string, to: string): Promise<void> {
-    this.checkName(from);
-    this.checkName(to);
-    this.requireContainer(from);
-    const source = this.entries.get(from);
-    if (!source) throw this.fail('ENOENT', 'no such file', from);
-    if (source.kind !== 'file') throw this.fail('EBADENTRY', `not a file: ${source.kind}`, from);
+    const source = this.fileToName(from, to);
     const target = this.entries.get(to);
     if (target === source) return;
     if (target) throw this.fail('EEXIST', 'target exists', to);
