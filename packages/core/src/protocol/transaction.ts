@@ -43,15 +43,15 @@ export function markerFor(plan: TransactionPlan, id: string): MarkerRecord {
 
 /**
  * The content of `s<id>` as it should land in `dest`: streamed from `raw`,
- * transformed if asked. A transform gets its own copy of each chunk, since
- * `raw`'s chunks may be shared with the other destinations.
+ * transformed if asked. When `raw`'s chunks are `shared` with the other
+ * destinations, a transform gets its own copy of each (it may modify them).
  */
-function contentFor(raw: () => AsyncIterable<Uint8Array>, id: string, dest: PlannedDestination): () => ContentSource {
+function contentFor(raw: () => AsyncIterable<Uint8Array>, shared: boolean, id: string, dest: PlannedDestination): () => ContentSource {
   return () => {
     const transform = dest.transform?.({ id, destination: dest.spool.backend.location });
     if (!transform) return raw();
     // pipeline() propagates a failure of either side into the stream we return.
-    return pipeline(Readable.from(copied(raw()), { objectMode: false }), transform, () => undefined) as unknown as AsyncIterable<Uint8Array>;
+    return pipeline(Readable.from(shared ? copied(raw()) : raw(), { objectMode: false }), transform, () => undefined) as unknown as AsyncIterable<Uint8Array>;
   };
 }
 
@@ -211,10 +211,11 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
       }
     }
     const open = () => S.read(names.source(id));
-    const raw = plan.destinations.length > 1 ? sharedRead(open) : open;
+    const shared = plan.destinations.length > 1;
+    const raw = shared ? sharedRead(open) : open;
     const copies = yield* settle(
       'C2',
-      plan.destinations.map((d) => ({ type: 'create', step: 'C2', spool: d.spool.backend, name: copyName(plan, id), content: contentFor(raw, id, d) }) as const),
+      plan.destinations.map((d) => ({ type: 'create', step: 'C2', spool: d.spool.backend, name: copyName(plan, id), content: contentFor(raw, shared, id, d) }) as const),
     );
     let bytes = 0;
     copies.forEach((r, k) => {
