@@ -119,7 +119,7 @@ ${example('fanout init ./S ./A ./B\nprintf hello | fanout enqueue ./S\nfanout ru
     .option('--route <name>', 'with --config: run only this route (repeatable; default all)', collect)
     .addOption(new Option('--protocol <name>', 'staged (default: copies invisible until committed) or seed').choices(['staged', 'seed']))
     .option('--batch <n>', 'messages per transaction (they share directory syncs; default 32)', positiveInt)
-    .option('--concurrency <n>', 'transactions in flight at once (default 4)', positiveInt)
+    .option('--concurrency <n>', 'transactions writing copies at once (default 4; as many again may be committing)', positiveInt)
     .option('--transform <module>', 'module whose default export makes a Transform per message and destination')
     .option('--watch', 'keep running and fan out new messages as they arrive (until SIGINT/SIGTERM)')
     .option('--interval <ms>', 'with --watch: how often to look for new messages (default 1000)', positiveInt)

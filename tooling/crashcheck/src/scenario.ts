@@ -19,6 +19,8 @@ export interface Scenario {
   readonly dests: number;
   readonly messages: number;
   readonly batch: number;
+  /** Messages of a batch copied at once (the library's default when absent); 1 makes the seed protocol lock the next message while it copies one. */
+  readonly copyWindow?: number;
   readonly transform: boolean;
   /** Drop every directory sync of this step (to show the checker catches it). */
   readonly dropSync?: StepName;
@@ -53,8 +55,13 @@ export interface ScenarioResult {
   readonly exhaustive: boolean;
 }
 
+/** The scenario's copy window as a {@link fanOut} option. */
+export function windowOf(s: Pick<Scenario, 'copyWindow'>): { copyWindow?: number } {
+  return s.copyWindow !== undefined ? { copyWindow: s.copyWindow } : {};
+}
+
 export function scenarioName(s: Scenario): string {
-  return `${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} batch=${s.batch}${s.transform ? ' transform' : ''}${s.dropSync ? ` drop-sync=${s.dropSync}` : ''}${s.entryOrder === 'subset' ? ' subset' : ''}`;
+  return `${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} batch=${s.batch}${s.copyWindow !== undefined ? ` window=${s.copyWindow}` : ''}${s.transform ? ' transform' : ''}${s.dropSync ? ` drop-sync=${s.dropSync}` : ''}${s.entryOrder === 'subset' ? ' subset' : ''}`;
 }
 
 const upper = (b: Uint8Array) => Buffer.from(Buffer.from(b).toString('latin1').toUpperCase(), 'latin1');
@@ -117,6 +124,7 @@ export async function runScenario(s: Scenario, onViolation: (v: Violation) => vo
     destinations: destinationsOf(s, spools),
     protocol: s.protocol,
     batchSize: s.batch,
+    ...windowOf(s),
     recoverFirst: false,
     hooks: t.hooks,
     ownerProbe: dead,
@@ -203,7 +211,7 @@ export async function runScenario(s: Scenario, onViolation: (v: Violation) => vo
       }
       // Whatever was rolled back must fan out again, exactly once.
       const finish = spoolsOn(rsim, backend, s.dests);
-      const rerun = await fanOut({ source: finish.source, destinations: destinationsOf(s, finish), protocol: s.protocol, batchSize: s.batch, ownerProbe: dead });
+      const rerun = await fanOut({ source: finish.source, destinations: destinationsOf(s, finish), protocol: s.protocol, batchSize: s.batch, ...windowOf(s), ownerProbe: dead });
       const end = checkRecovered(rsim, s.dests, messages);
       if (rerun.failed.length) fail(`the fan-out after recovery failed: ${rerun.failed.map((f) => f.error.oneLine()).join('; ')}`);
       else if (typeof end === 'string') fail(`after the next fan-out: ${end}`);

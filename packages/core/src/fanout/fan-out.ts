@@ -29,8 +29,14 @@ export interface FanOutOptions {
   readonly protocol?: ProtocolName;
   /** Messages per transaction: they share directory syncs. Default {@link DEFAULT_BATCH_SIZE}. */
   readonly batchSize?: number;
-  /** Transactions in flight at once. Default {@link DEFAULT_CONCURRENCY}. */
+  /**
+   * Transactions writing copies at once. Default {@link DEFAULT_CONCURRENCY}.
+   * As many again may be finishing (syncs, commit, publish) meanwhile, so
+   * the disk keeps receiving data.
+   */
   readonly concurrency?: number;
+  /** Messages of a transaction whose copies are written at once. Default {@link DEFAULT_COPY_WINDOW}. */
+  readonly copyWindow?: number;
   /** Run recovery of the source first (default true). */
   readonly recoverFirst?: boolean;
   /**
@@ -140,8 +146,11 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
   /** Messages not to offer again in this call: failed, or held by another worker. */
   const failedIds = new Set<string>();
   const inFlight = new Set<Promise<void>>();
+  /** Attempts still writing copies; `concurrency` bounds these, so the disk keeps receiving data while others commit. */
+  let copying = 0;
+  let slotFreed: () => void = () => undefined;
 
-  const runBatch = async (ids: string[]) => {
+  const runBatch = async (ids: string[], copied: () => void) => {
     const plan: TransactionPlan = {
       tx: (options.newTx ?? newId)(),
       ids,
@@ -153,6 +162,8 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
       now,
       tempName: options.tempName ?? (() => tempName()),
       lease: { renewedMs: now(), generation: 0, lost: false, owned: new Set() },
+      onCopied: copied,
+      ...(options.copyWindow !== undefined ? { copyWindow: options.copyWindow } : {}),
     };
     const renewal = startLeaseRenewal(options.source, plan, plan.lease!);
     for (const id of ids) emit({ type: 'message-started', id, tx: plan.tx });
@@ -189,14 +200,31 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
 
   let stopped: MachineStopped | undefined;
   const dispatch = async (ids: string[]) => {
-    while (inFlight.size >= concurrency) await Promise.race(inFlight);
+    // At most `concurrency` attempts copy at once, and at most twice that many are in flight (the others commit).
+    while (copying >= concurrency || inFlight.size >= 2 * concurrency) {
+      await new Promise<void>((resolve) => {
+        slotFreed = resolve;
+      });
+    }
     if (stopped) throw stopped;
-    const p: Promise<void> = runBatch(ids)
+    copying++;
+    let copyDone = false;
+    const copied = () => {
+      if (copyDone) return;
+      copyDone = true;
+      copying--;
+      slotFreed();
+    };
+    const p: Promise<void> = runBatch(ids, copied)
       .catch((err: unknown) => {
         // A stopped machine (simulated crash) stops the whole run, as a real crash would.
         stopped ??= err instanceof MachineStopped ? err : new MachineStopped(err);
       })
-      .finally(() => inFlight.delete(p));
+      .finally(() => {
+        inFlight.delete(p);
+        copied();
+        slotFreed();
+      });
     inFlight.add(p);
   };
 

@@ -5,6 +5,13 @@ import type { ProtocolName } from '../marker/marker-codec.js';
 import type { OwnerInfo } from '../owner/owner.js';
 import type { SpoolIdentity } from '../spool/identity.js';
 
+/**
+ * Messages of a batch whose copies are written at once, each to every
+ * destination: enough to keep the disk's queue full while the seed protocol
+ * locks the next ones, few enough to bound the memory of shared reads.
+ */
+export const DEFAULT_COPY_WINDOW = 4;
+
 /** A spool whose identity has been read and verified. */
 export interface VerifiedSpool {
   readonly backend: SpoolBackend;
@@ -58,6 +65,14 @@ export interface TransactionPlan {
   readonly now: () => number;
   /** Makes temp names (`t…`); injectable so simulated runs are reproducible. */
   readonly tempName: () => string;
+  /** Messages whose copies C2 writes at once (default {@link DEFAULT_COPY_WINDOW}). */
+  readonly copyWindow?: number;
+  /**
+   * Called once when the attempt has no copy left to write (C2 done, or
+   * nothing to copy); the rest of it is directory syncs and renames. Lets a
+   * driver start the next attempt's copies while this one commits.
+   */
+  readonly onCopied?: () => void;
 }
 
 /** Why one message of an attempt did not commit. */

@@ -5,7 +5,7 @@ import { encodeMarker, MAX_BATCH_RECORD_IDS, type MarkerRecord } from '../marker
 import { names } from '../names/protocol-names.js';
 import type { Machine, Op, Settled, StepName } from './ops.js';
 import { sharedRead } from './shared-read.js';
-import type { MessageFailure, PlannedDestination, TransactionOutcome, TransactionPlan } from './transaction-plan.js';
+import { DEFAULT_COPY_WINDOW, type MessageFailure, type PlannedDestination, type TransactionOutcome, type TransactionPlan } from './transaction-plan.js';
 
 const utf8 = new TextEncoder();
 
@@ -159,13 +159,102 @@ function copyName(plan: TransactionPlan, id: string): string {
 }
 
 /**
- * Undo the copies of `ids` (C3's failure case): remove their copies (and seed
- * locks) everywhere, make that durable, then drop their markers.
+ * Per destination, a message this attempt has locked there with a file of its
+ * own, whose lock later locks link to; `undefined` until there is one, and
+ * always in a destination without hard links.
  */
-function* rollBack(plan: TransactionPlan, ids: string[]): Machine<void> {
+type LockAnchors = (string | undefined)[];
+
+function canLink(spool: SpoolBackend): boolean {
+  return spool.capabilities.hardLinks && spool.link !== undefined;
+}
+
+/**
+ * C2 (seed): lock each message of `ids` in every destination. The first lock
+ * in a destination is a file; where the destination has hard links the others
+ * are links to it, since only the name `l<id>` matters and a link costs no new
+ * inode (DESIGN.md §3, as the batch's marker record).
+ */
+function lockOps(plan: TransactionPlan, ids: readonly string[], anchors: LockAnchors): Op[] {
+  return ids.flatMap((id) =>
+    plan.destinations.map((d, k): Op => {
+      const spool = d.spool.backend;
+      const anchor = anchors[k];
+      if (anchor !== undefined) return { type: 'link', step: 'C2', spool, from: names.lock(anchor), to: names.lock(id) };
+      // The lock's name is the lock (made durable by C3's directory sync); its content needs no data sync.
+      return { type: 'create', step: 'C2', spool, name: names.lock(id), content: () => utf8.encode(`${plan.tx}\n`), syncData: false };
+    }),
+  );
+}
+
+/** What C2 learns as it goes, for the next windows and for a rollback. */
+interface CopyState {
+  readonly failed: MessageFailure[];
+  /** Messages that failed a lock or a copy somewhere: rolled back after C3. */
+  readonly copyFailed: Set<string>;
+  /** Names this attempt made, or may have made, per destination ({@link madeKey}): only these are ever rolled back. */
+  readonly made: Set<string>;
+  readonly anchors: LockAnchors;
+}
+
+function madeKey(destination: number, name: string): string {
+  return `${destination}/${name}`;
+}
+
+/**
+ * Record the outcome of a create or link of `name` in destination `k`: an
+ * `EEXIST` means the name was somebody else's (a stray lock, an earlier
+ * delivery of the same id) and must survive a rollback; any other outcome may
+ * have left our file there.
+ */
+function noteMade(state: CopyState, k: number, name: string, r: Settled): void {
+  if (r.ok || !isFanoutError(r.error, 'EEXIST')) state.made.add(madeKey(k, name));
+}
+
+/**
+ * The messages of `ids` locked in every destination, from the outcomes of
+ * their {@link lockOps}; the others are failed and left to the rollback of
+ * `copyFailed`. Records the first lock file made in each destination that can
+ * link to it.
+ */
+function lockedOf(plan: TransactionPlan, ids: readonly string[], locks: readonly Settled[], state: CopyState): string[] {
+  const n = plan.destinations.length;
+  ids.forEach((id, g) => {
+    for (let k = 0; k < n; k++) {
+      const r = locks[g * n + k]!;
+      noteMade(state, k, names.lock(id), r);
+      // A lock file stays until this attempt's rollback or unlock, both after C2: a safe link source meanwhile.
+      if (state.anchors[k] === undefined && r.ok && canLink(plan.destinations[k]!.spool.backend)) state.anchors[k] = id;
+    }
+  });
+  return ids.filter((id, g) => {
+    const bad = locks.slice(g * n, g * n + n).findIndex((r) => !r.ok);
+    if (bad < 0) return true;
+    const r = locks[g * n + bad]!;
+    if (!r.ok) state.failed.push(failure(id, r.error, false, plan.destinations[bad]!.spool.backend, names.lock(id)));
+    state.copyFailed.add(id);
+    return false;
+  });
+}
+
+/** C2: the copy of `id` to each destination, reading the source once when it is shared. */
+function copyOps(plan: TransactionPlan, id: string): Op[] {
+  const shared = plan.destinations.length > 1;
+  const open = () => plan.source.backend.read(names.source(id));
+  const raw = shared ? sharedRead(open) : open;
+  return plan.destinations.map((d) => ({ type: 'create', step: 'C2', spool: d.spool.backend, name: copyName(plan, id), content: contentFor(raw, shared, id, d) }) as const);
+}
+
+/**
+ * Undo the copies of `ids` (C3's failure case): remove the copies (and seed
+ * locks) this attempt made, make that durable, then drop their markers.
+ */
+function* rollBack(plan: TransactionPlan, ids: string[], made: ReadonlySet<string>): Machine<void> {
   if (ids.length === 0) return;
   const removals = (name: (id: string) => string): Op[] =>
-    plan.destinations.flatMap((d) => ids.map((id) => ({ type: 'remove', step: 'C3', spool: d.spool.backend, name: name(id) }) as const));
+    plan.destinations.flatMap((d, k) =>
+      ids.filter((id) => made.has(madeKey(k, name(id)))).map((id) => ({ type: 'remove', step: 'C3', spool: d.spool.backend, name: name(id) }) as const),
+    );
   yield* settle('C3', removals((id) => copyName(plan, id)));
   // Seed: the copies go before their locks; the other order shows consumers unlocked, uncommitted d<id>s.
   if (plan.protocol === 'seed') yield* settle('C3', removals(names.lock));
@@ -192,41 +281,48 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
   const live = yield* claim(plan, failed, skipped);
   for (const id of live) plan.lease?.owned.add(id);
   const bytesOf = new Map<string, number>();
-  const copyFailed = new Set<string>();
+  const state: CopyState = { failed, copyFailed: new Set(), made: new Set(), anchors: plan.destinations.map(() => undefined) };
+  const { copyFailed, made } = state;
 
-  // C2: copy each message to every destination (destinations in parallel).
-  for (const id of live) {
-    if (plan.protocol === 'seed') {
-      const locks = yield* settle(
-        'C2',
-        // The lock's name is the lock (made durable by C3's directory sync); its content needs no data sync.
-        plan.destinations.map((d) => ({ type: 'create', step: 'C2', spool: d.spool.backend, name: names.lock(id), content: () => utf8.encode(`${plan.tx}\n`), syncData: false }) as const),
-      );
-      const bad = locks.findIndex((r) => !r.ok);
-      if (bad >= 0) {
-        const r = locks[bad]!;
-        if (!r.ok) failed.push(failure(id, r.error, false, plan.destinations[bad]!.spool.backend, names.lock(id)));
-        copyFailed.add(id);
-        continue;
-      }
-    }
-    const open = () => S.read(names.source(id));
-    const shared = plan.destinations.length > 1;
-    const raw = shared ? sharedRead(open) : open;
-    const copies = yield* settle(
-      'C2',
-      plan.destinations.map((d) => ({ type: 'create', step: 'C2', spool: d.spool.backend, name: copyName(plan, id), content: contentFor(raw, shared, id, d) }) as const),
-    );
-    let bytes = 0;
-    copies.forEach((r, k) => {
-      if (r.ok) bytes += r.value as number;
-      else if (!copyFailed.has(id)) {
-        copyFailed.add(id);
-        failed.push(failure(id, r.error, false, plan.destinations[k]!.spool.backend, copyName(plan, id)));
-      }
-    });
-    bytesOf.set(id, bytes);
+  // C2: copies a window of messages at a time. Seed locks each window first (a d<id> never appears
+  // unlocked), while the window before it is being copied.
+  const seed = plan.protocol === 'seed';
+  const windows: string[][] = [];
+  const window = Math.max(1, Math.floor(plan.copyWindow ?? DEFAULT_COPY_WINDOW));
+  for (let at = 0; at < live.length; at += window) windows.push(live.slice(at, at + window));
+  const lock = function* (ids: readonly string[]): Machine<string[]> {
+    return lockedOf(plan, ids, yield* settle('C2', lockOps(plan, ids, state.anchors)), state);
+  };
+  let ready = windows[0] ?? [];
+  if (seed && ready.length > 0) {
+    // The first message alone, so that the rest of the window can link to its locks.
+    const first = plan.destinations.some((d) => canLink(d.spool.backend)) ? ready.slice(0, 1) : ready;
+    const rest = ready.slice(first.length);
+    const locked = yield* lock(first);
+    ready = rest.length > 0 ? [...locked, ...(yield* lock(rest))] : locked;
   }
+  for (let w = 0; w < windows.length; w++) {
+    const group = ready;
+    const next = windows[w + 1];
+    const copying = group.flatMap((id) => copyOps(plan, id));
+    const results = yield* settle('C2', [...copying, ...(seed && next ? lockOps(plan, next, state.anchors) : [])]);
+    const n = plan.destinations.length;
+    group.forEach((id, g) => {
+      let bytes = 0;
+      for (let k = 0; k < n; k++) {
+        const r = results[g * n + k]!;
+        noteMade(state, k, copyName(plan, id), r);
+        if (r.ok) bytes += r.value as number;
+        else if (!copyFailed.has(id)) {
+          copyFailed.add(id);
+          failed.push(failure(id, r.error, false, plan.destinations[k]!.spool.backend, copyName(plan, id)));
+        }
+      }
+      bytesOf.set(id, bytes);
+    });
+    if (next) ready = seed ? lockedOf(plan, next, results.slice(copying.length), state) : next;
+  }
+  plan.onCopied?.();
   const copied = live.filter((id) => !copyFailed.has(id));
   if (live.length > 0) {
     // C3: every copy's name is durable before the commit; else a crash after C5 could lose a copy that only the cache held.
@@ -234,11 +330,11 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
       yield* syncAll('C3', plan.destinations.map((d) => d.spool.backend));
     } catch (err) {
       for (const id of copied) failed.push(failure(id, err, false, plan.destinations[0]!.spool.backend, copyName(plan, id)));
-      yield* rollBack(plan, live);
+      yield* rollBack(plan, live, made);
       return { committed: [], skipped, failed, bytes: 0 };
     }
   }
-  yield* rollBack(plan, [...copyFailed]);
+  yield* rollBack(plan, [...copyFailed], made);
 
   // Pair the timeouts (qmail: DEATH 24 h < OSSIFIED 36 h): an owner past 2/3 of its lease never commits,
   // since a recoverer on another host may take the marker over once the lease ends and roll it back.
@@ -247,7 +343,7 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
     for (const id of copied) {
       failed.push({ id, error: new FanoutError('EABORTED', 'lease ran out before the commit; rolled back (use a longer lease for slow destinations)', { spool: S.location, file: names.marker(id) }), committed: false });
     }
-    yield* rollBack(plan, copied);
+    yield* rollBack(plan, copied, made);
     return { committed: [], skipped, failed, bytes: 0 };
   }
 
@@ -271,7 +367,7 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
     // C5: the commit is durable before any copy becomes visible (staged) and before any marker goes (else a re-fan: duplicate).
     yield* syncAll('C5', [S]);
   }
-  yield* rollBack(plan, uncommitted);
+  yield* rollBack(plan, uncommitted, made);
 
   const stuck = new Set<string>();
   if (committed.length > 0) {
