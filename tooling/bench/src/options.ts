@@ -58,7 +58,7 @@ const DEFAULTS: Record<keyof BenchOptions, string> = {
   rounds: '3',
   grid: '32x4,128x8',
   seedGrid: '32x4,128x8',
-  bigPoolGrid: '128x16',
+  bigPoolGrid: '32x4,128x16',
   ceilingParallel: '8',
   scale: '20000,200000',
   cli: 'true',

@@ -246,6 +246,53 @@ function copyOps(plan: TransactionPlan, id: string): Op[] {
 }
 
 /**
+ * C2: copy every message of `live` to every destination, a window of
+ * messages at a time. Seed locks each window first (a `d<id>` never appears
+ * unlocked), while the window before it is being copied.
+ * @returns the bytes written per message (failures are in `state`).
+ */
+function* copyAll(plan: TransactionPlan, live: readonly string[], state: CopyState): Machine<Map<string, number>> {
+  const bytesOf = new Map<string, number>();
+  const seed = plan.protocol === 'seed';
+  const n = plan.destinations.length;
+  const windows: string[][] = [];
+  const window = Math.max(1, Math.floor(plan.copyWindow ?? DEFAULT_COPY_WINDOW));
+  for (let at = 0; at < live.length; at += window) windows.push(live.slice(at, at + window));
+  const lock = function* (ids: readonly string[]): Machine<string[]> {
+    return lockedOf(plan, ids, yield* settle('C2', lockOps(plan, ids, state.anchors)), state);
+  };
+  let ready = windows[0] ?? [];
+  if (seed && ready.length > 0) {
+    // The first message alone, so that the rest of the window can link to its locks.
+    const first = plan.destinations.some((d) => canLink(d.spool.backend)) ? ready.slice(0, 1) : ready;
+    const rest = ready.slice(first.length);
+    const locked = yield* lock(first);
+    ready = rest.length > 0 ? [...locked, ...(yield* lock(rest))] : locked;
+  }
+  for (let w = 0; w < windows.length; w++) {
+    const group = ready;
+    const next = windows[w + 1];
+    const copying = group.flatMap((id) => copyOps(plan, id));
+    const results = yield* settle('C2', [...copying, ...(seed && next ? lockOps(plan, next, state.anchors) : [])]);
+    group.forEach((id, g) => {
+      let bytes = 0;
+      for (let k = 0; k < n; k++) {
+        const r = results[g * n + k]!;
+        noteMade(state, k, copyName(plan, id), r);
+        if (r.ok) bytes += r.value as number;
+        else if (!state.copyFailed.has(id)) {
+          state.copyFailed.add(id);
+          state.failed.push(failure(id, r.error, false, plan.destinations[k]!.spool.backend, copyName(plan, id)));
+        }
+      }
+      bytesOf.set(id, bytes);
+    });
+    if (next) ready = seed ? lockedOf(plan, next, results.slice(copying.length), state) : next;
+  }
+  return bytesOf;
+}
+
+/**
  * Undo the copies of `ids` (C3's failure case): remove the copies (and seed
  * locks) this attempt made, make that durable, then drop their markers.
  */
@@ -280,48 +327,9 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
   const startedMs = plan.now();
   const live = yield* claim(plan, failed, skipped);
   for (const id of live) plan.lease?.owned.add(id);
-  const bytesOf = new Map<string, number>();
   const state: CopyState = { failed, copyFailed: new Set(), made: new Set(), anchors: plan.destinations.map(() => undefined) };
   const { copyFailed, made } = state;
-
-  // C2: copies a window of messages at a time. Seed locks each window first (a d<id> never appears
-  // unlocked), while the window before it is being copied.
-  const seed = plan.protocol === 'seed';
-  const windows: string[][] = [];
-  const window = Math.max(1, Math.floor(plan.copyWindow ?? DEFAULT_COPY_WINDOW));
-  for (let at = 0; at < live.length; at += window) windows.push(live.slice(at, at + window));
-  const lock = function* (ids: readonly string[]): Machine<string[]> {
-    return lockedOf(plan, ids, yield* settle('C2', lockOps(plan, ids, state.anchors)), state);
-  };
-  let ready = windows[0] ?? [];
-  if (seed && ready.length > 0) {
-    // The first message alone, so that the rest of the window can link to its locks.
-    const first = plan.destinations.some((d) => canLink(d.spool.backend)) ? ready.slice(0, 1) : ready;
-    const rest = ready.slice(first.length);
-    const locked = yield* lock(first);
-    ready = rest.length > 0 ? [...locked, ...(yield* lock(rest))] : locked;
-  }
-  for (let w = 0; w < windows.length; w++) {
-    const group = ready;
-    const next = windows[w + 1];
-    const copying = group.flatMap((id) => copyOps(plan, id));
-    const results = yield* settle('C2', [...copying, ...(seed && next ? lockOps(plan, next, state.anchors) : [])]);
-    const n = plan.destinations.length;
-    group.forEach((id, g) => {
-      let bytes = 0;
-      for (let k = 0; k < n; k++) {
-        const r = results[g * n + k]!;
-        noteMade(state, k, copyName(plan, id), r);
-        if (r.ok) bytes += r.value as number;
-        else if (!copyFailed.has(id)) {
-          copyFailed.add(id);
-          failed.push(failure(id, r.error, false, plan.destinations[k]!.spool.backend, copyName(plan, id)));
-        }
-      }
-      bytesOf.set(id, bytes);
-    });
-    if (next) ready = seed ? lockedOf(plan, next, results.slice(copying.length), state) : next;
-  }
+  const bytesOf = yield* copyAll(plan, live, state);
   plan.onCopied?.();
   const copied = live.filter((id) => !copyFailed.has(id));
   if (live.length > 0) {
