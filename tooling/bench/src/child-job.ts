@@ -4,8 +4,9 @@
  * that the thread pool size can differ (`UV_THREADPOOL_SIZE` is read once, at
  * the pool's first use) and so that peak RSS belongs to that run alone.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdir, open, rm } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { constants, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fanOut, FanoutError, recover, spoolStatus, type ProtocolName } from '@fanout/core';
@@ -17,6 +18,8 @@ import { naiveCopy } from './naive-copy.js';
 /** A job for a child process. Spools are `<root>/S` and `<root>/D1`…`<root>/Dn`. */
 export type ChildJob =
   | { kind: 'fanout'; root: string; destinations: number; protocol: ProtocolName; batchSize: number; concurrency: number }
+  /** `fanout run` through the built command (`cliPath`), with its own defaults, timed with its start-up. */
+  | { kind: 'cli'; root: string; destinations: number; cliPath: string }
   | { kind: 'naive'; root: string; destinations: number; durable: boolean; parallel?: number }
   | { kind: 'recover' | 'status'; root: string }
   | { kind: 'idle' }
@@ -65,6 +68,8 @@ export async function runChildJob(job: ChildJob): Promise<ChildResult> {
         return { fsyncFile: counts.file, fsyncDirectory: counts.directory, messages: s.committed, bytes: s.bytes / job.destinations };
       });
     }
+    case 'cli':
+      return runCli(job);
     case 'naive': {
       const { fs, counts } = countingFs(nodePosixFs);
       const dests = destinationNames(job.destinations).map((n) => join(job.root, n));
@@ -128,4 +133,31 @@ async function fsyncProbe(job: Extract<ChildJob, { kind: 'fsync' }>): Promise<Ch
   });
   await rm(job.dir, { recursive: true, force: true });
   return { ...result, extra: { medianMs: median(latencies), perSecond: job.count / result.seconds } };
+}
+
+/** User + system CPU seconds of this process's waited-for children (Linux /proc; 0 elsewhere). */
+function childrenCpuSeconds(): number {
+  try {
+    // Fields 16 and 17 of /proc/self/stat (cutime, cstime), counted after the ")" that ends the command name.
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * One `fanout run` of the source into every destination, as a user runs it
+ * (the command's defaults, its own thread pool size), timed from outside so
+ * that its start-up counts. fsyncs are not counted here: the bench counts
+ * them with strace in a separate run.
+ */
+function runCli(job: Extract<ChildJob, { kind: 'cli' }>): ChildResult {
+  const dests = destinationNames(job.destinations).flatMap((d) => ['--to', join(job.root, d)]);
+  const cpu = childrenCpuSeconds();
+  const t0 = performance.now();
+  const run = spawnSync(process.execPath, [job.cliPath, 'run', '--from', join(job.root, 'S'), ...dests], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const seconds = (performance.now() - t0) / 1000;
+  if (run.status !== 0) throw new Error(`fanout run exited ${run.status}: ${run.stderr.trim().split('\n').pop()}`);
+  return { seconds, cpuSeconds: childrenCpuSeconds() - cpu, fsyncFile: 0, fsyncDirectory: 0, messages: 0, bytes: 0, maxRssBytes: 0 };
 }
