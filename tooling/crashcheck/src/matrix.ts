@@ -1,9 +1,12 @@
-import type { StepName } from '@fanout/core';
+import type { ProtocolName, StepName } from '@fanout/core';
 import type { ConsumerScenario } from './consumer-scenario.js';
 import type { Scenario } from './scenario.js';
 import type { BackendKind } from './world.js';
 
-type Shape = Pick<Scenario, 'dests' | 'messages' | 'batch' | 'copyWindow'>;
+/** A shape of scenario; `only` keeps the costly or schedule-only shapes to a representative slice (the full run stays within ~10 minutes). */
+interface Shape extends Pick<Scenario, 'dests' | 'messages' | 'batch' | 'copyWindow' | 'concurrency'> {
+  readonly only?: { readonly protocol?: ProtocolName; readonly backends?: readonly BackendKind[]; readonly noTransform?: boolean };
+}
 
 /** Knobs of the matrix; `quick` is the slice `pnpm test` runs. */
 export interface MatrixOptions {
@@ -20,9 +23,11 @@ export function scenarios(options: MatrixOptions = {}): Scenario[] {
   const out: Scenario[] = [];
   const backends: BackendKind[] = options.quick ? ['posix', 'nfs'] : ['posix', 'nfs', 'posix-rename'];
   // A batch of 2 copied one message at a time (window 1): seed locks the second message while it copies the first.
-  const oneAtATime = { dests: 2, messages: 2, batch: 2, copyWindow: 1 };
+  const oneAtATime: Shape = { dests: 2, messages: 2, batch: 2, copyWindow: 1, only: { noTransform: true } };
+  // Two transactions, one at a time: the second copies while the first syncs and commits.
+  const pipelined: Shape = { dests: 2, messages: 2, batch: 1, concurrency: 1, only: { backends: ['posix'], noTransform: true } };
   const shapes: Shape[] = options.quick
-    ? [{ dests: 2, messages: 1, batch: 1 }, { dests: 2, messages: 2, batch: 2 }, oneAtATime]
+    ? [{ dests: 2, messages: 1, batch: 1 }, { dests: 2, messages: 2, batch: 2 }, oneAtATime, pipelined]
     : [
         { dests: 1, messages: 1, batch: 1 },
         { dests: 2, messages: 1, batch: 1 },
@@ -30,16 +35,18 @@ export function scenarios(options: MatrixOptions = {}): Scenario[] {
         { dests: 1, messages: 2, batch: 1 },
         { dests: 2, messages: 2, batch: 2 },
         oneAtATime,
-        { dests: 3, messages: 3, batch: 3 },
+        pipelined,
+        // Seed copies the first message alone, then a window of 2 whose locks are links made while the first copies.
+        { dests: 2, messages: 3, batch: 3, copyWindow: 2, only: { protocol: 'seed', backends: ['posix'], noTransform: true } },
+        // Ten times the states of the rest: one representative.
+        { dests: 3, messages: 3, batch: 3, only: { protocol: 'staged', backends: ['posix'], noTransform: true } },
       ];
   for (const protocol of ['staged', 'seed'] as const) {
     for (const backend of backends) {
-      for (const shape of shapes) {
-        for (const transform of options.quick ? [shape.messages > 1] : [false, true]) {
-          // The window only changes how C2 is scheduled: one backend's worth of states shows it.
-          if (shape.copyWindow !== undefined && (backend !== 'posix' || (transform && !options.quick))) continue;
-          // The 3-destination batch of 3 has ten times the states of the rest: one representative keeps the run within ~10 minutes.
-          if (shape.messages === 3 && (protocol !== 'staged' || backend !== 'posix' || transform)) continue;
+      for (const { only, ...shape } of shapes) {
+        if ((only?.protocol && only.protocol !== protocol) || (only?.backends && !only.backends.includes(backend))) continue;
+        const transforms = options.quick ? [shape.messages > 1 && !only?.noTransform] : only?.noTransform ? [false] : [false, true];
+        for (const transform of transforms) {
           out.push({
             protocol,
             backend,
@@ -56,7 +63,10 @@ export function scenarios(options: MatrixOptions = {}): Scenario[] {
   }
   if (!options.quick && !options.dropSync && !options.subset) {
     for (const protocol of ['staged', 'seed'] as const) {
-      for (const shape of shapes) out.push({ protocol, backend: 'memory', ...shape, transform: false, maxStates: 1, nestedMaxStates: 1 });
+      for (const { only, ...shape } of shapes) {
+        if (only?.protocol && only.protocol !== protocol) continue;
+        out.push({ protocol, backend: 'memory', ...shape, transform: false, maxStates: 1, nestedMaxStates: 1 });
+      }
     }
   }
   return out;

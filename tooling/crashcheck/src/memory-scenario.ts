@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { enqueue, fanOut, initSpool, recover, type ExecutorHooks, type SpoolBackend } from '@fanout/core';
 import { createMemorySpools, type MemorySpools } from '@fanout/fs-memory';
 import { checkRecovered, type ExpectedMessage } from './invariants.js';
-import { messagesOf, runScenario, scenarioName, windowOf, type Scenario, type ScenarioResult, type Violation } from './scenario.js';
+import { messagesOf, runScenario, scenarioName, scheduleOf, type Scenario, type ScenarioResult, type Violation } from './scenario.js';
 import type { CrashSimulator } from '@fanout/fs-memory';
 
 class Stop extends Error {}
@@ -76,7 +76,7 @@ export async function runMemoryScenario(s: Scenario, onViolation: (v: Violation)
   let total = 0;
   {
     const m = await machine(s, messages);
-    await fanOut({ source: m.source, destinations: destinations(m), protocol: s.protocol, batchSize: s.batch, ...windowOf(s), recoverFirst: false, hooks: { beforeOp: (op) => void (op.type !== 'all' && total++) } });
+    await fanOut({ source: m.source, destinations: destinations(m), protocol: s.protocol, ...scheduleOf(s), recoverFirst: false, hooks: { beforeOp: (op) => void (op.type !== 'all' && total++) } });
   }
   const violations: Violation[] = [];
   const seen = new Set<string>();
@@ -86,7 +86,7 @@ export async function runMemoryScenario(s: Scenario, onViolation: (v: Violation)
     for (let j = 0; ; j++) {
       const m = await machine(s, messages);
       const trace: string[] = [];
-      await fanOut({ source: m.source, destinations: destinations(m), protocol: s.protocol, batchSize: s.batch, ...windowOf(s), recoverFirst: false, hooks: stopAfter(k, trace) }).catch((e) => {
+      await fanOut({ source: m.source, destinations: destinations(m), protocol: s.protocol, ...scheduleOf(s), recoverFirst: false, hooks: stopAfter(k, trace) }).catch((e) => {
         if (!(e instanceof Stop)) throw e;
       });
       const recoveryTrace: string[] = [];
@@ -110,7 +110,7 @@ export async function runMemoryScenario(s: Scenario, onViolation: (v: Violation)
       let ok = checkRecovered(view(m.spools), s.dests, messages);
       if (typeof ok !== 'string') {
         // Whatever was rolled back must fan out again, exactly once.
-        await fanOut({ source: m.source, destinations: destinations(m), protocol: s.protocol, batchSize: s.batch, ...windowOf(s), ownerProbe: dead });
+        await fanOut({ source: m.source, destinations: destinations(m), protocol: s.protocol, ...scheduleOf(s), ownerProbe: dead });
         ok = checkRecovered(view(m.spools), s.dests, messages);
         if (typeof ok !== 'string' && ok.inSource > 0) ok = `after the next fan-out ${ok.inSource} message(s) are still in the source`;
       }

@@ -21,6 +21,8 @@ export interface Scenario {
   readonly batch: number;
   /** Messages of a batch copied at once (the library's default when absent); 1 makes the seed protocol lock the next message while it copies one. */
   readonly copyWindow?: number;
+  /** Transactions copying at once (the library's default when absent). */
+  readonly concurrency?: number;
   readonly transform: boolean;
   /** Drop every directory sync of this step (to show the checker catches it). */
   readonly dropSync?: StepName;
@@ -55,13 +57,13 @@ export interface ScenarioResult {
   readonly exhaustive: boolean;
 }
 
-/** The scenario's copy window as a {@link fanOut} option. */
-export function windowOf(s: Pick<Scenario, 'copyWindow'>): { copyWindow?: number } {
-  return s.copyWindow !== undefined ? { copyWindow: s.copyWindow } : {};
+/** The scenario's scheduling as {@link fanOut} options: every run of a scenario uses the same. */
+export function scheduleOf(s: Pick<Scenario, 'batch' | 'copyWindow' | 'concurrency'>): { batchSize: number; copyWindow?: number; concurrency?: number } {
+  return { batchSize: s.batch, ...(s.copyWindow !== undefined ? { copyWindow: s.copyWindow } : {}), ...(s.concurrency !== undefined ? { concurrency: s.concurrency } : {}) };
 }
 
 export function scenarioName(s: Scenario): string {
-  return `${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} batch=${s.batch}${s.copyWindow !== undefined ? ` window=${s.copyWindow}` : ''}${s.transform ? ' transform' : ''}${s.dropSync ? ` drop-sync=${s.dropSync}` : ''}${s.entryOrder === 'subset' ? ' subset' : ''}`;
+  return `${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} batch=${s.batch}${s.copyWindow !== undefined ? ` window=${s.copyWindow}` : ''}${s.concurrency !== undefined ? ` concurrency=${s.concurrency}` : ''}${s.transform ? ' transform' : ''}${s.dropSync ? ` drop-sync=${s.dropSync}` : ''}${s.entryOrder === 'subset' ? ' subset' : ''}`;
 }
 
 const upper = (b: Uint8Array) => Buffer.from(Buffer.from(b).toString('latin1').toUpperCase(), 'latin1');
@@ -123,8 +125,7 @@ export async function runScenario(s: Scenario, onViolation: (v: Violation) => vo
     source: spools.source,
     destinations: destinationsOf(s, spools),
     protocol: s.protocol,
-    batchSize: s.batch,
-    ...windowOf(s),
+    ...scheduleOf(s),
     recoverFirst: false,
     hooks: t.hooks,
     ownerProbe: dead,
@@ -211,7 +212,7 @@ export async function runScenario(s: Scenario, onViolation: (v: Violation) => vo
       }
       // Whatever was rolled back must fan out again, exactly once.
       const finish = spoolsOn(rsim, backend, s.dests);
-      const rerun = await fanOut({ source: finish.source, destinations: destinationsOf(s, finish), protocol: s.protocol, batchSize: s.batch, ...windowOf(s), ownerProbe: dead });
+      const rerun = await fanOut({ source: finish.source, destinations: destinationsOf(s, finish), protocol: s.protocol, ...scheduleOf(s), ownerProbe: dead });
       const end = checkRecovered(rsim, s.dests, messages);
       if (rerun.failed.length) fail(`the fan-out after recovery failed: ${rerun.failed.map((f) => f.error.oneLine()).join('; ')}`);
       else if (typeof end === 'string') fail(`after the next fan-out: ${end}`);

@@ -148,6 +148,7 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
   const inFlight = new Set<Promise<void>>();
   /** Attempts still writing copies; `concurrency` bounds these, so the disk keeps receiving data while others commit. */
   let copying = 0;
+  // One waiter at most: the listing loop awaits each dispatch, so a single resolver is enough.
   let slotFreed: () => void = () => undefined;
 
   const runBatch = async (ids: string[], copied: () => void) => {
@@ -206,7 +207,11 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
         slotFreed = resolve;
       });
     }
-    if (stopped) throw stopped;
+    if (stopped) {
+      // Let the attempts still running end (a simulated crash stops them at their next operation) before reporting.
+      await Promise.all(inFlight);
+      throw stopped;
+    }
     copying++;
     let copyDone = false;
     const copied = () => {
@@ -222,8 +227,8 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
       })
       .finally(() => {
         inFlight.delete(p);
-        copied();
-        slotFreed();
+        copied(); // if the attempt ended before C2 did (a failed sync in C1, a stop)
+        slotFreed(); // for the bound on attempts in flight
       });
     inFlight.add(p);
   };

@@ -227,14 +227,21 @@ function lockedOf(plan: TransactionPlan, ids: readonly string[], locks: readonly
       if (state.anchors[k] === undefined && r.ok && canLink(plan.destinations[k]!.spool.backend)) state.anchors[k] = id;
     }
   });
-  return ids.filter((id, g) => {
-    const bad = locks.slice(g * n, g * n + n).findIndex((r) => !r.ok);
-    if (bad < 0) return true;
-    const r = locks[g * n + bad]!;
-    if (!r.ok) state.failed.push(failure(id, r.error, false, plan.destinations[bad]!.spool.backend, names.lock(id)));
-    state.copyFailed.add(id);
-    return false;
-  });
+  return ids.filter((id, g) => !failedSomewhere(plan, state, id, locks.slice(g * n, g * n + n), names.lock(id)));
+}
+
+/**
+ * Whether message `id` failed in some destination, given one outcome per
+ * destination; the first failure is reported and the message set aside for
+ * the rollback.
+ */
+function failedSomewhere(plan: TransactionPlan, state: CopyState, id: string, outcomes: readonly Settled[], name: string): boolean {
+  const k = outcomes.findIndex((r) => !r.ok);
+  const r = outcomes[k];
+  if (r === undefined || r.ok) return false;
+  if (!state.copyFailed.has(id)) state.failed.push(failure(id, r.error, false, plan.destinations[k]!.spool.backend, name));
+  state.copyFailed.add(id);
+  return true;
 }
 
 /** C2: the copy of `id` to each destination, reading the source once when it is shared. */
@@ -248,46 +255,33 @@ function copyOps(plan: TransactionPlan, id: string): Op[] {
 /**
  * C2: copy every message of `live` to every destination, a window of
  * messages at a time. Seed locks each window first (a `d<id>` never appears
- * unlocked), while the window before it is being copied.
+ * unlocked): the first window on its own, each later one while the window
+ * before it is being copied.
  * @returns the bytes written per message (failures are in `state`).
  */
 function* copyAll(plan: TransactionPlan, live: readonly string[], state: CopyState): Machine<Map<string, number>> {
   const bytesOf = new Map<string, number>();
   const seed = plan.protocol === 'seed';
   const n = plan.destinations.length;
-  const windows: string[][] = [];
-  const window = Math.max(1, Math.floor(plan.copyWindow ?? DEFAULT_COPY_WINDOW));
-  for (let at = 0; at < live.length; at += window) windows.push(live.slice(at, at + window));
-  const lock = function* (ids: readonly string[]): Machine<string[]> {
-    return lockedOf(plan, ids, yield* settle('C2', lockOps(plan, ids, state.anchors)), state);
-  };
+  const perWindow = Math.max(1, Math.floor(plan.copyWindow ?? DEFAULT_COPY_WINDOW));
+  // Seed on destinations with hard links: the first message alone, so that the next window's locks can link to its own.
+  const first = seed && live.length > 0 && plan.destinations.some((d) => canLink(d.spool.backend)) ? 1 : 0;
+  const windows: string[][] = first ? [live.slice(0, 1)] : [];
+  for (let at = first; at < live.length; at += perWindow) windows.push(live.slice(at, at + perWindow));
   let ready = windows[0] ?? [];
-  if (seed && ready.length > 0) {
-    // The first message alone, so that the rest of the window can link to its locks.
-    const first = plan.destinations.some((d) => canLink(d.spool.backend)) ? ready.slice(0, 1) : ready;
-    const rest = ready.slice(first.length);
-    const locked = yield* lock(first);
-    ready = rest.length > 0 ? [...locked, ...(yield* lock(rest))] : locked;
-  }
+  if (seed && ready.length > 0) ready = lockedOf(plan, ready, yield* settle('C2', lockOps(plan, ready, state.anchors)), state);
   for (let w = 0; w < windows.length; w++) {
     const group = ready;
     const next = windows[w + 1];
-    const copying = group.flatMap((id) => copyOps(plan, id));
-    const results = yield* settle('C2', [...copying, ...(seed && next ? lockOps(plan, next, state.anchors) : [])]);
+    const copies = group.flatMap((id) => copyOps(plan, id));
+    const results = yield* settle('C2', [...copies, ...(seed && next ? lockOps(plan, next, state.anchors) : [])]);
     group.forEach((id, g) => {
-      let bytes = 0;
-      for (let k = 0; k < n; k++) {
-        const r = results[g * n + k]!;
-        noteMade(state, k, copyName(plan, id), r);
-        if (r.ok) bytes += r.value as number;
-        else if (!state.copyFailed.has(id)) {
-          state.copyFailed.add(id);
-          state.failed.push(failure(id, r.error, false, plan.destinations[k]!.spool.backend, copyName(plan, id)));
-        }
-      }
-      bytesOf.set(id, bytes);
+      const outcomes = results.slice(g * n, g * n + n);
+      outcomes.forEach((r, k) => noteMade(state, k, copyName(plan, id), r));
+      failedSomewhere(plan, state, id, outcomes, copyName(plan, id));
+      bytesOf.set(id, outcomes.reduce((sum, r) => sum + (r.ok ? (r.value as number) : 0), 0));
     });
-    if (next) ready = seed ? lockedOf(plan, next, results.slice(copying.length), state) : next;
+    if (next) ready = seed ? lockedOf(plan, next, results.slice(copies.length), state) : next;
   }
   return bytesOf;
 }
