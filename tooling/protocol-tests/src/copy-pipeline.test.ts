@@ -243,6 +243,33 @@ describe('transactions in flight', () => {
   });
 });
 
+describe('a run stopped by its own event sink', () => {
+  it('lets the transactions in flight finish before it rejects', async () => {
+    world = await posixWorld(2, 4);
+    const w = world;
+    const slowSync = (d: SpoolBackend) => overrideBackend(d, { syncDir: async () => void (await sleep(15), await d.syncDir()) });
+    const txs = new Set<string>();
+    const run = fanOut({
+      source: slowSync(w.source),
+      destinations: w.dests.map((d) => ({ spool: slowSync(d) })),
+      batchSize: 1,
+      concurrency: 1,
+      recoverFirst: false,
+      onEvent: (e: FanoutEvent) => {
+        if (e.type !== 'message-started') return;
+        txs.add(e.tx);
+        // The second transaction starts while the first commits: the sink fails there.
+        if (txs.size === 2) throw new Error('event sink broke');
+      },
+    });
+    await expect(run).rejects.toThrow('event sink broke');
+    // Nothing half-done when the promise settles: no marker, no staged copy; the first message is delivered.
+    expect(w.list('S').filter((n) => n.startsWith('m') || n.startsWith('t'))).toEqual([]);
+    for (const d of ['D0', 'D1']) expect(w.list(d).filter((n) => n.startsWith('w'))).toEqual([]);
+    expect(checkInvariants(w, 2)).toEqual({ inSource: 3, delivered: 1 });
+  });
+});
+
 describe('a rollback', () => {
   it('removes a copy whose create failed after writing it (the outcome is unknown, so it may be ours)', async () => {
     world = await posixWorld(2, 3);
