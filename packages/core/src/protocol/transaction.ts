@@ -63,6 +63,11 @@ function failure(id: string, err: unknown, committed: boolean, spool: SpoolBacke
   return { id, error: toFanoutError(err, 'EIO', { spool: spool.location, file }), committed };
 }
 
+/** Whether `spool` can give a file a second name ({@link SpoolBackend.link}): batch marker records, linked seed locks. */
+function canLink(spool: SpoolBackend): boolean {
+  return spool.capabilities.hardLinks && spool.link !== undefined;
+}
+
 /** Sort each publish or link outcome of C1: owned, owned by another worker (skipped), or failed. */
 function sortClaims(ids: readonly string[], results: readonly Settled[], S: SpoolBackend, failed: MessageFailure[], skipped: string[]): string[] {
   const owned: string[] = [];
@@ -130,7 +135,7 @@ function* claimByLinks(plan: TransactionPlan, failed: MessageFailure[], skipped:
  */
 function* claim(plan: TransactionPlan, failed: MessageFailure[], skipped: string[]): Machine<string[]> {
   const S = plan.source.backend;
-  const shareRecord = plan.ids.length > 1 && S.capabilities.hardLinks && S.link !== undefined;
+  const shareRecord = plan.ids.length > 1 && canLink(S);
   const owned = shareRecord ? yield* claimByLinks(plan, failed, skipped) : yield* claimOneByOne(plan, failed, skipped);
   if (owned.length === 0) return owned;
   // C1: the markers' names are durable before any copy exists, so a crash after a copy always finds the marker (no orphan copies, no unrecoverable seed d-files).
@@ -164,10 +169,6 @@ function copyName(plan: TransactionPlan, id: string): string {
  * always in a destination without hard links.
  */
 type LockAnchors = (string | undefined)[];
-
-function canLink(spool: SpoolBackend): boolean {
-  return spool.capabilities.hardLinks && spool.link !== undefined;
-}
 
 /**
  * C2 (seed): lock each message of `ids` in every destination. The first lock
