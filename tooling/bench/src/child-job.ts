@@ -135,6 +135,11 @@ async function fsyncProbe(job: Extract<ChildJob, { kind: 'fsync' }>): Promise<Ch
   return { ...result, extra: { medianMs: median(latencies), perSecond: job.count / result.seconds } };
 }
 
+/** The arguments of `fanout run` from `<root>/S` to every destination, with the command's defaults: the timed and the counted runs are the same. */
+export function cliRunArgs(root: string, destinations: number): string[] {
+  return ['run', '--from', join(root, 'S'), ...destinationNames(destinations).flatMap((d) => ['--to', join(root, d)])];
+}
+
 /** User + system CPU seconds of this process's waited-for children (Linux /proc; 0 elsewhere). */
 function childrenCpuSeconds(): number {
   try {
@@ -153,10 +158,9 @@ function childrenCpuSeconds(): number {
  * them with strace in a separate run.
  */
 function runCli(job: Extract<ChildJob, { kind: 'cli' }>): ChildResult {
-  const dests = destinationNames(job.destinations).flatMap((d) => ['--to', join(job.root, d)]);
   const cpu = childrenCpuSeconds();
   const t0 = performance.now();
-  const run = spawnSync(process.execPath, [job.cliPath, 'run', '--from', join(job.root, 'S'), ...dests], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const run = spawnSync(process.execPath, [job.cliPath, ...cliRunArgs(job.root, job.destinations)], { encoding: 'utf8', maxBuffer: 1 << 26 });
   const seconds = (performance.now() - t0) / 1000;
   if (run.status !== 0) throw new Error(`fanout run exited ${run.status}: ${run.stderr.trim().split('\n').pop()}`);
   return { seconds, cpuSeconds: childrenCpuSeconds() - cpu, fsyncFile: 0, fsyncDirectory: 0, messages: 0, bytes: 0, maxRssBytes: 0 };

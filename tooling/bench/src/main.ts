@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, initSpool } from '@fanout/core';
 import { PosixBackend } from '@fanout/fs-posix';
-import { type ChildJob, type ChildResult, destinationNames, runChildJob } from './child-job.js';
+import { type ChildJob, type ChildResult, cliRunArgs, destinationNames, runChildJob } from './child-job.js';
 import { formatMegabytes, formatNumber, formatSize, median, megabytesPerSecond, perSecond, ratio } from './figures.js';
 import { describeMachine, mountOfPath } from './machine.js';
 import { type BenchOptions, parseOptions, type Setting } from './options.js';
@@ -162,8 +162,7 @@ async function countCliFsyncs(benchDir: string, input: Input, o: BenchOptions): 
   const root = join(benchDir, 'cli');
   await prepareSpools(root, input, o.destinations);
   const report = join(benchDir, 'strace.txt');
-  const runArgs = ['run', '--from', join(root, 'S'), ...destinationNames(o.destinations).flatMap((d) => ['--to', join(root, d)])];
-  const traced = spawnSync('strace', ['-f', '-c', '-e', 'trace=fsync,fdatasync', '-o', report, process.execPath, cliPath, ...runArgs], { encoding: 'utf8' });
+  const traced = spawnSync('strace', ['-f', '-c', '-e', 'trace=fsync,fdatasync', '-o', report, process.execPath, cliPath, ...cliRunArgs(root, o.destinations)], { encoding: 'utf8' });
   if (traced.status !== 0) return `fanout run under strace failed (${traced.status}): ${traced.stderr.trim().split('\n').pop()}`;
   verify(root, input, o.destinations, false);
   rmSync(root, { recursive: true, force: true });
