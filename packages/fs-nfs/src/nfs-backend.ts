@@ -111,6 +111,35 @@ export class NfsBackend extends PosixBackend {
     await this.unlinkProven(from, fromPath, toPath, source);
   }
 
+  /**
+   * rename(2), verified by inode whatever the reply said: a retransmitted
+   * rename that succeeded answers `ENOENT` (its source is gone), and only the
+   * file in place at `to` tells success from a rename somebody else won.
+   */
+  override async rename(from: string, to: string): Promise<void> {
+    const fromPath = this.pathOf(from);
+    const toPath = this.pathOf(to);
+    const source = await this.publishSource(from, fromPath);
+    const existing = await this.lstatOrUndefined(toPath, to);
+    if (existing !== undefined) {
+      if (!sameFile(existing, source)) throw new FanoutError('EEXIST', 'rename target exists and is another file', this.where(to));
+      await this.remove(from);
+      return;
+    }
+    try {
+      await this.fs.rename(fromPath, toPath);
+    } catch (err) {
+      const landed = await this.lstatOrUndefined(toPath, to);
+      if (landed !== undefined && sameFile(landed, source)) {
+        // Our own rename, answered late: make sure no second name of it is left behind.
+        const old = await this.lstatOrUndefined(fromPath, from);
+        if (old !== undefined && sameFile(old, source)) await this.remove(from);
+        return;
+      }
+      throw fromErrno(err, 'rename', this.where(errnoCode(err) === 'ENOENT' ? from : to));
+    }
+  }
+
   /** A hard link, verified by inode whatever the reply said (a retransmitted link may answer EEXIST). */
   override async link(from: string, to: string): Promise<void> {
     const fromPath = this.pathOf(from);

@@ -233,6 +233,17 @@ export class PosixBackend implements SpoolBackend {
     if (await this.linkNoClobber(from, to, fromPath, toPath, source)) await this.unlinkPublished(from, fromPath);
   }
 
+  /**
+   * rename(2) `from` to `to` (the `SpoolBackend.rename` contract): atomic, so
+   * of concurrent renames of one `from` exactly one succeeds; an existing `to`
+   * that is another file is refused, one that is the same file (a crash kept
+   * both names) completes the rename by removing `from`.
+   */
+  async rename(from: string, to: string): Promise<void> {
+    const fromPath = this.pathOf(from);
+    await this.publishByRename(from, to, fromPath, this.pathOf(to), await this.publishSource(from, fromPath));
+  }
+
   /** A hard link `to` → the file `from`, never replacing another file (the `SpoolBackend.link` contract). */
   async link(from: string, to: string): Promise<void> {
     const fromPath = this.pathOf(from);
@@ -276,7 +287,7 @@ export class PosixBackend implements SpoolBackend {
     }
   }
 
-  private async publishByRename(
+  protected async publishByRename(
     from: string,
     to: string,
     fromPath: string,

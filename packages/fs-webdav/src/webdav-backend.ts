@@ -192,6 +192,15 @@ export class WebdavBackend implements SpoolBackend {
   }
 
   /**
+   * The `SpoolBackend.rename` contract: a `MOVE` with `Overwrite: F`, one
+   * request the server performs as one step (Apache mod_dav_fs: rename(2)),
+   * so of concurrent MOVEs of one `from` only one finds it.
+   */
+  async rename(from: string, to: string): Promise<void> {
+    return this.publish(from, to);
+  }
+
+  /**
    * MOVE `from` to `to` with `Overwrite: F` (always sent: servers disagree on
    * its default). If an earlier attempt's reply was lost, a 412/404 may be the
    * echo of our own success: then the state decides, not the status.

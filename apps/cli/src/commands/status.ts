@@ -8,8 +8,8 @@ import { ExitStatus, type ExitStatusCode, exitStatusFor, worstStatus } from '../
 import { formatDuration } from '../output/human-units.js';
 import { localOwnerProbe } from '../owner-probe.js';
 
-const KINDS = ['source', 'marker', 'staged', 'delivered', 'claimed', 'lock', 'temp', 'unknown'] as const;
-const LETTER: Record<(typeof KINDS)[number], string> = { source: 's', marker: 'm', staged: 'w', delivered: 'd', claimed: 'c', lock: 'l', temp: 't', unknown: '?' };
+const KINDS = ['source', 'taken', 'committed', 'backout', 'record', 'staged', 'delivered', 'claimed', 'lock', 'temp', 'unknown'] as const;
+const LETTER: Record<(typeof KINDS)[number], string> = { source: 's', taken: 'p', committed: 'k', backout: 'b', record: 'm', staged: 'w', delivered: 'd', claimed: 'c', lock: 'l', temp: 't', unknown: '?' };
 
 /** The human table of one spool's status. */
 export function formatStatus(s: SpoolStatus): string {
@@ -17,13 +17,13 @@ export function formatStatus(s: SpoolStatus): string {
   lines.push(`  ${KINDS.map((k) => `${k} (${LETTER[k]}) ${s.counts[k]}`).join('  ')}`);
   for (const m of s.markers) {
     if (m.state === 'corrupt') {
-      lines.push(`  marker ${m.file}  CORRUPT  ${m.error ?? ''}  (recover will quarantine it)`);
+      lines.push(`  record ${m.file}  CORRUPT  ${m.error ?? ''}  (recover will quarantine it)`);
       continue;
     }
     const owner = m.owner ? `${m.owner.host} pid ${m.owner.pid}` : 'unknown owner';
     const age = m.ageMs !== undefined ? formatDuration(Math.max(0, m.ageMs)) : '?';
     const what = m.state === 'stale' ? 'stale (owner gone; recover will finish it)' : 'in flight';
-    lines.push(`  marker ${m.file}  ${what}  owner ${owner}  age ${age}  tx ${m.tx ?? '?'}  ${m.protocol ?? ''}`.trimEnd());
+    lines.push(`  ${m.file.startsWith('r') ? 'claim' : 'record'} ${m.file}  ${what}  owner ${owner}  age ${age}  tx ${m.tx ?? '?'}  ${m.protocol ?? ''}`.trimEnd());
   }
   for (const u of s.unknown) lines.push(`  unknown ${JSON.stringify(u.name)} (${u.kind}): not a message; never touched`);
   if (s.truncated) lines.push('  … more markers or unknown entries than listed');

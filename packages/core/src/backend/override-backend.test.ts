@@ -39,6 +39,10 @@ class PrivateBackend implements SpoolBackend {
     this.#files.delete(from);
   }
 
+  async rename(from: string, to: string): Promise<void> {
+    return this.publish(from, to);
+  }
+
   async remove(name: string): Promise<boolean> {
     return this.#files.delete(name);
   }

@@ -149,6 +149,27 @@ export interface SpoolBackend {
   publish(from: string, to: string): Promise<void>;
 
   /**
+   * Move the file `from` to the new name `to` in one atomic step (rename(2),
+   * WebDAV `MOVE`): of any number of concurrent renames of the same `from`,
+   * exactly one succeeds and the others get `ENOENT`. This is the protocol's
+   * fence: an attempt's commit (`p<id>.<tx>` → `k<id>.<tx>`) and a
+   * recoverer's takeover (`p<id>.<tx>` → `b<id>.<tx>`) race on it and only
+   * one can win. `to` is a name nobody else creates (attempt-specific, or
+   * the message's own name on its way back); an existing `to` that is another
+   * file is refused with `EEXIST` (checked just before: a creator outside the
+   * protocol racing that check is not guarded against). If `to` already is
+   * the same file (a crash left both names), `from` is removed and it
+   * resolves. Implementations verify by file identity where a reply can be
+   * lost (NFS: a retransmitted rename that succeeded answers `ENOENT`). The
+   * change is durable after {@link SpoolBackend.syncDir}.
+   *
+   * @throws `ENOENT` when `from` does not exist (someone else moved it);
+   *   `EEXIST` when `to` is another file; `EBADENTRY` when `from` is not a
+   *   regular file.
+   */
+  rename(from: string, to: string): Promise<void>;
+
+  /**
    * Give the file `from` the additional name `to` (a hard link), without
    * ever replacing an existing `to`; `from` keeps its name. Only on backends
    * with `capabilities.hardLinks`; the protocol uses it to write one marker

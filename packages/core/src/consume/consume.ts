@@ -3,6 +3,7 @@ import type { SpoolBackend } from '../backend/spool-backend.js';
 import { isFanoutError, toFanoutError } from '../errors/fanout-error.js';
 import { type EventSink, ignoreEvents } from '../events/events.js';
 import { names, parseProtocolName } from '../names/protocol-names.js';
+import { findTwins } from '../spool/twins.js';
 import { defaultOwnerProbe, hostTag, type OwnerProbe } from '../owner/owner.js';
 
 /** A claimed message handed to a consumer. */
@@ -21,20 +22,35 @@ export function consumerName(pid: number = process.pid, host: string = hostname(
 
 /**
  * Claim delivered message `id` for consumer `who` by renaming `d<id>` to
- * `c<id>.<who>` without clobbering. Resolves `undefined` if someone else
- * claimed it first or it is gone. In a seed-protocol spool a message whose
- * lock file `l<id>` exists is not committed yet and is not claimed.
+ * `c<id>.<who>` (atomic: of several consumers exactly one gets it).
+ * Resolves `undefined` if someone else claimed it first or it is gone. In a
+ * seed-protocol spool a message whose lock file `l<id>` exists is not
+ * committed yet and is not claimed.
+ *
+ * A claimed file with a second name was left so by a crash (a publish whose
+ * staged copy `w<id>.<tx>` kept its name, or a claim half-made): the other
+ * names are removed, durably, before the message is handed out, so recovery
+ * can never publish it again once it is consumed.
  */
 export async function claim(spool: SpoolBackend, id: string, who: string = consumerName()): Promise<ClaimedMessage | undefined> {
   if ((await spool.stat(names.lock(id))) !== undefined) return undefined;
   const file = names.claimed(id, who);
   try {
-    await spool.publish(names.delivered(id), file);
+    await spool.rename(names.delivered(id), file);
   } catch (err) {
     if (isFanoutError(err, 'ENOENT', 'EEXIST')) return undefined;
     throw err;
   }
+  const st = await spool.stat(file);
+  if (st !== undefined && (st.nlink ?? 1) > 1 && st.fileId !== undefined) await removeTwins(spool, id, file, st.fileId);
   return { id, file, read: () => spool.read(file) };
+}
+
+/** Remove every other protocol name of message `id` that is the very file `fileId` (crash leftovers), durably. */
+async function removeTwins(spool: SpoolBackend, id: string, keep: string, fileId: string): Promise<void> {
+  let removed = false;
+  for (const name of await findTwins(spool, id, fileId, ['staged', 'delivered', 'claimed'], keep)) if (await spool.remove(name)) removed = true;
+  if (removed) await spool.syncDir();
 }
 
 /** Acknowledge a claimed message: delete it, durably (else it could come back after a crash and be consumed twice). */
@@ -43,9 +59,16 @@ export async function acknowledge(spool: SpoolBackend, message: ClaimedMessage):
   await spool.syncDir();
 }
 
-/** Give a claimed message back (`c<id>.<who>` → `d<id>`) for a later attempt. */
+/**
+ * Give a claimed message back (`c<id>.<who>` → `d<id>`) for a later attempt.
+ * A claim that has a second name (a crash left it so) is only dropped: the
+ * other name carries the message.
+ */
 export async function release(spool: SpoolBackend, message: Pick<ClaimedMessage, 'id' | 'file'>): Promise<void> {
-  await spool.publish(message.file, names.delivered(message.id));
+  const st = await spool.stat(message.file);
+  const twins = st !== undefined && (st.nlink ?? 1) > 1 && st.fileId !== undefined ? await findTwins(spool, message.id, st.fileId, ['staged', 'delivered', 'claimed'], message.file) : [];
+  if (twins.length > 0) await spool.remove(message.file);
+  else await spool.rename(message.file, names.delivered(message.id));
   await spool.syncDir();
 }
 

@@ -28,8 +28,10 @@ export type FanoutErrorCode =
   | 'EBADURL'
   /** Invalid arguments or configuration. */
   | 'EUSAGE'
-  /** The operation was interrupted (signal, abort). */
+  /** The operation was interrupted (signal, abort), or the attempt was taken over by a recoverer. */
   | 'EABORTED'
+  /** A copy or a transform made no progress for longer than the stall timeout. */
+  | 'ETIMEDOUT'
   /** Something the backend does not support (e.g. locks on a backend without them). */
   | 'ENOTSUP';
 

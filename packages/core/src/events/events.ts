@@ -12,6 +12,8 @@ export type FanoutEvent =
   | { readonly type: 'message-skipped'; readonly id: string; readonly reason: string }
   | { readonly type: 'recovered'; readonly id: string; readonly tx: string; readonly action: 'rolled-back' | 'rolled-forward' }
   | { readonly type: 'marker-in-flight'; readonly id: string; readonly spool: string; readonly owner: string }
+  /** A recovery step the storage refused (a removal, a publish): left in place for a later recovery. */
+  | { readonly type: 'recovery-failed'; readonly spool: string; readonly file: string; readonly error: FanoutError }
   | { readonly type: 'quarantined'; readonly spool: string; readonly file: string; readonly error: FanoutError }
   | { readonly type: 'temp-removed'; readonly spool: string; readonly file: string }
   | { readonly type: 'unknown-entry'; readonly spool: string; readonly name: string; readonly kind: EntryKind }

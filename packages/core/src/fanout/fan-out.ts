@@ -57,6 +57,8 @@ export interface FanOutOptions {
   /** Makes attempt ids; injectable for reproducible simulations. */
   readonly newTx?: () => string;
   readonly tempName?: () => string;
+  /** A copy (read, transform, write) that makes no progress for this long fails with `ETIMEDOUT` and is rolled back. Default 5 minutes; 0: never. */
+  readonly stallTimeoutMs?: number;
 }
 
 /** What {@link fanOut} did. */
@@ -136,9 +138,10 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
     return b ? withoutClose(b) : open(location);
   };
 
-  const recovery = options.recoverFirst === false ? undefined : await recover({ spool: options.source, open: openShared, ownerProbe: options.ownerProbe ?? defaultOwnerProbe, now, onEvent: emit, hooks: options.hooks });
-
   const owner = options.owner ?? defaultOwner();
+  const recovery =
+    options.recoverFirst === false ? undefined : await recover({ spool: options.source, open: openShared, ownerProbe: options.ownerProbe ?? defaultOwnerProbe, owner, now, onEvent: emit, hooks: options.hooks });
+
   let committed = 0;
   let skipped = 0;
   let bytes = 0;
@@ -165,6 +168,7 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
       lease: { renewedMs: now(), generation: 0, lost: false, owned: new Set() },
       onCopied: copied,
       ...(options.copyWindow !== undefined ? { copyWindow: options.copyWindow } : {}),
+      ...(options.stallTimeoutMs !== undefined ? { stallMs: options.stallTimeoutMs } : {}),
     };
     const renewal = startLeaseRenewal(options.source, plan, plan.lease!);
     for (const id of ids) emit({ type: 'message-started', id, tx: plan.tx });
@@ -179,8 +183,7 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
       skipped += outcome.skipped.length;
       for (const id of outcome.skipped) failedIds.add(id); // not offered again in this call
       bytes += outcome.bytes;
-      const perMessage = outcome.committed.length > 0 ? outcome.bytes / outcome.committed.length : 0;
-      for (const id of outcome.committed) emit({ type: 'message-committed', id, tx: plan.tx, bytes: perMessage });
+      for (const id of outcome.committed) emit({ type: 'message-committed', id, tx: plan.tx, bytes: outcome.bytesOf.get(id) ?? 0 });
       for (const id of outcome.skipped) emit({ type: 'message-skipped', id, reason: 'owned by another worker or gone' });
       for (const f of outcome.failed) {
         failed.push(f);

@@ -4,8 +4,8 @@ import { FanoutError } from '../errors/fanout-error.js';
 import { decodeMarker, encodeMarker, MAX_BATCH_RECORD_IDS, MAX_MARKER_BYTES, type MarkerRecord } from './marker-codec.js';
 
 const record: MarkerRecord = {
-  id: 'A1',
   tx: 'TX1',
+  ids: ['A1', 'A2', 'A3'],
   protocol: 'staged',
   source: { uuid: '00000000-0000-4000-8000-000000000001', location: '/spool/S' },
   destinations: [{ uuid: '00000000-0000-4000-8000-000000000002', location: '/spool/D' }],
@@ -23,43 +23,42 @@ function codeOf(action: () => unknown): string | undefined {
   return undefined;
 }
 
-describe('batch marker records', () => {
-  const batch = { ...record, batch: ['A1', 'A2', 'A3'] };
-  const text = encodeMarker(batch);
+/** Re-seal a hand-edited record with a valid checksum. */
+function sealed(t: string): string {
+  const body = t.slice(0, t.lastIndexOf('sha256: '));
+  return `${body}sha256: ${createHash('sha256').update(body).digest('hex')}\n`;
+}
 
-  it('list the ids instead of one id, and read back as the marker of the id they are linked as', () => {
-    expect(text).toContain('\nids: A1 A2 A3\n');
-    expect(text).not.toContain('\nid: ');
-    expect(decodeMarker(text, { id: 'A2' })).toEqual({ ...batch, id: 'A2' });
+describe('attempt records', () => {
+  const text = encodeMarker(record);
+
+  it('list the attempt and its ids, and read back as they were written', () => {
+    expect(text).toContain('\ntx: TX1\nids: A1 A2 A3\n');
+    expect(decodeMarker(text)).toEqual(record);
+    expect(decodeMarker(text, { tx: 'TX1' })).toEqual(record);
   });
 
-  it('are EFOREIGN when read as the marker of an id they do not list', () => {
-    expect(codeOf(() => decodeMarker(text, { id: 'B9' }))).toBe('EFOREIGN');
+  it('are EFOREIGN when read under the name of another attempt', () => {
+    expect(codeOf(() => decodeMarker(text, { tx: 'TX2' }))).toBe('EFOREIGN');
   });
 
-  it('cannot be read without the id (ECORRUPT), nor with both id and ids, duplicate or too many ids', () => {
-    expect(codeOf(() => decodeMarker(text))).toBe('ECORRUPT');
-    const forge = (body: string) => encodeMarker(record).replace('id: A1\n', body);
-    // The checksum covers the body: re-encode by hand.
-    const sealed = (t: string) => {
-      const body = t.slice(0, t.lastIndexOf('sha256: '));
-      return `${body}sha256: ${createHash('sha256').update(body).digest('hex')}\n`;
-    };
-    expect(codeOf(() => decodeMarker(sealed(forge('id: A1\nids: A1 A2\n')), { id: 'A1' }))).toBe('ECORRUPT');
-    expect(codeOf(() => decodeMarker(sealed(forge('ids: A1 A1\n')), { id: 'A1' }))).toBe('ECORRUPT');
-    expect(codeOf(() => decodeMarker(sealed(forge('ids: A1 bad/id\n')), { id: 'A1' }))).toBe('ECORRUPT');
+  it('refuse duplicate, invalid or too many ids, and a missing ids line (ECORRUPT)', () => {
+    expect(codeOf(() => decodeMarker(sealed(text.replace('ids: A1 A2 A3\n', 'ids: A1 A1\n'))))).toBe('ECORRUPT');
+    expect(codeOf(() => decodeMarker(sealed(text.replace('ids: A1 A2 A3\n', 'ids: A1 bad/id\n'))))).toBe('ECORRUPT');
+    expect(codeOf(() => decodeMarker(sealed(text.replace('ids: A1 A2 A3\n', ''))))).toBe('ECORRUPT');
     const many = Array.from({ length: MAX_BATCH_RECORD_IDS + 1 }, (_, i) => `M${i}`);
-    expect(codeOf(() => decodeMarker(encodeMarker({ ...record, id: 'M0', batch: many }), { id: 'M0' }))).toBe('ECORRUPT');
+    expect(codeOf(() => decodeMarker(encodeMarker({ ...record, ids: many })))).toBe('ECORRUPT');
   });
 
-  it('fit the largest batch of the longest ids within the marker size limit', () => {
+  it('refuse a torn, edited or older-format record (ECORRUPT)', () => {
+    expect(codeOf(() => decodeMarker(text.slice(0, 40)))).toBe('ECORRUPT');
+    expect(codeOf(() => decodeMarker(text.replace('TX1', 'TX9')))).toBe('ECORRUPT');
+    expect(codeOf(() => decodeMarker(sealed(text.replace('fanout-marker 2', 'fanout-marker 1'))))).toBe('ECORRUPT');
+    expect(codeOf(() => decodeMarker(''))).toBe('ECORRUPT');
+  });
+
+  it('fit the largest batch of the longest ids within the size limit', () => {
     const ids = Array.from({ length: MAX_BATCH_RECORD_IDS }, (_, i) => `${i}`.padStart(128, 'x'));
-    expect(Buffer.byteLength(encodeMarker({ ...record, id: ids[0]!, batch: ids }))).toBeLessThan(MAX_MARKER_BYTES);
-  });
-
-  it('leave a one-message record as it was: read with or without its id', () => {
-    const one = encodeMarker(record);
-    expect(decodeMarker(one)).toEqual(record);
-    expect(decodeMarker(one, { id: 'A1' })).toEqual(record);
+    expect(Buffer.byteLength(encodeMarker({ ...record, ids }))).toBeLessThan(MAX_MARKER_BYTES);
   });
 });

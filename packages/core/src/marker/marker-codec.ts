@@ -4,7 +4,7 @@ import { isValidId } from '../names/protocol-names.js';
 import type { OwnerInfo } from '../owner/owner.js';
 
 /** The marker format version this code writes. */
-export const MARKER_VERSION = 1;
+export const MARKER_VERSION = 2;
 const MAGIC = `fanout-marker ${MARKER_VERSION}`;
 
 /** Which protocol a transaction follows (DESIGN.md §3). */
@@ -17,34 +17,31 @@ export interface SpoolRef {
 }
 
 /**
- * The durable intent of one message's transaction: `m<id>` in the source
- * spool. Recovery needs nothing else to roll back or complete it.
+ * The durable record of one attempt (transaction): `m<tx>` in the source
+ * spool. It lists the messages the attempt may take and where their copies
+ * go; each message's own state is the name it has in the source (`s`, `p`,
+ * `k`, `b`; docs/PROTOCOL.md). Recovery needs nothing else to roll the
+ * attempt back or complete it.
  */
 export interface MarkerRecord {
-  /** Message id (the `<id>` of `s<id>`/`m<id>`). */
-  readonly id: string;
-  /**
-   * Present on a batch record: one file, fsynced once, hard-linked as the
-   * `m<id>` of every id listed here (DESIGN.md §3, C1). Each name is still
-   * the marker of its own message; `id` is the one it was read as.
-   */
-  readonly batch?: readonly string[];
-  /** The attempt id; staged copies are named `w<id>.<tx>`. */
+  /** The attempt id; the record is `m<tx>`, staged copies are `w<id>.<tx>`. */
   readonly tx: string;
+  /** The messages of the attempt (one, or a batch). */
+  readonly ids: readonly string[];
   readonly protocol: ProtocolName;
   readonly source: SpoolRef;
   readonly destinations: readonly SpoolRef[];
   readonly owner: OwnerInfo;
   /** When the attempt started, ms since the epoch. */
   readonly createdMs: number;
-  /** Until when the owner promises to be working on it (renewed while it runs). */
+  /** Until when the owner promises to be working on it (renewal claims extend it). */
   readonly leaseUntilMs: number;
 }
 
 /** Markers larger than this are corrupt by definition. */
 export const MAX_MARKER_BYTES = 64 * 1024;
 
-/** Most ids one batch record lists (at 128-character ids, still well under {@link MAX_MARKER_BYTES}). */
+/** Most ids one record lists (at 128-character ids, still well under {@link MAX_MARKER_BYTES}). */
 export const MAX_BATCH_RECORD_IDS = 256;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -62,8 +59,8 @@ export function encodeMarker(m: MarkerRecord): string {
   const o = m.owner;
   const lines = [
     MAGIC,
-    m.batch === undefined ? `id: ${m.id}` : `ids: ${m.batch.join(' ')}`,
     `tx: ${m.tx}`,
+    `ids: ${m.ids.join(' ')}`,
     `protocol: ${m.protocol}`,
     `source: ${ref(m.source)}`,
     ...m.destinations.map((d) => `destination: ${ref(d)}`),
@@ -80,15 +77,14 @@ function sha256(text: string): string {
 }
 
 /**
- * Parse and verify a marker. Anything unexpected — wrong magic, bad checksum,
- * unknown field, invalid id, uuid or location — is `ECORRUPT`: recovery then
- * quarantines the marker instead of acting on it.
+ * Parse and verify an attempt record. Anything unexpected — wrong magic, bad
+ * checksum, unknown field, invalid id, uuid or location — is `ECORRUPT`:
+ * recovery then quarantines the record instead of acting on it.
  *
- * `context.id` is the id the file is named for (`m<id>`). A batch record
- * needs it: the record is returned as that message's marker, and a batch
- * that does not list it is `EFOREIGN`.
+ * `context.tx` is the attempt the file is named for (`m<tx>`); a record of
+ * another attempt under that name is `EFOREIGN`.
  */
-export function decodeMarker(text: string, context: { spool?: string; file?: string; id?: string } = {}): MarkerRecord {
+export function decodeMarker(text: string, context: { spool?: string; file?: string; tx?: string } = {}): MarkerRecord {
   const where = { ...(context.spool !== undefined ? { spool: context.spool } : {}), ...(context.file !== undefined ? { file: context.file } : {}) };
   const fail = (why: string): never => {
     throw new FanoutError('ECORRUPT', `corrupt marker: ${why}`, where);
@@ -114,19 +110,12 @@ export function decodeMarker(text: string, context: { spool?: string; file?: str
   }
   const get = (k: string): string => fields.get(k) ?? fail(`missing field ${k}`);
   const tx = get('tx');
-  let id: string;
-  let batch: string[] | undefined;
-  if (fields.has('ids')) {
-    if (fields.has('id')) fail('both id and ids');
-    batch = get('ids').split(' ');
-    if (batch.length > MAX_BATCH_RECORD_IDS || new Set(batch).size !== batch.length) fail('bad ids');
-    if (context.id === undefined) fail('a batch record read without the id it is linked as');
-    if (!batch.includes(context.id!)) {
-      throw new FanoutError('EFOREIGN', `marker is a batch record that does not list message ${context.id}; quarantined`, where);
-    }
-    id = context.id!;
-  } else id = get('id');
-  if (!isValidId(id) || !isValidId(tx) || (batch !== undefined && !batch.every(isValidId))) fail('invalid id or tx');
+  const ids = get('ids').split(' ');
+  if (ids.length > MAX_BATCH_RECORD_IDS || new Set(ids).size !== ids.length) fail('bad ids');
+  if (!isValidId(tx) || !ids.every(isValidId)) fail('invalid id or tx');
+  if (context.tx !== undefined && context.tx !== tx) {
+    throw new FanoutError('EFOREIGN', `record of attempt ${tx} under the name of attempt ${context.tx}; quarantined`, where);
+  }
   const protocol = get('protocol');
   if (protocol !== 'staged' && protocol !== 'seed') fail(`unknown protocol ${protocol}`);
   if (destinations.length === 0) fail('no destinations');
@@ -135,19 +124,9 @@ export function decodeMarker(text: string, context: { spool?: string; file?: str
   const leaseUntilMs = Date.parse(get('lease-until'));
   if (Number.isNaN(createdMs) || Number.isNaN(leaseUntilMs)) fail('bad time');
   for (const k of fields.keys()) {
-    if (!['id', 'ids', 'tx', 'protocol', 'source', 'owner', 'created', 'lease-until'].includes(k)) fail(`unknown field ${k}`);
+    if (!['ids', 'tx', 'protocol', 'source', 'owner', 'created', 'lease-until'].includes(k)) fail(`unknown field ${k}`);
   }
-  return {
-    id,
-    ...(batch !== undefined ? { batch } : {}),
-    tx,
-    protocol: protocol as ProtocolName,
-    source: parseRef(get('source'), fail),
-    destinations,
-    owner,
-    createdMs,
-    leaseUntilMs,
-  };
+  return { tx, ids, protocol: protocol as ProtocolName, source: parseRef(get('source'), fail), destinations, owner, createdMs, leaseUntilMs };
 }
 
 function parseRef(value: string, fail: (why: string) => never): SpoolRef {

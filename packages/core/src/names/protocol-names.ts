@@ -1,7 +1,9 @@
 /**
- * The protocol's file names (DESIGN.md §2). Every file the protocol creates is
- * named by a one-letter prefix and an ID, so its role is known without reading
- * it — the seed post's key idea.
+ * The protocol's file names (docs/PROTOCOL.md, "Names"). Every file the
+ * protocol creates is named by a one-letter prefix and an ID, so its role is
+ * known without reading it — the seed post's key idea. A name is the
+ * protocol's only if it parses *exactly* as the protocol writes it; anything
+ * else (`report.pdf`, `todo.txt`, `run.sh`) is unknown and never touched.
  */
 
 /** The identity file of a spool. */
@@ -19,16 +21,24 @@ export function isValidId(id: string): boolean {
 export type ParsedName =
   /** `s<ID>`: a message waiting in a source spool. */
   | { kind: 'source'; id: string }
+  /** `p<ID>.<TX>`: message ID taken by attempt TX (in flight, not committed). */
+  | { kind: 'taken'; id: string; tx: string }
+  /** `k<ID>.<TX>`: message ID committed by attempt TX, its copies being published. */
+  | { kind: 'committed'; id: string; tx: string }
+  /** `b<ID>.<TX>`: attempt TX of message ID is being rolled back (backed out). */
+  | { kind: 'backout'; id: string; tx: string }
   /** `t<token>`: a temporary file still being written; never valid. */
   | { kind: 'temp'; token: string }
-  /** `m<ID>`: the transaction marker of message ID. */
-  | { kind: 'marker'; id: string }
+  /** `m<TX>`: the record of attempt TX (its messages, destinations, owner, lease). */
+  | { kind: 'record'; tx: string }
+  /** `x<TX>`: the record of attempt TX while a recoverer retires it. */
+  | { kind: 'retiring'; tx: string }
   /** `w<ID>.<TX>`: a staged copy of attempt TX, invisible to consumers. */
   | { kind: 'staged'; id: string; tx: string }
   /** `d<ID>`: a delivered message, complete and committed. */
   | { kind: 'delivered'; id: string }
-  /** `r<ID>.<token>`: a stale marker taken over by recoverer `token` (multi-worker takeover). */
-  | { kind: 'recovering'; id: string; token: string }
+  /** `r<TX>.<g>`: generation g of a claim on attempt TX (lease renewal or takeover). */
+  | { kind: 'claim'; tx: string; generation: number }
   /** `c<ID>.<who>`: a delivered message claimed by consumer `who`. */
   | { kind: 'claimed'; id: string; who: string }
   /** `l<ID>`: the seed protocol's lock file on `d<ID>`. */
@@ -39,6 +49,7 @@ export type ParsedName =
   | { kind: 'unknown' };
 
 const TWO_PART = /^([0-9A-Za-z_-]{1,128})\.([0-9A-Za-z_-]{1,128})$/;
+const CLAIM = /^([0-9A-Za-z_-]{1,128})\.([1-9][0-9]{0,8})$/;
 const TEMP_TOKEN = /^[0-9A-Za-z_.-]{1,200}$/;
 
 /** Classify a spool entry name. Pure: reads nothing. */
@@ -48,29 +59,32 @@ export function parseProtocolName(name: string): ParsedName {
   const rest = name.slice(1);
   switch (prefix) {
     case 's':
-    case 'm':
     case 'd':
     case 'l':
       if (!isValidId(rest)) return { kind: 'unknown' };
-      return prefix === 's'
-        ? { kind: 'source', id: rest }
-        : prefix === 'm'
-          ? { kind: 'marker', id: rest }
-          : prefix === 'd'
-            ? { kind: 'delivered', id: rest }
-            : { kind: 'lock', id: rest };
+      return prefix === 's' ? { kind: 'source', id: rest } : prefix === 'd' ? { kind: 'delivered', id: rest } : { kind: 'lock', id: rest };
+    case 'm':
+    case 'x':
+      if (!isValidId(rest)) return { kind: 'unknown' };
+      return prefix === 'm' ? { kind: 'record', tx: rest } : { kind: 'retiring', tx: rest };
     case 't':
       return TEMP_TOKEN.test(rest) ? { kind: 'temp', token: rest } : { kind: 'unknown' };
-    case 'w':
-    case 'c':
     case 'r': {
+      const m = CLAIM.exec(rest);
+      return m ? { kind: 'claim', tx: m[1]!, generation: Number(m[2]) } : { kind: 'unknown' };
+    }
+    case 'c': {
+      const m = TWO_PART.exec(rest);
+      return m ? { kind: 'claimed', id: m[1]!, who: m[2]! } : { kind: 'unknown' };
+    }
+    case 'p':
+    case 'k':
+    case 'b':
+    case 'w': {
       const m = TWO_PART.exec(rest);
       if (!m) return { kind: 'unknown' };
-      return prefix === 'w'
-        ? { kind: 'staged', id: m[1]!, tx: m[2]! }
-        : prefix === 'c'
-          ? { kind: 'claimed', id: m[1]!, who: m[2]! }
-          : { kind: 'recovering', id: m[1]!, token: m[2]! };
+      const kind = prefix === 'p' ? 'taken' : prefix === 'k' ? 'committed' : prefix === 'b' ? 'backout' : 'staged';
+      return { kind, id: m[1]!, tx: m[2]! };
     }
     default:
       return { kind: 'unknown' };
@@ -80,11 +94,15 @@ export function parseProtocolName(name: string): ParsedName {
 /** The name builders, one per role. */
 export const names = {
   source: (id: string) => `s${id}`,
-  marker: (id: string) => `m${id}`,
+  taken: (id: string, tx: string) => `p${id}.${tx}`,
+  committed: (id: string, tx: string) => `k${id}.${tx}`,
+  backout: (id: string, tx: string) => `b${id}.${tx}`,
+  record: (tx: string) => `m${tx}`,
+  retiring: (tx: string) => `x${tx}`,
   staged: (id: string, tx: string) => `w${id}.${tx}`,
   delivered: (id: string) => `d${id}`,
   claimed: (id: string, who: string) => `c${id}.${who}`,
-  recovering: (id: string, token: string) => `r${id}.${token}`,
+  claim: (tx: string, generation: number) => `r${tx}.${generation}`,
   lock: (id: string) => `l${id}`,
   temp: (token: string) => `t${token}`,
 } as const;

@@ -1,4 +1,5 @@
 import { FanoutError } from '../errors/fanout-error.js';
+import { findTwins } from '../spool/twins.js';
 import type { Machine, Op, Settled } from './ops.js';
 
 /** Hooks that let a checker or a scheduler stand between a machine and its backends. */
@@ -52,12 +53,16 @@ async function dispatch(op: Op, hooks: ExecutorHooks): Promise<unknown> {
     case 'link':
       if (!op.spool.link) throw new FanoutError('EUSAGE', 'this backend has no hard links', { spool: op.spool.location, file: op.to });
       return op.spool.link(op.from, op.to);
+    case 'rename':
+      return op.spool.rename(op.from, op.to);
     case 'remove':
       return op.spool.remove(op.name);
     case 'stat':
       return op.spool.stat(op.name);
     case 'syncDir':
       return op.spool.syncDir();
+    case 'twins':
+      return findTwins(op.spool, op.id, op.fileId, op.kinds, op.except);
     case 'all': {
       const settled = await Promise.all(
         op.ops.map(

@@ -1,4 +1,5 @@
 import type { ContentSource, EntryStat, SpoolBackend } from '../backend/spool-backend.js';
+import type { TwinKind } from '../spool/twins.js';
 
 /**
  * The protocol's steps, named after the seed post (C1–C6, R1–R7) plus our
@@ -6,16 +7,18 @@ import type { ContentSource, EntryStat, SpoolBackend } from '../backend/spool-ba
  * operation says which step it belongs to, so traces read like the post.
  */
 export type StepName =
-  | 'C1' // intent: write and publish the marker m<id>
+  | 'C1' // intent: write the attempt's record m<tx>, then take each message s<id> -> p<id>.<tx>
   | 'C2' // copy the message to each destination
   | 'C3' // sync the copies and their directories
-  | 'C5' // commit: unlink s<id>
+  | 'C5' // commit: p<id>.<tx> -> k<id>.<tx> (the fence: a takeover renames the same name)
   | 'P' // publish w<id>.<tx> -> d<id> (staged only)
   | 'U' // unlock the copies (seed only)
-  | 'C6' // forget: unlink m<id>
-  | 'R1' // recovery: take over a stale marker (move it to r<id>.<token>)
-  | 'R2' // recovery: roll back (s<id> still there)
-  | 'R3' // recovery: roll forward (s<id> gone)
+  | 'C6' // forget: unlink k<id>.<tx>, then the record m<tx>
+  | 'B' // back out (roll back) an attempt: p -> b, remove its copies, b -> s
+  | 'R1' // recovery: claim a stale attempt (next generation r<tx>.<g>)
+  | 'R2' // recovery: roll back (the fence p -> b won, or b found)
+  | 'R3' // recovery: roll forward (k<id>.<tx> found)
+  | 'R4' // recovery: retire the record (m<tx> -> x<tx>, check, remove)
   | 'R6'; // recovery: delete dead writers' temp files
 
 /**
@@ -28,9 +31,13 @@ export type Op =
   | { readonly type: 'publish'; readonly step: StepName; readonly spool: SpoolBackend; readonly from: string; readonly to: string }
   /** Hard-link `from` as `to` ({@link SpoolBackend.link}); only on backends with `capabilities.hardLinks`. */
   | { readonly type: 'link'; readonly step: StepName; readonly spool: SpoolBackend; readonly from: string; readonly to: string }
+  /** Atomic rename ({@link SpoolBackend.rename}): the fence. */
+  | { readonly type: 'rename'; readonly step: StepName; readonly spool: SpoolBackend; readonly from: string; readonly to: string }
   | { readonly type: 'remove'; readonly step: StepName; readonly spool: SpoolBackend; readonly name: string }
   | { readonly type: 'stat'; readonly step: StepName; readonly spool: SpoolBackend; readonly name: string }
   | { readonly type: 'syncDir'; readonly step: StepName; readonly spool: SpoolBackend }
+  /** The other names of message `id` in `spool` that are the file `fileId` (see `findTwins`); reads only. */
+  | { readonly type: 'twins'; readonly step: StepName; readonly spool: SpoolBackend; readonly id: string; readonly fileId: string; readonly kinds: readonly TwinKind[]; readonly except: string }
   /** Perform several operations concurrently; resumes with one {@link Settled} per operation. */
   | { readonly type: 'all'; readonly step: StepName; readonly ops: readonly Op[] };
 
@@ -42,9 +49,11 @@ export interface OpResults {
   create: number;
   publish: void;
   link: void;
+  rename: void;
   remove: boolean;
   stat: EntryStat | undefined;
   syncDir: void;
+  twins: string[];
   all: Settled[];
 }
 
@@ -60,12 +69,16 @@ export function describeOp(op: Op): string {
       return `${op.step} publish ${op.spool.location} ${op.from} -> ${op.to}`;
     case 'link':
       return `${op.step} link ${op.spool.location} ${op.from} -> ${op.to}`;
+    case 'rename':
+      return `${op.step} rename ${op.spool.location} ${op.from} -> ${op.to}`;
     case 'remove':
       return `${op.step} remove ${op.spool.location} ${op.name}`;
     case 'stat':
       return `${op.step} stat ${op.spool.location} ${op.name}`;
     case 'syncDir':
       return `${op.step} sync-dir ${op.spool.location}`;
+    case 'twins':
+      return `${op.step} twins ${op.spool.location} ${op.except}`;
     case 'all':
       return `${op.step} all [${op.ops.map(describeOp).join('; ')}]`;
   }

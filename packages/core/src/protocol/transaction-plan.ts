@@ -34,7 +34,7 @@ export interface PlannedDestination {
 /**
  * The lease of a running attempt, shared between the machine and the driver
  * that renews it: each renewal creates the next claim generation
- * `r<id>.<tx>_<g>` for every owned message (see docs/MULTI-WORKER.md).
+ * `r<tx>.<g>` of the attempt (see docs/MULTI-WORKER.md).
  */
 export interface LeaseState {
   /** When the lease was last renewed (initially: when the attempt started). */
@@ -43,7 +43,7 @@ export interface LeaseState {
   generation: number;
   /** A renewal found its generation taken: a recoverer holds the attempt; never commit. */
   lost: boolean;
-  /** Messages whose marker this attempt published (filled in by C1). */
+  /** Messages this attempt took (filled in by C1). */
   readonly owned: Set<string>;
 }
 
@@ -73,6 +73,8 @@ export interface TransactionPlan {
    * driver start the next attempt's copies while this one commits.
    */
   readonly onCopied?: () => void;
+  /** A copy that makes no progress for this long fails with `ETIMEDOUT` (default 5 minutes; 0: never). */
+  readonly stallMs?: number;
 }
 
 /** Why one message of an attempt did not commit. */
@@ -97,4 +99,6 @@ export interface TransactionOutcome {
   readonly failed: MessageFailure[];
   /** Bytes written to destinations for the committed messages. */
   readonly bytes: number;
+  /** Bytes written to all destinations, per message. */
+  readonly bytesOf: ReadonlyMap<string, number>;
 }

@@ -3,8 +3,10 @@ import type { ContentSource, SpoolBackend } from '../backend/spool-backend.js';
 import { FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-error.js';
 import { encodeMarker, MAX_BATCH_RECORD_IDS, type MarkerRecord } from '../marker/marker-codec.js';
 import { names } from '../names/protocol-names.js';
+import type { EntryStat } from '../backend/spool-backend.js';
 import type { Machine, Op, Settled, StepName } from './ops.js';
 import { sharedRead } from './shared-read.js';
+import { DEFAULT_STALL_TIMEOUT_MS, guardStall } from './stall-guard.js';
 import { DEFAULT_COPY_WINDOW, type MessageFailure, type PlannedDestination, type TransactionOutcome, type TransactionPlan } from './transaction-plan.js';
 
 const utf8 = new TextEncoder();
@@ -13,25 +15,26 @@ function all(step: StepName, ops: Op[]): Op {
   return { type: 'all', step, ops };
 }
 
-function* settle(step: StepName, ops: Op[]): Machine<Settled[]> {
+/** Perform `ops` at once; one outcome per operation, in order. */
+export function* settle(step: StepName, ops: Op[]): Machine<Settled[]> {
   if (ops.length === 0) return [];
   return (yield all(step, ops)) as Settled[];
 }
 
-function* syncAll(step: StepName, spools: Iterable<SpoolBackend>): Machine<void> {
+/** Sync each spool once; a failed sync leaves durability unknown, so it is thrown: recovery decides from what is on disk. */
+export function* syncAll(step: StepName, spools: Iterable<SpoolBackend>): Machine<void> {
   const unique = [...new Set(spools)];
   const results = yield* settle(step, unique.map((spool) => ({ type: 'syncDir', step, spool }) as const));
   const bad = results.find((r) => !r.ok);
-  // A sync that fails leaves durability unknown: stop here, recovery decides from what is on disk.
   if (bad && !bad.ok) throw bad.error;
 }
 
-/** The marker record of message `id` in this attempt. */
-export function markerFor(plan: TransactionPlan, id: string): MarkerRecord {
+/** The record of this attempt over `ids` (docs/PROTOCOL.md: `m<tx>`). */
+export function markerFor(plan: TransactionPlan, ids: readonly string[] = plan.ids): MarkerRecord {
   const now = plan.now();
   return {
-    id,
     tx: plan.tx,
+    ids,
     protocol: plan.protocol,
     source: { uuid: plan.source.identity.uuid, location: plan.source.backend.location },
     destinations: plan.destinations.map((d) => ({ uuid: d.spool.identity.uuid, location: d.spool.backend.location })),
@@ -41,10 +44,21 @@ export function markerFor(plan: TransactionPlan, id: string): MarkerRecord {
   };
 }
 
+function toChunks(content: ContentSource): AsyncIterable<Uint8Array> {
+  if (content instanceof Uint8Array) {
+    return (async function* () {
+      yield content;
+    })();
+  }
+  return content;
+}
+
 /**
- * The content of `s<id>` as it should land in `dest`: streamed from `raw`,
- * transformed if asked. When `raw`'s chunks are `shared` with the other
- * destinations, a transform gets its own copy of each (it may modify them).
+ * The content of the message as it should land in `dest`: streamed from
+ * `raw`, transformed if asked. When `raw`'s chunks are `shared` with the
+ * other destinations, a transform gets its own copy of each (it may modify
+ * them). A transform must produce bytes: anything else (a string, an object)
+ * is an error naming the message, never written as its content.
  */
 function contentFor(raw: () => AsyncIterable<Uint8Array>, shared: boolean, id: string, dest: PlannedDestination): () => ContentSource {
   return () => {
@@ -63,98 +77,90 @@ function failure(id: string, err: unknown, committed: boolean, spool: SpoolBacke
   return { id, error: toFanoutError(err, 'EIO', { spool: spool.location, file }), committed };
 }
 
-/** Whether `spool` can give a file a second name ({@link SpoolBackend.link}): batch marker records, linked seed locks. */
+/** The error of a message whose attempt a recoverer took over (it won the fence). */
+function takenOver(plan: TransactionPlan, id: string): MessageFailure {
+  return {
+    id,
+    error: new FanoutError('EABORTED', 'taken over by a recoverer while this attempt was paused past its lease; left to it', { spool: plan.source.backend.location, file: names.source(id) }),
+    committed: false,
+  };
+}
+
+/** Whether `spool` can give a file a second name ({@link SpoolBackend.link}): linked seed locks. */
 function canLink(spool: SpoolBackend): boolean {
   return spool.capabilities.hardLinks && spool.link !== undefined;
 }
 
-/** Sort each publish or link outcome of C1: owned, owned by another worker (skipped), or failed. */
-function sortClaims(ids: readonly string[], results: readonly Settled[], S: SpoolBackend, failed: MessageFailure[], skipped: string[]): string[] {
-  const owned: string[] = [];
-  results.forEach((r, k) => {
-    const id = ids[k]!;
-    if (r.ok) owned.push(id);
-    else if (isFanoutError(r.error, 'EEXIST')) skipped.push(id);
-    else failed.push(failure(id, r.error, false, S, names.marker(id)));
-  });
-  return owned;
-}
-
-/** C1, one record per message: each written to a temp, then published as `m<id>` without clobbering. */
-function* claimOneByOne(plan: TransactionPlan, failed: MessageFailure[], skipped: string[]): Machine<string[]> {
-  const S = plan.source.backend;
-  const temps = plan.ids.map(() => plan.tempName());
-  const created = yield* settle(
-    'C1',
-    plan.ids.map((id, i) => ({ type: 'create', step: 'C1', spool: S, name: temps[i]!, content: () => utf8.encode(encodeMarker(markerFor(plan, id))) }) as const),
-  );
-  const written: number[] = [];
-  created.forEach((r, i) => {
-    if (r.ok) written.push(i);
-    else failed.push(failure(plan.ids[i]!, r.error, false, S, temps[i]!));
-  });
-  const published = yield* settle(
-    'C1',
-    written.map((i) => ({ type: 'publish', step: 'C1', spool: S, from: temps[i]!, to: names.marker(plan.ids[i]!) }) as const),
-  );
-  const owned = sortClaims(written.map((i) => plan.ids[i]!), published, S, failed, skipped);
-  const leftoverTemps = written.filter((_, k) => !published[k]!.ok).map((i) => temps[i]!);
-  yield* settle('C1', leftoverTemps.map((name) => ({ type: 'remove', step: 'C1', spool: S, name }) as const));
-  return owned;
-}
-
 /**
- * C1, one record per batch (DESIGN.md §3): the record lists the batch's ids,
- * is written and fsynced once, and hard-linked as each `m<id>` without
- * clobbering: one file fsync for the batch instead of one per message.
+ * C1, intent: write the attempt's record `m<tx>` (whole under a temp name,
+ * then renamed, so nobody reads it half-written), take each message by
+ * renaming `s<id>` → `p<id>.<tx>` (atomic: of several workers exactly one
+ * takes a message; the others get `ENOENT` and skip it), make the names
+ * durable, then check that the record is still there. The check pairs with
+ * a recoverer's retirement of a stale record (rename, then check for taken
+ * names): of a take and a retirement that cross, at least one side sees the
+ * other, so a message is never held by an attempt that has no record.
+ * A taken name that has a second name (a crash left a twin) is put back.
+ * Returns the ids this attempt now holds.
  */
-function* claimByLinks(plan: TransactionPlan, failed: MessageFailure[], skipped: string[]): Machine<string[]> {
+function* intent(plan: TransactionPlan, failed: MessageFailure[], skipped: string[]): Machine<string[]> {
   const S = plan.source.backend;
-  const owned: string[] = [];
-  for (let at = 0; at < plan.ids.length; at += MAX_BATCH_RECORD_IDS) {
-    const group = plan.ids.slice(at, at + MAX_BATCH_RECORD_IDS);
-    const temp = plan.tempName();
-    const record: MarkerRecord = { ...markerFor(plan, group[0]!), batch: group };
-    const [created] = yield* settle('C1', [{ type: 'create', step: 'C1', spool: S, name: temp, content: () => utf8.encode(encodeMarker(record)) }]);
-    if (!created!.ok) {
-      for (const id of group) failed.push(failure(id, created!.error, false, S, temp));
+  const record = names.record(plan.tx);
+  const temp = plan.tempName();
+  if (plan.ids.length > MAX_BATCH_RECORD_IDS) throw new FanoutError('EUSAGE', `at most ${MAX_BATCH_RECORD_IDS} messages per attempt`, { spool: S.location });
+  const [created] = yield* settle('C1', [{ type: 'create', step: 'C1', spool: S, name: temp, content: () => utf8.encode(encodeMarker(markerFor(plan))) }]);
+  if (!created!.ok) {
+    for (const id of plan.ids) failed.push(failure(id, created!.error, false, S, record));
+    return [];
+  }
+  const [named] = yield* settle('C1', [{ type: 'rename', step: 'C1', spool: S, from: temp, to: record }]);
+  if (!named!.ok) {
+    yield* settle('C1', [{ type: 'remove', step: 'C1', spool: S, name: temp }]);
+    for (const id of plan.ids) failed.push(failure(id, named!.error, false, S, record));
+    return [];
+  }
+  const takes = yield* settle('C1', plan.ids.map((id) => ({ type: 'rename', step: 'C1', spool: S, from: names.source(id), to: names.taken(id, plan.tx) }) as const));
+  const held: string[] = [];
+  takes.forEach((r, k) => {
+    const id = plan.ids[k]!;
+    if (r.ok) held.push(id);
+    else if (isFanoutError(r.error, 'ENOENT')) skipped.push(id); // taken by another worker, or finished meanwhile
+    else failed.push(failure(id, r.error, false, S, names.source(id)));
+  });
+  if (held.length === 0) {
+    yield* settle('C1', [{ type: 'remove', step: 'C1', spool: S, name: record }]);
+    return [];
+  }
+  // C1: the record and the takes are durable before any copy exists: a crash after a copy always finds them.
+  yield* syncAll('C1', [S]);
+  const checks = yield* settle('C1', [
+    { type: 'stat', step: 'C1', spool: S, name: record },
+    ...held.map((id) => ({ type: 'stat', step: 'C1', spool: S, name: names.taken(id, plan.tx) }) as const),
+  ]);
+  const recordThere = checks[0]!.ok && checks[0]!.value !== undefined;
+  const live: string[] = [];
+  const putBack: string[] = [];
+  for (const [k, id] of held.entries()) {
+    const r = checks[k + 1]!;
+    const st = r.ok ? (r.value as EntryStat | undefined) : undefined;
+    if (!recordThere) {
+      putBack.push(id);
+      failed.push(takenOver(plan, id));
       continue;
     }
-    const linked = yield* settle('C1', group.map((id) => ({ type: 'link', step: 'C1', spool: S, from: temp, to: names.marker(id) }) as const));
-    owned.push(...sortClaims(group, linked, S, failed, skipped));
-    // The record lives on under its m<id> names; a crash before this removal leaves a dead writer's temp for R6.
-    yield* settle('C1', [{ type: 'remove', step: 'C1', spool: S, name: temp }]);
+    if (st !== undefined && (st.nlink ?? 1) > 1 && st.fileId !== undefined) {
+      // Another protocol name of the same file: a crashed attempt's twin that recovery has not resolved yet.
+      const twins = (yield { type: 'twins', step: 'C1', spool: S, id, fileId: st.fileId, kinds: ['source', 'taken', 'committed', 'backout'], except: names.taken(id, plan.tx) }) as string[];
+      if (twins.length > 0) {
+        putBack.push(id);
+        skipped.push(id);
+        continue;
+      }
+    }
+    live.push(id);
   }
-  return owned;
-}
-
-/**
- * C1 for a batch: make each message's marker `m<id>` (an existing marker
- * means another worker owns the message), make the names durable, and
- * confirm `s<id>` still exists. Returns the ids this attempt now owns.
- */
-function* claim(plan: TransactionPlan, failed: MessageFailure[], skipped: string[]): Machine<string[]> {
-  const S = plan.source.backend;
-  const shareRecord = plan.ids.length > 1 && canLink(S);
-  const owned = shareRecord ? yield* claimByLinks(plan, failed, skipped) : yield* claimOneByOne(plan, failed, skipped);
-  if (owned.length === 0) return owned;
-  // C1: the markers' names are durable before any copy exists, so a crash after a copy always finds the marker (no orphan copies, no unrecoverable seed d-files).
-  yield* syncAll('C1', [S]);
-  // The message may have been finished by another worker between our listing and our claim.
-  const present = yield* settle('C1', owned.map((id) => ({ type: 'stat', step: 'C1', spool: S, name: names.source(id) }) as const));
-  const live: string[] = [];
-  const release: string[] = [];
-  present.forEach((r, k) => {
-    const id = owned[k]!;
-    const file = names.source(id);
-    if (r.ok && r.value !== undefined && (r.value as { kind: string }).kind === 'file') return void live.push(id);
-    release.push(id);
-    if (r.ok && r.value === undefined) skipped.push(id);
-    else if (r.ok) failed.push({ id, error: new FanoutError('EBADENTRY', 'not a regular file; left alone', { spool: S.location, file }), committed: false });
-    else failed.push(failure(id, r.error, false, S, file));
-  });
-  // Nothing was copied for these: their markers can go; recovery would remove them the same way.
-  yield* settle('C1', release.map((id) => ({ type: 'remove', step: 'C1', spool: S, name: names.marker(id) }) as const));
+  // Nothing was copied for these; a put-back that fails leaves a taken name that recovery puts back.
+  yield* settle('C1', putBack.map((id) => ({ type: 'rename', step: 'C1', spool: S, from: names.taken(id, plan.tx), to: names.source(id) }) as const));
   return live;
 }
 
@@ -248,9 +254,15 @@ function failedSomewhere(plan: TransactionPlan, state: CopyState, id: string, ou
 /** C2: the copy of `id` to each destination, reading the source once when it is shared. */
 function copyOps(plan: TransactionPlan, id: string): Op[] {
   const shared = plan.destinations.length > 1;
-  const open = () => plan.source.backend.read(names.source(id));
+  // The message is read under the name this attempt took it by.
+  const open = () => plan.source.backend.read(names.taken(id, plan.tx));
   const raw = shared ? sharedRead(open) : open;
-  return plan.destinations.map((d) => ({ type: 'create', step: 'C2', spool: d.spool.backend, name: copyName(plan, id), content: contentFor(raw, shared, id, d) }) as const);
+  return plan.destinations.map((d) => {
+    const content = contentFor(raw, shared, id, d);
+    const where = { spool: plan.source.backend.location, file: names.source(id) };
+    const stallMs = plan.stallMs ?? DEFAULT_STALL_TIMEOUT_MS;
+    return { type: 'create', step: 'C2', spool: d.spool.backend, name: copyName(plan, id), content: () => guardStall(toChunks(content()), stallMs, where) } as const;
+  });
 }
 
 /**
@@ -288,89 +300,140 @@ function* copyAll(plan: TransactionPlan, live: readonly string[], state: CopySta
 }
 
 /**
- * Undo the copies of `ids` (C3's failure case): remove the copies (and seed
- * locks) this attempt made, make that durable, then drop their markers.
+ * Back out (roll back) this attempt for `ids`: win the fence first
+ * (`p<id>.<tx>` → `b<id>.<tx>`; `ENOENT`: a recoverer took the attempt over
+ * and does it instead, so nothing is touched), remove the copies (and seed
+ * locks) this attempt made, make that durable, then give each message its
+ * name `s<id>` back. A removal that fails leaves that message as
+ * `b<id>.<tx>` under the record, for recovery to finish later, and reports
+ * it: nothing is ever left that no record points at.
+ * @returns the ids fully backed out (the others are reported in `failed`).
  */
-function* rollBack(plan: TransactionPlan, ids: string[], made: ReadonlySet<string>): Machine<void> {
-  if (ids.length === 0) return;
-  const removals = (name: (id: string) => string): Op[] =>
-    plan.destinations.flatMap((d, k) =>
-      ids.filter((id) => made.has(madeKey(k, name(id)))).map((id) => ({ type: 'remove', step: 'C3', spool: d.spool.backend, name: name(id) }) as const),
-    );
-  yield* settle('C3', removals((id) => copyName(plan, id)));
+function* backOut(plan: TransactionPlan, ids: readonly string[], made: ReadonlySet<string>, failed: MessageFailure[]): Machine<string[]> {
+  if (ids.length === 0) return [];
+  const S = plan.source.backend;
+  const fences = yield* settle('B', ids.map((id) => ({ type: 'rename', step: 'B', spool: S, from: names.taken(id, plan.tx), to: names.backout(id, plan.tx) }) as const));
+  const won: string[] = [];
+  fences.forEach((r, k) => {
+    const id = ids[k]!;
+    if (r.ok) won.push(id);
+    else if (isFanoutError(r.error, 'ENOENT')) failed.push(takenOver(plan, id));
+    else failed.push(failure(id, r.error, false, S, names.source(id)));
+  });
+  const stuck = new Set<string>();
+  const removeMade = function* (name: (id: string) => string): Machine<void> {
+    const targets = plan.destinations.flatMap((d, k) => won.filter((id) => made.has(madeKey(k, name(id))) && !stuck.has(id)).map((id) => ({ id, spool: d.spool.backend, name: name(id) })));
+    const results = yield* settle('B', targets.map(({ spool, name: n }) => ({ type: 'remove', step: 'B', spool, name: n }) as const));
+    results.forEach((r, k) => {
+      if (r.ok) return;
+      const t = targets[k]!;
+      if (!stuck.has(t.id)) {
+        const e = toFanoutError(r.error, 'EIO', { spool: t.spool.location, file: t.name });
+        failed.push({ id: t.id, error: new FanoutError(e.code, `rollback could not remove ${t.name}: ${e.message}; left for recovery`, { spool: t.spool.location, file: t.name, cause: e }), committed: false });
+      }
+      stuck.add(t.id);
+    });
+  };
+  yield* removeMade((id) => copyName(plan, id));
   // Seed: the copies go before their locks; the other order shows consumers unlocked, uncommitted d<id>s.
-  if (plan.protocol === 'seed') yield* settle('C3', removals(names.lock));
-  // Removals of copies are durable before the markers go: otherwise a crash could leave copies no marker points at.
-  yield* syncAll('C3', plan.destinations.map((d) => d.spool.backend));
-  yield* settle('C3', ids.map((id) => ({ type: 'remove', step: 'C3', spool: plan.source.backend, name: names.marker(id) }) as const));
+  if (plan.protocol === 'seed') yield* removeMade(names.lock);
+  // The removals are durable before the message is given back: otherwise a crash could leave copies of a message that is waiting again.
+  yield* syncAll('B', plan.destinations.map((d) => d.spool.backend));
+  const back = won.filter((id) => !stuck.has(id));
+  yield* settle('B', back.map((id) => ({ type: 'rename', step: 'B', spool: S, from: names.backout(id, plan.tx), to: names.source(id) }) as const));
+  return back;
 }
 
 /**
- * One attempt of the chosen protocol over `plan.ids` (DESIGN.md §3), as a
- * machine that yields backend operations.
+ * One attempt of the chosen protocol over `plan.ids` (docs/PROTOCOL.md), as
+ * a machine that yields backend operations.
  *
- * staged: C1 markers → C2 copies as `w<id>.<tx>` → C3 sync → C5 unlink
- * `s<id>` (commit) → P publish `w` → `d<id>` → C6 unlink `m<id>`.
+ * staged: C1 record `m<tx>`, take `s<id>` → `p<id>.<tx>` → C2 copies as
+ * `w<id>.<tx>` → C3 sync → C5 commit `p<id>.<tx>` → `k<id>.<tx>` (the
+ * fence) → P publish `w` → `d<id>` → C6 unlink `k<id>.<tx>`, then the record.
  *
- * seed: C1 markers → C2 lock (`l<id>`) and copy as `d<id>` → C3 sync → C5
- * commit → U unlock → C6.
+ * seed: the same, but C2 locks (`l<id>`) and copies as `d<id>`, and U
+ * unlocks after the commit instead of P.
  */
 export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome> {
   const S = plan.source.backend;
   const failed: MessageFailure[] = [];
   const skipped: string[] = [];
   const startedMs = plan.now();
-  const live = yield* claim(plan, failed, skipped);
+  const live = yield* intent(plan, failed, skipped);
   for (const id of live) plan.lease?.owned.add(id);
   const state: CopyState = { failed, copyFailed: new Set(), made: new Set(), anchors: plan.destinations.map(() => undefined) };
   const { copyFailed, made } = state;
+  /** Ids whose state the record must keep describing (not finished by this call). */
+  let outstanding = false;
+  const finishRecord = function* (): Machine<void> {
+    // Only once nothing of the attempt is left in p/k/b: a recoverer needs the record for those.
+    if (!outstanding) yield* settle('C6', [{ type: 'remove', step: 'C6', spool: S, name: names.record(plan.tx) }]);
+  };
+  if (live.length === 0) {
+    yield* finishRecord();
+    plan.onCopied?.();
+    return { committed: [], skipped, failed, bytes: 0, bytesOf: new Map() };
+  }
   const bytesOf = yield* copyAll(plan, live, state);
   plan.onCopied?.();
   const copied = live.filter((id) => !copyFailed.has(id));
-  if (live.length > 0) {
-    // C3: every copy's name is durable before the commit; else a crash after C5 could lose a copy that only the cache held.
-    try {
-      yield* syncAll('C3', plan.destinations.map((d) => d.spool.backend));
-    } catch (err) {
-      for (const id of copied) failed.push(failure(id, err, false, plan.destinations[0]!.spool.backend, copyName(plan, id)));
-      yield* rollBack(plan, live, made);
-      return { committed: [], skipped, failed, bytes: 0 };
-    }
+  const backOutAll = function* (ids: readonly string[]): Machine<void> {
+    const back = yield* backOut(plan, ids, made, failed);
+    if (back.length !== ids.length) outstanding = true;
+  };
+  // C3: every copy's name is durable before the commit; else a crash after C5 could lose a copy that only the cache held.
+  try {
+    yield* syncAll('C3', plan.destinations.map((d) => d.spool.backend));
+  } catch (err) {
+    for (const id of copied) failed.push(failure(id, err, false, plan.destinations[0]!.spool.backend, copyName(plan, id)));
+    yield* backOutAll(live);
+    yield* finishRecord();
+    return { committed: [], skipped, failed, bytes: 0, bytesOf: new Map() };
   }
-  yield* rollBack(plan, [...copyFailed], made);
+  yield* backOutAll([...copyFailed]);
 
-  // Pair the timeouts (qmail: DEATH 24 h < OSSIFIED 36 h): an owner past 2/3 of its lease never commits,
-  // since a recoverer on another host may take the marker over once the lease ends and roll it back.
+  // A courtesy, not the guarantee (the fence is): an owner past 2/3 of its lease, or whose renewal found a
+  // recoverer's claim, backs out rather than race a takeover it would probably lose.
   const leaseFrom = Math.max(startedMs, plan.lease?.renewedMs ?? startedMs);
   if (copied.length > 0 && (plan.lease?.lost === true || plan.now() > leaseFrom + (plan.leaseMs * 2) / 3)) {
+    const before = failed.length;
+    yield* backOutAll(copied);
+    const reported = new Set(failed.slice(before).map((f) => f.id));
     for (const id of copied) {
-      failed.push({ id, error: new FanoutError('EABORTED', 'lease ran out before the commit; rolled back (use a longer lease for slow destinations)', { spool: S.location, file: names.marker(id) }), committed: false });
+      if (!reported.has(id)) failed.push({ id, error: new FanoutError('EABORTED', 'lease ran out before the commit; rolled back (use a longer lease for slow destinations)', { spool: S.location, file: names.source(id) }), committed: false });
     }
-    yield* rollBack(plan, copied, made);
-    return { committed: [], skipped, failed, bytes: 0 };
+    yield* finishRecord();
+    return { committed: [], skipped, failed, bytes: 0, bytesOf: new Map() };
   }
 
-  // C5: commit each message by unlinking s<id>; per message, so a crash inside C5 commits some and leaves the rest to roll back.
-  const commits = yield* settle('C5', copied.map((id) => ({ type: 'remove', step: 'C5', spool: S, name: names.source(id) }) as const));
+  // C5: commit each message by renaming p<id>.<tx> -> k<id>.<tx>. A recoverer's takeover renames the same
+  // name to b<id>.<tx>: exactly one of the two renames succeeds, so a paused owner cannot commit a
+  // message that was rolled back behind its back.
+  const commits = yield* settle('C5', copied.map((id) => ({ type: 'rename', step: 'C5', spool: S, from: names.taken(id, plan.tx), to: names.committed(id, plan.tx) }) as const));
   const committed: string[] = [];
-  const uncommitted: string[] = [];
+  const undecided: string[] = [];
   commits.forEach((r, k) => {
     const id = copied[k]!;
-    // s<id> already gone: removed outside the protocol, or a second attempt committed it; never publish twice.
-    if (r.ok && r.value === true) committed.push(id);
-    else if (r.ok) {
-      uncommitted.push(id);
-      failed.push({ id, error: new FanoutError('ENOENT', 'the message vanished from the source during its transaction; rolled back', { spool: S.location, file: names.source(id) }), committed: false });
+    if (r.ok) committed.push(id);
+    else if (isFanoutError(r.error, 'ENOENT')) {
+      failed.push(takenOver(plan, id));
+      outstanding = true; // the recoverer that won the fence needs the record
     } else {
-      uncommitted.push(id);
       failed.push(failure(id, r.error, false, S, names.source(id)));
+      undecided.push(id);
     }
   });
   if (committed.length > 0) {
-    // C5: the commit is durable before any copy becomes visible (staged) and before any marker goes (else a re-fan: duplicate).
+    // C5: the commit is durable before any copy becomes visible (staged) and before anything is forgotten.
     yield* syncAll('C5', [S]);
   }
-  yield* rollBack(plan, uncommitted, made);
+  // A commit that failed otherwise changed nothing: back out (its fence may fail too; then recovery decides).
+  if (undecided.length > 0) {
+    const before = failed.length;
+    yield* backOutAll(undecided);
+    failed.splice(before); // the commit's own error is the one reported
+  }
 
   const stuck = new Set<string>();
   if (committed.length > 0) {
@@ -380,30 +443,39 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
       for (const d of plan.destinations) for (const id of committed) pubs.push({ id, dest: d });
       const results = yield* settle(
         'P',
-        pubs.map(({ id, dest }) => ({ type: 'publish', step: 'P', spool: dest.spool.backend, from: names.staged(id, plan.tx), to: names.delivered(id) }) as const),
+        pubs.map(({ id, dest }) => ({ type: 'rename', step: 'P', spool: dest.spool.backend, from: names.staged(id, plan.tx), to: names.delivered(id) }) as const),
       );
       results.forEach((r, k) => {
         const { id, dest } = pubs[k]!;
-        if (!r.ok && !stuck.has(id)) {
+        // ENOENT: a recoverer rolling the commit forward published it already.
+        if (r.ok || isFanoutError(r.error, 'ENOENT')) return;
+        if (!stuck.has(id)) {
           stuck.add(id);
           failed.push(failure(id, r.error, true, dest.spool.backend, names.delivered(id)));
         }
       });
-      // P: the d-names are durable before the markers go; else a crash could leave w-files that nobody publishes (loss).
+      // P: the d-names are durable before the commit record goes; else a crash could leave w-files that nobody publishes (loss).
       yield* syncAll('P', plan.destinations.map((d) => d.spool.backend));
     } else {
-      yield* settle(
-        'U',
-        plan.destinations.flatMap((d) => committed.map((id) => ({ type: 'remove', step: 'U', spool: d.spool.backend, name: names.lock(id) }) as const)),
-      );
-      // U: the unlocks are durable before the markers go; else a crash leaves locks that no recovery will find.
+      const unlocks = plan.destinations.flatMap((d) => committed.map((id) => ({ id, spool: d.spool.backend })));
+      const results = yield* settle('U', unlocks.map(({ spool, id }) => ({ type: 'remove', step: 'U', spool, name: names.lock(id) }) as const));
+      results.forEach((r, k) => {
+        const { id, spool } = unlocks[k]!;
+        if (r.ok || stuck.has(id)) return;
+        stuck.add(id);
+        failed.push(failure(id, r.error, true, spool, names.lock(id)));
+      });
+      // U: the unlocks are durable before the commit record goes; else a crash leaves locks that no recovery will find.
       yield* syncAll('U', plan.destinations.map((d) => d.spool.backend));
     }
   }
 
-  // C6: forget. No sync needed: a marker that reappears after a crash names a committed message, and recovery only completes it again (idempotent).
+  // C6: forget. No sync needed: a k<id>.<tx> that reappears after a crash is rolled forward again, which finds nothing left to do.
   const done = committed.filter((id) => !stuck.has(id));
-  yield* settle('C6', done.map((id) => ({ type: 'remove', step: 'C6', spool: S, name: names.marker(id) }) as const));
+  if (stuck.size > 0) outstanding = true;
+  const forgets = yield* settle('C6', done.map((id) => ({ type: 'remove', step: 'C6', spool: S, name: names.committed(id, plan.tx) }) as const));
+  if (forgets.some((r) => !r.ok)) outstanding = true;
+  yield* finishRecord();
   const bytes = done.reduce((sum, id) => sum + (bytesOf.get(id) ?? 0), 0);
-  return { committed: done, skipped, failed, bytes };
+  return { committed: done, skipped, failed, bytes, bytesOf };
 }

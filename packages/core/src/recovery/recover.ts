@@ -1,30 +1,32 @@
-import { describeKind, type SpoolBackend, type SpoolOpener } from '../backend/spool-backend.js';
+import { describeKind, type EntryKind, type SpoolBackend, type SpoolOpener } from '../backend/spool-backend.js';
 import { FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-error.js';
 import { type EventSink, ignoreEvents } from '../events/events.js';
 import { decodeMarker, MAX_MARKER_BYTES, type MarkerRecord } from '../marker/marker-codec.js';
 import { names, parseProtocolName } from '../names/protocol-names.js';
-import { defaultOwnerProbe, hostTag, type OwnerProbe } from '../owner/owner.js';
-import { type ExecutorHooks, runMachine, unwrapStopped } from '../protocol/executor.js';
+import { defaultOwner, defaultOwnerProbe, hostTag, type OwnerInfo, type OwnerProbe } from '../owner/owner.js';
+import { type ExecutorHooks, MachineStopped, runMachine, unwrapStopped } from '../protocol/executor.js';
 import { readSpoolIdentity, type SpoolIdentity } from '../spool/identity.js';
 import { readSmall } from '../spool/read-small.js';
 import { tempName, tempWriter } from '../spool/temp-name.js';
 import { hostname } from 'node:os';
 import { describeOwner, isMarkerStale } from './liveness.js';
-import { claimMarker, recoverMarker, releaseClaims } from './recovery-machine.js';
-import { claimName, encodeClaim, isRecovererDead, readClaim, RECOVERY_LEASE_MS } from './recoverer.js';
+import { claimAttempt, recoverAttempt, recoverOrphan, releaseClaims } from './recovery-machine.js';
+import { claimName, encodeClaim, isClaimHolderDead, readClaim, RECOVERY_LEASE_MS } from './recoverer.js';
 
 /** Options of {@link recover}. */
 export interface RecoverOptions {
-  /** The spool to recover (a source spool: its markers are recovered; any spool: its dead temps are removed). */
+  /** The spool to recover (a source spool: its attempts are recovered; any spool: its dead temps are removed). */
   readonly spool: SpoolBackend;
   /**
-   * Opens a destination named by a marker. Its identity is checked against
-   * the marker's UUID before anything in it is touched.
+   * Opens a destination named by a record. Its identity is checked against
+   * the record's UUID before anything in it is touched.
    */
   readonly open: SpoolOpener;
-  /** Tells live owners from dead ones; default: `kill(pid, 0)` on this host. */
+  /** Tells live owners from dead ones; default: {@link defaultOwnerProbe} (it can only say 'unknown', so leases decide). */
   readonly ownerProbe?: OwnerProbe;
-  /** A recoverer on another host that took a marker over is presumed dead this long after its takeover. Default 10 min. */
+  /** Who this recoverer is, written into its takeover claims. Default {@link defaultOwner}(). */
+  readonly owner?: OwnerInfo;
+  /** A recoverer that nobody can see is presumed dead this long after its takeover. Default 10 min. */
   readonly recoveryLeaseMs?: number;
   /** Temps of writers that cannot be proven dead are removed after this age. Default 36 h (qmail's OSSIFIED). */
   readonly staleTempMs?: number;
@@ -38,10 +40,12 @@ export interface RecoverOptions {
 export interface RecoverySummary {
   readonly rolledBack: number;
   readonly rolledForward: number;
-  /** Markers of live owners, left alone. */
+  /** Attempts of live owners (or held by a live recoverer), left alone. */
   readonly inFlight: number;
-  /** Markers quarantined or refused: left in place, nothing deleted. Non-empty means exit status 3. */
+  /** Records quarantined or refused: left in place, nothing deleted. Non-empty means exit status 3. */
   readonly refused: FanoutError[];
+  /** Steps that failed (a removal refused by the storage, a publish blocked): left in place for a later recovery. Exit status 1. */
+  readonly failed: FanoutError[];
   readonly tempsRemoved: number;
   /** Entries that are not protocol files: reported, never touched. */
   readonly unknown: number;
@@ -51,15 +55,16 @@ export interface RecoverySummary {
 export const STALE_TEMP_MS = 36 * 3600 * 1000;
 
 /**
- * Roll back or complete every interrupted transaction whose marker is in
+ * Roll back or complete every interrupted attempt whose record is in
  * `spool`, then remove dead writers' temp files (R1–R7 of the post, in two
- * loops; a stale marker's destinations have their dead temps removed too). Idempotent and safe to crash at any point: run it again.
+ * loops; a stale attempt's destinations have their dead temps removed too).
+ * Idempotent and safe to crash at any point: run it again.
  *
- * It only ever deletes protocol files (`t`, `m`, `w`, `d`, `l` of a rolled
- * back transaction) inside spools whose `.fanout-spool` identity matches what
- * the marker says. A marker that does not parse, fails its checksum, is not
- * a regular file, or names a foreign spool is quarantined: reported in
- * `refused`, left in place, its message left in the source.
+ * It only ever deletes protocol files (names that parse exactly, of attempts
+ * whose verified record names them) inside spools whose `.fanout-spool`
+ * identity matches what the record says. A record that does not parse, fails
+ * its checksum, is not a regular file, or names a foreign spool is
+ * quarantined: reported in `refused`, left in place, its messages left alone.
  *
  * @throws `ENOTSPOOL` when `spool` is not a fanout spool.
  */
@@ -70,11 +75,13 @@ export async function recover(options: RecoverOptions): Promise<RecoverySummary>
 async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummary> {
   const { spool } = options;
   const probe = options.ownerProbe ?? defaultOwnerProbe;
+  const self = options.owner ?? defaultOwner();
   const now = options.now ?? Date.now;
   const emit = options.onEvent ?? ignoreEvents;
   const identity = await readSpoolIdentity(spool);
   const opened = new Map<string, Promise<{ backend: SpoolBackend; identity: SpoolIdentity }>>();
   const refused: FanoutError[] = [];
+  const failed: FanoutError[] = [];
   let rolledBack = 0;
   let rolledForward = 0;
   let inFlight = 0;
@@ -86,6 +93,10 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
     refused.push(error);
     emit({ type: 'quarantined', spool: error.spool ?? spool.location, file: error.file ?? '', error });
   };
+  const reportUnknown = (name: string, kind: EntryKind) => {
+    unknown++;
+    emit({ type: 'unknown-entry', spool: spool.location, name, kind });
+  };
 
   const openDestination = (location: string) => {
     let p = opened.get(location);
@@ -96,33 +107,29 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
     return p;
   };
 
-  /**
-   * Read and verify `m<id>`. A marker that is corrupt or foreign is refused
-   * (reported) unless `quiet`; one that vanished meanwhile (another recoverer
-   * finished it) is simply absent.
-   */
-  const readVerifiedMarker = async (file: string, id: string, quiet = false): Promise<MarkerRecord | undefined> => {
-    let marker: MarkerRecord;
+  /** Read and verify a record; one that is corrupt or foreign is refused (unless `quiet`), one that vanished is absent. */
+  const readVerifiedRecord = async (file: string, tx: string, quiet = false): Promise<MarkerRecord | undefined> => {
+    let record: MarkerRecord;
     try {
-      marker = decodeMarker(await readSmall(spool, file, MAX_MARKER_BYTES), { spool: spool.location, file, id });
+      record = decodeMarker(await readSmall(spool, file, MAX_MARKER_BYTES), { spool: spool.location, file, tx });
     } catch (err) {
       if (!quiet && !isFanoutError(err, 'ENOENT')) refuse(toFanoutError(err, 'ECORRUPT', { spool: spool.location, file }));
       return undefined;
     }
-    if (marker.id !== id || marker.source.uuid !== identity.uuid) {
-      if (!quiet) refuse(new FanoutError('EFOREIGN', `marker belongs to ${marker.id === id ? `spool ${marker.source.uuid}` : `message ${marker.id}`}; quarantined`, { spool: spool.location, file }));
+    if (record.source.uuid !== identity.uuid) {
+      if (!quiet) refuse(new FanoutError('EFOREIGN', `record belongs to spool ${record.source.uuid}; quarantined`, { spool: spool.location, file }));
       return undefined;
     }
-    return marker;
+    return record;
   };
 
-  const verifiedDestinations = async (marker: MarkerRecord, file: string): Promise<SpoolBackend[] | undefined> => {
+  const verifiedDestinations = async (record: MarkerRecord, file: string): Promise<SpoolBackend[] | undefined> => {
     const destinations: SpoolBackend[] = [];
-    for (const ref of marker.destinations) {
+    for (const ref of record.destinations) {
       try {
         const d = await openDestination(ref.location);
         if (d.identity.uuid !== ref.uuid) {
-          refuse(new FanoutError('EFOREIGN', `marker names spool ${ref.uuid} at ${ref.location}, which is spool ${d.identity.uuid}; quarantined`, { spool: spool.location, file }));
+          refuse(new FanoutError('EFOREIGN', `record names spool ${ref.uuid} at ${ref.location}, which is spool ${d.identity.uuid}; quarantined`, { spool: spool.location, file }));
           return undefined;
         }
         destinations.push(d.backend);
@@ -135,94 +142,118 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
     return destinations;
   };
 
+  /** R1: the claims of attempt `tx`, and whether a live holder (the owner renewing, or a recoverer) has it. */
+  const claimsOf = async (tx: string): Promise<{ claims: string[]; next: number; holder: string | undefined }> => {
+    const claims: string[] = [];
+    for (let generation = 1; ; generation++) {
+      const name = claimName(tx, generation);
+      const c = await readClaim(spool, name);
+      if (c === undefined) return { claims, next: generation, holder: undefined };
+      // A file that is not our claim still takes the generation's name: skip it, never delete it.
+      if (c === 'foreign') continue;
+      claims.push(name);
+      if (!(await isClaimHolderDead(c, probe, now()))) return { claims, next: generation, holder: `${c.owner.host} pid ${c.owner.pid}` };
+    }
+  };
+
+  const recoverRecord = async (file: string, tx: string, fromRetiring: boolean) => {
+    const record = await readVerifiedRecord(file, tx);
+    if (record === undefined) return;
+    if (!(await isMarkerStale(record, probe, now()))) {
+      inFlight++;
+      emit({ type: 'marker-in-flight', id: tx, spool: spool.location, owner: describeOwner(record) });
+      return;
+    }
+    const destinations = await verifiedDestinations(record, file);
+    if (destinations === undefined) return;
+    // R1: take the attempt over with the next free claim generation; a live holder of an earlier one keeps it.
+    const { claims, next, holder } = await claimsOf(tx);
+    if (holder !== undefined) {
+      inFlight++;
+      emit({ type: 'marker-in-flight', id: tx, spool: spool.location, owner: holder });
+      return;
+    }
+    const mine = claimName(tx, next);
+    const content = encodeClaim({ owner: self, claimedMs: now(), leaseMs: recoveryLeaseMs });
+    if (!(await runMachine(claimAttempt(spool, mine, content, tempName()), options.hooks))) return;
+    claims.push(mine);
+    // The record may have been finished since we read it.
+    if ((await readVerifiedRecord(file, tx, true)) === undefined) {
+      await runMachine(releaseClaims(spool, claims), options.hooks);
+      return;
+    }
+    // A dead writer's temps in a destination are only reachable through this record: remove them first.
+    for (const d of destinations) {
+      if (cleaned.has(d)) continue;
+      tempsRemoved += await removeDeadTemps(d, probe, options.staleTempMs ?? STALE_TEMP_MS, now(), emit);
+      cleaned.add(d);
+    }
+    let outcome;
+    try {
+      outcome = await runMachine(recoverAttempt(spool, record, destinations, fromRetiring), options.hooks);
+    } catch (err) {
+      // A sync or a read that failed: nothing is decided; the claim stays until it expires, the record for later.
+      failed.push(toFanoutError(err, 'EIO', { spool: spool.location, file }));
+      return;
+    }
+    rolledBack += outcome.rolledBack;
+    rolledForward += outcome.rolledForward;
+    for (const p of outcome.problems) {
+      failed.push(p);
+      emit({ type: 'recovery-failed', spool: p.spool ?? spool.location, file: p.file ?? file, error: p });
+    }
+    if (outcome.retired) {
+      await runMachine(releaseClaims(spool, claims), options.hooks);
+      if (outcome.rolledBack + outcome.rolledForward > 0) emit({ type: 'recovered', id: tx, tx, action: outcome.rolledForward > 0 ? 'rolled-forward' : 'rolled-back' });
+    } else if (outcome.problems.length === 0) {
+      inFlight++;
+      emit({ type: 'marker-in-flight', id: tx, spool: spool.location, owner: describeOwner(record) });
+    }
+  };
+
   try {
-    // Loop 1 (R1–R5): markers.
+    // Loop 1 (R1–R5): attempts.
     for await (const entry of spool.list()) {
       const parsed = parseProtocolName(entry.name);
       if (parsed.kind === 'unknown') {
-        unknown++;
-        emit({ type: 'unknown-entry', spool: spool.location, name: entry.name, kind: entry.kind });
+        reportUnknown(entry.name, entry.kind);
         continue;
       }
-      if (parsed.kind !== 'marker' && parsed.kind !== 'recovering') {
-        // A protocol name on a symlink, directory or FIFO is not ours: report it, never follow or delete it.
-        if (entry.kind !== 'file' && parsed.kind !== 'identity') {
-          unknown++;
-          emit({ type: 'unknown-entry', spool: spool.location, name: entry.name, kind: entry.kind });
-        }
-        continue;
-      }
-      const file = entry.name;
+      if (parsed.kind === 'identity') continue;
+      // A protocol name on a symlink, directory or FIFO is not ours: report it, never follow or delete it.
       if (entry.kind !== 'file') {
-        refuse(new FanoutError('EBADENTRY', `marker is ${describeKind(entry.kind)}, not a regular file; quarantined`, { spool: spool.location, file }));
+        if (parsed.kind === 'record' || parsed.kind === 'retiring') {
+          refuse(new FanoutError('EBADENTRY', `record is ${describeKind(entry.kind)}, not a regular file; quarantined`, { spool: spool.location, file: entry.name }));
+        } else reportUnknown(entry.name, entry.kind);
         continue;
       }
-      if (parsed.kind === 'recovering') {
-        // A takeover claim. While its marker exists the marker's own entry decides; without one it is a leftover.
-        if ((await spool.stat(names.marker(parsed.id))) !== undefined) continue;
-        const holder = await readClaim(spool, file);
-        if (holder !== undefined && (await isRecovererDead(holder, probe, now(), recoveryLeaseMs))) await spool.remove(file);
-        continue;
-      }
-      const marker = await readVerifiedMarker(file, parsed.id);
-      if (marker === undefined) continue;
-      if (!(await isMarkerStale(marker, probe, now()))) {
-        inFlight++;
-        emit({ type: 'marker-in-flight', id: marker.id, spool: spool.location, owner: describeOwner(marker) });
-        continue;
-      }
-      const destinations = await verifiedDestinations(marker, file);
-      if (destinations === undefined) continue;
-      // R1: take the attempt over with the next free claim generation; a live holder of an earlier one keeps it.
-      const claims: string[] = [];
-      let holderAlive = false;
-      let generation = 1;
-      for (; ; generation++) {
-        const name = claimName(marker.id, marker.tx, generation);
-        const holder = await readClaim(spool, name);
-        if (holder === undefined) break;
-        claims.push(name);
-        if (!(await isRecovererDead(holder, probe, now(), recoveryLeaseMs))) {
-          holderAlive = true;
-          break;
+      try {
+        if (parsed.kind === 'record' || parsed.kind === 'retiring') {
+          await recoverRecord(entry.name, parsed.tx, parsed.kind === 'retiring');
+        } else if (parsed.kind === 'taken' || parsed.kind === 'backout' || parsed.kind === 'committed') {
+          if (await runMachine(recoverOrphan(spool, entry.name, parsed.kind, parsed.id, parsed.tx), options.hooks)) {
+            if (parsed.kind === 'committed') rolledForward++;
+            else rolledBack++;
+          }
+        } else if (parsed.kind === 'claim') {
+          // A claim whose attempt is over is a leftover; only claims this code wrote, of dead holders, go.
+          const tx = parsed.tx;
+          if ((await spool.stat(names.record(tx))) !== undefined || (await spool.stat(names.retiring(tx))) !== undefined) continue;
+          const holder = await readClaim(spool, entry.name);
+          if (holder !== undefined && holder !== 'foreign' && (await isClaimHolderDead(holder, probe, now()))) await spool.remove(entry.name);
         }
-      }
-      if (holderAlive) {
-        inFlight++;
-        emit({ type: 'marker-in-flight', id: marker.id, spool: spool.location, owner: `recoverer holding ${claims[claims.length - 1]}` });
-        continue;
-      }
-      const mine = claimName(marker.id, marker.tx, generation);
-      const claimContent = encodeClaim({ host: hostname(), pid: process.pid, claimedMs: now() });
-      if (!(await runMachine(claimMarker(spool, mine, claimContent, tempName()), options.hooks))) continue;
-      claims.push(mine);
-      // The marker may have been finished, and its name reused by a newer attempt, since we read it.
-      const current = await readVerifiedMarker(file, marker.id, true);
-      if (current === undefined || current.tx !== marker.tx) {
-        await runMachine(releaseClaims(spool, claims), options.hooks);
-        continue;
-      }
-      // A dead writer's temps in a destination (e.g. fs-nfs's create-by-link) are only reachable through
-      // this marker: remove them before the marker goes, so a crash cannot orphan them.
-      for (const d of destinations) {
-        if (cleaned.has(d)) continue;
-        tempsRemoved += await removeDeadTemps(d, probe, options.staleTempMs ?? STALE_TEMP_MS, now(), emit);
-        cleaned.add(d);
-      }
-      const outcome = await runMachine(recoverMarker(spool, marker, destinations), options.hooks);
-      // The marker is gone (or refused and left for a later try): the claims have done their work.
-      await runMachine(releaseClaims(spool, claims), options.hooks);
-      if (outcome.action === 'refused') refuse(outcome.error);
-      else {
-        if (outcome.action === 'rolled-back') rolledBack++;
-        else rolledForward++;
-        emit({ type: 'recovered', id: marker.id, tx: marker.tx, action: outcome.action });
+      } catch (err) {
+        // One attempt's storage failure does not stop the others; it is reported and left for later.
+        if (err instanceof MachineStopped) throw err;
+        const e = toFanoutError(err, 'EIO', { spool: spool.location, file: entry.name });
+        failed.push(e);
+        emit({ type: 'recovery-failed', spool: e.spool ?? spool.location, file: e.file ?? entry.name, error: e });
       }
     }
 
     // Loop 2 (R6): temp files of dead writers.
     tempsRemoved += await removeDeadTemps(spool, probe, options.staleTempMs ?? STALE_TEMP_MS, now(), emit);
-    return { rolledBack, rolledForward, inFlight, refused, tempsRemoved, unknown };
+    return { rolledBack, rolledForward, inFlight, refused, failed, tempsRemoved, unknown };
   } finally {
     for (const p of opened.values()) {
       await p.then((d) => (d.backend === spool ? undefined : d.backend.close())).catch(() => undefined);

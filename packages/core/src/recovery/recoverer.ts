@@ -1,65 +1,68 @@
-import { hostname } from 'node:os';
 import type { SpoolBackend } from '../backend/spool-backend.js';
 import { isFanoutError } from '../errors/fanout-error.js';
-import { isValidId, names } from '../names/protocol-names.js';
-import { hostTag, type OwnerProbe } from '../owner/owner.js';
+import { names } from '../names/protocol-names.js';
+import type { OwnerInfo, OwnerProbe } from '../owner/owner.js';
 import { readSmall } from '../spool/read-small.js';
 
-/** How long a recoverer on another host may hold a takeover claim before it is presumed dead. */
+/** How long a claim holder that nobody can see (another host, another PID namespace) is presumed alive. */
 export const RECOVERY_LEASE_MS = 10 * 60 * 1000;
 
 /**
- * Who took over attempt `tx` of a stale marker: the content of the claim file
- * `r<id>.<tx>_<generation>`. Claims are created exclusively, so of several
- * recoverers exactly one holds a generation; a later recoverer may only claim
- * the next generation once the holder is dead.
+ * The content of a claim `r<tx>.<g>` on attempt `tx`: who holds generation
+ * `g` (the attempt's owner renewing its lease, or a recoverer taking the
+ * attempt over) and until when. Claims are created exclusively, so of several
+ * claimants exactly one holds a generation; a later one may only create the
+ * next generation once the holder is dead or its lease has run out.
  */
 export interface RecovererClaim {
-  readonly host: string;
-  readonly pid: number;
+  readonly owner: OwnerInfo;
   readonly claimedMs: number;
-  /** How long the holder may be presumed alive after `claimedMs` (an owner's lease renewal says its lease). */
-  readonly leaseMs?: number;
+  /** How long the holder may be presumed alive after `claimedMs`. */
+  readonly leaseMs: number;
 }
 
-/** The claim file name of generation `g` of the takeover of attempt `tx` of message `id`. */
-export function claimName(id: string, tx: string, generation: number): string {
-  return names.recovering(id, `${tx}_${generation}`);
-}
+const MAGIC = 'fanout-claim';
 
-/** `<tx>_<generation>` of a claim's token, if it has that form. */
-export function parseClaimToken(token: string): { tx: string; generation: number } | undefined {
-  const m = /^(.+)_(\d{1,6})$/.exec(token);
-  return m && isValidId(m[1]!) ? { tx: m[1]!, generation: Number(m[2]) } : undefined;
+/** The claim file name of generation `g` of attempt `tx`. */
+export function claimName(tx: string, generation: number): string {
+  return names.claim(tx, generation);
 }
 
 export function encodeClaim(c: RecovererClaim): Uint8Array {
-  return new TextEncoder().encode(`${JSON.stringify({ fanout: 'recoverer', ...c })}\n`);
+  return new TextEncoder().encode(`${JSON.stringify({ fanout: MAGIC, ...c })}\n`);
 }
 
-/** Read a claim; `undefined` if it is gone; a claim that does not parse counts as a dead recoverer's. */
-export async function readClaim(spool: SpoolBackend, file: string): Promise<RecovererClaim | 'corrupt' | undefined> {
+/**
+ * Read a claim: `undefined` if it is gone; `'foreign'` if the file is not a
+ * claim this code wrote (an operator's file that happens to have a claim's
+ * name): such a file is never deleted, and never counted as a live holder.
+ */
+export async function readClaim(spool: SpoolBackend, file: string): Promise<RecovererClaim | 'foreign' | undefined> {
+  let text: string;
   try {
-    const c = JSON.parse(await readSmall(spool, file, 4096)) as Partial<RecovererClaim>;
-    if (typeof c.host !== 'string' || typeof c.pid !== 'number' || typeof c.claimedMs !== 'number') return 'corrupt';
-    return { host: c.host, pid: c.pid, claimedMs: c.claimedMs, ...(typeof c.leaseMs === 'number' ? { leaseMs: c.leaseMs } : {}) };
+    text = await readSmall(spool, file, 4096);
   } catch (err) {
     if (isFanoutError(err, 'ENOENT')) return undefined;
-    return 'corrupt';
+    return 'foreign';
+  }
+  try {
+    const c = JSON.parse(text) as { fanout?: unknown; owner?: Partial<OwnerInfo>; claimedMs?: unknown; leaseMs?: unknown };
+    const o = c.owner;
+    if (c.fanout !== MAGIC || typeof c.claimedMs !== 'number' || typeof c.leaseMs !== 'number' || !o) return 'foreign';
+    if (typeof o.host !== 'string' || typeof o.pid !== 'number' || typeof o.bootId !== 'string' || typeof o.startTime !== 'string') return 'foreign';
+    return { owner: o as OwnerInfo, claimedMs: c.claimedMs, leaseMs: c.leaseMs };
+  } catch {
+    return 'foreign';
   }
 }
 
 /**
- * The holder of a claim (a recoverer, or an owner renewing its lease) is dead
- * when the probe proves it (this host, pid gone), or when nobody can tell and
- * its claim is older than its lease (the claim's own `leaseMs`, else
- * `leaseMs`). Holders give up well before: owners at 2/3 of their lease.
+ * The holder of a claim is dead when the probe proves it, or when nobody can
+ * tell and its claim is older than its lease. Holders give up well before:
+ * owners at 2/3 of their lease (and the commit is fenced whatever the time).
  */
-export async function isRecovererDead(c: RecovererClaim | 'corrupt', probe: OwnerProbe, now: number, leaseMs: number): Promise<boolean> {
-  if (c === 'corrupt') return true;
-  if (hostTag(c.host) === hostTag(hostname())) {
-    const liveness = await probe({ host: c.host, bootId: '', pid: c.pid, startTime: '' });
-    if (liveness !== 'unknown') return liveness === 'dead';
-  }
-  return now > c.claimedMs + (c.leaseMs ?? leaseMs);
+export async function isClaimHolderDead(c: RecovererClaim, probe: OwnerProbe, now: number): Promise<boolean> {
+  const liveness = await probe(c.owner);
+  if (liveness !== 'unknown') return liveness === 'dead';
+  return now > c.claimedMs + c.leaseMs;
 }

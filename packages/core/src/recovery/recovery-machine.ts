@@ -1,96 +1,203 @@
-import type { SpoolBackend } from '../backend/spool-backend.js';
-import { FanoutError, isFanoutError } from '../errors/fanout-error.js';
+import type { EntryStat, SpoolBackend } from '../backend/spool-backend.js';
+import { FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-error.js';
 import type { MarkerRecord } from '../marker/marker-codec.js';
 import { names } from '../names/protocol-names.js';
-import type { Machine, Op, Settled } from '../protocol/ops.js';
+import type { Machine, Op, Settled, StepName } from '../protocol/ops.js';
+import { settle, syncAll } from '../protocol/transaction.js';
 
-/** What recovering one marker did. */
-export type MarkerRecoveryOutcome =
-  | { readonly action: 'rolled-back' | 'rolled-forward' }
-  /** The marker names a state recovery must not guess about; it was left in place. */
-  | { readonly action: 'refused'; readonly error: FanoutError };
-
-function* settle(step: 'R2' | 'R3', ops: Op[]): Machine<Settled[]> {
-  if (ops.length === 0) return [];
-  return (yield { type: 'all', step, ops }) as Settled[];
+/** What recovering one attempt did. */
+export interface AttemptRecoveryOutcome {
+  readonly rolledBack: number;
+  readonly rolledForward: number;
+  /** Removals or publishes that failed, or states recovery must not guess about: the record stays. */
+  readonly problems: FanoutError[];
+  /** The record is gone: the attempt is over. False: it stays (problems, or the attempt took a message meanwhile). */
+  readonly retired: boolean;
 }
 
-function* syncAll(step: 'R2' | 'R3', spools: SpoolBackend[]): Machine<void> {
-  const results = yield* settle(step, [...new Set(spools)].map((spool) => ({ type: 'syncDir', step, spool }) as const));
-  for (const r of results) if (!r.ok) throw r.error;
+function* stats(step: StepName, spool: SpoolBackend, files: string[]): Machine<(EntryStat | undefined)[]> {
+  const results = yield* settle(step, files.map((name) => ({ type: 'stat', step, spool, name }) as const));
+  return results.map((r) => {
+    if (!r.ok) throw r.error;
+    return r.value as EntryStat | undefined;
+  });
 }
 
-function* removeAll(step: 'R2' | 'R3', ops: { spool: SpoolBackend; name: string }[]): Machine<void> {
-  const results = yield* settle(step, ops.map(({ spool, name }) => ({ type: 'remove', step, spool, name }) as const));
-  for (const r of results) if (!r.ok) throw r.error;
+/** Remove `targets`; the problems of those that failed (a name that is gone already is no problem). */
+function* removeChecked(step: StepName, targets: { spool: SpoolBackend; name: string }[], problems: FanoutError[], why: string): Machine<boolean> {
+  const results = yield* settle(step, targets.map(({ spool, name }) => ({ type: 'remove', step, spool, name }) as const));
+  let ok = true;
+  results.forEach((r: Settled, k) => {
+    if (r.ok) return;
+    ok = false;
+    const t = targets[k]!;
+    const e = toFanoutError(r.error, 'EIO', { spool: t.spool.location, file: t.name });
+    problems.push(new FanoutError(e.code, `${why} could not remove ${t.name}: ${e.message}; left for a later recovery`, { spool: t.spool.location, file: t.name, cause: e }));
+  });
+  return ok;
 }
 
 /**
- * Recover one verified marker `m<id>` (R2/R3 of the post, made idempotent):
- *
- * - `s<id>` present → the commit never happened: roll back, i.e. delete this
- *   attempt's copies (`w<id>.<tx>`; seed: `d<id>` and `l<id>`) in every
- *   destination, sync them, delete the marker (R2.1.2).
- * - `s<id>` absent → committed: roll forward, i.e. publish each remaining
- *   `w<id>.<tx>` as `d<id>` (a missing `w` was already published, and its
- *   `d<id>` may already be consumed; seed:
- *   remove the locks), sync, delete the marker (R3).
- *
- * Every step may be repeated after a crash with the same result.
- * `destinations` are the marker's destinations, already opened and verified.
+ * R3, roll forward one staged copy: publish `w<id>.<tx>` as `d<id>` unless
+ * it is published already. A staged copy that has a second name was
+ * published by a crashed publish (or a consumer holds that second name as its
+ * claim `c<id>.<who>`, or took it and is acknowledging it): only the
+ * leftover name goes, so a message a consumer has taken is never published
+ * again.
  */
-export function* recoverMarker(source: SpoolBackend, marker: MarkerRecord, destinations: SpoolBackend[]): Machine<MarkerRecoveryOutcome> {
-  const markerFile = names.marker(marker.id);
-  const { id, tx } = marker;
-  const s = (yield { type: 'stat', step: 'R2', spool: source, name: names.source(id) }) as { kind: string } | undefined;
-  if (s !== undefined) {
-    const copy = marker.protocol === 'staged' ? names.staged(id, tx) : names.delivered(id);
-    yield* removeAll('R2', destinations.map((spool) => ({ spool, name: copy })));
-    // Seed: each copy goes before its lock; the other order shows a consumer an unlocked, uncommitted d<id>.
-    if (marker.protocol === 'seed') yield* removeAll('R2', destinations.map((spool) => ({ spool, name: names.lock(id) })));
-    // R2: the copies' removal is durable before the marker's, so a crash in between repeats the rollback rather than orphaning copies.
-    yield* syncAll('R2', destinations);
-    yield* removeAll('R2', [{ spool: source, name: markerFile }]);
-    return { action: 'rolled-back' };
+function* publishStaged(spool: SpoolBackend, id: string, tx: string, problems: FanoutError[]): Machine<void> {
+  const from = names.staged(id, tx);
+  const [st] = yield* stats('R3', spool, [from]);
+  if (st === undefined) return;
+  if ((st.nlink ?? 1) > 1 && st.fileId !== undefined) {
+    const twins = (yield { type: 'twins', step: 'R3', spool, id, fileId: st.fileId, kinds: ['delivered', 'claimed'], except: from } as Op) as string[];
+    if (twins.length > 0) {
+      yield* removeChecked('R3', [{ spool, name: from }], problems, 'roll-forward');
+      return;
+    }
   }
+  try {
+    yield { type: 'rename', step: 'R3', spool, from, to: names.delivered(id) } as Op;
+  } catch (err) {
+    if (isFanoutError(err, 'ENOENT')) return; // published meanwhile by the attempt's owner
+    if (isFanoutError(err, 'EEXIST')) {
+      problems.push(new FanoutError('EEXIST', `cannot publish ${from}: ${names.delivered(id)} exists and is another file; left in place`, { spool: spool.location, file: names.delivered(id), cause: err }));
+      return;
+    }
+    throw err;
+  }
+}
 
-  if (marker.protocol === 'staged') {
-    for (const spool of destinations) {
-      const from = names.staged(id, tx);
-      const to = names.delivered(id);
+/**
+ * Recover message `id` of a stale attempt (docs/PROTOCOL.md, "Recovery"),
+ * by the name the message has in the source:
+ * - `k<id>.<tx>`: committed: roll forward (publish the remaining copies or
+ *   unlock them), sync, forget the commit;
+ * - `p<id>.<tx>`: in flight: win the fence (`p` → `b`; `ENOENT` means the
+ *   owner committed meanwhile: roll forward instead), then as `b`;
+ * - `b<id>.<tx>`: backing out: remove the attempt's copies, sync, give the
+ *   message its name `s<id>` back;
+ * - none of them: the attempt never took it, or finished with it; staged
+ *   copies a paused owner may have left after losing the fence are removed.
+ * Every step is idempotent; a failed removal leaves the state for later.
+ */
+function* recoverMessage(source: SpoolBackend, record: MarkerRecord, id: string, destinations: SpoolBackend[], problems: FanoutError[]): Machine<'back' | 'forward' | 'none' | 'stuck'> {
+  const { tx } = record;
+  const staged = record.protocol === 'staged';
+  const copy = staged ? names.staged(id, tx) : names.delivered(id);
+  for (let round = 0; round < 2; round++) {
+    const [k, b, p] = yield* stats('R2', source, [names.committed(id, tx), names.backout(id, tx), names.taken(id, tx)]);
+    if (k !== undefined) {
+      const before = problems.length;
+      if (staged) for (const spool of destinations) yield* publishStaged(spool, id, tx, problems);
+      else yield* removeChecked('R3', destinations.map((spool) => ({ spool, name: names.lock(id) })), problems, 'roll-forward');
+      if (problems.length > before) return 'stuck';
+      // R3: the publishes are durable before the commit is forgotten; else a crash leaves copies nothing leads to.
+      yield* syncAll('R3', destinations);
+      // A twin p<id>.<tx> (a crash kept both names of the commit's rename) goes too.
+      const leftovers = [names.committed(id, tx), ...(p !== undefined ? [names.taken(id, tx)] : [])];
+      if (!(yield* removeChecked('R3', leftovers.map((name) => ({ spool: source, name })), problems, 'roll-forward'))) return 'stuck';
+      return 'forward';
+    }
+    if (b === undefined && p !== undefined) {
+      // R2: the fence. Exactly one of this rename and the owner's commit (p -> k) succeeds.
       try {
-        yield { type: 'publish', step: 'R3', spool, from, to };
+        yield { type: 'rename', step: 'R2', spool: source, from: names.taken(id, tx), to: names.backout(id, tx) } as Op;
       } catch (err) {
-        // No staged copy: it was published before the crash (and a consumer may have taken d<id> since).
-        if (isFanoutError(err, 'ENOENT')) continue;
-        if (isFanoutError(err, 'EEXIST')) {
-          return { action: 'refused', error: new FanoutError('EEXIST', `cannot publish ${from}: ${to} exists and is another file`, { spool: spool.location, file: to, cause: err }) };
-        }
+        if (isFanoutError(err, 'ENOENT')) continue; // the owner committed (or backed out) first: look again
         throw err;
       }
     }
-    // R3: the publishes are durable before the marker goes; else a crash leaves w-files no marker leads to.
-    yield* syncAll('R3', destinations);
-  } else {
-    yield* removeAll('R3', destinations.map((spool) => ({ spool, name: names.lock(id) })));
-    // R3: unlocks durable before the marker goes; else a lock would outlive every recovery.
-    yield* syncAll('R3', destinations);
+    if (b === undefined && p === undefined) {
+      if (!staged) return 'none';
+      const straggling = destinations.map((spool) => ({ spool, name: copy }));
+      const results = yield* settle('R2', straggling.map(({ spool, name }) => ({ type: 'remove', step: 'R2', spool, name }) as const));
+      const failedAt = results.findIndex((r) => !r.ok);
+      if (failedAt >= 0) {
+        const r = results[failedAt]!;
+        const e = toFanoutError(r.ok ? undefined : r.error, 'EIO', { spool: straggling[failedAt]!.spool.location, file: copy });
+        problems.push(new FanoutError(e.code, `cleanup could not remove ${copy}: ${e.message}; left for a later recovery`, { spool: e.spool ?? '', file: copy, cause: e }));
+        return 'stuck';
+      }
+      if (results.some((r) => r.ok && r.value === true)) yield* syncAll('R2', destinations);
+      return 'none';
+    }
+    // R2: rolling back. A twin p (the fence's rename half-kept by a crash) is dropped first.
+    if (b !== undefined && p !== undefined && !(yield* removeChecked('R2', [{ spool: source, name: names.taken(id, tx) }], problems, 'rollback'))) return 'stuck';
+    if (!(yield* removeChecked('R2', destinations.map((spool) => ({ spool, name: copy })), problems, 'rollback'))) return 'stuck';
+    // Seed: each copy goes before its lock; the other order shows a consumer an unlocked, uncommitted d<id>.
+    if (!staged && !(yield* removeChecked('R2', destinations.map((spool) => ({ spool, name: names.lock(id) })), problems, 'rollback'))) return 'stuck';
+    // R2: the copies' removal is durable before the message is waiting again.
+    yield* syncAll('R2', destinations);
+    try {
+      yield { type: 'rename', step: 'R2', spool: source, from: names.backout(id, tx), to: names.source(id) } as Op;
+    } catch (err) {
+      if (!isFanoutError(err, 'ENOENT')) {
+        problems.push(toFanoutError(err, 'EIO', { spool: source.location, file: names.backout(id, tx) }));
+        return 'stuck';
+      }
+    }
+    return 'back';
   }
-  yield* removeAll('R3', [{ spool: source, name: markerFile }]);
-  return { action: 'rolled-forward' };
+  return 'stuck';
 }
 
 /**
- * R1 (takeover): claim attempt `marker.tx` for this recoverer by creating the
- * claim file `r<id>.<tx>_<generation>` exclusively. Of several recoverers
- * exactly one creates it; the others get `EEXIST` and leave the marker alone.
- * The marker itself stays in place, so no new attempt can start on the
- * message until the recovery removes it.
+ * R4: retire the record of an attempt whose messages are all settled: rename
+ * `m<tx>` → `x<tx>`, check again that none of its messages is held (`p`,
+ * `k`, `b`), and remove it; if one is (a paused owner took a message between
+ * our look and the rename), the record is put back. Pairs with the owner's
+ * check after its takes: of the two, at least one sees the other.
+ */
+function* retire(source: SpoolBackend, record: MarkerRecord, fromRetiring: boolean): Machine<boolean> {
+  const { tx } = record;
+  if (!fromRetiring) {
+    try {
+      yield { type: 'rename', step: 'R4', spool: source, from: names.record(tx), to: names.retiring(tx) } as Op;
+    } catch (err) {
+      if (isFanoutError(err, 'ENOENT')) return true; // retired or finished by someone else
+      throw err;
+    }
+  }
+  const held = yield* stats('R4', source, record.ids.flatMap((id) => [names.taken(id, tx), names.committed(id, tx), names.backout(id, tx)]));
+  if (held.some((st) => st !== undefined)) {
+    yield { type: 'rename', step: 'R4', spool: source, from: names.retiring(tx), to: names.record(tx) } as Op;
+    return false;
+  }
+  yield { type: 'remove', step: 'R4', spool: source, name: names.retiring(tx) } as Op;
+  return true;
+}
+
+/**
+ * Recover one verified, stale attempt: each of its messages (see
+ * {@link recoverMessage}), then, if nothing is left to do, its record.
+ * `destinations` are the record's destinations, opened and verified.
+ * `fromRetiring`: the record was found as `x<tx>` (a crash during R4).
+ */
+export function* recoverAttempt(source: SpoolBackend, record: MarkerRecord, destinations: SpoolBackend[], fromRetiring = false): Machine<AttemptRecoveryOutcome> {
+  const problems: FanoutError[] = [];
+  let rolledBack = 0;
+  let rolledForward = 0;
+  let stuck = false;
+  for (const id of record.ids) {
+    const done = yield* recoverMessage(source, record, id, destinations, problems);
+    if (done === 'back') rolledBack++;
+    else if (done === 'forward') rolledForward++;
+    else if (done === 'stuck') stuck = true;
+  }
+  if (stuck) return { rolledBack, rolledForward, problems, retired: false };
+  const retired = yield* retire(source, record, fromRetiring);
+  return { rolledBack, rolledForward, problems, retired };
+}
+
+/**
+ * R1 (takeover): claim attempt `tx` by creating the claim `r<tx>.<g>`
+ * exclusively (whole under a temp name, then published without clobbering,
+ * so nobody reads a claim without its holder). Of several claimants exactly
+ * one creates it; the others get `EEXIST` and leave the attempt alone.
  * @returns true if this recoverer now holds the claim.
  */
-export function* claimMarker(source: SpoolBackend, claim: string, content: Uint8Array, temp: string): Machine<boolean> {
-  // Written whole under a temp name first, then published without clobbering: a reader never sees a
-  // claim without its holder (an empty claim would look like a dead recoverer's and invite a second one).
+export function* claimAttempt(source: SpoolBackend, claim: string, content: Uint8Array, temp: string): Machine<boolean> {
   yield { type: 'create', step: 'R1', spool: source, name: temp, content: () => content };
   try {
     yield { type: 'publish', step: 'R1', spool: source, from: temp, to: claim };
@@ -102,8 +209,28 @@ export function* claimMarker(source: SpoolBackend, claim: string, content: Uint8
   }
 }
 
-/** After the marker is gone: remove the takeover claims of this attempt (generations 1..upTo). */
+/** After the record is gone: remove the claims of the attempt. */
 export function* releaseClaims(source: SpoolBackend, claims: string[]): Machine<void> {
   if (claims.length === 0) return;
-  yield { type: 'all', step: 'R3', ops: claims.map((name) => ({ type: 'remove', step: 'R3', spool: source, name }) as const) };
+  yield { type: 'all', step: 'R1', ops: claims.map((name) => ({ type: 'remove', step: 'R1', spool: source, name }) as const) };
+}
+
+/**
+ * A message name of attempt `tx` whose record is gone (`m<tx>` and `x<tx>`
+ * both absent): `p`/`b` are given their name `s<id>` back (an owner that
+ * took a message after its record was retired puts it back itself and
+ * copied nothing; a rollback had removed the copies before the record went),
+ * a `k` is removed (its copies were all published before the record went).
+ */
+export function* recoverOrphan(source: SpoolBackend, file: string, kind: 'taken' | 'backout' | 'committed', id: string, tx: string): Machine<boolean> {
+  const [m, x] = yield* stats('R2', source, [names.record(tx), names.retiring(tx)]);
+  if (m !== undefined || x !== undefined) return false;
+  try {
+    if (kind === 'committed') yield { type: 'remove', step: 'R3', spool: source, name: file } as Op;
+    else yield { type: 'rename', step: 'R2', spool: source, from: file, to: names.source(id) } as Op;
+  } catch (err) {
+    if (isFanoutError(err, 'ENOENT')) return false;
+    throw err;
+  }
+  return true;
 }

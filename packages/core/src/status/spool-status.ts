@@ -4,14 +4,17 @@ import { decodeMarker, MAX_MARKER_BYTES } from '../marker/marker-codec.js';
 import { type ParsedName, parseProtocolName } from '../names/protocol-names.js';
 import { defaultOwnerProbe, type OwnerInfo, type OwnerProbe } from '../owner/owner.js';
 import { isMarkerStale } from '../recovery/liveness.js';
-import { isRecovererDead, readClaim, RECOVERY_LEASE_MS } from '../recovery/recoverer.js';
+import { isClaimHolderDead, readClaim } from '../recovery/recoverer.js';
 import { readSpoolIdentity, type SpoolIdentity } from '../spool/identity.js';
 import { readSmall } from '../spool/read-small.js';
 
-/** One marker as `status` shows it. */
+/** One attempt record (`m<tx>`, `x<tx>`) or claim (`r<tx>.<g>`) as `status` shows it. */
 export interface MarkerStatus {
   readonly file: string;
+  /** The attempt id. */
   readonly id: string;
+  /** The messages the attempt lists. */
+  readonly ids?: readonly string[];
   /** `in-flight` (live owner), `stale` (recovery would take it), `corrupt` (recovery would quarantine it). */
   readonly state: 'in-flight' | 'stale' | 'corrupt';
   readonly tx?: string;
@@ -25,7 +28,7 @@ export interface MarkerStatus {
 export interface SpoolStatus {
   readonly location: string;
   readonly identity: SpoolIdentity;
-  /** Entries per protocol role (`source`, `marker`, `recovering`, `staged`, `delivered`, `claimed`, `lock`, `temp`, `unknown`). */
+  /** Entries per protocol role (`source`, `taken`, `committed`, `backout`, `record`, `retiring`, `claim`, `staged`, `delivered`, `claimed`, `lock`, `temp`, `unknown`). */
   readonly counts: Record<Exclude<ParsedName['kind'], 'identity'>, number>;
   /** Markers, up to `limit`. */
   readonly markers: MarkerStatus[];
@@ -45,7 +48,7 @@ export async function spoolStatus(spool: SpoolBackend, options: { ownerProbe?: O
   const probe = options.ownerProbe ?? defaultOwnerProbe;
   const now = (options.now ?? Date.now)();
   const limit = options.limit ?? 1000;
-  const counts = { source: 0, temp: 0, marker: 0, recovering: 0, staged: 0, delivered: 0, claimed: 0, lock: 0, unknown: 0 };
+  const counts = { source: 0, taken: 0, committed: 0, backout: 0, temp: 0, record: 0, retiring: 0, claim: 0, staged: 0, delivered: 0, claimed: 0, lock: 0, unknown: 0 };
   const markers: MarkerStatus[] = [];
   const unknown: { name: string; kind: EntryKind }[] = [];
   let truncated = false;
@@ -59,28 +62,28 @@ export async function spoolStatus(spool: SpoolBackend, options: { ownerProbe?: O
       continue;
     }
     counts[parsed.kind]++;
-    if (parsed.kind === 'recovering') {
+    if (parsed.kind === 'claim') {
       const holder = await readClaim(spool, entry.name);
-      if (holder === undefined) continue;
-      const dead = await isRecovererDead(holder, probe, now, RECOVERY_LEASE_MS);
-      if (markers.length < limit) markers.push({ file: entry.name, id: parsed.id, state: dead ? 'stale' : 'in-flight', ...(holder !== 'corrupt' ? { ageMs: now - holder.claimedMs } : {}) });
+      if (holder === undefined || holder === 'foreign') continue;
+      const dead = await isClaimHolderDead(holder, probe, now);
+      if (markers.length < limit) markers.push({ file: entry.name, id: parsed.tx, state: dead ? 'stale' : 'in-flight', owner: holder.owner, ageMs: now - holder.claimedMs });
       continue;
     }
-    if (parsed.kind !== 'marker') continue;
+    if (parsed.kind !== 'record' && parsed.kind !== 'retiring') continue;
     if (markers.length >= limit) {
       truncated = true;
       continue;
     }
     try {
-      const m = decodeMarker(await readSmall(spool, entry.name, MAX_MARKER_BYTES), { id: parsed.id });
+      const m = decodeMarker(await readSmall(spool, entry.name, MAX_MARKER_BYTES), { tx: parsed.tx });
       const stale = await isMarkerStale(m, probe, now);
-      markers.push({ file: entry.name, id: parsed.id, state: stale ? 'stale' : 'in-flight', tx: m.tx, protocol: m.protocol, owner: m.owner, ageMs: now - m.createdMs });
+      markers.push({ file: entry.name, id: parsed.tx, ids: m.ids, state: stale ? 'stale' : 'in-flight', tx: m.tx, protocol: m.protocol, owner: m.owner, ageMs: now - m.createdMs });
     } catch (err) {
       if (isFanoutError(err, 'ENOENT')) {
-        counts.marker--;
+        counts[parsed.kind]--;
         continue;
       }
-      markers.push({ file: entry.name, id: parsed.id, state: 'corrupt', error: toFanoutError(err, 'ECORRUPT').message });
+      markers.push({ file: entry.name, id: parsed.tx, state: 'corrupt', error: toFanoutError(err, 'ECORRUPT').message });
     }
   }
   return { location: spool.location, identity, counts, markers, unknown, truncated };

@@ -121,6 +121,14 @@ class ReferenceBackend implements SpoolBackend {
     this.entries.delete(from);
   }
 
+  async rename(from: string, to: string): Promise<void> {
+    const source = this.fileToName(from, to);
+    const target = this.entries.get(to);
+    if (target !== undefined && target !== source) throw this.fail('EEXIST', 'target exists', to);
+    this.entries.set(to, source);
+    this.entries.delete(from);
+  }
+
   async link(from: string, to: string): Promise<void> {
     const source = this.fileToName(from, to);
     const target = this.entries.get(to);
