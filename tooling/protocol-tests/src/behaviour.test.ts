@@ -15,7 +15,7 @@ import {
   type SpoolBackend,
 } from '@fanout/core';
 import { PosixBackend } from '@fanout/fs-posix';
-import { checkInvariants, entries, posixWorld, type PosixWorld } from './harness.js';
+import { checkInvariants, entries, plantAttempt, posixWorld, type PosixWorld } from './harness.js';
 
 let world: PosixWorld | undefined;
 afterEach(() => world?.dispose());
@@ -96,79 +96,81 @@ describe('fanOut', () => {
     expect(checkInvariants(world, 1)).toEqual({ inSource: 1, delivered: 0 });
   });
 
-  it('skips a message whose marker another worker holds, and never opens a symlink named like a message', async () => {
+  it('skips a message another worker took between the listing and the take, and never opens a symlink named like a message', async () => {
     world = await posixWorld(1, 2);
-    const [held, free] = [...world.messages.keys()];
-    const { symlinkSync } = await import('node:fs');
-    writeFileSync(join(world.root, 'S', `m${held}`), 'held by someone alive');
-    symlinkSync('/etc/passwd', join(world.root, 'S', 'sLINK'));
-    const summary = await fanOut({ source: world.source, destinations: [{ spool: world.dests[0]! }], recoverFirst: false });
+    const w = world;
+    const [held, free] = [...w.messages.keys()];
+    const { renameSync, symlinkSync } = await import('node:fs');
+    symlinkSync('/etc/passwd', join(w.root, 'S', 'sLINK'));
+    let first = true;
+    const summary = await fanOut({
+      source: w.source,
+      destinations: [{ spool: w.dests[0]! }],
+      recoverFirst: false,
+      batchSize: 1,
+      hooks: {
+        beforeOp: (op) => {
+          // The other worker's take wins the race for `held`.
+          if (first && op.type === 'rename' && op.from === `s${held}`) {
+            first = false;
+            renameSync(join(w.root, 'S', `s${held}`), join(w.root, 'S', `p${held}.OTHER`));
+          }
+        },
+      },
+    });
     expect(summary.committed).toBe(1);
     expect(summary.skipped).toBe(1);
     expect(summary.failed.map((f) => f.error.code)).toEqual(['EBADENTRY']);
-    expect(entries(join(world.root, 'D0'))).toEqual([`d${free}`]);
-    expect(entries(join(world.root, 'S')).sort()).toEqual([`m${held}`, `s${held}`, 'sLINK'].sort());
+    expect(entries(join(w.root, 'D0'))).toEqual([`d${free}`]);
+    expect(entries(join(w.root, 'S')).sort()).toEqual([`p${held}.OTHER`, 'sLINK'].sort());
   });
 });
 
 describe('recover', () => {
-  async function crashedWorld() {
+  it('quarantines a corrupt record: reported, left in place, the message untouched', async () => {
     world = await posixWorld(2, 1);
-    const id = [...world.messages.keys()][0]!;
-    return { w: world, id };
-  }
-
-  it('quarantines a corrupt marker: reported, left in place, the message untouched', async () => {
-    const { w, id } = await crashedWorld();
-    writeFileSync(join(w.root, 'S', `m${id}`), 'fanout-marker 1\nid: garbage');
-    writeFileSync(join(w.root, 'D0', `w${id}.01TX`), 'staged copy');
-    const summary = await recover({ spool: w.source, open: w.open, ownerProbe: async () => 'dead' });
+    const { id, tx } = await plantAttempt(world);
+    writeFileSync(join(world.root, 'S', `m${tx}`), 'fanout-marker 2\nids: garbage');
+    const summary = await recover({ spool: world.source, open: world.open, ownerProbe: async () => 'dead' });
     expect(summary.refused).toHaveLength(1);
     expect(summary.refused[0]!.code).toBe('ECORRUPT');
-    expect(summary.refused[0]!.oneLine()).toContain(`m${id}`);
-    expect(readdirSync(join(w.root, 'S')).sort()).toEqual(['.fanout-spool', `m${id}`, `s${id}`].sort());
-    expect(readdirSync(join(w.root, 'D0'))).toContain(`w${id}.01TX`);
+    expect(summary.refused[0]!.oneLine()).toContain(`m${tx}`);
+    expect(entries(join(world.root, 'S')).sort()).toEqual([`m${tx}`, `p${id}.${tx}`].sort());
+    expect(entries(join(world.root, 'D0'))).toContain(`w${id}.${tx}`);
   });
 
-  it('quarantines a marker naming a spool whose identity does not match (foreign spool), deleting nothing', async () => {
-    const { w, id } = await crashedWorld();
+  it('quarantines a record naming a spool whose identity does not match (foreign spool), deleting nothing', async () => {
+    world = await posixWorld(2, 1);
+    const w = world;
     const impostor = new PosixBackend({ root: join(w.root, 'impostor') });
     await initSpool(impostor);
+    const { id, tx, record } = await plantAttempt(w, { protocol: 'seed' });
     writeFileSync(join(w.root, 'impostor', `d${id}`), 'not ours');
-    const sId = JSON.parse(readFileSync(join(w.root, 'S', '.fanout-spool'), 'utf8')).uuid as string;
-    const d0 = JSON.parse(readFileSync(join(w.root, 'D0', '.fanout-spool'), 'utf8')).uuid as string;
-    const marker = encodeMarker({
-      id,
-      tx: 'TX1',
-      protocol: 'seed',
-      source: { uuid: sId, location: w.source.location },
-      destinations: [{ uuid: d0, location: impostor.location }],
-      owner: { host: 'h', bootId: '', pid: 1, startTime: '' },
-      createdMs: 0,
-      leaseUntilMs: 0,
-    });
-    writeFileSync(join(w.root, 'S', `m${id}`), marker);
+    writeFileSync(join(w.root, 'S', `m${tx}`), encodeMarker({ ...record, destinations: [{ uuid: record.destinations[0]!.uuid, location: impostor.location }] }));
     const summary = await recover({ spool: w.source, open: async (loc) => (loc === impostor.location ? impostor : w.open(loc)), ownerProbe: async () => 'dead' });
     expect(summary.refused.map((e) => e.code)).toEqual(['EFOREIGN']);
     expect(readdirSync(join(w.root, 'impostor'))).toContain(`d${id}`);
-    expect(readdirSync(join(w.root, 'S'))).toContain(`s${id}`);
+    expect(readdirSync(join(w.root, 'S'))).toContain(`p${id}.${tx}`);
   });
 
-  it('leaves the marker of a live owner alone and reports it in flight', async () => {
-    const { w, id } = await crashedWorld();
-    const sId = JSON.parse(readFileSync(join(w.root, 'S', '.fanout-spool'), 'utf8')).uuid as string;
-    const d0 = JSON.parse(readFileSync(join(w.root, 'D0', '.fanout-spool'), 'utf8')).uuid as string;
-    writeFileSync(
-      join(w.root, 'S', `m${id}`),
-      encodeMarker({ id, tx: 'TX1', protocol: 'staged', source: { uuid: sId, location: w.source.location }, destinations: [{ uuid: d0, location: w.dests[0]!.location }], owner: { host: 'h', bootId: '', pid: 1, startTime: '' }, createdMs: 0, leaseUntilMs: 0 }),
-    );
-    writeFileSync(join(w.root, 'D0', `w${id}.TX1`), 'staged');
-    const summary = await recover({ spool: w.source, open: w.open, ownerProbe: async () => 'alive' });
+  it('leaves the attempt of a live owner alone and reports it in flight', async () => {
+    world = await posixWorld(2, 1);
+    const { id, tx } = await plantAttempt(world);
+    const summary = await recover({ spool: world.source, open: world.open, ownerProbe: async () => 'alive' });
     expect(summary.inFlight).toBe(1);
-    expect(readdirSync(join(w.root, 'D0'))).toContain(`w${id}.TX1`);
-    const again = await recover({ spool: w.source, open: w.open, ownerProbe: async () => 'dead' });
+    expect(readdirSync(join(world.root, 'D0'))).toContain(`w${id}.${tx}`);
+    const again = await recover({ spool: world.source, open: world.open, ownerProbe: async () => 'dead' });
     expect(again.rolledBack).toBe(1);
-    expect(readdirSync(join(w.root, 'D0'))).not.toContain(`w${id}.TX1`);
+    expect(readdirSync(join(world.root, 'D0'))).not.toContain(`w${id}.${tx}`);
+    expect(checkInvariants(world, 2)).toEqual({ inSource: 1, delivered: 0 });
+  });
+
+  it('rolls a committed attempt forward: publishes its staged copies, forgets the commit and the record', async () => {
+    world = await posixWorld(2, 1);
+    await plantAttempt(world, { state: 'committed' });
+    const summary = await recover({ spool: world.source, open: world.open, ownerProbe: async () => 'dead' });
+    expect(summary).toMatchObject({ rolledForward: 1, rolledBack: 0, refused: [], failed: [] });
+    expect(checkInvariants(world, 2)).toEqual({ inSource: 0, delivered: 1 });
   });
 
   it('removes temp files of dead writers and keeps those of live ones', async () => {

@@ -18,10 +18,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The destination's name of an op, and which destination (index) it is in. */
 function where(w: PosixWorld, op: Op): { dest: number; name: string } | undefined {
-  if (op.type === 'all' || op.type === 'syncDir') return undefined;
+  if (op.type === 'all' || op.type === 'syncDir' || op.type === 'twins') return undefined;
   const dest = w.dests.findIndex((d) => d.location === op.spool.location);
   if (dest < 0) return undefined;
-  return { dest, name: op.type === 'link' || op.type === 'publish' ? op.to : op.name };
+  return { dest, name: op.type === 'link' || op.type === 'publish' || op.type === 'rename' ? op.to : op.name };
 }
 
 /**

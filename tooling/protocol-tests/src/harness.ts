@@ -150,3 +150,42 @@ export function checkInvariants(
   }
   return { inSource, delivered };
 }
+
+/** What {@link plantAttempt} leaves: an attempt `tx` on message `id` as a crashed owner would. */
+export interface PlantedAttempt {
+  readonly id: string;
+  readonly tx: string;
+  readonly record: import('@fanout/core').MarkerRecord;
+}
+
+/**
+ * Leave spool state as a crashed attempt would: its record `m<tx>`, the
+ * message taken (`s<id>` → `p<id>.<tx>`, or committed as `k<id>.<tx>`), and
+ * staged copies `w<id>.<tx>` in every destination.
+ */
+export async function plantAttempt(
+  w: PosixWorld,
+  options: { tx?: string; state?: 'taken' | 'committed' | 'untaken'; owner?: import('@fanout/core').OwnerInfo; protocol?: 'staged' | 'seed'; leaseUntilMs?: number } = {},
+): Promise<PlantedAttempt> {
+  const { encodeMarker } = await import('@fanout/core');
+  const { renameSync, writeFileSync } = await import('node:fs');
+  const { hostname } = await import('node:os');
+  const tx = options.tx ?? 'TX1';
+  const id = [...w.messages.keys()][0]!;
+  const uuidOf = (dir: string) => JSON.parse(readFileSync(join(w.root, dir, '.fanout-spool'), 'utf8')).uuid as string;
+  const record = {
+    tx,
+    ids: [id],
+    protocol: options.protocol ?? 'staged',
+    source: { uuid: uuidOf('S'), location: w.source.location },
+    destinations: w.dests.map((d, i) => ({ uuid: uuidOf(`D${i}`), location: d.location })),
+    owner: options.owner ?? { host: hostname(), bootId: '', pid: 999_999, startTime: '' },
+    createdMs: Date.now(),
+    leaseUntilMs: options.leaseUntilMs ?? Date.now() + 60_000,
+  } as const;
+  writeFileSync(join(w.root, 'S', `m${tx}`), encodeMarker(record));
+  const state = options.state ?? 'taken';
+  if (state !== 'untaken') renameSync(join(w.root, 'S', `s${id}`), join(w.root, 'S', `${state === 'taken' ? 'p' : 'k'}${id}.${tx}`));
+  w.dests.forEach((_, d) => writeFileSync(join(w.root, `D${d}`, record.protocol === 'staged' ? `w${id}.${tx}` : `d${id}`), w.messages.get(id)!));
+  return { id, tx, record };
+}

@@ -1,37 +1,25 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeClaim, encodeMarker, fanOut, overrideBackend, recover, type MarkerRecord } from '@fanout/core';
-import { checkInvariants, posixWorld, type PosixWorld } from './harness.js';
+import { encodeClaim, fanOut, overrideBackend, recover } from '@fanout/core';
+import { checkInvariants, plantAttempt, posixWorld, type PosixWorld } from './harness.js';
 
 let world: PosixWorld | undefined;
 afterEach(() => world?.dispose());
 
-const uuidOf = (w: PosixWorld, dir: string) => JSON.parse(readFileSync(join(w.root, dir, '.fanout-spool'), 'utf8')).uuid as string;
-
 /** A world with one message whose attempt `tx` crashed after staging copies in both destinations. */
-async function crashedAttempt(tx = 'TX1', ownerPid = 999_999): Promise<{ w: PosixWorld; id: string; marker: MarkerRecord }> {
+async function crashedAttempt(tx = 'TX1', ownerPid = 999_999) {
   const w = await posixWorld(2, 1);
   world = w;
-  const id = [...w.messages.keys()][0]!;
-  const marker: MarkerRecord = {
-    id,
-    tx,
-    protocol: 'staged',
-    source: { uuid: uuidOf(w, 'S'), location: w.source.location },
-    destinations: [0, 1].map((d) => ({ uuid: uuidOf(w, `D${d}`), location: w.dests[d]!.location })),
-    owner: { host: hostname(), bootId: '', pid: ownerPid, startTime: '' },
-    createdMs: Date.now(),
-    leaseUntilMs: Date.now() + 60_000,
-  };
-  writeFileSync(join(w.root, 'S', `m${id}`), encodeMarker(marker));
-  for (const d of [0, 1]) writeFileSync(join(w.root, `D${d}`, `w${id}.${tx}`), w.messages.get(id)!);
-  return { w, id, marker };
+  const planted = await plantAttempt(w, { tx, owner: { host: hostname(), bootId: '', pid: ownerPid, startTime: '' } });
+  return { w, ...planted };
 }
 
-describe('takeover of stale markers by several recoverers', () => {
-  it('lets exactly one of two concurrent recoverers act on a stale marker', async () => {
+const claimBy = (pid: number) => encodeClaim({ owner: { host: hostname(), bootId: '', pid, startTime: '' }, claimedMs: Date.now(), leaseMs: 60_000 });
+
+describe('takeover of stale attempts by several recoverers', () => {
+  it('lets exactly one of two concurrent recoverers act on a stale attempt', async () => {
     const { w } = await crashedAttempt();
     // The crashed owner is dead; both recoverers run in this (live) process.
     const probe = async (o: { pid: number }) => (o.pid === process.pid ? ('alive' as const) : ('dead' as const));
@@ -41,35 +29,36 @@ describe('takeover of stale markers by several recoverers', () => {
   });
 
   it('takes over from a recoverer that died mid-recovery: the next claim generation, then all claims removed', async () => {
-    const { w, id } = await crashedAttempt();
-    writeFileSync(join(w.root, 'S', `r${id}.TX1_1`), encodeClaim({ host: hostname(), pid: 999_998, claimedMs: Date.now() }));
+    const { w, tx } = await crashedAttempt();
+    writeFileSync(join(w.root, 'S', `r${tx}.1`), claimBy(999_998));
     const summary = await recover({ spool: w.source, open: w.open, ownerProbe: async (o) => (o.pid === process.pid ? 'alive' : 'dead') });
     expect(summary.rolledBack).toBe(1);
     expect(checkInvariants(w, 2)).toEqual({ inSource: 1, delivered: 0 });
   });
 
-  it("removes a dead recoverer's leftover claim whose marker is already gone", async () => {
+  it("removes a dead recoverer's leftover claim whose attempt is over, and never a file that only looks like a claim", async () => {
     world = await posixWorld(1, 0);
-    writeFileSync(join(world.root, 'S', 'rM9.TX7_1'), encodeClaim({ host: hostname(), pid: 999_998, claimedMs: Date.now() }));
+    writeFileSync(join(world.root, 'S', 'rTX7.1'), claimBy(999_998));
+    for (const operator of ['report.pdf', 'run.sh', 'readme.txt', 'results.csv', 'rTX8.1']) writeFileSync(join(world.root, 'S', operator), 'the operator’s');
     await recover({ spool: world.source, open: world.open, ownerProbe: async () => 'dead' });
-    expect(readdirSync(join(world.root, 'S'))).toEqual(['.fanout-spool']);
+    expect(readdirSync(join(world.root, 'S')).sort()).toEqual(['.fanout-spool', 'rTX8.1', 'readme.txt', 'report.pdf', 'results.csv', 'run.sh'].sort());
   });
 
-  it('leaves alone a marker that a live recoverer has taken over', async () => {
-    const { w, id } = await crashedAttempt();
-    writeFileSync(join(w.root, 'S', `r${id}.TX1_1`), encodeClaim({ host: hostname(), pid: process.pid, claimedMs: Date.now() }));
+  it('leaves alone an attempt that a live recoverer has taken over', async () => {
+    const { w, id, tx } = await crashedAttempt();
+    writeFileSync(join(w.root, 'S', `r${tx}.1`), claimBy(process.pid));
     const summary = await recover({ spool: w.source, open: w.open, ownerProbe: async (o) => (o.pid === process.pid ? 'alive' : 'dead') });
     expect(summary).toMatchObject({ rolledBack: 0, rolledForward: 0, inFlight: 1 });
-    expect(readdirSync(join(w.root, 'D0'))).toContain(`w${id}.TX1`);
+    expect(readdirSync(join(w.root, 'D0'))).toContain(`w${id}.${tx}`);
   });
 
-  it('never disturbs a newer attempt: a late recoverer whose marker was finished and reused backs off and deletes nothing', async () => {
-    const { w, id, marker } = await crashedAttempt('TX1');
+  it('never disturbs a newer attempt: a late recoverer of a finished attempt backs off and deletes nothing', async () => {
+    const { w, id } = await crashedAttempt('TX1');
     let release!: () => void;
     const paused = new Promise<void>((r) => (release = r));
     let reached!: () => void;
     const atClaim = new Promise<void>((r) => (reached = r));
-    // Recoverer A has read and verified m<id> (TX1) and is about to claim it…
+    // Recoverer A has read and verified m<TX1> and is about to claim it…
     const late = recover({
       spool: w.source,
       open: w.open,
@@ -84,16 +73,14 @@ describe('takeover of stale markers by several recoverers', () => {
       },
     });
     await atClaim;
-    // …meanwhile recoverer B rolls TX1 back and a new, live attempt TX2 starts on the same message.
+    // …meanwhile recoverer B rolls TX1 back and a new, live attempt TX2 takes the same message.
     await recover({ spool: w.source, open: w.open, ownerProbe: async () => 'dead' });
-    expect(readdirSync(join(w.root, 'S'))).not.toContain(`m${id}`);
-    const newer = { ...marker, tx: 'TX2', owner: { ...marker.owner, pid: process.pid } };
-    writeFileSync(join(w.root, 'S', `m${id}`), encodeMarker(newer));
-    for (const d of [0, 1]) writeFileSync(join(w.root, `D${d}`, `w${id}.TX2`), 'copy of the newer attempt');
+    expect(readdirSync(join(w.root, 'S'))).not.toContain('mTX1');
+    await plantAttempt(w, { tx: 'TX2', owner: { host: hostname(), bootId: '', pid: process.pid, startTime: '' } });
     release();
     const summary = await late;
     expect(summary.rolledBack + summary.rolledForward).toBe(0);
-    expect(readFileSync(join(w.root, 'S', `m${id}`), 'utf8')).toContain('tx: TX2');
+    expect(readdirSync(join(w.root, 'S')).sort()).toEqual(['.fanout-spool', 'mTX2', `p${id}.TX2`].sort());
     for (const d of [0, 1]) expect(readdirSync(join(w.root, `D${d}`))).toContain(`w${id}.TX2`);
   });
 });

@@ -192,6 +192,7 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
     try {
       outcome = await runMachine(recoverAttempt(spool, record, destinations, fromRetiring), options.hooks);
     } catch (err) {
+      if (err instanceof MachineStopped) throw err;
       // A sync or a read that failed: nothing is decided; the claim stays until it expires, the record for later.
       failed.push(toFanoutError(err, 'EIO', { spool: spool.location, file }));
       return;

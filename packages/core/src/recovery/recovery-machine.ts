@@ -94,9 +94,13 @@ function* recoverMessage(source: SpoolBackend, record: MarkerRecord, id: string,
       if (problems.length > before) return 'stuck';
       // R3: the publishes are durable before the commit is forgotten; else a crash leaves copies nothing leads to.
       yield* syncAll('R3', destinations);
-      // A twin p<id>.<tx> (a crash kept both names of the commit's rename) goes too.
-      const leftovers = [names.committed(id, tx), ...(p !== undefined ? [names.taken(id, tx)] : [])];
-      if (!(yield* removeChecked('R3', leftovers.map((name) => ({ spool: source, name })), problems, 'roll-forward'))) return 'stuck';
+      // A twin p<id>.<tx> (a crash kept both names of the commit's rename) goes first, durably: a p left
+      // alone after the k would read as an attempt that never committed, and be rolled back.
+      if (p !== undefined) {
+        if (!(yield* removeChecked('R3', [{ spool: source, name: names.taken(id, tx) }], problems, 'roll-forward'))) return 'stuck';
+        yield* syncAll('R3', [source]);
+      }
+      if (!(yield* removeChecked('R3', [{ spool: source, name: names.committed(id, tx) }], problems, 'roll-forward'))) return 'stuck';
       return 'forward';
     }
     if (b === undefined && p !== undefined) {
@@ -226,8 +230,8 @@ export function* recoverOrphan(source: SpoolBackend, file: string, kind: 'taken'
   const [m, x] = yield* stats('R2', source, [names.record(tx), names.retiring(tx)]);
   if (m !== undefined || x !== undefined) return false;
   try {
-    if (kind === 'committed') yield { type: 'remove', step: 'R3', spool: source, name: file } as Op;
-    else yield { type: 'rename', step: 'R2', spool: source, from: file, to: names.source(id) } as Op;
+    if (kind === 'committed') return (yield { type: 'remove', step: 'R3', spool: source, name: file } as Op) as boolean;
+    yield { type: 'rename', step: 'R2', spool: source, from: file, to: names.source(id) } as Op;
   } catch (err) {
     if (isFanoutError(err, 'ENOENT')) return false;
     throw err;
