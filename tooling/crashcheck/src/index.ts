@@ -5,3 +5,7 @@ export * from './consumer-scenario.js';
 export * from './matrix.js';
 export * from './memory-scenario.js';
 export * from './interleaving.js';
+export * from './family.js';
+export * from './consumer-recovery.js';
+export * from './paused-owner.js';
+export * from './failing-removals.js';

@@ -7,18 +7,30 @@
  * counted as a violation).
  *
  * Options: --quick (the slice `pnpm test` runs), --only <text> (scenarios
- * whose name contains it), --drop-sync <step> (remove that step's directory
+ * whose name contains it; --family <text> is the same, e.g. `--family paused`),
+ * --drop-sync <step> (remove that step's directory
  * syncs to see the checker catch it), --subset (the more pessimistic
- * any-subset ordering of directory operations), --jobs n (processes; default:
+ * any-subset ordering of directory operations), --drop-fence (pass the core's
+ * internal `dropFence: true` option to the paused-owner family's fan-outs and
+ * recoveries), --jobs n (processes; default:
  * the number of cores), --shard i/n (run one share of the matrix).
+ *
+ * Besides the matrix, the consumer scenarios and the interleavings, three
+ * families run (not with --drop-sync or --subset): consumer-recovery,
+ * paused-owner and failing-removals (consumer-recovery.ts, paused-owner.ts,
+ * failing-removals.ts), one line each per scenario.
  */
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import type { StepName } from '@fanout/core';
+import { consumerRecoveryName, runConsumerRecovery } from './consumer-recovery.js';
 import { consumerScenarioName, runConsumerScenario } from './consumer-scenario.js';
+import { failingRemovalsName, runFailingRemovals } from './failing-removals.js';
+import { type FamilyResult, type FamilyViolation, formatFamilyViolation } from './family.js';
 import { runInterleavings } from './interleaving.js';
-import { consumerScenarios, scenarios } from './matrix.js';
+import { consumerRecoveryScenarios, consumerScenarios, failingRemovalScenarios, pausedOwnerScenarios, scenarios } from './matrix.js';
+import { pausedOwnerName, runPausedOwner } from './paused-owner.js';
 import { runAnyScenario } from './memory-scenario.js';
 import { formatViolation, scenarioName } from './scenario.js';
 
@@ -29,9 +41,10 @@ function arg(name: string): string | undefined {
 
 async function main(): Promise<number> {
   const quick = process.argv.includes('--quick');
-  const only = arg('--only');
+  const only = arg('--only') ?? arg('--family');
   const dropSync = arg('--drop-sync') as StepName | undefined;
   const subset = process.argv.includes('--subset');
+  const dropFence = process.argv.includes('--drop-fence');
   const [shard, shards] = (arg('--shard') ?? '0/1').split('/').map(Number) as [number, number];
   const started = Date.now();
   let states = 0;
@@ -83,6 +96,23 @@ async function main(): Promise<number> {
           console.log(`${r.name}: ${r.schedules} schedules (${r.interleaved} well interleaved), ${r.states} end states, ${r.violations.length} violations`);
         }
       }
+    }
+  }
+  if (!dropSync && !subset) {
+    // The families: one line per scenario, counted into the summary like the rest.
+    const families: { name: string; run: (report: (v: FamilyViolation) => void) => Promise<FamilyResult> }[] = [
+      ...consumerRecoveryScenarios({ quick }).map((c) => ({ name: consumerRecoveryName(c), run: (r: (v: FamilyViolation) => void) => runConsumerRecovery(c, r) })),
+      ...pausedOwnerScenarios({ quick, dropFence }).map((c) => ({ name: pausedOwnerName(c), run: (r: (v: FamilyViolation) => void) => runPausedOwner(c, r) })),
+      ...failingRemovalScenarios({ quick }).map((c) => ({ name: failingRemovalsName(c), run: (r: (v: FamilyViolation) => void) => runFailingRemovals(c, r) })),
+    ];
+    for (const f of families) {
+      if ((only && !f.name.includes(only)) || !mine()) continue;
+      const t0 = Date.now();
+      const r = await f.run((v) => console.log(formatFamilyViolation(v)));
+      states += r.states;
+      recoveries += r.recoveries;
+      violations += r.violations.length;
+      console.log(`${r.name}: ${r.runs} runs, ${r.states} states, ${r.recoveries} recoveries, ${r.violations.length} violations (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     }
   }
   const secs = ((Date.now() - started) / 1000).toFixed(1);

@@ -1,5 +1,8 @@
 import type { ProtocolName, StepName } from '@fanout/core';
+import type { ConsumerRecoveryScenario } from './consumer-recovery.js';
 import type { ConsumerScenario } from './consumer-scenario.js';
+import type { FailingRemovalsScenario } from './failing-removals.js';
+import type { PausedOwnerScenario } from './paused-owner.js';
 import type { Scenario } from './scenario.js';
 import type { BackendKind } from './world.js';
 
@@ -13,6 +16,8 @@ export interface MatrixOptions {
   readonly quick?: boolean;
   readonly dropSync?: StepName;
   readonly subset?: boolean;
+  /** Pass the core's internal `dropFence` option to the paused-owner family. */
+  readonly dropFence?: boolean;
 }
 
 /**
@@ -77,5 +82,54 @@ export function consumerScenarios(options: MatrixOptions = {}): ConsumerScenario
   const backends: BackendKind[] = options.quick ? ['posix'] : ['posix', 'nfs'];
   return backends.flatMap((backend) =>
     (['seed', 'staged'] as const).flatMap((protocol) => [false, true].map((honourLock) => ({ protocol, backend, dests: 2, messages: 2, honourLock }))),
+  );
+}
+
+const PROTOCOLS = ['staged', 'seed'] as const;
+
+/**
+ * The consumer-recovery family (consumer-recovery.ts): both protocols, posix and nfs, 2
+ * destinations, 1–2 messages, consumers before and during recovery, and consumers that crash.
+ */
+export function consumerRecoveryScenarios(options: MatrixOptions = {}): ConsumerRecoveryScenario[] {
+  const backends: BackendKind[] = options.quick ? ['posix'] : ['posix', 'nfs'];
+  const counts = options.quick ? [1] : [1, 2];
+  return backends.flatMap((backend) =>
+    counts.flatMap((messages) =>
+      (['recovery', 'consumer-crash'] as const).flatMap((mode) =>
+        PROTOCOLS.map((protocol) => ({ protocol, backend, dests: 2, messages, mode, maxStates: options.quick ? 8 : 16, consumerMaxStates: options.quick ? 4 : 8 })),
+      ),
+    ),
+  );
+}
+
+/**
+ * The paused-owner family (paused-owner.ts): both protocols, posix and nfs, 1–2 destinations,
+ * 1–2 messages in batches of 1 and 2, paused between operations and inside one.
+ */
+export function pausedOwnerScenarios(options: MatrixOptions = {}): PausedOwnerScenario[] {
+  const backends: BackendKind[] = options.quick ? ['posix'] : ['posix', 'nfs'];
+  const shapes: Pick<PausedOwnerScenario, 'dests' | 'messages' | 'batch'>[] = options.quick
+    ? [{ dests: 2, messages: 1, batch: 1 }, { dests: 2, messages: 2, batch: 2 }]
+    : [{ dests: 1, messages: 1, batch: 1 }, { dests: 2, messages: 1, batch: 1 }, { dests: 2, messages: 2, batch: 1 }, { dests: 2, messages: 2, batch: 2 }];
+  return backends.flatMap((backend) =>
+    shapes.flatMap((shape) =>
+      (['between', 'inside'] as const).flatMap((stall) => PROTOCOLS.map((protocol) => ({ protocol, backend, ...shape, stall, ...(options.dropFence ? { dropFence: true } : {}) }))),
+    ),
+  );
+}
+
+/**
+ * The failing-removals family (failing-removals.ts): both protocols, posix and nfs, 2
+ * destinations, one message or a batch of two, removals failing in a worker's rollback and in
+ * recovery after a crash.
+ */
+export function failingRemovalScenarios(options: MatrixOptions = {}): FailingRemovalsScenario[] {
+  const backends: BackendKind[] = options.quick ? ['posix'] : ['posix', 'nfs'];
+  const shapes = options.quick ? [{ messages: 1, batch: 1 }] : [{ messages: 1, batch: 1 }, { messages: 2, batch: 2 }];
+  return backends.flatMap((backend) =>
+    shapes.flatMap((shape) =>
+      (['rollback', 'recovery'] as const).flatMap((phase) => PROTOCOLS.map((protocol) => ({ protocol, backend, dests: 2, ...shape, phase, maxStates: options.quick ? 4 : 8 }))),
+    ),
   );
 }
