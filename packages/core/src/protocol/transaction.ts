@@ -148,6 +148,11 @@ function* intent(plan: TransactionPlan, failed: MessageFailure[], skipped: strin
       failed.push(takenOver(plan, id));
       continue;
     }
+    if (st === undefined) {
+      // The taken name is gone although our record was there: a recoverer won the fence while we were paused.
+      failed.push(takenOver(plan, id));
+      continue;
+    }
     if (st !== undefined && (st.nlink ?? 1) > 1 && st.fileId !== undefined) {
       // Another protocol name of the same file: a crashed attempt's twin that recovery has not resolved yet.
       const twins = (yield { type: 'twins', step: 'C1', spool: S, id, fileId: st.fileId, kinds: ['source', 'taken', 'committed', 'backout'], except: names.taken(id, plan.tx) }) as string[];
