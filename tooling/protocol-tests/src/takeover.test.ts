@@ -21,7 +21,7 @@ async function crashedAttempt(tx = 'TX1', ownerPid = 999_999): Promise<{ w: Posi
     protocol: 'staged',
     source: { uuid: uuidOf(w, 'S'), location: w.source.location },
     destinations: [0, 1].map((d) => ({ uuid: uuidOf(w, `D${d}`), location: w.dests[d]!.location })),
-    owner: { host: hostname(), bootId: '', pid: ownerPid, startTime: '' },
+    owner: { host: hostname(), bootId: '', pidNamespace: '', pid: ownerPid, startTime: '' },
     createdMs: Date.now(),
     leaseUntilMs: Date.now() + 60_000,
   };

@@ -1,3 +1,5 @@
+import { type ParsedOwnerTag, parseOwnerTag } from '../owner/owner-tag.js';
+
 /**
  * The protocol's file names (DESIGN.md §2). Every file the protocol creates is
  * named by a one-letter prefix and an ID, so its role is known without reading
@@ -19,8 +21,8 @@ export function isValidId(id: string): boolean {
 export type ParsedName =
   /** `s<ID>`: a message waiting in a source spool. */
   | { kind: 'source'; id: string }
-  /** `t<token>`: a temporary file still being written; never valid. */
-  | { kind: 'temp'; token: string }
+  /** `t<ULID>.<owner tag>`: a temporary file still being written by `writer`; never valid. */
+  | { kind: 'temp'; token: string; writer: ParsedOwnerTag }
   /** `m<ID>`: the transaction marker of message ID. */
   | { kind: 'marker'; id: string }
   /** `w<ID>.<TX>`: a staged copy of attempt TX, invisible to consumers. */
@@ -39,7 +41,21 @@ export type ParsedName =
   | { kind: 'unknown' };
 
 const TWO_PART = /^([0-9A-Za-z_-]{1,128})\.([0-9A-Za-z_-]{1,128})$/;
-const TEMP_TOKEN = /^[0-9A-Za-z_.-]{1,200}$/;
+/** A ULID as `newId()` writes it: 26 Crockford base32 characters, the first at most 7 (48 bits of time). */
+const ULID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
+
+/**
+ * The parts of a temp token `<ULID>.<owner tag>` (see `tempName()`), or
+ * `undefined` for anything not exactly in that shape: such a `t…` name is not
+ * ours, and nothing ever removes it.
+ */
+export function parseTempToken(token: string): { id: string; writer: ParsedOwnerTag } | undefined {
+  const dot = token.indexOf('.');
+  if (dot !== 26) return undefined;
+  const id = token.slice(0, dot);
+  const writer = parseOwnerTag(token.slice(dot + 1));
+  return ULID.test(id) && writer !== undefined ? { id, writer } : undefined;
+}
 
 /** Classify a spool entry name. Pure: reads nothing. */
 export function parseProtocolName(name: string): ParsedName {
@@ -59,8 +75,10 @@ export function parseProtocolName(name: string): ParsedName {
           : prefix === 'd'
             ? { kind: 'delivered', id: rest }
             : { kind: 'lock', id: rest };
-    case 't':
-      return TEMP_TOKEN.test(rest) ? { kind: 'temp', token: rest } : { kind: 'unknown' };
+    case 't': {
+      const temp = parseTempToken(rest);
+      return temp ? { kind: 'temp', token: rest, writer: temp.writer } : { kind: 'unknown' };
+    }
     case 'w':
     case 'c':
     case 'r': {

@@ -1,8 +1,8 @@
-import { hostname } from 'node:os';
 import type { SpoolBackend } from '../backend/spool-backend.js';
 import { isFanoutError } from '../errors/fanout-error.js';
 import { isValidId, names } from '../names/protocol-names.js';
-import { hostTag, type OwnerProbe } from '../owner/owner.js';
+import { type OwnerProbe, processOwner } from '../owner/owner.js';
+import { encodeOwnerTag, hostHash, type OwnerRef, parseOwnerTag } from '../owner/owner-tag.js';
 import { readSmall } from '../spool/read-small.js';
 
 /** How long a recoverer on another host may hold a takeover claim before it is presumed dead. */
@@ -20,6 +20,13 @@ export interface RecovererClaim {
   readonly claimedMs: number;
   /** How long the holder may be presumed alive after `claimedMs` (an owner's lease renewal says its lease). */
   readonly leaseMs?: number;
+  /**
+   * The holder's owner tag (`encodeOwnerTag`): its exact identity, by which
+   * {@link isRecovererDead} can prove it dead. {@link encodeClaim} records
+   * this process's own ({@link processOwner}) when the claim names this
+   * process and gives none.
+   */
+  readonly owner?: string;
 }
 
 /** The claim file name of generation `g` of the takeover of attempt `tx` of message `id`. */
@@ -34,7 +41,9 @@ export function parseClaimToken(token: string): { tx: string; generation: number
 }
 
 export function encodeClaim(c: RecovererClaim): Uint8Array {
-  return new TextEncoder().encode(`${JSON.stringify({ fanout: 'recoverer', ...c })}\n`);
+  const self = processOwner();
+  const owner = c.owner ?? (c.host === self.host && c.pid === self.pid ? encodeOwnerTag(self) : undefined);
+  return new TextEncoder().encode(`${JSON.stringify({ fanout: 'recoverer', ...c, ...(owner !== undefined ? { owner } : {}) })}\n`);
 }
 
 /** Read a claim; `undefined` if it is gone; a claim that does not parse counts as a dead recoverer's. */
@@ -42,7 +51,13 @@ export async function readClaim(spool: SpoolBackend, file: string): Promise<Reco
   try {
     const c = JSON.parse(await readSmall(spool, file, 4096)) as Partial<RecovererClaim>;
     if (typeof c.host !== 'string' || typeof c.pid !== 'number' || typeof c.claimedMs !== 'number') return 'corrupt';
-    return { host: c.host, pid: c.pid, claimedMs: c.claimedMs, ...(typeof c.leaseMs === 'number' ? { leaseMs: c.leaseMs } : {}) };
+    return {
+      host: c.host,
+      pid: c.pid,
+      claimedMs: c.claimedMs,
+      ...(typeof c.leaseMs === 'number' ? { leaseMs: c.leaseMs } : {}),
+      ...(typeof c.owner === 'string' ? { owner: c.owner } : {}),
+    };
   } catch (err) {
     if (isFanoutError(err, 'ENOENT')) return undefined;
     return 'corrupt';
@@ -51,15 +66,22 @@ export async function readClaim(spool: SpoolBackend, file: string): Promise<Reco
 
 /**
  * The holder of a claim (a recoverer, or an owner renewing its lease) is dead
- * when the probe proves it (this host, pid gone), or when nobody can tell and
- * its claim is older than its lease (the claim's own `leaseMs`, else
- * `leaseMs`). Holders give up well before: owners at 2/3 of their lease.
+ * when the probe proves it — by the one rule (`ownerLiveness`) over the
+ * holder's owner tag; a claim without one (host and pid only) can never be
+ * proven dead that way — or when nobody can tell and its claim is older than
+ * its lease (the claim's own `leaseMs`, else `leaseMs`). Holders give up well
+ * before: owners at 2/3 of their lease.
  */
 export async function isRecovererDead(c: RecovererClaim | 'corrupt', probe: OwnerProbe, now: number, leaseMs: number): Promise<boolean> {
   if (c === 'corrupt') return true;
-  if (hostTag(c.host) === hostTag(hostname())) {
-    const liveness = await probe({ host: c.host, bootId: '', pid: c.pid, startTime: '' });
-    if (liveness !== 'unknown') return liveness === 'dead';
-  }
+  const liveness = await probe(claimHolder(c));
+  if (liveness !== 'unknown') return liveness === 'dead';
   return now > c.claimedMs + (c.leaseMs ?? leaseMs);
+}
+
+/** Who holds claim `c`, for the probe: its owner tag when it has one (of the same host and pid), else host and pid only. */
+export function claimHolder(c: RecovererClaim): OwnerRef {
+  const tag = c.owner !== undefined ? parseOwnerTag(c.owner) : undefined;
+  if (tag !== undefined && tag.pid === c.pid && tag.hostHash === hostHash(c.host)) return tag;
+  return { host: c.host, bootId: '', pidNamespace: '', pid: c.pid, startTime: '' };
 }
