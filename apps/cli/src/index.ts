@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { setProcessOwner } from '@fanout/core';
 import { CliContext, type CliIo } from './cli-context.js';
 import { type ConsumeFlags, consumeCommand } from './commands/consume.js';
 import { enqueueCommand } from './commands/enqueue.js';
@@ -13,10 +14,11 @@ import { recoverCommand } from './commands/recover.js';
 import { MIN_LEASE_MS, runCommand, type RunFlags } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
 import { ExitStatus, type ExitStatusCode, exitStatusFor } from './exit-status.js';
+import { localOwner } from './owner-probe.js';
 
 export { ExitStatus, exitStatusFor, worstStatus } from './exit-status.js';
 export { openSpool, spoolScheme } from './spool-url.js';
-export { localOwner, localOwnerProbe } from './owner-probe.js';
+export { linuxEnvironment, localOwner, localOwnerProbe, makeOwnerProbe, type OwnerProbeEnvironment } from './owner-probe.js';
 
 const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
@@ -47,6 +49,9 @@ interface GlobalFlags {
  */
 export async function main(argv: readonly string[], io: CliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<ExitStatusCode> {
   let status: ExitStatusCode = ExitStatus.ok;
+  // Every name this process writes (temps, consumer claims, takeover claims) carries its full identity
+  // from /proc, so that other processes can tell exactly when it is dead.
+  setProcessOwner(localOwner());
   // A reader that went away (`fanout status | head`) is not an error, and the work in hand still finishes.
   io.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;

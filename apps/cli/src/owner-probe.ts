@@ -1,13 +1,26 @@
 /**
- * Who this process is, and whether the owner recorded in a marker still runs,
- * as precisely as Linux lets us tell: a pid alone can be reused, so the boot id
- * and the process's start time are recorded and compared too.
+ * Who this process is, and whether an owner (a marker's, or the writer named
+ * by an owner tag in a file name) still runs, as precisely as Linux lets us
+ * tell. The verdict is the core's one rule (`ownerLiveness`); this module only
+ * supplies what `/proc` shows:
+ *
+ * - this process's identity: host, boot id (`/proc/sys/kernel/random/boot_id`),
+ *   pid namespace (the inode of `/proc/self/ns/pid`), pid and start time
+ *   (field 22 of `/proc/self/stat`);
+ * - a lookup of pids in THIS process's pid namespace: `/proc/<pid>/stat`
+ *   (exists? zombie? start time?), with `kill(pid, 0)` as a second opinion
+ *   before anything is called absent (a `hidepid` mount hides other users'
+ *   processes).
+ *
+ * A `/proc` that is not this process's own pid namespace (a container that
+ * sees the host's `/proc`, `unshare --pid` without `--mount-proc`) shows other
+ * processes under those pids: then nothing is looked up ('unknown'). Start
+ * times are not compared from inside a time namespace whose boot-time offset
+ * is not zero (they are shifted by it).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { defaultOwnerProbe, type OwnerInfo, type OwnerProbe } from '@fanout/core';
-
-const BOOT_ID_FILE = '/proc/sys/kernel/random/boot_id';
+import { makeOwnerProbe as coreOwnerProbe, type OwnerInfo, type OwnerProbe, type PidLookup, type PidSighting } from '@fanout/core';
 
 function readOrUndefined(path: string): string | undefined {
   try {
@@ -17,65 +30,155 @@ function readOrUndefined(path: string): string | undefined {
   }
 }
 
+function readlinkOrUndefined(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /** This host's boot id, '' when the system does not tell (not Linux). */
-export function bootId(): string {
-  return readOrUndefined(BOOT_ID_FILE)?.trim() ?? '';
+export function bootId(procRoot = '/proc'): string {
+  return readOrUndefined(`${procRoot}/sys/kernel/random/boot_id`)?.trim() ?? '';
+}
+
+/** This process's pid namespace: the inode of `/proc/self/ns/pid` (`pid:[4026531836]` → `4026531836`), '' when unknown. */
+export function pidNamespace(procRoot = '/proc'): string {
+  const m = /^pid:\[([1-9][0-9]{0,19})\]$/.exec(readlinkOrUndefined(`${procRoot}/self/ns/pid`) ?? '');
+  return m ? m[1]! : '';
+}
+
+/**
+ * Whether `procRoot` shows the pid namespace of the process `pid` (this one)
+ * is in: `/proc/self/status` lists the process's pid in each namespace from
+ * that of the `/proc` mount down to its own (`NSpid:`), so exactly one entry,
+ * our pid, means the mount is ours. Kernels before 4.1 have no `NSpid:`; then
+ * `/proc/self` must at least be our pid.
+ */
+export function procShowsOwnPidNamespace(procRoot = '/proc', pid: number = process.pid): boolean {
+  const status = readOrUndefined(`${procRoot}/self/status`);
+  if (status === undefined) return false;
+  const line = /^NSpid:\s*(.*)$/m.exec(status);
+  if (line) {
+    const pids = line[1]!.trim().split(/\s+/);
+    return pids.length === 1 && pids[0] === String(pid);
+  }
+  return readlinkOrUndefined(`${procRoot}/self`) === String(pid);
+}
+
+/**
+ * Whether start times read from `/proc` are comparable with other
+ * processes': not when this process is in a time namespace whose boot-time
+ * offset is not zero (`/proc/<pid>/stat` start times are shifted by the
+ * reader's offset).
+ */
+export function startTimesComparable(procRoot = '/proc'): boolean {
+  const offsets = readOrUndefined(`${procRoot}/self/timens_offsets`);
+  if (offsets === undefined) return true; // no time namespaces in this kernel
+  const m = /^boottime\s+(-?\d+)\s+(-?\d+)\s*$/m.exec(offsets);
+  return m !== null && Number(m[1]) === 0 && Number(m[2]) === 0;
+}
+
+/** The parsed `/proc/<pid>/stat`, or `undefined` when there is none. */
+function readStat(pid: number, procRoot: string): { state: string; startTime: string } | undefined {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
+  const stat = readOrUndefined(`${procRoot}/${pid}/stat`);
+  if (stat === undefined) return undefined;
+  // The command name (field 2) may contain spaces and parentheses: count fields after its last `)`.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // rest[0] is field 3 (state), so field 22 (start time) is rest[19].
+  const startTime = rest[19] ?? '';
+  return { state: rest[0] ?? '', startTime: /^[0-9]+$/.test(startTime) ? startTime : '' };
 }
 
 /**
  * Field 22 of `/proc/<pid>/stat` (start time in clock ticks since boot), or
  * `undefined` when the process does not exist or has already exited (a zombie
- * waiting for its parent to reap it is as dead as an owner gets). The command
- * name (field 2) may contain spaces and parentheses, so fields are counted
- * after its last `)`.
+ * waiting for its parent to reap it is as dead as an owner gets).
  */
 export function processStartTime(pid: number, procRoot = '/proc'): string | undefined {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
-  const stat = readOrUndefined(`${procRoot}/${pid}/stat`);
-  if (stat === undefined) return undefined;
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // rest[0] is field 3 (state), so field 22 is rest[19].
-  if (rest[0] === 'Z' || rest[0] === 'X') return undefined;
-  return rest[19] ?? '';
+  const st = readStat(pid, procRoot);
+  if (st === undefined || st.state === 'Z' || st.state === 'X') return undefined;
+  return st.startTime;
 }
 
-/** The owner record of this process: host, boot id, pid and start time. */
-export function localOwner(): OwnerInfo {
-  return { host: hostname(), bootId: bootId(), pid: process.pid, startTime: processStartTime(process.pid) ?? '' };
+/** `kill(pid, 0)`: false only when no such process exists (ESRCH). */
+function killSays(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
 }
 
-/** Dependencies of {@link makeOwnerProbe}, injectable for tests. */
+/** What {@link makeOwnerProbe} judges with: this process as it records itself, and a look at pids of its pid namespace. */
 export interface OwnerProbeEnvironment {
-  readonly host: string;
-  readonly bootId: string;
-  /** Whether `/proc` exists here; without it the probe falls back to `kill(pid, 0)`. */
-  readonly hasProc: boolean;
-  readonly startTimeOf: (pid: number) => string | undefined;
+  readonly self: OwnerInfo;
+  readonly lookup: PidLookup;
 }
 
-/** A probe over the given environment; {@link localOwnerProbe} is the one over this machine. */
-export function makeOwnerProbe(env: OwnerProbeEnvironment): OwnerProbe {
-  return async (owner) => {
-    if (owner.host !== env.host) return 'unknown';
-    // Another boot of this host: every process of that boot is gone.
-    if (owner.bootId !== '' && env.bootId !== '' && owner.bootId !== env.bootId) return 'dead';
-    if (!env.hasProc) return defaultOwnerProbe(owner);
-    const startTime = env.startTimeOf(owner.pid);
-    if (startTime === undefined) return 'dead';
-    // Same pid, different start time: the pid was reused by another process.
-    if (owner.startTime !== '' && startTime !== '' && startTime !== owner.startTime) return 'dead';
-    return 'alive';
+/** Where {@link linuxEnvironment} looks; injectable for tests (a fake `/proc` tree). */
+export interface LinuxEnvironmentOptions {
+  /** Default `/proc`. */
+  readonly procRoot?: string;
+  /** This process's pid; default `process.pid`. */
+  readonly pid?: number;
+  /** Default `os.hostname()`. */
+  readonly host?: string;
+  /** Whether a pid exists although `/proc` does not show it; default `kill(pid, 0)` (not ESRCH). */
+  readonly pidExists?: (pid: number) => boolean;
+}
+
+/** The identity and the pid lookup `/proc` gives this process. */
+export function linuxEnvironment(options: LinuxEnvironmentOptions = {}): OwnerProbeEnvironment {
+  const procRoot = options.procRoot ?? '/proc';
+  const pid = options.pid ?? process.pid;
+  const pidExists = options.pidExists ?? killSays;
+  const comparable = startTimesComparable(procRoot);
+  const own = procShowsOwnPidNamespace(procRoot, pid);
+  const self: OwnerInfo = {
+    host: options.host ?? hostname(),
+    bootId: bootId(procRoot),
+    pidNamespace: pidNamespace(procRoot),
+    pid,
+    startTime: comparable ? (processStartTime(pid, procRoot) ?? '') : '',
   };
+  const lookup = (p: number): PidSighting => {
+    if (!own || !Number.isSafeInteger(p) || p <= 0) return { state: 'unknown' };
+    const st = readStat(p, procRoot);
+    if (st !== undefined) {
+      if (st.state === 'Z' || st.state === 'X') return { state: 'absent' };
+      return { state: 'present', startTime: comparable ? st.startTime : '' };
+    }
+    // No /proc/<pid>: gone, or hidden from us (hidepid). Only kill(pid, 0) saying ESRCH proves it gone.
+    return pidExists(p) ? { state: 'present', startTime: '' } : { state: 'absent' };
+  };
+  return { self, lookup };
+}
+
+/** The probe over `env`: the core's one rule, `ownerLiveness(owner, env.lookup, env.self)`. */
+export function makeOwnerProbe(env: OwnerProbeEnvironment): OwnerProbe {
+  return coreOwnerProbe(env.self, env.lookup);
+}
+
+let local: OwnerProbeEnvironment | undefined;
+function localEnvironment(): OwnerProbeEnvironment {
+  local ??= linuxEnvironment();
+  return local;
+}
+
+/** The owner record of this process: host, boot id, pid namespace, pid and start time. */
+export function localOwner(): OwnerInfo {
+  return localEnvironment().self;
 }
 
 /**
- * The Linux owner probe: same host and boot, `/proc/<pid>` present, and the
- * same start time when the marker recorded one → `alive`; otherwise `dead`.
- * An owner on another host is `unknown` (its lease decides).
+ * The Linux owner probe: the core's one rule over `/proc` of this machine.
+ * Same host, boot and pid namespace, and `/proc/<pid>` with the recorded
+ * start time → 'alive'; no such pid, another start time, or another boot →
+ * 'dead'; another host, another or unknown pid namespace, an unknown start
+ * time → 'unknown' (a lease decides, or nothing is touched).
  */
-export const localOwnerProbe: OwnerProbe = makeOwnerProbe({
-  host: hostname(),
-  bootId: bootId(),
-  hasProc: readOrUndefined('/proc/self/stat') !== undefined,
-  startTimeOf: (pid) => processStartTime(pid),
-});
+export const localOwnerProbe: OwnerProbe = (owner) => makeOwnerProbe(localEnvironment())(owner);

@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { encodeMarker, type OwnerInfo } from '@fanout/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { localOwner } from '../src/owner-probe.js';
 import { fanout, lines, names, tempDir } from './cli-harness.js';
 
 let dir: string;
@@ -21,7 +22,8 @@ async function deadOwner(): Promise<OwnerInfo> {
   const child = spawn(process.execPath, ['-e', '0']);
   const pid = child.pid!;
   await once(child, 'exit');
-  return { host: hostname(), bootId: '', pid, startTime: '' };
+  // This host, boot and pid namespace (as the CLI records its runs), a pid that is gone.
+  return { ...localOwner(), pid, startTime: '' };
 }
 
 /** Plant `m<id>` of attempt `tx` from S to A and B, as a run owned by `owner` would have written it. */
@@ -78,7 +80,7 @@ describe('fanout recover', () => {
 
   it('leaves the marker of a live owner alone and shows it in flight', async () => {
     const [id] = lines((await fanout(['enqueue', 'S'], { cwd: dir, input: 'x' })).stdout);
-    await plantMarker(id!, 'TX3', { host: hostname(), bootId: '', pid: process.pid, startTime: '' });
+    await plantMarker(id!, 'TX3', localOwner());
     const status = await fanout(['status', '--json', 'S'], { cwd: dir });
     expect(JSON.parse(status.stdout)).toMatchObject({ markers: [{ file: `m${id}`, state: 'in-flight', tx: 'TX3', owner: { pid: process.pid } }] });
     const r = await fanout(['recover', 'S'], { cwd: dir });

@@ -7,11 +7,11 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { decodeMarker, encodeMarker, hostTag, type OwnerInfo } from '@fanout/core';
+import { decodeMarker, encodeMarker, encodeOwnerTag, type OwnerInfo } from '@fanout/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { localOwner } from '../src/owner-probe.js';
 import { delivered, fanout, lines, names, spawnFanout, tempDir } from './cli-harness.js';
 
 let dir: string;
@@ -62,7 +62,7 @@ describe('fanout run --watch', () => {
     await waitFor('the first commit', () => out.includes('"message-committed"'));
 
     // A worker that died after its commit: the message left S, its staged copies wait to be published.
-    await plantMarker('01DIEDAFTERCOMMIT', 'TXDEAD', { host: hostname(), bootId: '', pid: await deadPid(), startTime: '' });
+    await plantMarker('01DIEDAFTERCOMMIT', 'TXDEAD', { ...localOwner(), pid: await deadPid(), startTime: '' });
     await writeFile(join(dir, 'A', 'w01DIEDAFTERCOMMIT.TXDEAD'), 'orphan');
     await writeFile(join(dir, 'B', 'w01DIEDAFTERCOMMIT.TXDEAD'), 'orphan');
     await waitFor('the planted marker to be recovered', () => out.includes('"recovered"'));
@@ -149,7 +149,8 @@ describe('fanout consume --watch', () => {
     await waitFor('the first message', () => out.includes(`"consumed","id":"${first}"`));
 
     // Planted after the start-up release: only the periodic one can give it back.
-    const stale = `c01CLAIMEDBYTHEDEAD.${hostTag(hostname())}-${await deadPid()}`;
+    // The claim of a consumer of this host, boot and pid namespace whose pid is gone.
+    const stale = `c01CLAIMEDBYTHEDEAD.${encodeOwnerTag({ ...localOwner(), pid: await deadPid(), startTime: '' })}`;
     await writeFile(join(dir, 'A', stale), 'abandoned');
     await waitFor('the abandoned message', () => out.includes('"consumed","id":"01CLAIMEDBYTHEDEAD"'));
     child.kill('SIGTERM');

@@ -13,11 +13,11 @@ import { createHash, randomInt } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeMarker, encodeMarker, type OwnerInfo } from '@fanout/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { localOwner } from '../src/owner-probe.js';
 import { type CliResult, fanout, lines, names, spawnFanout, tempDir } from './cli-harness.js';
 
 let dir: string;
@@ -259,7 +259,7 @@ describe('two recoverers racing on the same stale markers', () => {
   async function deadOwner(): Promise<OwnerInfo> {
     const child = spawn(process.execPath, ['-e', '0']);
     await once(child, 'exit');
-    return { host: hostname(), bootId: '', pid: child.pid!, startTime: '' };
+    return { ...localOwner(), pid: child.pid!, startTime: '' };
   }
 
   it('act on each marker exactly once between them', async () => {

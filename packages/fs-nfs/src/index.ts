@@ -1,4 +1,3 @@
 export * from './retry.js';
-export * from './temp-name.js';
 export * from './nfs-backend.js';
 export * from './open-nfs-spool.js';

@@ -2,7 +2,7 @@ import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { FanoutError } from '@fanout/core';
+import { encodeOwnerTag, type FanoutError, type OwnerInfo, parseProtocolName } from '@fanout/core';
 import { nodePosixFs, type PosixFs } from '@fanout/fs-posix';
 import { NfsBackend } from './nfs-backend.js';
 
@@ -22,13 +22,15 @@ afterEach(async () => {
 
 const errno = (code: string) => Object.assign(new Error(`${code}: injected`), { code });
 
+/** The writer the test backend names in its temp files. */
+const writer: OwnerInfo = { host: 'mail-1.example.org', bootId: '0b7e6c1e-7c1a-4c59-9a3e-3f8f1b2f7d10', pidNamespace: '4026531836', pid: 7, startTime: '12345' };
+
 function backend(fs: PosixFs = nodePosixFs) {
   return new NfsBackend({
     root,
     fs,
     location: 'nfs:///test-spool',
-    hostname: 'testhost',
-    pid: 7,
+    owner: writer,
     retry: { sleep: async (ms) => void slept.push(ms) },
   });
 }
@@ -64,7 +66,11 @@ describe('NfsBackend.createExclusive', () => {
     expect(await content('m1')).toBe('marker record');
     expect((await fsp.stat(join(root, 'm1'))).nlink).toBe(1);
     expect(links).toHaveLength(1);
-    expect(links[0]![0]).toMatch(/\/t[0-9A-Z]{26}\.7\.testhost$/);
+    // The core's one temp name, t<ULID>.<owner tag>, naming the writer exactly.
+    const temp = links[0]![0].slice(root.length + 1);
+    expect(temp).toMatch(new RegExp(`^t[0-9A-Z]{26}\\.${encodeOwnerTag(writer)}$`));
+    const parsed = parseProtocolName(temp);
+    expect(parsed.kind === 'temp' && parsed.writer).toMatchObject({ pid: 7, pidNamespace: '4026531836', startTime: '12345' });
     expect(links[0]![1]).toBe(join(root, 'm1'));
   });
 

@@ -19,6 +19,8 @@ import {
   type BackendCapabilities,
   type ContentSource,
   type CreateOptions,
+  type OwnerInfo,
+  tempName,
 } from '@fanout/core';
 import {
   errnoCode,
@@ -31,16 +33,17 @@ import {
   type PosixStats,
 } from '@fanout/fs-posix';
 import { backoffDelay, gaveUp, isRetryable, retryingFs, retryPolicy, type RetryPolicy } from './retry.js';
-import { newTempName } from './temp-name.js';
 
 /** Options of {@link NfsBackend}. */
 export interface NfsBackendOptions extends Omit<PosixBackendOptions, 'publishMode'> {
   /** Retry policy for transient NFS failures; defaults to {@link DEFAULT_RETRY_POLICY}. */
   readonly retry?: Partial<RetryPolicy>;
-  /** Host name written into temp names; default `os.hostname()`. */
-  readonly hostname?: string;
-  /** Process id written into temp names; default `process.pid`. */
-  readonly pid?: number;
+  /**
+   * The writer recorded in temp names (the core's `tempName()`,
+   * `t<ULID>.<owner tag>`); default the core's `processOwner()`, i.e. this
+   * process. Only for tests: recovery judges a temp by this identity.
+   */
+  readonly owner?: OwnerInfo;
 }
 
 /** Errors with which NFS servers and clients decline a directory fsync. */
@@ -55,15 +58,13 @@ export class NfsBackend extends PosixBackend {
     atomicPublish: false,
   };
   private readonly retry: RetryPolicy;
-  private readonly host: string | undefined;
-  private readonly pid: number | undefined;
+  private readonly owner: OwnerInfo | undefined;
 
   constructor(options: NfsBackendOptions) {
     const retry = retryPolicy(options.retry);
     super({ ...options, fs: retryingFs(options.fs ?? nodePosixFs, retry), publishMode: 'link' });
     this.retry = retry;
-    this.host = options.hostname;
-    this.pid = options.pid;
+    this.owner = options.owner;
   }
 
   protected override directoryFsyncRefused(err: unknown): boolean {
@@ -83,7 +84,8 @@ export class NfsBackend extends PosixBackend {
     if ((await this.lstatOrUndefined(targetPath, name)) !== undefined) {
       throw new FanoutError('EEXIST', 'file exists', this.where(name));
     }
-    const tempPath = this.pathOf(newTempName(this.host, this.pid));
+    // The core's one temp name: unique (ULID), and naming this writer exactly, so recovery removes it only once we are dead.
+    const tempPath = this.pathOf(tempName(this.owner));
     const c = this.fs.constants;
     // No O_EXCL: the random name is unique, and without it the open can be retried after a lost reply.
     const flags = c.O_WRONLY | c.O_CREAT | c.O_NOFOLLOW;

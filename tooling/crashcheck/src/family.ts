@@ -9,7 +9,7 @@
  * (markers, staged copies, claims, locks) change: any other name left after
  * the final recovery is a leftover.
  */
-import { type ClaimedMessage, consume, consumePass, consumerName, type FanoutEvent, type Op, type OwnerProbe, type SpoolBackend } from '@fanout/core';
+import { type ClaimedMessage, consume, consumePass, consumerName, type FanoutEvent, type Op, type OwnerProbe, processOwner, type SpoolBackend } from '@fanout/core';
 import type { CrashSimulator } from '@fanout/fs-memory';
 import type { ExpectedMessage } from './invariants.js';
 import { destPath, SOURCE } from './world.js';
@@ -123,7 +123,7 @@ export interface ConsumerPassOptions {
  * stays tentative.
  */
 export async function consumerPass(sim: CrashSimulator, dests: readonly SpoolBackend[], messages: readonly ExpectedMessage[], tally: Tally, o: ConsumerPassOptions): Promise<void> {
-  const who = consumerName(o.pid ?? LIVE_CONSUMER_PID);
+  const who = consumerName({ ...processOwner(), pid: o.pid ?? LIVE_CONSUMER_PID });
   for (const [d, spool] of dests.entries()) {
     const handler = async (message: ClaimedMessage) => {
       const key = `${d}:${message.id}`;

@@ -93,7 +93,7 @@ class Scheduler {
   }
 }
 
-const deadOwner = { host: 'crashed-host', bootId: '', pid: 999_999, startTime: '' };
+const deadOwner = { host: 'crashed-host', bootId: '', pidNamespace: '', pid: 999_999, startTime: '' };
 
 export interface InterleavingResult {
   readonly name: string;

@@ -55,8 +55,8 @@ const BASE_MS = Date.UTC(2024, 0, 1, 1);
 /** Others' clock ahead of W1's: none, and just under the third of the lease the protocol tolerates. */
 const SKEWS = [0, Math.floor(PAUSED_LEASE_MS / 3) - 1];
 
-const W1: OwnerInfo = { host: 'host-a', bootId: '', pid: 1111, startTime: '' };
-const W2: OwnerInfo = { host: 'host-b', bootId: '', pid: 2222, startTime: '' };
+const W1: OwnerInfo = { host: 'host-a', bootId: '', pidNamespace: '', pid: 1111, startTime: '' };
+const W2: OwnerInfo = { host: 'host-b', bootId: '', pidNamespace: '', pid: 2222, startTime: '' };
 
 export function pausedOwnerName(s: PausedOwnerScenario): string {
   return `paused-owner ${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} batch=${s.batch} stall ${s.stall === 'between' ? 'between operations' : 'inside an operation'}${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}${s.dropFence ? ' drop-fence' : ''}`;

@@ -6,7 +6,7 @@
  * point and recover again, and finally finish the fan-out.
  */
 import { Transform } from 'node:stream';
-import { fanOut, overrideBackend, recover, type ExecutorHooks, type FanOutDestination, type Op, type ProtocolName, type SpoolBackend, type StepName } from '@fanout/core';
+import { encodeOwnerTag, fanOut, overrideBackend, recover, type ExecutorHooks, type FanOutDestination, type Op, type ProtocolName, type SpoolBackend, type StepName } from '@fanout/core';
 import type { CrashSimulator } from '@fanout/fs-memory';
 import { checkRecovered, checkVisibleCopies, type ExpectedMessage } from './invariants.js';
 import { type BackendKind, setUpMachine, type Spools, spoolsOn } from './world.js';
@@ -104,6 +104,9 @@ function destinationsOf(s: Scenario, spools: Spools): FanOutDestination[] {
 
 const dead = async () => 'dead' as const;
 
+/** The writer the simulated runs name in their temp files: a process of a simulated host. */
+const SIM_WRITER_TAG = encodeOwnerTag({ host: 'simhost', bootId: '', pidNamespace: '', pid: 1, startTime: '' });
+
 async function recoverOn(s: Scenario, sim: CrashSimulator) {
   const t = stepTracker(s.dropSync);
   const spools = spoolsOn(sim, s.backend as BackendKind, s.dests, t.wrap);
@@ -130,7 +133,8 @@ export async function runScenario(s: Scenario, onViolation: (v: Violation) => vo
     hooks: t.hooks,
     ownerProbe: dead,
     newTx: () => `TX${++txs}`,
-    tempName: () => `tT${++temps}.1.simhost`,
+    // Reproducible, and exactly the shape of tempName() (t<ULID>.<owner tag>), else recovery would never remove them.
+    tempName: () => `t${String(++temps).padStart(26, '0')}.${SIM_WRITER_TAG}`,
   });
   if (clean.committed !== s.messages) throw new Error(`${name}: the clean run committed ${clean.committed} of ${s.messages}: ${clean.failed.map((f) => f.error.oneLine()).join('; ')}`);
 

@@ -11,7 +11,7 @@ import { checkVisibleCopies } from './invariants.js';
 import { messagesOf } from './scenario.js';
 import { cloneMachine, setUpMachine, spoolsOn } from './world.js';
 
-const deadOwner = { host: 'crashed-host', bootId: '', pid: 999_999, startTime: '' };
+const deadOwner = { host: 'crashed-host', bootId: '', pidNamespace: '', pid: 999_999, startTime: '' };
 const messages = messagesOf({ messages: 2, transform: false });
 
 describe('rolling back a seed attempt', () => {

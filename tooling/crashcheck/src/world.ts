@@ -30,7 +30,8 @@ function backend(kind: BackendKind, sim: CrashSimulator, root: string): SpoolBac
       return new PosixBackend({ root, fs: sim.fs });
     case 'nfs':
       // Retries sleep for real by default; a simulation has nothing to wait for.
-      return new NfsBackend({ root, fs: sim.fs, hostname: 'simhost', pid: 4242, retry: { sleep: async () => undefined } });
+      // Its temps name this process (the core's tempName()): the probes of the checker judge them like any writer.
+      return new NfsBackend({ root, fs: sim.fs, retry: { sleep: async () => undefined } });
     case 'posix-rename':
       // Publish by check-then-rename: the posix code path for filesystems without hard links (single publisher).
       return new PosixBackend({ root, fs: sim.fs, publishMode: 'rename' });

@@ -7,10 +7,13 @@ import {
   fanOut,
   FanoutError,
   initSpool,
+  makeOwnerProbe,
+  type OwnerInfo,
   overrideBackend,
   recover,
   spoolStatus,
   consume,
+  tempName,
   type ContentSource,
   type SpoolBackend,
 } from '@fanout/core';
@@ -173,16 +176,22 @@ describe('recover', () => {
     expect(checkInvariants(world, 2)).toEqual({ inSource: 0, delivered: 1 });
   });
 
-  it('removes temp files of dead writers and keeps those of live ones', async () => {
+  it('removes temp files of dead writers and keeps those of live ones, of other hosts, and every name not exactly a temp', async () => {
     world = await posixWorld(1, 0);
-    writeFileSync(join(world.root, 'S', 't01ABC.999999.deadhost'), 'x');
     const { hostname } = await import('node:os');
-    const here = hostname().replace(/[^0-9A-Za-z]/g, '').slice(0, 24);
-    writeFileSync(join(world.root, 'S', `t01ABD.4242.${here}`), 'dead');
-    writeFileSync(join(world.root, 'S', `t01ABE.${process.pid}.${here}`), 'alive');
-    const summary = await recover({ spool: world.source, open: world.open, ownerProbe: async (o) => (o.pid === process.pid ? 'alive' : 'dead') });
+    // This process as a probe of this host would see it: pid 4242 is gone from its pid namespace.
+    const self: OwnerInfo = { host: hostname(), bootId: 'boot', pidNamespace: '4026531836', pid: process.pid, startTime: '1' };
+    const probe = makeOwnerProbe(self, (pid) => (pid === process.pid ? { state: 'present', startTime: '1' } : { state: 'absent' }));
+    const elsewhere = tempName({ ...self, host: 'deadhost', pid: 999_999 });
+    const otherNamespace = tempName({ ...self, pidNamespace: '4026532179', pid: 4242 });
+    const dead = tempName({ ...self, pid: 4242 });
+    const alive = tempName(self);
+    const notOurs = ['t01ABC.999999.deadhost', 'todo.txt', 'tags', 'test.log'];
+    for (const name of [elsewhere, otherNamespace, dead, alive, ...notOurs]) writeFileSync(join(world.root, 'S', name), 'x');
+    const summary = await recover({ spool: world.source, open: world.open, ownerProbe: probe });
     expect(summary.tempsRemoved).toBe(1);
-    expect(entries(join(world.root, 'S')).sort()).toEqual(['t01ABC.999999.deadhost', `t01ABE.${process.pid}.${here}`].sort());
+    expect(summary.unknown).toBe(notOurs.length);
+    expect(entries(join(world.root, 'S')).sort()).toEqual([elsewhere, otherNamespace, alive, ...notOurs].sort());
   });
 
   it('reports entries that are not protocol files and never touches them', async () => {

@@ -179,7 +179,7 @@ export async function plantAttempt(
     protocol: options.protocol ?? 'staged',
     source: { uuid: uuidOf('S'), location: w.source.location },
     destinations: w.dests.map((d, i) => ({ uuid: uuidOf(`D${i}`), location: d.location })),
-    owner: options.owner ?? { host: hostname(), bootId: '', pid: 999_999, startTime: '' },
+    owner: options.owner ?? { host: hostname(), bootId: '', pidNamespace: '', pid: 999_999, startTime: '' },
     createdMs: Date.now(),
     leaseUntilMs: options.leaseUntilMs ?? Date.now() + 60_000,
   } as const;

@@ -12,11 +12,11 @@ afterEach(() => world?.dispose());
 async function crashedAttempt(tx = 'TX1', ownerPid = 999_999) {
   const w = await posixWorld(2, 1);
   world = w;
-  const planted = await plantAttempt(w, { tx, owner: { host: hostname(), bootId: '', pid: ownerPid, startTime: '' } });
+  const planted = await plantAttempt(w, { tx, owner: { host: hostname(), bootId: '', pidNamespace: '', pid: ownerPid, startTime: '' } });
   return { w, ...planted };
 }
 
-const claimBy = (pid: number) => encodeClaim({ owner: { host: hostname(), bootId: '', pid, startTime: '' }, claimedMs: Date.now(), leaseMs: 60_000 });
+const claimBy = (pid: number) => encodeClaim({ owner: { host: hostname(), bootId: '', pidNamespace: '', pid, startTime: '' }, claimedMs: Date.now(), leaseMs: 60_000 });
 
 describe('takeover of stale attempts by several recoverers', () => {
   it('lets exactly one of two concurrent recoverers act on a stale attempt', async () => {
@@ -76,7 +76,7 @@ describe('takeover of stale attempts by several recoverers', () => {
     // …meanwhile recoverer B rolls TX1 back and a new, live attempt TX2 takes the same message.
     await recover({ spool: w.source, open: w.open, ownerProbe: async () => 'dead' });
     expect(readdirSync(join(w.root, 'S'))).not.toContain('mTX1');
-    await plantAttempt(w, { tx: 'TX2', owner: { host: hostname(), bootId: '', pid: process.pid, startTime: '' } });
+    await plantAttempt(w, { tx: 'TX2', owner: { host: hostname(), bootId: '', pidNamespace: '', pid: process.pid, startTime: '' } });
     release();
     const summary = await late;
     expect(summary.rolledBack + summary.rolledForward).toBe(0);

@@ -27,7 +27,7 @@ import {
 import type { CliContext } from '../cli-context.js';
 import { ExitStatus, type ExitStatusCode, exitStatusFor, signalStatus, worstStatus } from '../exit-status.js';
 import { onInterrupt } from '../interrupt.js';
-import { localOwnerProbe } from '../owner-probe.js';
+import { localOwner, localOwnerProbe } from '../owner-probe.js';
 
 /** Run `command` with the message on stdin; resolve on exit status 0, throw otherwise. */
 async function execHandler(ctx: CliContext, command: string, location: string, message: ClaimedMessage, childStdout: 'inherit' | Writable): Promise<void> {
@@ -98,7 +98,7 @@ export interface WatchTiming {
  */
 export async function watchConsume(options: ConsumeOptions & { readonly ownerProbe: NonNullable<ConsumeOptions['ownerProbe']> }, timing: WatchTiming): Promise<ConsumeSummary> {
   const { spool, signal } = options;
-  const who = options.who ?? consumerName();
+  const who = options.who ?? consumerName(options.owner);
   let consumed = 0;
   let failed = 0;
   let released = 0;
@@ -108,7 +108,7 @@ export async function watchConsume(options: ConsumeOptions & { readonly ownerPro
   while (!signal?.aborted) {
     if (Date.now() - lastSweep >= timing.releaseIntervalMs) {
       lastSweep = Date.now();
-      released += await releaseStaleClaims(spool, options.ownerProbe);
+      released += await releaseStaleClaims(spool, options.ownerProbe, options.owner);
       failedIds.clear();
     }
     const pass = await consumePass(spool, options.handler, { who, skip: failedIds, signal, onEvent: options.onEvent });
@@ -155,6 +155,8 @@ export async function consumeCommand(ctx: CliContext, ref: string, flags: Consum
       const options = {
         spool,
         handler: (message: ClaimedMessage) => (flags.exec !== undefined ? execHandler(ctx, flags.exec, spool.location, message, childStdout) : print(message)),
+        // Claims are taken as this process's owner tag, and judged by the Linux probe.
+        owner: localOwner(),
         ownerProbe: localOwnerProbe,
         signal: AbortSignal.any([interrupt.signal, readerGone.signal]),
         onEvent,

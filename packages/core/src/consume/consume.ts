@@ -1,10 +1,10 @@
-import { hostname } from 'node:os';
 import type { SpoolBackend } from '../backend/spool-backend.js';
 import { isFanoutError, toFanoutError } from '../errors/fanout-error.js';
 import { type EventSink, ignoreEvents } from '../events/events.js';
 import { names, parseProtocolName } from '../names/protocol-names.js';
 import { findTwins } from '../spool/twins.js';
-import { defaultOwnerProbe, hostTag, type OwnerProbe } from '../owner/owner.js';
+import { defaultOwnerProbe, type OwnerInfo, type OwnerProbe, processOwner } from '../owner/owner.js';
+import { encodeOwnerTag, parseOwnerTag, sameHost } from '../owner/owner-tag.js';
 
 /** A claimed message handed to a consumer. */
 export interface ClaimedMessage {
@@ -15,9 +15,14 @@ export interface ClaimedMessage {
   read(): AsyncIterable<Uint8Array>;
 }
 
-/** This process's consumer name: `<host>-<pid>`, so stale claims can be traced to a dead consumer. */
-export function consumerName(pid: number = process.pid, host: string = hostname()): string {
-  return `${hostTag(host)}-${pid}`;
+/**
+ * A consumer's name: the owner tag of the consuming process (`encodeOwnerTag`;
+ * default this process, {@link processOwner}), so that a claim `c<id>.<who>`
+ * tells exactly which process holds it and {@link releaseStaleClaims} can
+ * prove that process dead.
+ */
+export function consumerName(owner: OwnerInfo = processOwner()): string {
+  return encodeOwnerTag(owner);
 }
 
 /**
@@ -77,7 +82,11 @@ export interface ConsumeOptions {
   readonly spool: SpoolBackend;
   /** Handles one message; resolve to acknowledge it, throw to release it. */
   readonly handler: (message: ClaimedMessage) => Promise<void>;
+  /** The consumer name claims are taken under; default {@link consumerName}(`owner`). */
   readonly who?: string;
+  /** The consuming process (default {@link processOwner}()): its consumer name, and whose host's claims may be released. */
+  readonly owner?: OwnerInfo;
+  /** Judges the holders of claims; default {@link defaultOwnerProbe}. */
   readonly ownerProbe?: OwnerProbe;
   readonly signal?: AbortSignal;
   readonly onEvent?: EventSink;
@@ -160,25 +169,33 @@ export async function consumePass(spool: SpoolBackend, handler: (message: Claime
  */
 export async function consume(options: ConsumeOptions): Promise<ConsumeSummary> {
   const { spool } = options;
-  const released = await releaseStaleClaims(spool, options.ownerProbe ?? defaultOwnerProbe);
+  const released = await releaseStaleClaims(spool, options.ownerProbe ?? defaultOwnerProbe, options.owner);
   const { consumed, failed } = await consumePass(spool, options.handler, {
-    who: options.who,
+    who: options.who ?? consumerName(options.owner),
     signal: options.signal,
     onEvent: options.onEvent,
   });
   return { consumed, failed, released };
 }
 
-/** Put claims whose consumer (on this host) is dead back as `d<id>`. */
-export async function releaseStaleClaims(spool: SpoolBackend, probe: OwnerProbe = defaultOwnerProbe): Promise<number> {
+/**
+ * Put claims whose consumer is provably dead back as `d<id>`. A claim is
+ * `c<id>.<who>` with `who` exactly an owner tag ({@link consumerName}); its
+ * holder is judged by `probe` (the one rule, `ownerLiveness`) and the claim
+ * released only on 'dead' — never on 'unknown', never for a `who` that is not
+ * exactly a tag, and never for a holder on another host than `self` (nobody
+ * here can tell whether it runs, whatever the probe says).
+ *
+ * @returns how many claims it released.
+ */
+export async function releaseStaleClaims(spool: SpoolBackend, probe: OwnerProbe = defaultOwnerProbe, self: OwnerInfo = processOwner()): Promise<number> {
   let released = 0;
-  const here = hostTag(hostname());
   for await (const entry of spool.list()) {
     const parsed = parseProtocolName(entry.name);
     if (parsed.kind !== 'claimed' || entry.kind !== 'file') continue;
-    const m = /^([0-9A-Za-z]+)-(\d+)$/.exec(parsed.who);
-    if (!m || m[1] !== here) continue;
-    if ((await probe({ host: hostname(), bootId: '', pid: Number(m[2]), startTime: '' })) !== 'dead') continue;
+    const holder = parseOwnerTag(parsed.who);
+    if (holder === undefined || !sameHost(holder, self)) continue;
+    if ((await probe(holder)) !== 'dead') continue;
     try {
       await release(spool, { id: parsed.id, file: entry.name });
       released++;

@@ -5,7 +5,7 @@ import { type EventSink, ignoreEvents } from '../events/events.js';
 import { newId } from '../ids/ids.js';
 import type { ProtocolName } from '../marker/marker-codec.js';
 import { parseProtocolName } from '../names/protocol-names.js';
-import { defaultOwner, defaultOwnerProbe, type OwnerInfo, type OwnerProbe } from '../owner/owner.js';
+import { defaultOwnerProbe, type OwnerInfo, type OwnerProbe, processOwner } from '../owner/owner.js';
 import { type ExecutorHooks, MachineStopped, runMachine, unwrapStopped } from '../protocol/executor.js';
 import { transaction } from '../protocol/transaction.js';
 import type { MessageFailure, TransactionPlan, TransformFactory, VerifiedSpool } from '../protocol/transaction-plan.js';
@@ -44,7 +44,9 @@ export interface FanOutOptions {
    * and destinations given here, matched by location.
    */
   readonly open?: SpoolOpener;
+  /** The owner written into markers; default {@link processOwner}(). */
   readonly owner?: OwnerInfo;
+  /** Judges owners found by recovery; default {@link defaultOwnerProbe}. */
   readonly ownerProbe?: OwnerProbe;
   /** Lease written into markers. Default 10 minutes. */
   readonly leaseMs?: number;
@@ -138,7 +140,7 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
     return b ? withoutClose(b) : open(location);
   };
 
-  const owner = options.owner ?? defaultOwner();
+  const owner = options.owner ?? processOwner();
   const recovery =
     options.recoverFirst === false ? undefined : await recover({ spool: options.source, open: openShared, ownerProbe: options.ownerProbe ?? defaultOwnerProbe, owner, now, onEvent: emit, hooks: options.hooks });
 

@@ -9,7 +9,7 @@ const record: MarkerRecord = {
   protocol: 'staged',
   source: { uuid: '00000000-0000-4000-8000-000000000001', location: '/spool/S' },
   destinations: [{ uuid: '00000000-0000-4000-8000-000000000002', location: '/spool/D' }],
-  owner: { host: 'h', bootId: 'b', pid: 42, startTime: 's' },
+  owner: { host: 'h', bootId: 'b', pidNamespace: '', pid: 42, startTime: 's' },
   createdMs: Date.UTC(2026, 10, 29),
   leaseUntilMs: Date.UTC(2026, 10, 29) + 600_000,
 };

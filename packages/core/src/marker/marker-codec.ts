@@ -64,7 +64,7 @@ export function encodeMarker(m: MarkerRecord): string {
     `protocol: ${m.protocol}`,
     `source: ${ref(m.source)}`,
     ...m.destinations.map((d) => `destination: ${ref(d)}`),
-    `owner: host=${JSON.stringify(o.host)} boot=${JSON.stringify(o.bootId)} pid=${o.pid} start=${JSON.stringify(o.startTime)}`,
+    `owner: host=${JSON.stringify(o.host)} boot=${JSON.stringify(o.bootId)} pid=${o.pid} start=${JSON.stringify(o.startTime)} pidns=${JSON.stringify(o.pidNamespace)}`,
     `created: ${new Date(m.createdMs).toISOString()}`,
     `lease-until: ${new Date(m.leaseUntilMs).toISOString()}`,
   ];
@@ -144,10 +144,10 @@ function parseRef(value: string, fail: (why: string) => never): SpoolRef {
 }
 
 function parseOwner(value: string, fail: (why: string) => never): OwnerInfo {
-  const m = /^host=("(?:[^"\\]|\\.)*") boot=("(?:[^"\\]|\\.)*") pid=(\d+) start=("(?:[^"\\]|\\.)*")$/.exec(value);
+  const m = /^host=("(?:[^"\\]|\\.)*") boot=("(?:[^"\\]|\\.)*") pid=(\d+) start=("(?:[^"\\]|\\.)*")(?: pidns=("(?:[^"\\]|\\.)*"))?$/.exec(value);
   if (!m) return fail('bad owner');
   try {
-    return { host: JSON.parse(m[1]!), bootId: JSON.parse(m[2]!), pid: Number(m[3]), startTime: JSON.parse(m[4]!) };
+    return { host: JSON.parse(m[1]!), bootId: JSON.parse(m[2]!), pidNamespace: m[5] === undefined ? '' : JSON.parse(m[5]), pid: Number(m[3]), startTime: JSON.parse(m[4]!) };
   } catch {
     return fail('bad owner');
   }

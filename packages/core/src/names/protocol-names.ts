@@ -1,3 +1,5 @@
+import { type ParsedOwnerTag, parseOwnerTag } from '../owner/owner-tag.js';
+
 /**
  * The protocol's file names (docs/PROTOCOL.md, "Names"). Every file the
  * protocol creates is named by a one-letter prefix and an ID, so its role is
@@ -27,8 +29,8 @@ export type ParsedName =
   | { kind: 'committed'; id: string; tx: string }
   /** `b<ID>.<TX>`: attempt TX of message ID is being rolled back (backed out). */
   | { kind: 'backout'; id: string; tx: string }
-  /** `t<token>`: a temporary file still being written; never valid. */
-  | { kind: 'temp'; token: string }
+  /** `t<ULID>.<owner tag>`: a temporary file still being written by `writer`; never valid. */
+  | { kind: 'temp'; token: string; writer: ParsedOwnerTag }
   /** `m<TX>`: the record of attempt TX (its messages, destinations, owner, lease). */
   | { kind: 'record'; tx: string }
   /** `x<TX>`: the record of attempt TX while a recoverer retires it. */
@@ -50,7 +52,21 @@ export type ParsedName =
 
 const TWO_PART = /^([0-9A-Za-z_-]{1,128})\.([0-9A-Za-z_-]{1,128})$/;
 const CLAIM = /^([0-9A-Za-z_-]{1,128})\.([1-9][0-9]{0,8})$/;
-const TEMP_TOKEN = /^[0-9A-Za-z_.-]{1,200}$/;
+/** A ULID as `newId()` writes it: 26 Crockford base32 characters, the first at most 7 (48 bits of time). */
+const ULID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
+
+/**
+ * The parts of a temp token `<ULID>.<owner tag>` (see `tempName()`), or
+ * `undefined` for anything not exactly in that shape: such a `t…` name is not
+ * ours, and nothing ever removes it.
+ */
+export function parseTempToken(token: string): { id: string; writer: ParsedOwnerTag } | undefined {
+  const dot = token.indexOf('.');
+  if (dot !== 26) return undefined;
+  const id = token.slice(0, dot);
+  const writer = parseOwnerTag(token.slice(dot + 1));
+  return ULID.test(id) && writer !== undefined ? { id, writer } : undefined;
+}
 
 /** Classify a spool entry name. Pure: reads nothing. */
 export function parseProtocolName(name: string): ParsedName {
@@ -67,8 +83,10 @@ export function parseProtocolName(name: string): ParsedName {
     case 'x':
       if (!isValidId(rest)) return { kind: 'unknown' };
       return prefix === 'm' ? { kind: 'record', tx: rest } : { kind: 'retiring', tx: rest };
-    case 't':
-      return TEMP_TOKEN.test(rest) ? { kind: 'temp', token: rest } : { kind: 'unknown' };
+    case 't': {
+      const temp = parseTempToken(rest);
+      return temp ? { kind: 'temp', token: rest, writer: temp.writer } : { kind: 'unknown' };
+    }
     case 'r': {
       const m = CLAIM.exec(rest);
       return m ? { kind: 'claim', tx: m[1]!, generation: Number(m[2]) } : { kind: 'unknown' };

@@ -3,12 +3,12 @@ import { FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-erro
 import { type EventSink, ignoreEvents } from '../events/events.js';
 import { decodeMarker, MAX_MARKER_BYTES, type MarkerRecord } from '../marker/marker-codec.js';
 import { names, parseProtocolName } from '../names/protocol-names.js';
-import { defaultOwner, defaultOwnerProbe, hostTag, type OwnerInfo, type OwnerProbe } from '../owner/owner.js';
+import { defaultOwnerProbe, type OwnerInfo, type OwnerProbe, processOwner } from '../owner/owner.js';
 import { type ExecutorHooks, MachineStopped, runMachine, unwrapStopped } from '../protocol/executor.js';
 import { readSpoolIdentity, type SpoolIdentity } from '../spool/identity.js';
 import { readSmall } from '../spool/read-small.js';
-import { tempName, tempWriter } from '../spool/temp-name.js';
-import { hostname } from 'node:os';
+import { tempName } from '../spool/temp-name.js';
+import { removeDeadTemps } from './dead-temps.js';
 import { describeOwner, isMarkerStale } from './liveness.js';
 import { claimAttempt, recoverAttempt, recoverOrphan, releaseClaims } from './recovery-machine.js';
 import { claimName, encodeClaim, isClaimHolderDead, readClaim, RECOVERY_LEASE_MS } from './recoverer.js';
@@ -24,7 +24,7 @@ export interface RecoverOptions {
   readonly open: SpoolOpener;
   /** Tells live owners from dead ones; default: {@link defaultOwnerProbe} (it can only say 'unknown', so leases decide). */
   readonly ownerProbe?: OwnerProbe;
-  /** Who this recoverer is, written into its takeover claims. Default {@link defaultOwner}(). */
+  /** Who this recoverer is, written into its takeover claims. Default {@link processOwner}(). */
   readonly owner?: OwnerInfo;
   /** A recoverer that nobody can see is presumed dead this long after its takeover. Default 10 min. */
   readonly recoveryLeaseMs?: number;
@@ -75,7 +75,7 @@ export async function recover(options: RecoverOptions): Promise<RecoverySummary>
 async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummary> {
   const { spool } = options;
   const probe = options.ownerProbe ?? defaultOwnerProbe;
-  const self = options.owner ?? defaultOwner();
+  const self = options.owner ?? processOwner();
   const now = options.now ?? Date.now;
   const emit = options.onEvent ?? ignoreEvents;
   const identity = await readSpoolIdentity(spool);
@@ -260,31 +260,4 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
       await p.then((d) => (d.backend === spool ? undefined : d.backend.close())).catch(() => undefined);
     }
   }
-}
-
-/**
- * R6: remove `t…` files whose writer is provably dead (same host, pid gone)
- * or that are older than `staleMs`. A live writer's temp is never removed.
- */
-export async function removeDeadTemps(spool: SpoolBackend, probe: OwnerProbe, staleMs: number, now: number, emit: EventSink = ignoreEvents): Promise<number> {
-  let removed = 0;
-  const here = hostTag(hostname());
-  for await (const entry of spool.list()) {
-    const parsed = parseProtocolName(entry.name);
-    if (parsed.kind !== 'temp' || entry.kind !== 'file') continue;
-    const writer = tempWriter(parsed.token);
-    let dead = false;
-    if (writer && writer.hostTag === here) {
-      dead = (await probe({ host: hostname(), bootId: '', pid: writer.pid, startTime: '' })) === 'dead';
-    }
-    if (!dead) {
-      const st = await spool.stat(entry.name);
-      dead = st !== undefined && st.mtimeMs > 0 && now - st.mtimeMs > staleMs;
-    }
-    if (dead && (await spool.remove(entry.name))) {
-      removed++;
-      emit({ type: 'temp-removed', spool: spool.location, file: entry.name });
-    }
-  }
-  return removed;
 }

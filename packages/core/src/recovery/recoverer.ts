@@ -50,7 +50,8 @@ export async function readClaim(spool: SpoolBackend, file: string): Promise<Reco
     const o = c.owner;
     if (c.fanout !== MAGIC || typeof c.claimedMs !== 'number' || typeof c.leaseMs !== 'number' || !o) return 'foreign';
     if (typeof o.host !== 'string' || typeof o.pid !== 'number' || typeof o.bootId !== 'string' || typeof o.startTime !== 'string') return 'foreign';
-    return { owner: o as OwnerInfo, claimedMs: c.claimedMs, leaseMs: c.leaseMs };
+    const owner: OwnerInfo = { host: o.host, bootId: o.bootId, pid: o.pid, startTime: o.startTime, pidNamespace: typeof o.pidNamespace === 'string' ? o.pidNamespace : '' };
+    return { owner, claimedMs: c.claimedMs, leaseMs: c.leaseMs };
   } catch {
     return 'foreign';
   }

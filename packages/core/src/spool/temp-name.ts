@@ -1,18 +1,23 @@
-import { hostname } from 'node:os';
 import { newId } from '../ids/ids.js';
-import { hostTag } from '../owner/owner.js';
-import { names } from '../names/protocol-names.js';
+import { type OwnerInfo, processOwner } from '../owner/owner.js';
+import { encodeOwnerTag, type ParsedOwnerTag } from '../owner/owner-tag.js';
+import { names, parseTempToken } from '../names/protocol-names.js';
 
 /**
- * A fresh temp name `t<ULID>.<pid>.<host>`: unique, and telling recovery which
- * writer made it so that only dead writers' temps are removed.
+ * A fresh temp name `t<ULID>.<owner tag>`: unique, and telling recovery
+ * exactly which process wrote it (host, boot, pid namespace, pid, start time;
+ * see `encodeOwnerTag`), so that only a provably dead writer's temps are
+ * removed. Every temp file of every backend is named by this function.
  */
-export function tempName(pid: number = process.pid, host: string = hostname()): string {
-  return names.temp(`${newId()}.${pid}.${hostTag(host)}`);
+export function tempName(writer: OwnerInfo = processOwner()): string {
+  return names.temp(`${newId()}.${encodeOwnerTag(writer)}`);
 }
 
-/** The writer recorded in a temp token, if it has the `<ULID>.<pid>.<host>` form. */
-export function tempWriter(token: string): { pid: number; hostTag: string } | undefined {
-  const m = /^[0-9A-Za-z]+\.(\d+)\.([0-9A-Za-z]+)$/.exec(token);
-  return m ? { pid: Number(m[1]), hostTag: m[2]! } : undefined;
+/**
+ * The writer recorded in a temp token (the name without its `t`), if the
+ * token is exactly `<ULID>.<owner tag>`; `undefined` for anything else, which
+ * is not a temp of ours and is never touched.
+ */
+export function tempWriter(token: string): ParsedOwnerTag | undefined {
+  return parseTempToken(token)?.writer;
 }
