@@ -114,9 +114,9 @@ describe('a live process in another pid namespace of this host and boot', () => 
     const id = newId();
     const now = Date.now();
     // A transaction of theirs in progress (lease unexpired), a message they are consuming, a temp they are writing.
-    await writeFile(join(dir, 'S', `s${id}`), 'theirs');
-    const marker = encodeMarker({ id, tx: 'TXTHEIRS', protocol: 'staged', source: { uuid: await uuid('S'), location: join(dir, 'S') }, destinations: [{ uuid: await uuid('A'), location: join(dir, 'A') }], owner: them.owner, createdMs: now, leaseUntilMs: now + 600_000 });
-    await writeFile(join(dir, 'S', `m${id}`), marker);
+    await writeFile(join(dir, 'S', `p${id}.TXTHEIRS`), 'theirs');
+    const marker = encodeMarker({ ids: [id], tx: 'TXTHEIRS', protocol: 'staged', source: { uuid: await uuid('S'), location: join(dir, 'S') }, destinations: [{ uuid: await uuid('A'), location: join(dir, 'A') }], owner: them.owner, createdMs: now, leaseUntilMs: now + 600_000 });
+    await writeFile(join(dir, 'S', 'mTXTHEIRS'), marker);
     await writeFile(join(dir, 'A', `w${id}.TXTHEIRS`), 'theirs');
     const temp = tempName(them.owner);
     await writeFile(join(dir, 'S', temp), 'half written');
@@ -126,7 +126,7 @@ describe('a live process in another pid namespace of this host and boot', () => 
     const r = await fanout(['recover', 'S', '--json'], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
     expect(lines(r.stdout).map((l) => (JSON.parse(l) as { type: string }).type)).toContain('marker-in-flight');
-    expect(await names(join(dir, 'S'))).toEqual([`m${id}`, `s${id}`, temp].sort());
+    expect(await names(join(dir, 'S'))).toEqual(['mTXTHEIRS', `p${id}.TXTHEIRS`, temp].sort());
     expect(await names(join(dir, 'A'))).toEqual([claim, `w${id}.TXTHEIRS`].sort());
 
     const c = await fanout(['consume', 'A', '--exec', 'cat > /dev/null', '--json'], { cwd: dir });

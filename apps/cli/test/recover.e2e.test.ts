@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { encodeMarker, type OwnerInfo } from '@fanout/core';
@@ -26,12 +26,18 @@ async function deadOwner(): Promise<OwnerInfo> {
   return { ...localOwner(), pid, startTime: '' };
 }
 
-/** Plant `m<id>` of attempt `tx` from S to A and B, as a run owned by `owner` would have written it. */
-async function plantMarker(id: string, tx: string, owner: OwnerInfo): Promise<void> {
+/**
+ * Plant the record `m<tx>` of attempt `tx` over message `id` from S to A and
+ * B, as a run owned by `owner` would have left it: the message taken
+ * (`s<id>` → `p<id>.<tx>`), or, with `committed`, committed as `k<id>.<tx>`.
+ */
+async function plantMarker(id: string, tx: string, owner: OwnerInfo, state: 'taken' | 'committed' = 'taken'): Promise<void> {
   const ref = async (s: string) => ({ uuid: await uuidOf(s), location: join(dir, s) });
   const now = Date.now();
+  if (state === 'taken') await rename(join(dir, 'S', `s${id}`), join(dir, 'S', `p${id}.${tx}`));
+  else await writeFile(join(dir, 'S', `k${id}.${tx}`), 'committed');
   const marker = encodeMarker({
-    id,
+    ids: [id],
     tx,
     protocol: 'staged',
     source: await ref('S'),
@@ -40,7 +46,7 @@ async function plantMarker(id: string, tx: string, owner: OwnerInfo): Promise<vo
     createdMs: now - 90_000,
     leaseUntilMs: now + 600_000,
   });
-  await writeFile(join(dir, 'S', `m${id}`), marker);
+  await writeFile(join(dir, 'S', `m${tx}`), marker);
 }
 
 describe('fanout recover', () => {
@@ -54,7 +60,7 @@ describe('fanout recover', () => {
     await writeFile(join(dir, 'A', `w${id}.TX1`), 'payl');
 
     const status = await fanout(['status', 'S'], { cwd: dir });
-    expect(status.stdout).toMatch(new RegExp(`marker m${id} {2}stale \\(owner gone; recover will finish it\\) {2}owner ${hostname()} pid \\d+ {2}age 1 min 3\\d s {2}tx TX1 {2}staged`));
+    expect(status.stdout).toMatch(new RegExp(`record mTX1 {2}stale \\(owner gone; recover will finish it\\) {2}owner ${hostname()} pid \\d+ {2}age 1 min 3\\d s {2}tx TX1 {2}staged`));
 
     const r = await fanout(['recover', 'S'], { cwd: dir });
     expect(r.status).toBe(0);
@@ -65,7 +71,7 @@ describe('fanout recover', () => {
   });
 
   it('rolls forward an attempt that committed, publishing its staged copies', async () => {
-    await plantMarker('01COMMITTED', 'TX2', await deadOwner());
+    await plantMarker('01COMMITTED', 'TX2', await deadOwner(), 'committed');
     await writeFile(join(dir, 'A', 'w01COMMITTED.TX2'), 'done');
     await writeFile(join(dir, 'B', 'w01COMMITTED.TX2'), 'done');
     const r = await fanout(['recover', 'S', '--json'], { cwd: dir });
@@ -82,26 +88,27 @@ describe('fanout recover', () => {
     const [id] = lines((await fanout(['enqueue', 'S'], { cwd: dir, input: 'x' })).stdout);
     await plantMarker(id!, 'TX3', localOwner());
     const status = await fanout(['status', '--json', 'S'], { cwd: dir });
-    expect(JSON.parse(status.stdout)).toMatchObject({ markers: [{ file: `m${id}`, state: 'in-flight', tx: 'TX3', owner: { pid: process.pid } }] });
+    expect(JSON.parse(status.stdout)).toMatchObject({ markers: [{ file: 'mTX3', ids: [id], state: 'in-flight', tx: 'TX3', owner: { pid: process.pid } }] });
     const r = await fanout(['recover', 'S'], { cwd: dir });
     expect(r.status).toBe(0);
-    expect(r.stderr).toContain(`m${id}: in flight, owned by ${hostname()} pid ${process.pid}; left alone`);
-    expect(await names(join(dir, 'S'))).toEqual([`m${id}`, `s${id}`]);
+    expect(r.stderr).toContain(`mTX3: in flight, owned by ${hostname()} pid ${process.pid}; left alone`);
+    expect(await names(join(dir, 'S'))).toEqual(['mTX3', `p${id}.TX3`]);
   });
 
   it('exits 3 for a corrupt marker, leaving it and its message untouched', async () => {
     const [id] = lines((await fanout(['enqueue', 'S'], { cwd: dir, input: 'keep me' })).stdout);
-    await writeFile(join(dir, 'S', `m${id}`), 'fanout-marker 1\nid: torn');
+    await rename(join(dir, 'S', `s${id}`), join(dir, 'S', `p${id}.TX9`));
+    await writeFile(join(dir, 'S', 'mTX9'), 'fanout-marker 2\nids: torn');
     const r = await fanout(['recover', 'S'], { cwd: dir });
     expect(r.status).toBe(3);
-    expect(r.stderr).toMatch(new RegExp(`^fanout: ${join(dir, 'S')}: m${id}: corrupt marker: .*\\(ECORRUPT\\)$`, 'm'));
-    expect(await names(join(dir, 'S'))).toEqual([`m${id}`, `s${id}`]);
-    expect(await readFile(join(dir, 'S', `s${id}`), 'utf8')).toBe('keep me');
-    expect(await readFile(join(dir, 'S', `m${id}`), 'utf8')).toBe('fanout-marker 1\nid: torn');
+    expect(r.stderr).toMatch(new RegExp(`^fanout: ${join(dir, 'S')}: mTX9: corrupt marker: .*\\(ECORRUPT\\)$`, 'm'));
+    expect(await names(join(dir, 'S'))).toEqual(['mTX9', `p${id}.TX9`]);
+    expect(await readFile(join(dir, 'S', `p${id}.TX9`), 'utf8')).toBe('keep me');
+    expect(await readFile(join(dir, 'S', 'mTX9'), 'utf8')).toBe('fanout-marker 2\nids: torn');
     // run recovers first, so it refuses too, and leaves the message where it is.
     const run = await fanout(['run', '--from', 'S', '--to', 'A'], { cwd: dir });
     expect(run.status).toBe(3);
-    expect(await names(join(dir, 'S'))).toEqual([`m${id}`, `s${id}`]);
+    expect(await names(join(dir, 'S'))).toEqual(['mTX9', `p${id}.TX9`]);
   });
 
   it('exits 3 for a marker naming a destination whose identity differs (foreign spool), deleting nothing', async () => {
@@ -114,7 +121,7 @@ describe('fanout recover', () => {
     expect(r.status).toBe(3);
     expect(r.stderr).toContain('(EFOREIGN)');
     expect(await names(join(dir, 'A'))).toEqual([`w${id}.TX4`]);
-    expect(await names(join(dir, 'S'))).toEqual([`m${id}`, `s${id}`]);
+    expect(await names(join(dir, 'S'))).toEqual(['mTX4', `p${id}.TX4`]);
   });
 
   it('exits 2 for a location that is not a spool', async () => {

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeMarker, encodeMarker, encodeOwnerTag, type OwnerInfo } from '@fanout/core';
@@ -39,12 +39,13 @@ async function uuidOf(spool: string): Promise<string> {
   return (JSON.parse(await readFile(join(dir, spool, '.fanout-spool'), 'utf8')) as { uuid: string }).uuid;
 }
 
-/** Plant `m<id>` of attempt `tx` from S to A and B, owned by `owner`. */
+/** Plant the record `m<tx>` of attempt `tx` from S to A and B, owned by `owner`, with message `id` taken (`p<id>.<tx>`) if it is in S. */
 async function plantMarker(id: string, tx: string, owner: OwnerInfo): Promise<void> {
   const ref = async (s: string) => ({ uuid: await uuidOf(s), location: join(dir, s) });
   const now = Date.now();
-  const marker = encodeMarker({ id, tx, protocol: 'staged', source: await ref('S'), destinations: [await ref('A'), await ref('B')], owner, createdMs: now, leaseUntilMs: now + 600_000 });
-  await writeFile(join(dir, 'S', `m${id}`), marker);
+  if (existsSync(join(dir, 'S', `s${id}`))) await rename(join(dir, 'S', `s${id}`), join(dir, 'S', `p${id}.${tx}`));
+  const marker = encodeMarker({ ids: [id], tx, protocol: 'staged', source: await ref('S'), destinations: [await ref('A'), await ref('B')], owner, createdMs: now, leaseUntilMs: now + 600_000 });
+  await writeFile(join(dir, 'S', `m${tx}`), marker);
 }
 
 async function readIfAny(file: string): Promise<string> {
@@ -106,7 +107,7 @@ describe('fanout run --watch', () => {
     });
     child.kill('SIGKILL');
     await done;
-    const record = decodeMarker(marker, { id: markerId });
+    const record = decodeMarker(marker, { tx: markerId });
     expect(record.leaseUntilMs - record.createdMs).toBe(5000);
     // Marker times are recorded to the millisecond.
     expect(record.createdMs).toBeGreaterThanOrEqual(before);

@@ -73,7 +73,7 @@ async function markersOf(pid: number): Promise<number> {
   for (const name of await names(join(dir, 'S'))) {
     if (!name.startsWith('m')) continue;
     try {
-      if (decodeMarker(await readFile(join(dir, 'S', name), 'utf8'), { id: name.slice(1) }).owner.pid === pid) n++;
+      if (decodeMarker(await readFile(join(dir, 'S', name), 'utf8'), { tx: name.slice(1) }).owner.pid === pid) n++;
     } catch {
       // Recovered (or half-read) while we looked: someone else has it.
     }
@@ -280,12 +280,15 @@ describe('two recoverers racing on the same stale markers', () => {
         const id = `01RACE${round}X${k.toString().padStart(2, '0')}`;
         const tx = `TX${round}X${k}`;
         const now = Date.now();
-        await writeFile(join(dir, 'S', `m${id}`), encodeMarker({ id, tx, protocol: 'staged', source, destinations, owner, createdMs: now, leaseUntilMs: now + 600_000 }));
+        await writeFile(join(dir, 'S', `m${tx}`), encodeMarker({ ids: [id], tx, protocol: 'staged', source, destinations, owner, createdMs: now, leaseUntilMs: now + 600_000 }));
         for (const d of ['A', 'B']) await writeFile(join(dir, d, `w${id}.${tx}`), `copy of ${id}`);
         if (k % 2 === 0) {
-          await writeFile(join(dir, 'S', `s${id}`), `copy of ${id}`);
+          await writeFile(join(dir, 'S', `p${id}.${tx}`), `copy of ${id}`);
           back.push(id);
-        } else forward.push(id);
+        } else {
+          await writeFile(join(dir, 'S', `k${id}.${tx}`), `copy of ${id}`);
+          forward.push(id);
+        }
       }
 
       const [one, two] = await Promise.all([fanout(['recover', 'S', '--json'], { cwd: dir }), fanout(['recover', 'S', '--json'], { cwd: dir })]);

@@ -28,7 +28,7 @@ import { FanoutError, fanOut, type FanOutDestination, type Op, overrideBackend, 
 import type { CrashSimulator } from '@fanout/fs-memory';
 import { allDead, type FamilyResult, type FamilyViolation, listing, opLine } from './family.js';
 import { checkRecovered } from './invariants.js';
-import { messagesOf } from './scenario.js';
+import { messagesOf, simTempName } from './scenario.js';
 import { type BackendKind, cloneMachine, destPath, setUpMachine, SOURCE, spoolsOn } from './world.js';
 
 /** One line of the failing-removals family. */
@@ -163,7 +163,7 @@ export async function runFailingRemovals(s: FailingRemovalsScenario, onViolation
         recoverFirst: false,
         ownerProbe: allDead,
         newTx: () => `TX${++txs}`,
-        tempName: () => `tT${++temps}.1.simhost`,
+        tempName: () => simTempName(++temps),
         hooks: traced('worker', trace),
       }).catch((err: unknown) => {
         trace.push(`worker failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -202,7 +202,7 @@ export async function runFailingRemovals(s: FailingRemovalsScenario, onViolation
       const sp = spoolsOn(sim, s.backend, s.dests);
       let txs = 0;
       let temps = 0;
-      const r = await fanOut({ source: sp.source, destinations: destinationsOf(sp.dests, false), protocol: s.protocol, batchSize: s.batch, recoverFirst: false, ownerProbe: allDead, newTx: () => `TX${++txs}`, tempName: () => `tT${++temps}.1.simhost` });
+      const r = await fanOut({ source: sp.source, destinations: destinationsOf(sp.dests, false), protocol: s.protocol, batchSize: s.batch, recoverFirst: false, ownerProbe: allDead, newTx: () => `TX${++txs}`, tempName: () => simTempName(++temps) });
       if (r.committed !== s.messages) throw new Error(`${name}: the clean run committed ${r.committed} of ${s.messages}`);
     }
     const seen = new Set<string>();

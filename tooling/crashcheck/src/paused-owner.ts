@@ -20,9 +20,10 @@
  * `states` counts (as the interleaving mode counts its end states).
  */
 import { fanOut, type FanOutOptions, type Op, type OwnerInfo, overrideBackend, type ProtocolName, recover, type RecoverOptions, type SpoolBackend } from '@fanout/core';
+import { encodeOwnerTag } from '@fanout/core';
 import type { CrashSimulator } from '@fanout/fs-memory';
 import { allDead, checkDrained, consumerPass, type FamilyResult, type FamilyViolation, listing, nobodyKnows, opLine, Tally } from './family.js';
-import { messagesOf } from './scenario.js';
+import { messagesOf, simTempName } from './scenario.js';
 import { type BackendKind, cloneMachine, setUpMachine, type Spools, spoolsOn } from './world.js';
 
 /** One line of the paused-owner family. */
@@ -147,7 +148,7 @@ export async function runPausedOwner(s: PausedOwnerScenario, onViolation: (v: Fa
       leaseMs: PAUSED_LEASE_MS,
       now,
       newTx: () => `A${++txs}`,
-      tempName: () => `tA${++temps}.${W1.pid}.hosta`,
+      tempName: () => simTempName(++temps, encodeOwnerTag(W1)),
       hooks: {
         beforeOp: async (op) => {
           if (op.type === 'all') return;
@@ -197,7 +198,7 @@ export async function runPausedOwner(s: PausedOwnerScenario, onViolation: (v: Fa
         leaseMs: PAUSED_LEASE_MS,
         now,
         newTx: () => `B${++txs}`,
-        tempName: () => `tB${++temps}.${W2.pid}.hostb`,
+        tempName: () => simTempName(5000 + ++temps, encodeOwnerTag(W2)),
         hooks: traced('W2'),
       };
       const r = await fanOut(fenced(w2, s.dropFence));

@@ -57,6 +57,11 @@ export interface ScenarioResult {
   readonly exhaustive: boolean;
 }
 
+/** Reproducible temp names of exactly the shape of tempName() (`t<ULID>.<owner tag>`): recovery removes only those. */
+export function simTempName(n: number, tag: string = SIM_WRITER_TAG): string {
+  return `t${String(n).padStart(26, '0')}.${tag}`;
+}
+
 /** The scenario's scheduling as {@link fanOut} options: every run of a scenario uses the same. */
 export function scheduleOf(s: Pick<Scenario, 'batch' | 'copyWindow' | 'concurrency'>): { batchSize: number; copyWindow?: number; concurrency?: number } {
   return { batchSize: s.batch, ...(s.copyWindow !== undefined ? { copyWindow: s.copyWindow } : {}), ...(s.concurrency !== undefined ? { concurrency: s.concurrency } : {}) };
@@ -105,7 +110,8 @@ function destinationsOf(s: Scenario, spools: Spools): FanOutDestination[] {
 const dead = async () => 'dead' as const;
 
 /** The writer the simulated runs name in their temp files: a process of a simulated host. */
-const SIM_WRITER_TAG = encodeOwnerTag({ host: 'simhost', bootId: '', pidNamespace: '', pid: 1, startTime: '' });
+/** The owner tag of the simulated writer of the checker's temp files. */
+export const SIM_WRITER_TAG = encodeOwnerTag({ host: 'simhost', bootId: '', pidNamespace: '', pid: 1, startTime: '' });
 
 async function recoverOn(s: Scenario, sim: CrashSimulator) {
   const t = stepTracker(s.dropSync);

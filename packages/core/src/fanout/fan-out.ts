@@ -1,6 +1,7 @@
 import { overrideBackend } from '../backend/override-backend.js';
 import { describeKind, type SpoolBackend, type SpoolOpener } from '../backend/spool-backend.js';
-import { FanoutError, toFanoutError } from '../errors/fanout-error.js';
+import { FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-error.js';
+import { clearOrphanLock } from './orphan-locks.js';
 import { type EventSink, ignoreEvents } from '../events/events.js';
 import { newId } from '../ids/ids.js';
 import type { ProtocolName } from '../marker/marker-codec.js';
@@ -61,6 +62,8 @@ export interface FanOutOptions {
   readonly tempName?: () => string;
   /** A copy (read, transform, write) that makes no progress for this long fails with `ETIMEDOUT` and is rolled back. Default 5 minutes; 0: never. */
   readonly stallTimeoutMs?: number;
+  /** @internal The crash checker's `--drop-fence`: see `TransactionPlan.dropFence`. */
+  readonly dropFence?: boolean;
 }
 
 /** What {@link fanOut} did. */
@@ -156,6 +159,16 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
   // One waiter at most: the listing loop awaits each dispatch, so a single resolver is enough.
   let slotFreed: () => void = () => undefined;
 
+  /** Seed: a lock that blocked a message and turns out to be an orphan of a lost attempt is cleared (see {@link clearOrphanLock}). */
+  const cleared = new Set<string>();
+  const clearedOrphanLock = async (f: MessageFailure): Promise<boolean> => {
+    if (!isFanoutError(f.error, 'EEXIST') || f.error.file !== `l${f.id}` || cleared.has(f.id)) return false;
+    const dest = destinations.find((d) => d.spool.backend.location === f.error.spool);
+    if (!dest) return false;
+    cleared.add(f.id); // once per call: a lock that comes back is not an orphan
+    return clearOrphanLock(dest.spool.backend, options.source, f.id).catch(() => false);
+  };
+
   const runBatch = async (ids: string[], copied: () => void) => {
     const plan: TransactionPlan = {
       tx: (options.newTx ?? newId)(),
@@ -171,6 +184,7 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
       onCopied: copied,
       ...(options.copyWindow !== undefined ? { copyWindow: options.copyWindow } : {}),
       ...(options.stallTimeoutMs !== undefined ? { stallMs: options.stallTimeoutMs } : {}),
+      ...(options.dropFence === true ? { dropFence: true } : {}),
     };
     const renewal = startLeaseRenewal(options.source, plan, plan.lease!);
     for (const id of ids) emit({ type: 'message-started', id, tx: plan.tx });
@@ -188,6 +202,7 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
       for (const id of outcome.committed) emit({ type: 'message-committed', id, tx: plan.tx, bytes: outcome.bytesOf.get(id) ?? 0 });
       for (const id of outcome.skipped) emit({ type: 'message-skipped', id, reason: 'owned by another worker or gone' });
       for (const f of outcome.failed) {
+        if (protocol === 'seed' && !f.committed && (await clearedOrphanLock(f))) continue; // offered again in the next pass
         failed.push(f);
         failedIds.add(f.id);
         emit({ type: 'message-failed', id: f.id, error: f.error, committed: f.committed });
@@ -239,7 +254,7 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
   };
 
   for (;;) {
-    const before = committed + failed.length;
+    const before = committed + failed.length + cleared.size;
     let batch: string[] = [];
     let found = 0;
     for await (const entry of options.source.list()) {
@@ -266,7 +281,7 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
     await Promise.all(inFlight);
     if (stopped) throw stopped;
     // Stop when a pass made no progress: nothing left, or only others' and failed messages.
-    if (found === 0 || options.signal?.aborted || committed + failed.length === before) break;
+    if (found === 0 || options.signal?.aborted || committed + failed.length + cleared.size === before) break;
   }
   return { committed, failed, skipped, bytes, recovery };
 }

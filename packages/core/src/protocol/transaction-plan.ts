@@ -75,6 +75,12 @@ export interface TransactionPlan {
   readonly onCopied?: () => void;
   /** A copy that makes no progress for this long fails with `ETIMEDOUT` (default 5 minutes; 0: never). */
   readonly stallMs?: number;
+  /**
+   * @internal For the crash checker's `--drop-fence` only: commit by removing
+   * the message under whatever name it has now (the unfenced commit of the
+   * old protocol), so the checker can show the loss the fence prevents.
+   */
+  readonly dropFence?: boolean;
 }
 
 /** Why one message of an attempt did not commit. */

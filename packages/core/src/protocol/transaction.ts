@@ -103,7 +103,7 @@ function canLink(spool: SpoolBackend): boolean {
  * A taken name that has a second name (a crash left a twin) is put back.
  * Returns the ids this attempt now holds.
  */
-function* intent(plan: TransactionPlan, failed: MessageFailure[], skipped: string[]): Machine<string[]> {
+function* intent(plan: TransactionPlan, failed: MessageFailure[], skipped: string[]): Machine<{ live: string[]; lost: boolean }> {
   const S = plan.source.backend;
   const record = names.record(plan.tx);
   const temp = plan.tempName();
@@ -111,13 +111,13 @@ function* intent(plan: TransactionPlan, failed: MessageFailure[], skipped: strin
   const [created] = yield* settle('C1', [{ type: 'create', step: 'C1', spool: S, name: temp, content: () => utf8.encode(encodeMarker(markerFor(plan))) }]);
   if (!created!.ok) {
     for (const id of plan.ids) failed.push(failure(id, created!.error, false, S, record));
-    return [];
+    return { live: [], lost: false };
   }
   const [named] = yield* settle('C1', [{ type: 'rename', step: 'C1', spool: S, from: temp, to: record }]);
   if (!named!.ok) {
     yield* settle('C1', [{ type: 'remove', step: 'C1', spool: S, name: temp }]);
     for (const id of plan.ids) failed.push(failure(id, named!.error, false, S, record));
-    return [];
+    return { live: [], lost: false };
   }
   const takes = yield* settle('C1', plan.ids.map((id) => ({ type: 'rename', step: 'C1', spool: S, from: names.source(id), to: names.taken(id, plan.tx) }) as const));
   const held: string[] = [];
@@ -129,7 +129,7 @@ function* intent(plan: TransactionPlan, failed: MessageFailure[], skipped: strin
   });
   if (held.length === 0) {
     yield* settle('C1', [{ type: 'remove', step: 'C1', spool: S, name: record }]);
-    return [];
+    return { live: [], lost: false };
   }
   // C1: the record and the takes are durable before any copy exists: a crash after a copy always finds them.
   yield* syncAll('C1', [S]);
@@ -140,6 +140,7 @@ function* intent(plan: TransactionPlan, failed: MessageFailure[], skipped: strin
   const recordThere = checks[0]!.ok && checks[0]!.value !== undefined;
   const live: string[] = [];
   const putBack: string[] = [];
+  let lostAtCheck = false;
   for (const [k, id] of held.entries()) {
     const r = checks[k + 1]!;
     const st = r.ok ? (r.value as EntryStat | undefined) : undefined;
@@ -151,6 +152,7 @@ function* intent(plan: TransactionPlan, failed: MessageFailure[], skipped: strin
     if (st === undefined) {
       // The taken name is gone although our record was there: a recoverer won the fence while we were paused.
       failed.push(takenOver(plan, id));
+      lostAtCheck = true;
       continue;
     }
     if (st !== undefined && (st.nlink ?? 1) > 1 && st.fileId !== undefined) {
@@ -166,7 +168,8 @@ function* intent(plan: TransactionPlan, failed: MessageFailure[], skipped: strin
   }
   // Nothing was copied for these; a put-back that fails leaves a taken name that recovery puts back.
   yield* settle('C1', putBack.map((id) => ({ type: 'rename', step: 'C1', spool: S, from: names.taken(id, plan.tx), to: names.source(id) }) as const));
-  return live;
+  // A recoverer that won the fence on one of ours still needs the record.
+  return { live, lost: lostAtCheck };
 }
 
 /** Names a copy of `id` has in a destination under each protocol. */
@@ -305,6 +308,21 @@ function* copyAll(plan: TransactionPlan, live: readonly string[], state: CopySta
 }
 
 /**
+ * Staged: an owner that lost the fence removes the staged copies it made.
+ * Their names carry this attempt, so nobody else can have made them: safe
+ * whenever it runs, and it spares the spool copies a recoverer that finished
+ * before they were written would never see. (Seed copies are `d<id>`, which a
+ * newer attempt may own by now: those are left; see `clearOrphanLock`.)
+ */
+function* dropOwnCopies(plan: TransactionPlan, ids: readonly string[], made: ReadonlySet<string>): Machine<void> {
+  if (plan.protocol !== 'staged' || ids.length === 0) return;
+  const ops = plan.destinations.flatMap((d, k) =>
+    ids.filter((id) => made.has(madeKey(k, names.staged(id, plan.tx)))).map((id) => ({ type: 'remove', step: 'B', spool: d.spool.backend, name: names.staged(id, plan.tx) }) as const),
+  );
+  yield* settle('B', ops);
+}
+
+/**
  * Back out (roll back) this attempt for `ids`: win the fence first
  * (`p<id>.<tx>` → `b<id>.<tx>`; `ENOENT`: a recoverer took the attempt over
  * and does it instead, so nothing is touched), remove the copies (and seed
@@ -319,12 +337,16 @@ function* backOut(plan: TransactionPlan, ids: readonly string[], made: ReadonlyS
   const S = plan.source.backend;
   const fences = yield* settle('B', ids.map((id) => ({ type: 'rename', step: 'B', spool: S, from: names.taken(id, plan.tx), to: names.backout(id, plan.tx) }) as const));
   const won: string[] = [];
+  const lost: string[] = [];
   fences.forEach((r, k) => {
     const id = ids[k]!;
     if (r.ok) won.push(id);
-    else if (isFanoutError(r.error, 'ENOENT')) failed.push(takenOver(plan, id));
-    else failed.push(failure(id, r.error, false, S, names.source(id)));
+    else if (isFanoutError(r.error, 'ENOENT')) {
+      lost.push(id);
+      failed.push(takenOver(plan, id));
+    } else failed.push(failure(id, r.error, false, S, names.source(id)));
   });
+  yield* dropOwnCopies(plan, lost, made);
   const stuck = new Set<string>();
   const removeMade = function* (name: (id: string) => string): Machine<void> {
     const targets = plan.destinations.flatMap((d, k) => won.filter((id) => made.has(madeKey(k, name(id))) && !stuck.has(id)).map((id) => ({ id, spool: d.spool.backend, name: name(id) })));
@@ -350,6 +372,24 @@ function* backOut(plan: TransactionPlan, ids: readonly string[], made: ReadonlyS
 }
 
 /**
+ * The commit without its fence (`--drop-fence` of the crash checker only):
+ * the message is removed under whichever name it has now, as the old
+ * protocol's unlink of `s<id>` did, so a paused owner still "commits" after a
+ * recoverer gave the message back. Never used outside the checker.
+ */
+function* unfencedCommit(plan: TransactionPlan, ids: readonly string[]): Machine<Settled[]> {
+  const S = plan.source.backend;
+  const out: Settled[] = [];
+  for (const id of ids) {
+    const [taken] = yield* settle('C5', [{ type: 'remove', step: 'C5', spool: S, name: names.taken(id, plan.tx) }]);
+    const removed = taken!.ok && taken!.value === true ? taken! : (yield* settle('C5', [{ type: 'remove', step: 'C5', spool: S, name: names.source(id) }]))[0]!;
+    if (removed.ok && removed.value === true) yield* settle('C5', [{ type: 'create', step: 'C5', spool: S, name: names.committed(id, plan.tx), content: () => new Uint8Array() }]);
+    out.push(removed.ok && removed.value !== true ? { ok: false, error: new FanoutError('ENOENT', 'gone', { spool: S.location, file: names.source(id) }) } : removed);
+  }
+  return out;
+}
+
+/**
  * One attempt of the chosen protocol over `plan.ids` (docs/PROTOCOL.md), as
  * a machine that yields backend operations.
  *
@@ -365,12 +405,12 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
   const failed: MessageFailure[] = [];
   const skipped: string[] = [];
   const startedMs = plan.now();
-  const live = yield* intent(plan, failed, skipped);
+  const { live, lost: lostAtIntent } = yield* intent(plan, failed, skipped);
   for (const id of live) plan.lease?.owned.add(id);
   const state: CopyState = { failed, copyFailed: new Set(), made: new Set(), anchors: plan.destinations.map(() => undefined) };
   const { copyFailed, made } = state;
-  /** Ids whose state the record must keep describing (not finished by this call). */
-  let outstanding = false;
+  /** Something of the attempt is left in p/k/b (or a recoverer holds it): the record must stay. */
+  let outstanding = lostAtIntent;
   const finishRecord = function* (): Machine<void> {
     // Only once nothing of the attempt is left in p/k/b: a recoverer needs the record for those.
     if (!outstanding) yield* settle('C6', [{ type: 'remove', step: 'C6', spool: S, name: names.record(plan.tx) }]);
@@ -415,13 +455,15 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
   // C5: commit each message by renaming p<id>.<tx> -> k<id>.<tx>. A recoverer's takeover renames the same
   // name to b<id>.<tx>: exactly one of the two renames succeeds, so a paused owner cannot commit a
   // message that was rolled back behind its back.
-  const commits = yield* settle('C5', copied.map((id) => ({ type: 'rename', step: 'C5', spool: S, from: names.taken(id, plan.tx), to: names.committed(id, plan.tx) }) as const));
+  const commits = plan.dropFence === true ? yield* unfencedCommit(plan, copied) : yield* settle('C5', copied.map((id) => ({ type: 'rename', step: 'C5', spool: S, from: names.taken(id, plan.tx), to: names.committed(id, plan.tx) }) as const));
   const committed: string[] = [];
   const undecided: string[] = [];
+  const lost: string[] = [];
   commits.forEach((r, k) => {
     const id = copied[k]!;
     if (r.ok) committed.push(id);
     else if (isFanoutError(r.error, 'ENOENT')) {
+      lost.push(id);
       failed.push(takenOver(plan, id));
       outstanding = true; // the recoverer that won the fence needs the record
     } else {
@@ -433,6 +475,7 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
     // C5: the commit is durable before any copy becomes visible (staged) and before anything is forgotten.
     yield* syncAll('C5', [S]);
   }
+  yield* dropOwnCopies(plan, lost, made);
   // A commit that failed otherwise changed nothing: back out (its fence may fail too; then recovery decides).
   if (undecided.length > 0) {
     const before = failed.length;

@@ -203,9 +203,9 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
       failed.push(p);
       emit({ type: 'recovery-failed', spool: p.spool ?? spool.location, file: p.file ?? file, error: p });
     }
+    for (const m of outcome.messages) emit({ type: 'recovered', id: m.id, tx, action: m.action });
     if (outcome.retired) {
       await runMachine(releaseClaims(spool, claims), options.hooks);
-      if (outcome.rolledBack + outcome.rolledForward > 0) emit({ type: 'recovered', id: tx, tx, action: outcome.rolledForward > 0 ? 'rolled-forward' : 'rolled-back' });
     } else if (outcome.problems.length === 0) {
       inFlight++;
       emit({ type: 'marker-in-flight', id: tx, spool: spool.location, owner: describeOwner(record) });

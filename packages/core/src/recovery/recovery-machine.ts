@@ -13,6 +13,8 @@ export interface AttemptRecoveryOutcome {
   readonly problems: FanoutError[];
   /** The record is gone: the attempt is over. False: it stays (problems, or the attempt took a message meanwhile). */
   readonly retired: boolean;
+  /** What was done to each message that needed something. */
+  readonly messages: readonly { readonly id: string; readonly action: 'rolled-back' | 'rolled-forward' }[];
 }
 
 function* stats(step: StepName, spool: SpoolBackend, files: string[]): Machine<(EntryStat | undefined)[]> {
@@ -183,15 +185,20 @@ export function* recoverAttempt(source: SpoolBackend, record: MarkerRecord, dest
   let rolledBack = 0;
   let rolledForward = 0;
   let stuck = false;
+  const messages: { id: string; action: 'rolled-back' | 'rolled-forward' }[] = [];
   for (const id of record.ids) {
     const done = yield* recoverMessage(source, record, id, destinations, problems);
-    if (done === 'back') rolledBack++;
-    else if (done === 'forward') rolledForward++;
-    else if (done === 'stuck') stuck = true;
+    if (done === 'back') {
+      rolledBack++;
+      messages.push({ id, action: 'rolled-back' });
+    } else if (done === 'forward') {
+      rolledForward++;
+      messages.push({ id, action: 'rolled-forward' });
+    } else if (done === 'stuck') stuck = true;
   }
-  if (stuck) return { rolledBack, rolledForward, problems, retired: false };
+  if (stuck) return { rolledBack, rolledForward, problems, retired: false, messages };
   const retired = yield* retire(source, record, fromRetiring);
-  return { rolledBack, rolledForward, problems, retired };
+  return { rolledBack, rolledForward, problems, retired, messages };
 }
 
 /**
