@@ -167,7 +167,7 @@ describe('fanout status', () => {
     expect(s).toMatchObject({
       location: join(dir, 'S'),
       identity: { uuid: expect.any(String), format: 1 },
-      counts: { source: 1, marker: 0, staged: 0, delivered: 0, temp: 0, unknown: 1 },
+      counts: { source: 1, taken: 0, committed: 0, backout: 0, record: 0, staged: 0, delivered: 0, temp: 0, unknown: 1 },
       markers: [],
       unknown: [{ name: 'README', kind: 'file' }],
       truncated: false,

@@ -39,11 +39,13 @@ async function uuidOf(spool: string): Promise<string> {
   return (JSON.parse(await readFile(join(dir, spool, '.fanout-spool'), 'utf8')) as { uuid: string }).uuid;
 }
 
-/** Plant the record `m<tx>` of attempt `tx` from S to A and B, owned by `owner`, with message `id` taken (`p<id>.<tx>`) if it is in S. */
+/** Plant the record `m<tx>` of attempt `tx` from S to A and B, owned by `owner`, with message `id` taken or committed. */
 async function plantMarker(id: string, tx: string, owner: OwnerInfo): Promise<void> {
   const ref = async (s: string) => ({ uuid: await uuidOf(s), location: join(dir, s) });
   const now = Date.now();
+  // Taken if it is still waiting, else committed (k<id>.<tx>: it left S, its copies wait to be published).
   if (existsSync(join(dir, 'S', `s${id}`))) await rename(join(dir, 'S', `s${id}`), join(dir, 'S', `p${id}.${tx}`));
+  else await writeFile(join(dir, 'S', `k${id}.${tx}`), 'committed');
   const marker = encodeMarker({ ids: [id], tx, protocol: 'staged', source: await ref('S'), destinations: [await ref('A'), await ref('B')], owner, createdMs: now, leaseUntilMs: now + 600_000 });
   await writeFile(join(dir, 'S', `m${tx}`), marker);
 }

@@ -53,6 +53,8 @@ async function main(): Promise<number> {
   let index = 0;
   const mine = () => index++ % shards === shard;
   let counterexampleFound = false;
+  /** Whether a paused-owner seed scenario showed the seed protocol's weakness (only reported). */
+  let pausedSeedShown = false;
   let counterexampleExpected = false;
 
   for (const s of scenarios({ quick, ...(dropSync ? { dropSync } : {}), subset })) {
@@ -108,15 +110,24 @@ async function main(): Promise<number> {
     for (const f of families) {
       if ((only && !f.name.includes(only)) || !mine()) continue;
       const t0 = Date.now();
-      const r = await f.run((v) => console.log(formatFamilyViolation(v)));
+      // The seed protocol writes its copies as d<id> under a lock: an owner paused past its lease can still make
+      // them after a takeover (its commit is fenced, its copies cannot be). Its known weakness, shown, not counted.
+      const seedPaused = f.name.startsWith('paused-owner seed') && !dropFence;
+      const r = await f.run((v) => console.log(seedPaused ? `EXPECTED COUNTEREXAMPLE (the seed protocol is not fenced against owners paused past their lease):\n${formatFamilyViolation(v)}` : formatFamilyViolation(v)));
       states += r.states;
       recoveries += r.recoveries;
+      if (seedPaused) {
+        if (r.violations.length > 0) pausedSeedShown = true;
+        console.log(`${r.name}: ${r.runs} runs, ${r.states} states, ${r.recoveries} recoveries, ${r.violations.length > 0 ? 'counterexample found (expected)' : 'no counterexample'} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+        continue;
+      }
       violations += r.violations.length;
       console.log(`${r.name}: ${r.runs} runs, ${r.states} states, ${r.recoveries} recoveries, ${r.violations.length} violations (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     }
   }
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   if (counterexampleExpected) console.log(`seed protocol without locks: counterexample ${counterexampleFound ? 'found' : 'missing'}`);
+  if (pausedSeedShown) console.log('seed protocol with an owner paused past its lease: counterexample found');
   console.log(`(${secs} s)`);
   console.log(`crashcheck: ${states} crash states, ${recoveries} recoveries, ${violations} violations`);
   return violations > 0 ? 1 : 0;
@@ -131,6 +142,7 @@ async function parallel(jobs: number): Promise<number> {
   let violations = 0;
   let failedChildren = 0;
   let counterexample: string | undefined;
+  let pausedSeed: string | undefined;
   await Promise.all(
     Array.from({ length: jobs }, (_, i) => {
       const child = spawn(process.execPath, [process.argv[1]!, ...args, '--shard', `${i}/${jobs}`], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -142,6 +154,7 @@ async function parallel(jobs: number): Promise<number> {
           recoveries += Number(m[2]);
           violations += Number(m[3]);
         } else if (line.startsWith('seed protocol without locks:')) counterexample = line;
+        else if (line.startsWith('seed protocol with an owner paused')) pausedSeed = line;
         else if (!/^\(\d+(\.\d+)? s\)$/.test(line)) console.log(line);
       });
       return new Promise<void>((resolve) =>
@@ -153,6 +166,7 @@ async function parallel(jobs: number): Promise<number> {
     }),
   );
   if (counterexample) console.log(counterexample);
+  if (pausedSeed) console.log(pausedSeed);
   console.log(`(${((Date.now() - started) / 1000).toFixed(1)} s, ${jobs} processes)`);
   if (failedChildren) console.log(`${failedChildren} checker process(es) died`);
   console.log(`crashcheck: ${states} crash states, ${recoveries} recoveries, ${violations + failedChildren} violations`);

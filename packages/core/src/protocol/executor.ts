@@ -1,4 +1,5 @@
-import { FanoutError } from '../errors/fanout-error.js';
+import { FanoutError, isFanoutError } from '../errors/fanout-error.js';
+import { readSmall } from '../spool/read-small.js';
 import { findTwins } from '../spool/twins.js';
 import type { Machine, Op, Settled } from './ops.js';
 
@@ -61,6 +62,11 @@ async function dispatch(op: Op, hooks: ExecutorHooks): Promise<unknown> {
       return op.spool.stat(op.name);
     case 'syncDir':
       return op.spool.syncDir();
+    case 'readSmall':
+      return readSmall(op.spool, op.name, op.maxBytes).catch((err: unknown) => {
+        if (isFanoutError(err, 'ENOENT')) return undefined;
+        throw err;
+      });
     case 'twins':
       return findTwins(op.spool, op.id, op.fileId, op.kinds, op.except);
     case 'all': {

@@ -36,6 +36,8 @@ export type Op =
   | { readonly type: 'remove'; readonly step: StepName; readonly spool: SpoolBackend; readonly name: string }
   | { readonly type: 'stat'; readonly step: StepName; readonly spool: SpoolBackend; readonly name: string }
   | { readonly type: 'syncDir'; readonly step: StepName; readonly spool: SpoolBackend }
+  /** Read a small file (a seed lock's attempt id); resumes with its text, or `undefined` if it is gone. */
+  | { readonly type: 'readSmall'; readonly step: StepName; readonly spool: SpoolBackend; readonly name: string; readonly maxBytes: number }
   /** The other names of message `id` in `spool` that are the file `fileId` (see `findTwins`); reads only. */
   | { readonly type: 'twins'; readonly step: StepName; readonly spool: SpoolBackend; readonly id: string; readonly fileId: string; readonly kinds: readonly TwinKind[]; readonly except: string }
   /** Perform several operations concurrently; resumes with one {@link Settled} per operation. */
@@ -54,6 +56,7 @@ export interface OpResults {
   stat: EntryStat | undefined;
   syncDir: void;
   twins: string[];
+  readSmall: string | undefined;
   all: Settled[];
 }
 
@@ -77,6 +80,8 @@ export function describeOp(op: Op): string {
       return `${op.step} stat ${op.spool.location} ${op.name}`;
     case 'syncDir':
       return `${op.step} sync-dir ${op.spool.location}`;
+    case 'readSmall':
+      return `${op.step} read ${op.spool.location} ${op.name}`;
     case 'twins':
       return `${op.step} twins ${op.spool.location} ${op.except}`;
     case 'all':

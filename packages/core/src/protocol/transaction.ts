@@ -327,9 +327,9 @@ function* dropOwnCopies(plan: TransactionPlan, ids: readonly string[], made: Rea
  * (`p<id>.<tx>` → `b<id>.<tx>`; `ENOENT`: a recoverer took the attempt over
  * and does it instead, so nothing is touched), remove the copies (and seed
  * locks) this attempt made, make that durable, then give each message its
- * name `s<id>` back. A removal that fails leaves that message as
- * `b<id>.<tx>` under the record, for recovery to finish later, and reports
- * it: nothing is ever left that no record points at.
+ * name `s<id>` back. A removal that fails is reported and keeps the record,
+ * which still names the copy, for recovery to remove later: nothing is ever
+ * left that no record points at.
  * @returns the ids fully backed out (the others are reported in `failed`).
  */
 function* backOut(plan: TransactionPlan, ids: readonly string[], made: ReadonlySet<string>, failed: MessageFailure[]): Machine<string[]> {
@@ -366,9 +366,10 @@ function* backOut(plan: TransactionPlan, ids: readonly string[], made: ReadonlyS
   if (plan.protocol === 'seed') yield* removeMade(names.lock);
   // The removals are durable before the message is given back: otherwise a crash could leave copies of a message that is waiting again.
   yield* syncAll('B', plan.destinations.map((d) => d.spool.backend));
-  const back = won.filter((id) => !stuck.has(id));
-  yield* settle('B', back.map((id) => ({ type: 'rename', step: 'B', spool: S, from: names.backout(id, plan.tx), to: names.source(id) }) as const));
-  return back;
+  // A message whose copies could not all be removed is given back too (a newer attempt's copies have their own
+  // names, or its lock waits); the record stays, so that recovery finds and removes what is left.
+  const restored = yield* settle('B', won.map((id) => ({ type: 'rename', step: 'B', spool: S, from: names.backout(id, plan.tx), to: names.source(id) }) as const));
+  return won.filter((id, k) => !stuck.has(id) && restored[k]!.ok);
 }
 
 /**

@@ -115,7 +115,7 @@ function* recoverMessage(source: SpoolBackend, record: MarkerRecord, id: string,
       }
     }
     if (b === undefined && p === undefined) {
-      if (!staged) return 'none';
+      if (!staged) return yield* clearSeedLeftovers(source, destinations, id, problems);
       const straggling = destinations.map((spool) => ({ spool, name: copy }));
       const results = yield* settle('R2', straggling.map(({ spool, name }) => ({ type: 'remove', step: 'R2', spool, name }) as const));
       const failedAt = results.findIndex((r) => !r.ok);
@@ -130,9 +130,10 @@ function* recoverMessage(source: SpoolBackend, record: MarkerRecord, id: string,
     }
     // R2: rolling back. A twin p (the fence's rename half-kept by a crash) is dropped first.
     if (b !== undefined && p !== undefined && !(yield* removeChecked('R2', [{ spool: source, name: names.taken(id, tx) }], problems, 'rollback'))) return 'stuck';
-    if (!(yield* removeChecked('R2', destinations.map((spool) => ({ spool, name: copy })), problems, 'rollback'))) return 'stuck';
+    // A copy that cannot be removed keeps the record (which names it) for a later recovery; the message is given back all the same.
+    let removed = yield* removeChecked('R2', destinations.map((spool) => ({ spool, name: copy })), problems, 'rollback');
     // Seed: each copy goes before its lock; the other order shows a consumer an unlocked, uncommitted d<id>.
-    if (!staged && !(yield* removeChecked('R2', destinations.map((spool) => ({ spool, name: names.lock(id) })), problems, 'rollback'))) return 'stuck';
+    if (!staged && removed) removed = yield* removeChecked('R2', destinations.map((spool) => ({ spool, name: names.lock(id) })), problems, 'rollback');
     // R2: the copies' removal is durable before the message is waiting again.
     yield* syncAll('R2', destinations);
     try {
@@ -143,9 +144,32 @@ function* recoverMessage(source: SpoolBackend, record: MarkerRecord, id: string,
         return 'stuck';
       }
     }
-    return 'back';
+    return removed ? 'back' : 'stuck';
   }
   return 'stuck';
+}
+
+/**
+ * Seed, a message of the attempt that holds none of its names any more: if
+ * the message is waiting again (`s<id>`), no attempt holds it, so a lock
+ * `l<id>` in a destination is a leftover (what a rollback could not remove,
+ * or what an owner that lost the fence made afterwards), and the copy `d<id>`
+ * beside it is uncommitted. Both go, the copy first. (A lock's content names
+ * its attempt, but it is not synced: after a crash it may be empty.)
+ */
+function* clearSeedLeftovers(source: SpoolBackend, destinations: SpoolBackend[], id: string, problems: FanoutError[]): Machine<'none' | 'stuck'> {
+  const [waiting] = yield* stats('R2', source, [names.source(id)]);
+  if (waiting === undefined) return 'none';
+  let removedAny = false;
+  for (const spool of destinations) {
+    const [lock] = yield* stats('R2', spool, [names.lock(id)]);
+    if (lock === undefined) continue;
+    if (!(yield* removeChecked('R2', [{ spool, name: names.delivered(id) }], problems, 'cleanup'))) return 'stuck';
+    if (!(yield* removeChecked('R2', [{ spool, name: names.lock(id) }], problems, 'cleanup'))) return 'stuck';
+    removedAny = true;
+  }
+  if (removedAny) yield* syncAll('R2', destinations);
+  return 'none';
 }
 
 /**
