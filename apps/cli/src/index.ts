@@ -130,6 +130,7 @@ ${example('fanout init ./S ./A ./B\nprintf hello | fanout enqueue ./S\nfanout ru
     .option('--interval <ms>', 'with --watch: how often to look for new messages (default 1000)', positiveInt)
     .option('--recover-interval <ms>', 'with --watch: how often to recover stale markers of the source, left by dead workers (default 30000)', positiveInt)
     .option('--lease <ms>', `lease written into each marker (default 600000, at least ${MIN_LEASE_MS}); a worker gives up a transaction at 2/3 of it, and another host's recovery may take its marker over once it ends`, positiveInt)
+    .option('--stall-timeout <ms>', 'a copy (read, transform, write) that makes no progress this long fails with ETIMEDOUT and is rolled back (default 300000, or FANOUT_STALL_TIMEOUT_MS)', positiveInt)
     .option('--json', 'print one JSON object per event and a summary object on stdout')
     .addHelpText(
       'after',

@@ -39,6 +39,21 @@ export interface RunFlags {
   readonly interval?: number;
   readonly recoverInterval?: number;
   readonly lease?: number;
+  readonly stallTimeout?: number;
+}
+
+/**
+ * How long a copy may make no progress (a transform that never produces, a
+ * destination that never answers) before it fails with ETIMEDOUT and is
+ * rolled back: `--stall-timeout`, else `FANOUT_STALL_TIMEOUT_MS`, else 5 min.
+ */
+export function stallTimeoutOf(flags: Pick<RunFlags, 'stallTimeout'>, env: NodeJS.ProcessEnv = process.env): number | undefined {
+  if (flags.stallTimeout !== undefined) return flags.stallTimeout;
+  const fromEnv = env.FANOUT_STALL_TIMEOUT_MS;
+  if (fromEnv === undefined || fromEnv === '') return undefined;
+  const ms = Number(fromEnv);
+  if (!Number.isSafeInteger(ms) || ms <= 0) throw new FanoutError('EUSAGE', `FANOUT_STALL_TIMEOUT_MS must be a positive number of milliseconds, not ${JSON.stringify(fromEnv)}`);
+  return ms;
 }
 
 /** How often `--watch` polls the source by default. */
@@ -233,6 +248,7 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
         owner: localOwner(),
         ownerProbe: localOwnerProbe,
         leaseMs: flags.lease,
+        stallTimeoutMs: stallTimeoutOf(flags),
         // A steady stream of arrivals keeps fanOut listing; the due recovery ends the pass so it is not starved.
         signal: period?.signal ?? signal,
         onEvent,
