@@ -197,7 +197,15 @@ export class WebdavBackend implements SpoolBackend {
    * so of concurrent MOVEs of one `from` only one finds it.
    */
   async rename(from: string, to: string): Promise<void> {
-    return this.publish(from, to);
+    try {
+      await this.publish(from, to);
+    } catch (err) {
+      // A MOVE that lost the race for `from` may answer 5xx (webdav-server 2.6) instead of 404: the state decides.
+      if (err instanceof FanoutError && err.code !== 'EEXIST' && err.code !== 'ENOENT' && (await this.describe(this.urlOf(from), from).catch(() => 'unknown')) === undefined) {
+        throw new FanoutError('ENOENT', 'no such file to move (another MOVE took it)', { ...this.where(from), cause: err });
+      }
+      throw err;
+    }
   }
 
   /**

@@ -6,19 +6,24 @@ import { makeOwnerProbe, type PidSighting } from '../owner/owner-liveness.js';
 import { encodeOwnerTag, parseOwnerTag } from '../owner/owner-tag.js';
 import { consumerName, releaseStaleClaims } from './consume.js';
 
-/** A spool of plain files; publish renames without clobbering. */
+/** A spool of plain files, each its own file (one name each); publish and rename without clobbering. */
 function spoolOf(names: string[]): SpoolBackend & { names(): string[] } {
   const files = new Set(names);
+  const move = async (from: string, to: string) => {
+    if (!files.has(from)) throw new FanoutError('ENOENT', 'gone');
+    if (files.has(to)) throw new FanoutError('EEXIST', 'exists');
+    files.delete(from);
+    files.add(to);
+  };
   return {
     location: 'test://dest',
     async *list(): AsyncIterable<SpoolEntry> {
       for (const name of [...files]) yield { name, kind: 'file' };
     },
-    async publish(from: string, to: string) {
-      if (!files.has(from)) throw new FanoutError('ENOENT', 'gone');
-      if (files.has(to)) throw new FanoutError('EEXIST', 'exists');
-      files.delete(from);
-      files.add(to);
+    publish: move,
+    rename: move,
+    async stat(name: string) {
+      return files.has(name) ? { kind: 'file', size: 0, mtimeMs: 0, fileId: name, nlink: 1 } : undefined;
     },
     async syncDir() {},
     names: () => [...files].sort(),

@@ -10,6 +10,7 @@ import { linkChecks } from './checks/link-checks.js';
 import { listChecks } from './checks/list-checks.js';
 import { publishChecks } from './checks/publish-checks.js';
 import { removeChecks } from './checks/remove-checks.js';
+import { renameChecks } from './checks/rename-checks.js';
 import { spoolChecks, statReadChecks } from './checks/stat-read-checks.js';
 import { NotApplicableError, type ConformanceCheck, type ConformanceHarness } from './harness.js';
 
@@ -17,6 +18,7 @@ import { NotApplicableError, type ConformanceCheck, type ConformanceHarness } fr
 export const conformanceChecks: readonly ConformanceCheck[] = [
   ...createChecks,
   ...publishChecks,
+  ...renameChecks,
   ...linkChecks,
   ...removeChecks,
   ...listChecks,
