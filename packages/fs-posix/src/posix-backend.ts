@@ -16,6 +16,7 @@ import {
   type EntryStat,
   type SpoolBackend,
   type SpoolEntry,
+  tempName,
 } from '@fanout/core';
 import { errnoCode, fromErrno, type ErrnoContext } from './errno.js';
 import { nodePosixFs } from './node-posix-fs.js';
@@ -210,7 +211,21 @@ export class PosixBackend implements SpoolBackend {
     // O_EXCL: exactly one concurrent creator wins and an existing entry of any kind (even a
     // dangling symlink) is refused; O_NOFOLLOW: never write through a planted symlink.
     const flags = c.O_WRONLY | c.O_CREAT | c.O_EXCL | c.O_NOFOLLOW;
-    return writeNewFile(this.fs, path, flags, content, options?.signal, this.where(name), options?.syncData !== false);
+    if (options?.whole !== true) return writeNewFile(this.fs, path, flags, content, options?.signal, this.where(name), options?.syncData !== false);
+    // Whole: under a temp name first (unique, so no O_EXCL race), then linked as `name` without clobbering.
+    if ((await this.lstatOrUndefined(path, name)) !== undefined) throw new FanoutError('EEXIST', 'file exists', this.where(name));
+    const temp = tempName();
+    const tempPath = this.pathOf(temp);
+    const bytes = await writeNewFile(this.fs, tempPath, flags, content, options.signal, this.where(name), options.syncData !== false);
+    try {
+      const st = await this.lstatOrUndefined(tempPath, temp);
+      if (st === undefined) throw new FanoutError('EIO', 'temp file vanished before it was linked', this.where(name));
+      await this.linkNoClobber(name, name, tempPath, path, st);
+    } finally {
+      // A temp left by a crash here is a second name of the same file: recovery removes it once this writer is dead.
+      await this.fs.unlink(tempPath).catch(() => undefined);
+    }
+    return bytes;
   }
 
   /** lstat `from` and insist on a regular file; the stats identify it for the no-clobber checks. */

@@ -11,6 +11,7 @@
  */
 import { consume, fanOut, names, recover, type ProtocolName, type SpoolBackend } from '@fanout/core';
 import type { CrashSimulator } from '@fanout/fs-memory';
+import { uncommittedName } from './invariants.js';
 import { messagesOf, type Violation } from './scenario.js';
 import { type BackendKind, cloneMachine, setUpMachine, SOURCE, spoolsOn } from './world.js';
 
@@ -35,8 +36,9 @@ async function consumeOnce(sim: CrashSimulator, dest: SpoolBackend, honourLock: 
   const early: string[] = [];
   const took = (id: string) => {
     ids.push(id);
-    if (sim.exists(`${SOURCE}/${names.source(id)}`)) early.push(id);
-    log.push(`consumer takes ${dest.location}/d${id}${sim.exists(`${SOURCE}/s${id}`) ? ` while ${SOURCE}/s${id} still exists (not committed)` : ''}`);
+    const held = uncommittedName(sim.list(SOURCE), id);
+    if (held) early.push(id);
+    log.push(`consumer takes ${dest.location}/d${id}${held ? ` while ${SOURCE}/${held} still exists (not committed)` : ''}`);
   };
   if (honourLock) {
     await consume({ spool: dest, ownerProbe: dead, handler: async (m) => took(m.id) });

@@ -9,6 +9,7 @@
  * (markers, staged copies, claims, locks) change: any other name left after
  * the final recovery is a leftover.
  */
+import { uncommittedName } from './invariants.js';
 import { type ClaimedMessage, consume, consumePass, consumerName, type FanoutEvent, type Op, type OwnerProbe, processOwner, type SpoolBackend } from '@fanout/core';
 import type { CrashSimulator } from '@fanout/fs-memory';
 import type { ExpectedMessage } from './invariants.js';
@@ -128,7 +129,7 @@ export async function consumerPass(sim: CrashSimulator, dests: readonly SpoolBac
     const handler = async (message: ClaimedMessage) => {
       const key = `${d}:${message.id}`;
       bump(tally.tentative, key, 1);
-      const uncommitted = sim.exists(`${SOURCE}/s${message.id}`);
+      const uncommitted = uncommittedName(sim.list(SOURCE), message.id) !== undefined;
       if (uncommitted) tally.early.push(`${destPath(d)}/d${message.id}`);
       const expected = messages.find((m) => m.id === message.id);
       const got = await bytesOf(message);

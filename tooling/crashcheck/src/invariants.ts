@@ -20,18 +20,31 @@ function equal(a: Uint8Array | undefined, b: Uint8Array): boolean {
 }
 
 /**
+ * The name under which message `id` is still uncommitted in the source, if
+ * any: waiting (`s<id>`), taken by an attempt (`p<id>.<tx>`) or being backed
+ * out (`b<id>.<tx>`). Read from the simulated disk, never through the code
+ * under test.
+ */
+export function uncommittedName(sourceNames: readonly string[], id: string): string | undefined {
+  // A commit k<id>.<tx> decides, even beside a twin p<id>.<tx> that a crash kept (recovery rolls it forward).
+  if (sourceNames.some((n) => n.startsWith(`k${id}.`))) return undefined;
+  return sourceNames.find((n) => n === `s${id}` || n.startsWith(`p${id}.`) || n.startsWith(`b${id}.`));
+}
+
+/**
  * Before recovery (a consumer may be looking right after the reboot):
  * staged — a `d<id>` exists only if `s<id>` is gone, and is complete
  * (invariant 3); seed — an unlocked `d<id>` (no `l<id>` beside it) likewise.
  */
 export function checkVisibleCopies(sim: CrashSimulator, dests: number, messages: readonly ExpectedMessage[], protocol: 'staged' | 'seed'): string | undefined {
-  const source = new Set(sim.list(SOURCE));
+  const source = sim.list(SOURCE);
   for (let d = 0; d < dests; d++) {
     const names = new Set(sim.list(destPath(d)));
     for (const m of messages) {
       if (!names.has(`d${m.id}`)) continue;
       if (protocol === 'seed' && names.has(`l${m.id}`)) continue;
-      if (source.has(`s${m.id}`)) return `uncommitted copy visible: ${destPath(d)}/d${m.id} exists while ${SOURCE}/s${m.id} does`;
+      const held = uncommittedName(source, m.id);
+      if (held) return `uncommitted copy visible: ${destPath(d)}/d${m.id} exists while ${SOURCE}/${held} does`;
       if (!equal(sim.readFile(`${destPath(d)}/d${m.id}`), m.expected(d))) return `visible copy ${destPath(d)}/d${m.id} is incomplete or wrong`;
     }
   }

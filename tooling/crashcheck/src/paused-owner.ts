@@ -110,6 +110,7 @@ function stallingInside(b: SpoolBackend, at: number, counter: { calls: number },
   return overrideBackend(b, {
     createExclusive: (name, content, options) => stall(`create ${name}`, () => b.createExclusive(name, content, options)),
     publish: (from, to) => stall(`publish ${from} -> ${to}`, () => b.publish(from, to)),
+    rename: (from, to) => stall(`rename ${from} -> ${to}`, () => b.rename(from, to)),
     remove: (name) => stall(`remove ${name}`, () => b.remove(name)),
     stat: (name) => stall(`stat ${name}`, () => b.stat(name)),
     syncDir: () => stall('syncDir', () => b.syncDir()),

@@ -203,6 +203,7 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
           progress.log(`fanout: ${label}${event.error.oneLine()}${event.committed ? ' [committed; its marker is left for `fanout recover`]' : ''}\n`);
           break;
         case 'quarantined':
+        case 'recovery-failed':
           progress.log(`fanout: ${label}${event.error.oneLine()}\n`);
           break;
         case 'unknown-entry':
@@ -258,6 +259,8 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
       totals.skipped += summary.skipped;
       totals.bytes += summary.bytes;
       totals.refused += summary.recovery?.refused.length ?? 0;
+      // A recovery step the storage refused leaves work undone: the run did not do everything.
+      totals.failed += summary.recovery?.failed.length ?? 0;
       totals.rolledBack += summary.recovery?.rolledBack ?? 0;
       totals.rolledForward += summary.recovery?.rolledForward ?? 0;
       if (flags.watch !== true || signal.aborted) break;

@@ -65,6 +65,14 @@ export interface CreateOptions {
    * lock). Default `true`.
    */
   readonly syncData?: boolean;
+  /**
+   * `true`: the name appears only with its whole, synced content (written
+   * under a temp name first, then given the name without clobbering), so no
+   * reader, and no crash, ever finds it empty or partial. For files whose
+   * content tells who made them (the seed protocol's lock files). Backends
+   * whose creates already work that way (fs-nfs, fs-webdav) ignore it.
+   */
+  readonly whole?: boolean;
 }
 
 /** What the backend can and cannot do, where backends differ. */

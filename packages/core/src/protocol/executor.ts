@@ -48,6 +48,7 @@ export async function performOp(op: Op, hooks: ExecutorHooks = {}): Promise<unkn
 async function dispatch(op: Op, hooks: ExecutorHooks): Promise<unknown> {
   switch (op.type) {
     case 'create':
+      if (op.whole === true) return op.spool.createExclusive(op.name, op.content(), { whole: true });
       return op.syncData === false ? op.spool.createExclusive(op.name, op.content(), { syncData: false }) : op.spool.createExclusive(op.name, op.content());
     case 'publish':
       return op.spool.publish(op.from, op.to);

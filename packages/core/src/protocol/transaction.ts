@@ -177,6 +177,17 @@ function copyName(plan: TransactionPlan, id: string): string {
   return plan.protocol === 'staged' ? names.staged(id, plan.tx) : names.delivered(id);
 }
 
+/** What a seed lock file holds: the attempt that made it (see `lockOwner`). */
+export function lockContent(tx: string): string {
+  return `fanout-lock ${tx}\n`;
+}
+
+/** The attempt a seed lock's content names, or `undefined` if it is not a lock this code wrote. */
+export function lockOwner(content: string | undefined): string | undefined {
+  const m = content === undefined ? null : /^fanout-lock ([0-9A-Za-z_-]{1,128})\n$/.exec(content);
+  return m ? m[1] : undefined;
+}
+
 /**
  * Per destination, a message this attempt has locked there with a file of its
  * own, whose lock later locks link to; `undefined` until there is one, and
@@ -196,8 +207,10 @@ function lockOps(plan: TransactionPlan, ids: readonly string[], anchors: LockAnc
       const spool = d.spool.backend;
       const anchor = anchors[k];
       if (anchor !== undefined) return { type: 'link', step: 'C2', spool, from: names.lock(anchor), to: names.lock(id) };
-      // The lock's name is the lock (made durable by C3's directory sync); its content needs no data sync.
-      return { type: 'create', step: 'C2', spool, name: names.lock(id), content: () => utf8.encode(`${plan.tx}\n`), syncData: false };
+      // The lock's name is the lock (made durable by C3's directory sync); its content names the attempt, synced
+      // (once per attempt and destination: the other locks link to this one) so that a leftover lock can be told
+      // from a live one even after a crash.
+      return { type: 'create', step: 'C2', spool, name: names.lock(id), content: () => utf8.encode(lockContent(plan.tx)), whole: true };
     }),
   );
 }

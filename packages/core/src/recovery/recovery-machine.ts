@@ -3,7 +3,7 @@ import { FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-erro
 import type { MarkerRecord } from '../marker/marker-codec.js';
 import { names } from '../names/protocol-names.js';
 import type { Machine, Op, Settled, StepName } from '../protocol/ops.js';
-import { settle, syncAll } from '../protocol/transaction.js';
+import { lockOwner, settle, syncAll } from '../protocol/transaction.js';
 
 /** What recovering one attempt did. */
 export interface AttemptRecoveryOutcome {
@@ -115,7 +115,7 @@ function* recoverMessage(source: SpoolBackend, record: MarkerRecord, id: string,
       }
     }
     if (b === undefined && p === undefined) {
-      if (!staged) return yield* clearSeedLeftovers(source, destinations, id, problems);
+      if (!staged) return yield* clearSeedLeftovers(source, destinations, record, id, problems);
       const straggling = destinations.map((spool) => ({ spool, name: copy }));
       const results = yield* settle('R2', straggling.map(({ spool, name }) => ({ type: 'remove', step: 'R2', spool, name }) as const));
       const failedAt = results.findIndex((r) => !r.ok);
@@ -150,21 +150,20 @@ function* recoverMessage(source: SpoolBackend, record: MarkerRecord, id: string,
 }
 
 /**
- * Seed, a message of the attempt that holds none of its names any more: if
- * the message is waiting again (`s<id>`), no attempt holds it, so a lock
- * `l<id>` in a destination is a leftover (what a rollback could not remove,
- * or what an owner that lost the fence made afterwards), and the copy `d<id>`
- * beside it is uncommitted. Both go, the copy first. (A lock's content names
- * its attempt, but it is not synced: after a crash it may be empty.)
+ * Seed, a message of the attempt that holds none of its names any more: a
+ * lock `l<id>` whose content names this attempt is what its rollback could
+ * not remove, or what its owner made after losing the fence. While the
+ * message waits in the source again, the copy `d<id>` beside that lock is
+ * this attempt's uncommitted copy (no other attempt can copy past the lock).
+ * Both go, the copy first.
  */
-function* clearSeedLeftovers(source: SpoolBackend, destinations: SpoolBackend[], id: string, problems: FanoutError[]): Machine<'none' | 'stuck'> {
+function* clearSeedLeftovers(source: SpoolBackend, destinations: SpoolBackend[], record: MarkerRecord, id: string, problems: FanoutError[]): Machine<'none' | 'stuck'> {
   const [waiting] = yield* stats('R2', source, [names.source(id)]);
-  if (waiting === undefined) return 'none';
   let removedAny = false;
   for (const spool of destinations) {
-    const [lock] = yield* stats('R2', spool, [names.lock(id)]);
-    if (lock === undefined) continue;
-    if (!(yield* removeChecked('R2', [{ spool, name: names.delivered(id) }], problems, 'cleanup'))) return 'stuck';
+    const content = (yield { type: 'readSmall', step: 'R2', spool, name: names.lock(id), maxBytes: 1024 } as Op) as string | undefined;
+    if (lockOwner(content) !== record.tx) continue;
+    if (waiting !== undefined && !(yield* removeChecked('R2', [{ spool, name: names.delivered(id) }], problems, 'cleanup'))) return 'stuck';
     if (!(yield* removeChecked('R2', [{ spool, name: names.lock(id) }], problems, 'cleanup'))) return 'stuck';
     removedAny = true;
   }
