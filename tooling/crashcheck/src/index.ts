@@ -9,3 +9,4 @@ export * from './family.js';
 export * from './consumer-recovery.js';
 export * from './paused-owner.js';
 export * from './failing-removals.js';
+export * from './owner-probes.js';

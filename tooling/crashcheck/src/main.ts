@@ -31,6 +31,7 @@ import { type FamilyResult, type FamilyViolation, formatFamilyViolation } from '
 import { runInterleavings } from './interleaving.js';
 import { consumerRecoveryScenarios, consumerScenarios, failingRemovalScenarios, pausedOwnerScenarios, scenarios } from './matrix.js';
 import { pausedOwnerName, runPausedOwner } from './paused-owner.js';
+import { ownerProbeName, ownerProbeScenarios, runOwnerProbes } from './owner-probes.js';
 import { runAnyScenario } from './memory-scenario.js';
 import { formatViolation, scenarioName } from './scenario.js';
 
@@ -106,6 +107,7 @@ async function main(): Promise<number> {
       ...consumerRecoveryScenarios({ quick }).map((c) => ({ name: consumerRecoveryName(c), run: (r: (v: FamilyViolation) => void) => runConsumerRecovery(c, r) })),
       ...pausedOwnerScenarios({ quick, dropFence }).map((c) => ({ name: pausedOwnerName(c), run: (r: (v: FamilyViolation) => void) => runPausedOwner(c, r) })),
       ...failingRemovalScenarios({ quick }).map((c) => ({ name: failingRemovalsName(c), run: (r: (v: FamilyViolation) => void) => runFailingRemovals(c, r) })),
+      ...ownerProbeScenarios({ quick }).map((c) => ({ name: ownerProbeName(c), run: (r: (v: FamilyViolation) => void) => runOwnerProbes(c, r) })),
     ];
     for (const f of families) {
       if ((only && !f.name.includes(only)) || !mine()) continue;
