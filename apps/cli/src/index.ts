@@ -77,7 +77,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdin: process
 Spools: a path or file:///path (local), nfs:///mounted/path, webdav+https://host/path, memory://name.
 WebDAV credentials: FANOUT_WEBDAV_USER and FANOUT_WEBDAV_PASSWORD, or the config file; never in a URL on argv.
 Exit status: 0 done; 1 some messages failed (they stay in the source); 2 usage or configuration error;
-3 recovery refused something (quarantined marker, foreign spool); 130/143 interrupted.
+3 recovery refused something (quarantined attempt record, foreign spool); 1 also when a recovery step failed (left for the next recovery); 130/143 interrupted.
 ${example('fanout init ./S ./A ./B\nprintf hello | fanout enqueue ./S\nfanout run --from ./S --to ./A --to ./B\nfanout status ./S ./A ./B')}`,
     );
 
@@ -128,20 +128,20 @@ ${example('fanout init ./S ./A ./B\nprintf hello | fanout enqueue ./S\nfanout ru
     .option('--transform <module>', 'module whose default export makes a Transform per message and destination')
     .option('--watch', 'keep running and fan out new messages as they arrive (until SIGINT/SIGTERM)')
     .option('--interval <ms>', 'with --watch: how often to look for new messages (default 1000)', positiveInt)
-    .option('--recover-interval <ms>', 'with --watch: how often to recover stale markers of the source, left by dead workers (default 30000)', positiveInt)
-    .option('--lease <ms>', `lease written into each marker (default 600000, at least ${MIN_LEASE_MS}); a worker gives up a transaction at 2/3 of it, and another host's recovery may take its marker over once it ends`, positiveInt)
+    .option('--recover-interval <ms>', 'with --watch: how often to recover the source\'s stale attempts, left by dead or stopped workers (default 30000)', positiveInt)
+    .option('--lease <ms>', `lease written into each attempt's record (default 600000, at least ${MIN_LEASE_MS}; renewed every third of it while the attempt runs); a worker backs out at 2/3 of it, and another host's recovery may take the attempt over once it ends (the commit is fenced: a worker that was taken over cannot commit)`, positiveInt)
     .option('--stall-timeout <ms>', 'a copy (read, transform, write) that makes no progress this long fails with ETIMEDOUT and is rolled back (default 300000, or FANOUT_STALL_TIMEOUT_MS)', positiveInt)
     .option('--json', 'print one JSON object per event and a summary object on stdout')
     .addHelpText(
       'after',
-      `\nSeveral workers may run on one source spool at once (on this host, or on hosts sharing an NFS spool):\neach message is claimed by one; with --watch each recovers what dead ones left. Give a source on\nWebDAV one worker only: common servers do not make MOVE Overwrite: F atomic.\n` +
+      `\nSeveral workers may run on one source spool at once (on this host, or on hosts sharing an NFS spool):\neach message is taken by one (an atomic rename); with --watch each recovers what dead ones left. Give a\nsource on WebDAV one worker only: common servers check Overwrite: F before they move, so two\nrecoverers could both claim one attempt.\n` +
         example('fanout run --from ./spool/in --to ./spool/out-a --to webdav+https://dav.example.com/out\nfanout run --from ./spool/in --to ./spool/out-a --watch --interval 200 --recover-interval 10000\nfanout --config fanout.yaml run --route main'),
     )
     .action(action((ctx, flags: RunFlags) => runCommand(ctx, flags)));
 
   program
     .command('recover')
-    .description('roll back or complete interrupted transactions (destinations are found from the markers); remove dead temp files')
+    .description('roll back or complete interrupted attempts (destinations are found from their records); remove dead temp files')
     .argument('[spool...]', 'spools to recover (default with --config: all configured spools)')
     .option('--json', 'print one JSON object per event and a summary object per spool')
     .addHelpText('after', example('fanout recover ./spool/in'))
@@ -149,7 +149,7 @@ ${example('fanout init ./S ./A ./B\nprintf hello | fanout enqueue ./S\nfanout ru
 
   program
     .command('status')
-    .description('counts per kind, in-flight and stale markers with owner and age, unknown entries')
+    .description('counts per kind, in-flight and stale attempt records and claims with owner and age, unknown entries')
     .argument('[spool...]', 'spools to show (default with --config: all configured spools)')
     .option('--json', 'one JSON object per spool')
     .addHelpText('after', example('fanout status ./spool/in ./spool/out-a\nfanout status --json ./spool/in'))

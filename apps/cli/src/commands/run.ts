@@ -200,7 +200,7 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
           break;
         case 'message-failed':
           progress.tick(0);
-          progress.log(`fanout: ${label}${event.error.oneLine()}${event.committed ? ' [committed; its marker is left for `fanout recover`]' : ''}\n`);
+          progress.log(`fanout: ${label}${event.error.oneLine()}${event.committed ? ' [committed; its record is left for `fanout recover`]' : ''}\n`);
           break;
         case 'quarantined':
         case 'recovery-failed':
