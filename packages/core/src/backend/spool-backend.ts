@@ -180,8 +180,8 @@ export interface SpoolBackend {
   /**
    * Give the file `from` the additional name `to` (a hard link), without
    * ever replacing an existing `to`; `from` keeps its name. Only on backends
-   * with `capabilities.hardLinks`; the protocol uses it to write one marker
-   * record per batch and link it as each `m<id>`.
+   * with `capabilities.hardLinks`; the seed protocol links the locks of an
+   * attempt's messages to its first lock file in a destination.
    *
    * If `to` already names the very same file (an earlier call whose reply was
    * lost), it resolves. The new name is durable after
