@@ -57,8 +57,8 @@ export function scenarios(options: MatrixOptions = {}): Scenario[] {
             backend,
             ...shape,
             transform,
-            maxStates: 64,
-            nestedMaxStates: 4,
+            maxStates: 400,
+            nestedMaxStates: 16,
             ...(options.dropSync ? { dropSync: options.dropSync } : {}),
             ...(options.subset ? { entryOrder: 'subset' as const } : {}),
           });
