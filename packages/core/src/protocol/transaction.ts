@@ -57,8 +57,7 @@ function toChunks(content: ContentSource): AsyncIterable<Uint8Array> {
  * The content of the message as it should land in `dest`: streamed from
  * `raw`, transformed if asked. When `raw`'s chunks are `shared` with the
  * other destinations, a transform gets its own copy of each (it may modify
- * them). A transform must produce bytes: anything else (a string, an object)
- * is an error naming the message, never written as its content.
+ * them).
  */
 function contentFor(raw: () => AsyncIterable<Uint8Array>, shared: boolean, id: string, dest: PlannedDestination): () => ContentSource {
   return () => {
@@ -321,6 +320,28 @@ function* copyAll(plan: TransactionPlan, live: readonly string[], state: CopySta
 }
 
 /**
+ * Sort the outcomes of the renames of `ids` that race on the fence (the
+ * commit `p → k`, a back-out `p → b`): won; lost (`ENOENT`: a recoverer
+ * renamed the taken name first), reported as taken over; or failed otherwise,
+ * reported with the storage's error.
+ */
+function sortFence(plan: TransactionPlan, ids: readonly string[], results: readonly Settled[], failed: MessageFailure[]): { won: string[]; lost: string[]; undecided: string[] } {
+  const out = { won: [] as string[], lost: [] as string[], undecided: [] as string[] };
+  results.forEach((r, k) => {
+    const id = ids[k]!;
+    if (r.ok) out.won.push(id);
+    else if (isFanoutError(r.error, 'ENOENT')) {
+      out.lost.push(id);
+      failed.push(takenOver(plan, id));
+    } else {
+      out.undecided.push(id);
+      failed.push(failure(id, r.error, false, plan.source.backend, names.source(id)));
+    }
+  });
+  return out;
+}
+
+/**
  * Staged: an owner that lost the fence removes the staged copies it made.
  * Their names carry this attempt, so nobody else can have made them: safe
  * whenever it runs, and it spares the spool copies a recoverer that finished
@@ -349,16 +370,7 @@ function* backOut(plan: TransactionPlan, ids: readonly string[], made: ReadonlyS
   if (ids.length === 0) return [];
   const S = plan.source.backend;
   const fences = yield* settle('B', ids.map((id) => ({ type: 'rename', step: 'B', spool: S, from: names.taken(id, plan.tx), to: names.backout(id, plan.tx) }) as const));
-  const won: string[] = [];
-  const lost: string[] = [];
-  fences.forEach((r, k) => {
-    const id = ids[k]!;
-    if (r.ok) won.push(id);
-    else if (isFanoutError(r.error, 'ENOENT')) {
-      lost.push(id);
-      failed.push(takenOver(plan, id));
-    } else failed.push(failure(id, r.error, false, S, names.source(id)));
-  });
+  const { won, lost } = sortFence(plan, ids, fences, failed);
   yield* dropOwnCopies(plan, lost, made);
   const stuck = new Set<string>();
   const removeMade = function* (name: (id: string) => string): Machine<void> {
@@ -470,21 +482,9 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
   // name to b<id>.<tx>: exactly one of the two renames succeeds, so a paused owner cannot commit a
   // message that was rolled back behind its back.
   const commits = plan.dropFence === true ? yield* unfencedCommit(plan, copied) : yield* settle('C5', copied.map((id) => ({ type: 'rename', step: 'C5', spool: S, from: names.taken(id, plan.tx), to: names.committed(id, plan.tx) }) as const));
-  const committed: string[] = [];
-  const undecided: string[] = [];
-  const lost: string[] = [];
-  commits.forEach((r, k) => {
-    const id = copied[k]!;
-    if (r.ok) committed.push(id);
-    else if (isFanoutError(r.error, 'ENOENT')) {
-      lost.push(id);
-      failed.push(takenOver(plan, id));
-      outstanding = true; // the recoverer that won the fence needs the record
-    } else {
-      failed.push(failure(id, r.error, false, S, names.source(id)));
-      undecided.push(id);
-    }
-  });
+  const { won: committed, lost, undecided } = sortFence(plan, copied, commits, failed);
+  // The recoverer that won the fence on a lost message needs the record.
+  if (lost.length > 0) outstanding = true;
   if (committed.length > 0) {
     // C5: the commit is durable before any copy becomes visible (staged) and before anything is forgotten.
     yield* syncAll('C5', [S]);
