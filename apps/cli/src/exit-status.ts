@@ -14,6 +14,12 @@ export const ExitStatus = {
   usage: 2,
   /** Recovery refused something (a quarantined marker, a foreign spool); nothing was deleted. */
   refused: 3,
+  /** A spool could not be reached or read (server away, I/O error, permission): nothing was changed. */
+  unavailable: 4,
+  /** A queue command met a message in flight (taken by a worker or claimed by a consumer); nothing was changed. */
+  inFlight: 5,
+  /** Too many open files (EMFILE/ENFILE) even after waiting: raise LimitNOFILE or lower --batch/--concurrency. */
+  resources: 6,
 } as const;
 
 /** One of {@link ExitStatus}, or 128 + a signal number after an interrupted run. */

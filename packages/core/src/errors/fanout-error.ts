@@ -33,7 +33,13 @@ export type FanoutErrorCode =
   /** A copy or a transform made no progress for longer than the stall timeout. */
   | 'ETIMEDOUT'
   /** Something the backend does not support (e.g. locks on a backend without them). */
-  | 'ENOTSUP';
+  | 'ENOTSUP'
+  /** Too many open files (EMFILE, ENFILE): a resource limit of this process or host, not a storage fault. */
+  | 'EMFILE'
+  /** A queue command met a message that an attempt or a consumer holds right now; nothing was changed. */
+  | 'EINFLIGHT'
+  /** A transform threw, or gave something other than a stream: the message's own failure. */
+  | 'ETRANSFORM';
 
 /** Options for {@link FanoutError}. */
 export interface FanoutErrorOptions {
