@@ -3,6 +3,8 @@ import type { ContentSource, SpoolBackend } from '../backend/spool-backend.js';
 import { FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-error.js';
 import { encodeMarker, MAX_BATCH_RECORD_IDS, type MarkerRecord } from '../marker/marker-codec.js';
 import { names } from '../names/protocol-names.js';
+import { countAttempt, DEFAULT_MAX_ATTEMPTS } from '../attempts/attempt-record.js';
+import { MachineStopped } from './executor.js';
 import type { EntryStat } from '../backend/spool-backend.js';
 import type { Machine, Op, Settled, StepName } from './ops.js';
 import { sharedRead } from './shared-read.js';
@@ -58,14 +60,57 @@ function toChunks(content: ContentSource): AsyncIterable<Uint8Array> {
  * `raw`, transformed if asked. When `raw`'s chunks are `shared` with the
  * other destinations, a transform gets its own copy of each (it may modify
  * them).
+ *
+ * A transform that throws (when made or while streaming) or that is not a
+ * stream fails the copy with `ETRANSFORM` naming the source message: the
+ * message's own failure, which is counted (docs/PROTOCOL.md, "Poison
+ * messages"). What the source or the storage throws keeps its own code.
  */
-function contentFor(raw: () => AsyncIterable<Uint8Array>, shared: boolean, id: string, dest: PlannedDestination): () => ContentSource {
+function contentFor(raw: () => AsyncIterable<Uint8Array>, shared: boolean, id: string, dest: PlannedDestination, source: SpoolBackend): () => ContentSource {
+  const where = { spool: source.location, file: names.source(id) };
   return () => {
-    const transform = dest.transform?.({ id, destination: dest.spool.backend.location });
-    if (!transform) return raw();
+    if (!dest.transform) return raw();
+    let transform: unknown;
+    try {
+      transform = dest.transform({ id, destination: dest.spool.backend.location });
+    } catch (err) {
+      throw transformError(err, where);
+    }
+    if (transform === undefined) return raw();
+    if (!isStream(transform)) {
+      throw new FanoutError('ETRANSFORM', `the transform gave ${describeValue(transform)}, not a Transform stream; the message is left as it is`, where);
+    }
     // pipeline() propagates a failure of either side into the stream we return.
-    return pipeline(Readable.from(shared ? copied(raw()) : raw(), { objectMode: false }), transform, () => undefined) as unknown as AsyncIterable<Uint8Array>;
+    const out = pipeline(Readable.from(shared ? copied(raw()) : raw(), { objectMode: false }), transform, () => undefined) as unknown as AsyncIterable<Uint8Array>;
+    return rethrownAs(out, where);
   };
+}
+
+/** Whether `value` can be piped through: a Node duplex stream (a `Transform`). */
+function isStream(value: unknown): value is NodeJS.ReadWriteStream {
+  const v = value as { pipe?: unknown; write?: unknown; on?: unknown } | null;
+  return typeof v === 'object' && v !== null && typeof v.pipe === 'function' && typeof v.write === 'function' && typeof v.on === 'function';
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return `a string (${JSON.stringify(value.slice(0, 40))}${value.length > 40 ? '…' : ''})`;
+  return typeof value === 'object' ? `an object (${(value as object).constructor?.name ?? 'Object'})` : `a ${typeof value}`;
+}
+
+/** A transform's own exception as `ETRANSFORM`; an error of the source or the storage (a FanoutError) as it is. */
+function transformError(err: unknown, where: { spool: string; file: string }): FanoutError {
+  if (err instanceof FanoutError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new FanoutError('ETRANSFORM', `transform failed: ${message}`, { ...where, cause: err });
+}
+
+async function* rethrownAs(chunks: AsyncIterable<Uint8Array>, where: { spool: string; file: string }): AsyncGenerator<Uint8Array> {
+  try {
+    yield* chunks;
+  } catch (err) {
+    throw transformError(err, where);
+  }
 }
 
 async function* copied(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
@@ -100,9 +145,10 @@ function canLink(spool: SpoolBackend): boolean {
  * names): of a take and a retirement that cross, at least one side sees the
  * other, so a message is never held by an attempt that has no record.
  * A taken name that has a second name (a crash left a twin) is put back.
- * Returns the ids this attempt now holds.
+ * Returns the ids this attempt now holds; adds to `counted` those that have
+ * an attempt count (they failed before).
  */
-function* intent(plan: TransactionPlan, failed: MessageFailure[], skipped: string[]): Machine<{ live: string[]; lost: boolean }> {
+function* intent(plan: TransactionPlan, failed: MessageFailure[], skipped: string[], counted: Set<string>): Machine<{ live: string[]; lost: boolean }> {
   const S = plan.source.backend;
   const record = names.record(plan.tx);
   const temp = plan.tempName();
@@ -135,7 +181,13 @@ function* intent(plan: TransactionPlan, failed: MessageFailure[], skipped: strin
   const checks = yield* settle('C1', [
     { type: 'stat', step: 'C1', spool: S, name: record },
     ...held.map((id) => ({ type: 'stat', step: 'C1', spool: S, name: names.taken(id, plan.tx) }) as const),
+    // Which messages failed before (an attempt count exists): their count goes once they are delivered.
+    ...held.flatMap((id) => [0, 1].map((slot) => ({ type: 'stat', step: 'C1', spool: S, name: names.attempts(id, slot as 0 | 1) }) as const)),
   ]);
+  held.forEach((id, k) => {
+    const slots = checks.slice(1 + held.length + 2 * k, 3 + held.length + 2 * k);
+    if (slots.some((r) => r.ok && r.value !== undefined)) counted.add(id);
+  });
   const recordThere = checks[0]!.ok && checks[0]!.value !== undefined;
   const live: string[] = [];
   const putBack: string[] = [];
@@ -156,7 +208,7 @@ function* intent(plan: TransactionPlan, failed: MessageFailure[], skipped: strin
     }
     if (st !== undefined && (st.nlink ?? 1) > 1 && st.fileId !== undefined) {
       // Another protocol name of the same file: a crashed attempt's twin that recovery has not resolved yet.
-      const twins = (yield { type: 'twins', step: 'C1', spool: S, id, fileId: st.fileId, kinds: ['source', 'taken', 'committed', 'backout'], except: names.taken(id, plan.tx) }) as string[];
+      const twins = (yield { type: 'twins', step: 'C1', spool: S, id, fileId: st.fileId, kinds: ['source', 'taken', 'committed', 'backout', 'held', 'deleting'], except: names.taken(id, plan.tx) }) as string[];
       if (twins.length > 0) {
         putBack.push(id);
         skipped.push(id);
@@ -222,6 +274,8 @@ interface CopyState {
   /** Names this attempt made, or may have made, per destination ({@link madeKey}): only these are ever rolled back. */
   readonly made: Set<string>;
   readonly anchors: LockAnchors;
+  /** Messages whose copy failed because of the message itself (`ETRANSFORM`), with that error: counted in the back-out. */
+  readonly poison: Map<string, FanoutError>;
 }
 
 function madeKey(destination: number, name: string): string {
@@ -278,7 +332,7 @@ function copyOps(plan: TransactionPlan, id: string): Op[] {
   const open = () => plan.source.backend.read(names.taken(id, plan.tx));
   const raw = shared ? sharedRead(open) : open;
   return plan.destinations.map((d) => {
-    const content = contentFor(raw, shared, id, d);
+    const content = contentFor(raw, shared, id, d, plan.source.backend);
     const where = { spool: plan.source.backend.location, file: names.source(id) };
     const stallMs = plan.stallMs ?? DEFAULT_STALL_TIMEOUT_MS;
     return { type: 'create', step: 'C2', spool: d.spool.backend, name: copyName(plan, id), content: () => guardStall(toChunks(content()), stallMs, where) } as const;
@@ -310,7 +364,10 @@ function* copyAll(plan: TransactionPlan, live: readonly string[], state: CopySta
     const results = yield* settle('C2', [...copies, ...(seed && next ? lockOps(plan, next, state.anchors) : [])]);
     group.forEach((id, g) => {
       const outcomes = results.slice(g * n, g * n + n);
-      outcomes.forEach((r, k) => noteMade(state, k, copyName(plan, id), r));
+      outcomes.forEach((r, k) => {
+        noteMade(state, k, copyName(plan, id), r);
+        if (!r.ok && isFanoutError(r.error, 'ETRANSFORM') && !state.poison.has(id)) state.poison.set(id, r.error);
+      });
       failedSomewhere(plan, state, id, outcomes, copyName(plan, id));
       bytesOf.set(id, outcomes.reduce((sum, r) => sum + (r.ok ? (r.value as number) : 0), 0));
     });
@@ -366,7 +423,7 @@ function* dropOwnCopies(plan: TransactionPlan, ids: readonly string[], made: Rea
  * left that no record points at.
  * @returns the ids fully backed out (the others are reported in `failed`).
  */
-function* backOut(plan: TransactionPlan, ids: readonly string[], made: ReadonlySet<string>, failed: MessageFailure[]): Machine<string[]> {
+function* backOut(plan: TransactionPlan, ids: readonly string[], made: ReadonlySet<string>, failed: MessageFailure[], counting?: Counting): Machine<string[]> {
   if (ids.length === 0) return [];
   const S = plan.source.backend;
   const fences = yield* settle('B', ids.map((id) => ({ type: 'rename', step: 'B', spool: S, from: names.taken(id, plan.tx), to: names.backout(id, plan.tx) }) as const));
@@ -391,10 +448,57 @@ function* backOut(plan: TransactionPlan, ids: readonly string[], made: ReadonlyS
   if (plan.protocol === 'seed') yield* removeMade(names.lock);
   // The removals are durable before the message is given back: otherwise a crash could leave copies of a message that is waiting again.
   yield* syncAll('B', plan.destinations.map((d) => d.spool.backend));
+  const hold = counting ? yield* countFailures(plan, won.filter((id) => !stuck.has(id)), counting) : new Set<string>();
   // A message whose copies could not all be removed is given back too (a newer attempt's copies have their own
-  // names, or its lock waits); the record stays, so that recovery finds and removes what is left.
-  const restored = yield* settle('B', won.map((id) => ({ type: 'rename', step: 'B', spool: S, from: names.backout(id, plan.tx), to: names.source(id) }) as const));
+  // names, or its lock waits); the record stays, so that recovery finds and removes what is left. One that failed
+  // too often is held instead: no worker lists h<id>.s.
+  const restored = yield* settle(
+    'B',
+    won.map((id) => ({ type: 'rename', step: hold.has(id) ? 'A' : 'B', spool: S, from: names.backout(id, plan.tx), to: hold.has(id) ? names.held(id, 's') : names.source(id) }) as const),
+  );
+  won.forEach((id, k) => {
+    const n = counting?.counts.get(id);
+    if (n !== undefined && restored[k]!.ok) counting!.counts.set(id, { ...n, held: hold.has(id) });
+  });
   return won.filter((id, k) => !stuck.has(id) && restored[k]!.ok);
+}
+
+/** The back-out's bookkeeping of failed attempts: which messages failed by themselves, and what was counted. */
+interface Counting {
+  /** Messages whose copy failed because of the message itself (`ETRANSFORM`), with the error. */
+  readonly poison: ReadonlyMap<string, FanoutError>;
+  /** Filled in: the new count of each counted message, and whether it was held. */
+  readonly counts: Map<string, { count: number; held: boolean }>;
+}
+
+/**
+ * A: count one failed attempt of each message of `ids` that failed by
+ * itself, while it is still `b<id>.<tx>` (ours: nobody else acts on it), and
+ * before it is given back, in the same spool and in that order, so that a
+ * crash never leaves it waiting with its count undone *and* reapplied. A
+ * count that cannot be written is reported; the message is given back
+ * uncounted (one more attempt).
+ * @returns the messages that reached `maxAttempts`: to be held.
+ */
+function* countFailures(plan: TransactionPlan, ids: readonly string[], counting: Counting): Machine<Set<string>> {
+  const S = plan.source.backend;
+  const max = plan.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  const hold = new Set<string>();
+  for (const id of ids) {
+    const error = counting.poison.get(id);
+    if (error === undefined) continue;
+    try {
+      const count = yield* countAttempt('A', S, id, error, plan.now(), plan.tempName());
+      counting.counts.set(id, { count, held: false });
+      if (count >= max) hold.add(id);
+    } catch (err) {
+      if (err instanceof MachineStopped) throw err;
+      const e = toFanoutError(err, 'EIO', { spool: S.location, file: names.attempts(id, 0) });
+      counting.counts.set(id, { count: 0, held: false });
+      plan.onCountFailed?.(id, e);
+    }
+  }
+  return hold;
 }
 
 /**
@@ -431,9 +535,11 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
   const failed: MessageFailure[] = [];
   const skipped: string[] = [];
   const startedMs = plan.now();
-  const { live, lost: lostAtIntent } = yield* intent(plan, failed, skipped);
+  const counted = new Set<string>();
+  const { live, lost: lostAtIntent } = yield* intent(plan, failed, skipped, counted);
   for (const id of live) plan.lease?.owned.add(id);
-  const state: CopyState = { failed, copyFailed: new Set(), made: new Set(), anchors: plan.destinations.map(() => undefined) };
+  const state: CopyState = { failed, copyFailed: new Set(), made: new Set(), anchors: plan.destinations.map(() => undefined), poison: new Map() };
+  const counting: Counting = { poison: state.poison, counts: new Map() };
   const { copyFailed, made } = state;
   /** Something of the attempt is left in p/k/b (or a recoverer holds it): the record must stay. */
   let outstanding = lostAtIntent;
@@ -444,13 +550,13 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
   if (live.length === 0) {
     yield* finishRecord();
     plan.onCopied?.();
-    return { committed: [], skipped, failed, bytes: 0, bytesOf: new Map() };
+    return { committed: [], skipped, failed, bytes: 0, bytesOf: new Map(), attempts: new Map() };
   }
   const bytesOf = yield* copyAll(plan, live, state);
   plan.onCopied?.();
   const copied = live.filter((id) => !copyFailed.has(id));
-  const backOutAll = function* (ids: readonly string[]): Machine<void> {
-    const back = yield* backOut(plan, ids, made, failed);
+  const backOutAll = function* (ids: readonly string[], withCounting?: Counting): Machine<void> {
+    const back = yield* backOut(plan, ids, made, failed, withCounting);
     if (back.length !== ids.length) outstanding = true;
   };
   // C3: every copy's name is durable before the commit; else a crash after C5 could lose a copy that only the cache held.
@@ -460,9 +566,9 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
     for (const id of copied) failed.push(failure(id, err, false, plan.destinations[0]!.spool.backend, copyName(plan, id)));
     yield* backOutAll(live);
     yield* finishRecord();
-    return { committed: [], skipped, failed, bytes: 0, bytesOf: new Map() };
+    return { committed: [], skipped, failed, bytes: 0, bytesOf: new Map(), attempts: counting.counts };
   }
-  yield* backOutAll([...copyFailed]);
+  yield* backOutAll([...copyFailed], counting);
 
   // A courtesy, not the guarantee (the fence is): an owner past 2/3 of its lease, or whose renewal found a
   // recoverer's claim, backs out rather than race a takeover it would probably lose.
@@ -475,7 +581,7 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
       if (!reported.has(id)) failed.push({ id, error: new FanoutError('EABORTED', 'lease ran out before the commit; rolled back (use a longer lease for slow destinations)', { spool: S.location, file: names.source(id) }), committed: false });
     }
     yield* finishRecord();
-    return { committed: [], skipped, failed, bytes: 0, bytesOf: new Map() };
+    return { committed: [], skipped, failed, bytes: 0, bytesOf: new Map(), attempts: counting.counts };
   }
 
   // C5: commit each message by renaming p<id>.<tx> -> k<id>.<tx>. A recoverer's takeover renames the same
@@ -537,7 +643,10 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
   if (stuck.size > 0) outstanding = true;
   const forgets = yield* settle('C6', done.map((id) => ({ type: 'remove', step: 'C6', spool: S, name: names.committed(id, plan.tx) }) as const));
   if (forgets.some((r) => !r.ok)) outstanding = true;
+  // The count of a message that failed before and is delivered now is of no use any more (a crash before this
+  // leaves it; recovery's roll-forward removes it too). No sync: a count that reappears names no message.
+  yield* settle('C6', done.filter((id) => counted.has(id)).flatMap((id) => [0, 1].map((slot) => ({ type: 'remove', step: 'C6', spool: S, name: names.attempts(id, slot as 0 | 1) }) as const)));
   yield* finishRecord();
   const bytes = done.reduce((sum, id) => sum + (bytesOf.get(id) ?? 0), 0);
-  return { committed: done, skipped, failed, bytes, bytesOf };
+  return { committed: done, skipped, failed, bytes, bytesOf, attempts: counting.counts };
 }
