@@ -3,6 +3,7 @@ import type { ConsumerRecoveryScenario } from './consumer-recovery.js';
 import type { ConsumerScenario } from './consumer-scenario.js';
 import type { FailingRemovalsScenario } from './failing-removals.js';
 import type { PausedOwnerScenario } from './paused-owner.js';
+import type { PoisonScenario } from './poison-and-hold.js';
 import type { Scenario } from './scenario.js';
 import type { BackendKind } from './world.js';
 
@@ -130,6 +131,29 @@ export function failingRemovalScenarios(options: MatrixOptions = {}): FailingRem
   return backends.flatMap((backend) =>
     shapes.flatMap((shape) =>
       (['rollback', 'recovery'] as const).flatMap((phase) => PROTOCOLS.map((protocol) => ({ protocol, backend, dests: 2, ...shape, phase, maxStates: options.quick ? 4 : 8 }))),
+    ),
+  );
+}
+
+/**
+ * The poison-and-hold family (poison-and-hold.ts): both protocols, posix (and nfs in the full run),
+ * 2 destinations, the poison script and the three races of a command with a worker.
+ */
+export function poisonScenarios(options: MatrixOptions & { readonly dropOrder?: boolean } = {}): PoisonScenario[] {
+  const backends: BackendKind[] = options.quick ? ['posix'] : ['posix', 'nfs'];
+  const workloads = ['poison', 'race-hold', 'race-delete', 'race-release'] as const;
+  return backends.flatMap((backend) =>
+    workloads.flatMap((workload) =>
+      PROTOCOLS.map((protocol) => ({
+        protocol,
+        backend,
+        dests: 2,
+        workload,
+        maxStates: options.quick ? 2 : 8,
+        ...(options.quick ? { stride: 3 } : {}),
+        ...(options.dropSync === 'Q' ? { dropSync: true } : {}),
+        ...(options.dropOrder ? { dropOrder: true } : {}),
+      })),
     ),
   );
 }

@@ -10,6 +10,8 @@ import { deleteBegin, deleteFinish, deleteUndo, holdMachine, releaseMachine } fr
 export interface QueueCommandOptions {
   /** For checkers: stand between the command's steps and the backend. */
   readonly hooks?: ExecutorHooks;
+  /** @internal The crash checker's `--drop-order`: a release renames before it removes the count. */
+  readonly dropOrder?: boolean;
 }
 
 /** What a queue command did to one message. */
@@ -77,7 +79,7 @@ export async function holdMessage(spool: SpoolBackend, id: string, options: Queu
  */
 export async function releaseMessage(spool: SpoolBackend, id: string, options: QueueCommandOptions = {}): Promise<QueueCommandResult> {
   checkId(spool, id);
-  const r = await unwrapStopped(() => runMachine(releaseMachine(spool, id), options.hooks));
+  const r = await unwrapStopped(() => runMachine(releaseMachine(spool, id, options.dropOrder === true), options.hooks));
   if (r.outcome === 'released') return { id, outcome: 'released', name: r.name };
   for (const name of [names.source(id), names.delivered(id)]) {
     if ((await spool.stat(name)) !== undefined) throw new FanoutError('EUSAGE', 'is not held; nothing to release', { spool: spool.location, file: name });
