@@ -19,6 +19,7 @@ import {
   consumePass,
   consumerName,
   type ConsumeSummary,
+  DEFAULT_MAX_ATTEMPTS,
   type FanoutEvent,
   FanoutError,
   readSpoolIdentity,
@@ -30,6 +31,13 @@ import { onInterrupt } from '../interrupt.js';
 import { localOwner, localOwnerProbe } from '../owner-probe.js';
 import { defineCommand } from './command-module.js';
 import { positiveInt } from './option-values.js';
+
+/**
+ * The failures of the command itself (it exited non-zero or was killed): the
+ * message's own failure, counted towards `--max-attempts`. A failure to read
+ * the message or to start the command is not.
+ */
+const commandFailures = new WeakSet<FanoutError>();
 
 /** Run `command` with the message on stdin; resolve on exit status 0, throw otherwise. */
 async function execHandler(ctx: CliContext, command: string, location: string, message: ClaimedMessage, childStdout: 'inherit' | Writable): Promise<void> {
@@ -53,7 +61,9 @@ async function execHandler(ctx: CliContext, command: string, location: string, m
   }
   const [code, signal] = await exited;
   if (code !== 0) {
-    throw new FanoutError('EIO', signal ? `command killed by ${signal}; message released` : `command exited with status ${code}; message released`, { spool: location, file: message.file });
+    const error = new FanoutError('EIO', signal ? `command killed by ${signal}` : `command exited with status ${code}`, { spool: location, file: message.file });
+    commandFailures.add(error);
+    throw error;
   }
 }
 
@@ -77,6 +87,7 @@ export interface ConsumeFlags {
   readonly watch?: boolean;
   readonly interval?: number;
   readonly releaseInterval?: number;
+  readonly maxAttempts?: number;
 }
 
 /** How often `consume --watch` looks for new messages by default. */
@@ -104,6 +115,7 @@ export async function watchConsume(options: ConsumeOptions & { readonly ownerPro
   let consumed = 0;
   let failed = 0;
   let released = 0;
+  let held = 0;
   let lastSweep = -Infinity;
   /** Messages whose handler failed, not offered again before the next sweep (else a failing command would spin). */
   const failedIds = new Set<string>();
@@ -113,13 +125,21 @@ export async function watchConsume(options: ConsumeOptions & { readonly ownerPro
       released += await releaseStaleClaims(spool, options.ownerProbe, options.owner);
       failedIds.clear();
     }
-    const pass = await consumePass(spool, options.handler, { who, skip: failedIds, signal, onEvent: options.onEvent });
+    const pass = await consumePass(spool, options.handler, {
+      who,
+      skip: failedIds,
+      signal,
+      onEvent: options.onEvent,
+      ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
+      ...(options.counts !== undefined ? { counts: options.counts } : {}),
+    });
     consumed += pass.consumed;
     failed += pass.failed;
+    held += pass.held;
     if (signal?.aborted) break;
     await sleep(timing.intervalMs, undefined, { signal }).catch(() => undefined);
   }
-  return { consumed, failed, released };
+  return { consumed, failed, released, held };
 }
 
 /** Consume every delivered message of the spool (and, with `--watch`, those delivered later). */
@@ -127,6 +147,10 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
   const json = flags.json === true;
   if (json && flags.exec === undefined) {
     ctx.note('--json needs --exec (without it, stdout carries the messages themselves) (EUSAGE)');
+    return ExitStatus.usage;
+  }
+  if (flags.maxAttempts !== undefined && flags.exec === undefined) {
+    ctx.note('--max-attempts needs --exec (only a command\'s failure is counted) (EUSAGE)');
     return ExitStatus.usage;
   }
   if ((flags.interval !== undefined || flags.releaseInterval !== undefined) && flags.watch !== true) {
@@ -138,9 +162,11 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
     const spool = await ctx.open(ref);
     try {
       await readSpoolIdentity(spool);
+      const maxAttempts = flags.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
       const onEvent = (event: FanoutEvent) => {
         if (json) ctx.json(event);
-        if (event.type === 'consume-failed') ctx.note(event.error.oneLine());
+        if (event.type === 'consume-failed') ctx.note(`${event.error.oneLine()}${event.attempts !== undefined ? ` [failed attempt ${event.attempts} of ${maxAttempts}]` : ''}`);
+        if (event.type === 'message-held') ctx.note(`${event.spool}: d${event.id}: held after ${event.attempts} failed attempts (h${event.id}.d); \`fanout release ${event.spool} ${event.id}\` once it can be handled`);
       };
       // With --json, stdout is ours: the command's own output goes to stderr.
       const childStdout = json ? ctx.io.stderr : 'inherit';
@@ -162,13 +188,15 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
         ownerProbe: localOwnerProbe,
         signal: AbortSignal.any([interrupt.signal, readerGone.signal]),
         onEvent,
+        // Only the command's own failure counts (and only with --exec: printing to stdout is not the message's fault).
+        ...(flags.exec !== undefined ? { maxAttempts, counts: (e: FanoutError) => commandFailures.has(e) } : {}),
       };
       const summary =
         flags.watch === true
           ? await watchConsume(options, { intervalMs: flags.interval ?? DEFAULT_CONSUME_INTERVAL_MS, releaseIntervalMs: flags.releaseInterval ?? DEFAULT_RELEASE_INTERVAL_MS })
           : await consume(options);
       if (json) ctx.json({ type: 'summary', spool: spool.location, ...summary });
-      else if (flags.exec !== undefined) ctx.note(`${spool.location}: ${summary.consumed} consumed, ${summary.failed} failed and released, ${summary.released} stale claims released`);
+      else if (flags.exec !== undefined) ctx.note(`${spool.location}: ${summary.consumed} consumed, ${summary.failed} failed (${summary.held} of them now held), ${summary.released} stale claims released`);
       const status = summary.failed > 0 ? ExitStatus.failed : ExitStatus.ok;
       const received = interrupt.received();
       // The normal end of --watch is a signal: its status is that of the work, as for `run --watch`.
@@ -200,9 +228,15 @@ export const consumeCommand = defineCommand({
       description: 'with --watch: how often to release claims of dead consumers on this host and offer messages whose command failed again (default 30000)',
       parse: positiveInt,
     },
+    {
+      flags: '--max-attempts <n>',
+      description: 'with --exec: failed runs of the command for one message before it is held as h<id>.d in the destination, no longer handed out, until `fanout release` (default 5)',
+      parse: positiveInt,
+    },
   ],
   examples: [
     "fanout consume ./spool/out-a --exec 'lpr -P office'",
+    "fanout consume ./spool/out-a --exec './deliver.sh' --max-attempts 3",
     'fanout consume ./spool/out-a --exec \'cat > "/archive/$FANOUT_ID"\'',
     "fanout consume ./spool/out-a --watch --interval 200 --exec './deliver.sh'",
   ],

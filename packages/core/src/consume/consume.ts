@@ -121,6 +121,8 @@ export interface ConsumeOptions {
   readonly onEvent?: EventSink;
   /** See {@link ConsumePassOptions.maxAttempts}. */
   readonly maxAttempts?: number;
+  /** See {@link ConsumePassOptions.counts}. */
+  readonly counts?: (error: FanoutError) => boolean;
 }
 
 /** What {@link consume} did. */
@@ -232,6 +234,7 @@ export async function consume(options: ConsumeOptions): Promise<ConsumeSummary> 
     signal: options.signal,
     onEvent: options.onEvent,
     ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
+    ...(options.counts !== undefined ? { counts: options.counts } : {}),
   });
   return { consumed, failed, released, held };
 }
