@@ -196,7 +196,7 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
           ? await watchConsume(options, { intervalMs: flags.interval ?? DEFAULT_CONSUME_INTERVAL_MS, releaseIntervalMs: flags.releaseInterval ?? DEFAULT_RELEASE_INTERVAL_MS })
           : await consume(options);
       if (json) ctx.json({ type: 'summary', spool: spool.location, ...summary });
-      else if (flags.exec !== undefined) ctx.note(`${spool.location}: ${summary.consumed} consumed, ${summary.failed} failed (${summary.held} of them now held), ${summary.released} stale claims released`);
+      else if (flags.exec !== undefined) ctx.note(`${spool.location}: ${summary.consumed} consumed, ${summary.failed - summary.held} failed and released${summary.held > 0 ? `, ${summary.held} failed and held` : ''}, ${summary.released} stale claims released`);
       const status = summary.failed > 0 ? ExitStatus.failed : ExitStatus.ok;
       const received = interrupt.received();
       // The normal end of --watch is a signal: its status is that of the work, as for `run --watch`.
