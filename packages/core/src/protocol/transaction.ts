@@ -1,4 +1,3 @@
-import { pipeline, Readable } from 'node:stream';
 import type { ContentSource, SpoolBackend } from '../backend/spool-backend.js';
 import { FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-error.js';
 import { encodeMarker, MAX_BATCH_RECORD_IDS, type MarkerRecord } from '../marker/marker-codec.js';
@@ -9,6 +8,7 @@ import type { EntryStat } from '../backend/spool-backend.js';
 import type { Machine, Op, Settled, StepName } from './ops.js';
 import { sharedRead } from './shared-read.js';
 import { DEFAULT_STALL_TIMEOUT_MS, guardStall } from './stall-guard.js';
+import { applyTransform, type TransformSubject } from './transform-stage.js';
 import { DEFAULT_COPY_WINDOW, type MessageFailure, type PlannedDestination, type TransactionOutcome, type TransactionPlan } from './transaction-plan.js';
 
 const utf8 = new TextEncoder();
@@ -59,58 +59,14 @@ function toChunks(content: ContentSource): AsyncIterable<Uint8Array> {
  * The content of the message as it should land in `dest`: streamed from
  * `raw`, transformed if asked. When `raw`'s chunks are `shared` with the
  * other destinations, a transform gets its own copy of each (it may modify
- * them).
- *
- * A transform that throws (when made or while streaming) or that is not a
- * stream fails the copy with `ETRANSFORM` naming the source message: the
- * message's own failure, which is counted (docs/PROTOCOL.md, "Poison
- * messages"). What the source or the storage throws keeps its own code.
+ * them). A transform's failure is the message's (`ETRANSFORM`, naming `subject`),
+ * counted towards the message's attempts (docs/PROTOCOL.md, "Poison messages").
  */
-function contentFor(raw: () => AsyncIterable<Uint8Array>, shared: boolean, id: string, dest: PlannedDestination, source: SpoolBackend): () => ContentSource {
-  const where = { spool: source.location, file: names.source(id) };
+function contentFor(raw: () => AsyncIterable<Uint8Array>, shared: boolean, id: string, dest: PlannedDestination, subject: TransformSubject): () => ContentSource {
   return () => {
     if (!dest.transform) return raw();
-    let transform: unknown;
-    try {
-      transform = dest.transform({ id, destination: dest.spool.backend.location });
-    } catch (err) {
-      throw transformError(err, where);
-    }
-    if (transform === undefined) return raw();
-    if (!isStream(transform)) {
-      throw new FanoutError('ETRANSFORM', `the transform gave ${describeValue(transform)}, not a Transform stream; the message is left as it is`, where);
-    }
-    // pipeline() propagates a failure of either side into the stream we return.
-    const out = pipeline(Readable.from(shared ? copied(raw()) : raw(), { objectMode: false }), transform, () => undefined) as unknown as AsyncIterable<Uint8Array>;
-    return rethrownAs(out, where);
+    return applyTransform(dest.transform, { id, destination: dest.spool.backend.location }, () => (shared ? copied(raw()) : raw()), subject) ?? raw();
   };
-}
-
-/** Whether `value` can be piped through: a Node duplex stream (a `Transform`). */
-function isStream(value: unknown): value is NodeJS.ReadWriteStream {
-  const v = value as { pipe?: unknown; write?: unknown; on?: unknown } | null;
-  return typeof v === 'object' && v !== null && typeof v.pipe === 'function' && typeof v.write === 'function' && typeof v.on === 'function';
-}
-
-function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return `a string (${JSON.stringify(value.slice(0, 40))}${value.length > 40 ? '…' : ''})`;
-  return typeof value === 'object' ? `an object (${(value as object).constructor?.name ?? 'Object'})` : `a ${typeof value}`;
-}
-
-/** A transform's own exception as `ETRANSFORM`; an error of the source or the storage (a FanoutError) as it is. */
-function transformError(err: unknown, where: { spool: string; file: string }): FanoutError {
-  if (err instanceof FanoutError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new FanoutError('ETRANSFORM', `transform failed: ${message}`, { ...where, cause: err });
-}
-
-async function* rethrownAs(chunks: AsyncIterable<Uint8Array>, where: { spool: string; file: string }): AsyncGenerator<Uint8Array> {
-  try {
-    yield* chunks;
-  } catch (err) {
-    throw transformError(err, where);
-  }
 }
 
 async function* copied(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
@@ -332,8 +288,8 @@ function copyOps(plan: TransactionPlan, id: string): Op[] {
   const open = () => plan.source.backend.read(names.taken(id, plan.tx));
   const raw = shared ? sharedRead(open) : open;
   return plan.destinations.map((d) => {
-    const content = contentFor(raw, shared, id, d, plan.source.backend);
     const where = { spool: plan.source.backend.location, file: names.source(id) };
+    const content = contentFor(raw, shared, id, d, where);
     const stallMs = plan.stallMs ?? DEFAULT_STALL_TIMEOUT_MS;
     return { type: 'create', step: 'C2', spool: d.spool.backend, name: copyName(plan, id), content: () => guardStall(toChunks(content()), stallMs, where) } as const;
   });
