@@ -65,7 +65,7 @@ describe('poison messages', () => {
     const env = { POISON: bad! };
     const first = await run(['--max-attempts', '2'], env);
     expect(first.status).toBe(1);
-    expect(first.stderr).toContain(`s${bad}: transform failed: cannot parse ${bad} (ETRANSFORM) [failed attempt 1 of 2]`);
+    expect(first.stderr).toContain(`s${bad}: transform for ${join(dir, 'A')} failed: cannot parse ${bad} (ETRANSFORM) [failed attempt 1 of 2]`);
     expect([...(await delivered(join(dir, 'A'))).keys()].sort()).toEqual([...good].sort());
     expect(await names(join(dir, 'S'))).toContain(`s${bad}`);
     const second = await run(['--max-attempts', '2'], env);
@@ -102,7 +102,7 @@ describe('poison messages', () => {
   it('treats a transform that gives a string instead of a stream as the message failing (ETRANSFORM), never as its content', async () => {
     const [odd, good] = await setUp(2);
     const r = await run(['--max-attempts', '1'], { AS_STRING: odd! });
-    expect(r.stderr).toContain(`s${odd}: the transform gave a string`);
+    expect(r.stderr).toContain(`s${odd}: transform for ${join(dir, 'A')} returned a string, not a stream`);
     expect(r.stderr).toContain('(ETRANSFORM)');
     expect(await names(join(dir, 'S'))).toContain(`h${odd}.s`);
     expect([...(await delivered(join(dir, 'A'))).keys()]).toEqual([good]);
@@ -118,7 +118,7 @@ describe('poison messages', () => {
     expect(one.stderr).toContain('[failed attempt 1 of 2]');
     expect(await names(join(dir, 'A'))).toContain(`d${id}`);
     const two = await fanout(failing, { cwd: dir });
-    expect(two.stderr).toContain(`held after 2 failed attempts (h${id}.d)`);
+    expect(two.stderr).toContain(`command exited with status 3; message held after 2 failed attempts (h${id}.d; \`fanout release ${join(dir, 'A')} ${id}\``);
     expect(await names(join(dir, 'A'))).toContain(`h${id}.d`);
     // Held: the next consumer is not handed it.
     await fanout(failing, { cwd: dir });
@@ -143,7 +143,7 @@ describe('list and show', () => {
     const human = lines((await fanout(['list', 'S'], { cwd: dir })).stdout);
     expect(human[0]).toBe('ID\tSIZE\tAGE\tSTATE\tATTEMPTS\tLAST ERROR');
     const row = human.find((l) => l.startsWith(a!))!.split('\t');
-    expect(row).toEqual([a, '10 B', expect.stringMatching(/ (ms|s)$/), 'failed', '1', `ETRANSFORM: transform failed: cannot parse ${a}`]);
+    expect(row).toEqual([a, '10 B', expect.stringMatching(/ (ms|s)$/), 'failed', '1', `ETRANSFORM: transform for ${join(dir, 'A')} failed: cannot parse ${a}`]);
     expect(human.find((l) => l.startsWith(b!))!.split('\t').slice(3, 5)).toEqual(['held', '1']);
     expect(human.find((l) => l.startsWith(late!))!.split('\t').slice(3)).toEqual(['waiting', '0', '-']);
     const json = lines((await fanout(['list', 'S', '--json'], { cwd: dir })).stdout).map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -162,7 +162,7 @@ describe('list and show', () => {
     expect(human).toContain('state: held\n');
     expect(human).toContain('size: 10 bytes');
     expect(human).toContain('attempts: 1\n');
-    expect(human).toContain(`last error: ETRANSFORM: transform failed: cannot parse ${id}\n`);
+    expect(human).toContain(`last error: ETRANSFORM: transform for ${join(dir, 'A')} failed: cannot parse ${id}\n`);
     expect(JSON.parse((await fanout(['show', 'S', id!, '--json'], { cwd: dir })).stdout)).toMatchObject({ id, state: 'held', size: 10, attempts: 1 });
     expect((await fanout(['show', 'S', id!, '--content'], { cwd: dir })).stdout).toBe('message 0\n');
     const missing = await fanout(['show', 'S', '01J9Z3K6Y8M2Q4R5S6T7V8W9X0'], { cwd: dir });

@@ -141,7 +141,7 @@ export function failingRemovalScenarios(options: MatrixOptions = {}): FailingRem
  */
 export function poisonScenarios(options: MatrixOptions & { readonly dropOrder?: boolean } = {}): PoisonScenario[] {
   const backends: BackendKind[] = options.quick ? ['posix'] : ['posix', 'nfs'];
-  const workloads = ['poison', 'race-hold', 'race-delete', 'race-release'] as const;
+  const workloads = ['poison', 'race-hold', 'race-delete', 'race-release', 'consume-poison'] as const;
   return backends.flatMap((backend) =>
     workloads.flatMap((workload) =>
       PROTOCOLS.map((protocol) => ({

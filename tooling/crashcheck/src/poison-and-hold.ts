@@ -5,16 +5,21 @@
  * `z<id>` — crashed at every step, with workers, recoverers and consumers.
  *
  * - workload `poison`: M0's transform always throws (ETRANSFORM) on the last
- *   destination, M1 is good; limit 2 attempts. A script runs on one machine:
- *   run (M0 counted once, M1 delivered), a consumer, run (M0 counted twice:
+ *   destination, M1 is good, M2 fails in the first run only; limit 2 attempts.
+ *   A script runs on one machine: run (M0 and M2 counted once, M1
+ *   delivered), a consumer, run (M2 delivered and its count removed), run (M0 counted twice:
  *   held), run (M0 not offered), release M0, hold M0, release M0, run (M0
  *   counted once), delete M0. The machine crashes after every operation of
  *   the script (every state up to a bound); after the reboot a recovery runs
  *   and the invariants are read from the simulated disk.
- * - workload `race`: a worker fans out M0 and M1 while a command (hold M0,
+ * - workloads `race-…`: a worker fans out M0 and M1 while a command (hold M0,
  *   delete M0, or release M0 held beforehand) runs to completion at each
  *   point of the worker's run; then the machine crashes at every point from
  *   the command's start on.
+ * - workload `consume-poison`: M0 and M1 delivered; a consumer whose handler
+ *   always fails on M0 in /D0 (limit 2) runs until M0 is held there
+ *   (`h<id>.d`), once more (M0 not handed out), M0 is released in /D0, and a
+ *   consumer that succeeds runs; crashed after every operation.
  *
  * Invariants, after each reboot and recovery:
  * - a message poisoned never reaches a destination;
@@ -63,7 +68,7 @@ export interface PoisonScenario {
   readonly protocol: ProtocolName;
   readonly backend: BackendKind;
   readonly dests: number;
-  readonly workload: 'poison' | 'race-hold' | 'race-delete' | 'race-release';
+  readonly workload: 'poison' | 'race-hold' | 'race-delete' | 'race-release' | 'consume-poison';
   /** Crash states per crash point, at most. */
   readonly maxStates: number;
   /** Only every n-th crash point (and, in the race workloads, pause point); default 1. */
@@ -86,13 +91,16 @@ const content = (id: string) => Buffer.from(`message ${id} of the poison checker
 
 /** M0's transform throws, always, on the last destination: the message's own failure (ETRANSFORM). */
 const poisonM0: TransformFactory = ({ id }) =>
-  id === 'M0'
-    ? new Transform({
-        transform(_chunk, _encoding, done) {
-          done(new Error('poison message (injected)'));
-        },
-      })
-    : undefined;
+  id === 'M0' ? failing() : undefined;
+/** Run 1 of the poison script: M2 fails too, once (it is delivered by run 2, its count removed with its commit). */
+const poisonM0M2: TransformFactory = ({ id }) => (id === 'M0' || id === 'M2' ? failing() : undefined);
+function failing(): Transform {
+  return new Transform({
+    transform(_chunk, _encoding, done) {
+      done(new Error('poison message (injected)'));
+    },
+  });
+}
 
 /** The count in `a<id>.0`/`a<id>.1`, read from the simulated disk (not through the code under test). */
 function countOnDisk(sim: CrashSimulator, id: string): number {
@@ -146,10 +154,10 @@ function actorOn(sim: CrashSimulator, s: PoisonScenario, trace: string[], counte
       step = undefined;
       return hooks;
     },
-    run: (poison: boolean, extraHooks?: ExecutorHooks) =>
+    run: (poison: boolean, extraHooks?: ExecutorHooks, transform: TransformFactory = poisonM0) =>
       fanOut({
         source: sp.source,
-        destinations: sp.dests.map((spool, d) => (poison && d === sp.dests.length - 1 ? { spool, transform: poisonM0 } : { spool })),
+        destinations: sp.dests.map((spool, d) => (poison && d === sp.dests.length - 1 ? { spool, transform } : { spool })),
         protocol: s.protocol,
         batchSize: 2,
         recoverFirst: false,
@@ -189,7 +197,8 @@ type Command = 'hold' | 'release' | 'delete';
 /** Run one scenario of the family, stopping after `maxViolations` violations. */
 export async function runPoisonAndHold(s: PoisonScenario, onViolation: (v: FamilyViolation) => void = () => undefined, maxViolations = 1): Promise<FamilyResult> {
   const name = poisonName(s);
-  const ids = ['M0', 'M1'];
+  // M2 only in the poison script: it fails once, then is delivered with its count.
+  const ids = s.workload === 'poison' ? ['M0', 'M1', 'M2'] : ['M0', 'M1'];
   const start = await setUpMachine(
     s.backend,
     s.dests,
@@ -267,7 +276,7 @@ export async function runPoisonAndHold(s: PoisonScenario, onViolation: (v: Famil
       return got === `${SOURCE}/${expected}` && countOnDisk(sim, 'M0') === count ? undefined : `M0 should be ${expected} with ${count} counted failures, is ${got || 'nowhere'} with ${countOnDisk(sim, 'M0')}`;
     };
     const steps: Step[] = [
-      { name: 'run 1', run: (a) => a.run(true, a.as('run 1')), then: m0Is('sM0', 1) },
+      { name: 'run 1', run: (a) => a.run(true, a.as('run 1'), poisonM0M2), then: m0Is('sM0', 1) },
       { name: 'consumer', run: (a, sim, log, trace) => consumeAll(sim, a.sp, log, CRASHING_CONSUMER_PID, trace) },
       { name: 'run 2', run: (a) => a.run(true, a.as('run 2')), then: m0Is('hM0.s', 2) },
       { name: 'run 3', run: (a) => a.run(true, a.as('run 3')), then: m0Is('hM0.s', 2) },
@@ -378,8 +387,112 @@ export async function runPoisonAndHold(s: PoisonScenario, onViolation: (v: Famil
     }
   };
 
+  /** The consumer side: counting and holding in a destination, and a release there. */
+  const consumePoisonWorkload = async () => {
+    const base = cloneMachine(start);
+    const r = await actorOn(base, s, []).run(false);
+    if (r.committed !== 2) throw new Error(`${name}: the clean fan-out committed ${r.committed} of 2`);
+    base.checkpoint();
+    const sim = cloneMachine(base);
+    const trace: string[] = [];
+    const a = actorOn(sim, s, trace);
+    const log: HandOut[] = [];
+    const who = consumerName({ ...processOwner(), pid: CRASHING_CONSUMER_PID });
+    const pass = async (label: string, failM0: boolean) => {
+      for (const [d, spool] of a.sp.dests.entries()) {
+        await consume({
+          spool,
+          who,
+          owner: { ...processOwner(), pid: CRASHING_CONSUMER_PID },
+          ownerProbe: consumerProbe,
+          maxAttempts: POISON_MAX_ATTEMPTS,
+          handler: async (m) => {
+            if (failM0 && d === 0 && m.id === 'M0') {
+              trace.push(`${label}: handler fails on ${destPath(d)}/${m.file}`);
+              throw new Error('the command failed (injected)');
+            }
+            const chunks: Buffer[] = [];
+            for await (const c of m.read()) chunks.push(Buffer.from(c));
+            log.push({ key: `${d}:${m.id}`, at: sim.opCount, wrong: !Buffer.concat(chunks).equals(content(m.id)) });
+            trace.push(`${label}: handed ${destPath(d)}/d${m.id}`);
+          },
+          onEvent: (e) => {
+            if (e.type !== 'consumed') return;
+            const h = [...log].reverse().find((x) => x.key === `${d}:${e.id}` && x.acked === undefined);
+            if (h) h.acked = sim.opCount;
+          },
+        });
+      }
+    };
+    const d0 = () => sim.list(destPath(0)).filter((n) => n !== IDENTITY);
+    const steps: { name: string; run: () => Promise<unknown>; then?: () => string | undefined }[] = [
+      { name: 'consume 1', run: () => pass('consume 1', true), then: () => (d0().includes('dM0') ? undefined : `M0 should wait in /D0, /D0 is ${d0().join(' ')}`) },
+      { name: 'consume 2', run: () => pass('consume 2', true), then: () => (d0().includes('hM0.d') ? undefined : `M0 should be held in /D0, /D0 is ${d0().join(' ')}`) },
+      { name: 'consume 3', run: () => pass('consume 3', true) },
+      { name: 'release M0 in /D0', run: () => releaseMessage(a.sp.dests[0]!, 'M0', { hooks: a.as('release M0 in /D0') }), then: () => (d0().join(' ') === 'dM0' ? undefined : `/D0 should hold only dM0, is ${d0().join(' ')}`) },
+      { name: 'consume 4', run: () => pass('consume 4', false) },
+    ];
+    const spans: { from: number; to: number }[] = [];
+    for (const step of steps) {
+      const from = sim.opCount;
+      await step.run();
+      spans.push({ from, to: sim.opCount });
+      const wrong = step.then?.();
+      if (wrong !== undefined) report(`no crash, after "${step.name}"`, wrong, trace);
+    }
+    const total = sim.opCount;
+    for (let k = 0; k <= total; k += s.stride ?? 1) {
+      const last = [...spans.keys()].filter((i) => spans[i]!.to <= k).pop();
+      const laterBegun = last !== undefined && spans.slice(last + 1).some((sp) => sp.from < k);
+      for (const state of sim.crashStates({ after: k, maxStates: s.maxStates })) {
+        states++;
+        runs++;
+        const m = state.sim;
+        const t = [...sim.describeOps(0, k).map((l) => `op: ${l}`), `machine crashes after ${k} operations; not durable: ${state.lost.join('; ') || 'nothing'}`, `after reboot: ${listing(m, s.dests)}`];
+        const setting = `consumers crashed after ${k} operations (${last !== undefined ? `"${steps[last]!.name}" had returned` : 'nothing had returned'})`;
+        const b = actorOn(m, { ...s, dropSync: false, dropOrder: false }, t, { tx: 100, temp: 100 });
+        const D0 = m.list(destPath(0)).filter((n) => n !== IDENTITY);
+        if (last === 1 && !laterBegun && !D0.includes('hM0.d')) report(setting, `M0 was held in /D0 (the consumer returned), but after the crash /D0 is ${D0.join(' ')}`, t);
+        if (last === 3 && !laterBegun && (D0.join(' ') !== 'dM0')) report(setting, `release of M0 in /D0 returned, but after the crash /D0 is ${D0.join(' ')}`, t);
+        // The way back: release what is held, drain with a live consumer that succeeds.
+        for (const [d, spool] of b.sp.dests.entries()) if (m.list(destPath(d)).includes('hM0.d')) await releaseMessage(spool, 'M0', { hooks: b.as('release (final)') });
+        const final: HandOut[] = [];
+        const who2 = consumerName({ ...processOwner(), pid: LIVE_CONSUMER_PID });
+        for (const [d, spool] of b.sp.dests.entries()) {
+          await consume({
+            spool,
+            who: who2,
+            owner: { ...processOwner(), pid: LIVE_CONSUMER_PID },
+            ownerProbe: consumerProbe,
+            maxAttempts: POISON_MAX_ATTEMPTS,
+            handler: async (msg) => void final.push({ key: `${d}:${msg.id}`, at: m.opCount, wrong: false }),
+          });
+        }
+        recoveries++;
+        t.push(`end: ${listing(m, s.dests)}`);
+        const problems: string[] = [];
+        for (const id of ids) {
+          for (let d = 0; d < s.dests; d++) {
+            const key = `${d}:${id}`;
+            const before = log.filter((h) => h.key === key && h.at <= k);
+            const confirmed = before.filter((h) => h.acked !== undefined && h.acked <= k).length + final.filter((h) => h.key === key).length;
+            const tentative = before.filter((h) => !(h.acked !== undefined && h.acked <= k)).length;
+            if (confirmed > 1) problems.push(`${id} consumed ${confirmed} times from ${destPath(d)}`);
+            else if (confirmed + tentative < 1) problems.push(`${id} never consumed from ${destPath(d)}`);
+          }
+        }
+        if (problems.length) report(setting, `duplicate or loss: ${problems.join(', ')}`, t);
+        for (const dir of [SOURCE, ...Array.from({ length: s.dests }, (_, d) => destPath(d))]) {
+          const left = m.list(dir).filter((n) => n !== IDENTITY);
+          if (left.length) report(setting, `leftovers in ${dir}: ${left.join(' ')}`, t);
+        }
+      }
+    }
+  };
+
   try {
-    if (s.workload === 'poison') await poisonWorkload();
+    if (s.workload === 'consume-poison') await consumePoisonWorkload();
+    else if (s.workload === 'poison') await poisonWorkload();
     else await raceWorkload(s.workload === 'race-hold' ? 'hold' : s.workload === 'race-delete' ? 'delete' : 'release');
   } catch (err) {
     if (!(err instanceof Found)) throw err;

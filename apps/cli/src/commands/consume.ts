@@ -24,6 +24,8 @@ import {
   FanoutError,
   readSpoolIdentity,
   releaseStaleClaims,
+  removeDeadTemps,
+  STALE_TEMP_MS,
 } from '@fanout/core';
 import type { CliContext } from '../cli-context.js';
 import { ExitStatus, type ExitStatusCode, exitStatusFor, signalStatus, worstStatus } from '../exit-status.js';
@@ -123,6 +125,8 @@ export async function watchConsume(options: ConsumeOptions & { readonly ownerPro
     if (Date.now() - lastSweep >= timing.releaseIntervalMs) {
       lastSweep = Date.now();
       released += await releaseStaleClaims(spool, options.ownerProbe, options.owner);
+      // A consumer that crashed while counting a failure left a temp file; nobody else recovers a destination.
+      await removeDeadTemps(spool, options.ownerProbe, STALE_TEMP_MS, Date.now());
       failedIds.clear();
     }
     const pass = await consumePass(spool, options.handler, {
@@ -132,6 +136,7 @@ export async function watchConsume(options: ConsumeOptions & { readonly ownerPro
       onEvent: options.onEvent,
       ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
       ...(options.counts !== undefined ? { counts: options.counts } : {}),
+      ...(options.owner !== undefined ? { owner: options.owner } : {}),
     });
     consumed += pass.consumed;
     failed += pass.failed;
@@ -165,8 +170,12 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
       const maxAttempts = flags.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
       const onEvent = (event: FanoutEvent) => {
         if (json) ctx.json(event);
-        if (event.type === 'consume-failed') ctx.note(`${event.error.oneLine()}${event.attempts !== undefined ? ` [failed attempt ${event.attempts} of ${maxAttempts}]` : ''}`);
-        if (event.type === 'message-held') ctx.note(`${event.spool}: d${event.id}: held after ${event.attempts} failed attempts (h${event.id}.d); \`fanout release ${event.spool} ${event.id}\` once it can be handled`);
+        if (event.type === 'consume-failed') {
+          const e = event.error;
+          const what = event.held === true ? `message held after ${event.attempts} failed attempts (h${event.id}.d; \`fanout release ${event.spool} ${event.id}\` once it can be handled)` : 'message released';
+          const line = new FanoutError(e.code, `${e.message}; ${what}`, { ...(e.spool !== undefined ? { spool: e.spool } : {}), ...(e.file !== undefined ? { file: e.file } : {}) }).oneLine();
+          ctx.note(`${line}${event.attempts !== undefined && event.held !== true ? ` [failed attempt ${event.attempts} of ${maxAttempts}]` : ''}`);
+        }
       };
       // With --json, stdout is ours: the command's own output goes to stderr.
       const childStdout = json ? ctx.io.stderr : 'inherit';

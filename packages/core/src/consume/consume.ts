@@ -3,6 +3,8 @@ import { type FanoutError, isFanoutError, toFanoutError } from '../errors/fanout
 import { clearAttempts, countAttempt, DEFAULT_MAX_ATTEMPTS } from '../attempts/attempt-record.js';
 import { runMachine } from '../protocol/executor.js';
 import { tempName } from '../spool/temp-name.js';
+import { removeDeadTemps } from '../recovery/dead-temps.js';
+import { STALE_TEMP_MS } from '../recovery/recover.js';
 import { type EventSink, ignoreEvents } from '../events/events.js';
 import { names, parseProtocolName } from '../names/protocol-names.js';
 import { findTwins } from '../spool/twins.js';
@@ -94,10 +96,17 @@ async function giveBackClaim(spool: SpoolBackend, message: Pick<ClaimedMessage, 
  * instead of `d<id>`. Durable when it resolves.
  * @returns the new count and whether the message is now held.
  */
-export async function releaseCounted(spool: SpoolBackend, message: Pick<ClaimedMessage, 'id' | 'file'>, error: FanoutError, maxAttempts: number = DEFAULT_MAX_ATTEMPTS): Promise<{ count: number; held: boolean }> {
+export async function releaseCounted(
+  spool: SpoolBackend,
+  message: Pick<ClaimedMessage, 'id' | 'file'>,
+  error: FanoutError,
+  maxAttempts: number = DEFAULT_MAX_ATTEMPTS,
+  owner: OwnerInfo = processOwner(),
+): Promise<{ count: number; held: boolean }> {
   let count = 0;
   try {
-    count = await runMachine(countAttempt('A', spool, message.id, error, Date.now(), tempName()));
+    // The temp names the consumer, so that a later consume (or recover) removes it once that consumer is dead.
+    count = await runMachine(countAttempt('A', spool, message.id, error, Date.now(), tempName(owner)));
   } catch {
     // The count could not be written: the message is given back uncounted (one more attempt).
   }
@@ -157,6 +166,8 @@ export interface ConsumePassOptions {
   readonly maxAttempts?: number;
   /** Which handler failures count (default: every one except `EABORTED`, an interruption). */
   readonly counts?: (error: FanoutError) => boolean;
+  /** The consuming process, named in the temp files of its counts (default {@link processOwner}()). */
+  readonly owner?: OwnerInfo;
 }
 
 /** What one {@link consumePass} did. */
@@ -198,8 +209,8 @@ export async function consumePass(spool: SpoolBackend, handler: (message: Claime
       skip.add(parsed.id);
       const error = toFanoutError(err, 'EIO', { spool: spool.location, file: message.file });
       if (options.maxAttempts !== undefined && counts(error)) {
-        const r = await releaseCounted(spool, message, error, options.maxAttempts);
-        emit({ type: 'consume-failed', id: parsed.id, spool: spool.location, error, ...(r.count > 0 ? { attempts: r.count } : {}) });
+        const r = await releaseCounted(spool, message, error, options.maxAttempts, options.owner);
+        emit({ type: 'consume-failed', id: parsed.id, spool: spool.location, error, ...(r.count > 0 ? { attempts: r.count } : {}), ...(r.held ? { held: true as const } : {}) });
         if (r.held) {
           held++;
           emit({ type: 'message-held', id: parsed.id, spool: spool.location, attempts: r.count, error });
@@ -210,9 +221,10 @@ export async function consumePass(spool: SpoolBackend, handler: (message: Claime
       emit({ type: 'consume-failed', id: parsed.id, spool: spool.location, error });
       continue;
     }
-    await acknowledge(spool, message);
-    // Its count (if it failed before) names a message that is gone: of no use. A crash before this leaves it.
+    // Its count (if it failed before) is of no use once it is acknowledged; it goes first, in the same spool, so
+    // that no count outlives its message (a crash in between re-offers the message: consumption is at least once).
     if (options.maxAttempts !== undefined) await runMachine(clearAttempts('A', spool, parsed.id)).catch(() => false);
+    await acknowledge(spool, message);
     consumed++;
     emit({ type: 'consumed', id: parsed.id, spool: spool.location });
   }
@@ -223,18 +235,22 @@ export async function consumePass(spool: SpoolBackend, handler: (message: Claime
  * Hand every delivered message of a destination spool to `handler`, one at a
  * time: claim, handle, acknowledge on success, release on failure (it will be
  * offered again by a later call, not by this one). Claims of dead consumers on
- * this host are released first. This is {@link releaseStaleClaims} followed by
+ * this host are released first, and temps of dead writers removed. This is {@link releaseStaleClaims} and `removeDeadTemps` followed by
  * one {@link consumePass}.
  */
 export async function consume(options: ConsumeOptions): Promise<ConsumeSummary> {
   const { spool } = options;
-  const released = await releaseStaleClaims(spool, options.ownerProbe ?? defaultOwnerProbe, options.owner);
+  const probe = options.ownerProbe ?? defaultOwnerProbe;
+  const released = await releaseStaleClaims(spool, probe, options.owner);
+  // A consumer that crashed while it counted a failure left a temp; nobody else recovers a destination.
+  await removeDeadTemps(spool, probe, STALE_TEMP_MS, Date.now());
   const { consumed, failed, held } = await consumePass(spool, options.handler, {
     who: options.who ?? consumerName(options.owner),
     signal: options.signal,
     onEvent: options.onEvent,
     ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
     ...(options.counts !== undefined ? { counts: options.counts } : {}),
+    ...(options.owner !== undefined ? { owner: options.owner } : {}),
   });
   return { consumed, failed, released, held };
 }

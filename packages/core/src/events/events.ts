@@ -21,8 +21,8 @@ export type FanoutEvent =
   | { readonly type: 'temp-removed'; readonly spool: string; readonly file: string }
   | { readonly type: 'unknown-entry'; readonly spool: string; readonly name: string; readonly kind: EntryKind }
   | { readonly type: 'consumed'; readonly id: string; readonly spool: string }
-  /** `attempts`: the message's failed attempts so far, when the consumer counts them. */
-  | { readonly type: 'consume-failed'; readonly id: string; readonly spool: string; readonly error: FanoutError; readonly attempts?: number };
+  /** `attempts`: the message's failed attempts so far, when the consumer counts them; `held`: it is now held (`h<id>.d`), not released. */
+  | { readonly type: 'consume-failed'; readonly id: string; readonly spool: string; readonly error: FanoutError; readonly attempts?: number; readonly held?: true };
 
 /** Receives events; must not throw. */
 export type EventSink = (event: FanoutEvent) => void;

@@ -597,11 +597,12 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
   // C6: forget. No sync needed: a k<id>.<tx> that reappears after a crash is rolled forward again, which finds nothing left to do.
   const done = committed.filter((id) => !stuck.has(id));
   if (stuck.size > 0) outstanding = true;
+  // The count of a message that failed before and is delivered now is of no use any more. It goes before the
+  // k<id>.<tx>, in the same spool: a crash that keeps the k's removal keeps this one, so no count outlives its
+  // message (a k that stays is rolled forward by recovery, which removes the count too).
+  yield* settle('C6', done.filter((id) => counted.has(id)).flatMap((id) => [0, 1].map((slot) => ({ type: 'remove', step: 'C6', spool: S, name: names.attempts(id, slot as 0 | 1) }) as const)));
   const forgets = yield* settle('C6', done.map((id) => ({ type: 'remove', step: 'C6', spool: S, name: names.committed(id, plan.tx) }) as const));
   if (forgets.some((r) => !r.ok)) outstanding = true;
-  // The count of a message that failed before and is delivered now is of no use any more (a crash before this
-  // leaves it; recovery's roll-forward removes it too). No sync: a count that reappears names no message.
-  yield* settle('C6', done.filter((id) => counted.has(id)).flatMap((id) => [0, 1].map((slot) => ({ type: 'remove', step: 'C6', spool: S, name: names.attempts(id, slot as 0 | 1) }) as const)));
   yield* finishRecord();
   const bytes = done.reduce((sum, id) => sum + (bytesOf.get(id) ?? 0), 0);
   return { committed: done, skipped, failed, bytes, bytesOf, attempts: counting.counts };

@@ -113,13 +113,14 @@ function* recoverMessage(source: SpoolBackend, record: MarkerRecord, id: string,
         if (!(yield* removeChecked('R3', [{ spool: source, name: names.taken(id, tx) }], problems, 'roll-forward'))) return 'stuck';
         yield* syncAll('R3', [source]);
       }
-      if (!(yield* removeChecked('R3', [{ spool: source, name: names.committed(id, tx) }], problems, 'roll-forward'))) return 'stuck';
-      // A delivered message's attempt count is of no use any more (its owner crashed before it removed it).
+      // A delivered message's attempt count is of no use any more (its owner crashed before it removed it); it goes
+      // before the k, as in C6, so that none outlives the message.
       try {
         yield* clearAttempts('R3', source, id);
       } catch {
-        // Left: a count that names a delivered message is only reported by `list`/`status`.
+        // Left: a count that names a delivered message is only reported by `status`.
       }
+      if (!(yield* removeChecked('R3', [{ spool: source, name: names.committed(id, tx) }], problems, 'roll-forward'))) return 'stuck';
       return 'forward';
     }
     if (b === undefined && p !== undefined) {
