@@ -60,7 +60,7 @@ import {
 } from '@fanout/core';
 import type { CrashSimulator } from '@fanout/fs-memory';
 import { allDead, consumerProbe, CRASHING_CONSUMER_PID, type FamilyResult, type FamilyViolation, listing, LIVE_CONSUMER_PID, opLine } from './family.js';
-import { simTempName } from './scenario.js';
+import { simTempName, simTx } from './scenario.js';
 import { type BackendKind, cloneMachine, destPath, setUpMachine, SOURCE, type Spools, spoolsOn } from './world.js';
 
 /** One line of the poison-and-hold family. */
@@ -163,7 +163,7 @@ function actorOn(sim: CrashSimulator, s: PoisonScenario, trace: string[], counte
         recoverFirst: false,
         ownerProbe: allDead,
         maxAttempts: POISON_MAX_ATTEMPTS,
-        newTx: () => `TX${++counters.tx}`,
+        newTx: () => simTx('TX', ++counters.tx),
         tempName: () => simTempName(++counters.temp),
         hooks: extraHooks ?? hooks,
       }),
