@@ -147,11 +147,12 @@ export function operatorFilesScenarios(options: MatrixOptions = {}): OperatorFil
 
 /**
  * The poison-and-hold family (poison-and-hold.ts): both protocols, posix (and nfs in the full run),
- * 2 destinations, the poison script and the three races of a command with a worker.
+ * 2 destinations, the poison script, the three races of a command with a worker, the consumer's
+ * poison script and the discard of a quarantined record.
  */
 export function poisonScenarios(options: MatrixOptions & { readonly dropOrder?: boolean } = {}): PoisonScenario[] {
   const backends: BackendKind[] = options.quick ? ['posix'] : ['posix', 'nfs'];
-  const workloads = ['poison', 'race-hold', 'race-delete', 'race-release', 'consume-poison'] as const;
+  const workloads = ['poison', 'race-hold', 'race-delete', 'race-release', 'consume-poison', 'discard-record'] as const;
   return backends.flatMap((backend) =>
     workloads.flatMap((workload) =>
       PROTOCOLS.map((protocol) => ({
