@@ -8,7 +8,8 @@ import type { ProtocolName } from '../marker/marker-codec.js';
 import { isValidTx, parseProtocolName } from '../names/protocol-names.js';
 import { defaultOwnerProbe, type OwnerInfo, type OwnerProbe, processOwner } from '../owner/owner.js';
 import { type ExecutorHooks, MachineStopped, runMachine, unwrapStopped } from '../protocol/executor.js';
-import { transaction } from '../protocol/transaction.js';
+import { markerFor, transaction } from '../protocol/transaction.js';
+import { recoverAttempt } from '../recovery/recovery-machine.js';
 import type { MessageFailure, TransactionPlan, TransformFactory, VerifiedSpool } from '../protocol/transaction-plan.js';
 import { recover, type RecoverySummary } from '../recovery/recover.js';
 import { startLeaseRenewal } from './lease-renewal.js';
@@ -176,6 +177,28 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
     return tx;
   };
 
+  /**
+   * An attempt that left a call in the air (a destination that stopped
+   * answering, see `TransactionOutcome.hung`) keeps its lease, so that no
+   * recoverer rolls it back while a late copy may still land; once every such
+   * call has returned, the owner finishes the back-out itself, as recovery
+   * would (the late copy is removed, the message given back). The run does not
+   * wait for it: the messages are reported failed (ETIMEDOUT) at once. If the
+   * process ends first, the hung call ends with it, and recovery finishes the
+   * attempt once its owner is dead.
+   */
+  const finishWhenReturned = (plan: TransactionPlan, hung: Promise<void>, renewal: { stop(cleanUp: boolean): Promise<void> }) => {
+    void hung
+      .then(() => runMachine(recoverAttempt(source.backend, markerFor(plan), destinations.map((d) => d.spool.backend)), options.hooks))
+      .then(
+        (o) => {
+          for (const m of o.messages) emit({ type: 'recovered', id: m.id, tx: plan.tx, action: m.action });
+        },
+        () => undefined, // a storage error or a stop: the record stays for recovery
+      )
+      .finally(() => renewal.stop(true));
+  };
+
   const runBatch = async (ids: string[], copied: () => void) => {
     const plan: TransactionPlan = {
       tx: nextTx(),
@@ -197,10 +220,15 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
     for (const id of ids) emit({ type: 'message-started', id, tx: plan.tx });
     try {
       let outcome;
+      let keepLease = false;
       try {
         outcome = await runMachine(transaction(plan), options.hooks);
+        if (outcome.hung) {
+          keepLease = true;
+          finishWhenReturned(plan, outcome.hung, renewal);
+        }
       } finally {
-        await renewal.stop(true);
+        if (!keepLease) await renewal.stop(true);
       }
       committed += outcome.committed.length;
       skipped += outcome.skipped.length;
