@@ -1,5 +1,5 @@
 /**
- * The exit statuses of `fanout` (DESIGN.md §6), in one place. Outside scripts
+ * The exit statuses of `fanout` (docs/DESIGN.md §6), in one place. Outside scripts
  * drive the command by these numbers, so they never change meaning.
  */
 import { type FanoutErrorCode, isFanoutError } from '@fanout/core';

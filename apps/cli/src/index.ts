@@ -1,5 +1,5 @@
 /**
- * The `fanout` command (DESIGN.md §6). `main` parses the arguments, runs one
+ * The `fanout` command (docs/DESIGN.md §6). `main` parses the arguments, runs one
  * command and returns its exit status; it never throws and never calls
  * `process.exit` itself (except on a second interrupt signal).
  */

@@ -27,7 +27,7 @@ export interface FanOutDestination {
 export interface FanOutOptions {
   readonly source: SpoolBackend;
   readonly destinations: readonly FanOutDestination[];
-  /** `staged` (default) or `seed`; see DESIGN.md §3. */
+  /** `staged` (default) or `seed`; see docs/PROTOCOL.md. */
   readonly protocol?: ProtocolName;
   /** Messages per transaction: they share directory syncs. Default {@link DEFAULT_BATCH_SIZE}. */
   readonly batchSize?: number;

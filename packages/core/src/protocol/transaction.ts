@@ -198,7 +198,7 @@ type LockAnchors = (string | undefined)[];
  * C2 (seed): lock each message of `ids` in every destination. The first lock
  * in a destination is a file; where the destination has hard links the others
  * are links to it, since only the name `l<id>` matters and a link costs no new
- * inode (DESIGN.md §3, as the batch's marker record).
+ * inode (docs/DESIGN.md §3, as the batch's marker record).
  */
 function lockOps(plan: TransactionPlan, ids: readonly string[], anchors: LockAnchors): Op[] {
   return ids.flatMap((id) =>
