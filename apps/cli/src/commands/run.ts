@@ -68,6 +68,22 @@ export const DEFAULT_RECOVER_INTERVAL_MS = 30_000;
  */
 export const MIN_LEASE_MS = 1000;
 
+/** How many unknown entries a run remembers having reported; past that, each is reported again as it is seen. */
+const MAX_UNKNOWN_REMEMBERED = 10_000;
+
+/** Keys seen before, up to a bound (a spool full of junk must not grow the process without end). */
+class ReportedOnce {
+  private readonly seen = new Set<string>();
+  constructor(private readonly limit: number) {}
+
+  /** True the first time `key` is offered (and always once the bound is reached). */
+  first(key: string): boolean {
+    if (this.seen.has(key)) return false;
+    if (this.seen.size < this.limit) this.seen.add(key);
+    return true;
+  }
+}
+
 /** One source and its destinations, from the flags or the config file. */
 interface RouteSpec {
   readonly name: string | undefined;
@@ -152,7 +168,7 @@ async function runRoutes(ctx: CliContext, flags: RunFlags): Promise<ExitStatusCo
   const json = flags.json === true;
   const showBar = !json && ctx.io.stderr.isTTY === true;
   const progress: Progress = showBar ? (await import('../output/terminal-progress.js')).terminalProgress(ctx.io.stderr) : noProgress((line) => ctx.io.stderr.write(line));
-  const interrupt = onInterrupt(ctx);
+  const interrupt = onInterrupt(ctx, { note: (line) => progress.log(`fanout: ${line}\n`), beforeExit: () => progress.stop() });
   try {
     const outcomes = await Promise.all(routes.map((r) => runRoute(ctx, r, flags, progress, showBar, interrupt.signal, routes.length > 1)));
     // The bar goes first, so the summaries stay on screen below the last messages.
@@ -194,7 +210,10 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
 
     // Later passes of --watch see the other workers' live markers at every recovery: say so only under --verbose.
     let inFlightQuiet = false;
+    const unknownSeen = new ReportedOnce(MAX_UNKNOWN_REMEMBERED);
     const onEvent = (event: FanoutEvent) => {
+      // Every recovery of --watch, and every pass, lists the same unknown entries again: each is reported once a run.
+      if (event.type === 'unknown-entry' && !unknownSeen.first(`${event.spool}\0${event.name}`)) return;
       if (json) ctx.json(route.name !== undefined && many ? { ...event, route: route.name } : event);
       switch (event.type) {
         case 'message-committed':
