@@ -26,6 +26,21 @@ const VERSION = (createRequire(import.meta.url)('../package.json') as { version:
 /** Every command, in the order of `fanout --help`; each module owns its flags, help and handler. */
 const COMMANDS: readonly CommandModule[] = [initCommand, enqueueCommand, runCommand, recoverCommand, statusCommand, consumeCommand];
 
+/**
+ * Commander's error message as the one line every fanout error is: without its
+ * `error: ` prefix, a suggestion ("Did you mean …?") on the same line.
+ */
+function usageLine(message: string): string {
+  return message
+    .replace(/^error: /, '')
+    .replace(/ is invalid\. (\w)/, (_m, c: string) => ` is invalid: ${c.toLowerCase()}`)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .join(' ')
+    .replace(/\.$/, '');
+}
+
 interface GlobalFlags {
   config?: string;
   verbose?: boolean;
@@ -56,9 +71,8 @@ export async function main(argv: readonly string[], io: CliIo = { stdin: process
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
-      outputError: (s, write) => write(`fanout: ${s.replace(/^error: /, '')}`),
+      outputError: (s, write) => write(`fanout: ${usageLine(s)} (EUSAGE) (add --help for usage)\n`),
     })
-    .showHelpAfterError('(add --help for usage)')
     .addHelpText(
       'after',
       `
