@@ -78,8 +78,10 @@ export async function main(argv: readonly string[], io: CliIo = { stdin: process
       `
 Spools: a path or file:///path (local), nfs:///mounted/path, webdav+https://host/path, memory://name.
 WebDAV credentials: FANOUT_WEBDAV_USER and FANOUT_WEBDAV_PASSWORD, or the config file; never in a URL on argv.
-Exit status: 0 done; 1 some messages failed (they stay in the source); 2 usage or configuration error;
-3 recovery refused something (quarantined attempt record, foreign spool); 1 also when a recovery step failed (left for the next recovery); 130/143 interrupted.
+Exit status: 0 done; 1 some messages failed (they stay in the source; a failing transform too, ETRANSFORM);
+2 usage or configuration error (bad flag or URL, not a spool, a file where a spool should be);
+3 recovery refused something (quarantined attempt record, foreign spool); 1 also when a recovery step failed (left for the next recovery);
+4 a spool could not be reached or read (EUNAVAILABLE, EIO, EACCES outside a message); 130/143 interrupted.
 ${example(['fanout init ./S ./A ./B', 'printf hello | fanout enqueue ./S', 'fanout run --from ./S --to ./A --to ./B', 'fanout status ./S ./A ./B'])}`,
     );
 
