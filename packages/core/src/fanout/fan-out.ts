@@ -1,5 +1,5 @@
 import { overrideBackend } from '../backend/override-backend.js';
-import { describeKind, type SpoolBackend, type SpoolOpener } from '../backend/spool-backend.js';
+import { type SpoolBackend, type SpoolOpener } from '../backend/spool-backend.js';
 import { FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-error.js';
 import { clearOrphanLock } from './orphan-locks.js';
 import { type EventSink, ignoreEvents } from '../events/events.js';
@@ -297,12 +297,10 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
       const parsed = parseProtocolName(entry.name);
       if (parsed.kind !== 'source' || failedIds.has(parsed.id)) continue;
       if (entry.kind !== 'file') {
-        if (!failedIds.has(parsed.id)) {
-          failedIds.add(parsed.id);
-          const error = new FanoutError('EBADENTRY', `is ${describeKind(entry.kind)}, not a regular file; never opened`, { spool: options.source.location, file: entry.name });
-          failed.push({ id: parsed.id, error, committed: false });
-          emit({ type: 'message-failed', id: parsed.id, error, committed: false });
-        }
+        // A directory, symlink or FIFO named like a message is not one: an unknown entry, never touched and no
+        // failure of this run. The recovery that ran first reported it already; else it is reported here, once.
+        failedIds.add(parsed.id);
+        if (recovery === undefined) emit({ type: 'unknown-entry', spool: options.source.location, name: entry.name, kind: entry.kind });
         continue;
       }
       found++;

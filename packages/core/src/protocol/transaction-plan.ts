@@ -21,7 +21,10 @@ export interface VerifiedSpool {
 /**
  * Makes the transform for one message and one destination: a Node `Transform`
  * stream the content flows through, or `undefined` for a plain copy. Called
- * once per copy; content is streamed end to end.
+ * once per copy; content is streamed end to end. If it throws, returns
+ * anything else, or its stream fails or yields anything but bytes, that
+ * message fails with `ETRANSFORM` (naming `s<id>` in the source) and stays in
+ * the source untouched.
  */
 export type TransformFactory = (context: { readonly id: string; readonly destination: string }) => Transform | undefined;
 

@@ -1,4 +1,3 @@
-import { pipeline, Readable } from 'node:stream';
 import type { ContentSource, SpoolBackend } from '../backend/spool-backend.js';
 import { FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-error.js';
 import { encodeMarker, MAX_BATCH_RECORD_IDS, type MarkerRecord } from '../marker/marker-codec.js';
@@ -7,6 +6,7 @@ import type { EntryStat } from '../backend/spool-backend.js';
 import type { Machine, Op, Settled, StepName } from './ops.js';
 import { sharedRead } from './shared-read.js';
 import { DEFAULT_STALL_TIMEOUT_MS, guardStall, StallWatch } from './stall-guard.js';
+import { applyTransform, type TransformSubject } from './transform-stage.js';
 import { DEFAULT_COPY_WINDOW, type MessageFailure, type PlannedDestination, type TransactionOutcome, type TransactionPlan } from './transaction-plan.js';
 
 const utf8 = new TextEncoder();
@@ -57,14 +57,12 @@ function toChunks(content: ContentSource): AsyncIterable<Uint8Array> {
  * The content of the message as it should land in `dest`: streamed from
  * `raw`, transformed if asked. When `raw`'s chunks are `shared` with the
  * other destinations, a transform gets its own copy of each (it may modify
- * them).
+ * them). A transform's failure is the message's (`ETRANSFORM`, naming `subject`).
  */
-function contentFor(raw: () => AsyncIterable<Uint8Array>, shared: boolean, id: string, dest: PlannedDestination): () => ContentSource {
+function contentFor(raw: () => AsyncIterable<Uint8Array>, shared: boolean, id: string, dest: PlannedDestination, subject: TransformSubject): () => ContentSource {
   return () => {
-    const transform = dest.transform?.({ id, destination: dest.spool.backend.location });
-    if (!transform) return raw();
-    // pipeline() propagates a failure of either side into the stream we return.
-    return pipeline(Readable.from(shared ? copied(raw()) : raw(), { objectMode: false }), transform, () => undefined) as unknown as AsyncIterable<Uint8Array>;
+    if (!dest.transform) return raw();
+    return applyTransform(dest.transform, { id, destination: dest.spool.backend.location }, () => (shared ? copied(raw()) : raw()), subject) ?? raw();
   };
 }
 
@@ -290,8 +288,8 @@ function copyOps(plan: TransactionPlan, id: string): Op[] {
   const open = () => plan.source.backend.read(names.taken(id, plan.tx));
   const raw = shared ? sharedRead(open) : open;
   return plan.destinations.map((d) => {
-    const content = contentFor(raw, shared, id, d);
     const where = { spool: plan.source.backend.location, file: names.source(id) };
+    const content = contentFor(raw, shared, id, d, where);
     const stallMs = plan.stallMs ?? DEFAULT_STALL_TIMEOUT_MS;
     const watch = new StallWatch(stallMs, where);
     return { type: 'create', step: 'C2', spool: d.spool.backend, name: copyName(plan, id), content: () => guardStall(toChunks(content()), stallMs, where, watch), stall: watch } as const;
