@@ -27,11 +27,14 @@ export type ExitStatusCode = number;
 
 const usageCodes: readonly FanoutErrorCode[] = ['EUSAGE', 'EBADURL', 'ENOTSPOOL'];
 const refusedCodes: readonly FanoutErrorCode[] = ['ECORRUPT', 'EFOREIGN'];
+/** The process or the host ran out of file descriptors even after waiting for one (fs-posix waits up to 60 s). */
+const resourceCodes: readonly FanoutErrorCode[] = ['EMFILE'];
 
 /** The exit status an error that ended a command stands for. */
 export function exitStatusFor(err: unknown): ExitStatusCode {
   if (isFanoutError(err, ...usageCodes)) return ExitStatus.usage;
   if (isFanoutError(err, ...refusedCodes)) return ExitStatus.refused;
+  if (isFanoutError(err, ...resourceCodes)) return ExitStatus.resources;
   return ExitStatus.failed;
 }
 
