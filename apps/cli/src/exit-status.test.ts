@@ -1,4 +1,5 @@
 import { FanoutError } from '@fanout/core';
+import { fromErrno } from '@fanout/fs-posix';
 import { describe, expect, it } from 'vitest';
 import { ExitStatus, exitStatusFor, queueExitStatusFor, signalStatus, worstStatus } from './exit-status.js';
 
@@ -12,8 +13,31 @@ describe('exit statuses', () => {
     expect(exitStatusFor(new FanoutError('EFOREIGN', 'x'))).toBe(3);
   });
 
-  it('maps storage failures and unexpected errors to 1', () => {
-    expect(exitStatusFor(new FanoutError('EIO', 'x'))).toBe(1);
+  it('maps too many open files (EMFILE, which fs-posix gives for EMFILE and ENFILE) to 6, not to a storage failure', () => {
+    expect(exitStatusFor(new FanoutError('EMFILE', "open failed: EMFILE: too many open files, open '/s/p1.2'"))).toBe(ExitStatus.resources);
+    expect(ExitStatus.resources).toBe(6);
+  });
+
+  it('gives 6 for a native EMFILE or ENFILE as fs-posix (and fs-nfs, which uses its mapping) reports it', () => {
+    for (const code of ['EMFILE', 'ENFILE']) {
+      const native = Object.assign(new Error(`${code}: too many open files, open '/s/p1.2'`), { code });
+      const err = fromErrno(native, 'open', { spool: '/s', file: 'p1.2' });
+      expect(err.code).toBe('EMFILE');
+      expect(err.oneLine()).toMatch(/^\/s: p1\.2: open failed: .*too many open files.* \(EMFILE\)$/);
+      expect(exitStatusFor(err)).toBe(6);
+    }
+  });
+
+  it('maps a location that is not a directory to 2 (issue 16: init ./a-file exited 1)', () => {
+    expect(exitStatusFor(new FanoutError('EBADENTRY', 'x'))).toBe(2);
+  });
+
+  it('maps a spool that cannot be reached or read to 4 (issue 16: exited 1, "some messages failed")', () => {
+    for (const code of ['EUNAVAILABLE', 'EIO', 'EACCES'] as const) expect(exitStatusFor(new FanoutError(code, 'x'))).toBe(ExitStatus.unavailable);
+  });
+
+  it("maps a message's own failure (a transform) and unexpected errors to 1", () => {
+    expect(exitStatusFor(new FanoutError('ETRANSFORM', 'x'))).toBe(1);
     expect(exitStatusFor(new Error('bug'))).toBe(1);
   });
 
@@ -23,6 +47,9 @@ describe('exit statuses', () => {
     expect(worstStatus(1, 3)).toBe(3);
     expect(worstStatus(3, 2, 1)).toBe(2);
     expect(worstStatus(2, signalStatus('SIGINT'))).toBe(130);
+    expect(worstStatus(1, ExitStatus.unavailable, 0)).toBe(ExitStatus.unavailable);
+    expect(worstStatus(ExitStatus.unavailable, 3)).toBe(3);
+    expect(worstStatus(2, ExitStatus.unavailable)).toBe(2);
     expect(signalStatus('SIGTERM')).toBe(143);
   });
 

@@ -1,5 +1,5 @@
 /**
- * The `fanout` command (DESIGN.md §6). `main` parses the arguments, runs one
+ * The `fanout` command (docs/DESIGN.md §6). `main` parses the arguments, runs one
  * command and returns its exit status; it never throws and never calls
  * `process.exit` itself (except on a second interrupt signal).
  */
@@ -31,6 +31,21 @@ const VERSION = (createRequire(import.meta.url)('../package.json') as { version:
 /** Every command, in the order of `fanout --help`; each module owns its flags, help and handler. */
 const COMMANDS: readonly CommandModule[] = [initCommand, enqueueCommand, runCommand, recoverCommand, statusCommand, consumeCommand, listCommand, showCommand, holdCommand, releaseCommand, deleteCommand];
 
+/**
+ * Commander's error message as the one line every fanout error is: without its
+ * `error: ` prefix, a suggestion ("Did you mean …?") on the same line.
+ */
+function usageLine(message: string): string {
+  return message
+    .replace(/^error: /, '')
+    .replace(/ is invalid\. (\w)/, (_m, c: string) => ` is invalid: ${c.toLowerCase()}`)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .join(' ')
+    .replace(/\.$/, '');
+}
+
 interface GlobalFlags {
   config?: string;
   verbose?: boolean;
@@ -61,17 +76,18 @@ export async function main(argv: readonly string[], io: CliIo = { stdin: process
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
-      outputError: (s, write) => write(`fanout: ${s.replace(/^error: /, '')}`),
+      outputError: (s, write) => write(`fanout: ${usageLine(s)} (EUSAGE) (add --help for usage)\n`),
     })
-    .showHelpAfterError('(add --help for usage)')
     .addHelpText(
       'after',
       `
 Spools: a path or file:///path (local), nfs:///mounted/path, webdav+https://host/path, memory://name.
 WebDAV credentials: FANOUT_WEBDAV_USER and FANOUT_WEBDAV_PASSWORD, or the config file; never in a URL on argv.
-Exit status: 0 done; 1 some messages failed (they stay in the source); 2 usage or configuration error;
+Exit status: 0 done; 1 some messages failed (they stay in the source; a failing transform too, ETRANSFORM);
+2 usage or configuration error (bad flag or URL, not a spool, a file where a spool should be);
 3 recovery refused something (quarantined attempt record, foreign spool); 1 also when a recovery step failed (left for the next recovery);
-5 a queue command met a message in flight (nothing changed); 7 a queue command named a message or record that does not exist; 130/143 interrupted.
+4 a spool could not be reached or read (EUNAVAILABLE, EIO, EACCES outside a message); 5 a queue command met a message in flight
+(nothing changed); 6 too many open files; 7 a queue command named a message or record that does not exist; 130/143 interrupted.
 ${example(['fanout init ./S ./A ./B', 'printf hello | fanout enqueue ./S', 'fanout run --from ./S --to ./A --to ./B', 'fanout status ./S ./A ./B'])}`,
     );
 

@@ -20,7 +20,9 @@ import {
 } from '@fanout/core';
 import type { CliContext } from '../cli-context.js';
 import { ExitStatus, type ExitStatusCode, exitStatusFor, signalStatus, worstStatus } from '../exit-status.js';
+import { isTransientFailure } from '../daemon/transient-failure.js';
 import { onInterrupt } from '../interrupt.js';
+import { processRouteOpenFiles } from '../open-file-limit.js';
 import { formatBytes, formatDuration, perSecond } from '../output/human-units.js';
 import { noProgress, type Progress } from '../output/progress.js';
 import { localOwner, localOwnerProbe } from '../owner-probe.js';
@@ -70,6 +72,22 @@ export const DEFAULT_RECOVER_INTERVAL_MS = 30_000;
  */
 export const MIN_LEASE_MS = 1000;
 
+/** How many unknown entries a run remembers having reported; past that, each is reported again as it is seen. */
+const MAX_UNKNOWN_REMEMBERED = 10_000;
+
+/** Keys seen before, up to a bound (a spool full of junk must not grow the process without end). */
+class ReportedOnce {
+  private readonly seen = new Set<string>();
+  constructor(private readonly limit: number) {}
+
+  /** True the first time `key` is offered (and always once the bound is reached). */
+  first(key: string): boolean {
+    if (this.seen.has(key)) return false;
+    if (this.seen.size < this.limit) this.seen.add(key);
+    return true;
+  }
+}
+
 /** One source and its destinations, from the flags or the config file. */
 interface RouteSpec {
   readonly name: string | undefined;
@@ -88,6 +106,8 @@ interface RouteTotals {
   skipped: number;
   bytes: number;
   refused: number;
+  /** Messages that failed for want of a file descriptor (status 6). */
+  outOfFiles: number;
   rolledBack: number;
   rolledForward: number;
   held: number;
@@ -158,9 +178,11 @@ async function runRoutes(ctx: CliContext, flags: RunFlags): Promise<ExitStatusCo
   const json = flags.json === true;
   const showBar = !json && ctx.io.stderr.isTTY === true;
   const progress: Progress = showBar ? (await import('../output/terminal-progress.js')).terminalProgress(ctx.io.stderr) : noProgress((line) => ctx.io.stderr.write(line));
-  const interrupt = onInterrupt(ctx);
+  const interrupt = onInterrupt(ctx, { note: (line) => progress.log(`fanout: ${line}\n`), beforeExit: () => progress.stop() });
+  // The routes share the process's open-file limit: each fan-out keeps under its part (open-file-limit.ts).
+  const maxOpenFiles = processRouteOpenFiles(routes.length);
   try {
-    const outcomes = await Promise.all(routes.map((r) => runRoute(ctx, r, flags, progress, showBar, interrupt.signal, routes.length > 1)));
+    const outcomes = await Promise.all(routes.map((r) => runRoute(ctx, r, flags, progress, showBar, interrupt.signal, routes.length > 1, maxOpenFiles)));
     // The bar goes first, so the summaries stay on screen below the last messages.
     progress.stop();
     for (const o of outcomes) if (o.summary !== undefined) ctx.io.stderr.write(o.summary);
@@ -174,11 +196,13 @@ async function runRoutes(ctx: CliContext, flags: RunFlags): Promise<ExitStatusCo
   }
 }
 
-async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, progress: Progress, showBar: boolean, signal: AbortSignal, many: boolean): Promise<{ status: ExitStatusCode; summary?: string }> {
+async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, progress: Progress, showBar: boolean, signal: AbortSignal, many: boolean, maxOpenFiles: number | undefined): Promise<{ status: ExitStatusCode; summary?: string }> {
   const json = flags.json === true;
   const label = route.name !== undefined && many ? `${route.name}: ` : '';
   const opened: SpoolBackend[] = [];
-  const totals: RouteTotals = { committed: 0, failed: 0, skipped: 0, bytes: 0, refused: 0, rolledBack: 0, rolledForward: 0, held: 0 };
+  const totals: RouteTotals = { committed: 0, failed: 0, skipped: 0, bytes: 0, refused: 0, outOfFiles: 0, rolledBack: 0, rolledForward: 0, held: 0 };
+  /** Under --watch a message that failed for want of a descriptor is not failed: it waits in S for a later pass. */
+  const retriedLater = (f: { error: unknown; committed: boolean }) => flags.watch === true && isTransientFailure(f);
   const started = Date.now();
   let dueTimer: NodeJS.Timeout | undefined;
   let stopPeriod: (() => void) | undefined;
@@ -201,7 +225,10 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
     const maxAttempts = route.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     // Later passes of --watch see the other workers' live markers at every recovery: say so only under --verbose.
     let inFlightQuiet = false;
+    const unknownSeen = new ReportedOnce(MAX_UNKNOWN_REMEMBERED);
     const onEvent = (event: FanoutEvent) => {
+      // Every recovery of --watch, and every pass, lists the same unknown entries again: each is reported once a run.
+      if (event.type === 'unknown-entry' && !unknownSeen.first(`${event.spool}\0${event.name}`)) return;
       if (json) ctx.json(route.name !== undefined && many ? { ...event, route: route.name } : event);
       switch (event.type) {
         case 'message-committed':
@@ -209,7 +236,7 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
           break;
         case 'message-failed':
           progress.tick(0);
-          progress.log(`fanout: ${label}${event.error.oneLine()}${event.committed ? ' [committed; its record is left for `fanout recover`]' : ''}${event.attempts !== undefined ? ` [failed attempt ${event.attempts} of ${maxAttempts}]` : ''}\n`);
+          progress.log(`fanout: ${label}${event.error.oneLine()}${event.committed ? ' [committed; its record is left for `fanout recover`]' : retriedLater(event) ? ' [left in the source; retried on a later pass]' : ''}${event.attempts !== undefined ? ` [failed attempt ${event.attempts} of ${maxAttempts}]` : ''}\n`);
           break;
         case 'message-held':
           progress.log(`fanout: ${label}${event.spool}: s${event.id}: held after ${plural(event.attempts, 'failed attempt')} (h${event.id}.s); \`fanout release ${event.spool} ${event.id}\` once it can be delivered\n`);
@@ -263,12 +290,15 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
         leaseMs: flags.lease,
         stallTimeoutMs: stallTimeoutOf(flags),
         maxAttempts,
+        ...(maxOpenFiles !== undefined ? { maxOpenFiles } : {}),
         // A steady stream of arrivals keeps fanOut listing; the due recovery ends the pass so it is not starved.
         signal: period?.signal ?? signal,
         onEvent,
       });
       totals.committed += summary.committed;
-      totals.failed += summary.failed.length;
+      const failed = summary.failed.filter((f) => !retriedLater(f));
+      totals.failed += failed.length;
+      totals.outOfFiles += failed.filter((f) => f.error.code === 'EMFILE').length;
       totals.skipped += summary.skipped;
       totals.held += summary.held;
       totals.bytes += summary.bytes;
@@ -292,7 +322,11 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
   }
 
   const ms = Date.now() - started;
-  const status = totals.refused > 0 ? ExitStatus.refused : totals.failed > 0 ? ExitStatus.failed : ExitStatus.ok;
+  const status = worstStatus(
+    totals.refused > 0 ? ExitStatus.refused : ExitStatus.ok,
+    totals.outOfFiles > 0 ? ExitStatus.resources : ExitStatus.ok,
+    totals.failed > 0 ? ExitStatus.failed : ExitStatus.ok,
+  );
   if (json) {
     ctx.json({ type: 'summary', ...(route.name !== undefined ? { route: route.name } : {}), ...totals, ms, interrupted: signal.aborted });
   } else {

@@ -1,14 +1,16 @@
 import { overrideBackend } from '../backend/override-backend.js';
-import { describeKind, type SpoolBackend, type SpoolOpener } from '../backend/spool-backend.js';
+import { type SpoolBackend, type SpoolOpener } from '../backend/spool-backend.js';
 import { FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-error.js';
 import { clearOrphanLock } from './orphan-locks.js';
+import { budgetHooks, DescriptorBudget } from './descriptor-budget.js';
 import { type EventSink, ignoreEvents } from '../events/events.js';
 import { newId } from '../ids/ids.js';
 import type { ProtocolName } from '../marker/marker-codec.js';
 import { isValidTx, parseProtocolName } from '../names/protocol-names.js';
 import { defaultOwnerProbe, type OwnerInfo, type OwnerProbe, processOwner } from '../owner/owner.js';
 import { type ExecutorHooks, MachineStopped, runMachine, unwrapStopped } from '../protocol/executor.js';
-import { transaction } from '../protocol/transaction.js';
+import { markerFor, transaction } from '../protocol/transaction.js';
+import { recoverAttempt } from '../recovery/recovery-machine.js';
 import type { MessageFailure, TransactionPlan, TransformFactory, VerifiedSpool } from '../protocol/transaction-plan.js';
 import { recover, type RecoverySummary } from '../recovery/recover.js';
 import { startLeaseRenewal } from './lease-renewal.js';
@@ -26,7 +28,7 @@ export interface FanOutDestination {
 export interface FanOutOptions {
   readonly source: SpoolBackend;
   readonly destinations: readonly FanOutDestination[];
-  /** `staged` (default) or `seed`; see DESIGN.md §3. */
+  /** `staged` (default) or `seed`; see docs/PROTOCOL.md. */
   readonly protocol?: ProtocolName;
   /** Messages per transaction: they share directory syncs. Default {@link DEFAULT_BATCH_SIZE}. */
   readonly batchSize?: number;
@@ -38,6 +40,16 @@ export interface FanOutOptions {
   readonly concurrency?: number;
   /** Messages of a transaction whose copies are written at once. Default {@link DEFAULT_COPY_WINDOW}. */
   readonly copyWindow?: number;
+  /**
+   * The most file descriptors (or connections) this call holds at once, at
+   * least {@link MIN_OPEN_FILES}: operations wait for descriptors before they
+   * open anything (see `DescriptorBudget`), so a budget under the process's
+   * open-file limit means no EMFILE and no stall, whatever `concurrency`,
+   * `copyWindow` and the number of destinations ask for; they then only say
+   * how much may run at once. Without it, the bound is
+   * `unboundedDescriptors()` (docs/PROTOCOL.md, "Open files").
+   */
+  readonly maxOpenFiles?: number;
   /** Run recovery of the source first (default true). */
   readonly recoverFirst?: boolean;
   /**
@@ -98,6 +110,14 @@ export interface FanOutSummary {
 export const DEFAULT_BATCH_SIZE = 32;
 export const DEFAULT_CONCURRENCY = 4;
 
+/**
+ * The smallest `maxOpenFiles`: one copy (2) and, outside the budget, what the
+ * driver and recovery hold between operations: the source's listing, a
+ * destination's listing of dead temps and one small read.
+ */
+export const MIN_OPEN_FILES = 5;
+const UNBUDGETED_DESCRIPTORS = 3;
+
 /** Default lease of a marker. */
 export const DEFAULT_LEASE_MS = 10 * 60 * 1000;
 
@@ -125,6 +145,13 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_BATCH_SIZE));
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
   if (options.destinations.length === 0) throw new FanoutError('EUSAGE', 'no destination spool given', { spool: options.source.location });
+  if (options.maxOpenFiles !== undefined && !(Number.isSafeInteger(options.maxOpenFiles) && options.maxOpenFiles >= MIN_OPEN_FILES)) {
+    throw new FanoutError('EUSAGE', `maxOpenFiles must be an integer of at least ${MIN_OPEN_FILES}, not ${options.maxOpenFiles}`, { spool: options.source.location });
+  }
+  const budget = options.maxOpenFiles === undefined ? undefined : new DescriptorBudget(options.maxOpenFiles - UNBUDGETED_DESCRIPTORS);
+  const hooks = budget ? budgetHooks(budget, options.hooks) : options.hooks;
+  /** `body` holding `n` descriptors of the budget, if there is one. */
+  const holding = <T>(n: number, body: () => Promise<T>): Promise<T> => (budget ? budget.use(n, body) : body());
 
   const source: VerifiedSpool = { backend: options.source, identity: await readSpoolIdentity(options.source) };
   const destinations: { spool: VerifiedSpool; transform: TransformFactory | undefined }[] = [];
@@ -156,7 +183,7 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
   const recovery =
     options.recoverFirst === false
       ? undefined
-      : await recover({ spool: options.source, open: openShared, ownerProbe: options.ownerProbe ?? defaultOwnerProbe, owner, now, onEvent: emit, hooks: options.hooks, ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}) });
+      : await recover({ spool: options.source, open: openShared, ownerProbe: options.ownerProbe ?? defaultOwnerProbe, owner, now, onEvent: emit, hooks, ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}) });
 
   let committed = 0;
   let skipped = 0;
@@ -178,14 +205,40 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
     const dest = destinations.find((d) => d.spool.backend.location === f.error.spool);
     if (!dest) return false;
     cleared.add(f.id); // once per call: a lock that comes back is not an orphan
-    return clearOrphanLock(dest.spool.backend, options.source, f.id).catch(() => false);
+    // One descriptor at a time: a small read, then stats, removes and a sync.
+    return holding(1, () => clearOrphanLock(dest.spool.backend, options.source, f.id)).catch(() => false);
   };
+
+  // A renewal writes its claim whole (one descriptor), then renames it: only the write holds one.
+  const renewingSource = budget ? overrideBackend(options.source, { createExclusive: (name, content, o) => holding(1, () => options.source.createExclusive(name, content, o)) }) : options.source;
 
   const nextTx = (): string => {
     const tx = (options.newTx ?? newId)();
     // A name with an attempt id that does not parse exactly would be unknown to recovery: refuse it up front.
     if (!isValidTx(tx)) throw new FanoutError('EUSAGE', `attempt id ${JSON.stringify(tx)} is not ULID-shaped`, { spool: source.backend.location });
     return tx;
+  };
+
+  /**
+   * An attempt that left a call in the air (a destination that stopped
+   * answering, see `TransactionOutcome.hung`) keeps its lease, so that no
+   * recoverer rolls it back while a late copy may still land; once every such
+   * call has returned, the owner finishes the back-out itself, as recovery
+   * would (the late copy is removed, the message given back). The run does not
+   * wait for it: the messages are reported failed (ETIMEDOUT) at once. If the
+   * process ends first, the hung call ends with it, and recovery finishes the
+   * attempt once its owner is dead.
+   */
+  const finishWhenReturned = (plan: TransactionPlan, hung: Promise<void>, renewal: { stop(cleanUp: boolean): Promise<void> }) => {
+    void hung
+      .then(() => runMachine(recoverAttempt(source.backend, markerFor(plan), destinations.map((d) => d.spool.backend)), hooks))
+      .then(
+        (o) => {
+          for (const m of o.messages) emit({ type: 'recovered', id: m.id, tx: plan.tx, action: m.action });
+        },
+        () => undefined, // a storage error or a stop: the record stays for recovery
+      )
+      .finally(() => renewal.stop(true));
   };
 
   const runBatch = async (ids: string[], copied: () => void) => {
@@ -206,14 +259,19 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
       ...(options.dropFence === true ? { dropFence: true } : {}),
       ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
     };
-    const renewal = startLeaseRenewal(options.source, plan, plan.lease!);
+    const renewal = startLeaseRenewal(renewingSource, plan, plan.lease!);
     for (const id of ids) emit({ type: 'message-started', id, tx: plan.tx });
     try {
       let outcome;
+      let keepLease = false;
       try {
-        outcome = await runMachine(transaction(plan), options.hooks);
+        outcome = await runMachine(transaction(plan), hooks);
+        if (outcome.hung) {
+          keepLease = true;
+          finishWhenReturned(plan, outcome.hung, renewal);
+        }
       } finally {
-        await renewal.stop(true);
+        if (!keepLease) await renewal.stop(true);
       }
       committed += outcome.committed.length;
       skipped += outcome.skipped.length;
@@ -287,12 +345,10 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
       const parsed = parseProtocolName(entry.name);
       if (parsed.kind !== 'source' || failedIds.has(parsed.id)) continue;
       if (entry.kind !== 'file') {
-        if (!failedIds.has(parsed.id)) {
-          failedIds.add(parsed.id);
-          const error = new FanoutError('EBADENTRY', `is ${describeKind(entry.kind)}, not a regular file; never opened`, { spool: options.source.location, file: entry.name });
-          failed.push({ id: parsed.id, error, committed: false });
-          emit({ type: 'message-failed', id: parsed.id, error, committed: false });
-        }
+        // A directory, symlink or FIFO named like a message is not one: an unknown entry, never touched and no
+        // failure of this run. The recovery that ran first reported it already; else it is reported here, once.
+        failedIds.add(parsed.id);
+        if (recovery === undefined) emit({ type: 'unknown-entry', spool: options.source.location, name: entry.name, kind: entry.kind });
         continue;
       }
       found++;

@@ -120,4 +120,14 @@ export interface TransactionOutcome {
   readonly bytesOf: ReadonlyMap<string, number>;
   /** Messages whose failed attempt was counted: the new count, and whether the message is now held. */
   readonly attempts: ReadonlyMap<string, { readonly count: number; readonly held: boolean }>;
+  /**
+   * Present when a call of this attempt (a copy or a lock whose destination
+   * stopped answering) is still in the air after its stall bound gave up on
+   * it: it settles when every such call has returned. Until then the
+   * attempt's messages stay backed-out-but-not-given-back (`b<id>.<tx>`) under
+   * its record, and its owner must keep the lease and then finish the back-out
+   * (`recoverAttempt`): a late copy lands where nobody else can be working on
+   * the message, and is removed.
+   */
+  readonly hung?: Promise<void>;
 }
