@@ -44,9 +44,9 @@ const resourceCodes: readonly FanoutErrorCode[] = ['EMFILE'];
 export function exitStatusFor(err: unknown): ExitStatusCode {
   if (isFanoutError(err, ...usageCodes)) return ExitStatus.usage;
   if (isFanoutError(err, ...refusedCodes)) return ExitStatus.refused;
+  if (isFanoutError(err, 'EINFLIGHT')) return ExitStatus.inFlight;
   if (isFanoutError(err, ...unavailableCodes)) return ExitStatus.unavailable;
   if (isFanoutError(err, ...resourceCodes)) return ExitStatus.resources;
-  if (isFanoutError(err, 'EINFLIGHT')) return ExitStatus.inFlight;
   return ExitStatus.failed;
 }
 
@@ -71,18 +71,18 @@ function severity(status: ExitStatusCode): number {
     case ExitStatus.failed:
       return 1;
     case ExitStatus.notFound:
-      return 1.5;
-    case ExitStatus.inFlight:
       return 2;
+    case ExitStatus.inFlight:
+      return 3;
     case ExitStatus.unavailable:
     case ExitStatus.resources:
-      return 3;
-    case ExitStatus.refused:
       return 4;
-    case ExitStatus.usage:
+    case ExitStatus.refused:
       return 5;
-    default:
+    case ExitStatus.usage:
       return 6;
+    default:
+      return 7;
   }
 }
 

@@ -204,9 +204,8 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
         flags.watch === true
           ? await watchConsume(options, { intervalMs: flags.interval ?? DEFAULT_CONSUME_INTERVAL_MS, releaseIntervalMs: flags.releaseInterval ?? DEFAULT_RELEASE_INTERVAL_MS })
           : await consume(options);
-      // Every message whose command failed was released (a failed release ends the command) or, after
-      // --max-attempts, held: `released` and `held` count those, as each failure line says; the claims of dead
-      // consumers given back are counted apart.
+      // Every message whose command failed was released or held (a failed release ends the command): `released`
+      // counts the released ones, as each failure line says; the claims of dead consumers given back are counted apart.
       if (json) ctx.json({ type: 'summary', spool: spool.location, consumed: summary.consumed, failed: summary.failed, released: summary.failed - summary.held, held: summary.held, staleClaimsReleased: summary.released });
       else if (flags.exec !== undefined) ctx.note(`${spool.location}: ${summary.consumed} consumed, ${summary.failed - summary.held} failed and released${summary.held > 0 ? `, ${summary.held} failed and held` : ''}, ${summary.released} stale claims released`);
       const status = summary.failed > 0 ? ExitStatus.failed : ExitStatus.ok;

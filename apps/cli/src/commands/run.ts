@@ -289,8 +289,8 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
         ownerProbe: localOwnerProbe,
         leaseMs: flags.lease,
         stallTimeoutMs: stallTimeoutOf(flags),
-        maxAttempts,
         ...(maxOpenFiles !== undefined ? { maxOpenFiles } : {}),
+        maxAttempts,
         // A steady stream of arrivals keeps fanOut listing; the due recovery ends the pass so it is not starved.
         signal: period?.signal ?? signal,
         onEvent,

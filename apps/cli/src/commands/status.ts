@@ -15,11 +15,6 @@ export interface StatusFlags {
   readonly json?: boolean;
 }
 
-/** The flags of `status`. */
-export interface StatusFlags {
-  readonly json?: boolean;
-}
-
 const KINDS = ['source', 'held', 'taken', 'committed', 'backout', 'record', 'staged', 'delivered', 'claimed', 'lock', 'attempts', 'deleting', 'temp', 'unknown'] as const;
 const LETTER: Record<(typeof KINDS)[number], string> = {
   source: 's',

@@ -118,8 +118,6 @@ export interface TransactionOutcome {
   readonly bytes: number;
   /** Bytes written to all destinations, per message. */
   readonly bytesOf: ReadonlyMap<string, number>;
-  /** Messages whose failed attempt was counted: the new count, and whether the message is now held. */
-  readonly attempts: ReadonlyMap<string, { readonly count: number; readonly held: boolean }>;
   /**
    * Present when a call of this attempt (a copy or a lock whose destination
    * stopped answering) is still in the air after its stall bound gave up on
@@ -130,4 +128,6 @@ export interface TransactionOutcome {
    * the message, and is removed.
    */
   readonly hung?: Promise<void>;
+  /** Messages whose failed attempt was counted: the new count, and whether the message is now held. */
+  readonly attempts: ReadonlyMap<string, { readonly count: number; readonly held: boolean }>;
 }

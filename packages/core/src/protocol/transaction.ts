@@ -231,9 +231,9 @@ interface CopyState {
   /** Names this attempt made, or may have made, per destination ({@link madeKey}): only these are ever rolled back. */
   readonly made: Set<string>;
   readonly anchors: LockAnchors;
+  /** Messages with a copy or lock call still in the air after its stall bound gave up (see `StallWatch`), and those calls. */
   /** Messages whose copy failed because of the message itself (`ETRANSFORM`), with that error: counted in the back-out. */
   readonly poison: Map<string, FanoutError>;
-  /** Messages with a copy or lock call still in the air after its stall bound gave up (see `StallWatch`), and those calls. */
   readonly hung: Map<string, Promise<void>[]>;
 }
 
@@ -400,7 +400,7 @@ function* dropOwnCopies(plan: TransactionPlan, ids: readonly string[], made: Rea
  * left that no record points at.
  * @returns the ids fully backed out (the others are reported in `failed`).
  */
-function* backOut(plan: TransactionPlan, ids: readonly string[], made: ReadonlySet<string>, failed: MessageFailure[], hung: ReadonlyMap<string, unknown> = new Map(), counting?: Counting): Machine<string[]> {
+function* backOut(plan: TransactionPlan, ids: readonly string[], made: ReadonlySet<string>, failed: MessageFailure[], counting?: Counting, hung: ReadonlyMap<string, unknown> = new Map()): Machine<string[]> {
   if (ids.length === 0) return [];
   const S = plan.source.backend;
   const fences = yield* settle('B', ids.map((id) => ({ type: 'rename', step: 'B', spool: S, from: names.taken(id, plan.tx), to: names.backout(id, plan.tx) }) as const));
@@ -427,7 +427,7 @@ function* backOut(plan: TransactionPlan, ids: readonly string[], made: ReadonlyS
   if (plan.protocol === 'seed') yield* removeMade(names.lock);
   // The removals are durable before the message is given back: otherwise a crash could leave copies of a message that is waiting again.
   yield* syncAll('B', plan.destinations.map((d) => d.spool.backend));
-  const hold = counting ? yield* countFailures(plan, won.filter((id) => !stuck.has(id) && !hung.has(id)), counting) : new Set<string>();
+  const hold = counting ? yield* countFailures(plan, won.filter((id) => !stuck.has(id)), counting) : new Set<string>();
   // A message whose copies could not all be removed is given back too (a newer attempt's copies have their own
   // names, or its lock waits); the record stays, so that recovery finds and removes what is left. One that failed
   // too often is held instead: no worker lists h<id>.s.
@@ -538,7 +538,7 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
   plan.onCopied?.();
   const copied = live.filter((id) => !copyFailed.has(id));
   const backOutAll = function* (ids: readonly string[], withCounting?: Counting): Machine<void> {
-    const back = yield* backOut(plan, ids, made, failed, state.hung, withCounting);
+    const back = yield* backOut(plan, ids, made, failed, withCounting, state.hung);
     if (back.length !== ids.length) outstanding = true;
   };
   // C3: every copy's name is durable before the commit; else a crash after C5 could lose a copy that only the cache held.
