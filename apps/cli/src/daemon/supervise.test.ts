@@ -6,7 +6,7 @@ import { type StepResult, supervise } from './supervise.js';
 import { storageFaultOf } from './storage-fault.js';
 
 /** Drive `supervise` through scripted steps; the last step aborts. */
-async function drive(script: (() => StepResult)[], isFatal = () => false) {
+async function drive(script: (() => StepResult)[], isFatal: (err: unknown, everUp: boolean) => boolean = () => false) {
   const controller = new AbortController();
   const transitions: RouteTransition[] = [];
   const waits: number[] = [];

@@ -10,6 +10,8 @@ export type FanoutEvent =
   | { readonly type: 'message-committed'; readonly id: string; readonly tx: string; readonly bytes: number }
   | { readonly type: 'message-failed'; readonly id: string; readonly error: FanoutError; readonly committed: boolean }
   | { readonly type: 'message-skipped'; readonly id: string; readonly reason: string }
+  /** One attempt (transaction) over a batch ended, committed or not: how long it took from C1 to its end. */
+  | { readonly type: 'transaction-finished'; readonly tx: string; readonly messages: number; readonly committed: number; readonly durationMs: number }
   | { readonly type: 'recovered'; readonly id: string; readonly tx: string; readonly action: 'rolled-back' | 'rolled-forward' }
   | { readonly type: 'marker-in-flight'; readonly id: string; readonly spool: string; readonly owner: string }
   /** A recovery step the storage refused (a removal, a publish): left in place for a later recovery. */

@@ -188,6 +188,8 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
     };
     const renewal = startLeaseRenewal(options.source, plan, plan.lease!);
     for (const id of ids) emit({ type: 'message-started', id, tx: plan.tx });
+    const startedMs = now();
+    let committedHere = 0;
     try {
       let outcome;
       try {
@@ -196,6 +198,7 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
         await renewal.stop(true);
       }
       committed += outcome.committed.length;
+      committedHere = outcome.committed.length;
       skipped += outcome.skipped.length;
       for (const id of outcome.skipped) failedIds.add(id); // not offered again in this call
       bytes += outcome.bytes;
@@ -217,6 +220,7 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
         emit({ type: 'message-failed', id, error, committed: false });
       }
     }
+    emit({ type: 'transaction-finished', tx: plan.tx, messages: ids.length, committed: committedHere, durationMs: now() - startedMs });
   };
 
   let stopped: MachineStopped | undefined;
