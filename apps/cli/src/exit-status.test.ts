@@ -12,8 +12,10 @@ describe('exit statuses', () => {
     expect(exitStatusFor(new FanoutError('EFOREIGN', 'x'))).toBe(3);
   });
 
-  it('maps storage failures and unexpected errors to 1', () => {
-    expect(exitStatusFor(new FanoutError('EIO', 'x'))).toBe(1);
+  it('maps a spool that cannot be reached or read to 4 (unavailable), too many open files to 6, unexpected errors to 1', () => {
+    for (const code of ['EUNAVAILABLE', 'EIO', 'EACCES'] as const) expect(exitStatusFor(new FanoutError(code, 'x'))).toBe(ExitStatus.unavailable);
+    expect(exitStatusFor(new FanoutError('EMFILE', 'x'))).toBe(ExitStatus.resources);
+    expect(exitStatusFor(new FanoutError('ENOSPC', 'x'))).toBe(1);
     expect(exitStatusFor(new Error('bug'))).toBe(1);
   });
 
@@ -23,6 +25,9 @@ describe('exit statuses', () => {
     expect(worstStatus(1, 3)).toBe(3);
     expect(worstStatus(3, 2, 1)).toBe(2);
     expect(worstStatus(2, signalStatus('SIGINT'))).toBe(130);
+    expect(worstStatus(1, ExitStatus.unavailable)).toBe(ExitStatus.unavailable);
+    expect(worstStatus(ExitStatus.unavailable, 3)).toBe(3);
     expect(signalStatus('SIGTERM')).toBe(143);
+    expect(signalStatus('SIGHUP')).toBe(129);
   });
 });

@@ -27,27 +27,35 @@ export type ExitStatusCode = number;
 
 const usageCodes: readonly FanoutErrorCode[] = ['EUSAGE', 'EBADURL', 'ENOTSPOOL'];
 const refusedCodes: readonly FanoutErrorCode[] = ['ECORRUPT', 'EFOREIGN'];
+/** A spool that could not be reached or read ended the command: nothing was changed. */
+const unavailableCodes: readonly FanoutErrorCode[] = ['EUNAVAILABLE', 'EIO', 'EACCES'];
 
 /** The exit status an error that ended a command stands for. */
 export function exitStatusFor(err: unknown): ExitStatusCode {
   if (isFanoutError(err, ...usageCodes)) return ExitStatus.usage;
   if (isFanoutError(err, ...refusedCodes)) return ExitStatus.refused;
+  if (isFanoutError(err, ...unavailableCodes)) return ExitStatus.unavailable;
+  if (isFanoutError(err, 'EMFILE')) return ExitStatus.resources;
   return ExitStatus.failed;
 }
 
-/** How bad a status is when several outcomes are combined: usage > refused > failed > ok; a signal beats all. */
+/** How bad a status is when several outcomes are combined: usage > refused > unavailable, in flight, resources > failed > ok; a signal beats all. */
 function severity(status: ExitStatusCode): number {
   switch (status) {
     case ExitStatus.ok:
       return 0;
     case ExitStatus.failed:
       return 1;
-    case ExitStatus.refused:
+    case ExitStatus.unavailable:
+    case ExitStatus.inFlight:
+    case ExitStatus.resources:
       return 2;
-    case ExitStatus.usage:
+    case ExitStatus.refused:
       return 3;
-    default:
+    case ExitStatus.usage:
       return 4;
+    default:
+      return 5;
   }
 }
 
@@ -56,7 +64,10 @@ export function worstStatus(...statuses: ExitStatusCode[]): ExitStatusCode {
   return statuses.reduce((worst, s) => (severity(s) > severity(worst) ? s : worst), ExitStatus.ok);
 }
 
+/** The signals that stop a long command once its work in hand is done. */
+export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
+
 /** 128 + the signal's number, as shells report a process ended by it. */
-export function signalStatus(signal: 'SIGINT' | 'SIGTERM'): ExitStatusCode {
-  return signal === 'SIGINT' ? 130 : 143;
+export function signalStatus(signal: StopSignal): ExitStatusCode {
+  return signal === 'SIGINT' ? 130 : signal === 'SIGHUP' ? 129 : 143;
 }

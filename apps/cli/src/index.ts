@@ -77,7 +77,8 @@ export async function main(argv: readonly string[], io: CliIo = { stdin: process
 Spools: a path or file:///path (local), nfs:///mounted/path, webdav+https://host/path, memory://name.
 WebDAV credentials: FANOUT_WEBDAV_USER and FANOUT_WEBDAV_PASSWORD, or the config file; never in a URL on argv.
 Exit status: 0 done; 1 some messages failed (they stay in the source); 2 usage or configuration error;
-3 recovery refused something (quarantined attempt record, foreign spool); 1 also when a recovery step failed (left for the next recovery); 130/143 interrupted.
+3 recovery refused something (quarantined attempt record, foreign spool); 1 also when a recovery step failed (left for the next recovery);
+4 a spool could not be reached or read (nothing changed); 6 too many open files; 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.
 ${example('fanout init ./S ./A ./B\nprintf hello | fanout enqueue ./S\nfanout run --from ./S --to ./A --to ./B\nfanout status ./S ./A ./B')}`,
     );
 
@@ -88,15 +89,16 @@ ${example('fanout init ./S ./A ./B\nprintf hello | fanout enqueue ./S\nfanout ru
       const command = args[args.length - 1] as Command;
       const globals = command.optsWithGlobals<GlobalFlags>();
       verboseSeen = globals.verbose === true;
+      const json = command.opts<{ json?: boolean }>().json === true;
       try {
         let config;
         if (globals.config !== undefined) {
           const { loadConfig } = await import('./config-file.js');
           config = await loadConfig(globals.config, io.env);
         }
-        status = await fn(new CliContext(io, globals.verbose === true, config), ...args);
+        status = await fn(new CliContext(io, globals.verbose === true, config, json), ...args);
       } catch (err) {
-        new CliContext(io, globals.verbose === true, undefined).reportError(err);
+        new CliContext(io, globals.verbose === true, undefined, json).reportError(err, 'fatal');
         status = exitStatusFor(err);
       }
     };
@@ -131,10 +133,11 @@ ${example('fanout init ./S ./A ./B\nprintf hello | fanout enqueue ./S\nfanout ru
     .option('--recover-interval <ms>', 'with --watch: how often to recover the source\'s stale attempts, left by dead or stopped workers (default 30000)', positiveInt)
     .option('--lease <ms>', `lease written into each attempt's record (default 600000, at least ${MIN_LEASE_MS}; renewed every third of it while the attempt runs); a worker backs out at 2/3 of it, and another host's recovery may take the attempt over once it ends (the commit is fenced: a worker that was taken over cannot commit)`, positiveInt)
     .option('--stall-timeout <ms>', 'a copy (read, transform, write) that makes no progress this long fails with ETIMEDOUT and is rolled back (default 300000, or FANOUT_STALL_TIMEOUT_MS)', positiveInt)
-    .option('--json', 'print one JSON object per event and a summary object on stdout')
+    .option('--metrics <host:port>', 'with --watch: serve Prometheus metrics at http://<host:port>/metrics and health at /healthz (port 0: any free port, printed)')
+    .option('--json', 'print one JSON object per event and a summary object on stdout (each with ts and level)')
     .addHelpText(
       'after',
-      `\nSeveral workers may run on one source spool at once (on this host, or on hosts sharing an NFS spool):\neach message is taken by one (an atomic rename); with --watch each recovers what dead ones left. Give a\nsource on WebDAV one worker only: common servers check Overwrite: F before they move, so two\nrecoverers could both claim one attempt.\n` +
+      `\nWith --watch, an outage of a spool (server away, I/O error, disk full, permission, missing directory) never\nends the run: the route's messages wait in the source, it is retried with backoff, and one line says when it\ngoes down and one when it is back. SIGHUP reloads a --config file (routes added, removed, changed; work in\nhand finishes first); without --config it is ignored. Without --watch, SIGHUP stops as SIGTERM does (129).\nSeveral workers may run on one source spool at once (on this host, or on hosts sharing an NFS spool):\neach message is taken by one (an atomic rename); with --watch each recovers what dead ones left. Give a\nsource on WebDAV one worker only: common servers check Overwrite: F before they move, so two\nrecoverers could both claim one attempt.\n` +
         example('fanout run --from ./spool/in --to ./spool/out-a --to webdav+https://dav.example.com/out\nfanout run --from ./spool/in --to ./spool/out-a --watch --interval 200 --recover-interval 10000\nfanout --config fanout.yaml run --route main'),
     )
     .action(action((ctx, flags: RunFlags) => runCommand(ctx, flags)));
@@ -164,6 +167,7 @@ ${example('fanout init ./S ./A ./B\nprintf hello | fanout enqueue ./S\nfanout ru
     .option('--watch', 'keep running and consume messages as they are delivered (until SIGINT/SIGTERM, which lets the message in hand finish)')
     .option('--interval <ms>', 'with --watch: how often to look for new messages (default 1000)', positiveInt)
     .option('--release-interval <ms>', 'with --watch: how often to release claims of dead consumers on this host and offer messages whose command failed again (default 30000)', positiveInt)
+    .option('--metrics <host:port>', 'with --watch: serve Prometheus metrics at http://<host:port>/metrics and health at /healthz')
     .addHelpText(
       'after',
       example('fanout consume ./spool/out-a --exec \'lpr -P office\'\nfanout consume ./spool/out-a --exec \'cat > "/archive/$FANOUT_ID"\'\nfanout consume ./spool/out-a --watch --interval 200 --exec \'./deliver.sh\''),

@@ -11,8 +11,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  acknowledge,
   type ClaimedMessage,
   consume,
   type ConsumeOptions,
@@ -22,9 +22,18 @@ import {
   type FanoutEvent,
   FanoutError,
   readSpoolIdentity,
+  release,
   releaseStaleClaims,
 } from '@fanout/core';
 import type { CliContext } from '../cli-context.js';
+import { Backoff } from '../daemon/backoff.js';
+import { RouteHealth } from '../daemon/route-health.js';
+import { RouteReporter } from '../daemon/route-reporter.js';
+import { classifyFailure } from '../daemon/storage-fault.js';
+import { supervise } from '../daemon/supervise.js';
+import { FanoutMetrics } from '../metrics/fanout-metrics.js';
+import { parseListenAddress } from '../metrics/listen-address.js';
+import { type MetricsServer, startMetricsServer } from '../metrics/metrics-server.js';
 import { ExitStatus, type ExitStatusCode, exitStatusFor, signalStatus, worstStatus } from '../exit-status.js';
 import { onInterrupt } from '../interrupt.js';
 import { localOwner, localOwnerProbe } from '../owner-probe.js';
@@ -75,6 +84,8 @@ export interface ConsumeFlags {
   readonly watch?: boolean;
   readonly interval?: number;
   readonly releaseInterval?: number;
+  /** `--metrics <host:port>` (with `--watch`). */
+  readonly metrics?: string;
 }
 
 /** How often `consume --watch` looks for new messages by default. */
@@ -90,53 +101,135 @@ export interface WatchTiming {
   readonly releaseIntervalMs: number;
 }
 
+/** What keeps {@link watchConsume} going through outages. */
+export interface ConsumeSupervision {
+  readonly health: RouteHealth;
+  readonly backoff?: Backoff;
+}
+
 /**
  * `consume` that keeps going: list, claim and handle every delivered message,
  * then poll again every `intervalMs` until the signal; release dead consumers'
  * claims at start and every `releaseIntervalMs`. A message in hand when the
  * signal comes is finished (acknowledged or released), never abandoned.
+ *
+ * An outage of the spool (server or mount away, stale handle, I/O error)
+ * never ends it: the spool is marked down (one event), retried with backoff,
+ * and marked up again once a pass goes through. A message whose command
+ * succeeded but whose deletion failed is deleted at the next try, never
+ * handed to the command again; one whose release failed is released then.
  */
-export async function watchConsume(options: ConsumeOptions & { readonly ownerProbe: NonNullable<ConsumeOptions['ownerProbe']> }, timing: WatchTiming): Promise<ConsumeSummary> {
-  const { spool, signal } = options;
+export async function watchConsume(
+  options: ConsumeOptions & { readonly ownerProbe: NonNullable<ConsumeOptions['ownerProbe']> },
+  timing: WatchTiming,
+  supervision: ConsumeSupervision,
+): Promise<ConsumeSummary> {
+  const { spool } = options;
+  const signal = options.signal ?? new AbortController().signal;
   const who = options.who ?? consumerName(options.owner);
+  const emit = options.onEvent ?? (() => undefined);
   let consumed = 0;
   let failed = 0;
   let released = 0;
   let lastSweep = -Infinity;
+  let identityChecked = false;
   /** Messages whose handler failed, not offered again before the next sweep (else a failing command would spin). */
   const failedIds = new Set<string>();
-  while (!signal?.aborted) {
-    if (Date.now() - lastSweep >= timing.releaseIntervalMs) {
-      lastSweep = Date.now();
-      released += await releaseStaleClaims(spool, options.ownerProbe, options.owner);
-      failedIds.clear();
+  /** Handled (the command exited 0) but not deleted: an outage broke in between. */
+  const toAcknowledge = new Map<string, ClaimedMessage>();
+  /** The command failed but the claim could not be given back. */
+  const toRelease = new Map<string, ClaimedMessage>();
+  /** The message between its handler's end and its acknowledgement or release, if any. */
+  let settling: { message: ClaimedMessage; handled: boolean } | undefined;
+  const handler = async (message: ClaimedMessage) => {
+    try {
+      await options.handler(message);
+    } catch (err) {
+      settling = { message, handled: false };
+      throw err;
     }
-    const pass = await consumePass(spool, options.handler, { who, skip: failedIds, signal, onEvent: options.onEvent });
-    consumed += pass.consumed;
-    failed += pass.failed;
-    if (signal?.aborted) break;
-    await sleep(timing.intervalMs, undefined, { signal }).catch(() => undefined);
-  }
+    settling = { message, handled: true };
+  };
+  const onEvent = (event: FanoutEvent) => {
+    if (event.type === 'consumed') consumed++;
+    if (event.type === 'consume-failed') failed++;
+    if (event.type === 'consumed' || event.type === 'consume-failed') settling = undefined;
+    emit(event);
+  };
+  const settleLeftovers = async () => {
+    for (const [id, message] of toAcknowledge) {
+      await acknowledge(spool, message);
+      toAcknowledge.delete(id);
+      onEvent({ type: 'consumed', id, spool: spool.location });
+    }
+    for (const [id, message] of toRelease) {
+      await release(spool, message);
+      toRelease.delete(id);
+    }
+  };
+  await supervise({
+    health: supervision.health,
+    backoff: supervision.backoff ?? new Backoff(),
+    signal,
+    step: async () => {
+      if (!identityChecked) {
+        await readSpoolIdentity(spool);
+        identityChecked = true;
+      }
+      await settleLeftovers();
+      if (Date.now() - lastSweep >= timing.releaseIntervalMs) {
+        released += await releaseStaleClaims(spool, options.ownerProbe, options.owner);
+        lastSweep = Date.now();
+        failedIds.clear();
+      }
+      settling = undefined;
+      try {
+        await consumePass(spool, handler, { who, skip: failedIds, signal, onEvent });
+      } catch (err) {
+        // Set by the handler while consumePass ran (the narrowing above cannot see that).
+        const left = settling as { message: ClaimedMessage; handled: boolean } | undefined;
+        if (left !== undefined) (left.handled ? toAcknowledge : toRelease).set(left.message.id, left.message);
+        settling = undefined;
+        throw err;
+      }
+      return { waitMs: timing.intervalMs };
+    },
+    classify: (err) => classifyFailure(err, [spool]),
+    isFatal: (err, everUp) => !everUp && exitStatusFor(err) === ExitStatus.usage,
+  });
+  // Stopped while the spool was down: what is left is settled if the spool is back, else left to `releaseStaleClaims` of a later run.
+  await settleLeftovers().catch(() => undefined);
   return { consumed, failed, released };
 }
 
 /** Consume every delivered message of the spool (and, with `--watch`, those delivered later). */
-export async function consumeCommand(ctx: CliContext, ref: string, flags: ConsumeFlags): Promise<ExitStatusCode> {
+async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): Promise<ExitStatusCode> {
   const json = flags.json === true;
+  const watch = flags.watch === true;
   if (json && flags.exec === undefined) {
     ctx.note('--json needs --exec (without it, stdout carries the messages themselves) (EUSAGE)');
     return ExitStatus.usage;
   }
-  if ((flags.interval !== undefined || flags.releaseInterval !== undefined) && flags.watch !== true) {
-    ctx.note(`${flags.interval !== undefined ? '--interval' : '--release-interval'} needs --watch (EUSAGE)`);
+  if ((flags.interval !== undefined || flags.releaseInterval !== undefined || flags.metrics !== undefined) && !watch) {
+    ctx.note(`${flags.interval !== undefined ? '--interval' : flags.releaseInterval !== undefined ? '--release-interval' : '--metrics'} needs --watch (EUSAGE)`);
     return ExitStatus.usage;
   }
-  const interrupt = onInterrupt(ctx);
+  const interrupt = onInterrupt(ctx, watch ? 'ignore' : 'stop');
+  let server: MetricsServer | undefined;
   try {
     const spool = await ctx.open(ref);
     try {
-      await readSpoolIdentity(spool);
+      if (!watch) await readSpoolIdentity(spool);
+      const metrics = flags.metrics !== undefined ? new FanoutMetrics() : undefined;
+      const reporter = new RouteReporter(ctx, (line) => ctx.io.stderr.write(line), metrics);
+      if (metrics) {
+        metrics.watchSpool(spool);
+        server = await startMetricsServer(parseListenAddress(flags.metrics!), metrics, () => reporter.states);
+        ctx.note(`metrics at ${server.url}/metrics, health at ${server.url}/healthz`);
+        if (json) ctx.json({ type: 'metrics-listening', url: server.url });
+      }
       const onEvent = (event: FanoutEvent) => {
+        metrics?.observe(spool.location, event);
         if (json) ctx.json(event);
         if (event.type === 'consume-failed') ctx.note(event.error.oneLine());
       };
@@ -161,23 +254,30 @@ export async function consumeCommand(ctx: CliContext, ref: string, flags: Consum
         signal: AbortSignal.any([interrupt.signal, readerGone.signal]),
         onEvent,
       };
-      const summary =
-        flags.watch === true
-          ? await watchConsume(options, { intervalMs: flags.interval ?? DEFAULT_CONSUME_INTERVAL_MS, releaseIntervalMs: flags.releaseInterval ?? DEFAULT_RELEASE_INTERVAL_MS })
-          : await consume(options);
+      const summary = watch
+        ? await watchConsume(
+            options,
+            { intervalMs: flags.interval ?? DEFAULT_CONSUME_INTERVAL_MS, releaseIntervalMs: flags.releaseInterval ?? DEFAULT_RELEASE_INTERVAL_MS },
+            { health: new RouteHealth(spool.location, reporter.sink(`consume ${spool.location}: `)) },
+          )
+        : await consume(options);
       if (json) ctx.json({ type: 'summary', spool: spool.location, ...summary });
       else if (flags.exec !== undefined) ctx.note(`${spool.location}: ${summary.consumed} consumed, ${summary.failed} failed and released, ${summary.released} stale claims released`);
       const status = summary.failed > 0 ? ExitStatus.failed : ExitStatus.ok;
       const received = interrupt.received();
       // The normal end of --watch is a signal: its status is that of the work, as for `run --watch`.
-      return received && flags.watch !== true ? worstStatus(status, signalStatus(received)) : status;
+      return received && !watch ? worstStatus(status, signalStatus(received)) : status;
     } finally {
+      await server?.close();
       await spool.close();
     }
   } catch (err) {
-    ctx.reportError(err);
+    ctx.reportError(err, 'fatal');
     return exitStatusFor(err);
   } finally {
     interrupt.dispose();
   }
 }
+
+/** `fanout consume`'s handler (until the command modules land, `index.ts` calls it). */
+export const consumeCommand = consumeSpool;

@@ -73,7 +73,9 @@ export async function classifyFailure(err: unknown, spools: Iterable<SpoolBacken
   const fault = storageFaultOf(err);
   if (fault !== undefined || !isFanoutError(err, 'ENOTSPOOL')) return fault;
   for (const spool of spools) {
-    if (spool.location === err.spool) return (await isMissingContainer(spool)) ? err : undefined;
+    if (spool.location !== err.spool) continue;
+    if (!(await isMissingContainer(spool))) return undefined;
+    return new FanoutError('ENOTSPOOL', 'the spool\'s directory or collection is missing (not mounted, or removed)', { spool: spool.location, cause: err });
   }
   return undefined;
 }

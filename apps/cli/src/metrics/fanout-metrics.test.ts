@@ -58,6 +58,8 @@ describe('FanoutMetrics', () => {
     await s.createExclusive(`s${newId(now)}`, new Uint8Array([1]));
     text = await m.text();
     expect(sample(text, 'fanout_queue_messages{spool="memory://S",kind="waiting"}')).toBe(3);
+    m.unwatchSpool(s);
+    expect(await m.text()).not.toContain('spool="memory://S"');
   });
 
   it('leaves out the queue of a spool it cannot list, and still answers', async () => {

@@ -25,7 +25,8 @@ interface Scan {
 /** The metrics of one `fanout` process. */
 export class FanoutMetrics {
   readonly registry = new Registry();
-  private readonly spools = new Map<string, SpoolBackend>();
+  /** The backends open on each watched location (several routes may share one spool); the newest is listed. */
+  private readonly spools = new Map<string, SpoolBackend[]>();
   private scanning: Promise<Map<string, Scan>> | undefined;
 
   private readonly fannedOut = new Counter({ name: 'fanout_messages_fanned_out_total', help: 'Messages delivered to every destination of their route and removed from the source.', labelNames: ['route'], registers: [this.registry] });
@@ -75,12 +76,14 @@ export class FanoutMetrics {
 
   /** Count this spool's queue at every scrape (a source, a destination, a consumed spool). */
   watchSpool(spool: SpoolBackend): void {
-    this.spools.set(spool.location, spool);
+    this.spools.set(spool.location, [...(this.spools.get(spool.location) ?? []), spool]);
   }
 
-  /** Stop counting a spool (its route was removed, its backend closed). */
-  unwatchSpool(location: string): void {
-    this.spools.delete(location);
+  /** Stop listing this backend (its route stopped and closes it); its location stays counted while another route has it open. */
+  unwatchSpool(spool: SpoolBackend): void {
+    const left = (this.spools.get(spool.location) ?? []).filter((b) => b !== spool);
+    if (left.length > 0) this.spools.set(spool.location, left);
+    else this.spools.delete(spool.location);
   }
 
   /** Feed one event of the core (of route `route`, or of a consumer of spool `event.spool`). */
@@ -136,7 +139,8 @@ export class FanoutMetrics {
     this.scanning ??= (async () => {
       const out = new Map<string, Scan>();
       await Promise.all(
-        [...this.spools].map(async ([location, spool]) => {
+        [...this.spools].map(async ([location, backends]) => {
+          const spool = backends.at(-1)!;
           const scan = await withTimeout(scanSpool(spool), SPOOL_SCAN_TIMEOUT_MS).catch(() => undefined);
           if (scan !== undefined) out.set(location, scan);
         }),
