@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { delivered, fanout, lines, names, tempDir } from './cli-harness.js';
+import { delivered, fanout, lines, names, tempDir, jsonEvent } from './cli-harness.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -36,7 +36,7 @@ describe('fanout consume', () => {
 
     const retry = await fanout(['consume', 'A', '--exec', 'cat > got', '--json'], { cwd: dir });
     expect(retry.status).toBe(0);
-    expect(lines(retry.stdout).map((l) => JSON.parse(l) as unknown)).toEqual([
+    expect(lines(retry.stdout).map(jsonEvent)).toEqual([
       { type: 'consumed', id, spool: join(dir, 'A') },
       { type: 'summary', spool: join(dir, 'A'), consumed: 1, failed: 0, released: 0 },
     ]);
