@@ -134,6 +134,7 @@ ${example('fanout init ./S ./A ./B\nprintf hello | fanout enqueue ./S\nfanout ru
     .option('--lease <ms>', `lease written into each attempt's record (default 600000, at least ${MIN_LEASE_MS}; renewed every third of it while the attempt runs); a worker backs out at 2/3 of it, and another host's recovery may take the attempt over once it ends (the commit is fenced: a worker that was taken over cannot commit)`, positiveInt)
     .option('--stall-timeout <ms>', 'a copy (read, transform, write) that makes no progress this long fails with ETIMEDOUT and is rolled back (default 300000, or FANOUT_STALL_TIMEOUT_MS)', positiveInt)
     .option('--metrics <host:port>', 'with --watch: serve Prometheus metrics at http://<host:port>/metrics and health at /healthz (port 0: any free port, printed)')
+    .option('--max-backoff <ms>', 'with --watch: the longest wait between two retries of a route that is down (default 30000; retries start at 500 ms and double)', positiveInt)
     .option('--json', 'print one JSON object per event and a summary object on stdout (each with ts and level)')
     .addHelpText(
       'after',
@@ -168,6 +169,7 @@ ${example('fanout init ./S ./A ./B\nprintf hello | fanout enqueue ./S\nfanout ru
     .option('--interval <ms>', 'with --watch: how often to look for new messages (default 1000)', positiveInt)
     .option('--release-interval <ms>', 'with --watch: how often to release claims of dead consumers on this host and offer messages whose command failed again (default 30000)', positiveInt)
     .option('--metrics <host:port>', 'with --watch: serve Prometheus metrics at http://<host:port>/metrics and health at /healthz')
+    .option('--max-backoff <ms>', 'with --watch: the longest wait between two retries of a spool that is down (default 30000)', positiveInt)
     .addHelpText(
       'after',
       example('fanout consume ./spool/out-a --exec \'lpr -P office\'\nfanout consume ./spool/out-a --exec \'cat > "/archive/$FANOUT_ID"\'\nfanout consume ./spool/out-a --watch --interval 200 --exec \'./deliver.sh\''),

@@ -3,9 +3,10 @@
  * `consume --watch`): a process whose output is read while it runs, and
  * polling with a deadline.
  */
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type CliOptions, type CliResult, spawnFanout } from './cli-harness.js';
+import { BIN, type CliOptions, type CliResult, spawnFanout } from './cli-harness.js';
 
 /** Poll until `check` holds; fail (naming `what`) if it never does. */
 export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
@@ -31,6 +32,42 @@ export interface Running {
 /** Start `fanout args` and keep reading its output. */
 export function startFanout(args: readonly string[], options: CliOptions = {}): Running {
   const { child, done } = spawnFanout(args, options);
+  return running(child, done, (signal) => child.kill(signal));
+}
+
+/**
+ * Start `fanout args` under a wrapper command (`strace … --`), which runs it
+ * as its child; signals go to `fanout` itself, not to the wrapper.
+ */
+export function startWrapped(wrapper: readonly string[], args: readonly string[], options: CliOptions = {}): Running {
+  const child = spawn(wrapper[0]!, [...wrapper.slice(1), process.execPath, BIN, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.setEncoding('utf8');
+  child.stderr!.setEncoding('utf8');
+  const done = new Promise<CliResult>((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (x: string) => (stdout += x));
+    child.stderr!.on('data', (x: string) => (stderr += x));
+    child.on('error', reject);
+    child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
+  });
+  const inner = (): number | undefined => {
+    try {
+      const pid = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+      return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  return running(child, done, (signal) => {
+    // The wrapper ends with its child; a wrapper killed alone would leave fanout running, holding the pipes.
+    const pid = inner();
+    if (pid !== undefined) process.kill(pid, signal);
+    else child.kill(signal);
+  });
+}
+
+function running(child: ChildProcess, done: Promise<CliResult>, kill: (signal: NodeJS.Signals) => void): Running {
   let out = '';
   let err = '';
   let ended = false;
@@ -44,7 +81,7 @@ export function startFanout(args: readonly string[], options: CliOptions = {}): 
     stderr: () => err,
     exited: () => ended || child.exitCode !== null || child.signalCode !== null,
     async stop(signal = 'SIGTERM') {
-      if (!ended) child.kill(signal);
+      if (!ended) kill(signal);
       return done;
     },
   };

@@ -86,6 +86,8 @@ export interface ConsumeFlags {
   readonly releaseInterval?: number;
   /** `--metrics <host:port>` (with `--watch`). */
   readonly metrics?: string;
+  /** `--max-backoff <ms>`: the longest wait between two retries of a spool that is down. */
+  readonly maxBackoff?: number;
 }
 
 /** How often `consume --watch` looks for new messages by default. */
@@ -210,8 +212,9 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
     ctx.note('--json needs --exec (without it, stdout carries the messages themselves) (EUSAGE)');
     return ExitStatus.usage;
   }
-  if ((flags.interval !== undefined || flags.releaseInterval !== undefined || flags.metrics !== undefined) && !watch) {
-    ctx.note(`${flags.interval !== undefined ? '--interval' : flags.releaseInterval !== undefined ? '--release-interval' : '--metrics'} needs --watch (EUSAGE)`);
+  const watchOnly = [['--interval', flags.interval], ['--release-interval', flags.releaseInterval], ['--metrics', flags.metrics], ['--max-backoff', flags.maxBackoff]].find(([, v]) => v !== undefined);
+  if (watchOnly !== undefined && !watch) {
+    ctx.note(`${String(watchOnly[0])} needs --watch (EUSAGE)`);
     return ExitStatus.usage;
   }
   const interrupt = onInterrupt(ctx, watch ? 'ignore' : 'stop');
@@ -258,7 +261,7 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
         ? await watchConsume(
             options,
             { intervalMs: flags.interval ?? DEFAULT_CONSUME_INTERVAL_MS, releaseIntervalMs: flags.releaseInterval ?? DEFAULT_RELEASE_INTERVAL_MS },
-            { health: new RouteHealth(spool.location, reporter.sink(`consume ${spool.location}: `)) },
+            { health: new RouteHealth(spool.location, reporter.sink(`consume ${spool.location}: `, 'messages wait in the spool')), backoff: new Backoff({ maxMs: flags.maxBackoff }) },
           )
         : await consume(options);
       if (json) ctx.json({ type: 'summary', spool: spool.location, ...summary });

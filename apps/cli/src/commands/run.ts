@@ -53,6 +53,8 @@ export interface RunFlags {
   readonly stallTimeout?: number;
   /** `--metrics <host:port>` (with `--watch`). */
   readonly metrics?: string;
+  /** `--max-backoff <ms>`: the longest wait between two retries of a route that is down. */
+  readonly maxBackoff?: number;
 }
 
 /**
@@ -108,6 +110,7 @@ interface RouteTotals {
 function checkFlags(flags: RunFlags): void {
   if (flags.recoverInterval !== undefined && flags.watch !== true) throw new FanoutError('EUSAGE', '--recover-interval needs --watch (without it, run recovers once, at its start)');
   if (flags.lease !== undefined && flags.lease < MIN_LEASE_MS) throw new FanoutError('EUSAGE', `--lease must be at least ${MIN_LEASE_MS} ms (an owner gives up at 2/3 of its lease)`);
+  if (flags.maxBackoff !== undefined && flags.watch !== true) throw new FanoutError('EUSAGE', '--max-backoff needs --watch (without it, a run does not retry)');
   if (flags.metrics !== undefined) {
     if (flags.watch !== true) throw new FanoutError('EUSAGE', '--metrics needs --watch (a run that ends has nothing to scrape)');
     parseListenAddress(flags.metrics);
@@ -370,7 +373,7 @@ export async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlag
     } else {
       await supervise({
         health: health!,
-        backoff: new Backoff(),
+        backoff: new Backoff({ maxMs: flags.maxBackoff }),
         signal,
         step: async () => {
           const summary = await pass();

@@ -28,6 +28,11 @@ describe('Backoff', () => {
     expect(b.next()).toBe(100);
   });
 
+  it('starts at the cap when the cap is below the initial wait', () => {
+    const b = new Backoff({ maxMs: 200, random: () => 0.999999 });
+    expect([b.next(), b.next()]).toEqual([200, 200]);
+  });
+
   it('never exceeds the cap however long the outage lasts', () => {
     const b = new Backoff({ initialMs: 500, maxMs: 30_000, random: () => 0.999999 });
     for (let i = 0; i < 2000; i++) expect(b.next()).toBeLessThanOrEqual(30_000);

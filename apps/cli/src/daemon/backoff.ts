@@ -29,8 +29,8 @@ export class Backoff {
   private readonly random: () => number;
 
   constructor(options: BackoffOptions = {}) {
-    this.initialMs = Math.max(1, options.initialMs ?? DEFAULT_BACKOFF_INITIAL_MS);
-    this.maxMs = Math.max(this.initialMs, options.maxMs ?? DEFAULT_BACKOFF_MAX_MS);
+    this.maxMs = Math.max(1, options.maxMs ?? DEFAULT_BACKOFF_MAX_MS);
+    this.initialMs = Math.min(this.maxMs, Math.max(1, options.initialMs ?? DEFAULT_BACKOFF_INITIAL_MS));
     this.random = options.random ?? Math.random;
   }
 

@@ -18,11 +18,11 @@ export class RouteReporter {
     private readonly metrics: FanoutMetrics | undefined,
   ) {}
 
-  /** The sink for route `route`, whose human lines start with `label` (e.g. `route main: `). */
-  sink(label: string): RouteHealthSink {
+  /** The sink for route `route`, whose human lines start with `label` (e.g. `route main: `); `waiting` says where its messages wait. */
+  sink(label: string, waiting?: string): RouteHealthSink {
     return {
       transition: (t) => {
-        this.log(`fanout: ${describeTransition(t, label)}\n`);
+        this.log(`fanout: ${describeTransition(t, label, waiting)}\n`);
         if (this.ctx.jsonOutput) this.ctx.json(t);
       },
       state: (route, state) => {
