@@ -54,12 +54,14 @@ describe.skipIf(!apacheInstalled())('run --watch with a WebDAV destination (need
     const bDir = join(apache.dataDir, B.slice(B.lastIndexOf('/') + 1));
     expect((await fanout(['init', 'S', 'A', B], { cwd: dir })).status).toBe(0);
     const daemon = startFanout(['run', '--from', 'S', '--to', 'A', '--to', B, '--watch', '--interval', '100', '--max-backoff', '2000'], { cwd: dir });
+    let stopped = false;
     try {
       const expected = new Map<string, string>();
       for (const [i, id] of (await enqueue('S', ['one', 'two', 'three'])).entries()) expected.set(id, ['one', 'two', 'three'][i]!);
       await waitFor('the first messages in B', async () => (await delivered(bDir)).size === 3);
 
       await apache.stop();
+      stopped = true;
       for (const [i, id] of (await enqueue('S', ['four', 'five', 'six'])).entries()) expected.set(id, ['four', 'five', 'six'][i]!);
       await sleep(15_000);
       expect(daemon.exited()).toBe(false);
@@ -67,6 +69,7 @@ describe.skipIf(!apacheInstalled())('run --watch with a WebDAV destination (need
       expect((await names(join(dir, 'S'))).filter((n) => n.startsWith('s'))).toHaveLength(3);
 
       await apache.start();
+      stopped = false;
       await waitFor('every message in A and B', async () => (await delivered(join(dir, 'A'))).size === 6 && (await delivered(bDir)).size === 6);
       await waitFor('the up line', () => /route: up again after/.test(daemon.stderr()));
       const r = await daemon.stop();
@@ -76,6 +79,7 @@ describe.skipIf(!apacheInstalled())('run --watch with a WebDAV destination (need
       await expectExactlyOnce([join(dir, 'A'), bDir], expected);
     } finally {
       await daemon.stop('SIGKILL');
+      if (stopped) await apache.start();
     }
   });
 
