@@ -2,6 +2,7 @@ import type { ProtocolName, StepName } from '@fanout/core';
 import type { ConsumerRecoveryScenario } from './consumer-recovery.js';
 import type { ConsumerScenario } from './consumer-scenario.js';
 import type { FailingRemovalsScenario } from './failing-removals.js';
+import type { OperatorFilesScenario } from './operator-files.js';
 import type { PausedOwnerScenario } from './paused-owner.js';
 import type { Scenario } from './scenario.js';
 import type { BackendKind } from './world.js';
@@ -132,4 +133,13 @@ export function failingRemovalScenarios(options: MatrixOptions = {}): FailingRem
       (['rollback', 'recovery'] as const).flatMap((phase) => PROTOCOLS.map((protocol) => ({ protocol, backend, dests: 2, ...shape, phase, maxStates: options.quick ? 4 : 8 }))),
     ),
   );
+}
+
+/**
+ * The operator-files family (operator-files.ts): both protocols, posix and nfs, 2 destinations,
+ * 2 messages in one batch, the operator's files planted in every spool.
+ */
+export function operatorFilesScenarios(options: MatrixOptions = {}): OperatorFilesScenario[] {
+  const backends: BackendKind[] = options.quick ? ['posix'] : ['posix', 'nfs'];
+  return backends.flatMap((backend) => PROTOCOLS.map((protocol) => ({ protocol, backend, dests: 2, messages: 2, maxStates: options.quick ? 4 : 32, ...(options.quick ? { stride: 3 } : {}) })));
 }

@@ -151,6 +151,14 @@ export function checkInvariants(
   return { inSource, delivered };
 }
 
+/**
+ * A readable attempt id for tests, ULID-shaped as recovery requires
+ * (`isValidTx`): `simTx('TX1')` is `0000000000000000000000TX1`-style.
+ */
+export function simTx(label: string): string {
+  return `0${label.padStart(25, '0')}`;
+}
+
 /** What {@link plantAttempt} leaves: an attempt `tx` on message `id` as a crashed owner would. */
 export interface PlantedAttempt {
   readonly id: string;
@@ -170,7 +178,7 @@ export async function plantAttempt(
   const { encodeMarker } = await import('@fanout/core');
   const { renameSync, writeFileSync } = await import('node:fs');
   const { hostname } = await import('node:os');
-  const tx = options.tx ?? 'TX1';
+  const tx = options.tx ?? simTx('TX1');
   const id = [...w.messages.keys()][0]!;
   const uuidOf = (dir: string) => JSON.parse(readFileSync(join(w.root, dir, '.fanout-spool'), 'utf8')).uuid as string;
   const record = {

@@ -5,7 +5,7 @@ import { clearOrphanLock } from './orphan-locks.js';
 import { type EventSink, ignoreEvents } from '../events/events.js';
 import { newId } from '../ids/ids.js';
 import type { ProtocolName } from '../marker/marker-codec.js';
-import { parseProtocolName } from '../names/protocol-names.js';
+import { isValidTx, parseProtocolName } from '../names/protocol-names.js';
 import { defaultOwnerProbe, type OwnerInfo, type OwnerProbe, processOwner } from '../owner/owner.js';
 import { type ExecutorHooks, MachineStopped, runMachine, unwrapStopped } from '../protocol/executor.js';
 import { transaction } from '../protocol/transaction.js';
@@ -57,7 +57,7 @@ export interface FanOutOptions {
   /** For checkers and schedulers: stand between the machines and the backends. */
   readonly hooks?: ExecutorHooks;
   readonly now?: () => number;
-  /** Makes attempt ids; injectable for reproducible simulations. */
+  /** Makes attempt ids; injectable for reproducible simulations. Each must be ULID-shaped (`isValidTx`). */
   readonly newTx?: () => string;
   readonly tempName?: () => string;
   /** A copy (read, transform, write) that makes no progress for this long fails with `ETIMEDOUT` and is rolled back. Default 5 minutes; 0: never. */
@@ -169,9 +169,16 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
     return clearOrphanLock(dest.spool.backend, options.source, f.id).catch(() => false);
   };
 
+  const nextTx = (): string => {
+    const tx = (options.newTx ?? newId)();
+    // A name with an attempt id that does not parse exactly would be unknown to recovery: refuse it up front.
+    if (!isValidTx(tx)) throw new FanoutError('EUSAGE', `attempt id ${JSON.stringify(tx)} is not ULID-shaped`, { spool: source.backend.location });
+    return tx;
+  };
+
   const runBatch = async (ids: string[], copied: () => void) => {
     const plan: TransactionPlan = {
-      tx: (options.newTx ?? newId)(),
+      tx: nextTx(),
       ids,
       protocol,
       source,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { FanoutError } from '../errors/fanout-error.js';
-import { isValidId } from '../names/protocol-names.js';
+import { isValidId, isValidTx } from '../names/protocol-names.js';
 import type { OwnerInfo } from '../owner/owner.js';
 
 /** The marker format version this code writes. */
@@ -112,7 +112,7 @@ export function decodeMarker(text: string, context: { spool?: string; file?: str
   const tx = get('tx');
   const ids = get('ids').split(' ');
   if (ids.length > MAX_BATCH_RECORD_IDS || new Set(ids).size !== ids.length) fail('bad ids');
-  if (!isValidId(tx) || !ids.every(isValidId)) fail('invalid id or tx');
+  if (!isValidTx(tx) || !ids.every(isValidId)) fail('invalid id or tx');
   if (context.tx !== undefined && context.tx !== tx) {
     throw new FanoutError('EFOREIGN', `record of attempt ${tx} under the name of attempt ${context.tx}; quarantined`, where);
   }
