@@ -83,6 +83,32 @@ describe.skipIf(!apacheInstalled())('run --watch with a WebDAV destination (need
     }
   });
 
+  it('started while the server is down, stays up (it exited after 5 s before) and delivers once the server answers', async () => {
+    const B = `webdav+${apache.baseUrl}B-late-${Date.now()}`;
+    const bDir = join(apache.dataDir, B.slice(B.lastIndexOf('/') + 1));
+    expect((await fanout(['init', 'S', 'A', B], { cwd: dir })).status).toBe(0);
+    const [id] = await enqueue('S', ['late']);
+    await apache.stop();
+    let stopped = true;
+    const daemon = startFanout(['run', '--from', 'S', '--to', 'A', '--to', B, '--watch', '--interval', '100', '--max-backoff', '1000'], { cwd: dir });
+    try {
+      await waitFor('the down line', () => /route: down: .*\(EUNAVAILABLE\)/.test(daemon.stderr()));
+      await sleep(7000);
+      expect(daemon.exited()).toBe(false);
+      await apache.start();
+      stopped = false;
+      await waitFor('the message in B', async () => (await delivered(bDir)).size === 1);
+      const r = await daemon.stop();
+      expect(r.status).toBe(0);
+      expect(countLines(r.stderr, /route: down: /)).toBe(1);
+      expect(countLines(r.stderr, /route: up again/)).toBe(1);
+      await expectExactlyOnce([join(dir, 'A'), bDir], new Map([[id!, 'late']]));
+    } finally {
+      await daemon.stop('SIGKILL');
+      if (stopped) await apache.start();
+    }
+  });
+
   it('without --watch, exits 4 (unavailable) when the server is away, the message kept in the source', async () => {
     const B = `webdav+${apache.baseUrl}B-gone-${Date.now()}`;
     expect((await fanout(['init', 'S', 'A', B], { cwd: dir })).status).toBe(0);

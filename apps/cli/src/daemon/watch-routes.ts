@@ -10,9 +10,8 @@ import type { CliContext } from '../cli-context.js';
 import { DEFAULT_ROUTE_NAME, type RouteEnv, type RouteOutcome, type RouteSpec, routesOf, runRoute, type RunFlags } from '../commands/run.js';
 import { type ExitStatusCode, worstStatus } from '../exit-status.js';
 import { onInterrupt } from '../interrupt.js';
-import { FanoutMetrics } from '../metrics/fanout-metrics.js';
-import { parseListenAddress } from '../metrics/listen-address.js';
-import { type MetricsServer, startMetricsServer } from '../metrics/metrics-server.js';
+import type { FanoutMetrics } from '../metrics/fanout-metrics.js';
+import type { MetricsServer } from '../metrics/metrics-server.js';
 import { noProgress, type Progress } from '../output/progress.js';
 import { formatDuration } from '../output/human-units.js';
 import { RouteReporter } from './route-reporter.js';
@@ -40,7 +39,9 @@ export async function watchRoutes(ctx: CliContext, flags: RunFlags, routes: read
   const json = flags.json === true;
   const showBar = !json && ctx.io.stderr.isTTY === true;
   const progress: Progress = showBar ? (await import('../output/terminal-progress.js')).terminalProgress(ctx.io.stderr) : noProgress((line) => ctx.io.stderr.write(line));
-  const metrics = flags.metrics !== undefined ? new FanoutMetrics() : undefined;
+  // prom-client and the HTTP server are loaded only when asked for.
+  const served = flags.metrics !== undefined ? await import('../metrics/serve-metrics.js') : undefined;
+  const metrics: FanoutMetrics | undefined = served?.newMetrics();
   const reporter = new RouteReporter(ctx, (line) => progress.log(line), metrics);
   const configFile = ctx.config?.file;
   let many = routes.length > 1;
@@ -99,9 +100,9 @@ export async function watchRoutes(ctx: CliContext, flags: RunFlags, routes: read
     reloading = reloading.then(reload, reload);
   });
   try {
-    if (flags.metrics !== undefined) {
+    if (served && metrics) {
       try {
-        server = await startMetricsServer(parseListenAddress(flags.metrics), metrics!, () => reporter.states);
+        server = await served.serveMetrics(flags.metrics!, metrics, () => reporter.states);
       } catch (err) {
         ctx.reportError(err, 'fatal');
         return 2;
