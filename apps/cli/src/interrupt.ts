@@ -22,24 +22,31 @@ export interface Interrupt {
 /** What SIGHUP does to this command: stop it gracefully, be ignored (and logged), or call a reload. */
 export type HangupAction = 'stop' | 'ignore' | (() => void);
 
+/** Where the notices go: by default `ctx.note`; `run` prints them above its progress bar, and removes the bar before exiting at once. */
+export interface InterruptOutput {
+  note(line: string): void;
+  beforeExit?(): void;
+}
+
 /** Install the handlers; call `dispose()` when the command is done. */
-export function onInterrupt(ctx: CliContext, hangup: HangupAction = 'stop'): Interrupt {
+export function onInterrupt(ctx: CliContext, output: InterruptOutput = { note: (line) => ctx.note(line) }, hangup: HangupAction = 'stop'): Interrupt {
   const controller = new AbortController();
   let first: StopSignal | undefined;
   const stop = (sig: StopSignal) => {
     if (first !== undefined) {
-      ctx.note(`${sig} again: exiting now; run \`fanout recover\` to finish what was in flight`);
+      output.beforeExit?.();
+      output.note(`${sig} again: exiting now; run \`fanout recover\` to finish what was in flight`);
       process.exit(signalStatus(sig));
     }
     first = sig;
-    ctx.note(`${sig}: finishing or rolling back the messages in flight (send it again to exit at once)`);
+    output.note(`${sig}: finishing or rolling back the messages in flight (send it again to exit at once)`);
     controller.abort(new Error(sig));
   };
   const onInt = () => stop('SIGINT');
   const onTerm = () => stop('SIGTERM');
   const onHup = () => {
     if (hangup === 'stop') stop('SIGHUP');
-    else if (hangup === 'ignore') ctx.note('SIGHUP: nothing to reload (no --config); ignored');
+    else if (hangup === 'ignore') output.note('SIGHUP: nothing to reload (no --config); ignored');
     else hangup();
   };
   process.on('SIGINT', onInt);

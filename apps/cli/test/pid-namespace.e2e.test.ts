@@ -131,7 +131,7 @@ describe('a live process in another pid namespace of this host and boot', () => 
 
     const c = await fanout(['consume', 'A', '--exec', 'cat > /dev/null', '--json'], { cwd: dir });
     expect(c.status, c.stderr).toBe(0);
-    expect(JSON.parse(lines(c.stdout).at(-1)!)).toMatchObject({ type: 'summary', consumed: 0, released: 0 });
+    expect(JSON.parse(lines(c.stdout).at(-1)!)).toMatchObject({ type: 'summary', consumed: 0, released: 0, staleClaimsReleased: 0 });
     expect(await names(join(dir, 'A'))).toEqual([claim, `w${id}.000000000000000000TXTHE1RS`].sort());
   }, 60_000);
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { encodeMarker, type OwnerInfo } from '@fanout/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { localOwner } from '../src/owner-probe.js';
-import { fanout, lines, names, tempDir, jsonEvent } from './cli-harness.js';
+import { fanout, jsonEvent, lines, names, spawnFanout, tempDir } from './cli-harness.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -151,12 +151,34 @@ describe('entries that are not messages', () => {
       ]),
     );
 
+    expect(JSON.parse(status.stdout)).toMatchObject({ counts: { source: 1, unknown: 4 } });
+
+    // Issue 16: each of these failed every run (EBADENTRY, exit 1).
     const r = await fanout(['run', '--from', 'S', '--to', 'A'], { cwd: dir });
-    expect(r.status).toBe(1);
-    for (const n of ['s01LINK', 's01FIFO', 's01DIR']) expect(r.stderr).toMatch(new RegExp(`^fanout: ${join(dir, 'S')}: ${n}: .*never opened \\(EBADENTRY\\)$`, 'm'));
-    expect(r.stderr).toMatch(/notes\.txt: not a message \(file\); left alone/);
+    expect(r.status).toBe(0);
+    for (const [n, kind] of [['s01LINK', 'symlink'], ['s01FIFO', 'other'], ['s01DIR', 'directory'], ['notes.txt', 'file']]) {
+      expect(lines(r.stderr).filter((l) => l.includes(`: ${n}:`))).toEqual([`fanout: ${join(dir, 'S')}: ${n}: not a message (${kind}); left alone`]);
+    }
     expect(await names(join(dir, 'S'))).toEqual(['notes.txt', 's01DIR', 's01FIFO', 's01LINK']);
     expect(await names(join(dir, 'A'))).toEqual([`d${id}`]);
     expect(await readFile(join(dir, 'target'), 'utf8')).toBe('secret');
+  });
+
+  it('reports each of them once per run under --watch, not once per pass, and exits 0', async () => {
+    expect((await fanout(['init', 'S', 'A'], { cwd: dir })).status).toBe(0);
+    await mkdir(join(dir, 'S', 's01DIR'));
+    await symlink(join(dir, 'nowhere'), join(dir, 'S', 's01LINK'));
+    const { child, done } = spawnFanout(['run', '--from', 'S', '--to', 'A', '--watch', '--interval', '50', '--recover-interval', '200'], { cwd: dir });
+    // Some 20 passes and 5 recoveries.
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    const [id] = lines((await fanout(['enqueue', 'S'], { cwd: dir, input: 'late' })).stdout);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    child.kill('SIGTERM');
+    const r = await done;
+    expect(r.status).toBe(0);
+    expect(lines(r.stderr).filter((l) => l.includes('s01DIR'))).toEqual([`fanout: ${join(dir, 'S')}: s01DIR: not a message (directory); left alone`]);
+    expect(lines(r.stderr).filter((l) => l.includes('s01LINK'))).toEqual([`fanout: ${join(dir, 'S')}: s01LINK: not a message (symlink); left alone`]);
+    expect(await names(join(dir, 'A'))).toEqual([`d${id}`]);
+    expect(await names(join(dir, 'S'))).toEqual(['s01DIR', 's01LINK']);
   });
 });

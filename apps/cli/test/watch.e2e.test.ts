@@ -160,7 +160,7 @@ describe('fanout consume --watch', () => {
     const r = await done;
 
     expect(r.status).toBe(0);
-    expect(lines(out).map(jsonEvent).at(-1)).toEqual({ type: 'summary', spool: join(dir, 'A'), consumed: 2, failed: 0, released: 1 });
+    expect(lines(out).map(jsonEvent).at(-1)).toEqual({ type: 'summary', spool: join(dir, 'A'), consumed: 2, failed: 0, released: 0, staleClaimsReleased: 1 });
     expect(lines(await readFile(join(dir, 'got'), 'utf8'))).toEqual([`${first}=first`, '01CLAIMEDBYTHEDEAD=abandoned']);
     expect(await names(join(dir, 'A'))).toEqual([]);
   });

@@ -1,7 +1,7 @@
 /**
  * Shared harness for protocol tests: spools on a real directory (fs-posix)
  * or in a memfs volume (fs-memory), an executor hook that stops a machine after N operations (a process crash:
- * everything done so far is on disk), and the invariants of DESIGN.md §4
+ * everything done so far is on disk), and the invariants of docs/DESIGN.md §4
  * checked by reading the spools.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -112,7 +112,7 @@ function names(world: Pick<PosixWorld, 'list'>, dir: string): string[] {
 }
 
 /**
- * DESIGN.md §4 after recovery: every message is either still in S (and in no
+ * docs/DESIGN.md §4 after recovery: every message is either still in S (and in no
  * destination) or in every destination exactly once with `expected` content,
  * and no protocol leftovers (t, m, w, l) remain.
  */

@@ -36,6 +36,8 @@ import type { MetricsServer } from '../metrics/metrics-server.js';
 import { ExitStatus, type ExitStatusCode, exitStatusFor, signalStatus, worstStatus } from '../exit-status.js';
 import { onInterrupt } from '../interrupt.js';
 import { localOwner, localOwnerProbe } from '../owner-probe.js';
+import { defineCommand } from './command-module.js';
+import { positiveInt } from './option-values.js';
 
 /** Run `command` with the message on stdin; resolve on exit status 0, throw otherwise. */
 async function execHandler(ctx: CliContext, command: string, location: string, message: ClaimedMessage, childStdout: 'inherit' | Writable): Promise<void> {
@@ -216,7 +218,7 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
     ctx.note(`${String(watchOnly[0])} needs --watch (EUSAGE)`);
     return ExitStatus.usage;
   }
-  const interrupt = onInterrupt(ctx, watch ? 'ignore' : 'stop');
+  const interrupt = onInterrupt(ctx, undefined, watch ? 'ignore' : 'stop');
   let server: MetricsServer | undefined;
   try {
     const spool = await ctx.open(ref);
@@ -265,7 +267,9 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
             { health: new RouteHealth(spool.location, reporter.sink(`consume ${spool.location}: `, 'messages wait in the spool')), backoff: new Backoff({ maxMs: flags.maxBackoff }) },
           )
         : await consume(options);
-      if (json) ctx.json({ type: 'summary', spool: spool.location, ...summary });
+      // Every message whose command failed was released (a failed release ends the command): `released` counts
+      // those, as each failure line says; the claims of dead consumers given back are counted apart.
+      if (json) ctx.json({ type: 'summary', spool: spool.location, consumed: summary.consumed, failed: summary.failed, released: summary.failed, staleClaimsReleased: summary.released });
       else if (flags.exec !== undefined) ctx.note(`${spool.location}: ${summary.consumed} consumed, ${summary.failed} failed and released, ${summary.released} stale claims released`);
       const status = summary.failed > 0 ? ExitStatus.failed : ExitStatus.ok;
       const received = interrupt.received();
@@ -283,5 +287,32 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
   }
 }
 
-/** `fanout consume`'s handler (until the command modules land, `index.ts` calls it). */
-export const consumeCommand = consumeSpool;
+/** `fanout consume`. */
+export const consumeCommand = defineCommand({
+  name: 'consume',
+  description:
+    'hand each delivered message to a command (sh -c, message on stdin, FANOUT_ID and FANOUT_SPOOL set); delete it when the command exits 0, release it otherwise',
+  arguments: [{ spec: '<spool>', description: 'a destination spool' }],
+  options: [
+    { flags: '--exec <cmd>', description: 'the command; without it, messages are written to stdout and deleted' },
+    { flags: '--json', description: 'with --exec: one JSON object per message and a summary (each line with ts and level)' },
+    {
+      flags: '--watch',
+      description: 'keep running and consume messages as they are delivered (until SIGINT/SIGTERM, which lets the message in hand finish); outages of the spool are ridden out',
+    },
+    { flags: '--interval <ms>', description: 'with --watch: how often to look for new messages (default 1000)', parse: positiveInt },
+    {
+      flags: '--release-interval <ms>',
+      description: 'with --watch: how often to release claims of dead consumers on this host and offer messages whose command failed again (default 30000)',
+      parse: positiveInt,
+    },
+    { flags: '--max-backoff <ms>', description: 'with --watch: the longest wait between two retries of a spool that is down (default 30000)', parse: positiveInt },
+    { flags: '--metrics <host:port>', description: 'with --watch: serve Prometheus metrics at http://<host:port>/metrics and health at /healthz' },
+  ],
+  examples: [
+    "fanout consume ./spool/out-a --exec 'lpr -P office'",
+    'fanout consume ./spool/out-a --exec \'cat > "/archive/$FANOUT_ID"\'',
+    "fanout consume ./spool/out-a --watch --interval 200 --exec './deliver.sh' --metrics 127.0.0.1:9465",
+  ],
+  handler: consumeSpool,
+});

@@ -35,6 +35,8 @@ import { formatBytes, formatDuration, perSecond } from '../output/human-units.js
 import { noProgress, type Progress } from '../output/progress.js';
 import { localOwner, localOwnerProbe } from '../owner-probe.js';
 import { loadTransform } from '../transform-module.js';
+import { defineCommand } from './command-module.js';
+import { collect, positiveInt } from './option-values.js';
 
 /** The flags of `run`. */
 export interface RunFlags {
@@ -80,6 +82,22 @@ export const DEFAULT_RECOVER_INTERVAL_MS = 30_000;
  * so a shorter one would roll back most transactions to a remote spool.
  */
 export const MIN_LEASE_MS = 1000;
+
+/** How many unknown entries a run remembers having reported; past that, each is reported again as it is seen. */
+const MAX_UNKNOWN_REMEMBERED = 10_000;
+
+/** Keys seen before, up to a bound (a spool full of junk must not grow the process without end). */
+class ReportedOnce {
+  private readonly seen = new Set<string>();
+  constructor(private readonly limit: number) {}
+
+  /** True the first time `key` is offered (and always once the bound is reached). */
+  first(key: string): boolean {
+    if (this.seen.has(key)) return false;
+    if (this.seen.size < this.limit) this.seen.add(key);
+    return true;
+  }
+}
 
 /** The name that route-down/up lines, JSON events and metrics give the one route of `--from`/`--to`. */
 export const DEFAULT_ROUTE_NAME = 'default';
@@ -199,7 +217,7 @@ async function runRoutes(ctx: CliContext, flags: RunFlags): Promise<ExitStatusCo
   }
   const showBar = flags.json !== true && ctx.io.stderr.isTTY === true;
   const progress: Progress = showBar ? (await import('../output/terminal-progress.js')).terminalProgress(ctx.io.stderr) : noProgress((line) => ctx.io.stderr.write(line));
-  const interrupt = onInterrupt(ctx, 'stop');
+  const interrupt = onInterrupt(ctx, { note: (line) => progress.log(`fanout: ${line}\n`), beforeExit: () => progress.stop() }, 'stop');
   const env: RouteEnv = { progress, showBar, many: routes.length > 1, metrics: undefined, reporter: undefined };
   try {
     const outcomes = await Promise.all(routes.map((r) => runRoute(ctx, r, flags, env, interrupt.signal, true)));
@@ -293,8 +311,11 @@ export async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlag
   // Later passes of --watch see the other workers' live markers at every recovery: say so only under --verbose.
   let inFlightQuiet = false;
   let openedRoute: OpenRoute | undefined;
+  const unknownSeen = new ReportedOnce(MAX_UNKNOWN_REMEMBERED);
   const onEvent = (event: FanoutEvent) => {
     metrics?.observe(routeName, event);
+    // Every recovery of --watch, and every pass, lists the same unknown entries again: each is reported once a run.
+    if (event.type === 'unknown-entry' && !unknownSeen.first(`${event.spool}\0${event.name}`)) return;
     if (json) ctx.json(route.name !== undefined && env.many ? { ...event, route: route.name } : event);
     switch (event.type) {
       case 'message-committed':
@@ -416,5 +437,53 @@ export async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlag
   };
 }
 
-/** `fanout run`'s handler (until the command modules land, `index.ts` calls it). */
-export const runCommand = runRoutes;
+/** `fanout run`. */
+export const runCommand = defineCommand({
+  name: 'run',
+  description: 'fan out every message of --from to every --to; recovers the source first; exits when none is left unless --watch',
+  options: [
+    { flags: '--from <spool>', description: 'the source spool' },
+    { flags: '--to <spool>', description: 'a destination spool (repeat for several)', parse: collect },
+    { flags: '--route <name>', description: 'with --config: run only this route (repeatable; default all)', parse: collect },
+    { flags: '--protocol <name>', description: 'staged (default: copies invisible until committed) or seed', choices: ['staged', 'seed'] },
+    { flags: '--batch <n>', description: 'messages per transaction (they share directory syncs; default 32)', parse: positiveInt },
+    { flags: '--concurrency <n>', description: 'transactions writing copies at once (default 4; as many again may be committing)', parse: positiveInt },
+    { flags: '--transform <module>', description: 'module whose default export makes a Transform per message and destination' },
+    { flags: '--watch', description: 'keep running and fan out new messages as they arrive (until SIGINT/SIGTERM); outages are ridden out' },
+    { flags: '--interval <ms>', description: 'with --watch: how often to look for new messages (default 1000)', parse: positiveInt },
+    {
+      flags: '--recover-interval <ms>',
+      description: "with --watch: how often to recover the source's stale attempts, left by dead or stopped workers (default 30000)",
+      parse: positiveInt,
+    },
+    {
+      flags: '--max-backoff <ms>',
+      description: 'with --watch: the longest wait between two retries of a route that is down (default 30000; retries start at 500 ms and double)',
+      parse: positiveInt,
+    },
+    {
+      flags: '--metrics <host:port>',
+      description: 'with --watch: serve Prometheus metrics at http://<host:port>/metrics and health at /healthz (port 0: any free port, printed)',
+    },
+    {
+      flags: '--lease <ms>',
+      description: `lease written into each attempt's record (default 600000, at least ${MIN_LEASE_MS}; renewed every third of it while the attempt runs); a worker backs out at 2/3 of it, and another host's recovery may take the attempt over once it ends (the commit is fenced: a worker that was taken over cannot commit)`,
+      parse: positiveInt,
+    },
+    {
+      flags: '--stall-timeout <ms>',
+      description: 'a copy (read, transform, write) that makes no progress this long fails with ETIMEDOUT and is rolled back (default 300000, or FANOUT_STALL_TIMEOUT_MS)',
+      parse: positiveInt,
+    },
+    { flags: '--json', description: 'print one JSON object per event and a summary object on stdout (each line with ts and level)' },
+  ],
+  help:
+    "With --watch, an outage of a spool (server away, I/O error, disk full, permission, missing directory) never\nends the run: the route's messages wait in the source, it is retried with backoff, and one line says when it\ngoes down and one when it is back. SIGHUP reloads a --config file (routes added, removed, changed; work in\nhand finishes first); without --config it is ignored. Without --watch, SIGHUP stops as SIGTERM does (129).\n" +
+    'Several workers may run on one source spool at once (on this host, or on hosts sharing an NFS spool):\neach message is taken by one (an atomic rename); with --watch each recovers what dead ones left. Give a\nsource on WebDAV one worker only: common servers check Overwrite: F before they move, so two\nrecoverers could both claim one attempt.',
+  examples: [
+    'fanout run --from ./spool/in --to ./spool/out-a --to webdav+https://dav.example.com/out',
+    'fanout run --from ./spool/in --to ./spool/out-a --watch --interval 200 --recover-interval 10000',
+    'fanout --config fanout.yaml run --watch --route main --metrics 127.0.0.1:9464',
+  ],
+  handler: runRoutes,
+});

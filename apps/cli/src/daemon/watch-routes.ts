@@ -96,7 +96,7 @@ export async function watchRoutes(ctx: CliContext, flags: RunFlags, routes: read
   };
   // Reloads run one after the other: a second SIGHUP waits for the first to finish.
   let reloading = Promise.resolve();
-  const interrupt = onInterrupt(ctx, () => {
+  const interrupt = onInterrupt(ctx, { note: (line) => progress.log(`fanout: ${line}\n`), beforeExit: () => progress.stop() }, () => {
     reloading = reloading.then(reload, reload);
   });
   try {

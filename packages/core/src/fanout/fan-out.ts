@@ -1,5 +1,5 @@
 import { overrideBackend } from '../backend/override-backend.js';
-import { describeKind, type SpoolBackend, type SpoolOpener } from '../backend/spool-backend.js';
+import { type SpoolBackend, type SpoolOpener } from '../backend/spool-backend.js';
 import { FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-error.js';
 import { clearOrphanLock } from './orphan-locks.js';
 import { type EventSink, ignoreEvents } from '../events/events.js';
@@ -8,7 +8,8 @@ import type { ProtocolName } from '../marker/marker-codec.js';
 import { isValidTx, parseProtocolName } from '../names/protocol-names.js';
 import { defaultOwnerProbe, type OwnerInfo, type OwnerProbe, processOwner } from '../owner/owner.js';
 import { type ExecutorHooks, MachineStopped, runMachine, unwrapStopped } from '../protocol/executor.js';
-import { transaction } from '../protocol/transaction.js';
+import { markerFor, transaction } from '../protocol/transaction.js';
+import { recoverAttempt } from '../recovery/recovery-machine.js';
 import type { MessageFailure, TransactionPlan, TransformFactory, VerifiedSpool } from '../protocol/transaction-plan.js';
 import { recover, type RecoverySummary } from '../recovery/recover.js';
 import { startLeaseRenewal } from './lease-renewal.js';
@@ -26,7 +27,7 @@ export interface FanOutDestination {
 export interface FanOutOptions {
   readonly source: SpoolBackend;
   readonly destinations: readonly FanOutDestination[];
-  /** `staged` (default) or `seed`; see DESIGN.md §3. */
+  /** `staged` (default) or `seed`; see docs/PROTOCOL.md. */
   readonly protocol?: ProtocolName;
   /** Messages per transaction: they share directory syncs. Default {@link DEFAULT_BATCH_SIZE}. */
   readonly batchSize?: number;
@@ -176,6 +177,28 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
     return tx;
   };
 
+  /**
+   * An attempt that left a call in the air (a destination that stopped
+   * answering, see `TransactionOutcome.hung`) keeps its lease, so that no
+   * recoverer rolls it back while a late copy may still land; once every such
+   * call has returned, the owner finishes the back-out itself, as recovery
+   * would (the late copy is removed, the message given back). The run does not
+   * wait for it: the messages are reported failed (ETIMEDOUT) at once. If the
+   * process ends first, the hung call ends with it, and recovery finishes the
+   * attempt once its owner is dead.
+   */
+  const finishWhenReturned = (plan: TransactionPlan, hung: Promise<void>, renewal: { stop(cleanUp: boolean): Promise<void> }) => {
+    void hung
+      .then(() => runMachine(recoverAttempt(source.backend, markerFor(plan), destinations.map((d) => d.spool.backend)), options.hooks))
+      .then(
+        (o) => {
+          for (const m of o.messages) emit({ type: 'recovered', id: m.id, tx: plan.tx, action: m.action });
+        },
+        () => undefined, // a storage error or a stop: the record stays for recovery
+      )
+      .finally(() => renewal.stop(true));
+  };
+
   const runBatch = async (ids: string[], copied: () => void) => {
     const plan: TransactionPlan = {
       tx: nextTx(),
@@ -199,10 +222,15 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
     let committedHere = 0;
     try {
       let outcome;
+      let keepLease = false;
       try {
         outcome = await runMachine(transaction(plan), options.hooks);
+        if (outcome.hung) {
+          keepLease = true;
+          finishWhenReturned(plan, outcome.hung, renewal);
+        }
       } finally {
-        await renewal.stop(true);
+        if (!keepLease) await renewal.stop(true);
       }
       committed += outcome.committed.length;
       committedHere = outcome.committed.length;
@@ -273,12 +301,10 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
       const parsed = parseProtocolName(entry.name);
       if (parsed.kind !== 'source' || failedIds.has(parsed.id)) continue;
       if (entry.kind !== 'file') {
-        if (!failedIds.has(parsed.id)) {
-          failedIds.add(parsed.id);
-          const error = new FanoutError('EBADENTRY', `is ${describeKind(entry.kind)}, not a regular file; never opened`, { spool: options.source.location, file: entry.name });
-          failed.push({ id: parsed.id, error, committed: false });
-          emit({ type: 'message-failed', id: parsed.id, error, committed: false });
-        }
+        // A directory, symlink or FIFO named like a message is not one: an unknown entry, never touched and no
+        // failure of this run. The recovery that ran first reported it already; else it is reported here, once.
+        failedIds.add(parsed.id);
+        if (recovery === undefined) emit({ type: 'unknown-entry', spool: options.source.location, name: entry.name, kind: entry.kind });
         continue;
       }
       found++;

@@ -7,7 +7,7 @@ import type { OwnerInfo } from '../owner/owner.js';
 export const MARKER_VERSION = 2;
 const MAGIC = `fanout-marker ${MARKER_VERSION}`;
 
-/** Which protocol a transaction follows (DESIGN.md §3). */
+/** Which protocol a transaction follows (docs/PROTOCOL.md). */
 export type ProtocolName = 'staged' | 'seed';
 
 /** A spool as a marker names it: by identity and by location. */
