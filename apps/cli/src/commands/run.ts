@@ -28,9 +28,11 @@ import type { RouteReporter } from '../daemon/route-reporter.js';
 import { classifyFailure, storageFaultOf } from '../daemon/storage-fault.js';
 import { supervise } from '../daemon/supervise.js';
 import { ExitStatus, type ExitStatusCode, exitStatusFor, signalStatus, worstStatus } from '../exit-status.js';
+import { isTransientFailure } from '../daemon/transient-failure.js';
 import { onInterrupt } from '../interrupt.js';
 import type { FanoutMetrics } from '../metrics/fanout-metrics.js';
 import { parseListenAddress } from '../metrics/listen-address.js';
+import { processRouteOpenFiles } from '../open-file-limit.js';
 import { formatBytes, formatDuration, perSecond } from '../output/human-units.js';
 import { noProgress, type Progress } from '../output/progress.js';
 import { localOwner, localOwnerProbe } from '../owner-probe.js';
@@ -119,6 +121,8 @@ interface RouteTotals {
   skipped: number;
   bytes: number;
   refused: number;
+  /** Messages that failed for want of a file descriptor (status 6). */
+  outOfFiles: number;
   rolledBack: number;
   rolledForward: number;
   /** Under `--watch`: failed attempts of messages that met an outage (they wait; not counted in `failed`). */
@@ -191,6 +195,8 @@ export interface RouteEnv {
   readonly metrics: FanoutMetrics | undefined;
   /** Under `--watch`: where route-down/up transitions go. */
   readonly reporter: RouteReporter | undefined;
+  /** Each route's part of the process's open-file limit (open-file-limit.ts). */
+  readonly maxOpenFiles: number | undefined;
 }
 
 /** What one route did, and how it ended. */
@@ -218,7 +224,8 @@ async function runRoutes(ctx: CliContext, flags: RunFlags): Promise<ExitStatusCo
   const showBar = flags.json !== true && ctx.io.stderr.isTTY === true;
   const progress: Progress = showBar ? (await import('../output/terminal-progress.js')).terminalProgress(ctx.io.stderr) : noProgress((line) => ctx.io.stderr.write(line));
   const interrupt = onInterrupt(ctx, { note: (line) => progress.log(`fanout: ${line}\n`), beforeExit: () => progress.stop() }, 'stop');
-  const env: RouteEnv = { progress, showBar, many: routes.length > 1, metrics: undefined, reporter: undefined };
+  // The routes share the process's open-file limit: each fan-out keeps under its part (open-file-limit.ts).
+  const env: RouteEnv = { progress, showBar, many: routes.length > 1, metrics: undefined, reporter: undefined, maxOpenFiles: processRouteOpenFiles(routes.length) };
   try {
     const outcomes = await Promise.all(routes.map((r) => runRoute(ctx, r, flags, env, interrupt.signal, true)));
     // The bar goes first, so the summaries stay on screen below the last messages.
@@ -291,7 +298,12 @@ export async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlag
   const routeName = route.name ?? DEFAULT_ROUTE_NAME;
   const label = route.name !== undefined && env.many ? `${route.name}: ` : '';
   const opened: SpoolBackend[] = [];
-  const totals: RouteTotals = { committed: 0, failed: 0, skipped: 0, bytes: 0, refused: 0, rolledBack: 0, rolledForward: 0, deferred: 0 };
+  const totals: RouteTotals = { committed: 0, failed: 0, skipped: 0, bytes: 0, refused: 0, outOfFiles: 0, rolledBack: 0, rolledForward: 0, deferred: 0 };
+  /**
+   * Under --watch a message that failed on an outage of a storage, or for want of a descriptor, is not
+   * failed: it waits in S for a later pass.
+   */
+  const retriedLater = (f: { error: unknown; committed: boolean }) => watch && (isTransientFailure(f) || (!f.committed && storageFaultOf(f.error) !== undefined));
   const started = Date.now();
   const health = watch ? new RouteHealth(routeName, env.reporter!.sink(route.name !== undefined ? `route ${route.name}: ` : 'route: ')) : undefined;
   let recoveryDue = true;
@@ -325,7 +337,7 @@ export async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlag
         progress.tick(0);
         // While the route is down its route-down line says it all: one line per outage, not per message and retry.
         if (health?.state === 'down' && !ctx.verbose && storageFaultOf(event.error) !== undefined) break;
-        progress.log(`fanout: ${label}${event.error.oneLine()}${event.committed ? ' [committed; its record is left for `fanout recover`]' : ''}\n`);
+        progress.log(`fanout: ${label}${event.error.oneLine()}${event.committed ? ' [committed; its record is left for `fanout recover`]' : retriedLater(event) ? ' [left in the source; retried on a later pass]' : ''}\n`);
         break;
       case 'quarantined':
       case 'recovery-failed':
@@ -365,6 +377,7 @@ export async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlag
       ownerProbe: localOwnerProbe,
       leaseMs: flags.lease,
       stallTimeoutMs: stallTimeoutOf(flags),
+      ...(env.maxOpenFiles !== undefined ? { maxOpenFiles: env.maxOpenFiles } : {}),
       signal: watch ? AbortSignal.any([signal, passController.signal]) : signal,
       onEvent,
     });
@@ -374,8 +387,12 @@ export async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlag
     }
     totals.committed += summary.committed;
     for (const f of summary.failed) {
-      if (watch && storageFaultOf(f.error) !== undefined) totals.deferred++;
-      else totals.failed++;
+      if (retriedLater(f)) {
+        totals.deferred++;
+        continue;
+      }
+      totals.failed++;
+      if (f.error.code === 'EMFILE') totals.outOfFiles++;
     }
     totals.skipped += summary.skipped;
     totals.bytes += summary.bytes;
@@ -420,7 +437,11 @@ export async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlag
   }
 
   const ms = Date.now() - started;
-  const status = totals.refused > 0 ? ExitStatus.refused : totals.failed > 0 ? ExitStatus.failed : ExitStatus.ok;
+  const status = worstStatus(
+    totals.refused > 0 ? ExitStatus.refused : ExitStatus.ok,
+    totals.outOfFiles > 0 ? ExitStatus.resources : ExitStatus.ok,
+    totals.failed > 0 ? ExitStatus.failed : ExitStatus.ok,
+  );
   if (json) {
     ctx.json({ type: 'summary', ...(route.name !== undefined ? { route: route.name } : {}), ...totals, ms, interrupted: signal.aborted });
     return { status, fatal };

@@ -12,6 +12,7 @@ import { type ExitStatusCode, worstStatus } from '../exit-status.js';
 import { onInterrupt } from '../interrupt.js';
 import type { FanoutMetrics } from '../metrics/fanout-metrics.js';
 import type { MetricsServer } from '../metrics/metrics-server.js';
+import { processRouteOpenFiles } from '../open-file-limit.js';
 import { noProgress, type Progress } from '../output/progress.js';
 import { formatDuration } from '../output/human-units.js';
 import { RouteReporter } from './route-reporter.js';
@@ -45,7 +46,9 @@ export async function watchRoutes(ctx: CliContext, flags: RunFlags, routes: read
   const reporter = new RouteReporter(ctx, (line) => progress.log(line), metrics);
   const configFile = ctx.config?.file;
   let many = routes.length > 1;
-  const envOf = (): RouteEnv => ({ progress, showBar, many, metrics, reporter });
+  // The routes share the process's open-file limit; a reload that changes their number changes each one's part for routes started after it.
+  let maxOpenFiles = processRouteOpenFiles(routes.length);
+  const envOf = (): RouteEnv => ({ progress, showBar, many, metrics, reporter, maxOpenFiles });
 
   /** Summaries of routes stopped for good; printed at once when a reload stops them, else at the end. */
   const summaries: string[] = [];
@@ -88,6 +91,7 @@ export async function watchRoutes(ctx: CliContext, flags: RunFlags, routes: read
       return;
     }
     many = next.size > 1;
+    maxOpenFiles = processRouteOpenFiles(Math.max(next.size, set.names().length));
     const diff = await set.apply(next);
     for (const name of diff.removed) reporter.forget(name);
     const list = (names: string[]) => (names.length > 0 ? names.join(', ') : 'none');
