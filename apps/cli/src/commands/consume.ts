@@ -19,11 +19,14 @@ import {
   consumePass,
   consumerName,
   type ConsumeSummary,
+  DEFAULT_MAX_ATTEMPTS,
   type FanoutEvent,
   FanoutError,
   readSpoolIdentity,
   release,
   releaseStaleClaims,
+  removeDeadTemps,
+  STALE_TEMP_MS,
 } from '@fanout/core';
 import type { CliContext } from '../cli-context.js';
 import { Backoff } from '../daemon/backoff.js';
@@ -38,6 +41,13 @@ import { onInterrupt } from '../interrupt.js';
 import { localOwner, localOwnerProbe } from '../owner-probe.js';
 import { defineCommand } from './command-module.js';
 import { positiveInt } from './option-values.js';
+
+/**
+ * The failures of the command itself (it exited non-zero or was killed): the
+ * message's own failure, counted towards `--max-attempts`. A failure to read
+ * the message or to start the command is not.
+ */
+const commandFailures = new WeakSet<FanoutError>();
 
 /** Run `command` with the message on stdin; resolve on exit status 0, throw otherwise. */
 async function execHandler(ctx: CliContext, command: string, location: string, message: ClaimedMessage, childStdout: 'inherit' | Writable): Promise<void> {
@@ -61,7 +71,9 @@ async function execHandler(ctx: CliContext, command: string, location: string, m
   }
   const [code, signal] = await exited;
   if (code !== 0) {
-    throw new FanoutError('EIO', signal ? `command killed by ${signal}; message released` : `command exited with status ${code}; message released`, { spool: location, file: message.file });
+    const error = new FanoutError('EIO', signal ? `command killed by ${signal}` : `command exited with status ${code}`, { spool: location, file: message.file });
+    commandFailures.add(error);
+    throw error;
   }
 }
 
@@ -85,6 +97,7 @@ export interface ConsumeFlags {
   readonly watch?: boolean;
   readonly interval?: number;
   readonly releaseInterval?: number;
+  readonly maxAttempts?: number;
   /** `--metrics <host:port>` (with `--watch`). */
   readonly metrics?: string;
   /** `--max-backoff <ms>`: the longest wait between two retries of a spool that is down. */
@@ -134,6 +147,7 @@ export async function watchConsume(
   let consumed = 0;
   let failed = 0;
   let released = 0;
+  let held = 0;
   let lastSweep = -Infinity;
   let identityChecked = false;
   /** Messages whose handler failed, not offered again before the next sweep (else a failing command would spin). */
@@ -182,12 +196,23 @@ export async function watchConsume(
       await settleLeftovers();
       if (Date.now() - lastSweep >= timing.releaseIntervalMs) {
         released += await releaseStaleClaims(spool, options.ownerProbe, options.owner);
+        // A consumer that crashed while counting a failure left a temp file; nobody else recovers a destination.
+        await removeDeadTemps(spool, options.ownerProbe, STALE_TEMP_MS, Date.now());
         lastSweep = Date.now();
         failedIds.clear();
       }
       settling = undefined;
       try {
-        await consumePass(spool, handler, { who, skip: failedIds, signal, onEvent });
+        const pass = await consumePass(spool, handler, {
+          who,
+          skip: failedIds,
+          signal,
+          onEvent,
+          ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
+          ...(options.counts !== undefined ? { counts: options.counts } : {}),
+          ...(options.owner !== undefined ? { owner: options.owner } : {}),
+        });
+        held += pass.held;
       } catch (err) {
         // Set by the handler while consumePass ran (the narrowing above cannot see that).
         const left = settling as { message: ClaimedMessage; handled: boolean } | undefined;
@@ -202,7 +227,7 @@ export async function watchConsume(
   });
   // Stopped while the spool was down: what is left is settled if the spool is back, else left to `releaseStaleClaims` of a later run.
   await settleLeftovers().catch(() => undefined);
-  return { consumed, failed, released };
+  return { consumed, failed, released, held };
 }
 
 /** Consume every delivered message of the spool (and, with `--watch`, those delivered later). */
@@ -211,6 +236,10 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
   const watch = flags.watch === true;
   if (json && flags.exec === undefined) {
     ctx.note('--json needs --exec (without it, stdout carries the messages themselves) (EUSAGE)');
+    return ExitStatus.usage;
+  }
+  if (flags.maxAttempts !== undefined && flags.exec === undefined) {
+    ctx.note('--max-attempts needs --exec (only a command\'s failure is counted) (EUSAGE)');
     return ExitStatus.usage;
   }
   const watchOnly = [['--interval', flags.interval], ['--release-interval', flags.releaseInterval], ['--metrics', flags.metrics], ['--max-backoff', flags.maxBackoff]].find(([, v]) => v !== undefined);
@@ -234,10 +263,16 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
         ctx.note(`metrics at ${server.url}/metrics, health at ${server.url}/healthz`);
         if (json) ctx.json({ type: 'metrics-listening', url: server.url });
       }
+      const maxAttempts = flags.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
       const onEvent = (event: FanoutEvent) => {
         metrics?.observe(spool.location, event);
         if (json) ctx.json(event);
-        if (event.type === 'consume-failed') ctx.note(event.error.oneLine());
+        if (event.type === 'consume-failed') {
+          const e = event.error;
+          const what = event.held === true ? `message held after ${event.attempts} failed attempts (h${event.id}.d; \`fanout release ${event.spool} ${event.id}\` once it can be handled)` : 'message released';
+          const line = new FanoutError(e.code, `${e.message}; ${what}`, { ...(e.spool !== undefined ? { spool: e.spool } : {}), ...(e.file !== undefined ? { file: e.file } : {}) }).oneLine();
+          ctx.note(`${line}${event.attempts !== undefined && event.held !== true ? ` [failed attempt ${event.attempts} of ${maxAttempts}]` : ''}`);
+        }
       };
       // With --json, stdout is ours: the command's own output goes to stderr.
       const childStdout = json ? ctx.io.stderr : 'inherit';
@@ -259,6 +294,8 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
         ownerProbe: localOwnerProbe,
         signal: AbortSignal.any([interrupt.signal, readerGone.signal]),
         onEvent,
+        // Only the command's own failure counts (and only with --exec: printing to stdout is not the message's fault).
+        ...(flags.exec !== undefined ? { maxAttempts, counts: (e: FanoutError) => commandFailures.has(e) } : {}),
       };
       const summary = watch
         ? await watchConsume(
@@ -267,10 +304,10 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
             { health: new RouteHealth(spool.location, reporter.sink(`consume ${spool.location}: `, 'messages wait in the spool')), backoff: new Backoff({ maxMs: flags.maxBackoff }) },
           )
         : await consume(options);
-      // Every message whose command failed was released (a failed release ends the command): `released` counts
-      // those, as each failure line says; the claims of dead consumers given back are counted apart.
-      if (json) ctx.json({ type: 'summary', spool: spool.location, consumed: summary.consumed, failed: summary.failed, released: summary.failed, staleClaimsReleased: summary.released });
-      else if (flags.exec !== undefined) ctx.note(`${spool.location}: ${summary.consumed} consumed, ${summary.failed} failed and released, ${summary.released} stale claims released`);
+      // Every message whose command failed was released or held (a failed release ends the command): `released`
+      // counts the released ones, as each failure line says; the claims of dead consumers given back are counted apart.
+      if (json) ctx.json({ type: 'summary', spool: spool.location, consumed: summary.consumed, failed: summary.failed, released: summary.failed - summary.held, held: summary.held, staleClaimsReleased: summary.released });
+      else if (flags.exec !== undefined) ctx.note(`${spool.location}: ${summary.consumed} consumed, ${summary.failed - summary.held} failed and released${summary.held > 0 ? `, ${summary.held} failed and held` : ''}, ${summary.released} stale claims released`);
       const status = summary.failed > 0 ? ExitStatus.failed : ExitStatus.ok;
       const received = interrupt.received();
       // The normal end of --watch is a signal: its status is that of the work, as for `run --watch`.
@@ -306,11 +343,17 @@ export const consumeCommand = defineCommand({
       description: 'with --watch: how often to release claims of dead consumers on this host and offer messages whose command failed again (default 30000)',
       parse: positiveInt,
     },
+    {
+      flags: '--max-attempts <n>',
+      description: 'with --exec: failed runs of the command for one message before it is held as h<id>.d in the destination, no longer handed out, until `fanout release` (default 5)',
+      parse: positiveInt,
+    },
     { flags: '--max-backoff <ms>', description: 'with --watch: the longest wait between two retries of a spool that is down (default 30000)', parse: positiveInt },
     { flags: '--metrics <host:port>', description: 'with --watch: serve Prometheus metrics at http://<host:port>/metrics and health at /healthz' },
   ],
   examples: [
     "fanout consume ./spool/out-a --exec 'lpr -P office'",
+    "fanout consume ./spool/out-a --exec './deliver.sh' --max-attempts 3",
     'fanout consume ./spool/out-a --exec \'cat > "/archive/$FANOUT_ID"\'',
     "fanout consume ./spool/out-a --watch --interval 200 --exec './deliver.sh' --metrics 127.0.0.1:9465",
   ],

@@ -10,6 +10,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import {
+  DEFAULT_MAX_ATTEMPTS,
   type FanoutEvent,
   type FanOutDestination,
   FanoutError,
@@ -55,6 +56,7 @@ export interface RunFlags {
   readonly recoverInterval?: number;
   readonly lease?: number;
   readonly stallTimeout?: number;
+  readonly maxAttempts?: number;
   /** `--metrics <host:port>` (with `--watch`). */
   readonly metrics?: string;
   /** `--max-backoff <ms>`: the longest wait between two retries of a route that is down. */
@@ -112,6 +114,7 @@ export interface RouteSpec {
   readonly protocol: ProtocolName | undefined;
   readonly batch: number | undefined;
   readonly concurrency: number | undefined;
+  readonly maxAttempts: number | undefined;
 }
 
 /** What one route did, over all its passes. */
@@ -127,6 +130,7 @@ interface RouteTotals {
   rolledForward: number;
   /** Under `--watch`: failed attempts of messages that met an outage (they wait; not counted in `failed`). */
   deferred: number;
+  held: number;
 }
 
 function checkFlags(flags: RunFlags): void {
@@ -153,6 +157,7 @@ export function routesOf(ctx: CliContext, flags: RunFlags): RouteSpec[] {
         protocol: flags.protocol,
         batch: flags.batch,
         concurrency: flags.concurrency,
+        maxAttempts: flags.maxAttempts,
       },
     ];
   }
@@ -172,6 +177,7 @@ export function routesOf(ctx: CliContext, flags: RunFlags): RouteSpec[] {
       protocol: flags.protocol ?? r.protocol,
       batch: flags.batch ?? r.batch,
       concurrency: flags.concurrency ?? r.concurrency,
+      maxAttempts: flags.maxAttempts ?? r.maxAttempts,
     }));
 }
 
@@ -298,7 +304,8 @@ export async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlag
   const routeName = route.name ?? DEFAULT_ROUTE_NAME;
   const label = route.name !== undefined && env.many ? `${route.name}: ` : '';
   const opened: SpoolBackend[] = [];
-  const totals: RouteTotals = { committed: 0, failed: 0, skipped: 0, bytes: 0, refused: 0, outOfFiles: 0, rolledBack: 0, rolledForward: 0, deferred: 0 };
+  const totals: RouteTotals = { committed: 0, failed: 0, skipped: 0, bytes: 0, refused: 0, outOfFiles: 0, rolledBack: 0, rolledForward: 0, deferred: 0, held: 0 };
+  const maxAttempts = route.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   /**
    * Under --watch a message that failed on an outage of a storage, or for want of a descriptor, is not
    * failed: it waits in S for a later pass.
@@ -337,7 +344,10 @@ export async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlag
         progress.tick(0);
         // While the route is down its route-down line says it all: one line per outage, not per message and retry.
         if (health?.state === 'down' && !ctx.verbose && storageFaultOf(event.error) !== undefined) break;
-        progress.log(`fanout: ${label}${event.error.oneLine()}${event.committed ? ' [committed; its record is left for `fanout recover`]' : retriedLater(event) ? ' [left in the source; retried on a later pass]' : ''}\n`);
+        progress.log(`fanout: ${label}${event.error.oneLine()}${event.committed ? ' [committed; its record is left for `fanout recover`]' : retriedLater(event) ? ' [left in the source; retried on a later pass]' : ''}${event.attempts !== undefined ? ` [failed attempt ${event.attempts} of ${maxAttempts}]` : ''}\n`);
+        break;
+      case 'message-held':
+        progress.log(`fanout: ${label}${event.spool}: s${event.id}: held after ${plural(event.attempts, 'failed attempt')} (h${event.id}.s); \`fanout release ${event.spool} ${event.id}\` once it can be delivered\n`);
         break;
       case 'quarantined':
       case 'recovery-failed':
@@ -378,6 +388,7 @@ export async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlag
       leaseMs: flags.lease,
       stallTimeoutMs: stallTimeoutOf(flags),
       ...(env.maxOpenFiles !== undefined ? { maxOpenFiles: env.maxOpenFiles } : {}),
+      maxAttempts,
       signal: watch ? AbortSignal.any([signal, passController.signal]) : signal,
       onEvent,
     });
@@ -395,6 +406,7 @@ export async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlag
       if (f.error.code === 'EMFILE') totals.outOfFiles++;
     }
     totals.skipped += summary.skipped;
+    totals.held += summary.held;
     totals.bytes += summary.bytes;
     totals.refused += summary.recovery?.refused.length ?? 0;
     // A recovery step the storage refused leaves work undone: the run did not do everything.
@@ -453,7 +465,7 @@ export async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlag
     status,
     fatal,
     summary:
-      `fanout: ${label}${plural(totals.committed, 'message')} fanned out to ${plural(route.to.length, 'spool')}, ${totals.failed} failed, ${totals.skipped} skipped; ` +
+      `fanout: ${label}${plural(totals.committed, 'message')} fanned out to ${plural(route.to.length, 'spool')}, ${totals.failed} failed${totals.held > 0 ? ` (${totals.held} now held)` : ''}, ${totals.skipped} skipped; ` +
       `${formatBytes(totals.bytes)} written in ${formatDuration(ms)} (${perSecond(totals.committed, ms)} msg/s, ${formatBytes(perSecond(totals.bytes, ms))}/s)${recovered}${refused}${deferred}${signal.aborted ? '; interrupted' : ''}\n`,
   };
 }
@@ -494,6 +506,11 @@ export const runCommand = defineCommand({
     {
       flags: '--stall-timeout <ms>',
       description: 'a copy (read, transform, write) that makes no progress this long fails with ETIMEDOUT and is rolled back (default 300000, or FANOUT_STALL_TIMEOUT_MS)',
+      parse: positiveInt,
+    },
+    {
+      flags: '--max-attempts <n>',
+      description: 'failed attempts of a message (its transform threw or gave no stream: ETRANSFORM) before it is held as h<id>.s, no longer offered, until `fanout release` (default 5; config key maxAttempts); an unreachable destination is never counted',
       parse: positiveInt,
     },
     { flags: '--json', description: 'print one JSON object per event and a summary object on stdout (each line with ts and level)' },

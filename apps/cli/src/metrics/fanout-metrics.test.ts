@@ -39,11 +39,13 @@ describe('FanoutMetrics', () => {
     expect(sample(text, 'fanout_route_outages_total{route="b"}')).toBe(1);
   });
 
-  it('counts waiting and delivered messages and the oldest one\'s age per spool at each scrape', async () => {
+  it('counts waiting, delivered and held messages and the oldest one\'s age per spool at each scrape', async () => {
     const spools = createMemorySpools();
     const s = spools.open('memory://S');
     await s.ensureContainer();
     const now = 1_800_000_000_000;
+    // Ids are monotonic in a process: made oldest first, so that each carries the time it is given.
+    await s.createExclusive(`h${newId(now - 120_000)}.s`, new Uint8Array([1]));
     await s.createExclusive(`s${newId(now - 60_000)}`, new Uint8Array([1]));
     await s.createExclusive(`s${newId(now - 5_000)}`, new Uint8Array([1]));
     await s.createExclusive(`d${newId(now - 1_000)}`, new Uint8Array([1]));
@@ -55,6 +57,8 @@ describe('FanoutMetrics', () => {
     expect(sample(text, 'fanout_queue_messages{spool="memory://S",kind="delivered"}')).toBe(1);
     expect(sample(text, 'fanout_oldest_message_age_seconds{spool="memory://S",kind="waiting"}')).toBe(60);
     expect(sample(text, 'fanout_oldest_message_age_seconds{spool="memory://S",kind="delivered"}')).toBe(1);
+    expect(sample(text, 'fanout_queue_messages{spool="memory://S",kind="held"}')).toBe(1);
+    expect(sample(text, 'fanout_oldest_message_age_seconds{spool="memory://S",kind="held"}')).toBe(120);
     await s.createExclusive(`s${newId(now)}`, new Uint8Array([1]));
     text = await m.text();
     expect(sample(text, 'fanout_queue_messages{spool="memory://S",kind="waiting"}')).toBe(3);

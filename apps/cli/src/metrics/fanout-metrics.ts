@@ -9,8 +9,9 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { RouteState } from '../daemon/route-health.js';
 import { ulidTimeMs } from './message-age.js';
 
-/** Waiting messages are counted in these two roles: `waiting` (`s<id>`, to fan out) and `delivered` (`d<id>`, for consumers). */
-type QueueKind = 'waiting' | 'delivered';
+/** Messages are counted in three roles: `waiting` (`s<id>`, to fan out), `delivered` (`d<id>`, for consumers), `held` (`h<id>.s`/`h<id>.d`, until released). */
+type QueueKind = 'waiting' | 'delivered' | 'held';
+const QUEUE_KINDS: readonly QueueKind[] = ['waiting', 'delivered', 'held'];
 
 /** How long a scrape waits for one spool's listing before it leaves that spool's queue gauges out. */
 export const SPOOL_SCAN_TIMEOUT_MS = 5000;
@@ -47,12 +48,12 @@ export class FanoutMetrics {
     const self = this;
     this.depth = new Gauge({
       name: 'fanout_queue_messages',
-      help: 'Messages waiting in a spool: kind="waiting" to be fanned out (s<id>), kind="delivered" for consumers (d<id>).',
+      help: 'Messages in a spool: kind="waiting" to be fanned out (s<id>), kind="delivered" for consumers (d<id>), kind="held" until released (h<id>.s, h<id>.d).',
       labelNames: ['spool', 'kind'],
       registers: [this.registry],
       async collect() {
         this.reset();
-        for (const [spool, scan] of await self.scan()) for (const kind of ['waiting', 'delivered'] as const) this.set({ spool, kind }, scan.counts[kind]);
+        for (const [spool, scan] of await self.scan()) for (const kind of QUEUE_KINDS) this.set({ spool, kind }, scan.counts[kind]);
       },
     });
     this.oldest = new Gauge({
@@ -64,7 +65,7 @@ export class FanoutMetrics {
         this.reset();
         const t = now();
         for (const [spool, scan] of await self.scan()) {
-          for (const kind of ['waiting', 'delivered'] as const) {
+          for (const kind of QUEUE_KINDS) {
             const ms = scan.oldestMs[kind];
             if (ms !== undefined) this.set({ spool, kind }, Math.max(0, (t - ms) / 1000));
           }
@@ -155,13 +156,13 @@ export class FanoutMetrics {
 
 /** Count `s<id>` and `d<id>` of a spool and find the oldest of each, streaming its listing. */
 async function scanSpool(spool: SpoolBackend): Promise<Scan> {
-  const counts: Record<QueueKind, number> = { waiting: 0, delivered: 0 };
+  const counts: Record<QueueKind, number> = { waiting: 0, delivered: 0, held: 0 };
   const oldestMs: Partial<Record<QueueKind, number>> = {};
   for await (const entry of spool.list()) {
     if (entry.kind !== 'file') continue;
     const parsed = parseProtocolName(entry.name);
-    if (parsed.kind !== 'source' && parsed.kind !== 'delivered') continue;
-    const kind: QueueKind = parsed.kind === 'source' ? 'waiting' : 'delivered';
+    if (parsed.kind !== 'source' && parsed.kind !== 'delivered' && parsed.kind !== 'held') continue;
+    const kind: QueueKind = parsed.kind === 'source' ? 'waiting' : parsed.kind === 'delivered' ? 'delivered' : 'held';
     counts[kind]++;
     // An id that is no ULID (named by hand) costs a stat; fanout's own ids carry their time.
     const ms = ulidTimeMs(parsed.id) ?? (await spool.stat(entry.name).catch(() => undefined))?.mtimeMs;
