@@ -6,6 +6,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { FanoutError, type SpoolBackend, type SpoolOpener } from '@fanout/core';
 import type { FanoutConfig } from './config-file.js';
+import { type JsonLevel, withEnvelope } from './output/json-lines.js';
 import { assertNoCredentialsOnArgv, type Credentials, credentialsFromEnv, openSpool } from './spool-url.js';
 
 /** The process's streams and environment, injectable for tests. */
@@ -28,7 +29,14 @@ export class CliContext {
     readonly io: CliIo,
     readonly verbose: boolean,
     readonly config: FanoutConfig | undefined,
+    /** The command prints JSON lines (`--json`): errors are printed as JSON on stdout too. */
+    readonly jsonOutput = false,
   ) {}
+
+  /** The same context with another config (a reloaded `--config` file). */
+  withConfig(config: FanoutConfig): CliContext {
+    return new CliContext(this.io, this.verbose, config, this.jsonOutput);
+  }
 
   /**
    * A spool argument: the name of a spool in the config file, or a location.
@@ -65,9 +73,14 @@ export class CliContext {
     this.io.stderr.write(`fanout: ${line}\n`);
   }
 
-  /** Print an error in one line (spool, file, cause), with its stack and causes under `--verbose`. */
-  reportError(err: unknown): void {
+  /**
+   * Print an error in one line (spool, file, cause), with its stack and causes
+   * under `--verbose`; under `--json` also as a JSON line on stdout
+   * (`type: "error"`, `level`: `fatal` for an error that ends the command).
+   */
+  reportError(err: unknown, level: Extract<JsonLevel, 'error' | 'fatal'> = 'error'): void {
     this.io.stderr.write(this.formatError(err));
+    if (this.jsonOutput) this.json({ type: 'error', level, error: err instanceof FanoutError ? err : { code: 'EINTERNAL', message: err instanceof Error ? err.message : String(err) } });
   }
 
   /** The text {@link CliContext.reportError} prints, ending in a newline. */
@@ -82,9 +95,9 @@ export class CliContext {
     return text;
   }
 
-  /** Write one JSON object as a line on stdout. */
+  /** Write one JSON object as a line on stdout, with `ts` and `level` first. */
   json(value: unknown): void {
-    this.io.stdout.write(`${JSON.stringify(value, jsonReplacer)}\n`);
+    this.io.stdout.write(`${JSON.stringify(withEnvelope(value), jsonReplacer)}\n`);
   }
 }
 

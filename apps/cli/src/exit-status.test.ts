@@ -36,8 +36,13 @@ describe('exit statuses', () => {
     for (const code of ['EUNAVAILABLE', 'EIO', 'EACCES'] as const) expect(exitStatusFor(new FanoutError(code, 'x'))).toBe(ExitStatus.unavailable);
   });
 
+  it('maps too many open files to 6', () => {
+    expect(exitStatusFor(new FanoutError('EMFILE', 'x'))).toBe(ExitStatus.resources);
+  });
+
   it("maps a message's own failure (a transform) and unexpected errors to 1", () => {
     expect(exitStatusFor(new FanoutError('ETRANSFORM', 'x'))).toBe(1);
+    expect(exitStatusFor(new FanoutError('ENOSPC', 'x'))).toBe(1);
     expect(exitStatusFor(new Error('bug'))).toBe(1);
   });
 
@@ -51,6 +56,7 @@ describe('exit statuses', () => {
     expect(worstStatus(ExitStatus.unavailable, 3)).toBe(3);
     expect(worstStatus(2, ExitStatus.unavailable)).toBe(2);
     expect(signalStatus('SIGTERM')).toBe(143);
+    expect(signalStatus('SIGHUP')).toBe(129);
   });
 
   it('maps a message in flight to 5 and, in queue commands, a missing message to 7', () => {

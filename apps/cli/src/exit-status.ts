@@ -91,7 +91,10 @@ export function worstStatus(...statuses: ExitStatusCode[]): ExitStatusCode {
   return statuses.reduce((worst, s) => (severity(s) > severity(worst) ? s : worst), ExitStatus.ok);
 }
 
+/** The signals that stop a long command once its work in hand is done. */
+export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
+
 /** 128 + the signal's number, as shells report a process ended by it. */
-export function signalStatus(signal: 'SIGINT' | 'SIGTERM'): ExitStatusCode {
-  return signal === 'SIGINT' ? 130 : 143;
+export function signalStatus(signal: StopSignal): ExitStatusCode {
+  return signal === 'SIGINT' ? 130 : signal === 'SIGHUP' ? 129 : 143;
 }

@@ -87,7 +87,8 @@ Exit status: 0 done; 1 some messages failed (they stay in the source; a failing 
 2 usage or configuration error (bad flag or URL, not a spool, a file where a spool should be);
 3 recovery refused something (quarantined attempt record, foreign spool); 1 also when a recovery step failed (left for the next recovery);
 4 a spool could not be reached or read (EUNAVAILABLE, EIO, EACCES outside a message); 5 a queue command met a message in flight (nothing changed);
-6 too many open files (EMFILE); 7 a queue command named a message or record that does not exist; 130/143 interrupted.
+6 too many open files (EMFILE); 7 a queue command named a message or record that does not exist;
+129/130/143 stopped by SIGHUP (without --watch)/SIGINT/SIGTERM.
 ${example(['fanout init ./S ./A ./B', 'printf hello | fanout enqueue ./S', 'fanout run --from ./S --to ./A --to ./B', 'fanout status ./S ./A ./B'])}`,
     );
 
@@ -98,15 +99,16 @@ ${example(['fanout init ./S ./A ./B', 'printf hello | fanout enqueue ./S', 'fano
       const command = args[args.length - 1] as Command;
       const globals = command.optsWithGlobals<GlobalFlags>();
       verboseSeen = globals.verbose === true;
+      const json = command.opts<{ json?: boolean }>().json === true;
       try {
         let config;
         if (globals.config !== undefined) {
           const { loadConfig } = await import('./config-file.js');
           config = await loadConfig(globals.config, io.env);
         }
-        status = await fn(new CliContext(io, globals.verbose === true, config), ...args);
+        status = await fn(new CliContext(io, globals.verbose === true, config, json), ...args);
       } catch (err) {
-        new CliContext(io, globals.verbose === true, undefined).reportError(err);
+        new CliContext(io, globals.verbose === true, undefined, json).reportError(err, 'fatal');
         status = exitStatusFor(err);
       }
     };

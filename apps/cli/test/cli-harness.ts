@@ -79,3 +79,15 @@ export async function delivered(dir: string): Promise<Map<string, string>> {
 export function lines(text: string): string[] {
   return text.split('\n').filter((l) => l !== '');
 }
+
+/**
+ * One `--json` line without its envelope: checks that it carries `ts` (ISO
+ * 8601) and `level` first, and returns the rest, so tests compare events.
+ */
+export function jsonEvent(line: string): Record<string, unknown> {
+  const { ts, level, ...rest } = JSON.parse(line) as Record<string, unknown>;
+  if (typeof ts !== 'string' || Number.isNaN(Date.parse(ts)) || !/^\d{4}-\d\d-\d\dT/.test(ts)) throw new Error(`JSON line without an ISO ts: ${line}`);
+  if (!['debug', 'info', 'warn', 'error', 'fatal'].includes(level as string)) throw new Error(`JSON line without a level: ${line}`);
+  if (!line.startsWith('{"ts":')) throw new Error(`ts is not the first key: ${line}`);
+  return rest;
+}

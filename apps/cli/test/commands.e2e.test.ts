@@ -1,7 +1,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { delivered, fanout, lines, names, tempDir } from './cli-harness.js';
+import { delivered, fanout, lines, names, tempDir, jsonEvent } from './cli-harness.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -75,10 +75,11 @@ describe('fanout run', () => {
     const [id] = lines((await fanout(['enqueue', 'S'], { cwd: dir, input: 'abc' })).stdout);
     const r = await fanout(['run', '--from', 'S', '--to', 'A', '--json'], { cwd: dir });
     expect(r.status).toBe(0);
-    const events = lines(r.stdout).map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(events.map((e) => e.type)).toEqual(['message-started', 'message-committed', 'summary']);
+    const events = lines(r.stdout).map(jsonEvent);
+    expect(events.map((e) => e.type)).toEqual(['message-started', 'message-committed', 'transaction-finished', 'summary']);
     expect(events[1]).toMatchObject({ id, bytes: 3 });
-    expect(events[2]).toMatchObject({ committed: 1, failed: 0, skipped: 0, bytes: 3, refused: 0 });
+    expect(events[2]).toMatchObject({ tx: events[0]!.tx, messages: 1, committed: 1, durationMs: expect.any(Number) });
+    expect(events[3]).toMatchObject({ committed: 1, failed: 0, skipped: 0, bytes: 3, refused: 0 });
   });
 
   it('exits 2 when a spool is missing, touching nothing', async () => {

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { delivered, fanout, lines, names, tempDir } from './cli-harness.js';
+import { delivered, fanout, lines, names, tempDir, jsonEvent } from './cli-harness.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -36,7 +36,7 @@ describe('fanout consume', () => {
 
     const retry = await fanout(['consume', 'A', '--exec', 'cat > got', '--json'], { cwd: dir });
     expect(retry.status).toBe(0);
-    expect(lines(retry.stdout).map((l) => JSON.parse(l) as unknown)).toEqual([
+    expect(lines(retry.stdout).map(jsonEvent)).toEqual([
       { type: 'consumed', id, spool: join(dir, 'A') },
       { type: 'summary', spool: join(dir, 'A'), consumed: 1, failed: 0, released: 0, held: 0, staleClaimsReleased: 0 },
     ]);
@@ -50,7 +50,7 @@ describe('fanout consume', () => {
     const r = await fanout(['consume', 'A', '--exec', 'cat > /dev/null; exit 3', '--json'], { cwd: dir });
     expect(r.status).toBe(1);
     expect(lines(r.stderr).filter((l) => l.includes('message released'))).toHaveLength(2);
-    expect(JSON.parse(lines(r.stdout).at(-1)!)).toEqual({ type: 'summary', spool: join(dir, 'A'), consumed: 0, failed: 2, released: 2, held: 0, staleClaimsReleased: 0 });
+    expect(jsonEvent(lines(r.stdout).at(-1)!)).toEqual({ type: 'summary', spool: join(dir, 'A'), consumed: 0, failed: 2, released: 2, held: 0, staleClaimsReleased: 0 });
     expect([...(await delivered(join(dir, 'A'))).keys()].sort()).toEqual(ids.sort());
   });
 

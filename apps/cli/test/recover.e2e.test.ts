@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { encodeMarker, type OwnerInfo } from '@fanout/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { localOwner } from '../src/owner-probe.js';
-import { fanout, lines, names, spawnFanout, tempDir } from './cli-harness.js';
+import { fanout, jsonEvent, lines, names, spawnFanout, tempDir } from './cli-harness.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -76,7 +76,7 @@ describe('fanout recover', () => {
     await writeFile(join(dir, 'B', 'w01COMMITTED.00000000000000000000000TX2'), 'done');
     const r = await fanout(['recover', 'S', '--json'], { cwd: dir });
     expect(r.status).toBe(0);
-    const events = lines(r.stdout).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const events = lines(r.stdout).map(jsonEvent);
     expect(events).toContainEqual({ type: 'recovered', id: '01COMMITTED', tx: '00000000000000000000000TX2', action: 'rolled-forward' });
     expect(events.at(-1)).toMatchObject({ type: 'summary', rolledForward: 1, refused: 0 });
     expect(await names(join(dir, 'S'))).toEqual([]);

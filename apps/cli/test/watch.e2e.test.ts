@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeMarker, encodeMarker, encodeOwnerTag, type OwnerInfo } from '@fanout/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { localOwner } from '../src/owner-probe.js';
-import { delivered, fanout, lines, names, spawnFanout, tempDir } from './cli-harness.js';
+import { delivered, fanout, lines, names, spawnFanout, tempDir, jsonEvent } from './cli-harness.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -73,7 +73,7 @@ describe('fanout run --watch', () => {
     const r = await done;
 
     expect(r.status).toBe(0);
-    const events = lines(out).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const events = lines(out).map(jsonEvent);
     expect(events).toContainEqual({ type: 'recovered', id: '01DIEDAFTERCOMMIT', tx: '00000000000000000000TXDEAD', action: 'rolled-forward' });
     expect(events.at(-1)).toMatchObject({ type: 'summary', committed: 1, rolledForward: 1, interrupted: true });
     expect(await names(join(dir, 'S'))).toEqual([]);
@@ -160,7 +160,7 @@ describe('fanout consume --watch', () => {
     const r = await done;
 
     expect(r.status).toBe(0);
-    expect(lines(out).map((l) => JSON.parse(l) as unknown).at(-1)).toEqual({ type: 'summary', spool: join(dir, 'A'), consumed: 2, failed: 0, released: 0, held: 0, staleClaimsReleased: 1 });
+    expect(lines(out).map(jsonEvent).at(-1)).toEqual({ type: 'summary', spool: join(dir, 'A'), consumed: 2, failed: 0, released: 0, held: 0, staleClaimsReleased: 1 });
     expect(lines(await readFile(join(dir, 'got'), 'utf8'))).toEqual([`${first}=first`, '01CLAIMEDBYTHEDEAD=abandoned']);
     expect(await names(join(dir, 'A'))).toEqual([]);
   });

@@ -19,6 +19,17 @@ describe('retry policy', () => {
     expect(() => retryPolicy({ tries: 0 })).toThrow(RangeError);
   });
 
+  it('retries a stale handle that Node reports as errno -116 without a name', async () => {
+    const { slept, policy } = recordingPolicy();
+    let calls = 0;
+    const result = await withRetries(policy, async () => {
+      if (++calls < 2) throw Object.assign(new Error('Unknown system error -116, readdir'), { code: 'Unknown system error -116', errno: -116 });
+      return 'ok';
+    });
+    expect(result).toBe('ok');
+    expect(slept).toEqual([10]);
+  });
+
   it('retries ESTALE until it succeeds', async () => {
     const { slept, policy } = recordingPolicy();
     let calls = 0;

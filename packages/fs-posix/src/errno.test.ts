@@ -30,6 +30,14 @@ describe('errno mapping', () => {
     expect(fanoutCodeOf(native)).toBe(expected);
   });
 
+  it('names errno -116, which Node leaves unnamed, ESTALE (a stale NFS handle), so it is retried and mapped to EIO', () => {
+    const stale = Object.assign(new Error('Unknown system error -116, readdir'), { code: 'Unknown system error -116', errno: -116 });
+    expect(errnoCode(stale)).toBe('ESTALE');
+    expect(errnoCode(Object.assign(new Error('x'), { errno: -116 }))).toBe('ESTALE');
+    expect(fromErrno(stale, 'readdir', { spool: '/mnt/a' }).code).toBe('EIO');
+    expect(errnoCode(Object.assign(new Error('x'), { code: 'ENOENT', errno: -2 }))).toBe('ENOENT');
+  });
+
   it('maps unknown and missing codes to EIO', () => {
     expect(fanoutCodeOf('EWHATEVER')).toBe('EIO');
     expect(fanoutCodeOf(undefined)).toBe('EIO');

@@ -49,13 +49,20 @@ export interface ErrnoContext {
   readonly file?: string;
 }
 
-/** The native `code` of an error (`'ENOENT'`…), or undefined. */
+/**
+ * Linux errnos that Node has no name for: it reports them as
+ * `code: 'Unknown system error -116'`. ESTALE is the one NFS clients meet
+ * (a stale file handle after a server restart or failover).
+ */
+const UNNAMED_ERRNOS: Readonly<Record<number, string>> = { [-116]: 'ESTALE' };
+
+/** The native `code` of an error (`'ENOENT'`…; `'ESTALE'` for errno −116, which Node leaves unnamed), or undefined. */
 export function errnoCode(err: unknown): string | undefined {
-  if (typeof err === 'object' && err !== null && 'code' in err) {
-    const code = (err as { code: unknown }).code;
-    return typeof code === 'string' ? code : undefined;
-  }
-  return undefined;
+  if (typeof err !== 'object' || err === null) return undefined;
+  const { code, errno } = err as { code?: unknown; errno?: unknown };
+  const unnamed = typeof errno === 'number' ? UNNAMED_ERRNOS[errno] : undefined;
+  if (unnamed !== undefined && (typeof code !== 'string' || code.startsWith('Unknown system error'))) return unnamed;
+  return typeof code === 'string' ? code : undefined;
 }
 
 /** The contract code for a native errno code (`EIO` for anything unknown). */

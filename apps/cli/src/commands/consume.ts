@@ -11,8 +11,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  acknowledge,
   type ClaimedMessage,
   consume,
   type ConsumeOptions,
@@ -23,11 +23,19 @@ import {
   type FanoutEvent,
   FanoutError,
   readSpoolIdentity,
+  release,
   releaseStaleClaims,
   removeDeadTemps,
   STALE_TEMP_MS,
 } from '@fanout/core';
 import type { CliContext } from '../cli-context.js';
+import { Backoff } from '../daemon/backoff.js';
+import { RouteHealth } from '../daemon/route-health.js';
+import { RouteReporter } from '../daemon/route-reporter.js';
+import { classifyFailure } from '../daemon/storage-fault.js';
+import { supervise } from '../daemon/supervise.js';
+import type { FanoutMetrics } from '../metrics/fanout-metrics.js';
+import type { MetricsServer } from '../metrics/metrics-server.js';
 import { ExitStatus, type ExitStatusCode, exitStatusFor, signalStatus, worstStatus } from '../exit-status.js';
 import { onInterrupt } from '../interrupt.js';
 import { localOwner, localOwnerProbe } from '../owner-probe.js';
@@ -90,6 +98,10 @@ export interface ConsumeFlags {
   readonly interval?: number;
   readonly releaseInterval?: number;
   readonly maxAttempts?: number;
+  /** `--metrics <host:port>` (with `--watch`). */
+  readonly metrics?: string;
+  /** `--max-backoff <ms>`: the longest wait between two retries of a spool that is down. */
+  readonly maxBackoff?: number;
 }
 
 /** How often `consume --watch` looks for new messages by default. */
@@ -105,51 +117,123 @@ export interface WatchTiming {
   readonly releaseIntervalMs: number;
 }
 
+/** What keeps {@link watchConsume} going through outages. */
+export interface ConsumeSupervision {
+  readonly health: RouteHealth;
+  readonly backoff?: Backoff;
+}
+
 /**
  * `consume` that keeps going: list, claim and handle every delivered message,
  * then poll again every `intervalMs` until the signal; release dead consumers'
  * claims at start and every `releaseIntervalMs`. A message in hand when the
  * signal comes is finished (acknowledged or released), never abandoned.
+ *
+ * An outage of the spool (server or mount away, stale handle, I/O error)
+ * never ends it: the spool is marked down (one event), retried with backoff,
+ * and marked up again once a pass goes through. A message whose command
+ * succeeded but whose deletion failed is deleted at the next try, never
+ * handed to the command again; one whose release failed is released then.
  */
-export async function watchConsume(options: ConsumeOptions & { readonly ownerProbe: NonNullable<ConsumeOptions['ownerProbe']> }, timing: WatchTiming): Promise<ConsumeSummary> {
-  const { spool, signal } = options;
+export async function watchConsume(
+  options: ConsumeOptions & { readonly ownerProbe: NonNullable<ConsumeOptions['ownerProbe']> },
+  timing: WatchTiming,
+  supervision: ConsumeSupervision,
+): Promise<ConsumeSummary> {
+  const { spool } = options;
+  const signal = options.signal ?? new AbortController().signal;
   const who = options.who ?? consumerName(options.owner);
+  const emit = options.onEvent ?? (() => undefined);
   let consumed = 0;
   let failed = 0;
   let released = 0;
   let held = 0;
   let lastSweep = -Infinity;
+  let identityChecked = false;
   /** Messages whose handler failed, not offered again before the next sweep (else a failing command would spin). */
   const failedIds = new Set<string>();
-  while (!signal?.aborted) {
-    if (Date.now() - lastSweep >= timing.releaseIntervalMs) {
-      lastSweep = Date.now();
-      released += await releaseStaleClaims(spool, options.ownerProbe, options.owner);
-      // A consumer that crashed while counting a failure left a temp file; nobody else recovers a destination.
-      await removeDeadTemps(spool, options.ownerProbe, STALE_TEMP_MS, Date.now());
-      failedIds.clear();
+  /** Handled (the command exited 0) but not deleted: an outage broke in between. */
+  const toAcknowledge = new Map<string, ClaimedMessage>();
+  /** The command failed but the claim could not be given back. */
+  const toRelease = new Map<string, ClaimedMessage>();
+  /** The message between its handler's end and its acknowledgement or release, if any. */
+  let settling: { message: ClaimedMessage; handled: boolean } | undefined;
+  const handler = async (message: ClaimedMessage) => {
+    try {
+      await options.handler(message);
+    } catch (err) {
+      settling = { message, handled: false };
+      throw err;
     }
-    const pass = await consumePass(spool, options.handler, {
-      who,
-      skip: failedIds,
-      signal,
-      onEvent: options.onEvent,
-      ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
-      ...(options.counts !== undefined ? { counts: options.counts } : {}),
-      ...(options.owner !== undefined ? { owner: options.owner } : {}),
-    });
-    consumed += pass.consumed;
-    failed += pass.failed;
-    held += pass.held;
-    if (signal?.aborted) break;
-    await sleep(timing.intervalMs, undefined, { signal }).catch(() => undefined);
-  }
+    settling = { message, handled: true };
+  };
+  const onEvent = (event: FanoutEvent) => {
+    if (event.type === 'consumed') consumed++;
+    if (event.type === 'consume-failed') failed++;
+    if (event.type === 'consumed' || event.type === 'consume-failed') settling = undefined;
+    emit(event);
+  };
+  const settleLeftovers = async () => {
+    for (const [id, message] of toAcknowledge) {
+      await acknowledge(spool, message);
+      toAcknowledge.delete(id);
+      onEvent({ type: 'consumed', id, spool: spool.location });
+    }
+    for (const [id, message] of toRelease) {
+      await release(spool, message);
+      toRelease.delete(id);
+    }
+  };
+  await supervise({
+    health: supervision.health,
+    backoff: supervision.backoff ?? new Backoff(),
+    signal,
+    step: async () => {
+      if (!identityChecked) {
+        await readSpoolIdentity(spool);
+        identityChecked = true;
+      }
+      await settleLeftovers();
+      if (Date.now() - lastSweep >= timing.releaseIntervalMs) {
+        released += await releaseStaleClaims(spool, options.ownerProbe, options.owner);
+        // A consumer that crashed while counting a failure left a temp file; nobody else recovers a destination.
+        await removeDeadTemps(spool, options.ownerProbe, STALE_TEMP_MS, Date.now());
+        lastSweep = Date.now();
+        failedIds.clear();
+      }
+      settling = undefined;
+      try {
+        const pass = await consumePass(spool, handler, {
+          who,
+          skip: failedIds,
+          signal,
+          onEvent,
+          ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
+          ...(options.counts !== undefined ? { counts: options.counts } : {}),
+          ...(options.owner !== undefined ? { owner: options.owner } : {}),
+        });
+        held += pass.held;
+      } catch (err) {
+        // Set by the handler while consumePass ran (the narrowing above cannot see that).
+        const left = settling as { message: ClaimedMessage; handled: boolean } | undefined;
+        if (left !== undefined) (left.handled ? toAcknowledge : toRelease).set(left.message.id, left.message);
+        settling = undefined;
+        throw err;
+      }
+      return { waitMs: timing.intervalMs };
+    },
+    classify: (err) => classifyFailure(err, [spool]),
+    isFatal: (err, everUp) => !everUp && exitStatusFor(err) === ExitStatus.usage,
+  });
+  // Stopped while the spool was down: what is left is settled if the spool is back, else left to `releaseStaleClaims` of a later run.
+  await settleLeftovers().catch(() => undefined);
   return { consumed, failed, released, held };
 }
 
 /** Consume every delivered message of the spool (and, with `--watch`, those delivered later). */
 async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): Promise<ExitStatusCode> {
   const json = flags.json === true;
+  const watch = flags.watch === true;
   if (json && flags.exec === undefined) {
     ctx.note('--json needs --exec (without it, stdout carries the messages themselves) (EUSAGE)');
     return ExitStatus.usage;
@@ -158,17 +242,30 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
     ctx.note('--max-attempts needs --exec (only a command\'s failure is counted) (EUSAGE)');
     return ExitStatus.usage;
   }
-  if ((flags.interval !== undefined || flags.releaseInterval !== undefined) && flags.watch !== true) {
-    ctx.note(`${flags.interval !== undefined ? '--interval' : '--release-interval'} needs --watch (EUSAGE)`);
+  const watchOnly = [['--interval', flags.interval], ['--release-interval', flags.releaseInterval], ['--metrics', flags.metrics], ['--max-backoff', flags.maxBackoff]].find(([, v]) => v !== undefined);
+  if (watchOnly !== undefined && !watch) {
+    ctx.note(`${String(watchOnly[0])} needs --watch (EUSAGE)`);
     return ExitStatus.usage;
   }
-  const interrupt = onInterrupt(ctx);
+  const interrupt = onInterrupt(ctx, undefined, watch ? 'ignore' : 'stop');
+  let server: MetricsServer | undefined;
   try {
     const spool = await ctx.open(ref);
     try {
-      await readSpoolIdentity(spool);
+      if (!watch) await readSpoolIdentity(spool);
+      // prom-client and the HTTP server are loaded only when asked for: every other command starts faster.
+      const served = flags.metrics !== undefined ? await import('../metrics/serve-metrics.js') : undefined;
+      const metrics: FanoutMetrics | undefined = served?.newMetrics();
+      const reporter = new RouteReporter(ctx, (line) => ctx.io.stderr.write(line), metrics);
+      if (served && metrics) {
+        metrics.watchSpool(spool);
+        server = await served.serveMetrics(flags.metrics!, metrics, () => reporter.states);
+        ctx.note(`metrics at ${server.url}/metrics, health at ${server.url}/healthz`);
+        if (json) ctx.json({ type: 'metrics-listening', url: server.url });
+      }
       const maxAttempts = flags.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
       const onEvent = (event: FanoutEvent) => {
+        metrics?.observe(spool.location, event);
         if (json) ctx.json(event);
         if (event.type === 'consume-failed') {
           const e = event.error;
@@ -200,10 +297,13 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
         // Only the command's own failure counts (and only with --exec: printing to stdout is not the message's fault).
         ...(flags.exec !== undefined ? { maxAttempts, counts: (e: FanoutError) => commandFailures.has(e) } : {}),
       };
-      const summary =
-        flags.watch === true
-          ? await watchConsume(options, { intervalMs: flags.interval ?? DEFAULT_CONSUME_INTERVAL_MS, releaseIntervalMs: flags.releaseInterval ?? DEFAULT_RELEASE_INTERVAL_MS })
-          : await consume(options);
+      const summary = watch
+        ? await watchConsume(
+            options,
+            { intervalMs: flags.interval ?? DEFAULT_CONSUME_INTERVAL_MS, releaseIntervalMs: flags.releaseInterval ?? DEFAULT_RELEASE_INTERVAL_MS },
+            { health: new RouteHealth(spool.location, reporter.sink(`consume ${spool.location}: `, 'messages wait in the spool')), backoff: new Backoff({ maxMs: flags.maxBackoff }) },
+          )
+        : await consume(options);
       // Every message whose command failed was released or held (a failed release ends the command): `released`
       // counts the released ones, as each failure line says; the claims of dead consumers given back are counted apart.
       if (json) ctx.json({ type: 'summary', spool: spool.location, consumed: summary.consumed, failed: summary.failed, released: summary.failed - summary.held, held: summary.held, staleClaimsReleased: summary.released });
@@ -211,12 +311,13 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
       const status = summary.failed > 0 ? ExitStatus.failed : ExitStatus.ok;
       const received = interrupt.received();
       // The normal end of --watch is a signal: its status is that of the work, as for `run --watch`.
-      return received && flags.watch !== true ? worstStatus(status, signalStatus(received)) : status;
+      return received && !watch ? worstStatus(status, signalStatus(received)) : status;
     } finally {
+      await server?.close();
       await spool.close();
     }
   } catch (err) {
-    ctx.reportError(err);
+    ctx.reportError(err, 'fatal');
     return exitStatusFor(err);
   } finally {
     interrupt.dispose();
@@ -231,8 +332,11 @@ export const consumeCommand = defineCommand({
   arguments: [{ spec: '<spool>', description: 'a destination spool' }],
   options: [
     { flags: '--exec <cmd>', description: 'the command; without it, messages are written to stdout and deleted' },
-    { flags: '--json', description: 'with --exec: one JSON object per message and a summary' },
-    { flags: '--watch', description: 'keep running and consume messages as they are delivered (until SIGINT/SIGTERM, which lets the message in hand finish)' },
+    { flags: '--json', description: 'with --exec: one JSON object per message and a summary (each line with ts and level)' },
+    {
+      flags: '--watch',
+      description: 'keep running and consume messages as they are delivered (until SIGINT/SIGTERM, which lets the message in hand finish); outages of the spool are ridden out',
+    },
     { flags: '--interval <ms>', description: 'with --watch: how often to look for new messages (default 1000)', parse: positiveInt },
     {
       flags: '--release-interval <ms>',
@@ -244,12 +348,14 @@ export const consumeCommand = defineCommand({
       description: 'with --exec: failed runs of the command for one message before it is held as h<id>.d in the destination, no longer handed out, until `fanout release` (default 5)',
       parse: positiveInt,
     },
+    { flags: '--max-backoff <ms>', description: 'with --watch: the longest wait between two retries of a spool that is down (default 30000)', parse: positiveInt },
+    { flags: '--metrics <host:port>', description: 'with --watch: serve Prometheus metrics at http://<host:port>/metrics and health at /healthz' },
   ],
   examples: [
     "fanout consume ./spool/out-a --exec 'lpr -P office'",
     "fanout consume ./spool/out-a --exec './deliver.sh' --max-attempts 3",
     'fanout consume ./spool/out-a --exec \'cat > "/archive/$FANOUT_ID"\'',
-    "fanout consume ./spool/out-a --watch --interval 200 --exec './deliver.sh'",
+    "fanout consume ./spool/out-a --watch --interval 200 --exec './deliver.sh' --metrics 127.0.0.1:9465",
   ],
   handler: consumeSpool,
 });

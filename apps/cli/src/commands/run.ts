@@ -4,24 +4,35 @@
  * With `--config` and no `--from`, every configured route runs, in one process.
  * With `--watch` it keeps polling the source and recovers its stale markers
  * every `--recover-interval`, so several workers (and hosts) can share a source
- * and any of them finishes what a dead one left.
+ * and any of them finishes what a dead one left; each route is supervised on
+ * its own (`daemon/`): an outage of a spool marks it down and is retried with
+ * backoff, never ending the process.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { performance } from 'node:perf_hooks';
 import {
   DEFAULT_MAX_ATTEMPTS,
   type FanoutEvent,
   type FanOutDestination,
   FanoutError,
   fanOut,
+  type FanOutSummary,
+  overrideBackend,
   parseProtocolName,
   type ProtocolName,
   type SpoolBackend,
   type TransformFactory,
 } from '@fanout/core';
 import type { CliContext } from '../cli-context.js';
+import { Backoff } from '../daemon/backoff.js';
+import { RouteHealth } from '../daemon/route-health.js';
+import type { RouteReporter } from '../daemon/route-reporter.js';
+import { classifyFailure, storageFaultOf } from '../daemon/storage-fault.js';
+import { supervise } from '../daemon/supervise.js';
 import { ExitStatus, type ExitStatusCode, exitStatusFor, signalStatus, worstStatus } from '../exit-status.js';
 import { isTransientFailure } from '../daemon/transient-failure.js';
 import { onInterrupt } from '../interrupt.js';
+import type { FanoutMetrics } from '../metrics/fanout-metrics.js';
+import { parseListenAddress } from '../metrics/listen-address.js';
 import { processRouteOpenFiles } from '../open-file-limit.js';
 import { formatBytes, formatDuration, perSecond } from '../output/human-units.js';
 import { noProgress, type Progress } from '../output/progress.js';
@@ -46,6 +57,10 @@ export interface RunFlags {
   readonly lease?: number;
   readonly stallTimeout?: number;
   readonly maxAttempts?: number;
+  /** `--metrics <host:port>` (with `--watch`). */
+  readonly metrics?: string;
+  /** `--max-backoff <ms>`: the longest wait between two retries of a route that is down. */
+  readonly maxBackoff?: number;
 }
 
 /**
@@ -88,8 +103,11 @@ class ReportedOnce {
   }
 }
 
+/** The name that route-down/up lines, JSON events and metrics give the one route of `--from`/`--to`. */
+export const DEFAULT_ROUTE_NAME = 'default';
+
 /** One source and its destinations, from the flags or the config file. */
-interface RouteSpec {
+export interface RouteSpec {
   readonly name: string | undefined;
   readonly from: string;
   readonly to: readonly { ref: string; transform: string | undefined }[];
@@ -110,15 +128,23 @@ interface RouteTotals {
   outOfFiles: number;
   rolledBack: number;
   rolledForward: number;
+  /** Under `--watch`: failed attempts of messages that met an outage (they wait; not counted in `failed`). */
+  deferred: number;
   held: number;
 }
 
 function checkFlags(flags: RunFlags): void {
   if (flags.recoverInterval !== undefined && flags.watch !== true) throw new FanoutError('EUSAGE', '--recover-interval needs --watch (without it, run recovers once, at its start)');
   if (flags.lease !== undefined && flags.lease < MIN_LEASE_MS) throw new FanoutError('EUSAGE', `--lease must be at least ${MIN_LEASE_MS} ms (an owner gives up at 2/3 of its lease)`);
+  if (flags.maxBackoff !== undefined && flags.watch !== true) throw new FanoutError('EUSAGE', '--max-backoff needs --watch (without it, a run does not retry)');
+  if (flags.metrics !== undefined) {
+    if (flags.watch !== true) throw new FanoutError('EUSAGE', '--metrics needs --watch (a run that ends has nothing to scrape)');
+    parseListenAddress(flags.metrics);
+  }
 }
 
-function routesOf(ctx: CliContext, flags: RunFlags): RouteSpec[] {
+/** The routes to run: from `--from`/`--to`, or the config file's (those `--route` names). */
+export function routesOf(ctx: CliContext, flags: RunFlags): RouteSpec[] {
   checkFlags(flags);
   if (flags.from !== undefined) {
     if (!flags.to || flags.to.length === 0) throw new FanoutError('EUSAGE', 'run needs at least one --to <spool>');
@@ -166,159 +192,260 @@ async function countMessages(spool: SpoolBackend): Promise<number> {
   return n;
 }
 
+/** What the routes of one command share. */
+export interface RouteEnv {
+  readonly progress: Progress;
+  readonly showBar: boolean;
+  /** More than one route runs: lines and events name their route. */
+  readonly many: boolean;
+  readonly metrics: FanoutMetrics | undefined;
+  /** Under `--watch`: where route-down/up transitions go. */
+  readonly reporter: RouteReporter | undefined;
+  /** Each route's part of the process's open-file limit (open-file-limit.ts). */
+  readonly maxOpenFiles: number | undefined;
+}
+
+/** What one route did, and how it ended. */
+export interface RouteOutcome {
+  readonly status: ExitStatusCode;
+  /** The human summary line, printed by the caller (after the progress bar is gone). */
+  readonly summary?: string;
+  /** It ended on an error that must end the command (a mistake found before it ever ran). */
+  readonly fatal: boolean;
+}
+
 /** Run the routes; see the module comment. */
 async function runRoutes(ctx: CliContext, flags: RunFlags): Promise<ExitStatusCode> {
   let routes: RouteSpec[];
   try {
     routes = routesOf(ctx, flags);
   } catch (err) {
-    ctx.reportError(err);
+    ctx.reportError(err, 'fatal');
     return exitStatusFor(err);
   }
-  const json = flags.json === true;
-  const showBar = !json && ctx.io.stderr.isTTY === true;
+  if (flags.watch === true) {
+    const { watchRoutes } = await import('../daemon/watch-routes.js');
+    return watchRoutes(ctx, flags, routes);
+  }
+  const showBar = flags.json !== true && ctx.io.stderr.isTTY === true;
   const progress: Progress = showBar ? (await import('../output/terminal-progress.js')).terminalProgress(ctx.io.stderr) : noProgress((line) => ctx.io.stderr.write(line));
-  const interrupt = onInterrupt(ctx, { note: (line) => progress.log(`fanout: ${line}\n`), beforeExit: () => progress.stop() });
+  const interrupt = onInterrupt(ctx, { note: (line) => progress.log(`fanout: ${line}\n`), beforeExit: () => progress.stop() }, 'stop');
   // The routes share the process's open-file limit: each fan-out keeps under its part (open-file-limit.ts).
-  const maxOpenFiles = processRouteOpenFiles(routes.length);
+  const env: RouteEnv = { progress, showBar, many: routes.length > 1, metrics: undefined, reporter: undefined, maxOpenFiles: processRouteOpenFiles(routes.length) };
   try {
-    const outcomes = await Promise.all(routes.map((r) => runRoute(ctx, r, flags, progress, showBar, interrupt.signal, routes.length > 1, maxOpenFiles)));
+    const outcomes = await Promise.all(routes.map((r) => runRoute(ctx, r, flags, env, interrupt.signal, true)));
     // The bar goes first, so the summaries stay on screen below the last messages.
     progress.stop();
     for (const o of outcomes) if (o.summary !== undefined) ctx.io.stderr.write(o.summary);
     const received = interrupt.received();
     const status = worstStatus(...outcomes.map((o) => o.status));
-    if (received !== undefined && flags.watch !== true) return worstStatus(status, signalStatus(received));
-    return status;
+    return received !== undefined ? worstStatus(status, signalStatus(received)) : status;
   } finally {
     progress.stop();
     interrupt.dispose();
   }
 }
 
-async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, progress: Progress, showBar: boolean, signal: AbortSignal, many: boolean, maxOpenFiles: number | undefined): Promise<{ status: ExitStatusCode; summary?: string }> {
-  const json = flags.json === true;
-  const label = route.name !== undefined && many ? `${route.name}: ` : '';
-  const opened: SpoolBackend[] = [];
-  const totals: RouteTotals = { committed: 0, failed: 0, skipped: 0, bytes: 0, refused: 0, outOfFiles: 0, rolledBack: 0, rolledForward: 0, held: 0 };
-  /** Under --watch a message that failed for want of a descriptor is not failed: it waits in S for a later pass. */
-  const retriedLater = (f: { error: unknown; committed: boolean }) => flags.watch === true && isTransientFailure(f);
-  const started = Date.now();
-  let dueTimer: NodeJS.Timeout | undefined;
-  let stopPeriod: (() => void) | undefined;
-  try {
-    const source = await ctx.open(route.from);
-    opened.push(source);
-    const transforms = new Map<string, TransformFactory>();
-    const destinations: FanOutDestination[] = [];
-    for (const d of route.to) {
-      const spool = await ctx.open(d.ref);
-      opened.push(spool);
-      let transform: TransformFactory | undefined;
-      if (d.transform !== undefined) {
-        transform = transforms.get(d.transform) ?? (await loadTransform(d.transform));
-        transforms.set(d.transform, transform);
-      }
-      destinations.push(transform ? { spool, transform } : { spool });
+/** The route's spools, open, with the transforms loaded; directory syncs timed for `/metrics`. */
+interface OpenRoute {
+  readonly source: SpoolBackend;
+  readonly destinations: FanOutDestination[];
+}
+
+async function openRoute(ctx: CliContext, route: RouteSpec, metrics: FanoutMetrics | undefined, opened: SpoolBackend[]): Promise<OpenRoute> {
+  const open = async (ref: string) => {
+    const backend = await ctx.open(ref);
+    opened.push(backend);
+    if (!metrics) return backend;
+    metrics.watchSpool(backend);
+    return overrideBackend(backend, {
+      async syncDir() {
+        const t = performance.now();
+        try {
+          await backend.syncDir();
+        } finally {
+          metrics.observeSync(backend.location, performance.now() - t);
+        }
+      },
+    });
+  };
+  const source = await open(route.from);
+  const transforms = new Map<string, TransformFactory>();
+  const destinations: FanOutDestination[] = [];
+  for (const d of route.to) {
+    const spool = await open(d.ref);
+    let transform: TransformFactory | undefined;
+    if (d.transform !== undefined) {
+      transform = transforms.get(d.transform) ?? (await loadTransform(d.transform));
+      transforms.set(d.transform, transform);
     }
+    destinations.push(transform ? { spool, transform } : { spool });
+  }
+  return { source, destinations };
+}
 
-    const maxAttempts = route.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-    // Later passes of --watch see the other workers' live markers at every recovery: say so only under --verbose.
-    let inFlightQuiet = false;
-    const unknownSeen = new ReportedOnce(MAX_UNKNOWN_REMEMBERED);
-    const onEvent = (event: FanoutEvent) => {
-      // Every recovery of --watch, and every pass, lists the same unknown entries again: each is reported once a run.
-      if (event.type === 'unknown-entry' && !unknownSeen.first(`${event.spool}\0${event.name}`)) return;
-      if (json) ctx.json(route.name !== undefined && many ? { ...event, route: route.name } : event);
-      switch (event.type) {
-        case 'message-committed':
-          progress.tick(event.bytes);
-          break;
-        case 'message-failed':
-          progress.tick(0);
-          progress.log(`fanout: ${label}${event.error.oneLine()}${event.committed ? ' [committed; its record is left for `fanout recover`]' : retriedLater(event) ? ' [left in the source; retried on a later pass]' : ''}${event.attempts !== undefined ? ` [failed attempt ${event.attempts} of ${maxAttempts}]` : ''}\n`);
-          break;
-        case 'message-held':
-          progress.log(`fanout: ${label}${event.spool}: s${event.id}: held after ${plural(event.attempts, 'failed attempt')} (h${event.id}.s); \`fanout release ${event.spool} ${event.id}\` once it can be delivered\n`);
-          break;
-        case 'quarantined':
-        case 'recovery-failed':
-          progress.log(`fanout: ${label}${event.error.oneLine()}\n`);
-          break;
-        case 'unknown-entry':
-          progress.log(`fanout: ${label}${event.spool}: ${event.name}: not a message (${event.kind}); left alone\n`);
-          break;
-        case 'marker-in-flight':
-          if (!json && !inFlightQuiet) progress.log(`fanout: ${label}${event.spool}: m${event.id}: in flight, owned by ${event.owner}; left alone\n`);
-          break;
-        case 'recovered':
-          if (!json && ctx.verbose) progress.log(`fanout: ${label}${source.location}: ${event.id}: ${event.action}\n`);
-          break;
-        default:
-          break;
-      }
-    };
+/** A pass whose every failure was an outage of a storage (and nothing committed) ran into that outage. */
+function outageOf(summary: FanOutSummary): FanoutError | undefined {
+  if (summary.committed > 0 || summary.failed.length === 0) return undefined;
+  const faults = summary.failed.map((f) => storageFaultOf(f.error));
+  return faults.every((f) => f !== undefined) ? faults[0] : undefined;
+}
 
-    const recoverEvery = flags.recoverInterval ?? DEFAULT_RECOVER_INTERVAL_MS;
-    /** Per recovery period of --watch: aborted when the next recovery is due, or on SIGINT/SIGTERM. */
-    let period: AbortController | undefined;
-    const forwardInterrupt = () => period?.abort();
-    signal.addEventListener('abort', forwardInterrupt, { once: true });
-    stopPeriod = () => signal.removeEventListener('abort', forwardInterrupt);
-    for (let pass = 0; ; pass++) {
-      if (showBar) progress.addTotal(await countMessages(source));
-      // --watch recovers the source periodically (not only at start): a worker that died on this
-      // spool, here or on another host, leaves markers that only a recovery finishes.
-      const recoverNow = period === undefined || period.signal.aborted;
-      if (recoverNow && flags.watch === true) {
-        const c = (period = new AbortController());
-        clearTimeout(dueTimer);
-        dueTimer = setTimeout(() => c.abort(), recoverEvery);
-        if (signal.aborted) c.abort();
+/**
+ * Run one route: without `--watch` one pass (recovery first); with it,
+ * passes until `signal`, supervised (an outage marks the route down and is
+ * retried with backoff; only a mistake found before the route ever ran on
+ * its first config (`initial`) ends it early, as fatal).
+ */
+export async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, env: RouteEnv, signal: AbortSignal, initial: boolean): Promise<RouteOutcome> {
+  const { progress, showBar, metrics } = env;
+  const json = flags.json === true;
+  const watch = flags.watch === true;
+  const routeName = route.name ?? DEFAULT_ROUTE_NAME;
+  const label = route.name !== undefined && env.many ? `${route.name}: ` : '';
+  const opened: SpoolBackend[] = [];
+  const totals: RouteTotals = { committed: 0, failed: 0, skipped: 0, bytes: 0, refused: 0, outOfFiles: 0, rolledBack: 0, rolledForward: 0, deferred: 0, held: 0 };
+  const maxAttempts = route.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  /**
+   * Under --watch a message that failed on an outage of a storage, or for want of a descriptor, is not
+   * failed: it waits in S for a later pass.
+   */
+  const retriedLater = (f: { error: unknown; committed: boolean }) => watch && (isTransientFailure(f) || (!f.committed && storageFaultOf(f.error) !== undefined));
+  const started = Date.now();
+  const health = watch ? new RouteHealth(routeName, env.reporter!.sink(route.name !== undefined ? `route ${route.name}: ` : 'route: ')) : undefined;
+  let recoveryDue = true;
+  let passController: AbortController | undefined;
+  let dueTimer: NodeJS.Timeout | undefined;
+  const recoverEvery = flags.recoverInterval ?? DEFAULT_RECOVER_INTERVAL_MS;
+  /** --watch recovers the source periodically (not only at start): a worker that died on this spool, here or on another host, leaves markers that only a recovery finishes. */
+  const scheduleRecovery = () => {
+    clearTimeout(dueTimer);
+    dueTimer = setTimeout(() => {
+      recoveryDue = true;
+      // A steady stream of arrivals keeps fanOut listing; the due recovery ends the pass so it is not starved.
+      passController?.abort();
+    }, recoverEvery);
+  };
+
+  // Later passes of --watch see the other workers' live markers at every recovery: say so only under --verbose.
+  let inFlightQuiet = false;
+  let openedRoute: OpenRoute | undefined;
+  const unknownSeen = new ReportedOnce(MAX_UNKNOWN_REMEMBERED);
+  const onEvent = (event: FanoutEvent) => {
+    metrics?.observe(routeName, event);
+    // Every recovery of --watch, and every pass, lists the same unknown entries again: each is reported once a run.
+    if (event.type === 'unknown-entry' && !unknownSeen.first(`${event.spool}\0${event.name}`)) return;
+    if (json) ctx.json(route.name !== undefined && env.many ? { ...event, route: route.name } : event);
+    switch (event.type) {
+      case 'message-committed':
+        progress.tick(event.bytes);
+        break;
+      case 'message-failed':
+        progress.tick(0);
+        // While the route is down its route-down line says it all: one line per outage, not per message and retry.
+        if (health?.state === 'down' && !ctx.verbose && storageFaultOf(event.error) !== undefined) break;
+        progress.log(`fanout: ${label}${event.error.oneLine()}${event.committed ? ' [committed; its record is left for `fanout recover`]' : retriedLater(event) ? ' [left in the source; retried on a later pass]' : ''}${event.attempts !== undefined ? ` [failed attempt ${event.attempts} of ${maxAttempts}]` : ''}\n`);
+        break;
+      case 'message-held':
+        progress.log(`fanout: ${label}${event.spool}: s${event.id}: held after ${plural(event.attempts, 'failed attempt')} (h${event.id}.s); \`fanout release ${event.spool} ${event.id}\` once it can be delivered\n`);
+        break;
+      case 'quarantined':
+      case 'recovery-failed':
+        progress.log(`fanout: ${label}${event.error.oneLine()}\n`);
+        break;
+      case 'unknown-entry':
+        progress.log(`fanout: ${label}${event.spool}: ${event.name}: not a message (${event.kind}); left alone\n`);
+        break;
+      case 'marker-in-flight':
+        if (!json && !inFlightQuiet) progress.log(`fanout: ${label}${event.spool}: m${event.id}: in flight, owned by ${event.owner}; left alone\n`);
+        break;
+      case 'recovered':
+        if (!json && ctx.verbose) progress.log(`fanout: ${label}${openedRoute?.source.location ?? route.from}: ${event.id}: ${event.action}\n`);
+        break;
+      default:
+        break;
+    }
+  };
+
+  let passes = 0;
+  const pass = async (): Promise<FanOutSummary> => {
+    openedRoute ??= await openRoute(ctx, route, metrics, opened);
+    const { source, destinations } = openedRoute;
+    if (showBar) progress.addTotal(await countMessages(source));
+    const recoverNow = recoveryDue;
+    passController = new AbortController();
+    inFlightQuiet = passes++ > 0 && !ctx.verbose;
+    const summary = await fanOut({
+      source,
+      destinations,
+      protocol: route.protocol,
+      batchSize: route.batch,
+      concurrency: route.concurrency,
+      recoverFirst: recoverNow,
+      open: ctx.opener,
+      owner: localOwner(),
+      ownerProbe: localOwnerProbe,
+      leaseMs: flags.lease,
+      stallTimeoutMs: stallTimeoutOf(flags),
+      ...(env.maxOpenFiles !== undefined ? { maxOpenFiles: env.maxOpenFiles } : {}),
+      maxAttempts,
+      signal: watch ? AbortSignal.any([signal, passController.signal]) : signal,
+      onEvent,
+    });
+    if (recoverNow && watch) {
+      recoveryDue = false;
+      scheduleRecovery();
+    }
+    totals.committed += summary.committed;
+    for (const f of summary.failed) {
+      if (retriedLater(f)) {
+        totals.deferred++;
+        continue;
       }
-      inFlightQuiet = pass > 0 && !ctx.verbose;
-      const summary = await fanOut({
-        source,
-        destinations,
-        protocol: route.protocol,
-        batchSize: route.batch,
-        concurrency: route.concurrency,
-        recoverFirst: recoverNow,
-        open: ctx.opener,
-        owner: localOwner(),
-        ownerProbe: localOwnerProbe,
-        leaseMs: flags.lease,
-        stallTimeoutMs: stallTimeoutOf(flags),
-        ...(maxOpenFiles !== undefined ? { maxOpenFiles } : {}),
-        maxAttempts,
-        // A steady stream of arrivals keeps fanOut listing; the due recovery ends the pass so it is not starved.
-        signal: period?.signal ?? signal,
-        onEvent,
+      totals.failed++;
+      if (f.error.code === 'EMFILE') totals.outOfFiles++;
+    }
+    totals.skipped += summary.skipped;
+    totals.held += summary.held;
+    totals.bytes += summary.bytes;
+    totals.refused += summary.recovery?.refused.length ?? 0;
+    // A recovery step the storage refused leaves work undone: the run did not do everything.
+    totals.failed += summary.recovery?.failed.length ?? 0;
+    totals.rolledBack += summary.recovery?.rolledBack ?? 0;
+    totals.rolledForward += summary.recovery?.rolledForward ?? 0;
+    return summary;
+  };
+
+  let fatal = false;
+  try {
+    if (!watch) {
+      await pass();
+    } else {
+      await supervise({
+        health: health!,
+        backoff: new Backoff({ maxMs: flags.maxBackoff }),
+        signal,
+        step: async () => {
+          const summary = await pass();
+          return { waitMs: recoveryDue ? 0 : (flags.interval ?? DEFAULT_WATCH_INTERVAL_MS), outage: outageOf(summary) };
+        },
+        classify: (err) => classifyFailure(err, opened),
+        // A mistake in the command line or config (not a spool, a bad URL, a broken transform) ends the
+        // command only at its start; a reloaded route with one is down and retried until fixed.
+        isFatal: (err, everUp) => initial && !everUp && exitStatusFor(err) === ExitStatus.usage,
       });
-      totals.committed += summary.committed;
-      const failed = summary.failed.filter((f) => !retriedLater(f));
-      totals.failed += failed.length;
-      totals.outOfFiles += failed.filter((f) => f.error.code === 'EMFILE').length;
-      totals.skipped += summary.skipped;
-      totals.held += summary.held;
-      totals.bytes += summary.bytes;
-      totals.refused += summary.recovery?.refused.length ?? 0;
-      // A recovery step the storage refused leaves work undone: the run did not do everything.
-      totals.failed += summary.recovery?.failed.length ?? 0;
-      totals.rolledBack += summary.recovery?.rolledBack ?? 0;
-      totals.rolledForward += summary.recovery?.rolledForward ?? 0;
-      if (flags.watch !== true || signal.aborted) break;
-      if (period?.signal.aborted) continue;
-      await sleep(flags.interval ?? DEFAULT_WATCH_INTERVAL_MS, undefined, { signal }).catch(() => undefined);
-      if (signal.aborted) break;
     }
   } catch (err) {
     progress.log(ctx.formatError(err));
-    return { status: exitStatusFor(err) };
+    if (json) ctx.json({ type: 'error', level: 'fatal', ...(route.name !== undefined ? { route: route.name } : {}), error: err });
+    fatal = true;
+    return { status: exitStatusFor(err), fatal };
   } finally {
     clearTimeout(dueTimer);
-    stopPeriod?.();
-    for (const s of opened) await s.close().catch(() => undefined);
+    for (const s of opened) {
+      metrics?.unwatchSpool(s);
+      await s.close().catch(() => undefined);
+    }
   }
 
   const ms = Date.now() - started;
@@ -329,17 +456,18 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
   );
   if (json) {
     ctx.json({ type: 'summary', ...(route.name !== undefined ? { route: route.name } : {}), ...totals, ms, interrupted: signal.aborted });
-  } else {
-    const recovered = totals.rolledBack + totals.rolledForward > 0 ? `; recovered ${totals.rolledBack} rolled back, ${totals.rolledForward} rolled forward` : '';
-    const refused = totals.refused > 0 ? `; recovery refused ${totals.refused}` : '';
-    return {
-      status,
-      summary:
-      `fanout: ${label}${plural(totals.committed, 'message')} fanned out to ${plural(route.to.length, 'spool')}, ${totals.failed} failed${totals.held > 0 ? ` (${totals.held} now held)` : ''}, ${totals.skipped} skipped; ` +
-        `${formatBytes(totals.bytes)} written in ${formatDuration(ms)} (${perSecond(totals.committed, ms)} msg/s, ${formatBytes(perSecond(totals.bytes, ms))}/s)${recovered}${refused}${signal.aborted ? '; interrupted' : ''}\n`,
-    };
+    return { status, fatal };
   }
-  return { status };
+  const recovered = totals.rolledBack + totals.rolledForward > 0 ? `; recovered ${totals.rolledBack} rolled back, ${totals.rolledForward} rolled forward` : '';
+  const refused = totals.refused > 0 ? `; recovery refused ${totals.refused}` : '';
+  const deferred = totals.deferred > 0 ? `; ${plural(totals.deferred, 'attempt')} deferred by outages` : '';
+  return {
+    status,
+    fatal,
+    summary:
+      `fanout: ${label}${plural(totals.committed, 'message')} fanned out to ${plural(route.to.length, 'spool')}, ${totals.failed} failed${totals.held > 0 ? ` (${totals.held} now held)` : ''}, ${totals.skipped} skipped; ` +
+      `${formatBytes(totals.bytes)} written in ${formatDuration(ms)} (${perSecond(totals.committed, ms)} msg/s, ${formatBytes(perSecond(totals.bytes, ms))}/s)${recovered}${refused}${deferred}${signal.aborted ? '; interrupted' : ''}\n`,
+  };
 }
 
 /** `fanout run`. */
@@ -354,12 +482,21 @@ export const runCommand = defineCommand({
     { flags: '--batch <n>', description: 'messages per transaction (they share directory syncs; default 32)', parse: positiveInt },
     { flags: '--concurrency <n>', description: 'transactions writing copies at once (default 4; as many again may be committing)', parse: positiveInt },
     { flags: '--transform <module>', description: 'module whose default export makes a Transform per message and destination' },
-    { flags: '--watch', description: 'keep running and fan out new messages as they arrive (until SIGINT/SIGTERM)' },
+    { flags: '--watch', description: 'keep running and fan out new messages as they arrive (until SIGINT/SIGTERM); outages are ridden out' },
     { flags: '--interval <ms>', description: 'with --watch: how often to look for new messages (default 1000)', parse: positiveInt },
     {
       flags: '--recover-interval <ms>',
       description: "with --watch: how often to recover the source's stale attempts, left by dead or stopped workers (default 30000)",
       parse: positiveInt,
+    },
+    {
+      flags: '--max-backoff <ms>',
+      description: 'with --watch: the longest wait between two retries of a route that is down (default 30000; retries start at 500 ms and double)',
+      parse: positiveInt,
+    },
+    {
+      flags: '--metrics <host:port>',
+      description: 'with --watch: serve Prometheus metrics at http://<host:port>/metrics and health at /healthz (port 0: any free port, printed)',
     },
     {
       flags: '--lease <ms>',
@@ -376,14 +513,15 @@ export const runCommand = defineCommand({
       description: 'failed attempts of a message (its transform threw or gave no stream: ETRANSFORM) before it is held as h<id>.s, no longer offered, until `fanout release` (default 5; config key maxAttempts); an unreachable destination is never counted',
       parse: positiveInt,
     },
-    { flags: '--json', description: 'print one JSON object per event and a summary object on stdout' },
+    { flags: '--json', description: 'print one JSON object per event and a summary object on stdout (each line with ts and level)' },
   ],
   help:
+    "With --watch, an outage of a spool (server away, I/O error, disk full, permission, missing directory) never\nends the run: the route's messages wait in the source, it is retried with backoff, and one line says when it\ngoes down and one when it is back. SIGHUP reloads a --config file (routes added, removed, changed; work in\nhand finishes first); without --config it is ignored. Without --watch, SIGHUP stops as SIGTERM does (129).\n" +
     'Several workers may run on one source spool at once (on this host, or on hosts sharing an NFS spool):\neach message is taken by one (an atomic rename); with --watch each recovers what dead ones left. Give a\nsource on WebDAV one worker only: common servers check Overwrite: F before they move, so two\nrecoverers could both claim one attempt.',
   examples: [
     'fanout run --from ./spool/in --to ./spool/out-a --to webdav+https://dav.example.com/out',
     'fanout run --from ./spool/in --to ./spool/out-a --watch --interval 200 --recover-interval 10000',
-    'fanout --config fanout.yaml run --route main',
+    'fanout --config fanout.yaml run --watch --route main --metrics 127.0.0.1:9464',
   ],
   handler: runRoutes,
 });

@@ -13,6 +13,8 @@ export type FanoutEvent =
   /** The message failed `attempts` times by itself and is now held (`h<id>.s`, or `h<id>.d` in a destination) until released. */
   | { readonly type: 'message-held'; readonly id: string; readonly spool: string; readonly attempts: number; readonly error: FanoutError }
   | { readonly type: 'message-skipped'; readonly id: string; readonly reason: string }
+  /** One attempt (transaction) over a batch ended, committed or not: how long it took from C1 to its end. */
+  | { readonly type: 'transaction-finished'; readonly tx: string; readonly messages: number; readonly committed: number; readonly durationMs: number }
   | { readonly type: 'recovered'; readonly id: string; readonly tx: string; readonly action: 'rolled-back' | 'rolled-forward' }
   | { readonly type: 'marker-in-flight'; readonly id: string; readonly spool: string; readonly owner: string }
   /** A recovery step the storage refused (a removal, a publish): left in place for a later recovery. */

@@ -261,6 +261,8 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
     };
     const renewal = startLeaseRenewal(renewingSource, plan, plan.lease!);
     for (const id of ids) emit({ type: 'message-started', id, tx: plan.tx });
+    const startedMs = now();
+    let committedHere = 0;
     try {
       let outcome;
       let keepLease = false;
@@ -274,6 +276,7 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
         if (!keepLease) await renewal.stop(true);
       }
       committed += outcome.committed.length;
+      committedHere = outcome.committed.length;
       skipped += outcome.skipped.length;
       for (const id of outcome.skipped) failedIds.add(id); // not offered again in this call
       bytes += outcome.bytes;
@@ -300,6 +303,7 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
         emit({ type: 'message-failed', id, error, committed: false });
       }
     }
+    emit({ type: 'transaction-finished', tx: plan.tx, messages: ids.length, committed: committedHere, durationMs: now() - startedMs });
   };
 
   let stopped: MachineStopped | undefined;
