@@ -15,6 +15,7 @@ const LETTER: Record<(typeof KINDS)[number], string> = { source: 's', taken: 'p'
 export function formatStatus(s: SpoolStatus): string {
   const lines = [`${s.location}  (spool ${s.identity.uuid})`];
   lines.push(`  ${KINDS.map((k) => `${k} (${LETTER[k]}) ${s.counts[k]}`).join('  ')}`);
+  if (s.nfsSilly > 0) lines.push(`  nfs-silly (.nfs…) ${s.nfsSilly}: files the NFS client keeps while a process holds them open after their removal; they go when it closes them`);
   for (const m of s.markers) {
     if (m.state === 'corrupt') {
       lines.push(`  record ${m.file}  CORRUPT  ${m.error ?? ''}  (recover will quarantine it)`);
