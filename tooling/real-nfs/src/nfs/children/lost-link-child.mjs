@@ -10,8 +10,11 @@ import { nodePosixFs } from '@fanout/fs-posix';
 
 const [dir, go, op] = process.argv.slice(2);
 const raw = [];
-async function recorded(call) {
+async function recorded(call, to) {
   if (raw.length === 0) {
+    // The kernel looks the new name up before it sends LINK/RENAME: have that answered now (a
+    // negative dentry), so that only the LINK/RENAME itself goes out once replies are being lost.
+    await nodePosixFs.lstat(to).catch(() => undefined);
     writeFileSync(`${go}.held`, '');
     while (!existsSync(`${go}.drop`)) await sleep(5);
   }
@@ -25,8 +28,8 @@ async function recorded(call) {
 }
 const recording = {
   ...nodePosixFs,
-  link: (a, b) => recorded(() => nodePosixFs.link(a, b)),
-  rename: (a, b) => recorded(() => nodePosixFs.rename(a, b)),
+  link: (a, b) => recorded(() => nodePosixFs.link(a, b), b),
+  rename: (a, b) => recorded(() => nodePosixFs.rename(a, b), b),
 };
 const backend = new NfsBackend({ root: dir });
 await backend.createExclusive('src', new TextEncoder().encode('lost reply'));
