@@ -26,3 +26,4 @@ export * from './consume/consume.js';
 export * from './status/spool-status.js';
 export * from './recovery/recoverer.js';
 export * from './fanout/lease-renewal.js';
+export * from './fanout/batch-sizer.js';

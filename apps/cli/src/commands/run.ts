@@ -8,6 +8,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  BatchSizer,
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_LEASE_MS,
   type FanoutEvent,
   type FanOutDestination,
   FanoutError,
@@ -226,6 +229,8 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
     const forwardInterrupt = () => period?.abort();
     signal.addEventListener('abort', forwardInterrupt, { once: true });
     stopPeriod = () => signal.removeEventListener('abort', forwardInterrupt);
+    // One for the whole run: a --watch pass starts from the batch size the previous ones found fits the lease.
+    const batchSizer = new BatchSizer(route.batch ?? DEFAULT_BATCH_SIZE, flags.lease ?? DEFAULT_LEASE_MS);
     for (let pass = 0; ; pass++) {
       if (showBar) progress.addTotal(await countMessages(source));
       // --watch recovers the source periodically (not only at start): a worker that died on this
@@ -243,6 +248,7 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
         destinations,
         protocol: route.protocol,
         batchSize: route.batch,
+        batchSizer,
         concurrency: route.concurrency,
         recoverFirst: recoverNow,
         open: ctx.opener,

@@ -107,4 +107,6 @@ export interface TransactionOutcome {
   readonly bytes: number;
   /** Bytes written to all destinations, per message. */
   readonly bytesOf: ReadonlyMap<string, number>;
+  /** Messages backed out, and given back to S, at the lease check: its lease ran out before the commit (or was lost). */
+  readonly leaseRanOut?: readonly string[];
 }
