@@ -2,8 +2,8 @@
  * Sizes fan-out batches to the lease, so that a healthy but slow mount never livelocks in rollbacks:
  * an attempt that backs out because its lease ran out before the commit (docs/PROTOCOL.md, "lease
  * check") is retried in smaller batches, and the size grows back while attempts commit well within
- * the lease. Found on real NFS (tooling/real-nfs): with 32 messages per attempt every attempt ran
- * out of lease on a loaded mount, and the same 32 were offered again, forever.
+ * the lease. Issue 15, on NFS: with 32 messages per attempt every attempt ran out of its lease on a
+ * slow mount, and the same 32 were offered again, forever.
  */
 
 /** What one attempt took and how it ended. */
