@@ -15,6 +15,10 @@ import { ctl, freshDir, outcomeOf, sleep, spawnOn, vm, type ChildOutcome, type C
 const FANOUT = fileURLToPath(new URL('../../../../apps/cli/bin/fanout.cjs', import.meta.url));
 const MESSAGES = Number(process.env.FANOUT_E2E_MESSAGES ?? 200);
 const LEASE_MS = 8_000;
+/** How long after the last fault every message must have been consumed. */
+const SETTLE_MS = Number(process.env.FANOUT_E2E_SETTLE_MS ?? 240_000);
+/** `--batch`; the default (32) unless FANOUT_E2E_BATCH says otherwise. */
+const BATCH = process.env.FANOUT_E2E_BATCH ? ['--batch', process.env.FANOUT_E2E_BATCH] : [];
 /** Where every host sees the shared export (vm/on.sh binds the host's own client mount there). */
 const SHARED = '/mnt/nfs';
 
@@ -29,15 +33,33 @@ interface Daemon {
   readonly unexpected: string[];
   killedByUs: boolean;
   log: string;
+  /** Every stderr line, reduced to its shape (ids and numbers replaced), with counts. */
+  readonly shapes: Map<string, number>;
 }
 
-function start(d: Omit<Daemon, 'child' | 'done' | 'killedByUs' | 'log'> & Partial<Daemon>): Daemon {
+/** A stderr line without what differs between occurrences (ids, names, numbers). */
+function shapeOf(line: string): string {
+  return line
+    .replace(/[0-9A-HJKMNP-TV-Z]{26}/g, '<ulid>')
+    .replace(/\b[a-z0-9]{16}-[a-z0-9-]{10,}/g, '<owner>')
+    .replace(/\d+/g, 'N')
+    .slice(0, 220);
+}
+
+function start(d: Omit<Daemon, 'child' | 'done' | 'killedByUs' | 'log' | 'shapes'> & Partial<Daemon>): Daemon {
   const child = spawnOn(d.host, process.execPath, [FANOUT, ...d.args]);
   const daemon = d as Daemon;
   daemon.child = child;
   daemon.killedByUs = false;
   daemon.log ??= '';
-  child.stderr?.on('data', (b: Buffer) => (daemon.log = (daemon.log + b.toString()).slice(-20_000)));
+  (daemon as { shapes: Map<string, number> }).shapes ??= new Map();
+  let partial = '';
+  child.stderr?.on('data', (b: Buffer) => {
+    daemon.log = (daemon.log + b.toString()).slice(-20_000);
+    const lines = (partial + b.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) daemon.shapes.set(shapeOf(line), (daemon.shapes.get(shapeOf(line)) ?? 0) + 1);
+  });
   daemon.done = outcomeOf(child).then((o) => {
     if (!daemon.killedByUs) {
       daemon.unexpected.push(`${d.name} exited ${o.code ?? o.signal}: ${o.stderr.trim().split('\n').slice(-5).join(' | ')}`);
@@ -47,10 +69,16 @@ function start(d: Omit<Daemon, 'child' | 'done' | 'killedByUs' | 'log'> & Partia
   return daemon;
 }
 
-async function stop(d: Daemon, signal: NodeJS.Signals): Promise<void> {
+/** SIGTERM (a watch finishes the message in hand), then SIGKILL after `graceMs`; says whether it stopped in time. */
+async function stop(d: Daemon, graceMs: number): Promise<boolean> {
   d.killedByUs = true;
-  d.child.kill(signal);
-  await d.done;
+  d.child.kill('SIGTERM');
+  const inTime = await Promise.race([d.done.then(() => true), sleep(graceMs).then(() => false)]);
+  if (!inTime) {
+    d.child.kill('SIGKILL');
+    await d.done;
+  }
+  return inTime;
 }
 
 /** Keep a daemon running as a supervisor would (systemd Restart=always), but remember why it stopped. */
@@ -106,7 +134,7 @@ it(
         host,
         unexpected,
         args: ['run', '--from', spool('S'), '--to', spool('A'), '--to', spool('B'), '--watch', '--interval', '300',
-          '--recover-interval', '2000', '--lease', String(LEASE_MS), '--batch', '8'],
+          '--recover-interval', '2000', '--lease', String(LEASE_MS), ...BATCH],
       });
     const consumer = (host: Client, dest: string) =>
       start({
@@ -166,18 +194,21 @@ it(
     await Promise.all([enqueuing, faulting]);
     await killing;
     // Then let it settle: everything consumed in both destinations.
-    const deadline = Date.now() + 240_000;
+    const deadline = Date.now() + SETTLE_MS;
     let a: string[] = [];
     let b: string[] = [];
+    const timeline: string[] = [];
     while (Date.now() < deadline) {
       a = await consumedIds(`${logs}/consumed-A`);
       b = await consumedIds(`${logs}/consumed-B`);
+      const s = Math.round((Date.now() - t0) / 1000);
+      if (timeline.length === 0 || s % 10 === 0) timeline.push(`${s}s A${new Set(a).size} B${new Set(b).size}`);
       if (new Set(a).size >= enqueued.length && new Set(b).size >= enqueued.length) break;
       await sleep(1_000);
     }
     await sleep(3_000); // a duplicate still on its way would show now
     running = false;
-    await Promise.all([...workers, ...consumers].map((d) => stop(d, 'SIGTERM')));
+    const stuck = (await Promise.all([...workers, ...consumers].map(async (d) => ((await stop(d, 20_000)) ? [] : [d.name])))).flat();
     a = await consumedIds(`${logs}/consumed-A`);
     b = await consumedIds(`${logs}/consumed-B`);
     const seconds = (Date.now() - t0) / 1000;
@@ -193,9 +224,15 @@ it(
       `multi-host e2e NFS v${vm.vers}: ${enqueued.length} messages, ${kills} SIGKILLs, faults: ${faults.join('; ')}; ` +
         `consumed A ${a.length} (duplicates ${dupes(a).length}, lost ${lost(a).length}), ` +
         `B ${b.length} (duplicates ${dupes(b).length}, lost ${lost(b).length}); ${seconds.toFixed(0)} s; ` +
-        `left in S ${left.S.length}, A ${left.A.length}, B ${left.B.length}; unexpected exits ${unexpected.length}`,
+        `left in S ${left.S.length}, A ${left.A.length}, B ${left.B.length}; unexpected exits ${unexpected.length}; ` +
+        `not stopped 20 s after SIGTERM: ${stuck.length === 0 ? 'none' : stuck.join(', ')}`,
     );
     for (const line of unexpected) console.log(`unexpected exit: ${line}`);
+    console.log(`consumed over time (after the faults): ${[...new Set(timeline)].join(', ')}`);
+    for (const d of [...workers, ...consumers]) {
+      const top = [...d.shapes].sort((x, y) => y[1] - x[1]).slice(0, 8);
+      if (top.length > 0) console.log(`${d.name}, stderr by shape:\n${top.map(([l, n]) => `  ${n} × ${l}`).join('\n')}`);
+    }
     if (lost(a).length + lost(b).length + left.S.length > 0) {
       for (const d of [...workers, ...consumers]) console.log(`--- ${d.name} stderr (tail):\n${d.log.slice(-3000)}`);
     }
@@ -204,6 +241,7 @@ it(
     expect({ lostA: lost(a).length, lostB: lost(b).length }).toEqual({ lostA: 0, lostB: 0 });
     expect(left).toEqual({ S: [], A: [], B: [] });
     expect(unexpected).toEqual([]);
+    expect(stuck).toEqual([]);
   },
-  600_000,
+  900_000,
 );
