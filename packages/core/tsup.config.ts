@@ -1,4 +1,9 @@
 import { defineConfig } from 'tsup';
 import { fanoutTsup } from '@fanout/tooling/tsup';
 
-export default defineConfig(fanoutTsup({ index: 'src/index.ts', testing: 'src/testing/index.ts' }, { splitting: true }));
+export default defineConfig(
+  fanoutTsup(
+    { index: 'src/index.ts', testing: 'src/testing/index.ts', 'testing-checks': 'src/testing/checks.ts' },
+    { splitting: true },
+  ),
+);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Architectural lint, run in each package directory by `turbo run lint`.
-// - @fanout/core must not import node:fs, the network, or any backend (DESIGN.md §5).
+// - @fanout/core must not import node:fs, the network, or any backend (docs/DESIGN.md §5).
 // - A package may only import the workspace packages the layering allows.
 // - No focused tests (`.only`) are committed.
 import { readdirSync, readFileSync, statSync } from 'node:fs';

@@ -12,8 +12,16 @@ describe('exit statuses', () => {
     expect(exitStatusFor(new FanoutError('EFOREIGN', 'x'))).toBe(3);
   });
 
-  it('maps storage failures and unexpected errors to 1', () => {
-    expect(exitStatusFor(new FanoutError('EIO', 'x'))).toBe(1);
+  it('maps a location that is not a directory to 2 (issue 16: init ./a-file exited 1)', () => {
+    expect(exitStatusFor(new FanoutError('EBADENTRY', 'x'))).toBe(2);
+  });
+
+  it('maps a spool that cannot be reached or read to 4 (issue 16: exited 1, "some messages failed")', () => {
+    for (const code of ['EUNAVAILABLE', 'EIO', 'EACCES'] as const) expect(exitStatusFor(new FanoutError(code, 'x'))).toBe(ExitStatus.unavailable);
+  });
+
+  it("maps a message's own failure (a transform) and unexpected errors to 1", () => {
+    expect(exitStatusFor(new FanoutError('ETRANSFORM', 'x'))).toBe(1);
     expect(exitStatusFor(new Error('bug'))).toBe(1);
   });
 
@@ -23,6 +31,9 @@ describe('exit statuses', () => {
     expect(worstStatus(1, 3)).toBe(3);
     expect(worstStatus(3, 2, 1)).toBe(2);
     expect(worstStatus(2, signalStatus('SIGINT'))).toBe(130);
+    expect(worstStatus(1, ExitStatus.unavailable, 0)).toBe(ExitStatus.unavailable);
+    expect(worstStatus(ExitStatus.unavailable, 3)).toBe(3);
+    expect(worstStatus(2, ExitStatus.unavailable)).toBe(2);
     expect(signalStatus('SIGTERM')).toBe(143);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The exit statuses of `fanout` (DESIGN.md §6), in one place. Outside scripts
+ * The exit statuses of `fanout` (docs/DESIGN.md §6), in one place. Outside scripts
  * drive the command by these numbers, so they never change meaning.
  */
 import { type FanoutErrorCode, isFanoutError } from '@fanout/core';
@@ -25,29 +25,46 @@ export const ExitStatus = {
 /** One of {@link ExitStatus}, or 128 + a signal number after an interrupted run. */
 export type ExitStatusCode = number;
 
-const usageCodes: readonly FanoutErrorCode[] = ['EUSAGE', 'EBADURL', 'ENOTSPOOL'];
+/** A location that is not a spool at all: missing, not a directory (`EBADENTRY`), no identity. */
+const usageCodes: readonly FanoutErrorCode[] = ['EUSAGE', 'EBADURL', 'ENOTSPOOL', 'EBADENTRY'];
 const refusedCodes: readonly FanoutErrorCode[] = ['ECORRUPT', 'EFOREIGN'];
+/** The storage, not the messages: a server away, an I/O error, permission denied. */
+const unavailableCodes: readonly FanoutErrorCode[] = ['EUNAVAILABLE', 'EIO', 'EACCES'];
 
-/** The exit status an error that ended a command stands for. */
+/**
+ * The exit status an error that ended a command stands for: one met while
+ * opening or reading a spool, outside the processing of a message. (A message
+ * that fails — its copy, its transform (`ETRANSFORM`), its command — is
+ * counted by the command, which exits {@link ExitStatus.failed}.)
+ */
 export function exitStatusFor(err: unknown): ExitStatusCode {
   if (isFanoutError(err, ...usageCodes)) return ExitStatus.usage;
   if (isFanoutError(err, ...refusedCodes)) return ExitStatus.refused;
+  if (isFanoutError(err, ...unavailableCodes)) return ExitStatus.unavailable;
   return ExitStatus.failed;
 }
 
-/** How bad a status is when several outcomes are combined: usage > refused > failed > ok; a signal beats all. */
+/**
+ * How bad a status is when several outcomes are combined:
+ * usage > refused > unavailable, resources > in flight > failed > ok; a signal beats all.
+ */
 function severity(status: ExitStatusCode): number {
   switch (status) {
     case ExitStatus.ok:
       return 0;
     case ExitStatus.failed:
       return 1;
-    case ExitStatus.refused:
+    case ExitStatus.inFlight:
       return 2;
-    case ExitStatus.usage:
+    case ExitStatus.unavailable:
+    case ExitStatus.resources:
       return 3;
-    default:
+    case ExitStatus.refused:
       return 4;
+    case ExitStatus.usage:
+      return 5;
+    default:
+      return 6;
   }
 }
 

@@ -15,17 +15,24 @@ export interface Interrupt {
   dispose(): void;
 }
 
+/** Where the notices go: by default `ctx.note`; `run` prints them above its progress bar, and removes the bar before exiting at once. */
+export interface InterruptOutput {
+  note(line: string): void;
+  beforeExit?(): void;
+}
+
 /** Install the handlers; call `dispose()` when the command is done. */
-export function onInterrupt(ctx: CliContext): Interrupt {
+export function onInterrupt(ctx: CliContext, output: InterruptOutput = { note: (line) => ctx.note(line) }): Interrupt {
   const controller = new AbortController();
   let first: 'SIGINT' | 'SIGTERM' | undefined;
   const handler = (sig: 'SIGINT' | 'SIGTERM') => {
     if (first !== undefined) {
-      ctx.note(`${sig} again: exiting now; run \`fanout recover\` to finish what was in flight`);
+      output.beforeExit?.();
+      output.note(`${sig} again: exiting now; run \`fanout recover\` to finish what was in flight`);
       process.exit(signalStatus(sig));
     }
     first = sig;
-    ctx.note(`${sig}: finishing or rolling back the messages in flight (send it again to exit at once)`);
+    output.note(`${sig}: finishing or rolling back the messages in flight (send it again to exit at once)`);
     controller.abort(new Error(sig));
   };
   const onInt = () => handler('SIGINT');

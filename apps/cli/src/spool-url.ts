@@ -1,5 +1,5 @@
 /**
- * From what an operator types to a backend (DESIGN.md §5): a plain path or
+ * From what an operator types to a backend (docs/DESIGN.md §5): a plain path or
  * `file:///…` → fs-posix; `nfs:///…` → fs-nfs; `webdav+http(s)://…` →
  * fs-webdav; `memory://name` → fs-memory. Backends other than posix are
  * imported on first use, so one that is missing or not built yet gives a

@@ -1,4 +1,4 @@
-/** Invariant 6 of DESIGN.md §4: memory does not grow with message size. */
+/** Invariant 8 of docs/DESIGN.md §4: memory does not grow with message size. */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';

@@ -127,7 +127,8 @@ export default ({ id, destination }) => id === ${JSON.stringify(bad)} && destina
     );
     const r = await fanout(['run', '--from', 'S', '--to', 'A', '--to', 'B', '--transform', 'fail-one.mjs'], { cwd: dir });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`^fanout: ${join(dir, 'B')}: w${bad}\\.[0-9A-Z]+: refusing ${bad} \\(EIO\\)$`, 'm'));
+    // Issue 16: this was reported against the staged copy w<id>.<tx> in B, as EIO.
+    expect(r.stderr).toMatch(new RegExp(`^fanout: ${join(dir, 'S')}: s${bad}: transform for ${join(dir, 'B')} failed: refusing ${bad} \\(ETRANSFORM\\)$`, 'm'));
     expect(await names(join(dir, 'S'))).toEqual([`s${bad}`]);
     expect(await readFile(join(dir, 'S', `s${bad}`), 'utf8')).toBe('two');
     for (const d of ['A', 'B']) expect(await names(join(dir, d))).toEqual(ids.map((id) => `d${id}`));
@@ -145,6 +146,36 @@ export default () => new Transform({ transform(c, e, cb) { cb(null, c.toString()
     const r = await fanout(['run', '--from', 'S', '--to', 'A', '--transform', './upper.mjs'], { cwd: dir });
     expect(r.status).toBe(0);
     expect(await delivered(join(dir, 'A'))).toEqual(new Map([[id, 'SHOUT']]));
+  });
+
+  it('fails a message whose transform returns a string with ETRANSFORM naming s<id>, exit 1, the message untouched in the source', async () => {
+    // Issue 16: the delivered copies held the string and the original was gone.
+    await fanout(['init', 'S', 'A', 'B'], { cwd: dir });
+    const [id] = lines((await fanout(['enqueue', 'S'], { cwd: dir, input: 'the original' })).stdout);
+    await writeFile(join(dir, 'stringly.mjs'), `export default ({ destination }) => destination.endsWith('/B') ? 'REPLACED' : undefined;\n`);
+    const r = await fanout(['run', '--from', 'S', '--to', 'A', '--to', 'B', '--transform', 'stringly.mjs'], { cwd: dir });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^fanout: ${join(dir, 'S')}: s${id}: transform for ${join(dir, 'B')} returned a string, not a stream .*\\(ETRANSFORM\\)$`, 'm'));
+    expect(await names(join(dir, 'S'))).toEqual([`s${id}`]);
+    expect(await readFile(join(dir, 'S', `s${id}`), 'utf8')).toBe('the original');
+    for (const d of ['A', 'B']) expect(await names(join(dir, d))).toEqual([]);
+  });
+
+  it('reports each message\'s own bytes with --json, not the batch average', async () => {
+    await fanout(['init', 'S', 'A', 'B'], { cwd: dir });
+    const sizes = [1, 10, 1000];
+    const ids: string[] = [];
+    for (const n of sizes) ids.push(...lines((await fanout(['enqueue', 'S'], { cwd: dir, input: 'x'.repeat(n) })).stdout));
+    const r = await fanout(['run', '--from', 'S', '--to', 'A', '--to', 'B', '--json'], { cwd: dir });
+    expect(r.status).toBe(0);
+    const committed = new Map(
+      lines(r.stdout)
+        .map((l) => JSON.parse(l) as { type: string; id: string; bytes: number })
+        .filter((e) => e.type === 'message-committed')
+        .map((e) => [e.id, e.bytes]),
+    );
+    // Written bytes: each message once per destination.
+    expect(committed).toEqual(new Map(ids.map((id, k) => [id, 2 * sizes[k]!])));
   });
 
   it('exits 2 for a transform module without a default function', async () => {
@@ -178,6 +209,55 @@ describe('fanout status', () => {
     const r = await fanout(['status', 'nowhere'], { cwd: dir });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('(ENOTSPOOL)');
+  });
+});
+
+describe('spools that cannot be used', () => {
+  it('exits 2 at parse time, before any network, for a WebDAV URL without a host', async () => {
+    // Issue 16: webdav+http:///path was taken as host "path" and failed later with ENOTFOUND, exit 1.
+    for (const cmd of [['status', 'webdav+http:///path'], ['init', 'webdav+https:///path'], ['run', '--from', 'webdav+http:///in', '--to', 'webdav+http:///out']]) {
+      const r = await fanout(cmd, { cwd: dir });
+      expect({ cmd, status: r.status }).toEqual({ cmd, status: 2 });
+      expect(lines(r.stderr)).toEqual([expect.stringMatching(/^fanout: webdav\+https?:\/\/\/(path|in): not a webdav\+http\(s\):\/\/host\[:port\]\/path URL \(EBADURL\)$/)]);
+    }
+  });
+
+  it('exits 2 with one line when init is given a regular file', async () => {
+    // Issue 16: exit 1.
+    await writeFile(join(dir, 'a-file'), 'not a directory');
+    const r = await fanout(['init', './a-file'], { cwd: dir });
+    expect(r.status).toBe(2);
+    expect(lines(r.stderr)).toEqual([`fanout: ${join(dir, 'a-file')}: spool location exists but is not a directory (EBADENTRY)`]);
+    expect(await readFile(join(dir, 'a-file'), 'utf8')).toBe('not a directory');
+  });
+
+  it('exits 4 (unavailable) with one line naming the spool when status or init cannot reach it', async () => {
+    // Issue 16: exit 1, which says "some messages failed". Port 1 on loopback refuses at once.
+    await fanout(['init', 'S'], { cwd: dir });
+    for (const cmd of ['status', 'init']) {
+      const r = await fanout([cmd, 'S', 'webdav+http://127.0.0.1:1/spool'], { cwd: dir });
+      expect({ cmd, status: r.status }).toEqual({ cmd, status: 4 });
+      const errors = lines(r.stderr);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(/^fanout: webdav\+http:\/\/127\.0\.0\.1:1\/spool: .*\(EUNAVAILABLE\)$/);
+    }
+  });
+});
+
+describe('usage errors from the command line parser', () => {
+  it('are one line with EUSAGE and the --help hint, exit 2', async () => {
+    // Issue 16: two or three lines, without a code.
+    const cases: [string[], string][] = [
+      [['status', '--bogus', 'S'], "fanout: unknown option '--bogus' (EUSAGE) (add --help for usage)"],
+      [['init'], "fanout: missing required argument 'spool' (EUSAGE) (add --help for usage)"],
+      [['run', '--from', 'S', '--to', 'A', '--batch', 'x'], "fanout: option '--batch <n>' argument 'x' is invalid: expected a positive whole number (EUSAGE) (add --help for usage)"],
+      [['frobnicate'], "fanout: unknown command 'frobnicate' (EUSAGE) (add --help for usage)"],
+      [['status', '--jsno', 'S'], "fanout: unknown option '--jsno' (Did you mean --json?) (EUSAGE) (add --help for usage)"],
+    ];
+    for (const [args, line] of cases) {
+      const r = await fanout(args, { cwd: dir });
+      expect({ args, status: r.status, stderr: r.stderr }).toEqual({ args, status: 2, stderr: `${line}\n` });
+    }
   });
 });
 

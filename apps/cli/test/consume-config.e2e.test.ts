@@ -38,10 +38,20 @@ describe('fanout consume', () => {
     expect(retry.status).toBe(0);
     expect(lines(retry.stdout).map((l) => JSON.parse(l) as unknown)).toEqual([
       { type: 'consumed', id, spool: join(dir, 'A') },
-      { type: 'summary', spool: join(dir, 'A'), consumed: 1, failed: 0, released: 0 },
+      { type: 'summary', spool: join(dir, 'A'), consumed: 1, failed: 0, released: 0, staleClaimsReleased: 0 },
     ]);
     expect(await readFile(join(dir, 'got'), 'utf8')).toBe('retry me');
     expect(await names(join(dir, 'A'))).toEqual([]);
+  });
+
+  it('counts in its --json summary every message it released after its command failed', async () => {
+    // Issue 16: "released":0 while each line said "message released".
+    const ids = [...(await deliver('one')), ...(await deliver('two'))];
+    const r = await fanout(['consume', 'A', '--exec', 'cat > /dev/null; exit 3', '--json'], { cwd: dir });
+    expect(r.status).toBe(1);
+    expect(lines(r.stderr).filter((l) => l.includes('message released'))).toHaveLength(2);
+    expect(JSON.parse(lines(r.stdout).at(-1)!)).toEqual({ type: 'summary', spool: join(dir, 'A'), consumed: 0, failed: 2, released: 2, staleClaimsReleased: 0 });
+    expect([...(await delivered(join(dir, 'A'))).keys()].sort()).toEqual(ids.sort());
   });
 
   it('acknowledges a command that exits 0 without reading its stdin', async () => {

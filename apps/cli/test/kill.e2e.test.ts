@@ -1,7 +1,7 @@
 /**
- * Real-process crash test (DESIGN.md §7, tier 4): SIGKILL `fanout run` (and
+ * Real-process crash test (docs/DESIGN.md §7, tier 4): SIGKILL `fanout run` (and
  * sometimes `fanout recover`) at random moments on a real directory, recover,
- * finish, and check the invariants of DESIGN.md §4 by reading the spools.
+ * finish, and check the invariants of docs/DESIGN.md §4 by reading the spools.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';

@@ -50,6 +50,13 @@ const OPERATOR_FILES: Record<string, { content: string; ageMs: number; mode: num
   'manual.txt': { content: 'see docs\n', ageMs: 40 * HOUR, mode: 0o644 },
   'work.txt': { content: 'wip\n', ageMs: 40 * HOUR, mode: 0o644 },
   lock: { content: '', ageMs: 40 * HOUR, mode: 0o644 },
+  // One protocol letter and one dot: they parsed as an attempt's taken, committed, backed-out and staged
+  // names (photo.jpg and backup.tar were fanned out as messages, kernel.log removed) and `mail` as a record.
+  'photo.jpg': { content: 'JFIF\n', ageMs: 40 * HOUR, mode: 0o644 },
+  'kernel.log': { content: 'oops\n', ageMs: 40 * HOUR, mode: 0o644 },
+  'backup.tar': { content: 'ustar\n', ageMs: 40 * HOUR, mode: 0o644 },
+  'world.txt': { content: 'hello\n', ageMs: 40 * HOUR, mode: 0o644 },
+  mail: { content: 'From: ops\n', ageMs: 40 * HOUR, mode: 0o644 },
 };
 const NAMES = Object.keys(OPERATOR_FILES);
 

@@ -114,10 +114,10 @@ describe('a live process in another pid namespace of this host and boot', () => 
     const id = newId();
     const now = Date.now();
     // A transaction of theirs in progress (lease unexpired), a message they are consuming, a temp they are writing.
-    await writeFile(join(dir, 'S', `p${id}.TXTHEIRS`), 'theirs');
-    const marker = encodeMarker({ ids: [id], tx: 'TXTHEIRS', protocol: 'staged', source: { uuid: await uuid('S'), location: join(dir, 'S') }, destinations: [{ uuid: await uuid('A'), location: join(dir, 'A') }], owner: them.owner, createdMs: now, leaseUntilMs: now + 600_000 });
-    await writeFile(join(dir, 'S', 'mTXTHEIRS'), marker);
-    await writeFile(join(dir, 'A', `w${id}.TXTHEIRS`), 'theirs');
+    await writeFile(join(dir, 'S', `p${id}.000000000000000000TXTHE1RS`), 'theirs');
+    const marker = encodeMarker({ ids: [id], tx: '000000000000000000TXTHE1RS', protocol: 'staged', source: { uuid: await uuid('S'), location: join(dir, 'S') }, destinations: [{ uuid: await uuid('A'), location: join(dir, 'A') }], owner: them.owner, createdMs: now, leaseUntilMs: now + 600_000 });
+    await writeFile(join(dir, 'S', 'm000000000000000000TXTHE1RS'), marker);
+    await writeFile(join(dir, 'A', `w${id}.000000000000000000TXTHE1RS`), 'theirs');
     const temp = tempName(them.owner);
     await writeFile(join(dir, 'S', temp), 'half written');
     const claim = `c01CLAIMEDINACONTAINER.${encodeOwnerTag(them.owner)}`;
@@ -126,12 +126,12 @@ describe('a live process in another pid namespace of this host and boot', () => 
     const r = await fanout(['recover', 'S', '--json'], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
     expect(lines(r.stdout).map((l) => (JSON.parse(l) as { type: string }).type)).toContain('marker-in-flight');
-    expect(await names(join(dir, 'S'))).toEqual(['mTXTHEIRS', `p${id}.TXTHEIRS`, temp].sort());
-    expect(await names(join(dir, 'A'))).toEqual([claim, `w${id}.TXTHEIRS`].sort());
+    expect(await names(join(dir, 'S'))).toEqual(['m000000000000000000TXTHE1RS', `p${id}.000000000000000000TXTHE1RS`, temp].sort());
+    expect(await names(join(dir, 'A'))).toEqual([claim, `w${id}.000000000000000000TXTHE1RS`].sort());
 
     const c = await fanout(['consume', 'A', '--exec', 'cat > /dev/null', '--json'], { cwd: dir });
     expect(c.status, c.stderr).toBe(0);
-    expect(JSON.parse(lines(c.stdout).at(-1)!)).toMatchObject({ type: 'summary', consumed: 0, released: 0 });
-    expect(await names(join(dir, 'A'))).toEqual([claim, `w${id}.TXTHEIRS`].sort());
+    expect(JSON.parse(lines(c.stdout).at(-1)!)).toMatchObject({ type: 'summary', consumed: 0, released: 0, staleClaimsReleased: 0 });
+    expect(await names(join(dir, 'A'))).toEqual([claim, `w${id}.000000000000000000TXTHE1RS`].sort());
   }, 60_000);
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { encodeMarker, type OwnerInfo } from '@fanout/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { localOwner } from '../src/owner-probe.js';
-import { fanout, lines, names, tempDir } from './cli-harness.js';
+import { fanout, lines, names, spawnFanout, tempDir } from './cli-harness.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -56,11 +56,11 @@ describe('fanout recover', () => {
 
   it('rolls back an interrupted attempt whose message is still in the source (exit 0)', async () => {
     const [id] = lines((await fanout(['enqueue', 'S'], { cwd: dir, input: 'payload' })).stdout);
-    await plantMarker(id!, 'TX1', await deadOwner());
-    await writeFile(join(dir, 'A', `w${id}.TX1`), 'payl');
+    await plantMarker(id!, '00000000000000000000000TX1', await deadOwner());
+    await writeFile(join(dir, 'A', `w${id}.00000000000000000000000TX1`), 'payl');
 
     const status = await fanout(['status', 'S'], { cwd: dir });
-    expect(status.stdout).toMatch(new RegExp(`record mTX1 {2}stale \\(owner gone; recover will finish it\\) {2}owner ${hostname()} pid \\d+ {2}age 1 min 3\\d s {2}tx TX1 {2}staged`));
+    expect(status.stdout).toMatch(new RegExp(`record m00000000000000000000000TX1 {2}stale \\(owner gone; recover will finish it\\) {2}owner ${hostname()} pid \\d+ {2}age 1 min 3\\d s {2}tx 00000000000000000000000TX1 {2}staged`));
 
     const r = await fanout(['recover', 'S'], { cwd: dir });
     expect(r.status).toBe(0);
@@ -71,13 +71,13 @@ describe('fanout recover', () => {
   });
 
   it('rolls forward an attempt that committed, publishing its staged copies', async () => {
-    await plantMarker('01COMMITTED', 'TX2', await deadOwner(), 'committed');
-    await writeFile(join(dir, 'A', 'w01COMMITTED.TX2'), 'done');
-    await writeFile(join(dir, 'B', 'w01COMMITTED.TX2'), 'done');
+    await plantMarker('01COMMITTED', '00000000000000000000000TX2', await deadOwner(), 'committed');
+    await writeFile(join(dir, 'A', 'w01COMMITTED.00000000000000000000000TX2'), 'done');
+    await writeFile(join(dir, 'B', 'w01COMMITTED.00000000000000000000000TX2'), 'done');
     const r = await fanout(['recover', 'S', '--json'], { cwd: dir });
     expect(r.status).toBe(0);
     const events = lines(r.stdout).map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(events).toContainEqual({ type: 'recovered', id: '01COMMITTED', tx: 'TX2', action: 'rolled-forward' });
+    expect(events).toContainEqual({ type: 'recovered', id: '01COMMITTED', tx: '00000000000000000000000TX2', action: 'rolled-forward' });
     expect(events.at(-1)).toMatchObject({ type: 'summary', rolledForward: 1, refused: 0 });
     expect(await names(join(dir, 'S'))).toEqual([]);
     expect(await names(join(dir, 'A'))).toEqual(['d01COMMITTED']);
@@ -86,42 +86,42 @@ describe('fanout recover', () => {
 
   it('leaves the marker of a live owner alone and shows it in flight', async () => {
     const [id] = lines((await fanout(['enqueue', 'S'], { cwd: dir, input: 'x' })).stdout);
-    await plantMarker(id!, 'TX3', localOwner());
+    await plantMarker(id!, '00000000000000000000000TX3', localOwner());
     const status = await fanout(['status', '--json', 'S'], { cwd: dir });
-    expect(JSON.parse(status.stdout)).toMatchObject({ markers: [{ file: 'mTX3', ids: [id], state: 'in-flight', tx: 'TX3', owner: { pid: process.pid } }] });
+    expect(JSON.parse(status.stdout)).toMatchObject({ markers: [{ file: 'm00000000000000000000000TX3', ids: [id], state: 'in-flight', tx: '00000000000000000000000TX3', owner: { pid: process.pid } }] });
     const r = await fanout(['recover', 'S'], { cwd: dir });
     expect(r.status).toBe(0);
-    expect(r.stderr).toContain(`mTX3: in flight, owned by ${hostname()} pid ${process.pid}; left alone`);
-    expect(await names(join(dir, 'S'))).toEqual(['mTX3', `p${id}.TX3`]);
+    expect(r.stderr).toContain(`m00000000000000000000000TX3: in flight, owned by ${hostname()} pid ${process.pid}; left alone`);
+    expect(await names(join(dir, 'S'))).toEqual(['m00000000000000000000000TX3', `p${id}.00000000000000000000000TX3`]);
   });
 
   it('exits 3 for a corrupt marker, leaving it and its message untouched', async () => {
     const [id] = lines((await fanout(['enqueue', 'S'], { cwd: dir, input: 'keep me' })).stdout);
-    await rename(join(dir, 'S', `s${id}`), join(dir, 'S', `p${id}.TX9`));
-    await writeFile(join(dir, 'S', 'mTX9'), 'fanout-marker 2\nids: torn');
+    await rename(join(dir, 'S', `s${id}`), join(dir, 'S', `p${id}.00000000000000000000000TX9`));
+    await writeFile(join(dir, 'S', 'm00000000000000000000000TX9'), 'fanout-marker 2\nids: torn');
     const r = await fanout(['recover', 'S'], { cwd: dir });
     expect(r.status).toBe(3);
-    expect(r.stderr).toMatch(new RegExp(`^fanout: ${join(dir, 'S')}: mTX9: corrupt marker: .*\\(ECORRUPT\\)$`, 'm'));
-    expect(await names(join(dir, 'S'))).toEqual(['mTX9', `p${id}.TX9`]);
-    expect(await readFile(join(dir, 'S', `p${id}.TX9`), 'utf8')).toBe('keep me');
-    expect(await readFile(join(dir, 'S', 'mTX9'), 'utf8')).toBe('fanout-marker 2\nids: torn');
+    expect(r.stderr).toMatch(new RegExp(`^fanout: ${join(dir, 'S')}: m00000000000000000000000TX9: corrupt marker: .*\\(ECORRUPT\\)$`, 'm'));
+    expect(await names(join(dir, 'S'))).toEqual(['m00000000000000000000000TX9', `p${id}.00000000000000000000000TX9`]);
+    expect(await readFile(join(dir, 'S', `p${id}.00000000000000000000000TX9`), 'utf8')).toBe('keep me');
+    expect(await readFile(join(dir, 'S', 'm00000000000000000000000TX9'), 'utf8')).toBe('fanout-marker 2\nids: torn');
     // run recovers first, so it refuses too, and leaves the message where it is.
     const run = await fanout(['run', '--from', 'S', '--to', 'A'], { cwd: dir });
     expect(run.status).toBe(3);
-    expect(await names(join(dir, 'S'))).toEqual(['mTX9', `p${id}.TX9`]);
+    expect(await names(join(dir, 'S'))).toEqual(['m00000000000000000000000TX9', `p${id}.00000000000000000000000TX9`]);
   });
 
   it('exits 3 for a marker naming a destination whose identity differs (foreign spool), deleting nothing', async () => {
     const [id] = lines((await fanout(['enqueue', 'S'], { cwd: dir, input: 'x' })).stdout);
-    await plantMarker(id!, 'TX4', await deadOwner());
-    await writeFile(join(dir, 'A', `w${id}.TX4`), 'x');
+    await plantMarker(id!, '00000000000000000000000TX4', await deadOwner());
+    await writeFile(join(dir, 'A', `w${id}.00000000000000000000000TX4`), 'x');
     // Re-create A as another spool at the same place.
     await writeFile(join(dir, 'A', '.fanout-spool'), `${JSON.stringify({ fanout: 'spool', uuid: '00000000-0000-4000-8000-000000000000', format: 1 })}\n`);
     const r = await fanout(['recover', 'S'], { cwd: dir });
     expect(r.status).toBe(3);
     expect(r.stderr).toContain('(EFOREIGN)');
-    expect(await names(join(dir, 'A'))).toEqual([`w${id}.TX4`]);
-    expect(await names(join(dir, 'S'))).toEqual(['mTX4', `p${id}.TX4`]);
+    expect(await names(join(dir, 'A'))).toEqual([`w${id}.00000000000000000000000TX4`]);
+    expect(await names(join(dir, 'S'))).toEqual(['m00000000000000000000000TX4', `p${id}.00000000000000000000000TX4`]);
   });
 
   it('exits 2 for a location that is not a spool', async () => {
@@ -151,12 +151,34 @@ describe('entries that are not messages', () => {
       ]),
     );
 
+    expect(JSON.parse(status.stdout)).toMatchObject({ counts: { source: 1, unknown: 4 } });
+
+    // Issue 16: each of these failed every run (EBADENTRY, exit 1).
     const r = await fanout(['run', '--from', 'S', '--to', 'A'], { cwd: dir });
-    expect(r.status).toBe(1);
-    for (const n of ['s01LINK', 's01FIFO', 's01DIR']) expect(r.stderr).toMatch(new RegExp(`^fanout: ${join(dir, 'S')}: ${n}: .*never opened \\(EBADENTRY\\)$`, 'm'));
-    expect(r.stderr).toMatch(/notes\.txt: not a message \(file\); left alone/);
+    expect(r.status).toBe(0);
+    for (const [n, kind] of [['s01LINK', 'symlink'], ['s01FIFO', 'other'], ['s01DIR', 'directory'], ['notes.txt', 'file']]) {
+      expect(lines(r.stderr).filter((l) => l.includes(`: ${n}:`))).toEqual([`fanout: ${join(dir, 'S')}: ${n}: not a message (${kind}); left alone`]);
+    }
     expect(await names(join(dir, 'S'))).toEqual(['notes.txt', 's01DIR', 's01FIFO', 's01LINK']);
     expect(await names(join(dir, 'A'))).toEqual([`d${id}`]);
     expect(await readFile(join(dir, 'target'), 'utf8')).toBe('secret');
+  });
+
+  it('reports each of them once per run under --watch, not once per pass, and exits 0', async () => {
+    expect((await fanout(['init', 'S', 'A'], { cwd: dir })).status).toBe(0);
+    await mkdir(join(dir, 'S', 's01DIR'));
+    await symlink(join(dir, 'nowhere'), join(dir, 'S', 's01LINK'));
+    const { child, done } = spawnFanout(['run', '--from', 'S', '--to', 'A', '--watch', '--interval', '50', '--recover-interval', '200'], { cwd: dir });
+    // Some 20 passes and 5 recoveries.
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    const [id] = lines((await fanout(['enqueue', 'S'], { cwd: dir, input: 'late' })).stdout);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    child.kill('SIGTERM');
+    const r = await done;
+    expect(r.status).toBe(0);
+    expect(lines(r.stderr).filter((l) => l.includes('s01DIR'))).toEqual([`fanout: ${join(dir, 'S')}: s01DIR: not a message (directory); left alone`]);
+    expect(lines(r.stderr).filter((l) => l.includes('s01LINK'))).toEqual([`fanout: ${join(dir, 'S')}: s01LINK: not a message (symlink); left alone`]);
+    expect(await names(join(dir, 'A'))).toEqual([`d${id}`]);
+    expect(await names(join(dir, 'S'))).toEqual(['s01DIR', 's01LINK']);
   });
 });

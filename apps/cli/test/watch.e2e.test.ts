@@ -65,16 +65,16 @@ describe('fanout run --watch', () => {
     await waitFor('the first commit', () => out.includes('"message-committed"'));
 
     // A worker that died after its commit: the message left S, its staged copies wait to be published.
-    await plantMarker('01DIEDAFTERCOMMIT', 'TXDEAD', { ...localOwner(), pid: await deadPid(), startTime: '' });
-    await writeFile(join(dir, 'A', 'w01DIEDAFTERCOMMIT.TXDEAD'), 'orphan');
-    await writeFile(join(dir, 'B', 'w01DIEDAFTERCOMMIT.TXDEAD'), 'orphan');
+    await plantMarker('01DIEDAFTERCOMMIT', '00000000000000000000TXDEAD', { ...localOwner(), pid: await deadPid(), startTime: '' });
+    await writeFile(join(dir, 'A', 'w01DIEDAFTERCOMMIT.00000000000000000000TXDEAD'), 'orphan');
+    await writeFile(join(dir, 'B', 'w01DIEDAFTERCOMMIT.00000000000000000000TXDEAD'), 'orphan');
     await waitFor('the planted marker to be recovered', () => out.includes('"recovered"'));
     child.kill('SIGTERM');
     const r = await done;
 
     expect(r.status).toBe(0);
     const events = lines(out).map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(events).toContainEqual({ type: 'recovered', id: '01DIEDAFTERCOMMIT', tx: 'TXDEAD', action: 'rolled-forward' });
+    expect(events).toContainEqual({ type: 'recovered', id: '01DIEDAFTERCOMMIT', tx: '00000000000000000000TXDEAD', action: 'rolled-forward' });
     expect(events.at(-1)).toMatchObject({ type: 'summary', committed: 1, rolledForward: 1, interrupted: true });
     expect(await names(join(dir, 'S'))).toEqual([]);
     for (const d of ['A', 'B']) expect((await delivered(join(dir, d))).get('01DIEDAFTERCOMMIT')).toBe('orphan');
@@ -160,7 +160,7 @@ describe('fanout consume --watch', () => {
     const r = await done;
 
     expect(r.status).toBe(0);
-    expect(lines(out).map((l) => JSON.parse(l) as unknown).at(-1)).toEqual({ type: 'summary', spool: join(dir, 'A'), consumed: 2, failed: 0, released: 1 });
+    expect(lines(out).map((l) => JSON.parse(l) as unknown).at(-1)).toEqual({ type: 'summary', spool: join(dir, 'A'), consumed: 2, failed: 0, released: 0, staleClaimsReleased: 1 });
     expect(lines(await readFile(join(dir, 'got'), 'utf8'))).toEqual([`${first}=first`, '01CLAIMEDBYTHEDEAD=abandoned']);
     expect(await names(join(dir, 'A'))).toEqual([]);
   });

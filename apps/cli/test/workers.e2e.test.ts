@@ -278,7 +278,7 @@ describe('two recoverers racing on the same stale markers', () => {
       const forward: string[] = [];
       for (let k = 0; k < PER_ROUND; k++) {
         const id = `01RACE${round}X${k.toString().padStart(2, '0')}`;
-        const tx = `TX${round}X${k}`;
+        const tx = `TX${round}X${k}`.padStart(26, "0");
         const now = Date.now();
         await writeFile(join(dir, 'S', `m${tx}`), encodeMarker({ ids: [id], tx, protocol: 'staged', source, destinations, owner, createdMs: now, leaseUntilMs: now + 600_000 }));
         for (const d of ['A', 'B']) await writeFile(join(dir, d, `w${id}.${tx}`), `copy of ${id}`);

@@ -1,4 +1,4 @@
-/** Opening an NFS spool from `nfs:///mount/point/path` or a plain path (DESIGN.md §5). */
+/** Opening an NFS spool from `nfs:///mount/point/path` or a plain path (docs/DESIGN.md §5). */
 import { FanoutError } from '@fanout/core';
 import { posixSpoolPath } from '@fanout/fs-posix';
 import { NfsBackend, type NfsBackendOptions } from './nfs-backend.js';

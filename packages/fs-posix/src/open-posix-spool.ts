@@ -1,6 +1,6 @@
 /**
  * Opening a posix spool from what an operator types: a plain path or a
- * `file:///…` URL (DESIGN.md §5).
+ * `file:///…` URL (docs/DESIGN.md §5).
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -22,7 +22,9 @@ const SCHEME = /^webdav\+(https?):\/\//i;
 export function parseWebdavLocation(raw: string): WebdavLocation {
   const m = SCHEME.exec(raw);
   let url: URL | undefined;
-  if (m) {
+  // WHATWG parsing skips extra slashes after http:, so `webdav+http:///path` would become host "path".
+  const authority = m ? /^[^/?#]*/.exec(raw.slice(m[0].length))![0].replace(/^.*@/, '') : '';
+  if (m && authority !== '') {
     try {
       url = new URL(`${m[1]!.toLowerCase()}://${raw.slice(m[0].length)}`);
     } catch {

@@ -27,7 +27,7 @@ import { fanOut, type ProtocolName, recover, releaseStaleClaims } from '@fanout/
 import { type CrashSimulator, isSimulatedCrash } from '@fanout/fs-memory';
 import { allDead, checkDrained, consumerPass, consumerProbe, CRASHING_CONSUMER_PID, type FamilyResult, type FamilyViolation, listing, opLine, Tally } from './family.js';
 import type { ExpectedMessage } from './invariants.js';
-import { messagesOf, simTempName } from './scenario.js';
+import { messagesOf, simTempName, simTx } from './scenario.js';
 import { type BackendKind, cloneMachine, destPath, setUpMachine, spoolsOn } from './world.js';
 
 /** One line of the consumer-recovery family. */
@@ -65,8 +65,8 @@ function fanOutOn(s: ConsumerRecoveryScenario, sim: CrashSimulator, first: boole
     batchSize: s.messages,
     ownerProbe: allDead,
     ...(first
-      ? { recoverFirst: false, newTx: () => `TX${++txs}`, tempName: () => simTempName(++temps) }
-      : { newTx: () => `TXF${++txs}`, tempName: () => simTempName(1000 + ++temps) }),
+      ? { recoverFirst: false, newTx: () => simTx('TX', ++txs), tempName: () => simTempName(++temps) }
+      : { newTx: () => simTx('TXF', ++txs), tempName: () => simTempName(1000 + ++temps) }),
     ...(trace ? { hooks: { beforeOp: (op) => void (op.type !== 'all' && trace.push(opLine('final fan-out', op))) } } : {}),
   });
 }

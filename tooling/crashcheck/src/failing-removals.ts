@@ -28,7 +28,7 @@ import { FanoutError, fanOut, type FanOutDestination, type Op, overrideBackend, 
 import type { CrashSimulator } from '@fanout/fs-memory';
 import { allDead, type FamilyResult, type FamilyViolation, listing, opLine } from './family.js';
 import { checkRecovered } from './invariants.js';
-import { messagesOf, simTempName } from './scenario.js';
+import { messagesOf, simTempName, simTx } from './scenario.js';
 import { type BackendKind, cloneMachine, destPath, setUpMachine, SOURCE, spoolsOn } from './world.js';
 
 /** One line of the failing-removals family. */
@@ -162,7 +162,7 @@ export async function runFailingRemovals(s: FailingRemovalsScenario, onViolation
         batchSize: s.batch,
         recoverFirst: false,
         ownerProbe: allDead,
-        newTx: () => `TX${++txs}`,
+        newTx: () => simTx('TX', ++txs),
         tempName: () => simTempName(++temps),
         hooks: traced('worker', trace),
       }).catch((err: unknown) => {
@@ -202,7 +202,7 @@ export async function runFailingRemovals(s: FailingRemovalsScenario, onViolation
       const sp = spoolsOn(sim, s.backend, s.dests);
       let txs = 0;
       let temps = 0;
-      const r = await fanOut({ source: sp.source, destinations: destinationsOf(sp.dests, false), protocol: s.protocol, batchSize: s.batch, recoverFirst: false, ownerProbe: allDead, newTx: () => `TX${++txs}`, tempName: () => simTempName(++temps) });
+      const r = await fanOut({ source: sp.source, destinations: destinationsOf(sp.dests, false), protocol: s.protocol, batchSize: s.batch, recoverFirst: false, ownerProbe: allDead, newTx: () => simTx('TX', ++txs), tempName: () => simTempName(++temps) });
       if (r.committed !== s.messages) throw new Error(`${name}: the clean run committed ${r.committed} of ${s.messages}`);
     }
     const seen = new Set<string>();

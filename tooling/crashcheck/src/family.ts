@@ -155,7 +155,7 @@ export async function consumerPass(sim: CrashSimulator, dests: readonly SpoolBac
  * commit, with its exact bytes; nothing is left in the source; no other name
  * than `.fanout-spool` remains anywhere.
  */
-export function checkDrained(sim: CrashSimulator, dests: number, messages: readonly ExpectedMessage[], tally: Tally): string | undefined {
+export function checkDrained(sim: CrashSimulator, dests: number, messages: readonly ExpectedMessage[], tally: Tally, ignore: ReadonlySet<string> = new Set()): string | undefined {
   const wrongCounts: string[] = [];
   for (const m of messages) {
     for (let d = 0; d < dests; d++) {
@@ -168,20 +168,20 @@ export function checkDrained(sim: CrashSimulator, dests: number, messages: reado
   if (wrongCounts.length) return `duplicate or loss: ${wrongCounts.join(', ')}`;
   if (tally.early.length) return `consumed before its commit: ${tally.early.join(', ')}`;
   if (tally.wrong.length) return `consumed with wrong or partial content: ${tally.wrong.join(', ')}`;
-  return leftoverNames(sim, dests, messages);
+  return leftoverNames(sim, dests, messages, ignore);
 }
 
 /**
  * After everything was consumed: the names left anywhere except `.fanout-spool`
  * (a message still in the source is reported as such), or `undefined`.
  */
-export function leftoverNames(sim: CrashSimulator, dests: number, messages: readonly ExpectedMessage[]): string | undefined {
-  const source = sim.list(SOURCE).filter((n) => n !== IDENTITY);
+export function leftoverNames(sim: CrashSimulator, dests: number, messages: readonly ExpectedMessage[], ignore: ReadonlySet<string> = new Set()): string | undefined {
+  const source = sim.list(SOURCE).filter((n) => n !== IDENTITY && !ignore.has(n));
   const stuck = messages.filter((m) => source.includes(`s${m.id}`)).map((m) => m.id);
   if (stuck.length) return `not delivered: ${stuck.join(' ')} still in ${SOURCE} after the final fan-out`;
   if (source.length) return `leftovers in ${SOURCE}: ${source.join(' ')}`;
   for (let d = 0; d < dests; d++) {
-    const names = sim.list(destPath(d)).filter((n) => n !== IDENTITY);
+    const names = sim.list(destPath(d)).filter((n) => n !== IDENTITY && !ignore.has(n));
     if (names.length) return `leftovers in ${destPath(d)}: ${names.join(' ')}`;
   }
   return undefined;

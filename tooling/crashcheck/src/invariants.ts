@@ -1,5 +1,5 @@
 /**
- * The invariants of DESIGN.md §4, checked by reading a simulated machine's
+ * The invariants of docs/DESIGN.md §4, checked by reading a simulated machine's
  * spools directly (never through the code under test).
  */
 import type { CrashSimulator } from '@fanout/fs-memory';

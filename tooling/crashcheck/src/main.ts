@@ -29,7 +29,9 @@ import { consumerScenarioName, runConsumerScenario } from './consumer-scenario.j
 import { failingRemovalsName, runFailingRemovals } from './failing-removals.js';
 import { type FamilyResult, type FamilyViolation, formatFamilyViolation } from './family.js';
 import { runInterleavings } from './interleaving.js';
-import { consumerRecoveryScenarios, consumerScenarios, failingRemovalScenarios, pausedOwnerScenarios, scenarios } from './matrix.js';
+import { consumerRecoveryScenarios, consumerScenarios, failingRemovalScenarios, operatorFilesScenarios, pausedOwnerScenarios, scenarios, stallsScenarios } from './matrix.js';
+import { runStalls, stallsName } from './stalls.js';
+import { operatorFilesName, runOperatorFiles } from './operator-files.js';
 import { pausedOwnerName, runPausedOwner } from './paused-owner.js';
 import { ownerProbeName, ownerProbeScenarios, runOwnerProbes } from './owner-probes.js';
 import { runAnyScenario } from './memory-scenario.js';
@@ -108,6 +110,8 @@ async function main(): Promise<number> {
       ...pausedOwnerScenarios({ quick, dropFence }).map((c) => ({ name: pausedOwnerName(c), run: (r: (v: FamilyViolation) => void) => runPausedOwner(c, r) })),
       ...failingRemovalScenarios({ quick }).map((c) => ({ name: failingRemovalsName(c), run: (r: (v: FamilyViolation) => void) => runFailingRemovals(c, r) })),
       ...ownerProbeScenarios({ quick }).map((c) => ({ name: ownerProbeName(c), run: (r: (v: FamilyViolation) => void) => runOwnerProbes(c, r) })),
+      ...operatorFilesScenarios({ quick }).map((c) => ({ name: operatorFilesName(c), run: (r: (v: FamilyViolation) => void) => runOperatorFiles(c, r) })),
+      ...stallsScenarios({ quick }).map((c) => ({ name: stallsName(c), run: (r: (v: FamilyViolation) => void) => runStalls(c, r) })),
     ];
     for (const f of families) {
       if ((only && !f.name.includes(only)) || !mine()) continue;

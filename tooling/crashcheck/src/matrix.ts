@@ -2,6 +2,8 @@ import type { ProtocolName, StepName } from '@fanout/core';
 import type { ConsumerRecoveryScenario } from './consumer-recovery.js';
 import type { ConsumerScenario } from './consumer-scenario.js';
 import type { FailingRemovalsScenario } from './failing-removals.js';
+import type { OperatorFilesScenario } from './operator-files.js';
+import type { StallsScenario } from './stalls.js';
 import type { PausedOwnerScenario } from './paused-owner.js';
 import type { Scenario } from './scenario.js';
 import type { BackendKind } from './world.js';
@@ -130,6 +132,34 @@ export function failingRemovalScenarios(options: MatrixOptions = {}): FailingRem
   return backends.flatMap((backend) =>
     shapes.flatMap((shape) =>
       (['rollback', 'recovery'] as const).flatMap((phase) => PROTOCOLS.map((protocol) => ({ protocol, backend, dests: 2, ...shape, phase, maxStates: options.quick ? 4 : 8 }))),
+    ),
+  );
+}
+
+/**
+ * The operator-files family (operator-files.ts): both protocols, posix and nfs, 2 destinations,
+ * 2 messages in one batch, the operator's files planted in every spool.
+ */
+export function operatorFilesScenarios(options: MatrixOptions = {}): OperatorFilesScenario[] {
+  const backends: BackendKind[] = options.quick ? ['posix'] : ['posix', 'nfs'];
+  return backends.flatMap((backend) => PROTOCOLS.map((protocol) => ({ protocol, backend, dests: 2, messages: 2, maxStates: options.quick ? 4 : 32, ...(options.quick ? { stride: 3 } : {}) })));
+}
+
+/**
+ * The stalls family (stalls.ts): both protocols, posix and nfs, 2 destinations, 2 messages in one
+ * batch and in batches of one; the copy of M0 stalls in its transform, its source read or its
+ * destination write, and never resumes or resumes late.
+ */
+export function stallsScenarios(options: MatrixOptions = {}): StallsScenario[] {
+  const backends: BackendKind[] = options.quick ? ['posix'] : ['posix', 'nfs'];
+  const batches = options.quick ? [2] : [1, 2];
+  return backends.flatMap((backend) =>
+    batches.flatMap((batch) =>
+      (['transform', 'source-read', 'destination-write'] as const).flatMap((stall) =>
+        (['never', 'late'] as const).flatMap((resumes) =>
+          PROTOCOLS.map((protocol) => ({ protocol, backend, dests: 2, messages: 2, batch, stall, resumes, maxStates: options.quick ? 2 : 16, ...(options.quick ? { stride: 4 } : {}) })),
+        ),
+      ),
     ),
   );
 }

@@ -23,7 +23,7 @@ import { fanOut, type FanOutOptions, type Op, type OwnerInfo, overrideBackend, t
 import { encodeOwnerTag } from '@fanout/core';
 import type { CrashSimulator } from '@fanout/fs-memory';
 import { allDead, checkDrained, consumerPass, type FamilyResult, type FamilyViolation, listing, nobodyKnows, opLine, Tally } from './family.js';
-import { messagesOf, simTempName } from './scenario.js';
+import { messagesOf, simTempName, simTx } from './scenario.js';
 import { type BackendKind, cloneMachine, setUpMachine, type Spools, spoolsOn } from './world.js';
 
 /** One line of the paused-owner family. */
@@ -148,7 +148,7 @@ export async function runPausedOwner(s: PausedOwnerScenario, onViolation: (v: Fa
       ownerProbe: nobodyKnows,
       leaseMs: PAUSED_LEASE_MS,
       now,
-      newTx: () => `A${++txs}`,
+      newTx: () => simTx('A', ++txs),
       tempName: () => simTempName(++temps, encodeOwnerTag(W1)),
       hooks: {
         beforeOp: async (op) => {
@@ -198,7 +198,7 @@ export async function runPausedOwner(s: PausedOwnerScenario, onViolation: (v: Fa
         ownerProbe: nobodyKnows,
         leaseMs: PAUSED_LEASE_MS,
         now,
-        newTx: () => `B${++txs}`,
+        newTx: () => simTx('B', ++txs),
         tempName: () => simTempName(5000 + ++temps, encodeOwnerTag(W2)),
         hooks: traced('W2'),
       };

@@ -62,6 +62,17 @@ export function simTempName(n: number, tag: string = SIM_WRITER_TAG): string {
   return `t${String(n).padStart(26, '0')}.${tag}`;
 }
 
+/**
+ * The simulation's attempt id number `n` with a readable `label` (`TX`, `A`,
+ * `B` …): ULID-shaped as recovery requires (`isValidTx`), e.g.
+ * `000000000000000000000TX1`-style, with the label and number at the end so
+ * traces stay readable.
+ */
+export function simTx(label: string, n: number): string {
+  const tail = `${label}${n}`;
+  return `0${tail.padStart(25, '0')}`;
+}
+
 /** The scenario's scheduling as {@link fanOut} options: every run of a scenario uses the same. */
 export function scheduleOf(s: Pick<Scenario, 'batch' | 'copyWindow' | 'concurrency'>): { batchSize: number; copyWindow?: number; concurrency?: number } {
   return { batchSize: s.batch, ...(s.copyWindow !== undefined ? { copyWindow: s.copyWindow } : {}), ...(s.concurrency !== undefined ? { concurrency: s.concurrency } : {}) };
@@ -138,7 +149,7 @@ export async function runScenario(s: Scenario, onViolation: (v: Violation) => vo
     recoverFirst: false,
     hooks: t.hooks,
     ownerProbe: dead,
-    newTx: () => `TX${++txs}`,
+    newTx: () => simTx('TX', ++txs),
     // Reproducible, and exactly the shape of tempName() (t<ULID>.<owner tag>), else recovery would never remove them.
     tempName: () => `t${String(++temps).padStart(26, '0')}.${SIM_WRITER_TAG}`,
   });

@@ -28,7 +28,7 @@ describe('an attempt over a batch', () => {
       destinations: world.dests.map((spool) => ({ spool })),
       batchSize: 4,
       recoverFirst: false,
-      newTx: () => (tx = 'TXA'),
+      newTx: () => (tx = '0000000000000000000000TXA0'),
       hooks: {
         beforeOp: (op) => {
           seen.push(op);
@@ -53,15 +53,15 @@ describe('an attempt over a batch', () => {
       destinations: world.dests.map((spool) => ({ spool })),
       batchSize: 3,
       recoverFirst: false,
-      newTx: () => 'TXB',
+      newTx: () => '0000000000000000000000TXB0',
       hooks: {
         beforeOp: (op) => {
           if (op.type !== 'all' && op.step === 'C2' && n++ === 1) throw new Error('crash');
         },
       },
     }).catch(() => undefined);
-    const record = world.read('S', 'mTXB').toString('utf8');
-    expect([...decodeMarker(record, { tx: 'TXB' }).ids].sort()).toEqual([...ids].sort());
+    const record = world.read('S', 'm0000000000000000000000TXB0').toString('utf8');
+    expect([...decodeMarker(record, { tx: '0000000000000000000000TXB0' }).ids].sort()).toEqual([...ids].sort());
     const r = await recover({ spool: world.source, open: world.open, ownerProbe: async () => 'dead' });
     expect(r).toMatchObject({ rolledBack: 3, rolledForward: 0, refused: [], failed: [] });
     expect(checkInvariants(world, 2)).toEqual({ inSource: 3, delivered: 0 });

@@ -1,7 +1,7 @@
 /**
  * Shared harness for protocol tests: spools on a real directory (fs-posix)
  * or in a memfs volume (fs-memory), an executor hook that stops a machine after N operations (a process crash:
- * everything done so far is on disk), and the invariants of DESIGN.md §4
+ * everything done so far is on disk), and the invariants of docs/DESIGN.md §4
  * checked by reading the spools.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -112,7 +112,7 @@ function names(world: Pick<PosixWorld, 'list'>, dir: string): string[] {
 }
 
 /**
- * DESIGN.md §4 after recovery: every message is either still in S (and in no
+ * docs/DESIGN.md §4 after recovery: every message is either still in S (and in no
  * destination) or in every destination exactly once with `expected` content,
  * and no protocol leftovers (t, m, w, l) remain.
  */
@@ -151,6 +151,14 @@ export function checkInvariants(
   return { inSource, delivered };
 }
 
+/**
+ * A readable attempt id for tests, ULID-shaped as recovery requires
+ * (`isValidTx`): `simTx('TX1')` is `0000000000000000000000TX1`-style.
+ */
+export function simTx(label: string): string {
+  return `0${label.padStart(25, '0')}`;
+}
+
 /** What {@link plantAttempt} leaves: an attempt `tx` on message `id` as a crashed owner would. */
 export interface PlantedAttempt {
   readonly id: string;
@@ -170,7 +178,7 @@ export async function plantAttempt(
   const { encodeMarker } = await import('@fanout/core');
   const { renameSync, writeFileSync } = await import('node:fs');
   const { hostname } = await import('node:os');
-  const tx = options.tx ?? 'TX1';
+  const tx = options.tx ?? simTx('TX1');
   const id = [...w.messages.keys()][0]!;
   const uuidOf = (dir: string) => JSON.parse(readFileSync(join(w.root, dir, '.fanout-spool'), 'utf8')).uuid as string;
   const record = {

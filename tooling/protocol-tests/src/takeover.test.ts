@@ -3,13 +3,13 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeClaim, fanOut, overrideBackend, recover, type SpoolBackend } from '@fanout/core';
-import { checkInvariants, plantAttempt, posixWorld, type PosixWorld } from './harness.js';
+import { checkInvariants, plantAttempt, posixWorld, type PosixWorld, simTx } from './harness.js';
 
 let world: PosixWorld | undefined;
 afterEach(() => world?.dispose());
 
 /** A world with one message whose attempt `tx` crashed after staging copies in both destinations. */
-async function crashedAttempt(tx = 'TX1', ownerPid = 999_999) {
+async function crashedAttempt(tx = simTx('TX1'), ownerPid = 999_999) {
   const w = await posixWorld(2, 1);
   world = w;
   const planted = await plantAttempt(w, { tx, owner: { host: hostname(), bootId: '', pidNamespace: '', pid: ownerPid, startTime: '' } });
@@ -38,10 +38,10 @@ describe('takeover of stale attempts by several recoverers', () => {
 
   it("removes a dead recoverer's leftover claim whose attempt is over, and never a file that only looks like a claim", async () => {
     world = await posixWorld(1, 0);
-    writeFileSync(join(world.root, 'S', 'rTX7.1'), claimBy(999_998));
-    for (const operator of ['report.pdf', 'run.sh', 'readme.txt', 'results.csv', 'rTX8.1']) writeFileSync(join(world.root, 'S', operator), 'the operator’s');
+    writeFileSync(join(world.root, 'S', `r${simTx('TX7')}.1`), claimBy(999_998));
+    for (const operator of ['report.pdf', 'run.sh', 'readme.txt', 'results.csv', `r${simTx('TX8')}.1`]) writeFileSync(join(world.root, 'S', operator), 'the operator’s');
     await recover({ spool: world.source, open: world.open, ownerProbe: async () => 'dead' });
-    expect(readdirSync(join(world.root, 'S')).sort()).toEqual(['.fanout-spool', 'rTX8.1', 'readme.txt', 'report.pdf', 'results.csv', 'run.sh'].sort());
+    expect(readdirSync(join(world.root, 'S')).sort()).toEqual(['.fanout-spool', `r${simTx('TX8')}.1`, 'readme.txt', 'report.pdf', 'results.csv', 'run.sh'].sort());
   });
 
   it('leaves alone an attempt that a live recoverer has taken over', async () => {
@@ -53,7 +53,7 @@ describe('takeover of stale attempts by several recoverers', () => {
   });
 
   it('never disturbs a newer attempt: a late recoverer of a finished attempt backs off and deletes nothing', async () => {
-    const { w, id } = await crashedAttempt('TX1');
+    const { w, id } = await crashedAttempt(simTx('TX1'));
     let release!: () => void;
     const paused = new Promise<void>((r) => (release = r));
     let reached!: () => void;
@@ -75,13 +75,13 @@ describe('takeover of stale attempts by several recoverers', () => {
     await atClaim;
     // …meanwhile recoverer B rolls TX1 back and a new, live attempt TX2 takes the same message.
     await recover({ spool: w.source, open: w.open, ownerProbe: async () => 'dead' });
-    expect(readdirSync(join(w.root, 'S'))).not.toContain('mTX1');
-    await plantAttempt(w, { tx: 'TX2', owner: { host: hostname(), bootId: '', pidNamespace: '', pid: process.pid, startTime: '' } });
+    expect(readdirSync(join(w.root, 'S'))).not.toContain(`m${simTx('TX1')}`);
+    await plantAttempt(w, { tx: simTx('TX2'), owner: { host: hostname(), bootId: '', pidNamespace: '', pid: process.pid, startTime: '' } });
     release();
     const summary = await late;
     expect(summary.rolledBack + summary.rolledForward).toBe(0);
-    expect(readdirSync(join(w.root, 'S')).sort()).toEqual(['.fanout-spool', 'mTX2', `p${id}.TX2`].sort());
-    for (const d of [0, 1]) expect(readdirSync(join(w.root, `D${d}`))).toContain(`w${id}.TX2`);
+    expect(readdirSync(join(w.root, 'S')).sort()).toEqual(['.fanout-spool', `m${simTx('TX2')}`, `p${id}.${simTx('TX2')}`].sort());
+    for (const d of [0, 1]) expect(readdirSync(join(w.root, `D${d}`))).toContain(`w${id}.${simTx('TX2')}`);
   });
 });
 

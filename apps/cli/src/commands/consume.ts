@@ -28,6 +28,8 @@ import type { CliContext } from '../cli-context.js';
 import { ExitStatus, type ExitStatusCode, exitStatusFor, signalStatus, worstStatus } from '../exit-status.js';
 import { onInterrupt } from '../interrupt.js';
 import { localOwner, localOwnerProbe } from '../owner-probe.js';
+import { defineCommand } from './command-module.js';
+import { positiveInt } from './option-values.js';
 
 /** Run `command` with the message on stdin; resolve on exit status 0, throw otherwise. */
 async function execHandler(ctx: CliContext, command: string, location: string, message: ClaimedMessage, childStdout: 'inherit' | Writable): Promise<void> {
@@ -121,7 +123,7 @@ export async function watchConsume(options: ConsumeOptions & { readonly ownerPro
 }
 
 /** Consume every delivered message of the spool (and, with `--watch`, those delivered later). */
-export async function consumeCommand(ctx: CliContext, ref: string, flags: ConsumeFlags): Promise<ExitStatusCode> {
+async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): Promise<ExitStatusCode> {
   const json = flags.json === true;
   if (json && flags.exec === undefined) {
     ctx.note('--json needs --exec (without it, stdout carries the messages themselves) (EUSAGE)');
@@ -165,7 +167,9 @@ export async function consumeCommand(ctx: CliContext, ref: string, flags: Consum
         flags.watch === true
           ? await watchConsume(options, { intervalMs: flags.interval ?? DEFAULT_CONSUME_INTERVAL_MS, releaseIntervalMs: flags.releaseInterval ?? DEFAULT_RELEASE_INTERVAL_MS })
           : await consume(options);
-      if (json) ctx.json({ type: 'summary', spool: spool.location, ...summary });
+      // Every message whose command failed was released (a failed release ends the command): `released` counts
+      // those, as each failure line says; the claims of dead consumers given back are counted apart.
+      if (json) ctx.json({ type: 'summary', spool: spool.location, consumed: summary.consumed, failed: summary.failed, released: summary.failed, staleClaimsReleased: summary.released });
       else if (flags.exec !== undefined) ctx.note(`${spool.location}: ${summary.consumed} consumed, ${summary.failed} failed and released, ${summary.released} stale claims released`);
       const status = summary.failed > 0 ? ExitStatus.failed : ExitStatus.ok;
       const received = interrupt.received();
@@ -181,3 +185,28 @@ export async function consumeCommand(ctx: CliContext, ref: string, flags: Consum
     interrupt.dispose();
   }
 }
+
+/** `fanout consume`. */
+export const consumeCommand = defineCommand({
+  name: 'consume',
+  description:
+    'hand each delivered message to a command (sh -c, message on stdin, FANOUT_ID and FANOUT_SPOOL set); delete it when the command exits 0, release it otherwise',
+  arguments: [{ spec: '<spool>', description: 'a destination spool' }],
+  options: [
+    { flags: '--exec <cmd>', description: 'the command; without it, messages are written to stdout and deleted' },
+    { flags: '--json', description: 'with --exec: one JSON object per message and a summary' },
+    { flags: '--watch', description: 'keep running and consume messages as they are delivered (until SIGINT/SIGTERM, which lets the message in hand finish)' },
+    { flags: '--interval <ms>', description: 'with --watch: how often to look for new messages (default 1000)', parse: positiveInt },
+    {
+      flags: '--release-interval <ms>',
+      description: 'with --watch: how often to release claims of dead consumers on this host and offer messages whose command failed again (default 30000)',
+      parse: positiveInt,
+    },
+  ],
+  examples: [
+    "fanout consume ./spool/out-a --exec 'lpr -P office'",
+    'fanout consume ./spool/out-a --exec \'cat > "/archive/$FANOUT_ID"\'',
+    "fanout consume ./spool/out-a --watch --interval 200 --exec './deliver.sh'",
+  ],
+  handler: consumeSpool,
+});

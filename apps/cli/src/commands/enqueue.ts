@@ -7,6 +7,7 @@ import { stat } from 'node:fs/promises';
 import { type ContentSource, enqueue, FanoutError, readSpoolIdentity } from '@fanout/core';
 import type { CliContext } from '../cli-context.js';
 import { ExitStatus, type ExitStatusCode, exitStatusFor } from '../exit-status.js';
+import { defineCommand } from './command-module.js';
 
 /** Check the inputs before anything is enqueued, so a typo adds nothing. */
 async function checkInputs(files: readonly string[]): Promise<void> {
@@ -24,7 +25,7 @@ async function checkInputs(files: readonly string[]): Promise<void> {
 }
 
 /** Enqueue the files (or stdin) into the spool; exit status 0, or that of the first error. */
-export async function enqueueCommand(ctx: CliContext, ref: string, files: readonly string[]): Promise<ExitStatusCode> {
+async function enqueueFiles(ctx: CliContext, ref: string, files: readonly string[]): Promise<ExitStatusCode> {
   const inputs = files.length === 0 ? ['-'] : files;
   const ids: string[] = [];
   let failure: unknown;
@@ -56,3 +57,15 @@ export async function enqueueCommand(ctx: CliContext, ref: string, files: readon
   ctx.reportError(failure);
   return exitStatusFor(failure);
 }
+
+/** `fanout enqueue`. */
+export const enqueueCommand = defineCommand({
+  name: 'enqueue',
+  description: 'add messages atomically; prints one ID per line, in input order, once they are durable',
+  arguments: [
+    { spec: '<spool>', description: 'the spool to add to' },
+    { spec: '[file...]', description: 'files to enqueue, each one message; "-" or none: stdin' },
+  ],
+  examples: ['fanout enqueue ./spool/in report.pdf invoice.xml', 'echo hello | fanout enqueue ./spool/in'],
+  handler: enqueueFiles,
+});

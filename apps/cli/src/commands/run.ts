@@ -27,6 +27,8 @@ import { formatBytes, formatDuration, perSecond } from '../output/human-units.js
 import { noProgress, type Progress } from '../output/progress.js';
 import { localOwner, localOwnerProbe } from '../owner-probe.js';
 import { loadTransform } from '../transform-module.js';
+import { defineCommand } from './command-module.js';
+import { collect, positiveInt } from './option-values.js';
 
 /** The flags of `run`. */
 export interface RunFlags {
@@ -68,6 +70,22 @@ export const DEFAULT_RECOVER_INTERVAL_MS = 30_000;
  * so a shorter one would roll back most transactions to a remote spool.
  */
 export const MIN_LEASE_MS = 1000;
+
+/** How many unknown entries a run remembers having reported; past that, each is reported again as it is seen. */
+const MAX_UNKNOWN_REMEMBERED = 10_000;
+
+/** Keys seen before, up to a bound (a spool full of junk must not grow the process without end). */
+class ReportedOnce {
+  private readonly seen = new Set<string>();
+  constructor(private readonly limit: number) {}
+
+  /** True the first time `key` is offered (and always once the bound is reached). */
+  first(key: string): boolean {
+    if (this.seen.has(key)) return false;
+    if (this.seen.size < this.limit) this.seen.add(key);
+    return true;
+  }
+}
 
 /** One source and its destinations, from the flags or the config file. */
 interface RouteSpec {
@@ -142,7 +160,7 @@ async function countMessages(spool: SpoolBackend): Promise<number> {
 }
 
 /** Run the routes; see the module comment. */
-export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<ExitStatusCode> {
+async function runRoutes(ctx: CliContext, flags: RunFlags): Promise<ExitStatusCode> {
   let routes: RouteSpec[];
   try {
     routes = routesOf(ctx, flags);
@@ -153,7 +171,7 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<Exit
   const json = flags.json === true;
   const showBar = !json && ctx.io.stderr.isTTY === true;
   const progress: Progress = showBar ? (await import('../output/terminal-progress.js')).terminalProgress(ctx.io.stderr) : noProgress((line) => ctx.io.stderr.write(line));
-  const interrupt = onInterrupt(ctx);
+  const interrupt = onInterrupt(ctx, { note: (line) => progress.log(`fanout: ${line}\n`), beforeExit: () => progress.stop() });
   try {
     const outcomes = await Promise.all(routes.map((r) => runRoute(ctx, r, flags, progress, showBar, interrupt.signal, routes.length > 1)));
     // The bar goes first, so the summaries stay on screen below the last messages.
@@ -195,7 +213,10 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
 
     // Later passes of --watch see the other workers' live markers at every recovery: say so only under --verbose.
     let inFlightQuiet = false;
+    const unknownSeen = new ReportedOnce(MAX_UNKNOWN_REMEMBERED);
     const onEvent = (event: FanoutEvent) => {
+      // Every recovery of --watch, and every pass, lists the same unknown entries again: each is reported once a run.
+      if (event.type === 'unknown-entry' && !unknownSeen.first(`${event.spool}\0${event.name}`)) return;
       if (json) ctx.json(route.name !== undefined && many ? { ...event, route: route.name } : event);
       switch (event.type) {
         case 'message-committed':
@@ -299,3 +320,44 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
   }
   return { status };
 }
+
+/** `fanout run`. */
+export const runCommand = defineCommand({
+  name: 'run',
+  description: 'fan out every message of --from to every --to; recovers the source first; exits when none is left unless --watch',
+  options: [
+    { flags: '--from <spool>', description: 'the source spool' },
+    { flags: '--to <spool>', description: 'a destination spool (repeat for several)', parse: collect },
+    { flags: '--route <name>', description: 'with --config: run only this route (repeatable; default all)', parse: collect },
+    { flags: '--protocol <name>', description: 'staged (default: copies invisible until committed) or seed', choices: ['staged', 'seed'] },
+    { flags: '--batch <n>', description: 'messages per transaction (they share directory syncs; default 32)', parse: positiveInt },
+    { flags: '--concurrency <n>', description: 'transactions writing copies at once (default 4; as many again may be committing)', parse: positiveInt },
+    { flags: '--transform <module>', description: 'module whose default export makes a Transform per message and destination' },
+    { flags: '--watch', description: 'keep running and fan out new messages as they arrive (until SIGINT/SIGTERM)' },
+    { flags: '--interval <ms>', description: 'with --watch: how often to look for new messages (default 1000)', parse: positiveInt },
+    {
+      flags: '--recover-interval <ms>',
+      description: "with --watch: how often to recover the source's stale attempts, left by dead or stopped workers (default 30000)",
+      parse: positiveInt,
+    },
+    {
+      flags: '--lease <ms>',
+      description: `lease written into each attempt's record (default 600000, at least ${MIN_LEASE_MS}; renewed every third of it while the attempt runs); a worker backs out at 2/3 of it, and another host's recovery may take the attempt over once it ends (the commit is fenced: a worker that was taken over cannot commit)`,
+      parse: positiveInt,
+    },
+    {
+      flags: '--stall-timeout <ms>',
+      description: 'a copy (read, transform, write) that makes no progress this long fails with ETIMEDOUT and is rolled back (default 300000, or FANOUT_STALL_TIMEOUT_MS)',
+      parse: positiveInt,
+    },
+    { flags: '--json', description: 'print one JSON object per event and a summary object on stdout' },
+  ],
+  help:
+    'Several workers may run on one source spool at once (on this host, or on hosts sharing an NFS spool):\neach message is taken by one (an atomic rename); with --watch each recovers what dead ones left. Give a\nsource on WebDAV one worker only: common servers check Overwrite: F before they move, so two\nrecoverers could both claim one attempt.',
+  examples: [
+    'fanout run --from ./spool/in --to ./spool/out-a --to webdav+https://dav.example.com/out',
+    'fanout run --from ./spool/in --to ./spool/out-a --watch --interval 200 --recover-interval 10000',
+    'fanout --config fanout.yaml run --route main',
+  ],
+  handler: runRoutes,
+});

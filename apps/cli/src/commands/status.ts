@@ -4,9 +4,16 @@
  */
 import { type SpoolStatus, spoolStatus } from '@fanout/core';
 import type { CliContext } from '../cli-context.js';
-import { ExitStatus, type ExitStatusCode, exitStatusFor, worstStatus } from '../exit-status.js';
+import { ExitStatus, type ExitStatusCode } from '../exit-status.js';
+import { forEachSpool, spoolsOrConfigured } from '../for-each-spool.js';
 import { formatDuration } from '../output/human-units.js';
 import { localOwnerProbe } from '../owner-probe.js';
+import { defineCommand } from './command-module.js';
+
+/** The flags of `status`. */
+export interface StatusFlags {
+  readonly json?: boolean;
+}
 
 const KINDS = ['source', 'taken', 'committed', 'backout', 'record', 'staged', 'delivered', 'claimed', 'lock', 'temp', 'unknown'] as const;
 const LETTER: Record<(typeof KINDS)[number], string> = { source: 's', taken: 'p', committed: 'k', backout: 'b', record: 'm', staged: 'w', delivered: 'd', claimed: 'c', lock: 'l', temp: 't', unknown: '?' };
@@ -32,27 +39,21 @@ export function formatStatus(s: SpoolStatus): string {
 }
 
 /** Show each spool; with `--config` and none named, every configured spool. */
-export async function statusCommand(ctx: CliContext, refs: readonly string[], flags: { json?: boolean }): Promise<ExitStatusCode> {
-  const targets = refs.length > 0 ? refs : [...(ctx.config?.spools.keys() ?? [])];
-  if (targets.length === 0) {
-    ctx.note('status needs at least one spool (or --config with spools) (EUSAGE)');
-    return ExitStatus.usage;
-  }
-  let status: ExitStatusCode = ExitStatus.ok;
-  for (const ref of targets) {
-    try {
-      const spool = await ctx.open(ref);
-      try {
-        const s = await spoolStatus(spool, { ownerProbe: localOwnerProbe });
-        if (flags.json === true) ctx.json(s);
-        else ctx.io.stdout.write(formatStatus(s));
-      } finally {
-        await spool.close();
-      }
-    } catch (err) {
-      ctx.reportError(err);
-      status = worstStatus(status, exitStatusFor(err));
-    }
-  }
-  return status;
+async function showStatus(ctx: CliContext, refs: readonly string[], flags: StatusFlags): Promise<ExitStatusCode> {
+  return forEachSpool(ctx, spoolsOrConfigured(ctx, refs, 'status'), async (spool) => {
+    const s = await spoolStatus(spool, { ownerProbe: localOwnerProbe });
+    if (flags.json === true) ctx.json(s);
+    else ctx.io.stdout.write(formatStatus(s));
+    return ExitStatus.ok;
+  });
 }
+
+/** `fanout status`. */
+export const statusCommand = defineCommand({
+  name: 'status',
+  description: 'counts per kind, in-flight and stale attempt records and claims with owner and age, unknown entries',
+  arguments: [{ spec: '[spool...]', description: 'spools to show (default with --config: all configured spools)' }],
+  options: [{ flags: '--json', description: 'one JSON object per spool' }],
+  examples: ['fanout status ./spool/in ./spool/out-a', 'fanout status --json ./spool/in'],
+  handler: showStatus,
+});

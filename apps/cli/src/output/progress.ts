@@ -9,8 +9,9 @@ export interface Progress {
   addTotal(n: number): void;
   /** One message is done (committed or failed), with the bytes it wrote. */
   tick(bytes: number): void;
-  /** Print a line without breaking the bar. */
+  /** Print a line (ending in a newline) above the bar, never mixed with it. */
   log(line: string): void;
+  /** Remove the bar for good; later lines are printed as they are. Idempotent. */
   stop(): void;
 }
 

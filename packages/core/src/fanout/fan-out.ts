@@ -1,14 +1,15 @@
 import { overrideBackend } from '../backend/override-backend.js';
-import { describeKind, type SpoolBackend, type SpoolOpener } from '../backend/spool-backend.js';
+import { type SpoolBackend, type SpoolOpener } from '../backend/spool-backend.js';
 import { FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-error.js';
 import { clearOrphanLock } from './orphan-locks.js';
 import { type EventSink, ignoreEvents } from '../events/events.js';
 import { newId } from '../ids/ids.js';
 import type { ProtocolName } from '../marker/marker-codec.js';
-import { parseProtocolName } from '../names/protocol-names.js';
+import { isValidTx, parseProtocolName } from '../names/protocol-names.js';
 import { defaultOwnerProbe, type OwnerInfo, type OwnerProbe, processOwner } from '../owner/owner.js';
 import { type ExecutorHooks, MachineStopped, runMachine, unwrapStopped } from '../protocol/executor.js';
-import { transaction } from '../protocol/transaction.js';
+import { markerFor, transaction } from '../protocol/transaction.js';
+import { recoverAttempt } from '../recovery/recovery-machine.js';
 import type { MessageFailure, TransactionPlan, TransformFactory, VerifiedSpool } from '../protocol/transaction-plan.js';
 import { recover, type RecoverySummary } from '../recovery/recover.js';
 import { startLeaseRenewal } from './lease-renewal.js';
@@ -27,7 +28,7 @@ export interface FanOutDestination {
 export interface FanOutOptions {
   readonly source: SpoolBackend;
   readonly destinations: readonly FanOutDestination[];
-  /** `staged` (default) or `seed`; see DESIGN.md §3. */
+  /** `staged` (default) or `seed`; see docs/PROTOCOL.md. */
   readonly protocol?: ProtocolName;
   /**
    * Keeps the batch size learnt from earlier calls (a `--watch` loop passes one):
@@ -64,7 +65,7 @@ export interface FanOutOptions {
   /** For checkers and schedulers: stand between the machines and the backends. */
   readonly hooks?: ExecutorHooks;
   readonly now?: () => number;
-  /** Makes attempt ids; injectable for reproducible simulations. */
+  /** Makes attempt ids; injectable for reproducible simulations. Each must be ULID-shaped (`isValidTx`). */
   readonly newTx?: () => string;
   readonly tempName?: () => string;
   /** A copy (read, transform, write) that makes no progress for this long fails with `ETIMEDOUT` and is rolled back. Default 5 minutes; 0: never. */
@@ -179,10 +180,39 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
     return clearOrphanLock(dest.spool.backend, options.source, f.id).catch(() => false);
   };
 
+  const nextTx = (): string => {
+    const tx = (options.newTx ?? newId)();
+    // A name with an attempt id that does not parse exactly would be unknown to recovery: refuse it up front.
+    if (!isValidTx(tx)) throw new FanoutError('EUSAGE', `attempt id ${JSON.stringify(tx)} is not ULID-shaped`, { spool: source.backend.location });
+    return tx;
+  };
+
+  /**
+   * An attempt that left a call in the air (a destination that stopped
+   * answering, see `TransactionOutcome.hung`) keeps its lease, so that no
+   * recoverer rolls it back while a late copy may still land; once every such
+   * call has returned, the owner finishes the back-out itself, as recovery
+   * would (the late copy is removed, the message given back). The run does not
+   * wait for it: the messages are reported failed (ETIMEDOUT) at once. If the
+   * process ends first, the hung call ends with it, and recovery finishes the
+   * attempt once its owner is dead.
+   */
+  const finishWhenReturned = (plan: TransactionPlan, hung: Promise<void>, renewal: { stop(cleanUp: boolean): Promise<void> }) => {
+    void hung
+      .then(() => runMachine(recoverAttempt(source.backend, markerFor(plan), destinations.map((d) => d.spool.backend)), options.hooks))
+      .then(
+        (o) => {
+          for (const m of o.messages) emit({ type: 'recovered', id: m.id, tx: plan.tx, action: m.action });
+        },
+        () => undefined, // a storage error or a stop: the record stays for recovery
+      )
+      .finally(() => renewal.stop(true));
+  };
+
   const runBatch = async (ids: string[], copied: () => void) => {
     const startedMs = now();
     const plan: TransactionPlan = {
-      tx: (options.newTx ?? newId)(),
+      tx: nextTx(),
       ids,
       protocol,
       source,
@@ -201,10 +231,15 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
     for (const id of ids) emit({ type: 'message-started', id, tx: plan.tx });
     try {
       let outcome;
+      let keepLease = false;
       try {
         outcome = await runMachine(transaction(plan), options.hooks);
+        if (outcome.hung) {
+          keepLease = true;
+          finishWhenReturned(plan, outcome.hung, renewal);
+        }
       } finally {
-        await renewal.stop(true);
+        if (!keepLease) await renewal.stop(true);
       }
       // A batch that ran out of lease is offered again, smaller; a single message that cannot fit its lease is a failure.
       const retry = sizer.record({ messages: ids.length - outcome.skipped.length, elapsedMs: now() - startedMs, leaseRanOut: (outcome.leaseRanOut?.length ?? 0) > 0 });
@@ -277,12 +312,10 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
       const parsed = parseProtocolName(entry.name);
       if (parsed.kind !== 'source' || failedIds.has(parsed.id)) continue;
       if (entry.kind !== 'file') {
-        if (!failedIds.has(parsed.id)) {
-          failedIds.add(parsed.id);
-          const error = new FanoutError('EBADENTRY', `is ${describeKind(entry.kind)}, not a regular file; never opened`, { spool: options.source.location, file: entry.name });
-          failed.push({ id: parsed.id, error, committed: false });
-          emit({ type: 'message-failed', id: parsed.id, error, committed: false });
-        }
+        // A directory, symlink or FIFO named like a message is not one: an unknown entry, never touched and no
+        // failure of this run. The recovery that ran first reported it already; else it is reported here, once.
+        failedIds.add(parsed.id);
+        if (recovery === undefined) emit({ type: 'unknown-entry', spool: options.source.location, name: entry.name, kind: entry.kind });
         continue;
       }
       found++;

@@ -4,7 +4,7 @@ import { FanoutError } from '../errors/fanout-error.js';
 import { decodeMarker, encodeMarker, MAX_BATCH_RECORD_IDS, MAX_MARKER_BYTES, type MarkerRecord } from './marker-codec.js';
 
 const record: MarkerRecord = {
-  tx: 'TX1',
+  tx: '0000000000000000000000TX10',
   ids: ['A1', 'A2', 'A3'],
   protocol: 'staged',
   source: { uuid: '00000000-0000-4000-8000-000000000001', location: '/spool/S' },
@@ -33,13 +33,13 @@ describe('attempt records', () => {
   const text = encodeMarker(record);
 
   it('list the attempt and its ids, and read back as they were written', () => {
-    expect(text).toContain('\ntx: TX1\nids: A1 A2 A3\n');
+    expect(text).toContain('\ntx: 0000000000000000000000TX10\nids: A1 A2 A3\n');
     expect(decodeMarker(text)).toEqual(record);
-    expect(decodeMarker(text, { tx: 'TX1' })).toEqual(record);
+    expect(decodeMarker(text, { tx: '0000000000000000000000TX10' })).toEqual(record);
   });
 
   it('are EFOREIGN when read under the name of another attempt', () => {
-    expect(codeOf(() => decodeMarker(text, { tx: 'TX2' }))).toBe('EFOREIGN');
+    expect(codeOf(() => decodeMarker(text, { tx: '0000000000000000000000TX20' }))).toBe('EFOREIGN');
   });
 
   it('refuse duplicate, invalid or too many ids, and a missing ids line (ECORRUPT)', () => {
@@ -52,7 +52,7 @@ describe('attempt records', () => {
 
   it('refuse a torn, edited or older-format record (ECORRUPT)', () => {
     expect(codeOf(() => decodeMarker(text.slice(0, 40)))).toBe('ECORRUPT');
-    expect(codeOf(() => decodeMarker(text.replace('TX1', 'TX9')))).toBe('ECORRUPT');
+    expect(codeOf(() => decodeMarker(text.replace('0000000000000000000000TX10', '0000000000000000000000TX90')))).toBe('ECORRUPT');
     expect(codeOf(() => decodeMarker(sealed(text.replace('fanout-marker 2', 'fanout-marker 1'))))).toBe('ECORRUPT');
     expect(codeOf(() => decodeMarker(''))).toBe('ECORRUPT');
   });

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { FanoutError } from '../errors/fanout-error.js';
-import { isValidId } from '../names/protocol-names.js';
+import { isValidId, isValidTx } from '../names/protocol-names.js';
 import type { OwnerInfo } from '../owner/owner.js';
 
 /** The marker format version this code writes. */
 export const MARKER_VERSION = 2;
 const MAGIC = `fanout-marker ${MARKER_VERSION}`;
 
-/** Which protocol a transaction follows (DESIGN.md §3). */
+/** Which protocol a transaction follows (docs/PROTOCOL.md). */
 export type ProtocolName = 'staged' | 'seed';
 
 /** A spool as a marker names it: by identity and by location. */
@@ -112,7 +112,7 @@ export function decodeMarker(text: string, context: { spool?: string; file?: str
   const tx = get('tx');
   const ids = get('ids').split(' ');
   if (ids.length > MAX_BATCH_RECORD_IDS || new Set(ids).size !== ids.length) fail('bad ids');
-  if (!isValidId(tx) || !ids.every(isValidId)) fail('invalid id or tx');
+  if (!isValidTx(tx) || !ids.every(isValidId)) fail('invalid id or tx');
   if (context.tx !== undefined && context.tx !== tx) {
     throw new FanoutError('EFOREIGN', `record of attempt ${tx} under the name of attempt ${context.tx}; quarantined`, where);
   }

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 
 const record: MarkerRecord = {
   ids: ['A1'],
-  tx: 'TX1',
+  tx: '0000000000000000000000TX10',
   protocol: 'staged',
   source: { uuid: '00000000-0000-4000-8000-000000000001', location: '/spool/S' },
   destinations: [{ uuid: '00000000-0000-4000-8000-000000000002', location: '/spool/D' }],

@@ -19,6 +19,21 @@ export function isValidId(id: string): boolean {
   return ID_PATTERN.test(id);
 }
 
+/**
+ * What an attempt id (TX) looks like: a ULID exactly as `newId()` writes it,
+ * 26 Crockford base32 characters, the first at most 7 (48 bits of time).
+ * Attempt ids are only ever made by fanout, never by a user, so the names
+ * that carry one (`p`, `k`, `b`, `w`, `m`, `x`, `r`) can be this strict: an
+ * operator's `photo.jpg`, `kernel.log`, `backup.tar` or `mail` is not an
+ * attempt's name and is never renamed or removed.
+ */
+export const TX_PATTERN = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
+
+/** True when `tx` is an attempt id as fanout writes it ({@link TX_PATTERN}). */
+export function isValidTx(tx: string): boolean {
+  return TX_PATTERN.test(tx);
+}
+
 /** A name parsed into its protocol role. */
 export type ParsedName =
   /** `s<ID>`: a message waiting in a source spool. */
@@ -50,10 +65,13 @@ export type ParsedName =
   /** Anything else: reported, never touched. */
   | { kind: 'unknown' };
 
-const TWO_PART = /^([0-9A-Za-z_-]{1,128})\.([0-9A-Za-z_-]{1,128})$/;
-const CLAIM = /^([0-9A-Za-z_-]{1,128})\.([1-9][0-9]{0,8})$/;
+/** `<ID>.<TX>`: a message id and the attempt id that acts on it. */
+const ID_TX = /^([0-9A-Za-z_-]{1,128})\.([0-7][0-9A-HJKMNP-TV-Z]{25})$/;
+/** `<ID>.<who>`: a message id and the consumer that claimed it. */
+const ID_WHO = /^([0-9A-Za-z_-]{1,128})\.([0-9A-Za-z_-]{1,128})$/;
+const CLAIM = /^([0-7][0-9A-HJKMNP-TV-Z]{25})\.([1-9][0-9]{0,8})$/;
 /** A ULID as `newId()` writes it: 26 Crockford base32 characters, the first at most 7 (48 bits of time). */
-const ULID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
+const ULID = TX_PATTERN;
 
 /**
  * The parts of a temp token `<ULID>.<owner tag>` (see `tempName()`), or
@@ -94,7 +112,7 @@ export function parseProtocolName(name: string): ParsedName {
       return prefix === 's' ? { kind: 'source', id: rest } : prefix === 'd' ? { kind: 'delivered', id: rest } : { kind: 'lock', id: rest };
     case 'm':
     case 'x':
-      if (!isValidId(rest)) return { kind: 'unknown' };
+      if (!isValidTx(rest)) return { kind: 'unknown' };
       return prefix === 'm' ? { kind: 'record', tx: rest } : { kind: 'retiring', tx: rest };
     case 't': {
       const temp = parseTempToken(rest);
@@ -105,14 +123,14 @@ export function parseProtocolName(name: string): ParsedName {
       return m ? { kind: 'claim', tx: m[1]!, generation: Number(m[2]) } : { kind: 'unknown' };
     }
     case 'c': {
-      const m = TWO_PART.exec(rest);
+      const m = ID_WHO.exec(rest);
       return m ? { kind: 'claimed', id: m[1]!, who: m[2]! } : { kind: 'unknown' };
     }
     case 'p':
     case 'k':
     case 'b':
     case 'w': {
-      const m = TWO_PART.exec(rest);
+      const m = ID_TX.exec(rest);
       if (!m) return { kind: 'unknown' };
       const kind = prefix === 'p' ? 'taken' : prefix === 'k' ? 'committed' : prefix === 'b' ? 'backout' : 'staged';
       return { kind, id: m[1]!, tx: m[2]! };

@@ -47,9 +47,15 @@ export async function performOp(op: Op, hooks: ExecutorHooks = {}): Promise<unkn
 
 async function dispatch(op: Op, hooks: ExecutorHooks): Promise<unknown> {
   switch (op.type) {
-    case 'create':
-      if (op.whole === true) return op.spool.createExclusive(op.name, op.content(), { whole: true });
-      return op.syncData === false ? op.spool.createExclusive(op.name, op.content(), { syncData: false }) : op.spool.createExclusive(op.name, op.content());
+    case 'create': {
+      const work =
+        op.whole === true
+          ? op.spool.createExclusive(op.name, op.content(), { whole: true })
+          : op.syncData === false
+            ? op.spool.createExclusive(op.name, op.content(), { syncData: false })
+            : op.spool.createExclusive(op.name, op.content());
+      return op.stall ? op.stall.bound(work) : work;
+    }
     case 'publish':
       return op.spool.publish(op.from, op.to);
     case 'link':

@@ -1,5 +1,6 @@
 import type { ContentSource, EntryStat, SpoolBackend } from '../backend/spool-backend.js';
 import type { TwinKind } from '../spool/twins.js';
+import type { StallWatch } from './stall-guard.js';
 
 /**
  * The protocol's steps, named after the seed post (C1–C6, R1–R7) plus our
@@ -27,7 +28,8 @@ export type StepName =
  * resumes the machine with the result, or throws the error into it.
  */
 export type Op =
-  | { readonly type: 'create'; readonly step: StepName; readonly spool: SpoolBackend; readonly name: string; readonly content: () => ContentSource; readonly syncData?: false; readonly whole?: true }
+  /** Create `name` exclusively; a copy carries its `stall` watch, which bounds the whole call (see `StallWatch`). */
+  | { readonly type: 'create'; readonly step: StepName; readonly spool: SpoolBackend; readonly name: string; readonly content: () => ContentSource; readonly syncData?: false; readonly whole?: true; readonly stall?: StallWatch }
   | { readonly type: 'publish'; readonly step: StepName; readonly spool: SpoolBackend; readonly from: string; readonly to: string }
   /** Hard-link `from` as `to` ({@link SpoolBackend.link}); only on backends with `capabilities.hardLinks`. */
   | { readonly type: 'link'; readonly step: StepName; readonly spool: SpoolBackend; readonly from: string; readonly to: string }

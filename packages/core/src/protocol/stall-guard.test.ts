@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FanoutError } from '../errors/fanout-error.js';
-import { guardStall } from './stall-guard.js';
+import { guardStall, StallWatch } from './stall-guard.js';
 
 const where = { spool: '/S', file: 'sM1' };
 
@@ -37,5 +37,45 @@ describe('guardStall', () => {
       yield new Uint8Array(3);
     }
     expect(await drain(guardStall(one(), 0, where))).toBe(3);
+  });
+});
+
+describe('StallWatch', () => {
+  it('fails a call that stops asking for data (a destination that no longer answers) and keeps track of it', async () => {
+    const watch = new StallWatch(40, { spool: '/D', file: 'wM1.TX' });
+    let finish!: (n: number) => void;
+    const hungCall = new Promise<number>((resolve) => (finish = resolve));
+    const started = Date.now();
+    const err = await watch.bound(hungCall).catch((e: unknown) => e);
+    expect((err as FanoutError).code).toBe('ETIMEDOUT');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45); // a quarter over the stall timeout: guardStall speaks first upstream
+    expect(watch.hung).toBeDefined();
+    let returned = false;
+    void watch.hung!.then(() => (returned = true));
+    finish(3);
+    await watch.hung;
+    expect(returned).toBe(true);
+  });
+
+  it('lets a call that keeps making progress run as long as it needs', async () => {
+    const watch = new StallWatch(40, { spool: '/D', file: 'wM1.TX' });
+    const slow = (async () => {
+      for (let i = 0; i < 6; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        watch.touch();
+      }
+      return 6;
+    })();
+    expect(await watch.bound(slow)).toBe(6);
+    expect(watch.hung).toBeUndefined();
+  });
+
+  it('never rejects unhandled when a call it gave up on fails late', async () => {
+    const watch = new StallWatch(10, { spool: '/D', file: 'wM1.TX' });
+    let fail!: (e: Error) => void;
+    const call = new Promise<number>((_, reject) => (fail = reject));
+    await watch.bound(call).catch(() => undefined);
+    fail(new Error('EIO, late'));
+    await expect(watch.hung).resolves.toBeUndefined();
   });
 });

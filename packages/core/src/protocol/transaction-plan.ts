@@ -21,7 +21,10 @@ export interface VerifiedSpool {
 /**
  * Makes the transform for one message and one destination: a Node `Transform`
  * stream the content flows through, or `undefined` for a plain copy. Called
- * once per copy; content is streamed end to end.
+ * once per copy; content is streamed end to end. If it throws, returns
+ * anything else, or its stream fails or yields anything but bytes, that
+ * message fails with `ETRANSFORM` (naming `s<id>` in the source) and stays in
+ * the source untouched.
  */
 export type TransformFactory = (context: { readonly id: string; readonly destination: string }) => Transform | undefined;
 
@@ -109,4 +112,14 @@ export interface TransactionOutcome {
   readonly bytesOf: ReadonlyMap<string, number>;
   /** Messages backed out, and given back to S, at the lease check: its lease ran out before the commit (or was lost). */
   readonly leaseRanOut?: readonly string[];
+  /**
+   * Present when a call of this attempt (a copy or a lock whose destination
+   * stopped answering) is still in the air after its stall bound gave up on
+   * it: it settles when every such call has returned. Until then the
+   * attempt's messages stay backed-out-but-not-given-back (`b<id>.<tx>`) under
+   * its record, and its owner must keep the lease and then finish the back-out
+   * (`recoverAttempt`): a late copy lands where nobody else can be working on
+   * the message, and is removed.
+   */
+  readonly hung?: Promise<void>;
 }

@@ -1,4 +1,3 @@
-import { pipeline, Readable } from 'node:stream';
 import type { ContentSource, SpoolBackend } from '../backend/spool-backend.js';
 import { FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-error.js';
 import { encodeMarker, MAX_BATCH_RECORD_IDS, type MarkerRecord } from '../marker/marker-codec.js';
@@ -6,7 +5,8 @@ import { names } from '../names/protocol-names.js';
 import type { EntryStat } from '../backend/spool-backend.js';
 import type { Machine, Op, Settled, StepName } from './ops.js';
 import { sharedRead } from './shared-read.js';
-import { DEFAULT_STALL_TIMEOUT_MS, guardStall } from './stall-guard.js';
+import { DEFAULT_STALL_TIMEOUT_MS, guardStall, StallWatch } from './stall-guard.js';
+import { applyTransform, type TransformSubject } from './transform-stage.js';
 import { DEFAULT_COPY_WINDOW, type MessageFailure, type PlannedDestination, type TransactionOutcome, type TransactionPlan } from './transaction-plan.js';
 
 const utf8 = new TextEncoder();
@@ -57,14 +57,12 @@ function toChunks(content: ContentSource): AsyncIterable<Uint8Array> {
  * The content of the message as it should land in `dest`: streamed from
  * `raw`, transformed if asked. When `raw`'s chunks are `shared` with the
  * other destinations, a transform gets its own copy of each (it may modify
- * them).
+ * them). A transform's failure is the message's (`ETRANSFORM`, naming `subject`).
  */
-function contentFor(raw: () => AsyncIterable<Uint8Array>, shared: boolean, id: string, dest: PlannedDestination): () => ContentSource {
+function contentFor(raw: () => AsyncIterable<Uint8Array>, shared: boolean, id: string, dest: PlannedDestination, subject: TransformSubject): () => ContentSource {
   return () => {
-    const transform = dest.transform?.({ id, destination: dest.spool.backend.location });
-    if (!transform) return raw();
-    // pipeline() propagates a failure of either side into the stream we return.
-    return pipeline(Readable.from(shared ? copied(raw()) : raw(), { objectMode: false }), transform, () => undefined) as unknown as AsyncIterable<Uint8Array>;
+    if (!dest.transform) return raw();
+    return applyTransform(dest.transform, { id, destination: dest.spool.backend.location }, () => (shared ? copied(raw()) : raw()), subject) ?? raw();
   };
 }
 
@@ -198,7 +196,7 @@ type LockAnchors = (string | undefined)[];
  * C2 (seed): lock each message of `ids` in every destination. The first lock
  * in a destination is a file; where the destination has hard links the others
  * are links to it, since only the name `l<id>` matters and a link costs no new
- * inode (DESIGN.md §3, as the batch's marker record).
+ * inode (docs/DESIGN.md §3, as the batch's marker record).
  */
 function lockOps(plan: TransactionPlan, ids: readonly string[], anchors: LockAnchors): Op[] {
   return ids.flatMap((id) =>
@@ -209,7 +207,8 @@ function lockOps(plan: TransactionPlan, ids: readonly string[], anchors: LockAnc
       // The lock's name is the lock (made durable by C3's directory sync); its content names the attempt, synced
       // (once per attempt and destination: the other locks link to this one) so that a leftover lock can be told
       // from a live one even after a crash.
-      return { type: 'create', step: 'C2', spool, name: names.lock(id), content: () => utf8.encode(lockContent(plan.tx)), whole: true };
+      const stall = new StallWatch(plan.stallMs ?? DEFAULT_STALL_TIMEOUT_MS, { spool: spool.location, file: names.lock(id) });
+      return { type: 'create', step: 'C2', spool, name: names.lock(id), content: () => utf8.encode(lockContent(plan.tx)), whole: true, stall };
     }),
   );
 }
@@ -222,6 +221,17 @@ interface CopyState {
   /** Names this attempt made, or may have made, per destination ({@link madeKey}): only these are ever rolled back. */
   readonly made: Set<string>;
   readonly anchors: LockAnchors;
+  /** Messages with a copy or lock call still in the air after its stall bound gave up (see `StallWatch`), and those calls. */
+  readonly hung: Map<string, Promise<void>[]>;
+}
+
+/** Note the calls among `ops` (with their outcomes) that a stall bound gave up on while they were still in the air. */
+function noteHung(state: CopyState, ids: readonly string[], ops: readonly Op[], perId: number): void {
+  ops.forEach((op, k) => {
+    if (op.type !== 'create' || op.stall?.hung === undefined) return;
+    const id = ids[Math.floor(k / perId)]!;
+    state.hung.set(id, [...(state.hung.get(id) ?? []), op.stall.hung]);
+  });
 }
 
 function madeKey(destination: number, name: string): string {
@@ -278,10 +288,11 @@ function copyOps(plan: TransactionPlan, id: string): Op[] {
   const open = () => plan.source.backend.read(names.taken(id, plan.tx));
   const raw = shared ? sharedRead(open) : open;
   return plan.destinations.map((d) => {
-    const content = contentFor(raw, shared, id, d);
     const where = { spool: plan.source.backend.location, file: names.source(id) };
+    const content = contentFor(raw, shared, id, d, where);
     const stallMs = plan.stallMs ?? DEFAULT_STALL_TIMEOUT_MS;
-    return { type: 'create', step: 'C2', spool: d.spool.backend, name: copyName(plan, id), content: () => guardStall(toChunks(content()), stallMs, where) } as const;
+    const watch = new StallWatch(stallMs, where);
+    return { type: 'create', step: 'C2', spool: d.spool.backend, name: copyName(plan, id), content: () => guardStall(toChunks(content()), stallMs, where, watch), stall: watch } as const;
   });
 }
 
@@ -302,12 +313,20 @@ function* copyAll(plan: TransactionPlan, live: readonly string[], state: CopySta
   const windows: string[][] = first ? [live.slice(0, 1)] : [];
   for (let at = first; at < live.length; at += perWindow) windows.push(live.slice(at, at + perWindow));
   let ready = windows[0] ?? [];
-  if (seed && ready.length > 0) ready = lockedOf(plan, ready, yield* settle('C2', lockOps(plan, ready, state.anchors)), state);
+  if (seed && ready.length > 0) {
+    const locks = lockOps(plan, ready, state.anchors);
+    const outcomes = yield* settle('C2', locks);
+    noteHung(state, ready, locks, n);
+    ready = lockedOf(plan, ready, outcomes, state);
+  }
   for (let w = 0; w < windows.length; w++) {
     const group = ready;
     const next = windows[w + 1];
     const copies = group.flatMap((id) => copyOps(plan, id));
-    const results = yield* settle('C2', [...copies, ...(seed && next ? lockOps(plan, next, state.anchors) : [])]);
+    const locks = seed && next ? lockOps(plan, next, state.anchors) : [];
+    const results = yield* settle('C2', [...copies, ...locks]);
+    noteHung(state, group, copies, n);
+    if (next) noteHung(state, next, locks, n);
     group.forEach((id, g) => {
       const outcomes = results.slice(g * n, g * n + n);
       outcomes.forEach((r, k) => noteMade(state, k, copyName(plan, id), r));
@@ -366,13 +385,15 @@ function* dropOwnCopies(plan: TransactionPlan, ids: readonly string[], made: Rea
  * left that no record points at.
  * @returns the ids fully backed out (the others are reported in `failed`).
  */
-function* backOut(plan: TransactionPlan, ids: readonly string[], made: ReadonlySet<string>, failed: MessageFailure[]): Machine<string[]> {
+function* backOut(plan: TransactionPlan, ids: readonly string[], made: ReadonlySet<string>, failed: MessageFailure[], hung: ReadonlyMap<string, unknown> = new Map()): Machine<string[]> {
   if (ids.length === 0) return [];
   const S = plan.source.backend;
   const fences = yield* settle('B', ids.map((id) => ({ type: 'rename', step: 'B', spool: S, from: names.taken(id, plan.tx), to: names.backout(id, plan.tx) }) as const));
   const { won, lost } = sortFence(plan, ids, fences, failed);
   yield* dropOwnCopies(plan, lost, made);
-  const stuck = new Set<string>();
+  // A message with a call still in the air stays backed out but not given back (b<id>.<tx>, under the record):
+  // its late copy may land any time, and only its owner, once the call returned, finishes the back-out.
+  const stuck = new Set<string>(won.filter((id) => hung.has(id)));
   const removeMade = function* (name: (id: string) => string): Machine<void> {
     const targets = plan.destinations.flatMap((d, k) => won.filter((id) => made.has(madeKey(k, name(id))) && !stuck.has(id)).map((id) => ({ id, spool: d.spool.backend, name: name(id) })));
     const results = yield* settle('B', targets.map(({ spool, name: n }) => ({ type: 'remove', step: 'B', spool, name: n }) as const));
@@ -393,8 +414,9 @@ function* backOut(plan: TransactionPlan, ids: readonly string[], made: ReadonlyS
   yield* syncAll('B', plan.destinations.map((d) => d.spool.backend));
   // A message whose copies could not all be removed is given back too (a newer attempt's copies have their own
   // names, or its lock waits); the record stays, so that recovery finds and removes what is left.
-  const restored = yield* settle('B', won.map((id) => ({ type: 'rename', step: 'B', spool: S, from: names.backout(id, plan.tx), to: names.source(id) }) as const));
-  return won.filter((id, k) => !stuck.has(id) && restored[k]!.ok);
+  const giveBack = won.filter((id) => !hung.has(id));
+  const restored = yield* settle('B', giveBack.map((id) => ({ type: 'rename', step: 'B', spool: S, from: names.backout(id, plan.tx), to: names.source(id) }) as const));
+  return giveBack.filter((id, k) => !stuck.has(id) && restored[k]!.ok);
 }
 
 /**
@@ -433,8 +455,10 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
   const startedMs = plan.now();
   const { live, lost: lostAtIntent } = yield* intent(plan, failed, skipped);
   for (const id of live) plan.lease?.owned.add(id);
-  const state: CopyState = { failed, copyFailed: new Set(), made: new Set(), anchors: plan.destinations.map(() => undefined) };
+  const state: CopyState = { failed, copyFailed: new Set(), made: new Set(), anchors: plan.destinations.map(() => undefined), hung: new Map() };
   const { copyFailed, made } = state;
+  /** The calls still in the air, for the owner to wait for before it finishes the back-out ({@link TransactionOutcome.hung}). */
+  const stillHung = (): { hung?: Promise<void> } => (state.hung.size > 0 ? { hung: Promise.all([...state.hung.values()].flat()).then(() => undefined) } : {});
   /** Something of the attempt is left in p/k/b (or a recoverer holds it): the record must stay. */
   let outstanding = lostAtIntent;
   const finishRecord = function* (): Machine<void> {
@@ -450,7 +474,7 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
   plan.onCopied?.();
   const copied = live.filter((id) => !copyFailed.has(id));
   const backOutAll = function* (ids: readonly string[]): Machine<void> {
-    const back = yield* backOut(plan, ids, made, failed);
+    const back = yield* backOut(plan, ids, made, failed, state.hung);
     if (back.length !== ids.length) outstanding = true;
   };
   // C3: every copy's name is durable before the commit; else a crash after C5 could lose a copy that only the cache held.
@@ -460,7 +484,7 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
     for (const id of copied) failed.push(failure(id, err, false, plan.destinations[0]!.spool.backend, copyName(plan, id)));
     yield* backOutAll(live);
     yield* finishRecord();
-    return { committed: [], skipped, failed, bytes: 0, bytesOf: new Map() };
+    return { committed: [], skipped, failed, bytes: 0, bytesOf: new Map(), ...stillHung() };
   }
   yield* backOutAll([...copyFailed]);
 
@@ -476,7 +500,7 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
       if (!reported.has(id)) failed.push({ id, error: new FanoutError('EABORTED', 'lease ran out before the commit; rolled back (use a longer lease for slow destinations)', { spool: S.location, file: names.source(id) }), committed: false });
     }
     yield* finishRecord();
-    return { committed: [], skipped, failed, bytes: 0, bytesOf: new Map(), leaseRanOut };
+    return { committed: [], skipped, failed, bytes: 0, bytesOf: new Map(), leaseRanOut, ...stillHung() };
   }
 
   // C5: commit each message by renaming p<id>.<tx> -> k<id>.<tx>. A recoverer's takeover renames the same
@@ -540,5 +564,5 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
   if (forgets.some((r) => !r.ok)) outstanding = true;
   yield* finishRecord();
   const bytes = done.reduce((sum, id) => sum + (bytesOf.get(id) ?? 0), 0);
-  return { committed: done, skipped, failed, bytes, bytesOf };
+  return { committed: done, skipped, failed, bytes, bytesOf, ...stillHung() };
 }

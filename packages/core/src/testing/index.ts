@@ -1,11 +1,8 @@
 /**
  * `@fanout/core/testing`: the backend conformance suite. Every backend package
- * runs it against itself (`defineBackendConformance`); the checks are also
- * plain data (`conformanceChecks`) that any runner can execute.
+ * runs it against itself (`defineBackendConformance`, which needs vitest); the
+ * checks are also plain data (`conformanceChecks`) that any runner can execute,
+ * and `@fanout/core/testing/checks` has them without loading vitest.
  */
-export * from './harness.js';
-export * from './conformance-checks.js';
+export * from './checks.js';
 export * from './define-backend-conformance.js';
-export { ODD_NAMES } from './checks/list-checks.js';
-export { NOT_PLAIN_NAMES } from './checks/create-checks.js';
-export { DEFAULT_BIG_FILE_BYTES } from './checks/big-file-check.js';

@@ -1,6 +1,6 @@
 /**
  * Measuring how much memory stays alive while a big file streams, for the
- * "bounded memory" invariant (DESIGN.md §4.6). Garbage would blur the picture,
+ * "bounded memory" invariant (docs/DESIGN.md §4, invariant 8). Garbage would blur the picture,
  * so the probe collects it first when it can: `gc` is exposed through the V8
  * flag at run time (the trick jest's leak detector uses), without requiring
  * `node --expose-gc`.

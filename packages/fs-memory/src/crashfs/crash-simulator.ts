@@ -128,12 +128,18 @@ const DEFAULT_EPOCH = Date.UTC(2024, 0, 1);
  * ```ts
  * const sim = new CrashSimulator();
  * sim.mkdirp('/S');                              // durable initial state
- * const backend = new PosixBackend({ root: '/S', fs: sim.fs });
- * await backend.createExclusive('s1', bytes);     // logged: create, write, fsync
- * for (const crash of sim.crashStates()) {        // every state a crash now may leave
- *   await recover(crash.sim.fs);                  // and recovery can itself be crashed
+ * const open = (machine: CrashSimulator) => async (root: string) => new PosixBackend({ root, fs: machine.fs });
+ * await initSpool(await open(sim)('/S'));
+ * sim.checkpoint();                              // all durable; the log starts afresh
+ * await enqueue(await open(sim)('/S'), bytes);    // logged: create, write, fsync, publish, fsync dir
+ * for (const crash of sim.crashStates({ after: 2 })) { // every state a crash after op 2 may leave
+ *   const spool = await open(crash.sim)('/S');    // a crash state is a machine of its own
+ *   await recover({ spool, open: open(crash.sim), ownerProbe: async () => 'dead' });
  * }
  * ```
+ *
+ * A complete example that runs (fan-out, every crash point, recovery, the invariant): this
+ * directory's README.md.
  */
 export class CrashSimulator {
   /** The simulated file API; hand it to `PosixBackend` and friends. */

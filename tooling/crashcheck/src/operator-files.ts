@@ -1,0 +1,168 @@
+/**
+ * Family "operator-files": files an operator keeps beside the messages —
+ * `report.pdf`, `run.sh`, `todo.txt`, `kernel.log`, `photo.jpg`, a directory
+ * of notes — in every spool, across a crash at every point of a fan-out and
+ * the recovery, temp clean-up, consumer claims and claim release after it.
+ *
+ * The names are chosen to look like the protocol's to a careless parser: one
+ * protocol letter and one dot (`photo.jpg` would be a taken message `p<ID>.<TX>`,
+ * `kernel.log` a committed one, `backup.tar` a back-out, `world.txt` a staged
+ * copy, `rnotes.1` a claim, `mail` a record, `cnotes.txt` a consumer's claim),
+ * a claim name with a real attempt-id shape but other content, and `t…` names
+ * (`todo.txt`, `tags`, `test.log`, an old-style `t0.1.host`). The simulated
+ * disk's mtimes are of 2024 and the clock is today's, so every one of them is
+ * far older than any stale-temp threshold.
+ *
+ * Invariant: every operator file is still there, with its exact bytes, after
+ * everything; and the messages are delivered exactly once as in every other
+ * family (nothing else left anywhere, the operator files apart).
+ */
+import { fanOut, type ProtocolName, recover, releaseStaleClaims } from '@fanout/core';
+import type { CrashSimulator } from '@fanout/fs-memory';
+import { allDead, checkDrained, consumerPass, consumerProbe, type FamilyResult, type FamilyViolation, listing, opLine, Tally } from './family.js';
+import { messagesOf, simTempName, simTx } from './scenario.js';
+import { type BackendKind, cloneMachine, destPath, setUpMachine, SOURCE, spoolsOn } from './world.js';
+
+/** One line of the operator-files family. */
+export interface OperatorFilesScenario {
+  readonly protocol: ProtocolName;
+  readonly backend: BackendKind;
+  readonly dests: number;
+  readonly messages: number;
+  /** Crash states per crash point of the fan-out, at most. */
+  readonly maxStates: number;
+  /** Only every n-th crash point of the fan-out (the quick slice); default 1. */
+  readonly stride?: number;
+}
+
+/** The operator's files, by name, with their content; each is planted in every spool. */
+export const OPERATOR_FILES: ReadonlyMap<string, string> = new Map([
+  ['report.pdf', '%PDF-1.7 quarterly report'],
+  ['run.sh', '#!/bin/sh\nexec fanout run --from S --to A\n'],
+  ['readme.txt', 'do not touch the spool by hand\n'],
+  ['results.csv', 'a,b\n1,2\n'],
+  ['todo.txt', 'rotate the logs\n'],
+  ['tags', 'spool\tS\n'],
+  ['test.log', 'ok\n'],
+  ['t0.1.host', 'an old-style temp name, not one fanout writes now'],
+  ['photo.jpg', 'JFIF'],
+  ['kernel.log', 'oops\n'],
+  ['backup.tar', 'ustar'],
+  ['world.txt', 'hello world\n'],
+  ['mail', 'From: operator\n'],
+  ['xmas', 'tree\n'],
+  ['rnotes.1', 'notes, take 1\n'],
+  ['cnotes.txt', 'consumer notes\n'],
+  ['lnotes', 'not a lock\n'],
+  // A claim's exact name on an attempt that has no record, with content that is no claim: never deleted.
+  [`r${simTx('OP', 1)}.1`, 'operator notes in a claim-shaped name\n'],
+]);
+
+export function operatorFilesName(s: OperatorFilesScenario): string {
+  return `operator-files ${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages}${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}`;
+}
+
+/** Stops the sweep of a scenario once it has found enough violations. */
+class Found extends Error {}
+
+function spoolPaths(dests: number): string[] {
+  return [SOURCE, ...Array.from({ length: dests }, (_, d) => destPath(d))];
+}
+
+/** The operator files missing or changed, as `spool/name: what`. */
+function damagedOperatorFiles(sim: CrashSimulator, dests: number): string[] {
+  const damaged: string[] = [];
+  for (const p of spoolPaths(dests)) {
+    for (const [name, content] of OPERATOR_FILES) {
+      const bytes = sim.readFile(`${p}/${name}`);
+      if (bytes === undefined) damaged.push(`${p}/${name}: gone`);
+      else if (Buffer.from(bytes).toString('utf8') !== content) damaged.push(`${p}/${name}: content changed`);
+    }
+  }
+  return damaged;
+}
+
+/** Run one scenario of the family, stopping after `maxViolations` violations. */
+export async function runOperatorFiles(s: OperatorFilesScenario, onViolation: (v: FamilyViolation) => void = () => undefined, maxViolations = 1): Promise<FamilyResult> {
+  const name = operatorFilesName(s);
+  const messages = messagesOf({ messages: s.messages, transform: false });
+  const start = await setUpMachine(s.backend, s.dests, messages);
+  for (const p of spoolPaths(s.dests)) for (const [file, content] of OPERATOR_FILES) start.writeFileDurable(`${p}/${file}`, content);
+  start.checkpoint();
+  const ignore = new Set(OPERATOR_FILES.keys());
+
+  const sim = cloneMachine(start);
+  {
+    const sp = spoolsOn(sim, s.backend, s.dests);
+    let txs = 0;
+    let temps = 0;
+    const r = await fanOut({ source: sp.source, destinations: sp.dests.map((spool) => ({ spool })), protocol: s.protocol, batchSize: s.messages, recoverFirst: false, ownerProbe: allDead, newTx: () => simTx('TX', ++txs), tempName: () => simTempName(++temps) });
+    if (r.committed !== s.messages) throw new Error(`${name}: the clean run committed ${r.committed} of ${s.messages}`);
+  }
+  const total = sim.opCount;
+  const violations: FamilyViolation[] = [];
+  let runs = 0;
+  let states = 0;
+  let recoveries = 0;
+  const seen = new Set<string>();
+
+  const report = (setting: string, invariant: string, trace: readonly string[]) => {
+    const v: FamilyViolation = { scenario: name, invariant, setting, trace };
+    violations.push(v);
+    onViolation(v);
+    if (violations.length >= maxViolations) throw new Found();
+  };
+
+  try {
+    for (let k = 0; k <= total; k += s.stride ?? 1) {
+      for (const state of sim.crashStates({ after: k, maxStates: s.maxStates })) {
+        if (seen.has(state.key)) continue;
+        seen.add(state.key);
+        states++;
+        runs++;
+        const m = state.sim;
+        const t = new Tally();
+        const setting = `fan-out crashed after ${k} operations; recovery, temp clean-up, consumers and claim release ran beside the operator's files`;
+        t.trace.push(...sim.describeOps(0, k).map((l) => `fan-out: ${l}`), `machine crashes after ${k} operations; not durable: ${state.lost.join('; ') || 'nothing'}`, `after reboot: ${listing(m, s.dests)}`);
+        try {
+          const sp = spoolsOn(m, s.backend, s.dests);
+          // What `fanout recover` does: every record, orphan, claim and dead temp; a 1 ms stale-temp age and
+          // today's clock make every file on the 2024 disk "old".
+          const r = await recover({ spool: sp.source, open: sp.open, ownerProbe: allDead, staleTempMs: 1, hooks: { beforeOp: (op) => void (op.type !== 'all' && t.trace.push(opLine('recovery', op))) } });
+          recoveries++;
+          for (const e of [...r.refused, ...r.failed]) t.trace.push(`recovery: ${e.oneLine()}`);
+          for (const [d, dest] of sp.dests.entries()) {
+            const n = await releaseStaleClaims(dest, consumerProbe);
+            if (n) t.trace.push(`releaseStaleClaims: ${n} claim(s) put back in ${destPath(d)}`);
+          }
+          let txs = 0;
+          let temps = 0;
+          const f = await fanOut({
+            source: sp.source,
+            destinations: sp.dests.map((spool) => ({ spool })),
+            protocol: s.protocol,
+            batchSize: s.messages,
+            ownerProbe: allDead,
+            newTx: () => simTx('TXF', ++txs),
+            tempName: () => simTempName(1000 + ++temps),
+            hooks: { beforeOp: (op) => void (op.type !== 'all' && t.trace.push(opLine('final fan-out', op))) },
+          });
+          recoveries++;
+          for (const x of f.failed) t.trace.push(`final fan-out: ${x.id} failed: ${x.error.oneLine()}`);
+          await consumerPass(m, sp.dests, messages, t, { release: true, label: 'consumer (drain)' });
+          t.trace.push(`end: ${listing(m, s.dests)}`);
+          const damaged = damagedOperatorFiles(m, s.dests);
+          if (damaged.length) report(setting, `operator files touched: ${damaged.join(', ')}`, t.trace);
+          const bad = checkDrained(m, s.dests, messages, t, ignore);
+          if (bad) report(setting, bad, t.trace);
+        } catch (err) {
+          if (err instanceof Found) throw err;
+          report(setting, `failed: ${err instanceof Error ? err.message : String(err)}`, t.trace);
+        }
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof Found)) throw err;
+  }
+  return { name, runs, states, recoveries, violations };
+}
