@@ -385,3 +385,42 @@ describe('NfsBackend.remove, list and syncDir', () => {
     });
   });
 });
+
+describe('NfsBackend.read and cached negative lookups', () => {
+  /** A client that answers ENOENT for `name` from a stale negative lookup until the directory is opened. */
+  function negativeCacheOf(name: string) {
+    let revalidated = false;
+    let opendirs = 0;
+    const fs: PosixFs = {
+      ...nodePosixFs,
+      lstat: async (p) => {
+        if (p.endsWith(`/${name}`) && !revalidated) throw errno('ENOENT');
+        return nodePosixFs.lstat(p);
+      },
+      opendir: async (p) => {
+        opendirs++;
+        revalidated = true;
+        return nodePosixFs.opendir(p);
+      },
+    };
+    return { fs, opendirs: () => opendirs };
+  }
+
+  it("reads a file another host created although this client's lookup cache said it was missing (issue 15: ENOTSPOOL for an existing spool)", async () => {
+    await fsp.writeFile(join(root, '.fanout-spool'), '{"fanout":"spool"}\n');
+    const cache = negativeCacheOf('.fanout-spool');
+    const parts: Buffer[] = [];
+    for await (const chunk of backend(cache.fs).read('.fanout-spool')) parts.push(Buffer.from(chunk));
+    expect(Buffer.concat(parts).toString()).toBe('{"fanout":"spool"}\n');
+    expect(cache.opendirs()).toBe(1);
+  });
+
+  it('still fails with ENOENT for a file that is not there, after one look at the directory', async () => {
+    const cache = negativeCacheOf('dmissing');
+    const err = await caught((async () => {
+      for await (const _ of backend(cache.fs).read('dmissing')) void _;
+    })());
+    expect(err.code).toBe('ENOENT');
+    expect(cache.opendirs()).toBe(1);
+  });
+});

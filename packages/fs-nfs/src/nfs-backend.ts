@@ -142,6 +142,46 @@ export class NfsBackend extends PosixBackend {
     }
   }
 
+  /**
+   * Read `name`; an `ENOENT` before the first byte is asked again once, after
+   * opening the spool directory. The client may answer "no such file" from a
+   * cached negative lookup made before another host created the name (the
+   * default `lookupcache=all`, for up to `acdirmax`); opening the directory
+   * revalidates its attributes, and a changed directory drops those entries.
+   * Issue 15 saw existing spools reported as not spools (ENOTSPOOL) on NFS:
+   * an identity read as missing.
+   */
+  override read(name: string): AsyncIterable<Uint8Array> {
+    const first = super.read(name);
+    const again = () => super.read(name);
+    const revalidate = () => this.revalidateDirectory();
+    return {
+      async *[Symbol.asyncIterator]() {
+        let started = false;
+        try {
+          for await (const chunk of first) {
+            started = true;
+            yield chunk;
+          }
+        } catch (err) {
+          if (started || !(err instanceof FanoutError) || err.code !== 'ENOENT') throw err;
+          await revalidate();
+          yield* again();
+        }
+      },
+    };
+  }
+
+  /** Open and close the spool directory: the client revalidates its attributes (and so its cached lookups). */
+  private async revalidateDirectory(): Promise<void> {
+    try {
+      const dir = await this.fs.opendir(this.root);
+      await dir.close();
+    } catch {
+      // The read that follows reports what is wrong.
+    }
+  }
+
   /** A hard link, verified by inode whatever the reply said (a retransmitted link may answer EEXIST). */
   override async link(from: string, to: string): Promise<void> {
     const fromPath = this.pathOf(from);
