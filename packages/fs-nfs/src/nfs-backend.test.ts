@@ -424,3 +424,32 @@ describe('NfsBackend.read and cached negative lookups', () => {
     expect(cache.opendirs()).toBe(1);
   });
 });
+
+describe('NfsBackend.list and a cached negative lookup of the spool directory', () => {
+  it("lists a spool directory another host made although this client's lookup cache said it was missing (issue 15: consumers stopped on 'open directory failed: ENOENT')", async () => {
+    await fsp.writeFile(join(root, 'd1'), 'x');
+    let revalidated = false;
+    const opened: string[] = [];
+    const fs: PosixFs = {
+      ...nodePosixFs,
+      opendir: async (p) => {
+        opened.push(p);
+        if (p === root && !revalidated) throw errno('ENOENT');
+        if (p === dir) revalidated = true;
+        return nodePosixFs.opendir(p);
+      },
+    };
+    const names: string[] = [];
+    for await (const entry of backend(fs).list()) names.push(entry.name);
+    expect(names).toEqual(['d1']);
+    expect(opened).toEqual([root, dir, root]);
+  });
+
+  it('still fails with ENOENT for a spool directory that is gone', async () => {
+    await fsp.rm(root, { recursive: true });
+    const err = await caught((async () => {
+      for await (const _ of backend().list()) void _;
+    })());
+    expect(err.code).toBe('ENOENT');
+  });
+});

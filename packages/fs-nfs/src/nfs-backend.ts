@@ -14,12 +14,14 @@
  *   exponential backoff;
  * - a directory fsync the server declines (`EINVAL`…) is not an error.
  */
+import { dirname } from 'node:path';
 import {
   FanoutError,
   type BackendCapabilities,
   type ContentSource,
   type CreateOptions,
   type OwnerInfo,
+  type SpoolEntry,
   tempName,
 } from '@fanout/core';
 import {
@@ -172,10 +174,35 @@ export class NfsBackend extends PosixBackend {
     };
   }
 
+  /**
+   * List the spool; an `ENOENT` for the spool directory itself is asked again
+   * once, after opening its parent: as for {@link NfsBackend.read}, a lookup the client
+   * cached as missing before another host made the directory (issue 15:
+   * consumers stopped on "open directory failed: ENOENT" for a spool that exists).
+   */
+  override list(): AsyncGenerator<SpoolEntry> {
+    const first = super.list();
+    const again = () => super.list();
+    const revalidate = () => this.revalidateDirectory(dirname(this.root));
+    return (async function* () {
+      let started = false;
+      try {
+        for await (const entry of first) {
+          started = true;
+          yield entry;
+        }
+      } catch (err) {
+        if (started || !(err instanceof FanoutError) || err.code !== 'ENOENT') throw err;
+        await revalidate();
+        yield* again();
+      }
+    })();
+  }
+
   /** Open and close the spool directory: the client revalidates its attributes (and so its cached lookups). */
-  private async revalidateDirectory(): Promise<void> {
+  private async revalidateDirectory(path: string = this.root): Promise<void> {
     try {
-      const dir = await this.fs.opendir(this.root);
+      const dir = await this.fs.opendir(path);
       await dir.close();
     } catch {
       // The read that follows reports what is wrong.
