@@ -1,16 +1,15 @@
 /** The harness itself: a VM run reports the command's status and output, and leaves nothing behind. */
-import { readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runInNfsVm } from './nfs-vm.js';
 import { missing, only, requireHarness } from './suites-in-vm.js';
 
-const ourRuns = () => readdirSync(tmpdir()).filter((n) => n.startsWith('fanout-real-nfs-'));
-
 requireHarness();
 describe.skipIf(missing !== undefined || only !== '')('the real-NFS VM', () => {
   it("reports the command's exit status and output, runs processes as either client host, and leaves nothing behind", async () => {
-    const before = ourRuns().length;
     const result = await runInNfsVm({
       vers: '3',
       exportFs: 'tmpfs',
@@ -20,6 +19,8 @@ describe.skipIf(missing !== undefined || only !== '')('the real-NFS VM', () => {
     expect(result.output).toContain('on real-nfs-vm');
     expect(result.output).toContain('client2');
     expect(result.status).toBe(7);
-    expect(ourRuns().length).toBe(before);
+    expect(existsSync(result.runDirectory)).toBe(false);
+    expect(existsSync(join(homedir(), '.uml', result.umid))).toBe(false);
+    expect(spawnSync('pgrep', ['-f', `umid=${result.umid}`]).status).toBe(1); // no process left
   });
 });

@@ -48,6 +48,10 @@ export interface NfsVmResult {
   /** Wall-clock time of the whole VM run. */
   readonly seconds: number;
   readonly timedOut: boolean;
+  /** Where the run kept its scripts and export image (removed when the promise settles). */
+  readonly runDirectory: string;
+  /** The UML instance's id (its processes are killed, `~/.uml/<umid>` removed). */
+  readonly umid: string;
 }
 
 /** The repository root (`tooling/real-nfs/{src,dist}/` → `../../..`). */
@@ -180,7 +184,7 @@ export async function runInNfsVm(options: NfsVmOptions): Promise<NfsVmResult> {
     const { output, timedOut } = await boot(args, run, options);
     const rc = await readFile(join(run, 'rc'), 'utf8').catch(() => '');
     const status = timedOut ? 124 : /^\d+\s*$/.test(rc) ? Number(rc.trim()) : 125;
-    return { status, output, seconds: (Date.now() - started) / 1000, timedOut };
+    return { status, output, seconds: (Date.now() - started) / 1000, timedOut, runDirectory: run, umid };
   } finally {
     await rm(run, { recursive: true, force: true });
     await rm(join(homedir(), '.uml', umid), { recursive: true, force: true });
