@@ -1,4 +1,5 @@
 import { FanoutError } from '@fanout/core';
+import { fromErrno } from '@fanout/fs-posix';
 import { describe, expect, it } from 'vitest';
 import { ExitStatus, exitStatusFor, signalStatus, worstStatus } from './exit-status.js';
 
@@ -10,6 +11,21 @@ describe('exit statuses', () => {
   it('maps refused recovery (corrupt marker, foreign spool) to 3', () => {
     expect(exitStatusFor(new FanoutError('ECORRUPT', 'x'))).toBe(3);
     expect(exitStatusFor(new FanoutError('EFOREIGN', 'x'))).toBe(3);
+  });
+
+  it('maps too many open files (EMFILE, which fs-posix gives for EMFILE and ENFILE) to 6, not to a storage failure', () => {
+    expect(exitStatusFor(new FanoutError('EMFILE', "open failed: EMFILE: too many open files, open '/s/p1.2'"))).toBe(ExitStatus.resources);
+    expect(ExitStatus.resources).toBe(6);
+  });
+
+  it('gives 6 for a native EMFILE or ENFILE as fs-posix (and fs-nfs, which uses its mapping) reports it', () => {
+    for (const code of ['EMFILE', 'ENFILE']) {
+      const native = Object.assign(new Error(`${code}: too many open files, open '/s/p1.2'`), { code });
+      const err = fromErrno(native, 'open', { spool: '/s', file: 'p1.2' });
+      expect(err.code).toBe('EMFILE');
+      expect(err.oneLine()).toMatch(/^\/s: p1\.2: open failed: .*too many open files.* \(EMFILE\)$/);
+      expect(exitStatusFor(err)).toBe(6);
+    }
   });
 
   it('maps a location that is not a directory to 2 (issue 16: init ./a-file exited 1)', () => {

@@ -30,6 +30,8 @@ const usageCodes: readonly FanoutErrorCode[] = ['EUSAGE', 'EBADURL', 'ENOTSPOOL'
 const refusedCodes: readonly FanoutErrorCode[] = ['ECORRUPT', 'EFOREIGN'];
 /** The storage, not the messages: a server away, an I/O error, permission denied. */
 const unavailableCodes: readonly FanoutErrorCode[] = ['EUNAVAILABLE', 'EIO', 'EACCES'];
+/** The process or the host ran out of file descriptors even after waiting for one (fs-posix waits up to 60 s). */
+const resourceCodes: readonly FanoutErrorCode[] = ['EMFILE'];
 
 /**
  * The exit status an error that ended a command stands for: one met while
@@ -41,6 +43,7 @@ export function exitStatusFor(err: unknown): ExitStatusCode {
   if (isFanoutError(err, ...usageCodes)) return ExitStatus.usage;
   if (isFanoutError(err, ...refusedCodes)) return ExitStatus.refused;
   if (isFanoutError(err, ...unavailableCodes)) return ExitStatus.unavailable;
+  if (isFanoutError(err, ...resourceCodes)) return ExitStatus.resources;
   return ExitStatus.failed;
 }
 

@@ -21,6 +21,7 @@ export * from './recovery/recovery-machine.js';
 export * from './recovery/recover.js';
 export * from './recovery/dead-temps.js';
 export * from './fanout/fan-out.js';
+export * from './fanout/descriptor-budget.js';
 export * from './enqueue/enqueue.js';
 export * from './consume/consume.js';
 export * from './status/spool-status.js';

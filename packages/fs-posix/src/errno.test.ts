@@ -24,6 +24,8 @@ describe('errno mapping', () => {
     ['ECONNREFUSED', 'EUNAVAILABLE'],
     ['EOPNOTSUPP', 'ENOTSUP'],
     ['ENAMETOOLONG', 'EUSAGE'],
+    ['EMFILE', 'EMFILE'],
+    ['ENFILE', 'EMFILE'],
   ])('maps %s to %s', (native, expected) => {
     expect(fanoutCodeOf(native)).toBe(expected);
   });
@@ -42,6 +44,19 @@ describe('errno mapping', () => {
     expect(err.file).toBe('w1.2');
     expect(err.cause).toBe(cause);
     expect(err.oneLine()).toBe('/var/spool/a: w1.2: write failed: ENOSPC: no space left on device, write (ENOSPC)');
+  });
+
+  it('reports a process out of descriptors as EMFILE, saying "too many open files" and naming the file (not EIO)', () => {
+    const cause = nodeError('EMFILE', "EMFILE: too many open files, open '/var/spool/s/p1.2'");
+    const err = fromErrno(cause, 'open', { spool: '/var/spool/s', file: 'p1.2' });
+    expect(err.code).toBe('EMFILE');
+    expect(err.oneLine()).toBe("/var/spool/s: p1.2: open failed: EMFILE: too many open files, open '/var/spool/s/p1.2' (EMFILE)");
+  });
+
+  it('reports a host out of descriptors (ENFILE) as EMFILE, in the same words', () => {
+    const err = fromErrno(nodeError('ENFILE', "ENFILE: file table overflow, open '/a/w1.2'"), 'open', { spool: '/a', file: 'w1.2' });
+    expect(err.code).toBe('EMFILE');
+    expect(err.oneLine()).toBe("/a: w1.2: open failed: too many open files on this host (ENFILE: file table overflow, open '/a/w1.2') (EMFILE)");
   });
 
   it('passes a FanoutError through unchanged', () => {

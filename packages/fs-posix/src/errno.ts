@@ -37,6 +37,9 @@ const ERRNO_TO_FANOUT: Readonly<Record<string, FanoutErrorCode>> = {
   ENOSYS: 'ENOTSUP',
   EXDEV: 'ENOTSUP',
   ENAMETOOLONG: 'EUSAGE',
+  // A resource limit of this process (EMFILE) or of the host (ENFILE), not a fault of the storage.
+  EMFILE: 'EMFILE',
+  ENFILE: 'EMFILE',
   ABORT_ERR: 'EABORTED',
 };
 
@@ -68,7 +71,9 @@ export function fanoutCodeOf(code: string | undefined): FanoutErrorCode {
 export function fromErrno(err: unknown, op: string, where: ErrnoContext): FanoutError {
   if (err instanceof FanoutError) return err;
   const code = errnoCode(err);
-  const detail = err instanceof Error ? err.message : String(err);
+  const native = err instanceof Error ? err.message : String(err);
+  // Node says "too many open files" for EMFILE but "file table overflow" for ENFILE: say it in the same words.
+  const detail = code === 'ENFILE' ? `too many open files on this host (${native})` : native;
   return new FanoutError(fanoutCodeOf(code), `${op} failed: ${detail}`, {
     spool: where.spool,
     file: where.file,

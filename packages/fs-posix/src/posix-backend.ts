@@ -1,6 +1,6 @@
 /**
  * `PosixBackend`: a spool in a directory of a local POSIX filesystem, through
- * an injectable {@link PosixFs} (default `node:fs`). Creation is `O_EXCL`,
+ * an injectable {@link PosixFs} (default fs-extra's, over `node:fs`). Creation is `O_EXCL`,
  * publication is `link` + `unlink` (never clobbers), and `syncDir` fsyncs the
  * directory, which is what makes a created, linked or unlinked name durable
  * on Linux.

@@ -1,7 +1,7 @@
 /**
  * The slice of the POSIX file API that fs-posix (and fs-nfs) use, as an
  * injectable interface. `nodePosixFs` (in `node-posix-fs.ts`) is the real
- * thing over `node:fs`; `@fanout/fs-memory` provides one over memfs and the
+ * thing over fs-extra (graceful-fs, `node:fs`); `@fanout/fs-memory` provides one over memfs and the
  * crash simulator provides one that records durability. Keeping it this small
  * and fd-based is what lets the simulator run the *real* backend code.
  *

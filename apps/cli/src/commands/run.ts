@@ -22,7 +22,9 @@ import {
 } from '@fanout/core';
 import type { CliContext } from '../cli-context.js';
 import { ExitStatus, type ExitStatusCode, exitStatusFor, signalStatus, worstStatus } from '../exit-status.js';
+import { isTransientFailure } from '../daemon/transient-failure.js';
 import { onInterrupt } from '../interrupt.js';
+import { processRouteOpenFiles } from '../open-file-limit.js';
 import { formatBytes, formatDuration, perSecond } from '../output/human-units.js';
 import { noProgress, type Progress } from '../output/progress.js';
 import { localOwner, localOwnerProbe } from '../owner-probe.js';
@@ -104,6 +106,8 @@ interface RouteTotals {
   skipped: number;
   bytes: number;
   refused: number;
+  /** Messages that failed for want of a file descriptor (status 6). */
+  outOfFiles: number;
   rolledBack: number;
   rolledForward: number;
 }
@@ -172,8 +176,10 @@ async function runRoutes(ctx: CliContext, flags: RunFlags): Promise<ExitStatusCo
   const showBar = !json && ctx.io.stderr.isTTY === true;
   const progress: Progress = showBar ? (await import('../output/terminal-progress.js')).terminalProgress(ctx.io.stderr) : noProgress((line) => ctx.io.stderr.write(line));
   const interrupt = onInterrupt(ctx, { note: (line) => progress.log(`fanout: ${line}\n`), beforeExit: () => progress.stop() });
+  // The routes share the process's open-file limit: each fan-out keeps under its part (open-file-limit.ts).
+  const maxOpenFiles = processRouteOpenFiles(routes.length);
   try {
-    const outcomes = await Promise.all(routes.map((r) => runRoute(ctx, r, flags, progress, showBar, interrupt.signal, routes.length > 1)));
+    const outcomes = await Promise.all(routes.map((r) => runRoute(ctx, r, flags, progress, showBar, interrupt.signal, routes.length > 1, maxOpenFiles)));
     // The bar goes first, so the summaries stay on screen below the last messages.
     progress.stop();
     for (const o of outcomes) if (o.summary !== undefined) ctx.io.stderr.write(o.summary);
@@ -187,11 +193,13 @@ async function runRoutes(ctx: CliContext, flags: RunFlags): Promise<ExitStatusCo
   }
 }
 
-async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, progress: Progress, showBar: boolean, signal: AbortSignal, many: boolean): Promise<{ status: ExitStatusCode; summary?: string }> {
+async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, progress: Progress, showBar: boolean, signal: AbortSignal, many: boolean, maxOpenFiles: number | undefined): Promise<{ status: ExitStatusCode; summary?: string }> {
   const json = flags.json === true;
   const label = route.name !== undefined && many ? `${route.name}: ` : '';
   const opened: SpoolBackend[] = [];
-  const totals: RouteTotals = { committed: 0, failed: 0, skipped: 0, bytes: 0, refused: 0, rolledBack: 0, rolledForward: 0 };
+  const totals: RouteTotals = { committed: 0, failed: 0, skipped: 0, bytes: 0, refused: 0, outOfFiles: 0, rolledBack: 0, rolledForward: 0 };
+  /** Under --watch a message that failed for want of a descriptor is not failed: it waits in S for a later pass. */
+  const retriedLater = (f: { error: unknown; committed: boolean }) => flags.watch === true && isTransientFailure(f);
   const started = Date.now();
   let dueTimer: NodeJS.Timeout | undefined;
   let stopPeriod: (() => void) | undefined;
@@ -224,7 +232,7 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
           break;
         case 'message-failed':
           progress.tick(0);
-          progress.log(`fanout: ${label}${event.error.oneLine()}${event.committed ? ' [committed; its record is left for `fanout recover`]' : ''}\n`);
+          progress.log(`fanout: ${label}${event.error.oneLine()}${event.committed ? ' [committed; its record is left for `fanout recover`]' : retriedLater(event) ? ' [left in the source; retried on a later pass]' : ''}\n`);
           break;
         case 'quarantined':
         case 'recovery-failed':
@@ -277,12 +285,15 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
         ownerProbe: localOwnerProbe,
         leaseMs: flags.lease,
         stallTimeoutMs: stallTimeoutOf(flags),
+        ...(maxOpenFiles !== undefined ? { maxOpenFiles } : {}),
         // A steady stream of arrivals keeps fanOut listing; the due recovery ends the pass so it is not starved.
         signal: period?.signal ?? signal,
         onEvent,
       });
       totals.committed += summary.committed;
-      totals.failed += summary.failed.length;
+      const failed = summary.failed.filter((f) => !retriedLater(f));
+      totals.failed += failed.length;
+      totals.outOfFiles += failed.filter((f) => f.error.code === 'EMFILE').length;
       totals.skipped += summary.skipped;
       totals.bytes += summary.bytes;
       totals.refused += summary.recovery?.refused.length ?? 0;
@@ -305,7 +316,11 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
   }
 
   const ms = Date.now() - started;
-  const status = totals.refused > 0 ? ExitStatus.refused : totals.failed > 0 ? ExitStatus.failed : ExitStatus.ok;
+  const status = worstStatus(
+    totals.refused > 0 ? ExitStatus.refused : ExitStatus.ok,
+    totals.outOfFiles > 0 ? ExitStatus.resources : ExitStatus.ok,
+    totals.failed > 0 ? ExitStatus.failed : ExitStatus.ok,
+  );
   if (json) {
     ctx.json({ type: 'summary', ...(route.name !== undefined ? { route: route.name } : {}), ...totals, ms, interrupted: signal.aborted });
   } else {

@@ -2,6 +2,7 @@ import { overrideBackend } from '../backend/override-backend.js';
 import { type SpoolBackend, type SpoolOpener } from '../backend/spool-backend.js';
 import { FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-error.js';
 import { clearOrphanLock } from './orphan-locks.js';
+import { budgetHooks, DescriptorBudget } from './descriptor-budget.js';
 import { type EventSink, ignoreEvents } from '../events/events.js';
 import { newId } from '../ids/ids.js';
 import type { ProtocolName } from '../marker/marker-codec.js';
@@ -46,6 +47,16 @@ export interface FanOutOptions {
   readonly concurrency?: number;
   /** Messages of a transaction whose copies are written at once. Default {@link DEFAULT_COPY_WINDOW}. */
   readonly copyWindow?: number;
+  /**
+   * The most file descriptors (or connections) this call holds at once, at
+   * least {@link MIN_OPEN_FILES}: operations wait for descriptors before they
+   * open anything (see `DescriptorBudget`), so a budget under the process's
+   * open-file limit means no EMFILE and no stall, whatever `concurrency`,
+   * `copyWindow` and the number of destinations ask for; they then only say
+   * how much may run at once. Without it, the bound is
+   * `unboundedDescriptors()` (docs/PROTOCOL.md, "Open files").
+   */
+  readonly maxOpenFiles?: number;
   /** Run recovery of the source first (default true). */
   readonly recoverFirst?: boolean;
   /**
@@ -97,6 +108,14 @@ export interface FanOutSummary {
 export const DEFAULT_BATCH_SIZE = 32;
 export const DEFAULT_CONCURRENCY = 4;
 
+/**
+ * The smallest `maxOpenFiles`: one copy (2) and, outside the budget, what the
+ * driver and recovery hold between operations: the source's listing, a
+ * destination's listing of dead temps and one small read.
+ */
+export const MIN_OPEN_FILES = 5;
+const UNBUDGETED_DESCRIPTORS = 3;
+
 /** Default lease of a marker. */
 export const DEFAULT_LEASE_MS = 10 * 60 * 1000;
 
@@ -127,6 +146,13 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
   const sizer = options.batchSizer ?? new BatchSizer(batchSize, leaseMs);
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
   if (options.destinations.length === 0) throw new FanoutError('EUSAGE', 'no destination spool given', { spool: options.source.location });
+  if (options.maxOpenFiles !== undefined && !(Number.isSafeInteger(options.maxOpenFiles) && options.maxOpenFiles >= MIN_OPEN_FILES)) {
+    throw new FanoutError('EUSAGE', `maxOpenFiles must be an integer of at least ${MIN_OPEN_FILES}, not ${options.maxOpenFiles}`, { spool: options.source.location });
+  }
+  const budget = options.maxOpenFiles === undefined ? undefined : new DescriptorBudget(options.maxOpenFiles - UNBUDGETED_DESCRIPTORS);
+  const hooks = budget ? budgetHooks(budget, options.hooks) : options.hooks;
+  /** `body` holding `n` descriptors of the budget, if there is one. */
+  const holding = <T>(n: number, body: () => Promise<T>): Promise<T> => (budget ? budget.use(n, body) : body());
 
   const source: VerifiedSpool = { backend: options.source, identity: await readSpoolIdentity(options.source) };
   const destinations: { spool: VerifiedSpool; transform: TransformFactory | undefined }[] = [];
@@ -156,7 +182,7 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
 
   const owner = options.owner ?? processOwner();
   const recovery =
-    options.recoverFirst === false ? undefined : await recover({ spool: options.source, open: openShared, ownerProbe: options.ownerProbe ?? defaultOwnerProbe, owner, now, onEvent: emit, hooks: options.hooks });
+    options.recoverFirst === false ? undefined : await recover({ spool: options.source, open: openShared, ownerProbe: options.ownerProbe ?? defaultOwnerProbe, owner, now, onEvent: emit, hooks });
 
   let committed = 0;
   let skipped = 0;
@@ -177,8 +203,12 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
     const dest = destinations.find((d) => d.spool.backend.location === f.error.spool);
     if (!dest) return false;
     cleared.add(f.id); // once per call: a lock that comes back is not an orphan
-    return clearOrphanLock(dest.spool.backend, options.source, f.id).catch(() => false);
+    // One descriptor at a time: a small read, then stats, removes and a sync.
+    return holding(1, () => clearOrphanLock(dest.spool.backend, options.source, f.id)).catch(() => false);
   };
+
+  // A renewal writes its claim whole (one descriptor), then renames it: only the write holds one.
+  const renewingSource = budget ? overrideBackend(options.source, { createExclusive: (name, content, o) => holding(1, () => options.source.createExclusive(name, content, o)) }) : options.source;
 
   const nextTx = (): string => {
     const tx = (options.newTx ?? newId)();
@@ -199,7 +229,7 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
    */
   const finishWhenReturned = (plan: TransactionPlan, hung: Promise<void>, renewal: { stop(cleanUp: boolean): Promise<void> }) => {
     void hung
-      .then(() => runMachine(recoverAttempt(source.backend, markerFor(plan), destinations.map((d) => d.spool.backend)), options.hooks))
+      .then(() => runMachine(recoverAttempt(source.backend, markerFor(plan), destinations.map((d) => d.spool.backend)), hooks))
       .then(
         (o) => {
           for (const m of o.messages) emit({ type: 'recovered', id: m.id, tx: plan.tx, action: m.action });
@@ -227,13 +257,13 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
       ...(options.stallTimeoutMs !== undefined ? { stallMs: options.stallTimeoutMs } : {}),
       ...(options.dropFence === true ? { dropFence: true } : {}),
     };
-    const renewal = startLeaseRenewal(options.source, plan, plan.lease!);
+    const renewal = startLeaseRenewal(renewingSource, plan, plan.lease!);
     for (const id of ids) emit({ type: 'message-started', id, tx: plan.tx });
     try {
       let outcome;
       let keepLease = false;
       try {
-        outcome = await runMachine(transaction(plan), options.hooks);
+        outcome = await runMachine(transaction(plan), hooks);
         if (outcome.hung) {
           keepLease = true;
           finishWhenReturned(plan, outcome.hung, renewal);
