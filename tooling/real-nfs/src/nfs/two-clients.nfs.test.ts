@@ -14,7 +14,7 @@ import { ctl, freshDir, lastJson, outcomeOf, readyOf, sleep, spawnOn, vm } from 
 
 const RACE_CHILD = fileURLToPath(new URL('./children/race-child.mjs', import.meta.url));
 const LOST_CHILD = fileURLToPath(new URL('./children/lost-link-child.mjs', import.meta.url));
-const NAMES = 40;
+const NAMES = 16;
 const bytes = (text: string) => new TextEncoder().encode(text);
 
 interface RaceResult {
@@ -135,10 +135,10 @@ describe(`two kernel NFS v${vm.vers} clients of one server`, () => {
     console.log(`negative lookup: a plain read on client 2 right after client 1's create answered ${[...new Set(raw)].join(', ')} (${raw.filter((r) => r !== 'read').length}/10 not read)`);
   });
 
-  // v4.2: the rename's lost reply shows (the kernel answers ENOENT after the restart); a LINK sent while the
-  // server's replies were dropped did not reach the server within 20 s in our runs (not understood yet), so
-  // the link case runs on v3, where the duplicate request cache is all that stands between a lost reply and a wrong answer.
-  for (const op of vm.vers === '3' ? (['link', 'rename'] as const) : (['rename'] as const)) {
+  // The rename's lost reply shows on v4.2 (the kernel answers ENOENT after the restart, fs-nfs resolves). The
+  // same set-up for a LINK never got the LINK to the server while replies were dropped (v3 and v4.2, 20 s):
+  // that case is still covered only by fs-nfs's injected-fault tests (nfs-backend.test.ts).
+  for (const op of ['rename'] as string[]) {
     it(`a ${op} whose reply is lost, then an nfsd restart: the retransmission's answer is not believed, fs-nfs recognises its own file by identity`, async () => {
       const dir = await freshDir(`lost-${op}`);
       const go = `/tmp/go-lost-${op}-${Date.now()}`;
@@ -166,7 +166,7 @@ describe(`two kernel NFS v${vm.vers} clients of one server`, () => {
       expect(result.outcome).toBe('resolved');
       expect(await readFile(join(dir.server, 'target'), 'utf8')).toBe('lost reply');
       const src = await lstat(join(dir.server, 'src')).then(() => 'present', () => 'gone');
-      expect(src).toBe(op === 'link' ? 'present' : 'gone');
+      expect(src).toBe('gone');
     });
   }
 
