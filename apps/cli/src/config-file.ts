@@ -18,6 +18,7 @@
  *     protocol: staged
  *     batch: 16
  *     concurrency: 2
+ *     maxAttempts: 5                    # failed attempts before a message is held
  *     transform: ./add-header.mjs
  * ```
  */
@@ -51,6 +52,7 @@ const routeSchema = z.strictObject({
   protocol: z.enum(['staged', 'seed']).optional(),
   batch: z.number().int().positive().optional(),
   concurrency: z.number().int().positive().optional(),
+  maxAttempts: z.number().int().positive().optional(),
   transform: z.string().min(1).optional(),
 });
 
@@ -82,6 +84,8 @@ export interface ConfiguredRoute {
   readonly protocol: 'staged' | 'seed' | undefined;
   readonly batch: number | undefined;
   readonly concurrency: number | undefined;
+  /** Failed attempts of a message (its transform failed) before it is held. */
+  readonly maxAttempts: number | undefined;
 }
 
 /** A validated config file. */
@@ -210,7 +214,7 @@ export function parseConfig(text: string, file: string, path: string = resolve(f
       const transform = (typeof d === 'string' ? undefined : d.transform) ?? r.transform;
       return { spool, transform: transform === undefined ? undefined : fromConfigDir(path, transform) };
     });
-    routes.push({ name: r.name ?? `route ${i + 1}`, from: r.from, to, protocol: r.protocol, batch: r.batch, concurrency: r.concurrency });
+    routes.push({ name: r.name ?? `route ${i + 1}`, from: r.from, to, protocol: r.protocol, batch: r.batch, concurrency: r.concurrency, maxAttempts: r.maxAttempts });
   });
   return { file, spools, routes };
 }

@@ -1,7 +1,7 @@
 import { FanoutError } from '@fanout/core';
 import { fromErrno } from '@fanout/fs-posix';
 import { describe, expect, it } from 'vitest';
-import { ExitStatus, exitStatusFor, signalStatus, worstStatus } from './exit-status.js';
+import { ExitStatus, exitStatusFor, queueExitStatusFor, signalStatus, worstStatus } from './exit-status.js';
 
 describe('exit statuses', () => {
   it('maps usage and configuration errors to 2', () => {
@@ -51,5 +51,14 @@ describe('exit statuses', () => {
     expect(worstStatus(ExitStatus.unavailable, 3)).toBe(3);
     expect(worstStatus(2, ExitStatus.unavailable)).toBe(2);
     expect(signalStatus('SIGTERM')).toBe(143);
+  });
+
+  it('maps a message in flight to 5 and, in queue commands, a missing message to 7', () => {
+    expect(exitStatusFor(new FanoutError('EINFLIGHT', 'x'))).toBe(ExitStatus.inFlight);
+    expect(queueExitStatusFor(new FanoutError('ENOENT', 'x'))).toBe(ExitStatus.notFound);
+    expect(queueExitStatusFor(new FanoutError('EINFLIGHT', 'x'))).toBe(5);
+    expect(exitStatusFor(new FanoutError('ENOENT', 'x'))).toBe(1);
+    expect(worstStatus(ExitStatus.notFound, ExitStatus.inFlight, ExitStatus.failed)).toBe(5);
+    expect(worstStatus(ExitStatus.inFlight, ExitStatus.usage)).toBe(2);
   });
 });

@@ -20,6 +20,8 @@ export const ExitStatus = {
   inFlight: 5,
   /** Too many open files (EMFILE/ENFILE) even after waiting: raise LimitNOFILE or lower --batch/--concurrency. */
   resources: 6,
+  /** A queue command (show, hold, release, delete, recover --discard-record) named a message or record that does not exist. */
+  notFound: 7,
 } as const;
 
 /** One of {@link ExitStatus}, or 128 + a signal number after an interrupted run. */
@@ -42,14 +44,25 @@ const resourceCodes: readonly FanoutErrorCode[] = ['EMFILE'];
 export function exitStatusFor(err: unknown): ExitStatusCode {
   if (isFanoutError(err, ...usageCodes)) return ExitStatus.usage;
   if (isFanoutError(err, ...refusedCodes)) return ExitStatus.refused;
+  if (isFanoutError(err, 'EINFLIGHT')) return ExitStatus.inFlight;
   if (isFanoutError(err, ...unavailableCodes)) return ExitStatus.unavailable;
   if (isFanoutError(err, ...resourceCodes)) return ExitStatus.resources;
   return ExitStatus.failed;
 }
 
 /**
+ * The exit status of a queue command's error about one message: as
+ * {@link exitStatusFor}, and `ENOENT` (no such message or record) is
+ * {@link ExitStatus.notFound}. Only there: elsewhere a missing name is the
+ * storage's business.
+ */
+export function queueExitStatusFor(err: unknown): ExitStatusCode {
+  return isFanoutError(err, 'ENOENT') ? ExitStatus.notFound : exitStatusFor(err);
+}
+
+/**
  * How bad a status is when several outcomes are combined:
- * usage > refused > unavailable, resources > in flight > failed > ok; a signal beats all.
+ * usage > refused > unavailable, resources > in flight > not found > failed > ok; a signal beats all.
  */
 function severity(status: ExitStatusCode): number {
   switch (status) {
@@ -57,17 +70,19 @@ function severity(status: ExitStatusCode): number {
       return 0;
     case ExitStatus.failed:
       return 1;
-    case ExitStatus.inFlight:
+    case ExitStatus.notFound:
       return 2;
+    case ExitStatus.inFlight:
+      return 3;
     case ExitStatus.unavailable:
     case ExitStatus.resources:
-      return 3;
-    case ExitStatus.refused:
       return 4;
-    case ExitStatus.usage:
+    case ExitStatus.refused:
       return 5;
-    default:
+    case ExitStatus.usage:
       return 6;
+    default:
+      return 7;
   }
 }
 

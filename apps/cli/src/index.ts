@@ -9,6 +9,11 @@ import { setProcessOwner } from '@fanout/core';
 import { CliContext, type CliIo } from './cli-context.js';
 import { type CommandAction, type CommandModule, example, registerCommand } from './commands/command-module.js';
 import { consumeCommand } from './commands/consume.js';
+import { deleteCommand } from './commands/delete.js';
+import { holdCommand } from './commands/hold.js';
+import { listCommand } from './commands/list.js';
+import { releaseCommand } from './commands/release.js';
+import { showCommand } from './commands/show.js';
 import { enqueueCommand } from './commands/enqueue.js';
 import { initCommand } from './commands/init.js';
 import { recoverCommand } from './commands/recover.js';
@@ -24,7 +29,7 @@ export { linuxEnvironment, localOwner, localOwnerProbe, makeOwnerProbe, type Own
 const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 /** Every command, in the order of `fanout --help`; each module owns its flags, help and handler. */
-const COMMANDS: readonly CommandModule[] = [initCommand, enqueueCommand, runCommand, recoverCommand, statusCommand, consumeCommand];
+const COMMANDS: readonly CommandModule[] = [initCommand, enqueueCommand, runCommand, recoverCommand, statusCommand, consumeCommand, listCommand, showCommand, holdCommand, releaseCommand, deleteCommand];
 
 /**
  * Commander's error message as the one line every fanout error is: without its
@@ -81,7 +86,8 @@ WebDAV credentials: FANOUT_WEBDAV_USER and FANOUT_WEBDAV_PASSWORD, or the config
 Exit status: 0 done; 1 some messages failed (they stay in the source; a failing transform too, ETRANSFORM);
 2 usage or configuration error (bad flag or URL, not a spool, a file where a spool should be);
 3 recovery refused something (quarantined attempt record, foreign spool); 1 also when a recovery step failed (left for the next recovery);
-4 a spool could not be reached or read (EUNAVAILABLE, EIO, EACCES outside a message); 130/143 interrupted.
+4 a spool could not be reached or read (EUNAVAILABLE, EIO, EACCES outside a message); 5 a queue command met a message in flight (nothing changed);
+6 too many open files (EMFILE); 7 a queue command named a message or record that does not exist; 130/143 interrupted.
 ${example(['fanout init ./S ./A ./B', 'printf hello | fanout enqueue ./S', 'fanout run --from ./S --to ./A --to ./B', 'fanout status ./S ./A ./B'])}`,
     );
 

@@ -31,14 +31,14 @@ describe('fanout consume', () => {
     const [id] = await deliver('retry me');
     const r = await fanout(['consume', 'A', '--exec', 'cat > /dev/null; exit 7'], { cwd: dir });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`^fanout: ${join(dir, 'A')}: c${id}\\.[^:]+: command exited with status 7; message released \\(EIO\\)$`, 'm'));
+    expect(r.stderr).toMatch(new RegExp(`^fanout: ${join(dir, 'A')}: c${id}\\.[^:]+: command exited with status 7; message released \\(EIO\\) \\[failed attempt 1 of 5\\]$`, 'm'));
     expect(await delivered(join(dir, 'A'))).toEqual(new Map([[id, 'retry me']]));
 
     const retry = await fanout(['consume', 'A', '--exec', 'cat > got', '--json'], { cwd: dir });
     expect(retry.status).toBe(0);
     expect(lines(retry.stdout).map((l) => JSON.parse(l) as unknown)).toEqual([
       { type: 'consumed', id, spool: join(dir, 'A') },
-      { type: 'summary', spool: join(dir, 'A'), consumed: 1, failed: 0, released: 0, staleClaimsReleased: 0 },
+      { type: 'summary', spool: join(dir, 'A'), consumed: 1, failed: 0, released: 0, held: 0, staleClaimsReleased: 0 },
     ]);
     expect(await readFile(join(dir, 'got'), 'utf8')).toBe('retry me');
     expect(await names(join(dir, 'A'))).toEqual([]);

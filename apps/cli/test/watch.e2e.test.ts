@@ -160,7 +160,7 @@ describe('fanout consume --watch', () => {
     const r = await done;
 
     expect(r.status).toBe(0);
-    expect(lines(out).map((l) => JSON.parse(l) as unknown).at(-1)).toEqual({ type: 'summary', spool: join(dir, 'A'), consumed: 2, failed: 0, released: 0, staleClaimsReleased: 1 });
+    expect(lines(out).map((l) => JSON.parse(l) as unknown).at(-1)).toEqual({ type: 'summary', spool: join(dir, 'A'), consumed: 2, failed: 0, released: 0, held: 0, staleClaimsReleased: 1 });
     expect(lines(await readFile(join(dir, 'got'), 'utf8'))).toEqual([`${first}=first`, '01CLAIMEDBYTHEDEAD=abandoned']);
     expect(await names(join(dir, 'A'))).toEqual([]);
   });
@@ -192,7 +192,8 @@ describe('fanout consume --watch', () => {
     let out = '';
     child.stdout!.on('data', (s: string) => (out += s));
     await waitFor('a failure', () => out.includes('"consume-failed"'));
-    expect(await names(join(dir, 'A'))).toEqual([`d${id}`]);
+    // Released, with its failed attempt counted beside it (a<id>.0).
+    expect(await names(join(dir, 'A'))).toEqual([`a${id}.0`, `d${id}`]);
     await writeFile(join(dir, 'ok'), '');
     await waitFor('the retry', () => out.includes('"consumed"'));
     child.kill('SIGTERM');

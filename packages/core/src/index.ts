@@ -28,3 +28,8 @@ export * from './status/spool-status.js';
 export * from './recovery/recoverer.js';
 export * from './fanout/lease-renewal.js';
 export * from './fanout/batch-sizer.js';
+export * from './attempts/attempt-record.js';
+export * from './queue/queue-machines.js';
+export * from './queue/queue-commands.js';
+export * from './queue/queue-listing.js';
+export * from './queue/discard-record.js';

@@ -10,3 +10,4 @@ export * from './consumer-recovery.js';
 export * from './paused-owner.js';
 export * from './failing-removals.js';
 export * from './owner-probes.js';
+export * from './poison-and-hold.js';

@@ -12,7 +12,9 @@
  * syncs to see the checker catch it), --subset (the more pessimistic
  * any-subset ordering of directory operations), --drop-fence (pass the core's
  * internal `dropFence: true` option to the paused-owner family's fan-outs and
- * recoveries), --jobs n (processes; default:
+ * recoveries), --drop-sync Q and --drop-order (the poison-and-hold family only:
+ * drop the queue commands' syncs, or make release rename before it removes
+ * the attempt count), --jobs n (processes; default:
  * the number of cores), --shard i/n (run one share of the matrix).
  *
  * Besides the matrix, the consumer scenarios and the interleavings, three
@@ -29,10 +31,11 @@ import { consumerScenarioName, runConsumerScenario } from './consumer-scenario.j
 import { failingRemovalsName, runFailingRemovals } from './failing-removals.js';
 import { type FamilyResult, type FamilyViolation, formatFamilyViolation } from './family.js';
 import { runInterleavings } from './interleaving.js';
-import { consumerRecoveryScenarios, consumerScenarios, failingRemovalScenarios, operatorFilesScenarios, pausedOwnerScenarios, scenarios, stallsScenarios } from './matrix.js';
+import { consumerRecoveryScenarios, consumerScenarios, failingRemovalScenarios, operatorFilesScenarios, pausedOwnerScenarios, poisonScenarios, scenarios, stallsScenarios } from './matrix.js';
 import { runStalls, stallsName } from './stalls.js';
 import { operatorFilesName, runOperatorFiles } from './operator-files.js';
 import { pausedOwnerName, runPausedOwner } from './paused-owner.js';
+import { poisonName, runPoisonAndHold } from './poison-and-hold.js';
 import { ownerProbeName, ownerProbeScenarios, runOwnerProbes } from './owner-probes.js';
 import { runAnyScenario } from './memory-scenario.js';
 import { formatViolation, scenarioName } from './scenario.js';
@@ -48,6 +51,7 @@ async function main(): Promise<number> {
   const dropSync = arg('--drop-sync') as StepName | undefined;
   const subset = process.argv.includes('--subset');
   const dropFence = process.argv.includes('--drop-fence');
+  const dropOrder = process.argv.includes('--drop-order');
   const [shard, shards] = (arg('--shard') ?? '0/1').split('/').map(Number) as [number, number];
   const started = Date.now();
   let states = 0;
@@ -60,7 +64,9 @@ async function main(): Promise<number> {
   let pausedSeedShown = false;
   let counterexampleExpected = false;
 
-  for (const s of scenarios({ quick, ...(dropSync ? { dropSync } : {}), subset })) {
+  // The queue commands' syncs (Q) and release's order exist only in the poison-and-hold family.
+  const queueOnly = dropSync === 'Q' || dropOrder;
+  for (const s of queueOnly ? [] : scenarios({ quick, ...(dropSync ? { dropSync } : {}), subset })) {
     if ((only && !scenarioName(s).includes(only)) || !mine()) continue;
     const r = await runAnyScenario(s, (v) => console.log(formatViolation(v)));
     states += r.states;
@@ -70,7 +76,7 @@ async function main(): Promise<number> {
       `${r.name}: ${r.crashPoints} crash points, ${r.states} states${r.exhaustive ? '' : ` (sampled, bound ${s.maxStates}/${s.nestedMaxStates} per point)`}, ${r.recoveries} recoveries, ${r.violations.length} violations`,
     );
   }
-  if (!dropSync) {
+  if (!dropSync && !queueOnly) {
     for (const c of consumerScenarios({ quick })) {
       if ((only && !consumerScenarioName(c).includes(only)) || !mine()) continue;
       const expectCounterexample = c.protocol === 'seed' && !c.honourLock;
@@ -88,7 +94,7 @@ async function main(): Promise<number> {
       }
     }
   }
-  if (!dropSync && !subset) {
+  if (!dropSync && !subset && !queueOnly) {
     for (const protocol of ['staged', 'seed'] as const) {
       for (const backend of quick ? (['posix'] as const) : (['posix', 'nfs'] as const)) {
         for (const crash of [false, true]) {
@@ -103,7 +109,19 @@ async function main(): Promise<number> {
       }
     }
   }
-  if (!dropSync && !subset) {
+  if ((!dropSync || queueOnly) && !subset) {
+    for (const c of poisonScenarios({ quick, ...(dropSync ? { dropSync } : {}), dropOrder })) {
+      const n = poisonName(c);
+      if ((only && !n.includes(only)) || !mine()) continue;
+      const t0 = Date.now();
+      const r = await runPoisonAndHold(c, (v) => console.log(formatFamilyViolation(v)));
+      states += r.states;
+      recoveries += r.recoveries;
+      violations += r.violations.length;
+      console.log(`${r.name}: ${r.runs} runs, ${r.states} states, ${r.recoveries} recoveries, ${r.violations.length} violations (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    }
+  }
+  if (!dropSync && !subset && !queueOnly) {
     // The families: one line per scenario, counted into the summary like the rest.
     const families: { name: string; run: (report: (v: FamilyViolation) => void) => Promise<FamilyResult> }[] = [
       ...consumerRecoveryScenarios({ quick }).map((c) => ({ name: consumerRecoveryName(c), run: (r: (v: FamilyViolation) => void) => runConsumerRecovery(c, r) })),

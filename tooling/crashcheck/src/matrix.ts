@@ -5,6 +5,7 @@ import type { FailingRemovalsScenario } from './failing-removals.js';
 import type { OperatorFilesScenario } from './operator-files.js';
 import type { StallsScenario } from './stalls.js';
 import type { PausedOwnerScenario } from './paused-owner.js';
+import type { PoisonScenario } from './poison-and-hold.js';
 import type { Scenario } from './scenario.js';
 import type { BackendKind } from './world.js';
 
@@ -160,6 +161,30 @@ export function stallsScenarios(options: MatrixOptions = {}): StallsScenario[] {
           PROTOCOLS.map((protocol) => ({ protocol, backend, dests: 2, messages: 2, batch, stall, resumes, maxStates: options.quick ? 2 : 16, ...(options.quick ? { stride: 4 } : {}) })),
         ),
       ),
+    ),
+  );
+}
+
+/**
+ * The poison-and-hold family (poison-and-hold.ts): both protocols, posix (and nfs in the full run),
+ * 2 destinations, the poison script, the three races of a command with a worker, the consumer's
+ * poison script and the discard of a quarantined record.
+ */
+export function poisonScenarios(options: MatrixOptions & { readonly dropOrder?: boolean } = {}): PoisonScenario[] {
+  const backends: BackendKind[] = options.quick ? ['posix'] : ['posix', 'nfs'];
+  const workloads = ['poison', 'race-hold', 'race-delete', 'race-release', 'consume-poison', 'discard-record'] as const;
+  return backends.flatMap((backend) =>
+    workloads.flatMap((workload) =>
+      PROTOCOLS.map((protocol) => ({
+        protocol,
+        backend,
+        dests: 2,
+        workload,
+        maxStates: options.quick ? 2 : 8,
+        ...(options.quick ? { stride: 3 } : {}),
+        ...(options.dropSync === 'Q' ? { dropSync: true } : {}),
+        ...(options.dropOrder ? { dropOrder: true } : {}),
+      })),
     ),
   );
 }

@@ -44,7 +44,7 @@ describe('consumePass', () => {
       },
       { who: 'me', skip, onEvent: (e) => events.push(e) },
     );
-    expect(result).toEqual({ consumed: 2, failed: 1 });
+    expect(result).toEqual({ consumed: 2, failed: 1, held: 0 });
     expect(seen.sort()).toEqual(['m0', 'm1', 'm2']);
     expect([...skip]).toEqual([ids[1]]);
     expect(await listing(spool)).toEqual([names.delivered(ids[1]!)]);
@@ -68,11 +68,11 @@ describe('consumePass', () => {
       calls++;
       throw new Error('still failing');
     };
-    expect(await consumePass(spool, failing, { skip })).toEqual({ consumed: 0, failed: 1 });
-    expect(await consumePass(spool, failing, { skip })).toEqual({ consumed: 0, failed: 0 });
+    expect(await consumePass(spool, failing, { skip })).toEqual({ consumed: 0, failed: 1, held: 0 });
+    expect(await consumePass(spool, failing, { skip })).toEqual({ consumed: 0, failed: 0, held: 0 });
     expect(calls).toBe(1);
     skip.clear();
-    expect(await consumePass(spool, async () => undefined, { skip })).toEqual({ consumed: 1, failed: 0 });
+    expect(await consumePass(spool, async () => undefined, { skip })).toEqual({ consumed: 1, failed: 0, held: 0 });
     expect(await listing(spool)).toEqual([]);
     expect(ids).toHaveLength(1);
   });
@@ -96,7 +96,7 @@ describe('consumePass', () => {
     await spool.createExclusive(otherClaim, text('theirs'));
     const seen: string[] = [];
     const result = await consumePass(spool, async (m) => void seen.push(m.id), { who: 'me' });
-    expect(result).toEqual({ consumed: 1, failed: 0 });
+    expect(result).toEqual({ consumed: 1, failed: 0, held: 0 });
     expect(seen).toEqual([ids[1]]);
     expect(await listing(spool)).toEqual([names.delivered(ids[0]!), names.lock(ids[0]!), otherClaim].sort());
   });
@@ -113,10 +113,10 @@ describe('consumePass', () => {
       },
       { signal: stop.signal },
     );
-    expect(result).toEqual({ consumed: 1, failed: 0 });
+    expect(result).toEqual({ consumed: 1, failed: 0, held: 0 });
     expect(seen).toHaveLength(1);
     expect((await listing(spool)).length).toBe(2);
-    expect(await consumePass(spool, async () => undefined, { signal: stop.signal })).toEqual({ consumed: 0, failed: 0 });
+    expect(await consumePass(spool, async () => undefined, { signal: stop.signal })).toEqual({ consumed: 0, failed: 0, held: 0 });
     expect(ids).toHaveLength(3);
   });
 });

@@ -19,10 +19,13 @@ import {
   consumePass,
   consumerName,
   type ConsumeSummary,
+  DEFAULT_MAX_ATTEMPTS,
   type FanoutEvent,
   FanoutError,
   readSpoolIdentity,
   releaseStaleClaims,
+  removeDeadTemps,
+  STALE_TEMP_MS,
 } from '@fanout/core';
 import type { CliContext } from '../cli-context.js';
 import { ExitStatus, type ExitStatusCode, exitStatusFor, signalStatus, worstStatus } from '../exit-status.js';
@@ -30,6 +33,13 @@ import { onInterrupt } from '../interrupt.js';
 import { localOwner, localOwnerProbe } from '../owner-probe.js';
 import { defineCommand } from './command-module.js';
 import { positiveInt } from './option-values.js';
+
+/**
+ * The failures of the command itself (it exited non-zero or was killed): the
+ * message's own failure, counted towards `--max-attempts`. A failure to read
+ * the message or to start the command is not.
+ */
+const commandFailures = new WeakSet<FanoutError>();
 
 /** Run `command` with the message on stdin; resolve on exit status 0, throw otherwise. */
 async function execHandler(ctx: CliContext, command: string, location: string, message: ClaimedMessage, childStdout: 'inherit' | Writable): Promise<void> {
@@ -53,7 +63,9 @@ async function execHandler(ctx: CliContext, command: string, location: string, m
   }
   const [code, signal] = await exited;
   if (code !== 0) {
-    throw new FanoutError('EIO', signal ? `command killed by ${signal}; message released` : `command exited with status ${code}; message released`, { spool: location, file: message.file });
+    const error = new FanoutError('EIO', signal ? `command killed by ${signal}` : `command exited with status ${code}`, { spool: location, file: message.file });
+    commandFailures.add(error);
+    throw error;
   }
 }
 
@@ -77,6 +89,7 @@ export interface ConsumeFlags {
   readonly watch?: boolean;
   readonly interval?: number;
   readonly releaseInterval?: number;
+  readonly maxAttempts?: number;
 }
 
 /** How often `consume --watch` looks for new messages by default. */
@@ -104,6 +117,7 @@ export async function watchConsume(options: ConsumeOptions & { readonly ownerPro
   let consumed = 0;
   let failed = 0;
   let released = 0;
+  let held = 0;
   let lastSweep = -Infinity;
   /** Messages whose handler failed, not offered again before the next sweep (else a failing command would spin). */
   const failedIds = new Set<string>();
@@ -111,15 +125,26 @@ export async function watchConsume(options: ConsumeOptions & { readonly ownerPro
     if (Date.now() - lastSweep >= timing.releaseIntervalMs) {
       lastSweep = Date.now();
       released += await releaseStaleClaims(spool, options.ownerProbe, options.owner);
+      // A consumer that crashed while counting a failure left a temp file; nobody else recovers a destination.
+      await removeDeadTemps(spool, options.ownerProbe, STALE_TEMP_MS, Date.now());
       failedIds.clear();
     }
-    const pass = await consumePass(spool, options.handler, { who, skip: failedIds, signal, onEvent: options.onEvent });
+    const pass = await consumePass(spool, options.handler, {
+      who,
+      skip: failedIds,
+      signal,
+      onEvent: options.onEvent,
+      ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
+      ...(options.counts !== undefined ? { counts: options.counts } : {}),
+      ...(options.owner !== undefined ? { owner: options.owner } : {}),
+    });
     consumed += pass.consumed;
     failed += pass.failed;
+    held += pass.held;
     if (signal?.aborted) break;
     await sleep(timing.intervalMs, undefined, { signal }).catch(() => undefined);
   }
-  return { consumed, failed, released };
+  return { consumed, failed, released, held };
 }
 
 /** Consume every delivered message of the spool (and, with `--watch`, those delivered later). */
@@ -127,6 +152,10 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
   const json = flags.json === true;
   if (json && flags.exec === undefined) {
     ctx.note('--json needs --exec (without it, stdout carries the messages themselves) (EUSAGE)');
+    return ExitStatus.usage;
+  }
+  if (flags.maxAttempts !== undefined && flags.exec === undefined) {
+    ctx.note('--max-attempts needs --exec (only a command\'s failure is counted) (EUSAGE)');
     return ExitStatus.usage;
   }
   if ((flags.interval !== undefined || flags.releaseInterval !== undefined) && flags.watch !== true) {
@@ -138,9 +167,15 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
     const spool = await ctx.open(ref);
     try {
       await readSpoolIdentity(spool);
+      const maxAttempts = flags.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
       const onEvent = (event: FanoutEvent) => {
         if (json) ctx.json(event);
-        if (event.type === 'consume-failed') ctx.note(event.error.oneLine());
+        if (event.type === 'consume-failed') {
+          const e = event.error;
+          const what = event.held === true ? `message held after ${event.attempts} failed attempts (h${event.id}.d; \`fanout release ${event.spool} ${event.id}\` once it can be handled)` : 'message released';
+          const line = new FanoutError(e.code, `${e.message}; ${what}`, { ...(e.spool !== undefined ? { spool: e.spool } : {}), ...(e.file !== undefined ? { file: e.file } : {}) }).oneLine();
+          ctx.note(`${line}${event.attempts !== undefined && event.held !== true ? ` [failed attempt ${event.attempts} of ${maxAttempts}]` : ''}`);
+        }
       };
       // With --json, stdout is ours: the command's own output goes to stderr.
       const childStdout = json ? ctx.io.stderr : 'inherit';
@@ -162,15 +197,17 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
         ownerProbe: localOwnerProbe,
         signal: AbortSignal.any([interrupt.signal, readerGone.signal]),
         onEvent,
+        // Only the command's own failure counts (and only with --exec: printing to stdout is not the message's fault).
+        ...(flags.exec !== undefined ? { maxAttempts, counts: (e: FanoutError) => commandFailures.has(e) } : {}),
       };
       const summary =
         flags.watch === true
           ? await watchConsume(options, { intervalMs: flags.interval ?? DEFAULT_CONSUME_INTERVAL_MS, releaseIntervalMs: flags.releaseInterval ?? DEFAULT_RELEASE_INTERVAL_MS })
           : await consume(options);
-      // Every message whose command failed was released (a failed release ends the command): `released` counts
-      // those, as each failure line says; the claims of dead consumers given back are counted apart.
-      if (json) ctx.json({ type: 'summary', spool: spool.location, consumed: summary.consumed, failed: summary.failed, released: summary.failed, staleClaimsReleased: summary.released });
-      else if (flags.exec !== undefined) ctx.note(`${spool.location}: ${summary.consumed} consumed, ${summary.failed} failed and released, ${summary.released} stale claims released`);
+      // Every message whose command failed was released or held (a failed release ends the command): `released`
+      // counts the released ones, as each failure line says; the claims of dead consumers given back are counted apart.
+      if (json) ctx.json({ type: 'summary', spool: spool.location, consumed: summary.consumed, failed: summary.failed, released: summary.failed - summary.held, held: summary.held, staleClaimsReleased: summary.released });
+      else if (flags.exec !== undefined) ctx.note(`${spool.location}: ${summary.consumed} consumed, ${summary.failed - summary.held} failed and released${summary.held > 0 ? `, ${summary.held} failed and held` : ''}, ${summary.released} stale claims released`);
       const status = summary.failed > 0 ? ExitStatus.failed : ExitStatus.ok;
       const received = interrupt.received();
       // The normal end of --watch is a signal: its status is that of the work, as for `run --watch`.
@@ -202,9 +239,15 @@ export const consumeCommand = defineCommand({
       description: 'with --watch: how often to release claims of dead consumers on this host and offer messages whose command failed again (default 30000)',
       parse: positiveInt,
     },
+    {
+      flags: '--max-attempts <n>',
+      description: 'with --exec: failed runs of the command for one message before it is held as h<id>.d in the destination, no longer handed out, until `fanout release` (default 5)',
+      parse: positiveInt,
+    },
   ],
   examples: [
     "fanout consume ./spool/out-a --exec 'lpr -P office'",
+    "fanout consume ./spool/out-a --exec './deliver.sh' --max-attempts 3",
     'fanout consume ./spool/out-a --exec \'cat > "/archive/$FANOUT_ID"\'',
     "fanout consume ./spool/out-a --watch --interval 200 --exec './deliver.sh'",
   ],

@@ -11,6 +11,7 @@ import {
   BatchSizer,
   DEFAULT_BATCH_SIZE,
   DEFAULT_LEASE_MS,
+  DEFAULT_MAX_ATTEMPTS,
   type FanoutEvent,
   type FanOutDestination,
   FanoutError,
@@ -47,6 +48,7 @@ export interface RunFlags {
   readonly recoverInterval?: number;
   readonly lease?: number;
   readonly stallTimeout?: number;
+  readonly maxAttempts?: number;
 }
 
 /**
@@ -97,6 +99,7 @@ interface RouteSpec {
   readonly protocol: ProtocolName | undefined;
   readonly batch: number | undefined;
   readonly concurrency: number | undefined;
+  readonly maxAttempts: number | undefined;
 }
 
 /** What one route did, over all its passes. */
@@ -110,6 +113,7 @@ interface RouteTotals {
   outOfFiles: number;
   rolledBack: number;
   rolledForward: number;
+  held: number;
 }
 
 function checkFlags(flags: RunFlags): void {
@@ -130,6 +134,7 @@ function routesOf(ctx: CliContext, flags: RunFlags): RouteSpec[] {
         protocol: flags.protocol,
         batch: flags.batch,
         concurrency: flags.concurrency,
+        maxAttempts: flags.maxAttempts,
       },
     ];
   }
@@ -149,6 +154,7 @@ function routesOf(ctx: CliContext, flags: RunFlags): RouteSpec[] {
       protocol: flags.protocol ?? r.protocol,
       batch: flags.batch ?? r.batch,
       concurrency: flags.concurrency ?? r.concurrency,
+      maxAttempts: flags.maxAttempts ?? r.maxAttempts,
     }));
 }
 
@@ -197,7 +203,7 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
   const json = flags.json === true;
   const label = route.name !== undefined && many ? `${route.name}: ` : '';
   const opened: SpoolBackend[] = [];
-  const totals: RouteTotals = { committed: 0, failed: 0, skipped: 0, bytes: 0, refused: 0, outOfFiles: 0, rolledBack: 0, rolledForward: 0 };
+  const totals: RouteTotals = { committed: 0, failed: 0, skipped: 0, bytes: 0, refused: 0, outOfFiles: 0, rolledBack: 0, rolledForward: 0, held: 0 };
   /** Under --watch a message that failed for want of a descriptor is not failed: it waits in S for a later pass. */
   const retriedLater = (f: { error: unknown; committed: boolean }) => flags.watch === true && isTransientFailure(f);
   const started = Date.now();
@@ -219,6 +225,7 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
       destinations.push(transform ? { spool, transform } : { spool });
     }
 
+    const maxAttempts = route.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     // Later passes of --watch see the other workers' live markers at every recovery: say so only under --verbose.
     let inFlightQuiet = false;
     const unknownSeen = new ReportedOnce(MAX_UNKNOWN_REMEMBERED);
@@ -232,7 +239,10 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
           break;
         case 'message-failed':
           progress.tick(0);
-          progress.log(`fanout: ${label}${event.error.oneLine()}${event.committed ? ' [committed; its record is left for `fanout recover`]' : retriedLater(event) ? ' [left in the source; retried on a later pass]' : ''}\n`);
+          progress.log(`fanout: ${label}${event.error.oneLine()}${event.committed ? ' [committed; its record is left for `fanout recover`]' : retriedLater(event) ? ' [left in the source; retried on a later pass]' : ''}${event.attempts !== undefined ? ` [failed attempt ${event.attempts} of ${maxAttempts}]` : ''}\n`);
+          break;
+        case 'message-held':
+          progress.log(`fanout: ${label}${event.spool}: s${event.id}: held after ${plural(event.attempts, 'failed attempt')} (h${event.id}.s); \`fanout release ${event.spool} ${event.id}\` once it can be delivered\n`);
           break;
         case 'quarantined':
         case 'recovery-failed':
@@ -286,6 +296,7 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
         leaseMs: flags.lease,
         stallTimeoutMs: stallTimeoutOf(flags),
         ...(maxOpenFiles !== undefined ? { maxOpenFiles } : {}),
+        maxAttempts,
         // A steady stream of arrivals keeps fanOut listing; the due recovery ends the pass so it is not starved.
         signal: period?.signal ?? signal,
         onEvent,
@@ -295,6 +306,7 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
       totals.failed += failed.length;
       totals.outOfFiles += failed.filter((f) => f.error.code === 'EMFILE').length;
       totals.skipped += summary.skipped;
+      totals.held += summary.held;
       totals.bytes += summary.bytes;
       totals.refused += summary.recovery?.refused.length ?? 0;
       // A recovery step the storage refused leaves work undone: the run did not do everything.
@@ -329,7 +341,7 @@ async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, prog
     return {
       status,
       summary:
-      `fanout: ${label}${plural(totals.committed, 'message')} fanned out to ${plural(route.to.length, 'spool')}, ${totals.failed} failed, ${totals.skipped} skipped; ` +
+      `fanout: ${label}${plural(totals.committed, 'message')} fanned out to ${plural(route.to.length, 'spool')}, ${totals.failed} failed${totals.held > 0 ? ` (${totals.held} now held)` : ''}, ${totals.skipped} skipped; ` +
         `${formatBytes(totals.bytes)} written in ${formatDuration(ms)} (${perSecond(totals.committed, ms)} msg/s, ${formatBytes(perSecond(totals.bytes, ms))}/s)${recovered}${refused}${signal.aborted ? '; interrupted' : ''}\n`,
     };
   }
@@ -363,6 +375,11 @@ export const runCommand = defineCommand({
     {
       flags: '--stall-timeout <ms>',
       description: 'a copy (read, transform, write) that makes no progress this long fails with ETIMEDOUT and is rolled back (default 300000, or FANOUT_STALL_TIMEOUT_MS)',
+      parse: positiveInt,
+    },
+    {
+      flags: '--max-attempts <n>',
+      description: 'failed attempts of a message (its transform threw or gave no stream: ETRANSFORM) before it is held as h<id>.s, no longer offered, until `fanout release` (default 5; config key maxAttempts); an unreachable destination is never counted',
       parse: positiveInt,
     },
     { flags: '--json', description: 'print one JSON object per event and a summary object on stdout' },

@@ -2,7 +2,7 @@
  * `fanout status <spool>... [--json]`: counts per kind, in-flight and stale
  * markers with owner and age, unknown entries. Reads only; never changes a spool.
  */
-import { type SpoolStatus, spoolStatus } from '@fanout/core';
+import { AGE_BUCKETS, type AgeHistogram, type SpoolStatus, spoolStatus } from '@fanout/core';
 import type { CliContext } from '../cli-context.js';
 import { ExitStatus, type ExitStatusCode } from '../exit-status.js';
 import { forEachSpool, spoolsOrConfigured } from '../for-each-spool.js';
@@ -15,17 +15,50 @@ export interface StatusFlags {
   readonly json?: boolean;
 }
 
-const KINDS = ['source', 'taken', 'committed', 'backout', 'record', 'staged', 'delivered', 'claimed', 'lock', 'temp', 'unknown'] as const;
-const LETTER: Record<(typeof KINDS)[number], string> = { source: 's', taken: 'p', committed: 'k', backout: 'b', record: 'm', staged: 'w', delivered: 'd', claimed: 'c', lock: 'l', temp: 't', unknown: '?' };
+const KINDS = ['source', 'held', 'taken', 'committed', 'backout', 'record', 'staged', 'delivered', 'claimed', 'lock', 'attempts', 'deleting', 'temp', 'unknown'] as const;
+const LETTER: Record<(typeof KINDS)[number], string> = {
+  source: 's',
+  held: 'h',
+  taken: 'p',
+  committed: 'k',
+  backout: 'b',
+  record: 'm',
+  staged: 'w',
+  delivered: 'd',
+  claimed: 'c',
+  lock: 'l',
+  attempts: 'a',
+  deleting: 'z',
+  temp: 't',
+  unknown: '?',
+};
+
+/** qshape's table: one row per kind of message, one column per age bucket, then the total. */
+export function formatAges(s: SpoolStatus): string[] {
+  const labels = AGE_BUCKETS.map((b) => b.label);
+  const rows: [string, AgeHistogram][] = [
+    ['waiting', s.ages.waiting],
+    ['held', s.ages.held],
+  ];
+  const width = (l: string) => Math.max(l.length, 5);
+  const cell = (text: string, l: string) => text.padStart(width(l));
+  return [
+    `  ${'age'.padEnd(8)} ${labels.map((l) => cell(l, l)).join(' ')} ${cell('total', 'total')}`,
+    ...rows.map(([name, h]) => `  ${name.padEnd(8)} ${labels.map((l) => cell(String(h.buckets[l] ?? 0), l)).join(' ')} ${cell(String(h.total), 'total')}`),
+  ];
+}
 
 /** The human table of one spool's status. */
 export function formatStatus(s: SpoolStatus): string {
   const lines = [`${s.location}  (spool ${s.identity.uuid})`];
   lines.push(`  ${KINDS.map((k) => `${k} (${LETTER[k]}) ${s.counts[k]}`).join('  ')}`);
   if (s.nfsSilly > 0) lines.push(`  nfs-silly (.nfs…) ${s.nfsSilly}: files the NFS client keeps while a process holds them open after their removal; they go when it closes them`);
+  if (s.ages.waiting.total + s.ages.held.total > 0) lines.push(...formatAges(s));
+  if (s.counts.held > 0) lines.push(`  ${s.counts.held} held: \`fanout list ${s.location} --state held\` shows why; \`fanout release ${s.location} <id>|--all-held\` offers them again`);
+  if (s.counts.deleting > 0) lines.push(`  ${s.counts.deleting} being deleted (z<id>): a delete was interrupted; \`fanout delete ${s.location} <id>\` finishes it`);
   for (const m of s.markers) {
     if (m.state === 'corrupt') {
-      lines.push(`  record ${m.file}  CORRUPT  ${m.error ?? ''}  (recover will quarantine it)`);
+      lines.push(`  record ${m.file}  CORRUPT  ${m.error ?? ''}  (recover quarantines it; to clear it: \`fanout recover --discard-record ${s.location} ${m.file}\`, which gives its messages back)`);
       continue;
     }
     const owner = m.owner ? `${m.owner.host} pid ${m.owner.pid}` : 'unknown owner';
@@ -51,9 +84,12 @@ async function showStatus(ctx: CliContext, refs: readonly string[], flags: Statu
 /** `fanout status`. */
 export const statusCommand = defineCommand({
   name: 'status',
-  description: 'counts per kind, in-flight and stale attempt records and claims with owner and age, unknown entries',
+  description: 'counts per kind, age histograms of waiting and held messages, in-flight and stale attempt records and claims with owner and age, unknown entries',
   arguments: [{ spec: '[spool...]', description: 'spools to show (default with --config: all configured spools)' }],
-  options: [{ flags: '--json', description: 'one JSON object per spool' }],
-  examples: ['fanout status ./spool/in ./spool/out-a', 'fanout status --json ./spool/in'],
+  options: [{ flags: '--json', description: 'one JSON object per spool ("counts", "ages": {"waiting","held"} each {"total","buckets","oldestMs"}, "markers", "unknown")' }],
+  help:
+    'The age table is qshape\'s: waiting (s<id>, d<id>) and held (h<id>.s, h<id>.d) messages per age bucket (0-5m, 5-10m, 10-20m, 20-40m,\n' +
+    '40-80m, 80-160m, 160m+). A CORRUPT record is one recovery quarantines; status prints the command that clears it.',
+  examples: ['fanout status ./spool/in ./spool/out-a', 'fanout status --json ./spool/in | jq .ages'],
   handler: showStatus,
 });

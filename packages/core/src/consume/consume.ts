@@ -1,5 +1,10 @@
 import type { SpoolBackend } from '../backend/spool-backend.js';
-import { isFanoutError, toFanoutError } from '../errors/fanout-error.js';
+import { type FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-error.js';
+import { clearAttempts, countAttempt, DEFAULT_MAX_ATTEMPTS } from '../attempts/attempt-record.js';
+import { runMachine } from '../protocol/executor.js';
+import { tempName } from '../spool/temp-name.js';
+import { removeDeadTemps } from '../recovery/dead-temps.js';
+import { STALE_TEMP_MS } from '../recovery/recover.js';
 import { type EventSink, ignoreEvents } from '../events/events.js';
 import { names, parseProtocolName } from '../names/protocol-names.js';
 import { findTwins } from '../spool/twins.js';
@@ -54,7 +59,8 @@ export async function claim(spool: SpoolBackend, id: string, who: string = consu
 /** Remove every other protocol name of message `id` that is the very file `fileId` (crash leftovers), durably. */
 async function removeTwins(spool: SpoolBackend, id: string, keep: string, fileId: string): Promise<void> {
   let removed = false;
-  for (const name of await findTwins(spool, id, fileId, ['staged', 'delivered', 'claimed'], keep)) if (await spool.remove(name)) removed = true;
+  // A held or deleting twin too: the hold or delete had not returned when the crash came; the claim wins.
+  for (const name of await findTwins(spool, id, fileId, ['staged', 'delivered', 'claimed', 'held', 'deleting'], keep)) if (await spool.remove(name)) removed = true;
   if (removed) await spool.syncDir();
 }
 
@@ -70,11 +76,43 @@ export async function acknowledge(spool: SpoolBackend, message: ClaimedMessage):
  * other name carries the message.
  */
 export async function release(spool: SpoolBackend, message: Pick<ClaimedMessage, 'id' | 'file'>): Promise<void> {
+  await giveBackClaim(spool, message, names.delivered(message.id));
+}
+
+/** `release`, or the hold of a claim (`c<id>.<who>` → `h<id>.d`): a claim with a second name is only dropped. */
+async function giveBackClaim(spool: SpoolBackend, message: Pick<ClaimedMessage, 'id' | 'file'>, to: string): Promise<void> {
   const st = await spool.stat(message.file);
-  const twins = st !== undefined && (st.nlink ?? 1) > 1 && st.fileId !== undefined ? await findTwins(spool, message.id, st.fileId, ['staged', 'delivered', 'claimed'], message.file) : [];
+  const twins = st !== undefined && (st.nlink ?? 1) > 1 && st.fileId !== undefined ? await findTwins(spool, message.id, st.fileId, ['staged', 'delivered', 'claimed', 'held'], message.file) : [];
   if (twins.length > 0) await spool.remove(message.file);
-  else await spool.rename(message.file, names.delivered(message.id));
+  else await spool.rename(message.file, to);
   await spool.syncDir();
+}
+
+/**
+ * A claimed message whose handler failed by itself, counted: its attempt
+ * count in the destination goes up (the slots `a<id>.0`/`a<id>.1`, written
+ * before the claim is given back, in the same spool), and after
+ * `maxAttempts` the claim becomes `h<id>.d` (held: no consumer lists it)
+ * instead of `d<id>`. Durable when it resolves.
+ * @returns the new count and whether the message is now held.
+ */
+export async function releaseCounted(
+  spool: SpoolBackend,
+  message: Pick<ClaimedMessage, 'id' | 'file'>,
+  error: FanoutError,
+  maxAttempts: number = DEFAULT_MAX_ATTEMPTS,
+  owner: OwnerInfo = processOwner(),
+): Promise<{ count: number; held: boolean }> {
+  let count = 0;
+  try {
+    // The temp names the consumer, so that a later consume (or recover) removes it once that consumer is dead.
+    count = await runMachine(countAttempt('A', spool, message.id, error, Date.now(), tempName(owner)));
+  } catch {
+    // The count could not be written: the message is given back uncounted (one more attempt).
+  }
+  const held = count >= maxAttempts;
+  await giveBackClaim(spool, message, held ? names.held(message.id, 'd') : names.delivered(message.id));
+  return { count, held };
 }
 
 /** Options of {@link consume}. */
@@ -90,6 +128,10 @@ export interface ConsumeOptions {
   readonly ownerProbe?: OwnerProbe;
   readonly signal?: AbortSignal;
   readonly onEvent?: EventSink;
+  /** See {@link ConsumePassOptions.maxAttempts}. */
+  readonly maxAttempts?: number;
+  /** See {@link ConsumePassOptions.counts}. */
+  readonly counts?: (error: FanoutError) => boolean;
 }
 
 /** What {@link consume} did. */
@@ -97,6 +139,8 @@ export interface ConsumeSummary {
   readonly consumed: number;
   readonly failed: number;
   readonly released: number;
+  /** Messages held after `maxAttempts` failures. */
+  readonly held: number;
 }
 
 /** Options of {@link consumePass}. */
@@ -112,14 +156,26 @@ export interface ConsumePassOptions {
   readonly skip?: Set<string>;
   /** Stops the pass before the next entry; the message in hand is finished (acknowledged or released) first. */
   readonly signal?: AbortSignal;
-  /** Receives `consumed` and `consume-failed` events. */
+  /** Receives `consumed`, `consume-failed` and `message-held` events. */
   readonly onEvent?: EventSink;
+  /**
+   * Count each handler failure in the destination and hold the message
+   * (`h<id>.d`) once it failed this many times (see {@link releaseCounted}).
+   * Default: no counting (a failing message is offered again forever).
+   */
+  readonly maxAttempts?: number;
+  /** Which handler failures count (default: every one except `EABORTED`, an interruption). */
+  readonly counts?: (error: FanoutError) => boolean;
+  /** The consuming process, named in the temp files of its counts (default {@link processOwner}()). */
+  readonly owner?: OwnerInfo;
 }
 
 /** What one {@link consumePass} did. */
 export interface ConsumePassResult {
   readonly consumed: number;
   readonly failed: number;
+  /** Messages held in this pass after `maxAttempts` failures (each also counted in `failed`). */
+  readonly held: number;
 }
 
 /**
@@ -138,6 +194,8 @@ export async function consumePass(spool: SpoolBackend, handler: (message: Claime
   const skip = options.skip ?? new Set<string>();
   let consumed = 0;
   let failed = 0;
+  let held = 0;
+  const counts = options.counts ?? ((e: FanoutError) => e.code !== 'EABORTED');
   for await (const entry of spool.list()) {
     if (options.signal?.aborted) break;
     const parsed = parseProtocolName(entry.name);
@@ -149,33 +207,52 @@ export async function consumePass(spool: SpoolBackend, handler: (message: Claime
     } catch (err) {
       failed++;
       skip.add(parsed.id);
+      const error = toFanoutError(err, 'EIO', { spool: spool.location, file: message.file });
+      if (options.maxAttempts !== undefined && counts(error)) {
+        const r = await releaseCounted(spool, message, error, options.maxAttempts, options.owner);
+        emit({ type: 'consume-failed', id: parsed.id, spool: spool.location, error, ...(r.count > 0 ? { attempts: r.count } : {}), ...(r.held ? { held: true as const } : {}) });
+        if (r.held) {
+          held++;
+          emit({ type: 'message-held', id: parsed.id, spool: spool.location, attempts: r.count, error });
+        }
+        continue;
+      }
       await release(spool, message);
-      emit({ type: 'consume-failed', id: parsed.id, spool: spool.location, error: toFanoutError(err, 'EIO', { spool: spool.location, file: message.file }) });
+      emit({ type: 'consume-failed', id: parsed.id, spool: spool.location, error });
       continue;
     }
+    // Its count (if it failed before) is of no use once it is acknowledged; it goes first, in the same spool, so
+    // that no count outlives its message (a crash in between re-offers the message: consumption is at least once).
+    if (options.maxAttempts !== undefined) await runMachine(clearAttempts('A', spool, parsed.id)).catch(() => false);
     await acknowledge(spool, message);
     consumed++;
     emit({ type: 'consumed', id: parsed.id, spool: spool.location });
   }
-  return { consumed, failed };
+  return { consumed, failed, held };
 }
 
 /**
  * Hand every delivered message of a destination spool to `handler`, one at a
  * time: claim, handle, acknowledge on success, release on failure (it will be
  * offered again by a later call, not by this one). Claims of dead consumers on
- * this host are released first. This is {@link releaseStaleClaims} followed by
+ * this host are released first, and temps of dead writers removed. This is {@link releaseStaleClaims} and `removeDeadTemps` followed by
  * one {@link consumePass}.
  */
 export async function consume(options: ConsumeOptions): Promise<ConsumeSummary> {
   const { spool } = options;
-  const released = await releaseStaleClaims(spool, options.ownerProbe ?? defaultOwnerProbe, options.owner);
-  const { consumed, failed } = await consumePass(spool, options.handler, {
+  const probe = options.ownerProbe ?? defaultOwnerProbe;
+  const released = await releaseStaleClaims(spool, probe, options.owner);
+  // A consumer that crashed while it counted a failure left a temp; nobody else recovers a destination.
+  await removeDeadTemps(spool, probe, STALE_TEMP_MS, Date.now());
+  const { consumed, failed, held } = await consumePass(spool, options.handler, {
     who: options.who ?? consumerName(options.owner),
     signal: options.signal,
     onEvent: options.onEvent,
+    ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
+    ...(options.counts !== undefined ? { counts: options.counts } : {}),
+    ...(options.owner !== undefined ? { owner: options.owner } : {}),
   });
-  return { consumed, failed, released };
+  return { consumed, failed, released, held };
 }
 
 /**

@@ -8,7 +8,10 @@ import type { FanoutError } from '../errors/fanout-error.js';
 export type FanoutEvent =
   | { readonly type: 'message-started'; readonly id: string; readonly tx: string }
   | { readonly type: 'message-committed'; readonly id: string; readonly tx: string; readonly bytes: number }
-  | { readonly type: 'message-failed'; readonly id: string; readonly error: FanoutError; readonly committed: boolean }
+  /** `attempts`: the message's failed attempts so far, when this failure was its own and was counted. */
+  | { readonly type: 'message-failed'; readonly id: string; readonly error: FanoutError; readonly committed: boolean; readonly attempts?: number }
+  /** The message failed `attempts` times by itself and is now held (`h<id>.s`, or `h<id>.d` in a destination) until released. */
+  | { readonly type: 'message-held'; readonly id: string; readonly spool: string; readonly attempts: number; readonly error: FanoutError }
   | { readonly type: 'message-skipped'; readonly id: string; readonly reason: string }
   | { readonly type: 'recovered'; readonly id: string; readonly tx: string; readonly action: 'rolled-back' | 'rolled-forward' }
   | { readonly type: 'marker-in-flight'; readonly id: string; readonly spool: string; readonly owner: string }
@@ -18,7 +21,8 @@ export type FanoutEvent =
   | { readonly type: 'temp-removed'; readonly spool: string; readonly file: string }
   | { readonly type: 'unknown-entry'; readonly spool: string; readonly name: string; readonly kind: EntryKind }
   | { readonly type: 'consumed'; readonly id: string; readonly spool: string }
-  | { readonly type: 'consume-failed'; readonly id: string; readonly spool: string; readonly error: FanoutError };
+  /** `attempts`: the message's failed attempts so far, when the consumer counts them; `held`: it is now held (`h<id>.d`), not released. */
+  | { readonly type: 'consume-failed'; readonly id: string; readonly spool: string; readonly error: FanoutError; readonly attempts?: number; readonly held?: true };
 
 /** Receives events; must not throw. */
 export type EventSink = (event: FanoutEvent) => void;

@@ -81,6 +81,13 @@ export interface FanOutOptions {
   readonly tempName?: () => string;
   /** A copy (read, transform, write) that makes no progress for this long fails with `ETIMEDOUT` and is rolled back. Default 5 minutes; 0: never. */
   readonly stallTimeoutMs?: number;
+  /**
+   * Failed attempts of a message (a transform that throws or gives no
+   * stream: `ETRANSFORM`) after which it is held as `h<id>.s` instead of
+   * offered again. Default `DEFAULT_MAX_ATTEMPTS` (5). The initial
+   * recovery holds a message it gives back whose count reached it.
+   */
+  readonly maxAttempts?: number;
   /** @internal The crash checker's `--drop-fence`: see `TransactionPlan.dropFence`. */
   readonly dropFence?: boolean;
 }
@@ -95,6 +102,8 @@ export interface FanOutSummary {
   readonly skipped: number;
   /** Bytes written to destinations. */
   readonly bytes: number;
+  /** Messages held in this call because they failed `maxAttempts` times (each also in `failed`). */
+  readonly held: number;
   /** What the initial recovery did (undefined if it did not run). */
   readonly recovery: RecoverySummary | undefined;
 }
@@ -182,11 +191,14 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
 
   const owner = options.owner ?? processOwner();
   const recovery =
-    options.recoverFirst === false ? undefined : await recover({ spool: options.source, open: openShared, ownerProbe: options.ownerProbe ?? defaultOwnerProbe, owner, now, onEvent: emit, hooks });
+    options.recoverFirst === false
+      ? undefined
+      : await recover({ spool: options.source, open: openShared, ownerProbe: options.ownerProbe ?? defaultOwnerProbe, owner, now, onEvent: emit, hooks, ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}) });
 
   let committed = 0;
   let skipped = 0;
   let bytes = 0;
+  let held = 0;
   const failed: MessageFailure[] = [];
   /** Messages not to offer again in this call: failed, or held by another worker. */
   const failedIds = new Set<string>();
@@ -256,6 +268,7 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
       ...(options.copyWindow !== undefined ? { copyWindow: options.copyWindow } : {}),
       ...(options.stallTimeoutMs !== undefined ? { stallMs: options.stallTimeoutMs } : {}),
       ...(options.dropFence === true ? { dropFence: true } : {}),
+      ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
     };
     const renewal = startLeaseRenewal(renewingSource, plan, plan.lease!);
     for (const id of ids) emit({ type: 'message-started', id, tx: plan.tx });
@@ -285,7 +298,12 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
         if (protocol === 'seed' && !f.committed && (await clearedOrphanLock(f))) continue; // offered again in the next pass
         failed.push(f);
         failedIds.add(f.id);
-        emit({ type: 'message-failed', id: f.id, error: f.error, committed: f.committed });
+        const counted = outcome.attempts.get(f.id);
+        emit({ type: 'message-failed', id: f.id, error: f.error, committed: f.committed, ...(counted && counted.count > 0 ? { attempts: counted.count } : {}) });
+        if (counted?.held === true) {
+          held++;
+          emit({ type: 'message-held', id: f.id, spool: options.source.location, attempts: counted.count, error: f.error });
+        }
       }
     } catch (err) {
       if (err instanceof MachineStopped) throw err;
@@ -362,7 +380,7 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
     // A cut batch size counts as progress (at most log2(batchSize) times): the messages it gave back are offered again.
     if (found === 0 || options.signal?.aborted || committed + failed.length + cleared.size + sizer.shrinks === before) break;
   }
-  return { committed, failed, skipped, bytes, recovery };
+  return { committed, failed, skipped, bytes, held, recovery };
 }
 
 /** A view of `backend` whose `close()` does nothing. */

@@ -60,11 +60,27 @@ export type ParsedName =
   | { kind: 'claimed'; id: string; who: string }
   /** `l<ID>`: the seed protocol's lock file on `d<ID>`. */
   | { kind: 'lock'; id: string }
+  /**
+   * `h<ID>.s` / `h<ID>.d`: message ID **held** (by an operator, or after too many failed attempts):
+   * no worker or consumer lists it; the suffix is the name it gets back on release (`s<ID>` or `d<ID>`).
+   */
+  | { kind: 'held'; id: string; from: HeldFrom }
+  /** `a<ID>.0` / `a<ID>.1`: the two slots of message ID's attempt count and last error (the higher count is current). */
+  | { kind: 'attempts'; id: string; slot: AttemptSlot }
+  /** `z<ID>`: message ID being deleted by an operator (`fanout delete`); never offered, finished by the next delete of it. */
+  | { kind: 'deleting'; id: string }
   /** `.fanout-spool`: the spool's identity. */
   | { kind: 'identity' }
   /** Anything else: reported, never touched. */
   | { kind: 'unknown' };
 
+/** The waiting name a held message returns to: `s` (a source's waiting message) or `d` (a destination's delivered one). */
+export type HeldFrom = 's' | 'd';
+/** The two slots of an attempt count. */
+export type AttemptSlot = 0 | 1;
+
+const HELD = /^([0-9A-Za-z_-]{1,128})\.([sd])$/;
+const ATTEMPTS = /^([0-9A-Za-z_-]{1,128})\.([01])$/;
 /** `<ID>.<TX>`: a message id and the attempt id that acts on it. */
 const ID_TX = /^([0-9A-Za-z_-]{1,128})\.([0-7][0-9A-HJKMNP-TV-Z]{25})$/;
 /** `<ID>.<who>`: a message id and the consumer that claimed it. */
@@ -118,6 +134,16 @@ export function parseProtocolName(name: string): ParsedName {
       const temp = parseTempToken(rest);
       return temp ? { kind: 'temp', token: rest, writer: temp.writer } : { kind: 'unknown' };
     }
+    case 'h': {
+      const m = HELD.exec(rest);
+      return m ? { kind: 'held', id: m[1]!, from: m[2] as HeldFrom } : { kind: 'unknown' };
+    }
+    case 'a': {
+      const m = ATTEMPTS.exec(rest);
+      return m ? { kind: 'attempts', id: m[1]!, slot: Number(m[2]) as AttemptSlot } : { kind: 'unknown' };
+    }
+    case 'z':
+      return isValidId(rest) ? { kind: 'deleting', id: rest } : { kind: 'unknown' };
     case 'r': {
       const m = CLAIM.exec(rest);
       return m ? { kind: 'claim', tx: m[1]!, generation: Number(m[2]) } : { kind: 'unknown' };
@@ -154,4 +180,7 @@ export const names = {
   claim: (tx: string, generation: number) => `r${tx}.${generation}`,
   lock: (id: string) => `l${id}`,
   temp: (token: string) => `t${token}`,
+  held: (id: string, from: HeldFrom) => `h${id}.${from}`,
+  attempts: (id: string, slot: AttemptSlot) => `a${id}.${slot}`,
+  deleting: (id: string) => `z${id}`,
 } as const;

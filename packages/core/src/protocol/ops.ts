@@ -16,6 +16,8 @@ export type StepName =
   | 'U' // unlock the copies (seed only)
   | 'C6' // forget: unlink k<id>.<tx>, then the record m<tx>
   | 'B' // back out (roll back) an attempt: p -> b, remove its copies, b -> s
+  | 'A' // attempts: count a failed attempt of a message (a<id>.0/1), hold it after too many (b -> h<id>.s)
+  | 'Q' // queue commands: hold (s -> h), release (h -> s), delete (-> z, removed), discard a quarantined record
   | 'R1' // recovery: claim a stale attempt (next generation r<tx>.<g>)
   | 'R2' // recovery: roll back (the fence p -> b won, or b found)
   | 'R3' // recovery: roll forward (k<id>.<tx> found)

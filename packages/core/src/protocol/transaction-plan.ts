@@ -79,6 +79,14 @@ export interface TransactionPlan {
   /** A copy that makes no progress for this long fails with `ETIMEDOUT` (default 5 minutes; 0: never). */
   readonly stallMs?: number;
   /**
+   * Failed attempts (counted for a copy that failed with `ETRANSFORM`) after
+   * which a message is held (`h<id>.s`) instead of given back. Default
+   * `DEFAULT_MAX_ATTEMPTS` (5); `Infinity`: count, never hold.
+   */
+  readonly maxAttempts?: number;
+  /** Told when an attempt count could not be written (the message is given back uncounted). */
+  readonly onCountFailed?: (id: string, error: FanoutError) => void;
+  /**
    * @internal For the crash checker's `--drop-fence` only: commit by removing
    * the message under whatever name it has now (the unfenced commit of the
    * old protocol), so the checker can show the loss the fence prevents.
@@ -122,4 +130,6 @@ export interface TransactionOutcome {
    * the message, and is removed.
    */
   readonly hung?: Promise<void>;
+  /** Messages whose failed attempt was counted: the new count, and whether the message is now held. */
+  readonly attempts: ReadonlyMap<string, { readonly count: number; readonly held: boolean }>;
 }

@@ -2,6 +2,8 @@ import type { ContentSource, SpoolBackend } from '../backend/spool-backend.js';
 import { FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-error.js';
 import { encodeMarker, MAX_BATCH_RECORD_IDS, type MarkerRecord } from '../marker/marker-codec.js';
 import { names } from '../names/protocol-names.js';
+import { countAttempt, DEFAULT_MAX_ATTEMPTS } from '../attempts/attempt-record.js';
+import { MachineStopped } from './executor.js';
 import type { EntryStat } from '../backend/spool-backend.js';
 import type { Machine, Op, Settled, StepName } from './ops.js';
 import { sharedRead } from './shared-read.js';
@@ -57,7 +59,8 @@ function toChunks(content: ContentSource): AsyncIterable<Uint8Array> {
  * The content of the message as it should land in `dest`: streamed from
  * `raw`, transformed if asked. When `raw`'s chunks are `shared` with the
  * other destinations, a transform gets its own copy of each (it may modify
- * them). A transform's failure is the message's (`ETRANSFORM`, naming `subject`).
+ * them). A transform's failure is the message's (`ETRANSFORM`, naming `subject`),
+ * counted towards the message's attempts (docs/PROTOCOL.md, "Poison messages").
  */
 function contentFor(raw: () => AsyncIterable<Uint8Array>, shared: boolean, id: string, dest: PlannedDestination, subject: TransformSubject): () => ContentSource {
   return () => {
@@ -98,9 +101,10 @@ function canLink(spool: SpoolBackend): boolean {
  * names): of a take and a retirement that cross, at least one side sees the
  * other, so a message is never held by an attempt that has no record.
  * A taken name that has a second name (a crash left a twin) is put back.
- * Returns the ids this attempt now holds.
+ * Returns the ids this attempt now holds; adds to `counted` those that have
+ * an attempt count (they failed before).
  */
-function* intent(plan: TransactionPlan, failed: MessageFailure[], skipped: string[]): Machine<{ live: string[]; lost: boolean }> {
+function* intent(plan: TransactionPlan, failed: MessageFailure[], skipped: string[], counted: Set<string>): Machine<{ live: string[]; lost: boolean }> {
   const S = plan.source.backend;
   const record = names.record(plan.tx);
   const temp = plan.tempName();
@@ -133,7 +137,13 @@ function* intent(plan: TransactionPlan, failed: MessageFailure[], skipped: strin
   const checks = yield* settle('C1', [
     { type: 'stat', step: 'C1', spool: S, name: record },
     ...held.map((id) => ({ type: 'stat', step: 'C1', spool: S, name: names.taken(id, plan.tx) }) as const),
+    // Which messages failed before (an attempt count exists): their count goes once they are delivered.
+    ...held.flatMap((id) => [0, 1].map((slot) => ({ type: 'stat', step: 'C1', spool: S, name: names.attempts(id, slot as 0 | 1) }) as const)),
   ]);
+  held.forEach((id, k) => {
+    const slots = checks.slice(1 + held.length + 2 * k, 3 + held.length + 2 * k);
+    if (slots.some((r) => r.ok && r.value !== undefined)) counted.add(id);
+  });
   const recordThere = checks[0]!.ok && checks[0]!.value !== undefined;
   const live: string[] = [];
   const putBack: string[] = [];
@@ -154,7 +164,7 @@ function* intent(plan: TransactionPlan, failed: MessageFailure[], skipped: strin
     }
     if (st !== undefined && (st.nlink ?? 1) > 1 && st.fileId !== undefined) {
       // Another protocol name of the same file: a crashed attempt's twin that recovery has not resolved yet.
-      const twins = (yield { type: 'twins', step: 'C1', spool: S, id, fileId: st.fileId, kinds: ['source', 'taken', 'committed', 'backout'], except: names.taken(id, plan.tx) }) as string[];
+      const twins = (yield { type: 'twins', step: 'C1', spool: S, id, fileId: st.fileId, kinds: ['source', 'taken', 'committed', 'backout', 'held', 'deleting'], except: names.taken(id, plan.tx) }) as string[];
       if (twins.length > 0) {
         putBack.push(id);
         skipped.push(id);
@@ -222,6 +232,8 @@ interface CopyState {
   readonly made: Set<string>;
   readonly anchors: LockAnchors;
   /** Messages with a copy or lock call still in the air after its stall bound gave up (see `StallWatch`), and those calls. */
+  /** Messages whose copy failed because of the message itself (`ETRANSFORM`), with that error: counted in the back-out. */
+  readonly poison: Map<string, FanoutError>;
   readonly hung: Map<string, Promise<void>[]>;
 }
 
@@ -329,7 +341,10 @@ function* copyAll(plan: TransactionPlan, live: readonly string[], state: CopySta
     if (next) noteHung(state, next, locks, n);
     group.forEach((id, g) => {
       const outcomes = results.slice(g * n, g * n + n);
-      outcomes.forEach((r, k) => noteMade(state, k, copyName(plan, id), r));
+      outcomes.forEach((r, k) => {
+        noteMade(state, k, copyName(plan, id), r);
+        if (!r.ok && isFanoutError(r.error, 'ETRANSFORM') && !state.poison.has(id)) state.poison.set(id, r.error);
+      });
       failedSomewhere(plan, state, id, outcomes, copyName(plan, id));
       bytesOf.set(id, outcomes.reduce((sum, r) => sum + (r.ok ? (r.value as number) : 0), 0));
     });
@@ -385,7 +400,7 @@ function* dropOwnCopies(plan: TransactionPlan, ids: readonly string[], made: Rea
  * left that no record points at.
  * @returns the ids fully backed out (the others are reported in `failed`).
  */
-function* backOut(plan: TransactionPlan, ids: readonly string[], made: ReadonlySet<string>, failed: MessageFailure[], hung: ReadonlyMap<string, unknown> = new Map()): Machine<string[]> {
+function* backOut(plan: TransactionPlan, ids: readonly string[], made: ReadonlySet<string>, failed: MessageFailure[], counting?: Counting, hung: ReadonlyMap<string, unknown> = new Map()): Machine<string[]> {
   if (ids.length === 0) return [];
   const S = plan.source.backend;
   const fences = yield* settle('B', ids.map((id) => ({ type: 'rename', step: 'B', spool: S, from: names.taken(id, plan.tx), to: names.backout(id, plan.tx) }) as const));
@@ -412,11 +427,58 @@ function* backOut(plan: TransactionPlan, ids: readonly string[], made: ReadonlyS
   if (plan.protocol === 'seed') yield* removeMade(names.lock);
   // The removals are durable before the message is given back: otherwise a crash could leave copies of a message that is waiting again.
   yield* syncAll('B', plan.destinations.map((d) => d.spool.backend));
+  const hold = counting ? yield* countFailures(plan, won.filter((id) => !stuck.has(id)), counting) : new Set<string>();
   // A message whose copies could not all be removed is given back too (a newer attempt's copies have their own
-  // names, or its lock waits); the record stays, so that recovery finds and removes what is left.
+  // names, or its lock waits); the record stays, so that recovery finds and removes what is left. One that failed
+  // too often is held instead: no worker lists h<id>.s.
   const giveBack = won.filter((id) => !hung.has(id));
-  const restored = yield* settle('B', giveBack.map((id) => ({ type: 'rename', step: 'B', spool: S, from: names.backout(id, plan.tx), to: names.source(id) }) as const));
+  const restored = yield* settle(
+    'B',
+    giveBack.map((id) => ({ type: 'rename', step: hold.has(id) ? 'A' : 'B', spool: S, from: names.backout(id, plan.tx), to: hold.has(id) ? names.held(id, 's') : names.source(id) }) as const),
+  );
+  giveBack.forEach((id, k) => {
+    const n = counting?.counts.get(id);
+    if (n !== undefined && restored[k]!.ok) counting!.counts.set(id, { ...n, held: hold.has(id) });
+  });
   return giveBack.filter((id, k) => !stuck.has(id) && restored[k]!.ok);
+}
+
+/** The back-out's bookkeeping of failed attempts: which messages failed by themselves, and what was counted. */
+interface Counting {
+  /** Messages whose copy failed because of the message itself (`ETRANSFORM`), with the error. */
+  readonly poison: ReadonlyMap<string, FanoutError>;
+  /** Filled in: the new count of each counted message, and whether it was held. */
+  readonly counts: Map<string, { count: number; held: boolean }>;
+}
+
+/**
+ * A: count one failed attempt of each message of `ids` that failed by
+ * itself, while it is still `b<id>.<tx>` (ours: nobody else acts on it), and
+ * before it is given back, in the same spool and in that order, so that a
+ * crash never leaves it waiting with its count undone *and* reapplied. A
+ * count that cannot be written is reported; the message is given back
+ * uncounted (one more attempt).
+ * @returns the messages that reached `maxAttempts`: to be held.
+ */
+function* countFailures(plan: TransactionPlan, ids: readonly string[], counting: Counting): Machine<Set<string>> {
+  const S = plan.source.backend;
+  const max = plan.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  const hold = new Set<string>();
+  for (const id of ids) {
+    const error = counting.poison.get(id);
+    if (error === undefined) continue;
+    try {
+      const count = yield* countAttempt('A', S, id, error, plan.now(), plan.tempName());
+      counting.counts.set(id, { count, held: false });
+      if (count >= max) hold.add(id);
+    } catch (err) {
+      if (err instanceof MachineStopped) throw err;
+      const e = toFanoutError(err, 'EIO', { spool: S.location, file: names.attempts(id, 0) });
+      counting.counts.set(id, { count: 0, held: false });
+      plan.onCountFailed?.(id, e);
+    }
+  }
+  return hold;
 }
 
 /**
@@ -453,9 +515,11 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
   const failed: MessageFailure[] = [];
   const skipped: string[] = [];
   const startedMs = plan.now();
-  const { live, lost: lostAtIntent } = yield* intent(plan, failed, skipped);
+  const counted = new Set<string>();
+  const { live, lost: lostAtIntent } = yield* intent(plan, failed, skipped, counted);
   for (const id of live) plan.lease?.owned.add(id);
-  const state: CopyState = { failed, copyFailed: new Set(), made: new Set(), anchors: plan.destinations.map(() => undefined), hung: new Map() };
+  const state: CopyState = { failed, copyFailed: new Set(), made: new Set(), anchors: plan.destinations.map(() => undefined), poison: new Map(), hung: new Map() };
+  const counting: Counting = { poison: state.poison, counts: new Map() };
   const { copyFailed, made } = state;
   /** The calls still in the air, for the owner to wait for before it finishes the back-out ({@link TransactionOutcome.hung}). */
   const stillHung = (): { hung?: Promise<void> } => (state.hung.size > 0 ? { hung: Promise.all([...state.hung.values()].flat()).then(() => undefined) } : {});
@@ -468,13 +532,13 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
   if (live.length === 0) {
     yield* finishRecord();
     plan.onCopied?.();
-    return { committed: [], skipped, failed, bytes: 0, bytesOf: new Map() };
+    return { committed: [], skipped, failed, bytes: 0, bytesOf: new Map(), attempts: new Map() };
   }
   const bytesOf = yield* copyAll(plan, live, state);
   plan.onCopied?.();
   const copied = live.filter((id) => !copyFailed.has(id));
-  const backOutAll = function* (ids: readonly string[]): Machine<void> {
-    const back = yield* backOut(plan, ids, made, failed, state.hung);
+  const backOutAll = function* (ids: readonly string[], withCounting?: Counting): Machine<void> {
+    const back = yield* backOut(plan, ids, made, failed, withCounting, state.hung);
     if (back.length !== ids.length) outstanding = true;
   };
   // C3: every copy's name is durable before the commit; else a crash after C5 could lose a copy that only the cache held.
@@ -484,9 +548,9 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
     for (const id of copied) failed.push(failure(id, err, false, plan.destinations[0]!.spool.backend, copyName(plan, id)));
     yield* backOutAll(live);
     yield* finishRecord();
-    return { committed: [], skipped, failed, bytes: 0, bytesOf: new Map(), ...stillHung() };
+    return { committed: [], skipped, failed, bytes: 0, bytesOf: new Map(), attempts: counting.counts, ...stillHung() };
   }
-  yield* backOutAll([...copyFailed]);
+  yield* backOutAll([...copyFailed], counting);
 
   // A courtesy, not the guarantee (the fence is): an owner past 2/3 of its lease, or whose renewal found a
   // recoverer's claim, backs out rather than race a takeover it would probably lose.
@@ -500,7 +564,7 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
       if (!reported.has(id)) failed.push({ id, error: new FanoutError('EABORTED', 'lease ran out before the commit; rolled back (use a longer lease for slow destinations)', { spool: S.location, file: names.source(id) }), committed: false });
     }
     yield* finishRecord();
-    return { committed: [], skipped, failed, bytes: 0, bytesOf: new Map(), leaseRanOut, ...stillHung() };
+    return { committed: [], skipped, failed, bytes: 0, bytesOf: new Map(), attempts: counting.counts, leaseRanOut, ...stillHung() };
   }
 
   // C5: commit each message by renaming p<id>.<tx> -> k<id>.<tx>. A recoverer's takeover renames the same
@@ -560,9 +624,13 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
   // C6: forget. No sync needed: a k<id>.<tx> that reappears after a crash is rolled forward again, which finds nothing left to do.
   const done = committed.filter((id) => !stuck.has(id));
   if (stuck.size > 0) outstanding = true;
+  // The count of a message that failed before and is delivered now is of no use any more. It goes before the
+  // k<id>.<tx>, in the same spool: a crash that keeps the k's removal keeps this one, so no count outlives its
+  // message (a k that stays is rolled forward by recovery, which removes the count too).
+  yield* settle('C6', done.filter((id) => counted.has(id)).flatMap((id) => [0, 1].map((slot) => ({ type: 'remove', step: 'C6', spool: S, name: names.attempts(id, slot as 0 | 1) }) as const)));
   const forgets = yield* settle('C6', done.map((id) => ({ type: 'remove', step: 'C6', spool: S, name: names.committed(id, plan.tx) }) as const));
   if (forgets.some((r) => !r.ok)) outstanding = true;
   yield* finishRecord();
   const bytes = done.reduce((sum, id) => sum + (bytesOf.get(id) ?? 0), 0);
-  return { committed: done, skipped, failed, bytes, bytesOf, ...stillHung() };
+  return { committed: done, skipped, failed, bytes, bytesOf, attempts: counting.counts, ...stillHung() };
 }

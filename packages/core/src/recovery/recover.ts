@@ -9,6 +9,8 @@ import { readSpoolIdentity, type SpoolIdentity } from '../spool/identity.js';
 import { readSmall } from '../spool/read-small.js';
 import { tempName } from '../spool/temp-name.js';
 import { removeDeadTemps } from './dead-temps.js';
+import { DEFAULT_MAX_ATTEMPTS } from '../attempts/attempt-record.js';
+import { resolveQueueTwin } from '../queue/queue-machines.js';
 import { describeOwner, isMarkerStale } from './liveness.js';
 import { claimAttempt, recoverAttempt, recoverOrphan, releaseClaims } from './recovery-machine.js';
 import { claimName, encodeClaim, isClaimHolderDead, readClaim, RECOVERY_LEASE_MS } from './recoverer.js';
@@ -34,6 +36,8 @@ export interface RecoverOptions {
   readonly onEvent?: EventSink;
   /** For checkers: stand between the recovery machines and the backends. */
   readonly hooks?: ExecutorHooks;
+  /** A message given back whose attempt count reached this is held (`h<id>.s`) instead. Default 5. */
+  readonly maxAttempts?: number;
 }
 
 /** What a recovery did. */
@@ -88,6 +92,7 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
   let unknown = 0;
   let tempsRemoved = 0;
   const recoveryLeaseMs = options.recoveryLeaseMs ?? RECOVERY_LEASE_MS;
+  const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   const cleaned = new Set<SpoolBackend>();
   const refuse = (error: FanoutError) => {
     refused.push(error);
@@ -190,7 +195,7 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
     }
     let outcome;
     try {
-      outcome = await runMachine(recoverAttempt(spool, record, destinations, fromRetiring), options.hooks);
+      outcome = await runMachine(recoverAttempt(spool, record, destinations, fromRetiring, maxAttempts), options.hooks);
     } catch (err) {
       if (err instanceof MachineStopped) throw err;
       // A sync or a read that failed: nothing is decided; the claim stays until it expires, the record for later.
@@ -233,10 +238,13 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
         if (parsed.kind === 'record' || parsed.kind === 'retiring') {
           await recoverRecord(entry.name, parsed.tx, parsed.kind === 'retiring');
         } else if (parsed.kind === 'taken' || parsed.kind === 'backout' || parsed.kind === 'committed') {
-          if (await runMachine(recoverOrphan(spool, entry.name, parsed.kind, parsed.id, parsed.tx), options.hooks)) {
+          if (await runMachine(recoverOrphan(spool, entry.name, parsed.kind, parsed.id, parsed.tx, maxAttempts), options.hooks)) {
             if (parsed.kind === 'committed') rolledForward++;
             else rolledBack++;
           }
+        } else if (parsed.kind === 'held' || parsed.kind === 'deleting') {
+          // A hold, release or delete that a crash left with both names (the rename's halves): the other name wins.
+          await runMachine(resolveQueueTwin(spool, entry.name, parsed.id), options.hooks);
         } else if (parsed.kind === 'claim') {
           // A claim whose attempt is over is a leftover; only claims this code wrote, of dead holders, go.
           const tx = parsed.tx;

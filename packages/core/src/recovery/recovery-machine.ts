@@ -4,6 +4,17 @@ import type { MarkerRecord } from '../marker/marker-codec.js';
 import { names } from '../names/protocol-names.js';
 import type { Machine, Op, Settled, StepName } from '../protocol/ops.js';
 import { lockOwner, settle, syncAll } from '../protocol/transaction.js';
+import { clearAttempts, DEFAULT_MAX_ATTEMPTS, readAttempts } from '../attempts/attempt-record.js';
+
+/**
+ * The name a message recovery gives back gets: `s<id>`, or `h<id>.s` when
+ * its attempt count reached `maxAttempts` (its owner counted the failure,
+ * then crashed before it could hold it). Reads only.
+ */
+export function* giveBackName(source: SpoolBackend, id: string, maxAttempts: number): Machine<string> {
+  const { record } = yield* readAttempts('R2', source, id);
+  return record !== undefined && record.count >= maxAttempts ? names.held(id, 's') : names.source(id);
+}
 
 /** What recovering one attempt did. */
 export interface AttemptRecoveryOutcome {
@@ -52,7 +63,7 @@ function* publishStaged(spool: SpoolBackend, id: string, tx: string, problems: F
   const [st] = yield* stats('R3', spool, [from]);
   if (st === undefined) return;
   if ((st.nlink ?? 1) > 1 && st.fileId !== undefined) {
-    const twins = (yield { type: 'twins', step: 'R3', spool, id, fileId: st.fileId, kinds: ['delivered', 'claimed'], except: from } as Op) as string[];
+    const twins = (yield { type: 'twins', step: 'R3', spool, id, fileId: st.fileId, kinds: ['delivered', 'claimed', 'held', 'deleting'], except: from } as Op) as string[];
     if (twins.length > 0) {
       yield* removeChecked('R3', [{ spool, name: from }], problems, 'roll-forward');
       return;
@@ -83,7 +94,7 @@ function* publishStaged(spool: SpoolBackend, id: string, tx: string, problems: F
  *   copies a paused owner may have left after losing the fence are removed.
  * Every step is idempotent; a failed removal leaves the state for later.
  */
-function* recoverMessage(source: SpoolBackend, record: MarkerRecord, id: string, destinations: SpoolBackend[], problems: FanoutError[]): Machine<'back' | 'forward' | 'none' | 'stuck'> {
+function* recoverMessage(source: SpoolBackend, record: MarkerRecord, id: string, destinations: SpoolBackend[], problems: FanoutError[], maxAttempts: number): Machine<'back' | 'forward' | 'none' | 'stuck'> {
   const { tx } = record;
   const staged = record.protocol === 'staged';
   const copy = staged ? names.staged(id, tx) : names.delivered(id);
@@ -101,6 +112,13 @@ function* recoverMessage(source: SpoolBackend, record: MarkerRecord, id: string,
       if (p !== undefined) {
         if (!(yield* removeChecked('R3', [{ spool: source, name: names.taken(id, tx) }], problems, 'roll-forward'))) return 'stuck';
         yield* syncAll('R3', [source]);
+      }
+      // A delivered message's attempt count is of no use any more (its owner crashed before it removed it); it goes
+      // before the k, as in C6, so that none outlives the message.
+      try {
+        yield* clearAttempts('R3', source, id);
+      } catch {
+        // Left: a count that names a delivered message is only reported by `status`.
       }
       if (!(yield* removeChecked('R3', [{ spool: source, name: names.committed(id, tx) }], problems, 'roll-forward'))) return 'stuck';
       return 'forward';
@@ -137,7 +155,7 @@ function* recoverMessage(source: SpoolBackend, record: MarkerRecord, id: string,
     // R2: the copies' removal is durable before the message is waiting again.
     yield* syncAll('R2', destinations);
     try {
-      yield { type: 'rename', step: 'R2', spool: source, from: names.backout(id, tx), to: names.source(id) } as Op;
+      yield { type: 'rename', step: 'R2', spool: source, from: names.backout(id, tx), to: yield* giveBackName(source, id, maxAttempts) } as Op;
     } catch (err) {
       if (!isFanoutError(err, 'ENOENT')) {
         problems.push(toFanoutError(err, 'EIO', { spool: source.location, file: names.backout(id, tx) }));
@@ -158,7 +176,8 @@ function* recoverMessage(source: SpoolBackend, record: MarkerRecord, id: string,
  * Both go, the copy first.
  */
 function* clearSeedLeftovers(source: SpoolBackend, destinations: SpoolBackend[], record: MarkerRecord, id: string, problems: FanoutError[]): Machine<'none' | 'stuck'> {
-  const [waiting] = yield* stats('R2', source, [names.source(id)]);
+  // Held or being deleted, the message is not delivered either: a leftover copy beside the lock is uncommitted.
+  const waiting = (yield* stats('R2', source, [names.source(id), names.held(id, 's'), names.deleting(id)])).find((st) => st !== undefined);
   let removedAny = false;
   for (const spool of destinations) {
     const content = (yield { type: 'readSmall', step: 'R2', spool, name: names.lock(id), maxBytes: 1024 } as Op) as string | undefined;
@@ -203,14 +222,14 @@ function* retire(source: SpoolBackend, record: MarkerRecord, fromRetiring: boole
  * `destinations` are the record's destinations, opened and verified.
  * `fromRetiring`: the record was found as `x<tx>` (a crash during R4).
  */
-export function* recoverAttempt(source: SpoolBackend, record: MarkerRecord, destinations: SpoolBackend[], fromRetiring = false): Machine<AttemptRecoveryOutcome> {
+export function* recoverAttempt(source: SpoolBackend, record: MarkerRecord, destinations: SpoolBackend[], fromRetiring = false, maxAttempts = DEFAULT_MAX_ATTEMPTS): Machine<AttemptRecoveryOutcome> {
   const problems: FanoutError[] = [];
   let rolledBack = 0;
   let rolledForward = 0;
   let stuck = false;
   const messages: { id: string; action: 'rolled-back' | 'rolled-forward' }[] = [];
   for (const id of record.ids) {
-    const done = yield* recoverMessage(source, record, id, destinations, problems);
+    const done = yield* recoverMessage(source, record, id, destinations, problems, maxAttempts);
     if (done === 'back') {
       rolledBack++;
       messages.push({ id, action: 'rolled-back' });
@@ -256,12 +275,12 @@ export function* releaseClaims(source: SpoolBackend, claims: string[]): Machine<
  * copied nothing; a rollback had removed the copies before the record went),
  * a `k` is removed (its copies were all published before the record went).
  */
-export function* recoverOrphan(source: SpoolBackend, file: string, kind: 'taken' | 'backout' | 'committed', id: string, tx: string): Machine<boolean> {
+export function* recoverOrphan(source: SpoolBackend, file: string, kind: 'taken' | 'backout' | 'committed', id: string, tx: string, maxAttempts = DEFAULT_MAX_ATTEMPTS): Machine<boolean> {
   const [m, x] = yield* stats('R2', source, [names.record(tx), names.retiring(tx)]);
   if (m !== undefined || x !== undefined) return false;
   try {
     if (kind === 'committed') return (yield { type: 'remove', step: 'R3', spool: source, name: file } as Op) as boolean;
-    yield { type: 'rename', step: 'R2', spool: source, from: file, to: names.source(id) } as Op;
+    yield { type: 'rename', step: 'R2', spool: source, from: file, to: yield* giveBackName(source, id, maxAttempts) } as Op;
   } catch (err) {
     if (isFanoutError(err, 'ENOENT')) return false;
     throw err;

@@ -2,7 +2,7 @@ import type { SpoolBackend } from '../backend/spool-backend.js';
 import { type ParsedName, parseProtocolName } from '../names/protocol-names.js';
 
 /** Protocol roles a file of message `id` can have under a second name after a crash. */
-export type TwinKind = Extract<ParsedName['kind'], 'source' | 'taken' | 'committed' | 'backout' | 'staged' | 'delivered' | 'claimed'>;
+export type TwinKind = Extract<ParsedName['kind'], 'source' | 'taken' | 'committed' | 'backout' | 'staged' | 'delivered' | 'claimed' | 'held' | 'deleting'>;
 
 /**
  * The other protocol names of message `id` in `spool`, of the given roles,

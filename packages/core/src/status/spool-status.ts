@@ -24,12 +24,45 @@ export interface MarkerStatus {
   readonly error?: string;
 }
 
+/** The age buckets of {@link AgeHistogram}, qshape's doubling ones: 0-5m, 5-10m, 10-20m, 20-40m, 40-80m, 80-160m, 160m+. */
+export const AGE_BUCKETS: readonly { readonly label: string; readonly upToMs: number }[] = [
+  { label: '0-5m', upToMs: 5 * 60_000 },
+  { label: '5-10m', upToMs: 10 * 60_000 },
+  { label: '10-20m', upToMs: 20 * 60_000 },
+  { label: '20-40m', upToMs: 40 * 60_000 },
+  { label: '40-80m', upToMs: 80 * 60_000 },
+  { label: '80-160m', upToMs: 160 * 60_000 },
+  { label: '160m+', upToMs: Infinity },
+];
+
+/** How many messages are how old (`qshape`): one count per {@link AGE_BUCKETS} bucket, in order. */
+export interface AgeHistogram {
+  readonly total: number;
+  /** Counts per bucket, by label. */
+  readonly buckets: Record<string, number>;
+  /** Age of the oldest message, ms (0 when there is none). */
+  readonly oldestMs: number;
+}
+
+function emptyHistogram(): { total: number; buckets: Record<string, number>; oldestMs: number } {
+  return { total: 0, buckets: Object.fromEntries(AGE_BUCKETS.map((b) => [b.label, 0])), oldestMs: 0 };
+}
+
+function addAge(h: { total: number; buckets: Record<string, number>; oldestMs: number }, ageMs: number): void {
+  h.total++;
+  const bucket = AGE_BUCKETS.find((b) => ageMs < b.upToMs)!;
+  h.buckets[bucket.label]!++;
+  h.oldestMs = Math.max(h.oldestMs, ageMs);
+}
+
 /** What is in a spool, by kind. */
 export interface SpoolStatus {
   readonly location: string;
   readonly identity: SpoolIdentity;
-  /** Entries per protocol role (`source`, `taken`, `committed`, `backout`, `record`, `retiring`, `claim`, `staged`, `delivered`, `claimed`, `lock`, `temp`, `unknown`). */
+  /** Entries per protocol role (`source`, `taken`, `committed`, `backout`, `record`, `retiring`, `claim`, `staged`, `delivered`, `claimed`, `lock`, `temp`, `held`, `attempts`, `deleting`, `unknown`). */
   readonly counts: Record<Exclude<ParsedName['kind'], 'identity'>, number>;
+  /** Ages of the messages waiting (`s<id>`, and `d<id>` in a destination) and held (`h<id>.s`, `h<id>.d`). */
+  readonly ages: { readonly waiting: AgeHistogram; readonly held: AgeHistogram };
   /** Markers, up to `limit`. */
   readonly markers: MarkerStatus[];
   /** Entries that are not protocol files (or protocol names of the wrong kind), up to `limit`; `.nfs…` files are not among them. */
@@ -41,8 +74,9 @@ export interface SpoolStatus {
 }
 
 /**
- * Count a spool's entries by role and describe its markers, streaming the
- * listing: memory is bounded by `limit`, not by the spool's size.
+ * Count a spool's entries by role, make the age histograms of its waiting
+ * and held messages (one `stat` each), and describe its markers, streaming
+ * the listing: memory is bounded by `limit`, not by the spool's size.
  * @throws `ENOTSPOOL` when `spool` is not a fanout spool.
  */
 export async function spoolStatus(spool: SpoolBackend, options: { ownerProbe?: OwnerProbe; now?: () => number; limit?: number } = {}): Promise<SpoolStatus> {
@@ -50,7 +84,8 @@ export async function spoolStatus(spool: SpoolBackend, options: { ownerProbe?: O
   const probe = options.ownerProbe ?? defaultOwnerProbe;
   const now = (options.now ?? Date.now)();
   const limit = options.limit ?? 1000;
-  const counts = { source: 0, taken: 0, committed: 0, backout: 0, temp: 0, record: 0, retiring: 0, claim: 0, staged: 0, delivered: 0, claimed: 0, lock: 0, unknown: 0 };
+  const counts = { source: 0, taken: 0, committed: 0, backout: 0, temp: 0, record: 0, retiring: 0, claim: 0, staged: 0, delivered: 0, claimed: 0, lock: 0, held: 0, attempts: 0, deleting: 0, unknown: 0 };
+  const ages = { waiting: emptyHistogram(), held: emptyHistogram() };
   const markers: MarkerStatus[] = [];
   const unknown: { name: string; kind: EntryKind }[] = [];
   let truncated = false;
@@ -69,6 +104,11 @@ export async function spoolStatus(spool: SpoolBackend, options: { ownerProbe?: O
       continue;
     }
     counts[parsed.kind]++;
+    if (parsed.kind === 'source' || parsed.kind === 'delivered' || parsed.kind === 'held') {
+      const st = await spool.stat(entry.name);
+      if (st !== undefined) addAge(parsed.kind === 'held' ? ages.held : ages.waiting, Math.max(0, now - st.mtimeMs));
+      continue;
+    }
     if (parsed.kind === 'claim') {
       const holder = await readClaim(spool, entry.name);
       if (holder === undefined || holder === 'foreign') continue;
@@ -93,5 +133,5 @@ export async function spoolStatus(spool: SpoolBackend, options: { ownerProbe?: O
       markers.push({ file: entry.name, id: parsed.tx, state: 'corrupt', error: toFanoutError(err, 'ECORRUPT').message });
     }
   }
-  return { location: spool.location, identity, counts, markers, unknown, nfsSilly, truncated };
+  return { location: spool.location, identity, counts, ages, markers, unknown, nfsSilly, truncated };
 }
