@@ -40,6 +40,7 @@ interface ReadmeExample {
 
 const readmeExamples: readonly ReadmeExample[] = [
   { readme: 'packages/core/README.md', block: 0, prints: /"example":\["HELLO, WORLD\\n"\]/ },
+  { readme: 'packages/core/README.md', block: 1, prints: /^true held 0$/m },
   { readme: 'packages/fs-memory/README.md', block: 0, prints: /^hello$/m },
   {
     readme: 'packages/fs-memory/src/crashfs/README.md',
