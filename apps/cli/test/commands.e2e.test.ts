@@ -157,8 +157,9 @@ export default () => new Transform({ transform(c, e, cb) { cb(null, c.toString()
     await writeFile(join(dir, 'stringly.mjs'), `export default ({ destination }) => destination.endsWith('/B') ? 'REPLACED' : undefined;\n`);
     const r = await fanout(['run', '--from', 'S', '--to', 'A', '--to', 'B', '--transform', 'stringly.mjs'], { cwd: dir });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`^fanout: ${join(dir, 'S')}: s${id}: transform for ${join(dir, 'B')} returned a string, not a stream .*\\(ETRANSFORM\\)$`, 'm'));
-    expect(await names(join(dir, 'S'))).toEqual([`s${id}`]);
+    expect(r.stderr).toMatch(new RegExp(`^fanout: ${join(dir, 'S')}: s${id}: transform for ${join(dir, 'B')} returned a string, not a stream .*\\(ETRANSFORM\\) \\[failed attempt 1 of 5\\]$`, 'm'));
+    // It waits, with its failed attempt counted (held after --max-attempts).
+    expect(await names(join(dir, 'S'))).toEqual([`a${id}.0`, `s${id}`]);
     expect(await readFile(join(dir, 'S', `s${id}`), 'utf8')).toBe('the original');
     for (const d of ['A', 'B']) expect(await names(join(dir, d))).toEqual([]);
   });

@@ -50,7 +50,7 @@ describe('fanout consume', () => {
     const r = await fanout(['consume', 'A', '--exec', 'cat > /dev/null; exit 3', '--json'], { cwd: dir });
     expect(r.status).toBe(1);
     expect(lines(r.stderr).filter((l) => l.includes('message released'))).toHaveLength(2);
-    expect(jsonEvent(lines(r.stdout).at(-1)!)).toEqual({ type: 'summary', spool: join(dir, 'A'), consumed: 0, failed: 2, released: 2, staleClaimsReleased: 0 });
+    expect(jsonEvent(lines(r.stdout).at(-1)!)).toEqual({ type: 'summary', spool: join(dir, 'A'), consumed: 0, failed: 2, released: 2, held: 0, staleClaimsReleased: 0 });
     expect([...(await delivered(join(dir, 'A'))).keys()].sort()).toEqual(ids.sort());
   });
 

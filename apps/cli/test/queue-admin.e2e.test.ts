@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeMarker } from '@fanout/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { localOwner } from '../src/owner-probe.js';
-import { delivered, fanout, lines, names, spawnFanout, tempDir } from './cli-harness.js';
+import { delivered, fanout, jsonEvent, lines, names, spawnFanout, tempDir } from './cli-harness.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -177,7 +177,7 @@ describe('hold, release and delete', () => {
     await run(['--max-attempts', '1'], { POISON: ids.join(',') });
     expect((await names(join(dir, 'S'))).filter((n) => n.startsWith('h'))).toHaveLength(3);
     const released = await fanout(['release', 'S', '-', '--json'], { cwd: dir, input: `${ids[0]}\n` });
-    expect(JSON.parse(released.stdout)).toEqual({ id: ids[0], outcome: 'released', name: `s${ids[0]}` });
+    expect(jsonEvent(released.stdout.trim())).toEqual({ id: ids[0], outcome: 'released', name: `s${ids[0]}` });
     expect(JSON.parse((await fanout(['show', 'S', ids[0]!, '--json'], { cwd: dir })).stdout)).toMatchObject({ state: 'waiting', attempts: 0 });
     expect((await fanout(['hold', 'S', ids[0]!], { cwd: dir })).stdout).toBe(`${ids[0]}\theld\th${ids[0]}.s\n`);
     const del = await fanout(['delete', 'S', '--all-held'], { cwd: dir });
