@@ -15,6 +15,7 @@ const allowed = {
   '@fanout/fs-webdav': ['@fanout/core'],
   '@fanout/crashcheck': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs', '@fanout/fs-memory'],
   '@fanout/protocol-tests': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs', '@fanout/fs-memory'],
+  '@fanout/real-nfs': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs', '@fanout/cli'],
   '@fanout/bench': ['@fanout/core', '@fanout/fs-posix'],
   '@fanout/cli': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs', '@fanout/fs-memory', '@fanout/fs-webdav'],
 }[pkg.name] ?? [];

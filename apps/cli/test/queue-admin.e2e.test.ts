@@ -75,7 +75,7 @@ describe('poison messages', () => {
     const third = await run(['--max-attempts', '2'], env);
     expect(third.status).toBe(0);
     expect(await calls(bad!)).toBe(2 * 2); // two runs, two destinations
-    const held = lines((await fanout(['list', 'S', '--state', 'held', '--json'], { cwd: dir })).stdout).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const held = lines((await fanout(['list', 'S', '--state', 'held', '--json'], { cwd: dir })).stdout).map((l) => jsonEvent(l) as Record<string, unknown>);
     expect(held).toHaveLength(1);
     expect(held[0]).toMatchObject({ id: bad, state: 'held', attempts: 2, lastError: { code: 'ETRANSFORM' } });
     expect([...(await delivered(join(dir, 'B'))).keys()].sort()).toEqual([...good].sort());
@@ -92,7 +92,7 @@ describe('poison messages', () => {
     child.kill('SIGTERM');
     const r = await done;
     expect(r.status).toBe(1); // some messages failed (one is held)
-    const events = lines(r.stdout).map((l) => JSON.parse(l) as { type: string; id?: string; attempts?: number });
+    const events = lines(r.stdout).map((l) => jsonEvent(l) as { type: string; id?: string; attempts?: number });
     expect(events.filter((e) => e.type === 'message-failed' && e.id === bad).map((e) => e.attempts)).toEqual([1, 2, 3]);
     expect(events.filter((e) => e.type === 'message-held' && e.id === bad)).toHaveLength(1);
     expect(await calls(bad!)).toBe(3 * 2);
@@ -123,7 +123,7 @@ describe('poison messages', () => {
     // Held: the next consumer is not handed it.
     await fanout(failing, { cwd: dir });
     expect(lines(await readFile(join(dir, 'execs.log'), 'utf8'))).toHaveLength(2);
-    const show = JSON.parse((await fanout(['show', 'A', id!, '--json'], { cwd: dir })).stdout) as Record<string, unknown>;
+    const show = jsonEvent((await fanout(['show', 'A', id!, '--json'], { cwd: dir })).stdout) as Record<string, unknown>;
     expect(show).toMatchObject({ id, state: 'held', attempts: 2, name: `h${id}.d` });
     // Released (count reset), it is consumed by a command that works.
     expect((await fanout(['release', 'A', id!], { cwd: dir })).status).toBe(0);
@@ -146,10 +146,10 @@ describe('list and show', () => {
     expect(row).toEqual([a, '10 B', expect.stringMatching(/ (ms|s)$/), 'failed', '1', `ETRANSFORM: transform for ${join(dir, 'A')} failed: cannot parse ${a}`]);
     expect(human.find((l) => l.startsWith(b!))!.split('\t').slice(3, 5)).toEqual(['held', '1']);
     expect(human.find((l) => l.startsWith(late!))!.split('\t').slice(3)).toEqual(['waiting', '0', '-']);
-    const json = lines((await fanout(['list', 'S', '--json'], { cwd: dir })).stdout).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const json = lines((await fanout(['list', 'S', '--json'], { cwd: dir })).stdout).map((l) => jsonEvent(l) as Record<string, unknown>);
     for (const m of json) for (const key of ['id', 'state', 'size', 'ageMs', 'attempts']) expect(m).toHaveProperty(key);
     expect(json.map((m) => m.state).sort()).toEqual(['failed', 'held', 'waiting']);
-    expect(lines((await fanout(['list', 'S', '--state', 'failed', '--json'], { cwd: dir })).stdout).map((l) => (JSON.parse(l) as { id: string }).id)).toEqual([a]);
+    expect(lines((await fanout(['list', 'S', '--state', 'failed', '--json'], { cwd: dir })).stdout).map((l) => (jsonEvent(l) as { id: string }).id)).toEqual([a]);
     expect((await fanout(['list', 'A', '--json'], { cwd: dir })).stdout).toContain(`"id":"${c}"`);
   });
 
@@ -163,7 +163,7 @@ describe('list and show', () => {
     expect(human).toContain('size: 10 bytes');
     expect(human).toContain('attempts: 1\n');
     expect(human).toContain(`last error: ETRANSFORM: transform for ${join(dir, 'A')} failed: cannot parse ${id}\n`);
-    expect(JSON.parse((await fanout(['show', 'S', id!, '--json'], { cwd: dir })).stdout)).toMatchObject({ id, state: 'held', size: 10, attempts: 1 });
+    expect(jsonEvent((await fanout(['show', 'S', id!, '--json'], { cwd: dir })).stdout)).toMatchObject({ id, state: 'held', size: 10, attempts: 1 });
     expect((await fanout(['show', 'S', id!, '--content'], { cwd: dir })).stdout).toBe('message 0\n');
     const missing = await fanout(['show', 'S', '01J9Z3K6Y8M2Q4R5S6T7V8W9X0'], { cwd: dir });
     expect(missing.status).toBe(7);
@@ -177,8 +177,8 @@ describe('hold, release and delete', () => {
     await run(['--max-attempts', '1'], { POISON: ids.join(',') });
     expect((await names(join(dir, 'S'))).filter((n) => n.startsWith('h'))).toHaveLength(3);
     const released = await fanout(['release', 'S', '-', '--json'], { cwd: dir, input: `${ids[0]}\n` });
-    expect(jsonEvent(released.stdout.trim())).toEqual({ id: ids[0], outcome: 'released', name: `s${ids[0]}` });
-    expect(JSON.parse((await fanout(['show', 'S', ids[0]!, '--json'], { cwd: dir })).stdout)).toMatchObject({ state: 'waiting', attempts: 0 });
+    expect(jsonEvent(released.stdout)).toEqual({ id: ids[0], outcome: 'released', name: `s${ids[0]}` });
+    expect(jsonEvent((await fanout(['show', 'S', ids[0]!, '--json'], { cwd: dir })).stdout)).toMatchObject({ state: 'waiting', attempts: 0 });
     expect((await fanout(['hold', 'S', ids[0]!], { cwd: dir })).stdout).toBe(`${ids[0]}\theld\th${ids[0]}.s\n`);
     const del = await fanout(['delete', 'S', '--all-held'], { cwd: dir });
     expect(del.status).toBe(0);
@@ -199,7 +199,7 @@ describe('hold, release and delete', () => {
     expect(hold.stderr).toMatch(/is in flight \(an attempt holds it as p.+\); nothing changed, try again later \(EINFLIGHT\)/);
     const del = await fanout(['delete', 'S', id!, '--json'], { cwd: dir });
     expect(del.status).toBe(5);
-    expect((JSON.parse(del.stdout) as { error: { code: string } }).error.code).toBe('EINFLIGHT');
+    expect((jsonEvent(del.stdout) as { error: { code: string } }).error.code).toBe('EINFLIGHT');
     await waitFor('the delivery', () => existsSync(join(dir, 'A', `d${id}`)) && existsSync(join(dir, 'B', `d${id}`)));
     child.kill('SIGTERM');
     expect((await done).status).toBe(0);
@@ -245,7 +245,7 @@ describe('hold, release and delete', () => {
     expect(r.status).toBe(0);
     for (const spool of ['A', 'B']) expect([...(await delivered(join(dir, spool))).keys()].sort()).toEqual(expected);
     const committed = lines(r.stdout)
-      .map((l) => JSON.parse(l) as { type: string; id?: string })
+      .map((l) => jsonEvent(l) as { type: string; id?: string })
       .filter((e) => e.type === 'message-committed')
       .map((e) => e.id!);
     expect(committed.sort()).toEqual(expected);

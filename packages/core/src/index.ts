@@ -27,6 +27,7 @@ export * from './consume/consume.js';
 export * from './status/spool-status.js';
 export * from './recovery/recoverer.js';
 export * from './fanout/lease-renewal.js';
+export * from './fanout/batch-sizer.js';
 export * from './attempts/attempt-record.js';
 export * from './queue/queue-machines.js';
 export * from './queue/queue-commands.js';

@@ -385,3 +385,71 @@ describe('NfsBackend.remove, list and syncDir', () => {
     });
   });
 });
+
+describe('NfsBackend.read and cached negative lookups', () => {
+  /** A client that answers ENOENT for `name` from a stale negative lookup until the directory is opened. */
+  function negativeCacheOf(name: string) {
+    let revalidated = false;
+    let opendirs = 0;
+    const fs: PosixFs = {
+      ...nodePosixFs,
+      lstat: async (p) => {
+        if (p.endsWith(`/${name}`) && !revalidated) throw errno('ENOENT');
+        return nodePosixFs.lstat(p);
+      },
+      opendir: async (p) => {
+        opendirs++;
+        revalidated = true;
+        return nodePosixFs.opendir(p);
+      },
+    };
+    return { fs, opendirs: () => opendirs };
+  }
+
+  it("reads a file another host created although this client's lookup cache said it was missing (issue 15: ENOTSPOOL for an existing spool)", async () => {
+    await fsp.writeFile(join(root, '.fanout-spool'), '{"fanout":"spool"}\n');
+    const cache = negativeCacheOf('.fanout-spool');
+    const parts: Buffer[] = [];
+    for await (const chunk of backend(cache.fs).read('.fanout-spool')) parts.push(Buffer.from(chunk));
+    expect(Buffer.concat(parts).toString()).toBe('{"fanout":"spool"}\n');
+    expect(cache.opendirs()).toBe(1);
+  });
+
+  it('still fails with ENOENT for a file that is not there, after one look at the directory', async () => {
+    const cache = negativeCacheOf('dmissing');
+    const err = await caught((async () => {
+      for await (const _ of backend(cache.fs).read('dmissing')) void _;
+    })());
+    expect(err.code).toBe('ENOENT');
+    expect(cache.opendirs()).toBe(1);
+  });
+});
+
+describe('NfsBackend.list and a cached negative lookup of the spool directory', () => {
+  it("lists a spool directory another host made although this client's lookup cache said it was missing (issue 15: consumers stopped on 'open directory failed: ENOENT')", async () => {
+    await fsp.writeFile(join(root, 'd1'), 'x');
+    let revalidated = false;
+    const opened: string[] = [];
+    const fs: PosixFs = {
+      ...nodePosixFs,
+      opendir: async (p) => {
+        opened.push(p);
+        if (p === root && !revalidated) throw errno('ENOENT');
+        if (p === dir) revalidated = true;
+        return nodePosixFs.opendir(p);
+      },
+    };
+    const names: string[] = [];
+    for await (const entry of backend(fs).list()) names.push(entry.name);
+    expect(names).toEqual(['d1']);
+    expect(opened).toEqual([root, dir, root]);
+  });
+
+  it('still fails with ENOENT for a spool directory that is gone', async () => {
+    await fsp.rm(root, { recursive: true });
+    const err = await caught((async () => {
+      for await (const _ of backend().list()) void _;
+    })());
+    expect(err.code).toBe('ENOENT');
+  });
+});

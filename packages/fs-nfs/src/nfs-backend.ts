@@ -14,12 +14,14 @@
  *   exponential backoff;
  * - a directory fsync the server declines (`EINVAL`…) is not an error.
  */
+import { dirname } from 'node:path';
 import {
   FanoutError,
   type BackendCapabilities,
   type ContentSource,
   type CreateOptions,
   type OwnerInfo,
+  type SpoolEntry,
   tempName,
 } from '@fanout/core';
 import {
@@ -139,6 +141,71 @@ export class NfsBackend extends PosixBackend {
         return;
       }
       throw fromErrno(err, 'rename', this.where(errnoCode(err) === 'ENOENT' ? from : to));
+    }
+  }
+
+  /**
+   * Read `name`; an `ENOENT` before the first byte is asked again once, after
+   * opening the spool directory. The client may answer "no such file" from a
+   * cached negative lookup made before another host created the name (the
+   * default `lookupcache=all`, for up to `acdirmax`); opening the directory
+   * revalidates its attributes, and a changed directory drops those entries.
+   * Issue 15 saw existing spools reported as not spools (ENOTSPOOL) on NFS:
+   * an identity read as missing.
+   */
+  override read(name: string): AsyncIterable<Uint8Array> {
+    const first = super.read(name);
+    const again = () => super.read(name);
+    const revalidate = () => this.revalidateDirectory();
+    return {
+      async *[Symbol.asyncIterator]() {
+        let started = false;
+        try {
+          for await (const chunk of first) {
+            started = true;
+            yield chunk;
+          }
+        } catch (err) {
+          if (started || !(err instanceof FanoutError) || err.code !== 'ENOENT') throw err;
+          await revalidate();
+          yield* again();
+        }
+      },
+    };
+  }
+
+  /**
+   * List the spool; an `ENOENT` for the spool directory itself is asked again
+   * once, after opening its parent: as for {@link NfsBackend.read}, a lookup the client
+   * cached as missing before another host made the directory (issue 15:
+   * consumers stopped on "open directory failed: ENOENT" for a spool that exists).
+   */
+  override list(): AsyncGenerator<SpoolEntry> {
+    const first = super.list();
+    const again = () => super.list();
+    const revalidate = () => this.revalidateDirectory(dirname(this.root));
+    return (async function* () {
+      let started = false;
+      try {
+        for await (const entry of first) {
+          started = true;
+          yield entry;
+        }
+      } catch (err) {
+        if (started || !(err instanceof FanoutError) || err.code !== 'ENOENT') throw err;
+        await revalidate();
+        yield* again();
+      }
+    })();
+  }
+
+  /** Open and close the spool directory: the client revalidates its attributes (and so its cached lookups). */
+  private async revalidateDirectory(path: string = this.root): Promise<void> {
+    try {
+      const dir = await this.fs.opendir(path);
+      await dir.close();
+    } catch {
+      // The read that follows reports what is wrong.
     }
   }
 

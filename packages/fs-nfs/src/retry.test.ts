@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { nodePosixFs, type PosixFs } from '@fanout/fs-posix';
-import { backoffDelay, retryingFs, retryPolicy, withRetries } from './retry.js';
+import { backoffDelay, isRetryable, retryingFs, retryPolicy, withErrnoName, withRetries } from './retry.js';
 
 const errno = (code: string) => Object.assign(new Error(`${code}: injected`), { code });
 
@@ -109,3 +109,50 @@ describe('retryingFs', () => {
     expect(calls).toEqual({ fsync: 1, write: 1, link: 1, unlink: 1, open: 1 });
   });
 });
+
+/** ESTALE as Node 20 reports it on a real NFS mount (seen there: tooling/real-nfs two-clients test). */
+const nodeEstale = () =>
+  Object.assign(new Error("Unknown system error -116: Unknown system error -116, fstat"), {
+    code: 'Unknown system error -116',
+    errno: -116,
+    syscall: 'fstat',
+  });
+
+describe('ESTALE without its name (Node 20: errno -116, code "Unknown system error -116")', () => {
+  it('is named ESTALE, keeping errno, syscall and the original as cause', () => {
+    const original = nodeEstale();
+    const named = withErrnoName(original) as Error & { code: string; errno: number; syscall: string };
+    expect(named).toMatchObject({ code: 'ESTALE', errno: -116, syscall: 'fstat' });
+    expect(named.message).toBe('ESTALE: stale file handle, fstat');
+    expect(named.cause).toBe(original);
+  });
+
+  it('is retryable', () => {
+    expect(isRetryable(nodeEstale())).toBe(true);
+  });
+
+  it('is retried by the retrying fs and surfaces as ESTALE when it persists', async () => {
+    const { slept, policy } = recordingPolicy(3);
+    const fs: PosixFs = { ...nodePosixFs, fstat: async () => Promise.reject(nodeEstale()) };
+    const err = (await retryingFs(fs, policy).fstat(3).catch((e: unknown) => e)) as Error & { code: string };
+    expect(err.code).toBe('ESTALE');
+    expect(err.message).toMatch(/stale file handle.*after 3 tries/);
+    expect(slept).toHaveLength(2);
+  });
+
+  it('reaches a directory listing named ESTALE', async () => {
+    const fs: PosixFs = {
+      ...nodePosixFs,
+      opendir: async () => ({
+        // eslint-disable-next-line require-yield
+        async *[Symbol.asyncIterator]() {
+          throw nodeEstale();
+        },
+        close: async () => undefined,
+      }),
+    };
+    const dir = await retryingFs(fs, recordingPolicy().policy).opendir('/x');
+    await expect((async () => { for await (const _ of dir) void _; })()).rejects.toMatchObject({ code: 'ESTALE' });
+  });
+});
+

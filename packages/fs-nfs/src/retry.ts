@@ -5,7 +5,7 @@
  * `link` and `unlink` are repeated by the backend itself, after checking what
  * the first attempt did.
  */
-import { errnoCode, type PosixFs } from '@fanout/fs-posix';
+import { errnoCode, type PosixDir, type PosixFs } from '@fanout/fs-posix';
 
 /** How often and how patiently to retry. */
 export interface RetryPolicy {
@@ -30,9 +30,35 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
 /** The errno codes worth another try on NFS. */
 export const RETRYABLE_CODES: ReadonlySet<string> = new Set(['ESTALE', 'EIO', 'ETIMEDOUT', 'EAGAIN']);
 
+/**
+ * Linux errnos that Node 20's libuv has no name for: a stale NFS file handle
+ * reaches JavaScript as `code: 'Unknown system error -116'`, `errno: -116`.
+ */
+const UNNAMED_ERRNOS: ReadonlyMap<number, { code: string; text: string }> = new Map([
+  [-116, { code: 'ESTALE', text: 'stale file handle' }],
+]);
+
+/**
+ * `err` with its errno's name as `code` when Node gave it none (ESTALE); any
+ * other value unchanged. The original error is the `cause`.
+ */
+export function withErrnoName(err: unknown): unknown {
+  if (typeof err !== 'object' || err === null) return err;
+  const { errno, code, syscall, path } = err as { errno?: unknown; code?: unknown; syscall?: unknown; path?: unknown };
+  const named = typeof errno === 'number' ? UNNAMED_ERRNOS.get(errno) : undefined;
+  if (named === undefined || code === named.code) return err;
+  const where = [typeof syscall === 'string' ? syscall : '', typeof path === 'string' ? `'${path}'` : ''].filter(Boolean).join(' ');
+  return Object.assign(new Error(`${named.code}: ${named.text}${where === '' ? '' : `, ${where}`}`, { cause: err }), {
+    code: named.code,
+    errno,
+    ...(typeof syscall === 'string' ? { syscall } : {}),
+    ...(typeof path === 'string' ? { path } : {}),
+  });
+}
+
 /** True when `err` is a transient NFS failure. */
 export function isRetryable(err: unknown): boolean {
-  const code = errnoCode(err);
+  const code = errnoCode(withErrnoName(err));
   return code !== undefined && RETRYABLE_CODES.has(code);
 }
 
@@ -77,26 +103,50 @@ export async function withRetries<T>(policy: RetryPolicy, op: () => Promise<T>):
  * `write` and `close` (a failed write aborts the file; a retried close could
  * close a reused descriptor), and `link`, `unlink`, `rename` and exclusive
  * `open`, whose repetition after a lost reply answers `EEXIST`/`ENOENT`.
+ * Every error leaves it with its errno's name ({@link withErrnoName}), so an
+ * ESTALE is retried and reported as ESTALE.
  */
 export function retryingFs(fs: PosixFs, policy: RetryPolicy): PosixFs {
-  const retry = <T>(op: () => Promise<T>) => withRetries(policy, op);
+  const named = <T>(op: () => Promise<T>): Promise<T> =>
+    op().catch((err: unknown) => {
+      throw withErrnoName(err);
+    });
+  const retry = <T>(op: () => Promise<T>) => withRetries(policy, () => named(op));
   return {
     constants: fs.constants,
     open: (path, flags, mode) =>
-      (flags & fs.constants.O_EXCL) === 0 ? retry(() => fs.open(path, flags, mode)) : fs.open(path, flags, mode),
-    write: (fd, buffer, offset, length, position) => fs.write(fd, buffer, offset, length, position),
+      (flags & fs.constants.O_EXCL) === 0 ? retry(() => fs.open(path, flags, mode)) : named(() => fs.open(path, flags, mode)),
+    write: (fd, buffer, offset, length, position) => named(() => fs.write(fd, buffer, offset, length, position)),
     read: (fd, buffer, offset, length, position) =>
       position === null
-        ? fs.read(fd, buffer, offset, length, position)
+        ? named(() => fs.read(fd, buffer, offset, length, position))
         : retry(() => fs.read(fd, buffer, offset, length, position)),
-    fsync: (fd) => fs.fsync(fd),
-    close: (fd) => fs.close(fd),
+    fsync: (fd) => named(() => fs.fsync(fd)),
+    close: (fd) => named(() => fs.close(fd)),
     fstat: (fd) => retry(() => fs.fstat(fd)),
     lstat: (path) => retry(() => fs.lstat(path)),
-    link: (existingPath, newPath) => fs.link(existingPath, newPath),
-    unlink: (path) => fs.unlink(path),
-    rename: (oldPath, newPath) => fs.rename(oldPath, newPath),
-    mkdir: (path, options) => (options.recursive ? retry(() => fs.mkdir(path, options)) : fs.mkdir(path, options)),
-    opendir: (path) => retry(() => fs.opendir(path)),
+    link: (existingPath, newPath) => named(() => fs.link(existingPath, newPath)),
+    unlink: (path) => named(() => fs.unlink(path)),
+    rename: (oldPath, newPath) => named(() => fs.rename(oldPath, newPath)),
+    mkdir: (path, options) =>
+      options.recursive ? retry(() => fs.mkdir(path, options)) : named(() => fs.mkdir(path, options)),
+    opendir: async (path) => namedDir(await retry(() => fs.opendir(path))),
+  };
+}
+
+/** A directory stream whose read errors carry their errno's name (an ESTALE readdir). */
+function namedDir(dir: PosixDir): PosixDir {
+  return {
+    async *[Symbol.asyncIterator]() {
+      try {
+        yield* dir;
+      } catch (err) {
+        throw withErrnoName(err);
+      }
+    },
+    close: () =>
+      dir.close().catch((err: unknown) => {
+        throw withErrnoName(err);
+      }),
   };
 }

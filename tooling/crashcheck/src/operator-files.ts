@@ -54,6 +54,11 @@ export const OPERATOR_FILES: ReadonlyMap<string, string> = new Map([
   ['rnotes.1', 'notes, take 1\n'],
   ['cnotes.txt', 'consumer notes\n'],
   ['lnotes', 'not a lock\n'],
+  // Shaped like a held message, one being deleted, attempt counts: recovery acts on those only as twins of a message.
+  ['hello.s', 'not a held message\n'],
+  ['zip', 'PK'],
+  ['abc.0', 'not an attempt count\n'],
+  ['abc.1', 'nor this\n'],
   // A claim's exact name on an attempt that has no record, with content that is no claim: never deleted.
   [`r${simTx('OP', 1)}.1`, 'operator notes in a claim-shaped name\n'],
 ]);

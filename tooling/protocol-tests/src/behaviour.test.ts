@@ -208,9 +208,29 @@ describe('recover', () => {
     expect(summary.unknown).toBe(2);
     expect(entries(join(world.root, 'S')).sort()).toEqual(['.nfs000123', 'README']);
   });
+  it('does not report the NFS client\'s silly-renamed .nfs… files as unknown on every pass (issue 15), and never touches them', async () => {
+    world = await posixWorld(1, 0);
+    const silly = '.nfs00000000000a1b2c00000004'; // as the Linux client names them (seen on real NFS)
+    writeFileSync(join(world.root, 'S', silly), 'open elsewhere');
+    const events: string[] = [];
+    const summary = await recover({ spool: world.source, open: world.open, onEvent: (e) => void events.push(e.type) });
+    expect(summary.unknown).toBe(0);
+    expect(events).not.toContain('unknown-entry');
+    expect(entries(join(world.root, 'S'))).toEqual([silly]);
+  });
 });
 
 describe('status and consume', () => {
+  it('counts the NFS client\'s .nfs… files on their own, not as unknown entries (issue 15)', async () => {
+    world = await posixWorld(1, 1);
+    for (const n of ['.nfs00000000000a1b2c00000004', '.nfs00000000000a1b2d00000005']) writeFileSync(join(world.root, 'S', n), '');
+    writeFileSync(join(world.root, 'S', '.nfs-but-not-the-shape'), '');
+    const st = await spoolStatus(world.source);
+    expect(st.nfsSilly).toBe(2);
+    expect(st.counts.unknown).toBe(1);
+    expect(st.unknown).toEqual([{ name: '.nfs-but-not-the-shape', kind: 'file' }]);
+  });
+
   it('counts entries by role and lists unknown ones', async () => {
     world = await posixWorld(1, 3);
     writeFileSync(join(world.root, 'S', 'odd name'), '');

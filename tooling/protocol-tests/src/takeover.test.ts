@@ -2,7 +2,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeClaim, fanOut, overrideBackend, recover } from '@fanout/core';
+import { encodeClaim, fanOut, FanoutError, overrideBackend, recover, type SpoolBackend } from '@fanout/core';
 import { checkInvariants, plantAttempt, posixWorld, type PosixWorld, simTx } from './harness.js';
 
 let world: PosixWorld | undefined;
@@ -98,6 +98,55 @@ describe('leases', () => {
     expect(summary.committed).toBe(0);
     expect(summary.failed.map((f) => f.error.code)).toEqual(['EABORTED', 'EABORTED']);
     expect(checkInvariants(world, 2)).toEqual({ inSource: 2, delivered: 0 });
+  });
+
+  it('a slow destination on which 32 messages cannot be copied within the lease makes progress in smaller batches instead of rolling back forever (issue 15: found on real NFS)', async () => {
+    world = await posixWorld(2, 40);
+    const w = world;
+    // A clock that moves 3 s per staged copy: 64 copies of a 32-message batch take 192 s, past 2/3 of a 60 s lease; 4 messages take 24 s.
+    let t = 1_000_000;
+    const slow = (inner: SpoolBackend) =>
+      overrideBackend(inner, {
+        async createExclusive(name, content, options) {
+          if (name.startsWith('w')) t += 3_000;
+          return inner.createExclusive(name, content, options);
+        },
+      });
+    const summary = await fanOut({
+      source: w.source,
+      destinations: w.dests.map((spool) => ({ spool: slow(spool) })),
+      leaseMs: 60_000,
+      concurrency: 1,
+      now: () => t,
+    });
+    expect(summary.failed).toEqual([]);
+    expect(summary.committed).toBe(40);
+    expect(checkInvariants(w, 2)).toEqual({ inSource: 0, delivered: 40 });
+  });
+
+  it('a renewal whose publish happened although it reported a failure (a lost reply on NFS) is known for its own: the next renewal does not take it for a takeover (issue 15)', async () => {
+    world = await posixWorld(2, 1);
+    const w = world;
+    const real = w.dests[1]!;
+    const slow = overrideBackend(real, {
+      async createExclusive(name, content) {
+        if (name.startsWith('w')) await new Promise((r) => setTimeout(r, 900));
+        return real.createExclusive(name, content);
+      },
+    });
+    let lostReplies = 0;
+    const source = overrideBackend(w.source, {
+      async publish(from, to) {
+        await w.source.publish(from, to);
+        if (to.startsWith('r') && lostReplies++ === 0) throw new FanoutError('EIO', 'injected: reply lost after the claim was published', { spool: w.source.location, file: to });
+      },
+    });
+    const summary = await fanOut({ source, destinations: [{ spool: w.dests[0]! }, { spool: slow }], leaseMs: 600, ownerProbe: async () => 'unknown' as const });
+    expect(lostReplies).toBeGreaterThan(1);
+    expect(summary.failed).toEqual([]);
+    expect(summary.committed).toBe(1);
+    expect(checkInvariants(w, 2)).toEqual({ inSource: 0, delivered: 1 });
+    expect(readdirSync(join(w.root, 'S')).filter((n) => n.startsWith('r'))).toEqual([]);
   });
 
   it('renews the lease of a long transaction, so a recoverer that cannot probe the owner leaves it alone, and cleans its renewals up', async () => {

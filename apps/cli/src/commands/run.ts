@@ -10,6 +10,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import {
+  BatchSizer,
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_LEASE_MS,
   DEFAULT_MAX_ATTEMPTS,
   type FanoutEvent,
   type FanOutDestination,
@@ -312,6 +315,8 @@ export async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlag
    */
   const retriedLater = (f: { error: unknown; committed: boolean }) => watch && (isTransientFailure(f) || (!f.committed && storageFaultOf(f.error) !== undefined));
   const started = Date.now();
+  // One for the whole run: a --watch pass starts from the batch size the previous ones found fits the lease.
+  const batchSizer = new BatchSizer(route.batch ?? DEFAULT_BATCH_SIZE, flags.lease ?? DEFAULT_LEASE_MS);
   const health = watch ? new RouteHealth(routeName, env.reporter!.sink(route.name !== undefined ? `route ${route.name}: ` : 'route: ')) : undefined;
   let recoveryDue = true;
   let passController: AbortController | undefined;
@@ -380,6 +385,7 @@ export async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlag
       destinations,
       protocol: route.protocol,
       batchSize: route.batch,
+      batchSizer,
       concurrency: route.concurrency,
       recoverFirst: recoverNow,
       open: ctx.opener,

@@ -52,6 +52,7 @@ export function formatAges(s: SpoolStatus): string[] {
 export function formatStatus(s: SpoolStatus): string {
   const lines = [`${s.location}  (spool ${s.identity.uuid})`];
   lines.push(`  ${KINDS.map((k) => `${k} (${LETTER[k]}) ${s.counts[k]}`).join('  ')}`);
+  if (s.nfsSilly > 0) lines.push(`  nfs-silly (.nfs…) ${s.nfsSilly}: files the NFS client keeps while a process holds them open after their removal; they go when it closes them`);
   if (s.ages.waiting.total + s.ages.held.total > 0) lines.push(...formatAges(s));
   if (s.counts.held > 0) lines.push(`  ${s.counts.held} held: \`fanout list ${s.location} --state held\` shows why; \`fanout release ${s.location} <id>|--all-held\` offers them again`);
   if (s.counts.deleting > 0) lines.push(`  ${s.counts.deleting} being deleted (z<id>): a delete was interrupted; \`fanout delete ${s.location} <id>\` finishes it`);

@@ -14,6 +14,7 @@ import { recoverAttempt } from '../recovery/recovery-machine.js';
 import type { MessageFailure, TransactionPlan, TransformFactory, VerifiedSpool } from '../protocol/transaction-plan.js';
 import { recover, type RecoverySummary } from '../recovery/recover.js';
 import { startLeaseRenewal } from './lease-renewal.js';
+import { BatchSizer } from './batch-sizer.js';
 import { readSpoolIdentity } from '../spool/identity.js';
 import { tempName } from '../spool/temp-name.js';
 
@@ -30,7 +31,13 @@ export interface FanOutOptions {
   readonly destinations: readonly FanOutDestination[];
   /** `staged` (default) or `seed`; see docs/PROTOCOL.md. */
   readonly protocol?: ProtocolName;
-  /** Messages per transaction: they share directory syncs. Default {@link DEFAULT_BATCH_SIZE}. */
+  /**
+   * Keeps the batch size learnt from earlier calls (a `--watch` loop passes one):
+   * batches are cut when attempts run out of lease and grown back when they fit.
+   * Default: a fresh one from `batchSize` and `leaseMs`.
+   */
+  readonly batchSizer?: BatchSizer;
+  /** Messages per transaction: they share directory syncs. Default {@link DEFAULT_BATCH_SIZE}; cut, for this call, when attempts run out of lease. */
   readonly batchSize?: number;
   /**
    * Transactions writing copies at once. Default {@link DEFAULT_CONCURRENCY}.
@@ -143,6 +150,9 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
   const now = options.now ?? Date.now;
   const protocol = options.protocol ?? 'staged';
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_BATCH_SIZE));
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  /** The batch size actually used: cut when attempts run out of lease, grown back when they fit. */
+  const sizer = options.batchSizer ?? new BatchSizer(batchSize, leaseMs);
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
   if (options.destinations.length === 0) throw new FanoutError('EUSAGE', 'no destination spool given', { spool: options.source.location });
   if (options.maxOpenFiles !== undefined && !(Number.isSafeInteger(options.maxOpenFiles) && options.maxOpenFiles >= MIN_OPEN_FILES)) {
@@ -242,6 +252,7 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
   };
 
   const runBatch = async (ids: string[], copied: () => void) => {
+    const startedMs = now();
     const plan: TransactionPlan = {
       tx: nextTx(),
       ids,
@@ -249,7 +260,7 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
       source,
       destinations,
       owner,
-      leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
+      leaseMs,
       now,
       tempName: options.tempName ?? (() => tempName()),
       lease: { renewedMs: now(), generation: 0, lost: false, owned: new Set() },
@@ -261,7 +272,6 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
     };
     const renewal = startLeaseRenewal(renewingSource, plan, plan.lease!);
     for (const id of ids) emit({ type: 'message-started', id, tx: plan.tx });
-    const startedMs = now();
     let committedHere = 0;
     try {
       let outcome;
@@ -275,6 +285,9 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
       } finally {
         if (!keepLease) await renewal.stop(true);
       }
+      // A batch that ran out of lease is offered again, smaller; a single message that cannot fit its lease is a failure.
+      const retry = sizer.record({ messages: ids.length - outcome.skipped.length, elapsedMs: now() - startedMs, leaseRanOut: (outcome.leaseRanOut?.length ?? 0) > 0 });
+      const again = new Set(retry ? outcome.leaseRanOut : []);
       committed += outcome.committed.length;
       committedHere = outcome.committed.length;
       skipped += outcome.skipped.length;
@@ -283,6 +296,7 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
       for (const id of outcome.committed) emit({ type: 'message-committed', id, tx: plan.tx, bytes: outcome.bytesOf.get(id) ?? 0 });
       for (const id of outcome.skipped) emit({ type: 'message-skipped', id, reason: 'owned by another worker or gone' });
       for (const f of outcome.failed) {
+        if (again.has(f.id)) continue; // back in S: offered again in the next pass, in a smaller batch
         if (protocol === 'seed' && !f.committed && (await clearedOrphanLock(f))) continue; // offered again in the next pass
         failed.push(f);
         failedIds.add(f.id);
@@ -341,7 +355,7 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
   };
 
   for (;;) {
-    const before = committed + failed.length + cleared.size;
+    const before = committed + failed.length + cleared.size + sizer.shrinks;
     let batch: string[] = [];
     let found = 0;
     for await (const entry of options.source.list()) {
@@ -357,7 +371,7 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
       }
       found++;
       batch.push(parsed.id);
-      if (batch.length >= batchSize) {
+      if (batch.length >= sizer.size) {
         await dispatch(batch);
         batch = [];
       }
@@ -366,7 +380,8 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
     await Promise.all(inFlight);
     if (stopped) throw stopped;
     // Stop when a pass made no progress: nothing left, or only others' and failed messages.
-    if (found === 0 || options.signal?.aborted || committed + failed.length + cleared.size === before) break;
+    // A cut batch size counts as progress (at most log2(batchSize) times): the messages it gave back are offered again.
+    if (found === 0 || options.signal?.aborted || committed + failed.length + cleared.size + sizer.shrinks === before) break;
   }
   return { committed, failed, skipped, bytes, held, recovery };
 }

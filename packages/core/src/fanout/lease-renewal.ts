@@ -2,6 +2,7 @@ import type { SpoolBackend } from '../backend/spool-backend.js';
 import { isFanoutError } from '../errors/fanout-error.js';
 import type { LeaseState, TransactionPlan } from '../protocol/transaction-plan.js';
 import { claimName, encodeClaim } from '../recovery/recoverer.js';
+import { readSmall } from '../spool/read-small.js';
 import { tempName } from '../spool/temp-name.js';
 
 /** A running renewal; see {@link startLeaseRenewal}. */
@@ -25,6 +26,17 @@ export interface LeaseRenewal {
 export function startLeaseRenewal(source: SpoolBackend, plan: Pick<TransactionPlan, 'tx' | 'leaseMs' | 'now' | 'owner'>, lease: LeaseState): LeaseRenewal {
   let pending: Promise<void> = Promise.resolve();
   let stopped = false;
+  /** The claim of a renewal that failed after it may have been published (a lost reply on NFS): it may be ours. */
+  let unsure: { generation: number; content: Uint8Array; renewedMs: number } | undefined;
+  /** True when claim `g` is the one this owner published although the publish reported a failure. */
+  const isOurs = async (g: number): Promise<boolean> => {
+    if (unsure?.generation !== g) return false;
+    const text = await readSmall(source, claimName(plan.tx, g), 64 * 1024).catch(() => undefined);
+    if (text !== new TextDecoder().decode(unsure.content)) return false;
+    lease.generation = g;
+    if (!lease.lost) lease.renewedMs = unsure.renewedMs;
+    return true;
+  };
   const renew = async () => {
     const g = lease.generation + 1;
     const renewedMs = plan.now();
@@ -35,11 +47,19 @@ export function startLeaseRenewal(source: SpoolBackend, plan: Pick<TransactionPl
       await source.createExclusive(temp, content);
       await source.publish(temp, claimName(plan.tx, g));
       lease.generation = g;
+      unsure = undefined;
       if (!lease.lost) lease.renewedMs = renewedMs;
     } catch (err) {
       await source.remove(temp).catch(() => false);
-      if (isFanoutError(err, 'EEXIST')) lease.lost = true;
-      // Other failures: the lease simply is not renewed this time; the attempt gives up at 2/3 of it.
+      if (isFanoutError(err, 'EEXIST')) {
+        // Our own earlier renewal, published though it reported a failure, is not a recoverer's claim.
+        if (await isOurs(g)) return renew();
+        lease.lost = true;
+        return;
+      }
+      // Other failures: the lease is not renewed this time (the attempt gives up at 2/3 of it), but the
+      // claim may have been published all the same: remember it, so the next renewal knows it for ours.
+      unsure = { generation: g, content, renewedMs };
     }
   };
   const timer = setInterval(() => {
@@ -55,6 +75,8 @@ export function startLeaseRenewal(source: SpoolBackend, plan: Pick<TransactionPl
       clearInterval(timer);
       await pending;
       if (!cleanUp) return;
+      // A claim published by a renewal that reported failure is ours to remove too (only if it is ours).
+      if (unsure !== undefined) await isOurs(unsure.generation);
       // After the record: a crash before this leaves claims whose holder is dead, which recovery removes.
       for (let g = 1; g <= lease.generation; g++) await source.remove(claimName(plan.tx, g)).catch(() => false);
     },

@@ -102,6 +102,19 @@ export function parseTempToken(token: string): { id: string; writer: ParsedOwner
   return ULID.test(id) && writer !== undefined ? { id, writer } : undefined;
 }
 
+/**
+ * The Linux NFS client's "silly rename" of a file unlinked while still open
+ * (`.nfs` + 16 hex digits of the file id + 8 of a counter). The client removes
+ * it when the last holder closes the file: not ours, not an operator's, and
+ * expected on NFS, so it is counted, not reported as unknown on every pass.
+ */
+const NFS_SILLY = /^\.nfs[0-9a-f]{24}$/;
+
+/** True for a name the Linux NFS client gives a file unlinked while open (see {@link NFS_SILLY}). */
+export function isNfsSillyName(name: string): boolean {
+  return NFS_SILLY.test(name);
+}
+
 /** Classify a spool entry name. Pure: reads nothing. */
 export function parseProtocolName(name: string): ParsedName {
   if (name === SPOOL_IDENTITY_FILE) return { kind: 'identity' };

@@ -118,6 +118,8 @@ export interface TransactionOutcome {
   readonly bytes: number;
   /** Bytes written to all destinations, per message. */
   readonly bytesOf: ReadonlyMap<string, number>;
+  /** Messages backed out, and given back to S, at the lease check: its lease ran out before the commit (or was lost). */
+  readonly leaseRanOut?: readonly string[];
   /**
    * Present when a call of this attempt (a copy or a lock whose destination
    * stopped answering) is still in the air after its stall bound gave up on

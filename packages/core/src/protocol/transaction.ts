@@ -559,11 +559,12 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
     const before = failed.length;
     yield* backOutAll(copied);
     const reported = new Set(failed.slice(before).map((f) => f.id));
+    const leaseRanOut = copied.filter((id) => !reported.has(id));
     for (const id of copied) {
       if (!reported.has(id)) failed.push({ id, error: new FanoutError('EABORTED', 'lease ran out before the commit; rolled back (use a longer lease for slow destinations)', { spool: S.location, file: names.source(id) }), committed: false });
     }
     yield* finishRecord();
-    return { committed: [], skipped, failed, bytes: 0, bytesOf: new Map(), attempts: counting.counts, ...stillHung() };
+    return { committed: [], skipped, failed, bytes: 0, bytesOf: new Map(), attempts: counting.counts, leaseRanOut, ...stillHung() };
   }
 
   // C5: commit each message by renaming p<id>.<tx> -> k<id>.<tx>. A recoverer's takeover renames the same

@@ -1,7 +1,7 @@
 import type { EntryKind, SpoolBackend } from '../backend/spool-backend.js';
 import { isFanoutError, toFanoutError } from '../errors/fanout-error.js';
 import { decodeMarker, MAX_MARKER_BYTES } from '../marker/marker-codec.js';
-import { type ParsedName, parseProtocolName } from '../names/protocol-names.js';
+import { isNfsSillyName, type ParsedName, parseProtocolName } from '../names/protocol-names.js';
 import { defaultOwnerProbe, type OwnerInfo, type OwnerProbe } from '../owner/owner.js';
 import { isMarkerStale } from '../recovery/liveness.js';
 import { isClaimHolderDead, readClaim } from '../recovery/recoverer.js';
@@ -65,8 +65,10 @@ export interface SpoolStatus {
   readonly ages: { readonly waiting: AgeHistogram; readonly held: AgeHistogram };
   /** Markers, up to `limit`. */
   readonly markers: MarkerStatus[];
-  /** Entries that are not protocol files (or protocol names of the wrong kind), up to `limit`. */
+  /** Entries that are not protocol files (or protocol names of the wrong kind), up to `limit`; `.nfs…` files are not among them. */
   readonly unknown: { name: string; kind: EntryKind }[];
+  /** `.nfs…` files: the NFS client's silly renames of files unlinked while open, gone once closed ({@link isNfsSillyName}). */
+  readonly nfsSilly: number;
   /** True when more markers or unknown entries exist than were listed. */
   readonly truncated: boolean;
 }
@@ -87,9 +89,14 @@ export async function spoolStatus(spool: SpoolBackend, options: { ownerProbe?: O
   const markers: MarkerStatus[] = [];
   const unknown: { name: string; kind: EntryKind }[] = [];
   let truncated = false;
+  let nfsSilly = 0;
   for await (const entry of spool.list()) {
     const parsed = parseProtocolName(entry.name);
     if (parsed.kind === 'identity') continue;
+    if (parsed.kind === 'unknown' && isNfsSillyName(entry.name)) {
+      nfsSilly++;
+      continue;
+    }
     if (parsed.kind === 'unknown' || entry.kind !== 'file') {
       counts.unknown++;
       if (unknown.length < limit) unknown.push({ name: entry.name, kind: entry.kind });
@@ -126,5 +133,5 @@ export async function spoolStatus(spool: SpoolBackend, options: { ownerProbe?: O
       markers.push({ file: entry.name, id: parsed.tx, state: 'corrupt', error: toFanoutError(err, 'ECORRUPT').message });
     }
   }
-  return { location: spool.location, identity, counts, ages, markers, unknown, truncated };
+  return { location: spool.location, identity, counts, ages, markers, unknown, nfsSilly, truncated };
 }

@@ -1,0 +1,3 @@
+import { defineSuitesInVm } from './suites-in-vm.js';
+
+defineSuitesInVm('3');
