@@ -87,11 +87,14 @@ describe('localPosixFs', () => {
     await localPosixFs.close(fd);
   });
 
-  it('leaves fsync to the thread pool: it is the call that waits for the disk', async () => {
+  it('leaves fsync and big writes to the thread pool (they wait for the disk), except on tmpfs', async () => {
     const fd = await localPosixFs.open(join(dir, 'f'), fs.constants.O_WRONLY | fs.constants.O_CREAT);
     expect(await settlesInline(() => localPosixFs.fsync(fd))).toBe(false);
     await sleep(20);
     expect(await settlesInline(() => memoryBackedPosixFs.fsync(fd))).toBe(true);
+    const big = new Uint8Array(1 << 20);
+    expect(await settlesInline(() => localPosixFs.write(fd, big, 0, big.byteLength, 0))).toBe(false);
+    expect(await settlesInline(() => memoryBackedPosixFs.write(fd, big, 0, big.byteLength, 0))).toBe(true);
     await localPosixFs.close(fd);
   });
 
