@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { setProcessOwner } from '@fanout/core';
+import { setProcessOwner } from '@fanout/core/internal';
 import { CliContext, type CliIo } from './cli-context.js';
 import { type CommandAction, type CommandModule, example, registerCommand } from './commands/command-module.js';
 import { consumeCommand } from './commands/consume.js';

@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeOwnerTag, type OwnerInfo, parseOwnerTag, type PidSighting } from '@fanout/core';
+import { type OwnerInfo, type PidSighting } from '@fanout/core';
+import { encodeOwnerTag, parseOwnerTag } from '@fanout/core/internal';
 import { linuxEnvironment, localOwner, localOwnerProbe, makeOwnerProbe, pidNamespace, processStartTime } from './owner-probe.js';
 
 const linux = processStartTime(process.pid) !== undefined;

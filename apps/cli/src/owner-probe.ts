@@ -20,7 +20,8 @@
  */
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { makeOwnerProbe as coreOwnerProbe, type OwnerInfo, type OwnerProbe, type PidLookup, type PidSighting } from '@fanout/core';
+import { type OwnerInfo, type OwnerProbe, type PidLookup, type PidSighting } from '@fanout/core';
+import { makeOwnerProbe as coreOwnerProbe } from '@fanout/core/internal';
 
 function readOrUndefined(path: string): string | undefined {
   try {

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import * as internal from './internal.js';
+import * as core from './index.js';
+
+/**
+ * The values `@fanout/core` exports: its semver-covered API. A name added here
+ * is a deliberate, documented addition (TSDoc with an example, docs/API.md);
+ * anything else the packages share goes to `@fanout/core/internal`.
+ */
+const PUBLIC_VALUES = [
+  'AGE_BUCKETS',
+  'DEFAULT_BATCH_SIZE',
+  'DEFAULT_CONCURRENCY',
+  'DEFAULT_COPY_WINDOW',
+  'DEFAULT_LEASE_MS',
+  'DEFAULT_MAX_ATTEMPTS',
+  'FanoutError',
+  'STALE_TEMP_MS',
+  'acknowledge',
+  'assertPlainName',
+  'claim',
+  'consume',
+  'consumePass',
+  'consumerName',
+  'defaultOwnerProbe',
+  'deleteMessage',
+  'deleteMessages',
+  'discardRecord',
+  'enqueue',
+  'fanOut',
+  'holdMessage',
+  'initSpool',
+  'isFanoutError',
+  'isValidId',
+  'listMessages',
+  'newId',
+  'overrideBackend',
+  'processOwner',
+  'readSpoolIdentity',
+  'recover',
+  'release',
+  'releaseMessage',
+  'releaseStaleClaims',
+  'showMessage',
+  'spoolStatus',
+  'tempName',
+  'toFanoutError',
+];
+
+describe('@fanout/core public API', () => {
+  it('exports exactly the deliberate list of values (issue 18: the index had 117, among them performOp and withoutClose)', () => {
+    expect(Object.keys(core).sort()).toEqual([...PUBLIC_VALUES].sort());
+  });
+
+  it('keeps the machines and codecs in @fanout/core/internal, not in the public entry', () => {
+    for (const name of ['performOp', 'withoutClose', 'encodeClaim', 'transaction', 'runMachine', 'names', 'encodeMarker']) {
+      expect(internal).toHaveProperty(name);
+      expect(core).not.toHaveProperty(name);
+    }
+  });
+
+  it('gives internal users the very same objects (one FanoutError class, one process owner)', () => {
+    for (const name of PUBLIC_VALUES) expect((internal as Record<string, unknown>)[name], name).toBe((core as Record<string, unknown>)[name]);
+  });
+});
