@@ -11,7 +11,9 @@
  * @packageDocumentation
  */
 
-// Spools: identity, opening from a URL, writing messages.
+// Spools: opening one from a URL (the backend registry), its identity, writing messages.
+export { backendFor, openSpool, type OpenSpoolOptions } from './backend/open-spool.js';
+export type { BackendDescriptor, BackendImplementation, BackendOpenOptions, SpoolCredentials } from './backend/backend-descriptor.js';
 export { initSpool, readSpoolIdentity, type SpoolIdentity } from './spool/identity.js';
 export { enqueue, type EnqueueOptions } from './enqueue/enqueue.js';
 export { newId } from './ids/ids.js';
@@ -51,7 +53,7 @@ export { FanoutError, type FanoutErrorCode, type FanoutErrorOptions, isFanoutErr
 export type { EventSink, FanoutEvent } from './events/events.js';
 
 // Owners: who writes a spool's files, and whether a writer still runs.
-export { defaultOwnerProbe, type Liveness, type OwnerInfo, type OwnerProbe, processOwner } from './owner/owner.js';
+export { defaultOwnerProbe, type Liveness, type OwnerEnvironment, type OwnerInfo, type OwnerProbe, processOwner, setOwnerEnvironment } from './owner/owner.js';
 export type { PidLookup, PidSighting } from './owner/owner-liveness.js';
 export type { OwnerRef, ParsedOwnerTag } from './owner/owner-tag.js';
 

@@ -14,6 +14,8 @@ export * from './errors/fanout-error.js';
 export * from './backend/spool-backend.js';
 export * from './backend/plain-name.js';
 export * from './backend/override-backend.js';
+export * from './backend/backend-descriptor.js';
+export * from './backend/open-spool.js';
 export * from './names/protocol-names.js';
 export * from './ids/ids.js';
 export * from './owner/owner.js';
