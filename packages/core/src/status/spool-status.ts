@@ -24,7 +24,17 @@ export interface MarkerStatus {
   readonly error?: string;
 }
 
-/** The age buckets of {@link AgeHistogram}, qshape's doubling ones: 0-5m, 5-10m, 10-20m, 20-40m, 40-80m, 80-160m, 160m+. */
+/**
+ * The age buckets of {@link AgeHistogram}, qshape's doubling ones: 0-5m, 5-10m, 10-20m, 20-40m, 40-80m, 80-160m, 160m+.
+ *
+ * @example
+ * ```ts
+ * import { AGE_BUCKETS, spoolStatus } from '@fanout/core';
+ *
+ * const { ages } = await spoolStatus(outbox);
+ * for (const bucket of AGE_BUCKETS) console.log(bucket.label, ages.waiting.buckets[bucket.label]);
+ * ```
+ */
 export const AGE_BUCKETS: readonly { readonly label: string; readonly upToMs: number }[] = [
   { label: '0-5m', upToMs: 5 * 60_000 },
   { label: '5-10m', upToMs: 10 * 60_000 },
@@ -78,6 +88,14 @@ export interface SpoolStatus {
  * and held messages (one `stat` each), and describe its markers, streaming
  * the listing: memory is bounded by `limit`, not by the spool's size.
  * @throws `ENOTSPOOL` when `spool` is not a fanout spool.
+ *
+ * @example
+ * ```ts
+ * import { spoolStatus } from '@fanout/core';
+ *
+ * const status = await spoolStatus(outbox);
+ * console.log(status.counts.source, 'waiting;', status.ages.waiting.oldestMs, 'ms the oldest');
+ * ```
  */
 export async function spoolStatus(spool: SpoolBackend, options: { ownerProbe?: OwnerProbe; now?: () => number; limit?: number } = {}): Promise<SpoolStatus> {
   const identity = await readSpoolIdentity(spool);
