@@ -43,7 +43,7 @@ export {
 } from './consume/consume.js';
 
 // Status and queue administration.
-export { AGE_BUCKETS, type AgeHistogram, type MarkerStatus, spoolStatus, type SpoolStatus } from './status/spool-status.js';
+export { AGE_BUCKETS, type AgeHistogram, type MarkerStatus, type SpoolRole, spoolStatus, type SpoolStatus } from './status/spool-status.js';
 export { listMessages, type ListOptions, type MessageInfo, type MessageState, showMessage } from './queue/queue-listing.js';
 export { deleteMessage, deleteMessages, holdMessage, type QueueCommandOptions, type QueueCommandResult, releaseMessage } from './queue/queue-commands.js';
 export { discardRecord, type DiscardOptions, type DiscardOutcome } from './queue/discard-record.js';

@@ -43,7 +43,7 @@ export interface BackendImplementation {
  * nothing of its backend: {@link BackendDescriptor.load} does, by dynamic
  * import, on the first {@link openSpool} of a location it opens.
  *
- * @example A backend package's descriptor module (`@fanout/fs-posix/descriptor`)
+ * @example A backend package's descriptor module
  * ```ts
  * import type { BackendDescriptor } from '@fanout/core';
  *

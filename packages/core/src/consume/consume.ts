@@ -200,7 +200,7 @@ export interface ConsumePassOptions {
   readonly onEvent?: EventSink;
   /**
    * Count each handler failure in the destination and hold the message
-   * (`h<id>.d`) once it failed this many times (see {@link releaseCounted}).
+   * (`h<id>.d`) once it failed this many times (see `releaseCounted`).
    * Default: no counting (a failing message is offered again forever).
    */
   readonly maxAttempts?: number;

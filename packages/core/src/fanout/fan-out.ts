@@ -35,6 +35,7 @@ export interface FanOutOptions {
    * Keeps the batch size learnt from earlier calls (a `--watch` loop passes one):
    * batches are cut when attempts run out of lease and grown back when they fit.
    * Default: a fresh one from `batchSize` and `leaseMs`.
+   * @internal `BatchSizer` is in `@fanout/core/internal`, not covered by semver.
    */
   readonly batchSizer?: BatchSizer;
   /** Messages per transaction: they share directory syncs. Default {@link DEFAULT_BATCH_SIZE}; cut, for this call, when attempts run out of lease. */
@@ -49,7 +50,7 @@ export interface FanOutOptions {
   readonly copyWindow?: number;
   /**
    * The most file descriptors (or connections) this call holds at once, at
-   * least {@link MIN_OPEN_FILES}: operations wait for descriptors before they
+   * least `MIN_OPEN_FILES` (5): operations wait for descriptors before they
    * open anything (see `DescriptorBudget`), so a budget under the process's
    * open-file limit means no EMFILE and no stall, whatever `concurrency`,
    * `copyWindow` and the number of destinations ask for; they then only say
@@ -73,7 +74,7 @@ export interface FanOutOptions {
   /** Stop taking new messages; messages in flight finish or roll back. */
   readonly signal?: AbortSignal;
   readonly onEvent?: EventSink;
-  /** For checkers and schedulers: stand between the machines and the backends. */
+  /** For checkers and schedulers: stand between the machines and the backends. @internal */
   readonly hooks?: ExecutorHooks;
   readonly now?: () => number;
   /** Makes attempt ids; injectable for reproducible simulations. Each must be ULID-shaped (`isValidTx`). */

@@ -19,7 +19,7 @@ export interface OwnerInfo {
   readonly pid: number;
   /**
    * The process's start time as the host reports it (clock ticks since boot
-   * on Linux), or the core's per-process nonce (`n…`, see {@link defaultOwner}),
+   * on Linux), or the core's per-process nonce (`n…`, see `defaultOwner`),
    * '' if unknown.
    */
   readonly startTime: string;
@@ -31,7 +31,7 @@ export type Liveness = 'alive' | 'dead' | 'unknown';
 /**
  * Tells whether an owner (a marker's, or a writer named by an owner tag in a
  * file name) still runs. Every probe this code makes applies the one rule,
- * {@link ownerLiveness}, over what it can see of processes; tests may inject
+ * `ownerLiveness`, over what it can see of processes; tests may inject
  * a verdict directly. The core's {@link defaultOwnerProbe} can only recognise
  * this very process, unless a backend or the application supplied an
  * {@link OwnerEnvironment} (fs-posix's `linuxOwnerEnvironment` reads `/proc`).
@@ -88,7 +88,7 @@ function killLookup(self: OwnerInfo): PidLookup {
  * The identity this process writes into file names (temp files, consumer
  * claims) and, by default, into its markers: that of the owner environment
  * in force ({@link setOwnerEnvironment}, or one a backend supplied when
- * `openSpool` loaded it), else {@link defaultOwner}().
+ * `openSpool` loaded it), else `defaultOwner`().
  *
  * @example
  * ```ts
@@ -106,7 +106,7 @@ export function processOwner(): OwnerInfo {
  * Declare this process's full identity (boot id, pid namespace, start time),
  * so that the names it writes can be judged exactly by other processes; pids
  * are still looked up with `kill(pid, 0)`. `undefined` goes back to
- * {@link defaultOwner}. Prefer {@link setOwnerEnvironment}, which also says
+ * `defaultOwner`. Prefer {@link setOwnerEnvironment}, which also says
  * how to look pids up.
  * @throws RangeError when `owner.pid` is not this process's pid.
  */
@@ -164,11 +164,11 @@ function killSighting(pid: number): PidSighting {
 
 /**
  * The probe every function of the core uses unless given another: the one
- * rule ({@link ownerLiveness}) over the owner environment in force. That is
+ * rule (`ownerLiveness`) over the owner environment in force. That is
  * the one a backend supplied (fs-posix and fs-nfs on Linux: `/proc`, so a
  * dead or reused pid on this host and boot is 'dead') or the application
  * declared; without one, the core sees only `kill(pid, 0)` and its own
- * {@link defaultOwner}, so it says 'alive' for this very process and
+ * `defaultOwner`, so it says 'alive' for this very process and
  * 'unknown' for everybody else (leases decide).
  *
  * @example

@@ -8,7 +8,7 @@ import { deleteBegin, deleteFinish, deleteUndo, holdMachine, releaseMachine } fr
 
 /** Options shared by the queue commands. */
 export interface QueueCommandOptions {
-  /** For checkers: stand between the command's steps and the backend. */
+  /** For checkers: stand between the command's steps and the backend. @internal */
   readonly hooks?: ExecutorHooks;
   /** @internal The crash checker's `--drop-order`: a release renames before it removes the count. */
   readonly dropOrder?: boolean;

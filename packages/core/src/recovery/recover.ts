@@ -34,7 +34,7 @@ export interface RecoverOptions {
   readonly staleTempMs?: number;
   readonly now?: () => number;
   readonly onEvent?: EventSink;
-  /** For checkers: stand between the recovery machines and the backends. */
+  /** For checkers: stand between the recovery machines and the backends. @internal */
   readonly hooks?: ExecutorHooks;
   /** A message given back whose attempt count reached this is held (`h<id>.s`) instead. Default 5. */
   readonly maxAttempts?: number;

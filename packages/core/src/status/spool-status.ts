@@ -65,19 +65,43 @@ function addAge(h: { total: number; buckets: Record<string, number>; oldestMs: n
   h.oldestMs = Math.max(h.oldestMs, ageMs);
 }
 
+/** The role a spool entry plays, by its name (docs/PROTOCOL.md names them); what {@link SpoolStatus.counts} counts. */
+export type SpoolRole =
+  | 'source'
+  | 'taken'
+  | 'committed'
+  | 'backout'
+  | 'temp'
+  | 'record'
+  | 'retiring'
+  | 'staged'
+  | 'delivered'
+  | 'claim'
+  | 'claimed'
+  | 'lock'
+  | 'held'
+  | 'attempts'
+  | 'deleting'
+  | 'unknown';
+
+// SpoolRole is written out for the API docs; it must stay every kind of name but the identity file.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const rolesAreNameKinds: Same<SpoolRole, Exclude<ParsedName['kind'], 'identity'>> = true;
+void rolesAreNameKinds;
+
 /** What is in a spool, by kind. */
 export interface SpoolStatus {
   readonly location: string;
   readonly identity: SpoolIdentity;
   /** Entries per protocol role (`source`, `taken`, `committed`, `backout`, `record`, `retiring`, `claim`, `staged`, `delivered`, `claimed`, `lock`, `temp`, `held`, `attempts`, `deleting`, `unknown`). */
-  readonly counts: Record<Exclude<ParsedName['kind'], 'identity'>, number>;
+  readonly counts: Record<SpoolRole, number>;
   /** Ages of the messages waiting (`s<id>`, and `d<id>` in a destination) and held (`h<id>.s`, `h<id>.d`). */
   readonly ages: { readonly waiting: AgeHistogram; readonly held: AgeHistogram };
   /** Markers, up to `limit`. */
   readonly markers: MarkerStatus[];
   /** Entries that are not protocol files (or protocol names of the wrong kind), up to `limit`; `.nfs…` files are not among them. */
   readonly unknown: { name: string; kind: EntryKind }[];
-  /** `.nfs…` files: the NFS client's silly renames of files unlinked while open, gone once closed ({@link isNfsSillyName}). */
+  /** `.nfs…` files: the NFS client's silly renames of files unlinked while open, gone once closed (`isNfsSillyName`). */
   readonly nfsSilly: number;
   /** True when more markers or unknown entries exist than were listed. */
   readonly truncated: boolean;
