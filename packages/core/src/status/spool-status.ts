@@ -132,6 +132,9 @@ export async function spoolStatus(spool: SpoolBackend, options: { ownerProbe?: O
   const unknown: { name: string; kind: EntryKind }[] = [];
   let truncated = false;
   let nfsSilly = 0;
+  // The ages need one stat per message: awaiting each in turn made `status` over 200,000 entries a
+  // 20-second walk of thread-pool round trips; a bounded window keeps memory flat and the pool busy.
+  const stats = new StatWindow(STAT_WINDOW);
   for await (const entry of spool.list()) {
     const parsed = parseProtocolName(entry.name);
     if (parsed.kind === 'identity') continue;
@@ -147,8 +150,11 @@ export async function spoolStatus(spool: SpoolBackend, options: { ownerProbe?: O
     }
     counts[parsed.kind]++;
     if (parsed.kind === 'source' || parsed.kind === 'delivered' || parsed.kind === 'held') {
-      const st = await spool.stat(entry.name);
-      if (st !== undefined) addAge(parsed.kind === 'held' ? ages.held : ages.waiting, Math.max(0, now - st.mtimeMs));
+      const histogram = parsed.kind === 'held' ? ages.held : ages.waiting;
+      await stats.add(async () => {
+        const st = await spool.stat(entry.name);
+        if (st !== undefined) addAge(histogram, Math.max(0, now - st.mtimeMs));
+      });
       continue;
     }
     if (parsed.kind === 'claim') {
@@ -175,5 +181,37 @@ export async function spoolStatus(spool: SpoolBackend, options: { ownerProbe?: O
       markers.push({ file: entry.name, id: parsed.tx, state: 'corrupt', error: toFanoutError(err, 'ECORRUPT').message });
     }
   }
+  await stats.drain();
   return { location: spool.location, identity, counts, ages, markers, unknown, nfsSilly, truncated };
+}
+
+/** How many age stats `status` keeps in flight at once. */
+const STAT_WINDOW = 64;
+
+/**
+ * At most `size` tasks in flight; `add` waits for room, `drain` for the rest. The first failure
+ * is thrown (by the next `add` or by `drain`) once the tasks started before it have settled, so
+ * none is left running unobserved.
+ */
+class StatWindow {
+  private readonly running = new Set<Promise<void>>();
+  private failure: { err: unknown } | undefined;
+
+  constructor(private readonly size: number) {}
+
+  async add(task: () => Promise<void>): Promise<void> {
+    while (this.running.size >= this.size) await Promise.race(this.running);
+    if (this.failure) return this.drain();
+    const p: Promise<void> = task()
+      .catch((err: unknown) => {
+        this.failure ??= { err };
+      })
+      .finally(() => this.running.delete(p));
+    this.running.add(p);
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all(this.running);
+    if (this.failure) throw this.failure.err;
+  }
 }
