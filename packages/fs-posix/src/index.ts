@@ -5,3 +5,5 @@ export * from './local-posix-fs.js';
 export * from './write-new-file.js';
 export * from './posix-backend.js';
 export * from './open-posix-spool.js';
+export * from './linux-owner.js';
+export * from './posix-implementation.js';

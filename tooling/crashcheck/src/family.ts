@@ -10,7 +10,8 @@
  * the final recovery is a leftover.
  */
 import { uncommittedName } from './invariants.js';
-import { type ClaimedMessage, consume, consumePass, consumerName, type FanoutEvent, type Op, type OwnerProbe, processOwner, type SpoolBackend } from '@fanout/core';
+import { type ClaimedMessage, consume, consumePass, consumerName, type FanoutEvent, type OwnerProbe, processOwner, type SpoolBackend } from '@fanout/core';
+import { type Op } from '@fanout/core/internal';
 import type { CrashSimulator } from '@fanout/fs-memory';
 import type { ExpectedMessage } from './invariants.js';
 import { destPath, SOURCE } from './world.js';

@@ -25,6 +25,13 @@ export interface ClaimedMessage {
  * default this process, {@link processOwner}), so that a claim `c<id>.<who>`
  * tells exactly which process holds it and {@link releaseStaleClaims} can
  * prove that process dead.
+ *
+ * @example
+ * ```ts
+ * import { consumerName } from '@fanout/core';
+ *
+ * console.log(consumerName()); // this process as it names its claims c<id>.<who>
+ * ```
  */
 export function consumerName(owner: OwnerInfo = processOwner()): string {
   return encodeOwnerTag(owner);
@@ -41,6 +48,21 @@ export function consumerName(owner: OwnerInfo = processOwner()): string {
  * staged copy `w<id>.<tx>` kept its name, or a claim half-made): the other
  * names are removed, durably, before the message is handed out, so recovery
  * can never publish it again once it is consumed.
+ *
+ * @example
+ * ```ts
+ * import { acknowledge, claim, release } from '@fanout/core';
+ *
+ * const message = await claim(inbox, id); // undefined: another consumer won, or it is locked
+ * if (message) {
+ *   try {
+ *     for await (const chunk of message.read()) process.stdout.write(chunk);
+ *     await acknowledge(inbox, message);
+ *   } catch {
+ *     await release(inbox, message);
+ *   }
+ * }
+ * ```
  */
 export async function claim(spool: SpoolBackend, id: string, who: string = consumerName()): Promise<ClaimedMessage | undefined> {
   if ((await spool.stat(names.lock(id))) !== undefined) return undefined;
@@ -64,7 +86,17 @@ async function removeTwins(spool: SpoolBackend, id: string, keep: string, fileId
   if (removed) await spool.syncDir();
 }
 
-/** Acknowledge a claimed message: delete it, durably (else it could come back after a crash and be consumed twice). */
+/**
+ * Acknowledge a claimed message: delete it, durably (else it could come back after a crash and be consumed twice).
+ *
+ * @example
+ * ```ts
+ * import { acknowledge, claim } from '@fanout/core';
+ *
+ * const message = await claim(inbox, id);
+ * if (message) await acknowledge(inbox, message); // c<id>.<who> removed, synced
+ * ```
+ */
 export async function acknowledge(spool: SpoolBackend, message: ClaimedMessage): Promise<void> {
   await spool.remove(message.file);
   await spool.syncDir();
@@ -74,6 +106,14 @@ export async function acknowledge(spool: SpoolBackend, message: ClaimedMessage):
  * Give a claimed message back (`c<id>.<who>` → `d<id>`) for a later attempt.
  * A claim that has a second name (a crash left it so) is only dropped: the
  * other name carries the message.
+ *
+ * @example
+ * ```ts
+ * import { claim, release } from '@fanout/core';
+ *
+ * const message = await claim(inbox, id);
+ * if (message) await release(inbox, message); // back to d<id> for a later attempt
+ * ```
  */
 export async function release(spool: SpoolBackend, message: Pick<ClaimedMessage, 'id' | 'file'>): Promise<void> {
   await giveBackClaim(spool, message, names.delivered(message.id));
@@ -160,7 +200,7 @@ export interface ConsumePassOptions {
   readonly onEvent?: EventSink;
   /**
    * Count each handler failure in the destination and hold the message
-   * (`h<id>.d`) once it failed this many times (see {@link releaseCounted}).
+   * (`h<id>.d`) once it failed this many times (see `releaseCounted`).
    * Default: no counting (a failing message is offered again forever).
    */
   readonly maxAttempts?: number;
@@ -187,6 +227,17 @@ export interface ConsumePassResult {
  * added to `skip`). Messages are handled one at a time. Claims of dead
  * consumers are not touched (see {@link releaseStaleClaims}). Errors of the
  * spool itself (claim, acknowledge, release, listing) are thrown.
+ *
+ * @example
+ * ```ts
+ * import { consumePass } from '@fanout/core';
+ *
+ * // One pass over what is delivered now, e.g. in a watch loop's tick.
+ * const pass = await consumePass(inbox, async (message) => {
+ *   for await (const chunk of message.read()) process.stdout.write(chunk);
+ * });
+ * console.log(pass);
+ * ```
  */
 export async function consumePass(spool: SpoolBackend, handler: (message: ClaimedMessage) => Promise<void>, options: ConsumePassOptions = {}): Promise<ConsumePassResult> {
   const emit = options.onEvent ?? ignoreEvents;
@@ -237,6 +288,19 @@ export async function consumePass(spool: SpoolBackend, handler: (message: Claime
  * offered again by a later call, not by this one). Claims of dead consumers on
  * this host are released first, and temps of dead writers removed. This is {@link releaseStaleClaims} and `removeDeadTemps` followed by
  * one {@link consumePass}.
+ *
+ * @example
+ * ```ts
+ * import { consume } from '@fanout/core';
+ *
+ * const summary = await consume({
+ *   spool: inbox,
+ *   handler: async (message) => {
+ *     for await (const chunk of message.read()) process.stdout.write(chunk); // resolve: acknowledged; throw: released
+ *   },
+ * });
+ * console.log(summary.consumed, 'consumed');
+ * ```
  */
 export async function consume(options: ConsumeOptions): Promise<ConsumeSummary> {
   const { spool } = options;
@@ -264,6 +328,14 @@ export async function consume(options: ConsumeOptions): Promise<ConsumeSummary> 
  * here can tell whether it runs, whatever the probe says).
  *
  * @returns how many claims it released.
+ *
+ * @example
+ * ```ts
+ * import { releaseStaleClaims } from '@fanout/core';
+ *
+ * // Claims of consumers that died holding them go back to d<id>.
+ * console.log(await releaseStaleClaims(inbox), 'claims released');
+ * ```
  */
 export async function releaseStaleClaims(spool: SpoolBackend, probe: OwnerProbe = defaultOwnerProbe, self: OwnerInfo = processOwner()): Promise<number> {
   let released = 0;
