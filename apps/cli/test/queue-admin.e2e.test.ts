@@ -12,7 +12,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { encodeMarker } from '@fanout/core';
+import { encodeMarker } from '@fanout/core/internal';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { localOwner } from '../src/owner-probe.js';
 import { delivered, fanout, jsonEvent, lines, names, spawnFanout, tempDir } from './cli-harness.js';

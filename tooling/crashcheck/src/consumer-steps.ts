@@ -48,7 +48,7 @@ import {
   consumerName,
   processOwner,
   encodeOwnerTag,
-} from '@fanout/core';
+} from '@fanout/core/internal';
 import { type CrashSimulator, isSimulatedCrash } from '@fanout/fs-memory';
 import { allDead, consumerPass, CRASHING_CONSUMER_PID, type FamilyResult, type FamilyViolation, type FamilyWorld, finishAndCheck, listing, opLine, Sweep, Tally } from './family.js';
 import type { ExpectedMessage } from './invariants.js';

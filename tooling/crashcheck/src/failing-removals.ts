@@ -24,7 +24,8 @@
  * them, with the errno named in the message.
  */
 import { Transform } from 'node:stream';
-import { FanoutError, fanOut, type FanOutDestination, type Op, overrideBackend, type ProtocolName, recover, type SpoolBackend, type TransformFactory } from '@fanout/core';
+import { FanoutError, fanOut, type FanOutDestination, overrideBackend, type ProtocolName, recover, type SpoolBackend, type TransformFactory } from '@fanout/core';
+import { type Op } from '@fanout/core/internal';
 import type { CrashSimulator } from '@fanout/fs-memory';
 import { allDead, type FamilyResult, type FamilyViolation, Found, listing, opLine, Sweep } from './family.js';
 import { checkRecovered } from './invariants.js';

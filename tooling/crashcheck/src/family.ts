@@ -25,7 +25,7 @@ import {
   recover,
   releaseStaleClaims,
   type SpoolBackend,
-} from '@fanout/core';
+} from '@fanout/core/internal';
 import type { CrashSimulator } from '@fanout/fs-memory';
 import type { ExpectedMessage } from './invariants.js';
 import { simTempName, simTx } from './scenario.js';

@@ -27,7 +27,7 @@
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
-import type { StepName } from '@fanout/core';
+import type { StepName } from '@fanout/core/internal';
 import { consumerRecoveryName, runConsumerRecovery } from './consumer-recovery.js';
 import { consumerScenarioName, runConsumerScenario } from './consumer-scenario.js';
 import { CONSUMER_STEPS, consumerStepsName, runConsumerSteps } from './consumer-steps.js';

@@ -1,4 +1,5 @@
-import type { ProtocolName, StepName } from '@fanout/core';
+import type { ProtocolName } from '@fanout/core';
+import type { StepName } from '@fanout/core/internal';
 import type { ConsumerRecoveryScenario } from './consumer-recovery.js';
 import type { ConsumerScenario } from './consumer-scenario.js';
 import type { ConsumerStepsScenario } from './consumer-steps.js';

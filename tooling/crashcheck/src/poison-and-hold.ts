@@ -49,21 +49,23 @@ import {
   consumerName,
   deleteMessage,
   discardRecord,
-  type ExecutorHooks,
   fanOut,
   type FanoutEvent,
   holdMessage,
   isFanoutError,
-  type Op,
   overrideBackend,
   processOwner,
   type ProtocolName,
   recover,
   releaseMessage,
   type SpoolBackend,
-  type StepName,
   type TransformFactory,
 } from '@fanout/core';
+import {
+  type ExecutorHooks,
+  type Op,
+  type StepName,
+} from '@fanout/core/internal';
 import type { CrashSimulator } from '@fanout/fs-memory';
 import { allDead, consumerProbe, CRASHING_CONSUMER_PID, type FamilyResult, type FamilyViolation, listing, LIVE_CONSUMER_PID, opLine, Sweep } from './family.js';
 import { simTempName, simTx } from './scenario.js';

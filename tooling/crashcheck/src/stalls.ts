@@ -18,7 +18,8 @@
  *   per destination and leave nothing else behind.
  */
 import { Transform } from 'node:stream';
-import { type ContentSource, type CreateOptions, fanOut, type FanOutDestination, type Op, overrideBackend, type ProtocolName, type SpoolBackend, type TransformFactory } from '@fanout/core';
+import { type ContentSource, type CreateOptions, fanOut, type FanOutDestination, overrideBackend, type ProtocolName, type SpoolBackend, type TransformFactory } from '@fanout/core';
+import { type Op } from '@fanout/core/internal';
 import { allDead, type FamilyResult, type FamilyViolation, finishAndCheck, Found, listing, opLine, Sweep, Tally } from './family.js';
 import { messagesOf, simTempName, simTx } from './scenario.js';
 import { type BackendKind, cloneMachine, setUpMachine, SOURCE, spoolsOn } from './world.js';

@@ -25,6 +25,13 @@ export interface ClaimedMessage {
  * default this process, {@link processOwner}), so that a claim `c<id>.<who>`
  * tells exactly which process holds it and {@link releaseStaleClaims} can
  * prove that process dead.
+ *
+ * @example
+ * ```ts
+ * import { consumerName } from '@fanout/core';
+ *
+ * console.log(consumerName()); // this process as it names its claims c<id>.<who>
+ * ```
  */
 export function consumerName(owner: OwnerInfo = processOwner()): string {
   return encodeOwnerTag(owner);
@@ -41,15 +48,50 @@ export function consumerName(owner: OwnerInfo = processOwner()): string {
  * staged copy `w<id>.<tx>` kept its name, or a claim half-made): the other
  * names are removed, durably, before the message is handed out, so recovery
  * can never publish it again once it is consumed. The steps are
- * {@link claimMachine}'s; `hooks` stand between it and the spool (checkers).
+ * `claimMachine`'s.
+ *
+ * @example
+ * ```ts
+ * import { acknowledge, claim, release } from '@fanout/core';
+ *
+ * const message = await claim(inbox, id); // undefined: another consumer won, or it is locked
+ * if (message) {
+ *   try {
+ *     for await (const chunk of message.read()) process.stdout.write(chunk);
+ *     await acknowledge(inbox, message);
+ *   } catch {
+ *     await release(inbox, message);
+ *   }
+ * }
+ * ```
  */
-export async function claim(spool: SpoolBackend, id: string, who: string = consumerName(), hooks?: ExecutorHooks): Promise<ClaimedMessage | undefined> {
+export async function claim(spool: SpoolBackend, id: string, who: string = consumerName()): Promise<ClaimedMessage | undefined> {
+  return claimUnder(spool, id, who);
+}
+
+/** {@link claim}, its steps under executor `hooks` (checkers). Not public API. */
+export async function claimUnder(spool: SpoolBackend, id: string, who: string, hooks?: ExecutorHooks): Promise<ClaimedMessage | undefined> {
   const file = await unwrapStopped(() => runMachine(claimMachine(spool, id, who), hooks));
   return file === undefined ? undefined : { id, file, read: () => spool.read(file) };
 }
 
-/** Acknowledge a claimed message: delete it, durably (else it could come back after a crash and be consumed twice). */
-export async function acknowledge(spool: SpoolBackend, message: Pick<ClaimedMessage, 'file'>, hooks?: ExecutorHooks): Promise<void> {
+/**
+ * Acknowledge a claimed message: delete it, durably (else it could come back after a crash and be consumed twice).
+ *
+ * @example
+ * ```ts
+ * import { acknowledge, claim } from '@fanout/core';
+ *
+ * const message = await claim(inbox, id);
+ * if (message) await acknowledge(inbox, message); // c<id>.<who> removed, synced
+ * ```
+ */
+export async function acknowledge(spool: SpoolBackend, message: ClaimedMessage): Promise<void> {
+  await acknowledgeUnder(spool, message);
+}
+
+/** {@link acknowledge}, its steps under executor `hooks` (checkers). Not public API. */
+export async function acknowledgeUnder(spool: SpoolBackend, message: Pick<ClaimedMessage, 'file'>, hooks?: ExecutorHooks): Promise<void> {
   await unwrapStopped(() => runMachine(acknowledgeMachine(spool, message.file), hooks));
 }
 
@@ -57,8 +99,21 @@ export async function acknowledge(spool: SpoolBackend, message: Pick<ClaimedMess
  * Give a claimed message back (`c<id>.<who>` → `d<id>`) for a later attempt.
  * A claim that has a second name (a crash left it so) is only dropped: the
  * other name carries the message.
+ *
+ * @example
+ * ```ts
+ * import { claim, release } from '@fanout/core';
+ *
+ * const message = await claim(inbox, id);
+ * if (message) await release(inbox, message); // back to d<id> for a later attempt
+ * ```
  */
-export async function release(spool: SpoolBackend, message: Pick<ClaimedMessage, 'id' | 'file'>, hooks?: ExecutorHooks): Promise<void> {
+export async function release(spool: SpoolBackend, message: Pick<ClaimedMessage, 'id' | 'file'>): Promise<void> {
+  await releaseUnder(spool, message);
+}
+
+/** {@link release}, its steps under executor `hooks` (checkers). Not public API. */
+export async function releaseUnder(spool: SpoolBackend, message: Pick<ClaimedMessage, 'id' | 'file'>, hooks?: ExecutorHooks): Promise<void> {
   await unwrapStopped(() => runMachine(giveBackMachine(spool, message.id, message.file, names.delivered(message.id)), hooks));
 }
 
@@ -109,7 +164,7 @@ export interface ConsumeOptions {
   readonly maxAttempts?: number;
   /** See {@link ConsumePassOptions.counts}. */
   readonly counts?: (error: FanoutError) => boolean;
-  /** For checkers: stand between the consumer's machines (claims, acknowledgements, releases, temp clean-up) and the spool. */
+  /** For checkers: stand between the consumer's machines (claims, acknowledgements, releases, temp clean-up) and the spool. @internal */
   readonly hooks?: ExecutorHooks;
 }
 
@@ -139,7 +194,7 @@ export interface ConsumePassOptions {
   readonly onEvent?: EventSink;
   /**
    * Count each handler failure in the destination and hold the message
-   * (`h<id>.d`) once it failed this many times (see {@link releaseCounted}).
+   * (`h<id>.d`) once it failed this many times (see `releaseCounted`).
    * Default: no counting (a failing message is offered again forever).
    */
   readonly maxAttempts?: number;
@@ -147,7 +202,7 @@ export interface ConsumePassOptions {
   readonly counts?: (error: FanoutError) => boolean;
   /** The consuming process, named in the temp files of its counts (default {@link processOwner}()). */
   readonly owner?: OwnerInfo;
-  /** For checkers: stand between the consumer's machines and the spool (see `ExecutorHooks`). */
+  /** For checkers: stand between the consumer's machines and the spool. @internal */
   readonly hooks?: ExecutorHooks;
 }
 
@@ -168,6 +223,17 @@ export interface ConsumePassResult {
  * added to `skip`). Messages are handled one at a time. Claims of dead
  * consumers are not touched (see {@link releaseStaleClaims}). Errors of the
  * spool itself (claim, acknowledge, release, listing) are thrown.
+ *
+ * @example
+ * ```ts
+ * import { consumePass } from '@fanout/core';
+ *
+ * // One pass over what is delivered now, e.g. in a watch loop's tick.
+ * const pass = await consumePass(inbox, async (message) => {
+ *   for await (const chunk of message.read()) process.stdout.write(chunk);
+ * });
+ * console.log(pass);
+ * ```
  */
 export async function consumePass(spool: SpoolBackend, handler: (message: ClaimedMessage) => Promise<void>, options: ConsumePassOptions = {}): Promise<ConsumePassResult> {
   const emit = options.onEvent ?? ignoreEvents;
@@ -181,7 +247,7 @@ export async function consumePass(spool: SpoolBackend, handler: (message: Claime
     if (options.signal?.aborted) break;
     const parsed = parseProtocolName(entry.name);
     if (parsed.kind !== 'delivered' || entry.kind !== 'file' || skip.has(parsed.id)) continue;
-    const message = await claim(spool, parsed.id, who, options.hooks);
+    const message = await claimUnder(spool, parsed.id, who, options.hooks);
     if (!message) continue;
     try {
       await handler(message);
@@ -198,7 +264,7 @@ export async function consumePass(spool: SpoolBackend, handler: (message: Claime
         }
         continue;
       }
-      await release(spool, message, options.hooks);
+      await releaseUnder(spool, message, options.hooks);
       emit({ type: 'consume-failed', id: parsed.id, spool: spool.location, error });
       continue;
     }
@@ -210,7 +276,7 @@ export async function consumePass(spool: SpoolBackend, handler: (message: Claime
         return false;
       });
     }
-    await acknowledge(spool, message, options.hooks);
+    await acknowledgeUnder(spool, message, options.hooks);
     consumed++;
     emit({ type: 'consumed', id: parsed.id, spool: spool.location });
   }
@@ -223,6 +289,19 @@ export async function consumePass(spool: SpoolBackend, handler: (message: Claime
  * offered again by a later call, not by this one). Claims of dead consumers on
  * this host are released first, and temps of dead writers removed. This is {@link releaseStaleClaims} and `removeDeadTemps` followed by
  * one {@link consumePass}.
+ *
+ * @example
+ * ```ts
+ * import { consume } from '@fanout/core';
+ *
+ * const summary = await consume({
+ *   spool: inbox,
+ *   handler: async (message) => {
+ *     for await (const chunk of message.read()) process.stdout.write(chunk); // resolve: acknowledged; throw: released
+ *   },
+ * });
+ * console.log(summary.consumed, 'consumed');
+ * ```
  */
 export async function consume(options: ConsumeOptions): Promise<ConsumeSummary> {
   return unwrapStopped(() => consumeUnwrapped(options));
@@ -231,7 +310,7 @@ export async function consume(options: ConsumeOptions): Promise<ConsumeSummary> 
 async function consumeUnwrapped(options: ConsumeOptions): Promise<ConsumeSummary> {
   const { spool } = options;
   const probe = options.ownerProbe ?? defaultOwnerProbe;
-  const released = await releaseStaleClaims(spool, probe, options.owner, options.hooks);
+  const released = await releaseStaleClaimsUnder(spool, probe, options.owner ?? processOwner(), options.hooks);
   // A consumer that crashed while it counted a failure left a temp; nobody else recovers a destination.
   await removeDeadTemps(spool, probe, STALE_TEMP_MS, Date.now(), ignoreEvents, options.hooks);
   const { consumed, failed, held } = await consumePass(spool, options.handler, {
@@ -254,11 +333,24 @@ async function consumeUnwrapped(options: ConsumeOptions): Promise<ConsumeSummary
  * exactly a tag, and never for a holder on another host than `self` (nobody
  * here can tell whether it runs, whatever the probe says).
  *
- * Each release is {@link giveBackMachine}'s steps, under `hooks` (checkers).
+ * Each release is `giveBackMachine`'s steps.
  *
  * @returns how many claims it released.
+ *
+ * @example
+ * ```ts
+ * import { releaseStaleClaims } from '@fanout/core';
+ *
+ * // Claims of consumers that died holding them go back to d<id>.
+ * console.log(await releaseStaleClaims(inbox), 'claims released');
+ * ```
  */
-export async function releaseStaleClaims(spool: SpoolBackend, probe: OwnerProbe = defaultOwnerProbe, self: OwnerInfo = processOwner(), hooks?: ExecutorHooks): Promise<number> {
+export async function releaseStaleClaims(spool: SpoolBackend, probe: OwnerProbe = defaultOwnerProbe, self: OwnerInfo = processOwner()): Promise<number> {
+  return releaseStaleClaimsUnder(spool, probe, self);
+}
+
+/** {@link releaseStaleClaims}, each release under executor `hooks` (checkers). Not public API. */
+export async function releaseStaleClaimsUnder(spool: SpoolBackend, probe: OwnerProbe, self: OwnerInfo, hooks?: ExecutorHooks): Promise<number> {
   let released = 0;
   for await (const entry of spool.list()) {
     const parsed = parseProtocolName(entry.name);
@@ -267,7 +359,7 @@ export async function releaseStaleClaims(spool: SpoolBackend, probe: OwnerProbe 
     if (holder === undefined || !sameHost(holder, self)) continue;
     if ((await probe(holder)) !== 'dead') continue;
     try {
-      await release(spool, { id: parsed.id, file: entry.name }, hooks);
+      await releaseUnder(spool, { id: parsed.id, file: entry.name }, hooks);
       released++;
     } catch (err) {
       if (!isFanoutError(err, 'ENOENT', 'EEXIST')) throw err;

@@ -34,7 +34,7 @@ export interface RecoverOptions {
   readonly staleTempMs?: number;
   readonly now?: () => number;
   readonly onEvent?: EventSink;
-  /** For checkers: stand between the recovery machines and the backends. */
+  /** For checkers: stand between the recovery machines and the backends. @internal */
   readonly hooks?: ExecutorHooks;
   /** A message given back whose attempt count reached this is held (`h<id>.s`) instead. Default 5. */
   readonly maxAttempts?: number;
@@ -55,7 +55,16 @@ export interface RecoverySummary {
   readonly unknown: number;
 }
 
-/** Default age after which an unprovable writer's temp file is removed. */
+/**
+ * Default age after which an unprovable writer's temp file is removed.
+ *
+ * @example
+ * ```ts
+ * import { STALE_TEMP_MS } from '@fanout/core';
+ *
+ * console.log(`temp files of writers nobody can prove dead go after ${STALE_TEMP_MS / 3_600_000} h`);
+ * ```
+ */
 export const STALE_TEMP_MS = 36 * 3600 * 1000;
 
 /**
@@ -71,6 +80,15 @@ export const STALE_TEMP_MS = 36 * 3600 * 1000;
  * quarantined: reported in `refused`, left in place, its messages left alone.
  *
  * @throws `ENOTSPOOL` when `spool` is not a fanout spool.
+ *
+ * @example
+ * ```ts
+ * import { openSpool, recover } from '@fanout/core';
+ *
+ * const open = (url: string) => openSpool(url, { backends });
+ * const summary = await recover({ spool: await open('/var/spool/fanout/outgoing'), open });
+ * console.log(summary);
+ * ```
  */
 export async function recover(options: RecoverOptions): Promise<RecoverySummary> {
   return unwrapStopped(() => recoverUnwrapped(options));
