@@ -37,7 +37,7 @@ export type Op =
   /** Create `name` exclusively; a copy carries its `stall` watch, which bounds the whole call (see `StallWatch`). */
   | { readonly type: 'create'; readonly step: StepName; readonly spool: SpoolBackend; readonly name: string; readonly content: () => ContentSource; readonly syncData?: false; readonly whole?: true; readonly stall?: StallWatch }
   | { readonly type: 'publish'; readonly step: StepName; readonly spool: SpoolBackend; readonly from: string; readonly to: string }
-  /** Hard-link `from` as `to` ({@link SpoolBackend.link}); only on backends with `capabilities.hardLinks`. */
+  /** Hard-link `from` as `to` ({@link SpoolBackend.link}); only on backends that have it. */
   | { readonly type: 'link'; readonly step: StepName; readonly spool: SpoolBackend; readonly from: string; readonly to: string }
   /** Atomic rename ({@link SpoolBackend.rename}): the fence. */
   | { readonly type: 'rename'; readonly step: StepName; readonly spool: SpoolBackend; readonly from: string; readonly to: string }

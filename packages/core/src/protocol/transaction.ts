@@ -88,7 +88,7 @@ function takenOver(plan: TransactionPlan, id: string): MessageFailure {
 
 /** Whether `spool` can give a file a second name ({@link SpoolBackend.link}): linked seed locks. */
 function canLink(spool: SpoolBackend): boolean {
-  return spool.capabilities.hardLinks && spool.link !== undefined;
+  return spool.link !== undefined;
 }
 
 /**
