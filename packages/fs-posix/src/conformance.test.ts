@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
 import { defineBackendConformance } from '@fanout/core/testing';
+import { memoryBackedPosixFs } from './local-posix-fs.js';
+import { nodePosixFs } from './node-posix-fs.js';
 import { PosixBackend } from './posix-backend.js';
 import { posixConformanceHarness } from './testing/index.js';
 
@@ -10,3 +13,9 @@ for (const publishMode of ['link'] as const) {
     posixConformanceHarness((root) => new PosixBackend({ root, publishMode })),
   );
 }
+// The default fs makes its calls inline; the same contract through the thread pool, and with fsyncs inline too.
+defineBackendConformance('fs-posix over nodePosixFs (every call on the thread pool)', posixConformanceHarness((root) => new PosixBackend({ root, fs: nodePosixFs })));
+defineBackendConformance(
+  'fs-posix over memoryBackedPosixFs (every call inline)',
+  posixConformanceHarness((root) => new PosixBackend({ root, fs: memoryBackedPosixFs }), existsSync('/dev/shm') ? { base: '/dev/shm' } : {}),
+);

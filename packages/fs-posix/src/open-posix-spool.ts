@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FanoutError } from '@fanout/core';
+import { memoryBackedPosixFs, onMemoryFilesystem } from './local-posix-fs.js';
 import { PosixBackend, type PosixBackendOptions } from './posix-backend.js';
 
 /** Options of {@link openPosixSpool}: those of {@link PosixBackend} but the root. */
@@ -54,10 +55,15 @@ export function posixSpoolPath(locationOrPath: string, scheme = 'file:'): { root
 }
 
 /**
- * Open the posix spool at a plain path or `file:///…` URL. Does no I/O: call
- * `ensureContainer()` to create it.
+ * Open the posix spool at a plain path or `file:///…` URL. Creates nothing
+ * (call `ensureContainer()` for that); it only asks which filesystem the
+ * path is on: on tmpfs or ramfs, where an fsync does nothing, every call is
+ * made on the calling thread ({@link memoryBackedPosixFs}); elsewhere
+ * fsyncs go to the thread pool (the default, {@link localPosixFs}). An `fs`
+ * given in `options` is used as it is.
  */
 export async function openPosixSpool(locationOrPath: string, options: OpenPosixSpoolOptions = {}): Promise<PosixBackend> {
   const { root, location } = posixSpoolPath(locationOrPath);
-  return new PosixBackend({ ...options, root, location: options.location ?? location });
+  const fs = options.fs ?? ((await onMemoryFilesystem(root)) ? memoryBackedPosixFs : undefined);
+  return new PosixBackend({ ...options, ...(fs ? { fs } : {}), root, location: options.location ?? location });
 }

@@ -18,7 +18,7 @@ import {
   tempName,
 } from '@fanout/core';
 import { errnoCode, fromErrno, type ErrnoContext } from './errno.js';
-import { nodePosixFs } from './node-posix-fs.js';
+import { localPosixFs } from './local-posix-fs.js';
 import type { PosixDirent, PosixFs, PosixStats } from './posix-fs.js';
 import { writeNewFile } from './write-new-file.js';
 
@@ -37,7 +37,11 @@ export function readSize(size: number, position: number): number {
 export interface PosixBackendOptions {
   /** Absolute path of the spool directory. */
   readonly root: string;
-  /** The file API; default {@link nodePosixFs}. Inject one to test or simulate crashes. */
+  /**
+   * The file API; default {@link localPosixFs} (metadata calls on the calling thread, fsyncs on the
+   * thread pool); {@link nodePosixFs} makes every call on the thread pool. Inject one to test or
+   * simulate crashes.
+   */
   readonly fs?: PosixFs;
   /** What errors and markers call this spool; default `root`. */
   readonly location?: string;
@@ -94,7 +98,7 @@ export class PosixBackend implements SpoolBackend {
       });
     }
     this.root = options.root.length > 1 ? options.root.replace(/\/+$/, '') : options.root;
-    this.fs = options.fs ?? nodePosixFs;
+    this.fs = options.fs ?? localPosixFs;
     this.location = options.location ?? this.root;
     this.publishMode = options.publishMode ?? 'link';
     // Rename mode is for filesystems without hard links; the contract says "no hard links" by having no link().
@@ -114,7 +118,7 @@ export class PosixBackend implements SpoolBackend {
   /** lstat that resolves `undefined` for a missing name and maps other failures. */
   protected async lstatOrUndefined(path: string, file?: string): Promise<PosixStats | undefined> {
     try {
-      return await this.fs.lstat(path);
+      return await (this.fs.lstatIfExists ? this.fs.lstatIfExists(path) : this.fs.lstat(path));
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return undefined;
       throw fromErrno(err, 'lstat', this.where(file));
@@ -422,6 +426,8 @@ export class PosixBackend implements SpoolBackend {
         if (n === 0) return;
         position += n;
         yield n === buffer.byteLength ? buffer : buffer.subarray(0, n);
+        // A regular file reads short only at its end: no second read to hear the end (one call per message).
+        if (n < buffer.byteLength) return;
       }
     } finally {
       // Read-only descriptor: a close failure cannot lose data.

@@ -64,6 +64,14 @@ export interface PosixFs {
   close(fd: number): Promise<void>;
   fstat(fd: number): Promise<PosixStats>;
   lstat(path: string): Promise<PosixStats>;
+  /**
+   * Optional: `lstat` that resolves `undefined` for a missing name instead of
+   * rejecting with `ENOENT` (Node's `throwIfNoEntry: false`): the protocol
+   * looks for many names that are usually absent (attempt counts, publish
+   * targets), and an error object per miss is most of such a call's cost.
+   * Any other failure rejects as `lstat` does.
+   */
+  lstatIfExists?(path: string): Promise<PosixStats | undefined>;
   link(existingPath: string, newPath: string): Promise<void>;
   unlink(path: string): Promise<void>;
   rename(oldPath: string, newPath: string): Promise<void>;

@@ -10,7 +10,7 @@ import { constants, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fanOut, FanoutError, recover, spoolStatus, type ProtocolName } from '@fanout/core';
-import { nodePosixFs, PosixBackend } from '@fanout/fs-posix';
+import { localPosixFs, memoryBackedPosixFs, nodePosixFs, onMemoryFilesystem, PosixBackend } from '@fanout/fs-posix';
 import { countingFs } from './counting-fs.js';
 import { median } from './figures.js';
 import { naiveCopy } from './naive-copy.js';
@@ -58,7 +58,8 @@ async function timed(body: () => Promise<Omit<ChildResult, 'seconds' | 'cpuSecon
 export async function runChildJob(job: ChildJob): Promise<ChildResult> {
   switch (job.kind) {
     case 'fanout': {
-      const { fs, counts } = countingFs(nodePosixFs);
+      // The fs the command would pick for this place (openPosixSpool's choice), with its fsyncs counted.
+      const { fs, counts } = countingFs((await onMemoryFilesystem(job.root)) ? memoryBackedPosixFs : localPosixFs);
       const spool = (name: string) => new PosixBackend({ root: join(job.root, name), fs });
       const source = spool('S');
       const destinations = destinationNames(job.destinations).map((n) => ({ spool: spool(n) }));
@@ -141,7 +142,7 @@ export function cliRunArgs(root: string, destinations: number): string[] {
 }
 
 /** User + system CPU seconds of this process's waited-for children (Linux /proc; 0 elsewhere). */
-function childrenCpuSeconds(): number {
+export function childrenCpuSeconds(): number {
   try {
     // Fields 16 and 17 of /proc/self/stat (cutime, cstime), counted after the ")" that ends the command name.
     const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');

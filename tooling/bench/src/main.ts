@@ -23,6 +23,7 @@ import { describeMachine, mountOfPath } from './machine.js';
 import { type BenchOptions, parseOptions, type Setting } from './options.js';
 import { messageId, seededMessages } from './seeded-bytes.js';
 import { markdownTable, replaceBetween, type Row } from './table.js';
+import { runMatrix, writeMatrixFiles } from './matrix-run.js';
 
 const mainPath = fileURLToPath(import.meta.url);
 const repoRoot = resolve(dirname(mainPath), '../../..');
@@ -270,13 +271,15 @@ async function main(): Promise<void> {
       rmSync(input.dir, { recursive: true, force: true });
     }
     const scale = o.scale.length > 0 ? await measureScale(benchDir, o) : undefined;
+    const matrix = o.matrix ? await runMatrix(o, benchDir, { inChild, generateInput, prepareSpools, verify, log }) : undefined;
     const elapsed = (performance.now() - started) / 1000;
-    const report = renderReport({ o, machine, dirNote, fsync, measured, cliFsyncs, scale, elapsed });
+    const report = renderReport({ o, machine, dirNote, fsync, measured, cliFsyncs, scale, elapsed }) + (matrix ? `\n\n${matrix.markdown}` : '');
     process.stdout.write(`${report}\n`);
     if (o.doc) {
       const existing = existsSync(docPath) ? readFileSync(docPath, 'utf8') : undefined;
       writeFileSync(docPath, replaceBetween(existing, BEGIN, END, report, freshDoc(report)));
       log(`bench: wrote ${docPath}`);
+      if (matrix) await writeMatrixFiles(matrix.report, dirname(docPath));
     }
   } finally {
     rmSync(benchDir, { recursive: true, force: true });

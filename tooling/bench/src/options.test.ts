@@ -14,8 +14,12 @@ describe('parseOptions', () => {
     expect(o.largeMessages).toBe(30);
   });
   it('switches parts off with --no-*', () => {
-    const o = parseOptions(['--no-cli', '--no-doc', '--no-scale'], {});
-    expect(o).toMatchObject({ cli: false, doc: false, scale: [] });
+    const o = parseOptions(['--no-cli', '--no-doc', '--no-scale', '--no-matrix', '--no-strace'], {});
+    expect(o).toMatchObject({ cli: false, doc: false, scale: [], matrix: false, strace: false });
+  });
+  it('runs the matrix of issue 17 by default, on /dev/shm and the disk, with 30,000 messages for its scale case', () => {
+    expect(parseOptions([], {})).toMatchObject({ matrix: true, tmpfsDir: '/dev/shm', manyMessages: 30000, hugeMessages: 10, manyOnDisk: false, strace: true });
+    expect(parseOptions(['--quick'], {})).toMatchObject({ matrix: true, manyMessages: 2000, hugeMessages: 2 });
   });
   it('shrinks everything with --quick but lets an explicit count win', () => {
     const o = parseOptions(['--quick', '--messages', '50'], {});

@@ -36,6 +36,20 @@ export interface BenchOptions {
   readonly doc: boolean;
   /** Where to put spools; default os.tmpdir() unless that is tmpfs. */
   readonly dir: string | undefined;
+  /** Run the matrix of issue 17 (tmpfs and disk; 1, 3, 10 destinations; 1 KiB–16 MiB; enqueue; strace counts). */
+  readonly matrix: boolean;
+  /** A tmpfs directory for the matrix's tmpfs place; its cases are left out when it is not tmpfs. */
+  readonly tmpfsDir: string;
+  /** Messages of the matrix's scale case (4 KiB, 3 destinations). */
+  readonly manyMessages: number;
+  /** Messages of the matrix's 16 MiB case. */
+  readonly hugeMessages: number;
+  /** Run the scale case on disk too (its naive durable baseline alone takes minutes there). */
+  readonly manyOnDisk: boolean;
+  /** Count system calls per message with strace (untimed runs). */
+  readonly strace: boolean;
+  /** Bytes of the stream `fanout enqueue -` reads from stdin. */
+  readonly stdinBytes: number;
 }
 
 const QUICK: Partial<Record<keyof BenchOptions, string>> = {
@@ -47,6 +61,9 @@ const QUICK: Partial<Record<keyof BenchOptions, string>> = {
   bigPoolGrid: '64x16',
   scale: '2000,20000',
   doc: 'false',
+  manyMessages: '2000',
+  hugeMessages: '2',
+  stdinBytes: String(16 << 20),
 };
 
 const DEFAULTS: Record<keyof BenchOptions, string> = {
@@ -64,6 +81,13 @@ const DEFAULTS: Record<keyof BenchOptions, string> = {
   cli: 'true',
   doc: 'true',
   dir: '',
+  matrix: 'true',
+  tmpfsDir: '/dev/shm',
+  manyMessages: '30000',
+  hugeMessages: '10',
+  manyOnDisk: 'false',
+  strace: 'true',
+  stdinBytes: String(256 << 20),
 };
 
 function flagName(key: string): string {
@@ -98,7 +122,7 @@ function bool(key: string, text: string): boolean {
 
 /**
  * Options from `argv` (after the script) and `env`. `--quick` shrinks every
- * count for a smoke run; `--no-cli`, `--no-doc`, `--no-scale` switch parts off.
+ * count for a smoke run; `--no-cli`, `--no-doc`, `--no-scale`, `--no-matrix`, `--no-strace` switch parts off.
  * @throws on an unknown flag or a malformed value.
  */
 export function parseOptions(argv: readonly string[], env: Record<string, string | undefined>): BenchOptions {
@@ -115,9 +139,9 @@ export function parseOptions(argv: readonly string[], env: Record<string, string
       quick = true;
       continue;
     }
-    const off = /^--no-(cli|doc|scale)$/.exec(arg);
+    const off = /^--no-(cli|doc|scale|matrix|strace)$/.exec(arg);
     if (off) {
-      given[off[1] === 'scale' ? 'scale' : (off[1] as 'cli' | 'doc')] = off[1] === 'scale' ? '' : 'false';
+      given[off[1] === 'scale' ? 'scale' : (off[1] as 'cli' | 'doc' | 'matrix' | 'strace')] = off[1] === 'scale' ? '' : 'false';
       continue;
     }
     const [flag, inline] = arg.split('=', 2) as [string, string | undefined];
@@ -143,5 +167,12 @@ export function parseOptions(argv: readonly string[], env: Record<string, string
     cli: bool('cli', text('cli')),
     doc: bool('doc', text('doc')),
     dir: text('dir') === '' ? undefined : text('dir'),
+    matrix: bool('matrix', text('matrix')),
+    tmpfsDir: text('tmpfsDir'),
+    manyMessages: positive('manyMessages', text('manyMessages')),
+    hugeMessages: positive('hugeMessages', text('hugeMessages')),
+    manyOnDisk: bool('manyOnDisk', text('manyOnDisk')),
+    strace: bool('strace', text('strace')),
+    stdinBytes: positive('stdinBytes', text('stdinBytes')),
   };
 }
