@@ -15,6 +15,8 @@ import { ctl, freshDir, lastJson, outcomeOf, readyOf, sleep, spawnOn, vm } from 
 const RACE_CHILD = fileURLToPath(new URL('./children/race-child.mjs', import.meta.url));
 const LOST_CHILD = fileURLToPath(new URL('./children/lost-link-child.mjs', import.meta.url));
 const NAMES = 16;
+/** The new name of the lost-reply cases (lost-link-child.mjs): the string that marks the LINK or RENAME on the wire. */
+const LOST_TARGET = 'lost-reply-target';
 const bytes = (text: string) => new TextEncoder().encode(text);
 
 interface RaceResult {
@@ -135,38 +137,44 @@ describe(`two kernel NFS v${vm.vers} clients of one server`, () => {
     console.log(`negative lookup: a plain read on client 2 right after client 1's create answered ${[...new Set(raw)].join(', ')} (${raw.filter((r) => r !== 'read').length}/10 not read)`);
   });
 
-  // The rename's lost reply shows on v4.2 (the kernel answers ENOENT after the restart, fs-nfs resolves). The
-  // same set-up for a LINK never got the LINK to the server while replies were dropped (v3 and v4.2, 20 s):
-  // that case is still covered only by fs-nfs's injected-fault tests (nfs-backend.test.ts).
-  for (const op of ['rename'] as string[]) {
-    it(`a ${op} whose reply is lost, then an nfsd restart: the retransmission's answer is not believed, fs-nfs recognises its own file by identity`, async () => {
+  // How a reply is lost for certain: from the moment the LINK or RENAME naming the new file leaves
+  // client 1 (matched by the name in the packet), every packet of the server to client 1 is dropped
+  // (vm/ctl.sh lose-replies), so that call reaches the server and only its reply is lost. Then the
+  // server reboots (its duplicate-request cache and NFSv4 sessions go with it) and the client's
+  // retransmission is executed once more.
+  for (const op of ['link', 'rename'] as const) {
+    it(`a ${op} whose reply is lost, then a server reboot: the retransmission answers ${op === 'link' ? 'EEXIST' : 'ENOENT'}, fs-nfs recognises its own file by identity`, async () => {
       const dir = await freshDir(`lost-${op}`);
       const go = `/tmp/go-lost-${op}-${Date.now()}`;
       const child = spawnOn('c1', process.execPath, [LOST_CHILD, dir.a, go, op]);
       const outcome = outcomeOf(child);
       await readyOf(child);
       const exists = (path: string) => lstat(path).then(() => true, () => false);
-      const waitFor = async (path: string, ms: number) => {
-        for (let waited = 0; waited < ms && !(await exists(path)); waited += 50) await sleep(50);
+      const waitFor = async (path: string, ms: number, every = 50) => {
+        for (let waited = 0; waited < ms && !(await exists(path)); waited += every) await sleep(every);
         return exists(path);
       };
+      let executed = false;
       try {
         writeFileSync(go, '');
-        expect(await waitFor(`${go}.held`, 30_000)).toBe(true); // the backend's lookups are done
-        await ctl('netem-in', 'c1', 'loss 100%'); // from now on the server's replies to client 1 are lost
+        expect(await waitFor(`${go}.held`, 30_000)).toBe(true); // the backend's own lookups are done
+        await ctl('lose-replies', 'c1', LOST_TARGET);
         writeFileSync(`${go}.drop`, '');
         // The server did it, though client 1 never heard: it is there on the server's disk.
-        expect(await waitFor(join(dir.server, 'target'), 20_000)).toBe(true);
-        await ctl('restart-server'); // its duplicate request cache is gone
+        executed = await waitFor(join(dir.server, LOST_TARGET), 30_000);
+        await ctl('restart-server');
       } finally {
         await ctl('heal', 'c1');
       }
+      expect(executed).toBe(true);
       const result = lastJson<{ raw: string[]; outcome: string }>(await outcome);
-      console.log(`lost ${op} reply + nfsd restart: the kernel's ${op}() answered ${result.raw.join(', ')}; fs-nfs: ${result.outcome}`);
+      console.log(`lost ${op} reply + server reboot: the kernel's ${op}() answered ${result.raw.join(', ')}; fs-nfs: ${result.outcome}`);
+      // What the kernel answered shows that the reply was lost: the rebooted server ran the call again.
+      expect(result.raw[0]).toBe(op === 'link' ? 'EEXIST' : 'ENOENT');
       expect(result.outcome).toBe('resolved');
-      expect(await readFile(join(dir.server, 'target'), 'utf8')).toBe('lost reply');
+      expect(await readFile(join(dir.server, LOST_TARGET), 'utf8')).toBe('lost reply');
       const src = await lstat(join(dir.server, 'src')).then(() => 'present', () => 'gone');
-      expect(src).toBe('gone');
+      expect(src).toBe(op === 'link' ? 'present' : 'gone');
     });
   }
 
