@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { FanoutError } from '@fanout/core';
 import { NfsBackend, isRetryable } from '@fanout/fs-nfs';
-import { ctl, freshDir, lastJson, outcomeOf, readyOf, sleep, spawnOn, vm } from './vm-env.js';
+import type { ChildProcess } from 'node:child_process';
+import { ctl, freshDir, lastJson, outcomeOf, readyOf, sleep, spawnOn, vm, type ChildOutcome } from './vm-env.js';
 
 const RACE_CHILD = fileURLToPath(new URL('./children/race-child.mjs', import.meta.url));
 const LOST_CHILD = fileURLToPath(new URL('./children/lost-link-child.mjs', import.meta.url));
@@ -19,29 +20,65 @@ const NAMES = 16;
 const LOST_TARGET = 'lost-reply-target';
 const bytes = (text: string) => new TextEncoder().encode(text);
 
+type RaceMode = 'excl' | 'publish' | 'link' | 'rename';
+const MODES: readonly RaceMode[] = ['excl', 'publish', 'link', 'rename'];
+
 interface RaceResult {
+  readonly mode: RaceMode;
   readonly wins: number[];
   readonly errors: string[];
 }
 
-/** Run `mode` as contender a on client 1 and contender b on client 2, started together. */
-async function raceAcrossClients(mode: 'excl' | 'publish' | 'link' | 'rename', setUp?: (dir: { a: string; b: string }) => Promise<void>) {
-  const dir = await freshDir(`race-${mode}`);
-  await setUp?.(dir);
-  const go = `/tmp/go-${mode}-${Date.now()}`;
-  const kids = [
-    spawnOn('c1', process.execPath, [RACE_CHILD, mode, dir.a, 'a', String(NAMES), go]),
-    spawnOn('c2', process.execPath, [RACE_CHILD, mode, dir.b, 'b', String(NAMES), go]),
-  ];
-  const outcomes = kids.map(outcomeOf);
-  await Promise.all(kids.map(readyOf));
-  writeFileSync(go, '');
-  const [a, b] = await Promise.all(outcomes);
-  for (const o of [a, b]) expect(o?.stderr).toBe('');
-  const ra = lastJson<RaceResult>(a!);
-  const rb = lastJson<RaceResult>(b!);
-  expect([...ra.errors, ...rb.errors]).toEqual([]);
-  return { dir, a: ra.wins, b: rb.wins };
+/** A contender's stdout, line by line, and a way to wait for a line. */
+function linesOf(child: ChildProcess): (match: (line: string) => boolean) => Promise<string> {
+  const seen: string[] = [];
+  const waiting: { match: (line: string) => boolean; done: (line: string) => void }[] = [];
+  let partial = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      seen.push(line);
+      for (const w of waiting.splice(0)) (w.match(line) ? w.done(line) : waiting.push(w));
+    }
+  });
+  return (match) => {
+    const line = seen.find(match);
+    return line !== undefined ? Promise.resolve(line) : new Promise((done) => waiting.push({ match, done }));
+  };
+}
+
+/**
+ * The contenders of every race, one process per client for all four (spawned once, on first use):
+ * contender a on client 1, contender b on client 2, each race in its own directory.
+ */
+const contenders = (() => {
+  let started:
+    | Promise<{ dirs: Record<RaceMode, { a: string; b: string; server: string }>; go: string; kids: ChildProcess[]; outcomes: Promise<ChildOutcome>[]; lines: ((m: (l: string) => boolean) => Promise<string>)[] }>
+    | undefined;
+  return () =>
+    (started ??= (async () => {
+      const dirs = {} as Record<RaceMode, { a: string; b: string; server: string }>;
+      for (const mode of MODES) dirs[mode] = await freshDir(`race-${mode}`);
+      // The fence race renames the same p<i> on both sides.
+      for (let i = 0; i < NAMES; i++) await writeFile(join(dirs.rename.a, `p${i}`), `message ${i}`);
+      const go = `/tmp/go-race-${Date.now()}`;
+      const kids = (['a', 'b'] as const).map((who) =>
+        spawnOn(who === 'a' ? 'c1' : 'c2', process.execPath, [RACE_CHILD, who, String(NAMES), go, ...MODES.map((m) => `${m}:${dirs[m][who]}`)]),
+      );
+      return { dirs, go, kids, outcomes: kids.map(outcomeOf), lines: kids.map(linesOf) };
+    })());
+})();
+
+/** Run race `mode` between the two clients' contenders, started together. */
+async function raceAcrossClients(mode: RaceMode) {
+  const { dirs, go, outcomes, lines } = await contenders();
+  await Promise.all(lines.map((l) => l((line) => line === `ready ${mode}`)));
+  writeFileSync(`${go}.${mode}`, '');
+  const [ra, rb] = await Promise.all(lines.map(async (l) => JSON.parse(await l((line) => line.startsWith(`{"mode":"${mode}"`))) as RaceResult));
+  expect([...ra!.errors, ...rb!.errors]).toEqual([]);
+  if (mode === MODES.at(-1)) for (const o of await Promise.all(outcomes)) expect(o.stderr).toBe('');
+  return { dir: dirs[mode], a: ra!.wins, b: rb!.wins };
 }
 
 function expectOneWinnerEach(a: number[], b: number[]): void {
@@ -80,9 +117,7 @@ describe(`two kernel NFS v${vm.vers} clients of one server`, () => {
   });
 
   it(`the fence: a commit (p → k) on one client and a takeover (p → b) on the other, ${NAMES} times: exactly one wins each, the other gets ENOENT`, async () => {
-    const { dir, a, b } = await raceAcrossClients('rename', async (d) => {
-      for (let i = 0; i < NAMES; i++) await writeFile(join(d.a, `p${i}`), `message ${i}`);
-    });
+    const { dir, a, b } = await raceAcrossClients('rename');
     expectOneWinnerEach(a, b);
     for (let i = 0; i < NAMES; i++) {
       const kept = a.includes(i) ? `k${i}` : `b${i}`;
