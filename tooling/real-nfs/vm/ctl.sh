@@ -37,8 +37,9 @@ server() {
 # (rpcbind, rpc.mountd, the nfsd filesystem mounted from inside it), then the namespace itself.
 reboot() {
   local mac pids
-  server stop || return 1
   mac=$(ip -n srv -o link show eth0 | sed -n 's|.*link/ether \([0-9a-f:]*\).*|\1|p')
+  # Every process start costs inside UML: the namespace goes whole, so only nfsd itself is stopped.
+  nsenter --net=/run/netns/srv rpc.nfsd 0 || return 1
   pids=$(ip netns pids srv)
   [ -n "$pids" ] && kill -9 $pids
   for _ in $(seq 200); do [ -z "$(ip netns pids srv)" ] && break; sleep 0.05; done
@@ -46,13 +47,10 @@ reboot() {
   # The old namespace may linger (an orphaned kernel TCP socket of nfsd still holds it): cut its link
   # to the bridge now rather than wait for it to go.
   ip link del srv-br && ip netns del srv || return 1
-  ip netns add srv &&
-    ip link add srv-br type veth peer name eth0 netns srv &&
-    ip -n srv link set eth0 address "$mac" &&
-    ip link set srv-br master br0 up &&
-    ip -n srv addr add 198.51.100.1/24 dev eth0 &&
-    ip -n srv link set eth0 up &&
-    ip -n srv link set lo up &&
+  printf '%s\n' 'netns add srv' 'link add srv-br type veth peer name eth0 netns srv' 'link set srv-br master br0 up' |
+    ip -b - &&
+    printf '%s\n' "link set eth0 address $mac" 'addr add 198.51.100.1/24 dev eth0' 'link set eth0 up' 'link set lo up' |
+    ip -n srv -b - &&
     server start
 }
 case ${1:-} in

@@ -201,8 +201,16 @@ it(
       faultsDone = true;
     })();
 
-    await Promise.all([enqueuing, faulting]);
-    await killing;
+    try {
+      await Promise.all([enqueuing, faulting]);
+      await killing;
+    } catch (err) {
+      // A failed fault or enqueue must not leave daemons running (and restarted) into the next files.
+      running = false;
+      await Promise.all([...workers, ...consumers].map((d) => stop(d, 5_000)));
+      await Promise.all([ctl('heal', 'c1'), ctl('heal', 'c2')]).catch(() => undefined);
+      throw err;
+    }
     // Then let it settle: everything consumed in both destinations.
     const deadline = Date.now() + SETTLE_MS;
     // What each destination's consumer printed, over all its runs: one line per message consumed.
