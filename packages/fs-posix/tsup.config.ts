@@ -1,4 +1,4 @@
 import { defineConfig } from 'tsup';
 import { fanoutTsup } from '@fanout/tooling/tsup';
 
-export default defineConfig(fanoutTsup({ index: 'src/index.ts', testing: 'src/testing/index.ts' }));
+export default defineConfig(fanoutTsup({ index: 'src/index.ts', descriptor: 'src/descriptor.ts', testing: 'src/testing/index.ts' }, { splitting: true }));

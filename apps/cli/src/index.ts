@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { setProcessOwner } from '@fanout/core';
+import { setOwnerEnvironment } from '@fanout/core';
 import { CliContext, type CliIo } from './cli-context.js';
 import { type CommandAction, type CommandModule, example, registerCommand } from './commands/command-module.js';
 import { consumeCommand } from './commands/consume.js';
@@ -20,10 +20,10 @@ import { recoverCommand } from './commands/recover.js';
 import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
 import { ExitStatus, type ExitStatusCode, exitStatusFor } from './exit-status.js';
-import { localOwner } from './owner-probe.js';
+import { localEnvironment } from './owner-probe.js';
 
 export { ExitStatus, exitStatusFor, worstStatus } from './exit-status.js';
-export { openSpool, spoolScheme } from './spool-url.js';
+export { CLI_BACKENDS, openSpool, spoolScheme } from './spool-url.js';
 export { linuxEnvironment, localOwner, localOwnerProbe, makeOwnerProbe, type OwnerProbeEnvironment } from './owner-probe.js';
 
 const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
@@ -59,7 +59,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdin: process
   let status: ExitStatusCode = ExitStatus.ok;
   // Every name this process writes (temps, consumer claims, takeover claims) carries its full identity
   // from /proc, so that other processes can tell exactly when it is dead.
-  setProcessOwner(localOwner());
+  setOwnerEnvironment(localEnvironment());
   // A reader that went away (`fanout status | head`) is not an error, and the work in hand still finishes.
   io.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;

@@ -1,4 +1,4 @@
-import { MIN_OPEN_FILES } from '@fanout/core';
+import { MIN_OPEN_FILES } from '@fanout/core/internal';
 import { describe, expect, it } from 'vitest';
 import { processRouteOpenFiles, RESERVED_DESCRIPTORS, routeOpenFiles, softOpenFileLimit } from './open-file-limit.js';
 

@@ -7,7 +7,7 @@
  * fs-posix's waiting for descriptors is all there is.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { MIN_OPEN_FILES } from '@fanout/core';
+import { MIN_OPEN_FILES } from '@fanout/core/internal';
 
 /**
  * Descriptors kept out of the routes' budgets: the progress bar's count of the

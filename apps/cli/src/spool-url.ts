@@ -1,12 +1,19 @@
 /**
- * From what an operator types to a backend (docs/DESIGN.md §5): a plain path or
- * `file:///…` → fs-posix; `nfs:///…` → fs-nfs; `webdav+http(s)://…` →
- * fs-webdav; `memory://name` → fs-memory. Backends other than posix are
- * imported on first use, so one that is missing or not built yet gives a
- * one-line `EBADURL` instead of a stack trace.
+ * From what an operator types to a backend (docs/DESIGN.md §5), through the
+ * core's registry (`openSpool` with the four backend descriptors): a plain
+ * path or `file:///…` → fs-posix; `nfs:///…` → fs-nfs; `webdav+http(s)://…` →
+ * fs-webdav; `memory://name` → fs-memory. Each backend is imported on first
+ * use, so one that is missing or not built yet gives a one-line `EBADURL`
+ * instead of a stack trace.
  */
-import { FanoutError, type SpoolBackend } from '@fanout/core';
-import { openPosixSpool } from '@fanout/fs-posix';
+import { backendFor, type BackendDescriptor, FanoutError, openSpool as openRegisteredSpool, type SpoolBackend } from '@fanout/core';
+import { memoryDescriptor } from '@fanout/fs-memory/descriptor';
+import { nfsDescriptor } from '@fanout/fs-nfs/descriptor';
+import { posixDescriptor } from '@fanout/fs-posix/descriptor';
+import { webdavDescriptor } from '@fanout/fs-webdav/descriptor';
+
+/** The backends the command line opens, in the order its errors list them. */
+export const CLI_BACKENDS: readonly BackendDescriptor[] = [posixDescriptor, nfsDescriptor, webdavDescriptor, memoryDescriptor];
 
 /** Credentials for backends that need them (WebDAV). Never printed, never taken from argv. */
 export interface Credentials {
@@ -24,27 +31,19 @@ export type SpoolScheme = 'posix' | 'nfs' | 'webdav' | 'memory';
 
 const URL_SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):/;
 
+const SCHEME_OF: ReadonlyMap<string, SpoolScheme> = new Map([
+  [posixDescriptor.name, 'posix'],
+  [nfsDescriptor.name, 'nfs'],
+  [webdavDescriptor.name, 'webdav'],
+  [memoryDescriptor.name, 'memory'],
+]);
+
 /**
  * Which backend a location names.
  * @throws `EBADURL` for any scheme fanout does not know.
  */
 export function spoolScheme(location: string): SpoolScheme {
-  if (location === '') throw new FanoutError('EBADURL', 'empty spool location', { spool: location });
-  const m = URL_SCHEME.exec(location);
-  if (!m) return 'posix';
-  switch (m[1]!.toLowerCase()) {
-    case 'file':
-      return 'posix';
-    case 'nfs':
-      return 'nfs';
-    case 'webdav+http':
-    case 'webdav+https':
-      return 'webdav';
-    case 'memory':
-      return 'memory';
-    default:
-      throw new FanoutError('EBADURL', `unknown spool URL scheme "${m[1]}:" (use a path, file:///, nfs:///, webdav+http(s)://, memory://)`, { spool: location });
-  }
+  return SCHEME_OF.get(backendFor(location, CLI_BACKENDS).name)!;
 }
 
 /** Whether a URL carries a user name or password (`user:pass@host`). */
@@ -91,47 +90,18 @@ export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): Creden
   return { username, password };
 }
 
-type Opener = (location: string, options?: Record<string, unknown>) => Promise<SpoolBackend>;
-
-/** Import a backend package and find its opener, or explain in one line why it is not there. */
-async function loadOpener(pkg: string, exportName: string, location: string): Promise<Opener> {
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(pkg)) as Record<string, unknown>;
-  } catch (cause) {
-    throw new FanoutError('EBADURL', `backend not available: ${pkg} could not be loaded (${cause instanceof Error ? cause.message.split('\n')[0] : String(cause)})`, { spool: location, cause });
-  }
-  const opener = mod[exportName];
-  if (typeof opener !== 'function') {
-    throw new FanoutError('EBADURL', `backend not available: ${pkg} has no ${exportName} (not built yet?)`, { spool: location });
-  }
-  return opener as Opener;
-}
-
 /**
  * Open the spool a location names. Does no I/O on the spool itself (call
  * `initSpool` or `readSpoolIdentity` next).
  * @throws `EBADURL` for an unknown scheme, a malformed URL or a backend that
- *   is not available; `EUSAGE` for credentials inside a URL.
+ *   is not available; `EUSAGE` for credentials inside a WebDAV URL.
  */
 export async function openSpool(location: string, options: OpenSpoolOptions = {}): Promise<SpoolBackend> {
   const scheme = spoolScheme(location);
   if (scheme !== 'webdav' && hasUserInfo(location)) {
     throw new FanoutError('EBADURL', 'this kind of spool URL takes no user name or password', { spool: redactLocation(location) });
   }
-  switch (scheme) {
-    case 'posix':
-      return openPosixSpool(location);
-    case 'nfs':
-      return (await loadOpener('@fanout/fs-nfs', 'openNfsSpool', location))(location);
-    case 'memory':
-      return (await loadOpener('@fanout/fs-memory', 'openMemorySpool', location))(location);
-    case 'webdav': {
-      // Credentials must come separately: a URL with them would end up in markers and messages.
-      assertNoCredentialsOnArgv(location);
-      const open = await loadOpener('@fanout/fs-webdav', 'openWebdavSpool', location);
-      const c = options.credentials;
-      return open(location, c?.username !== undefined || c?.password !== undefined ? { username: c?.username, password: c?.password } : {});
-    }
-  }
+  // Credentials must come separately: a URL with them would end up in markers and messages.
+  if (scheme === 'webdav') assertNoCredentialsOnArgv(location);
+  return openRegisteredSpool(location, { backends: CLI_BACKENDS, credentials: scheme === 'webdav' ? options.credentials : undefined });
 }

@@ -1,3 +1,4 @@
 export * from './retry.js';
 export * from './nfs-backend.js';
 export * from './open-nfs-spool.js';
+export * from './nfs-implementation.js';

@@ -2,7 +2,8 @@ import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeOwnerTag, type FanoutError, type OwnerInfo, parseProtocolName } from '@fanout/core';
+import { type FanoutError, type OwnerInfo } from '@fanout/core';
+import { encodeOwnerTag, parseProtocolName } from '@fanout/core/internal';
 import { nodePosixFs, type PosixFs } from '@fanout/fs-posix';
 import { NfsBackend } from './nfs-backend.js';
 

@@ -9,7 +9,8 @@
  * prints the counterexample; honouring the locks (or using the staged
  * protocol) it holds.
  */
-import { consume, fanOut, names, recover, type ProtocolName, type SpoolBackend } from '@fanout/core';
+import { consume, fanOut, recover, type ProtocolName, type SpoolBackend } from '@fanout/core';
+import { names } from '@fanout/core/internal';
 import type { CrashSimulator } from '@fanout/fs-memory';
 import { uncommittedName } from './invariants.js';
 import { messagesOf, type Violation } from './scenario.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { StepName } from '@fanout/core';
+import type { StepName } from '@fanout/core/internal';
 import { runConsumerScenario } from './consumer-scenario.js';
 import { scenarios } from './matrix.js';
 import { runScenario, type Scenario } from './scenario.js';

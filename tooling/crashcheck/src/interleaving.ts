@@ -7,7 +7,8 @@
  * each message must be in every destination exactly once; at every step no
  * uncommitted copy may be visible (staged).
  */
-import { fanOut, recover, type ExecutorHooks, type Op, type ProtocolName } from '@fanout/core';
+import { fanOut, recover, type ProtocolName } from '@fanout/core';
+import { type ExecutorHooks, type Op } from '@fanout/core/internal';
 import type { CrashSimulator } from '@fanout/fs-memory';
 import { checkRecovered, checkVisibleCopies } from './invariants.js';
 import { messagesOf, type Violation } from './scenario.js';

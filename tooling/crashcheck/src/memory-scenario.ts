@@ -6,7 +6,8 @@
  * operations), over the real MemoryBackend code and its memfs adapter.
  */
 import { createHash } from 'node:crypto';
-import { enqueue, fanOut, initSpool, recover, type ExecutorHooks, type SpoolBackend } from '@fanout/core';
+import { enqueue, fanOut, initSpool, recover, type SpoolBackend } from '@fanout/core';
+import { type ExecutorHooks } from '@fanout/core/internal';
 import { createMemorySpools, type MemorySpools } from '@fanout/fs-memory';
 import { checkRecovered, type ExpectedMessage } from './invariants.js';
 import { messagesOf, runScenario, scenarioName, scheduleOf, type Scenario, type ScenarioResult, type Violation } from './scenario.js';

@@ -16,7 +16,8 @@
  * pid table); `pid-only` is the old rule (truncated host tag, pid looked up
  * in the prober's own namespace), which the family must catch.
  */
-import { consumePass, consumerName, fanOut, makeOwnerProbe, type OwnerInfo, type OwnerProbe, type PidSighting, releaseStaleClaims } from '@fanout/core';
+import { consumePass, consumerName, fanOut, type OwnerInfo, type OwnerProbe, type PidSighting, releaseStaleClaims } from '@fanout/core';
+import { makeOwnerProbe } from '@fanout/core/internal';
 import { type FamilyResult, type FamilyViolation, listing } from './family.js';
 import { messagesOf } from './scenario.js';
 import { cloneMachine, setUpMachine, spoolsOn } from './world.js';

@@ -19,8 +19,9 @@
  * No crash here: every run is one schedule ending in one state, which is what
  * `states` counts (as the interleaving mode counts its end states).
  */
-import { fanOut, type FanOutOptions, type Op, type OwnerInfo, overrideBackend, type ProtocolName, recover, type RecoverOptions, type SpoolBackend } from '@fanout/core';
-import { encodeOwnerTag } from '@fanout/core';
+import { fanOut, type FanOutOptions, type OwnerInfo, overrideBackend, type ProtocolName, recover, type RecoverOptions, type SpoolBackend } from '@fanout/core';
+import { type Op } from '@fanout/core/internal';
+import { encodeOwnerTag } from '@fanout/core/internal';
 import type { CrashSimulator } from '@fanout/fs-memory';
 import { allDead, checkDrained, consumerPass, type FamilyResult, type FamilyViolation, listing, nobodyKnows, opLine, Tally } from './family.js';
 import { messagesOf, simTempName, simTx } from './scenario.js';

@@ -6,7 +6,8 @@
  * point and recover again, and finally finish the fan-out.
  */
 import { Transform } from 'node:stream';
-import { encodeOwnerTag, fanOut, overrideBackend, recover, type ExecutorHooks, type FanOutDestination, type Op, type ProtocolName, type SpoolBackend, type StepName } from '@fanout/core';
+import { fanOut, overrideBackend, recover, type FanOutDestination, type ProtocolName, type SpoolBackend } from '@fanout/core';
+import { encodeOwnerTag, type ExecutorHooks, type Op, type StepName } from '@fanout/core/internal';
 import type { CrashSimulator } from '@fanout/fs-memory';
 import { checkRecovered, checkVisibleCopies, type ExpectedMessage } from './invariants.js';
 import { type BackendKind, setUpMachine, type Spools, spoolsOn } from './world.js';

@@ -5,7 +5,8 @@
  * by the interleaving mode when a dead worker stopped between its first copy
  * and the commit.
  */
-import { fanOut, recover, type Op } from '@fanout/core';
+import { fanOut, recover } from '@fanout/core';
+import { type Op } from '@fanout/core/internal';
 import { describe, expect, it } from 'vitest';
 import { checkVisibleCopies } from './invariants.js';
 import { messagesOf } from './scenario.js';

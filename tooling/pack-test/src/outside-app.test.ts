@@ -39,6 +39,13 @@ interface ReadmeExample {
 }
 
 const readmeExamples: readonly ReadmeExample[] = [
+  {
+    // The library section: a deployment choosing its backends by URL (here a path, nfs: and memory:).
+    readme: 'README.md',
+    block: 0,
+    rewrites: (dir) => ({ "'memory://outbox'": `'${join(dir, 'outbox')}'`, "'memory://a memory://b'": `'nfs://${join(dir, 'a')} memory://b'` }),
+    prints: /^1 delivered to 2 spools$/m,
+  },
   { readme: 'packages/core/README.md', block: 0, prints: /"example":\["HELLO, WORLD\\n"\]/ },
   { readme: 'packages/core/README.md', block: 1, prints: /^true held 0$/m },
   { readme: 'packages/fs-memory/README.md', block: 0, prints: /^hello$/m },
@@ -74,6 +81,7 @@ const readmeExamples: readonly ReadmeExample[] = [
 
 /** Every README of a published package (and the crash simulator's) with TypeScript examples. */
 const readmesWithExamples = [
+  'README.md',
   'packages/core/README.md',
   'packages/fs-memory/README.md',
   'packages/fs-memory/src/crashfs/README.md',

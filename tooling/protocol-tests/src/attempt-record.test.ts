@@ -5,7 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeMarker, fanOut, overrideBackend, recover, type Op } from '@fanout/core';
+import { fanOut, overrideBackend, recover } from '@fanout/core';
+import { decodeMarker, type Op } from '@fanout/core/internal';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkInvariants, posixWorld, type PosixWorld } from './harness.js';
 

@@ -3,11 +3,9 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  encodeMarker,
   fanOut,
   FanoutError,
   initSpool,
-  makeOwnerProbe,
   type OwnerInfo,
   overrideBackend,
   recover,
@@ -17,6 +15,10 @@ import {
   type ContentSource,
   type SpoolBackend,
 } from '@fanout/core';
+import {
+  encodeMarker,
+  makeOwnerProbe,
+} from '@fanout/core/internal';
 import { PosixBackend } from '@fanout/fs-posix';
 import { checkInvariants, entries, plantAttempt, posixWorld, type PosixWorld } from './harness.js';
 

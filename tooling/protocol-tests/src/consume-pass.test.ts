@@ -3,7 +3,8 @@
  * and `fanout consume --watch`, driven directly over the memory backend.
  */
 import { describe, expect, it } from 'vitest';
-import { type ClaimedMessage, consumePass, type FanoutEvent, initSpool, names, newId, type SpoolBackend } from '@fanout/core';
+import { type ClaimedMessage, consumePass, type FanoutEvent, initSpool, newId, type SpoolBackend } from '@fanout/core';
+import { names } from '@fanout/core/internal';
 import { createMemorySpools } from '@fanout/fs-memory';
 
 const text = (s: string) => new TextEncoder().encode(s);

@@ -7,7 +7,8 @@
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fanOut, FanoutError, overrideBackend, parseProtocolName, type ExecutorHooks, type FanoutEvent, type Op, type SpoolBackend, type SpoolEntry } from '@fanout/core';
+import { fanOut, FanoutError, overrideBackend, type FanoutEvent, type SpoolBackend, type SpoolEntry } from '@fanout/core';
+import { parseProtocolName, type ExecutorHooks, type Op } from '@fanout/core/internal';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkInvariants, posixWorld, type PosixWorld } from './harness.js';
 

@@ -7,7 +7,8 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { enqueue, initSpool, type ExecutorHooks, type SpoolBackend, type SpoolOpener } from '@fanout/core';
+import { enqueue, initSpool, type SpoolBackend, type SpoolOpener } from '@fanout/core';
+import { type ExecutorHooks } from '@fanout/core/internal';
 import { PosixBackend } from '@fanout/fs-posix';
 import { createMemorySpools } from '@fanout/fs-memory';
 
@@ -165,7 +166,7 @@ export function simTx(label: string): string {
 export interface PlantedAttempt {
   readonly id: string;
   readonly tx: string;
-  readonly record: import('@fanout/core').MarkerRecord;
+  readonly record: import('@fanout/core/internal').MarkerRecord;
 }
 
 /**
@@ -177,7 +178,7 @@ export async function plantAttempt(
   w: PosixWorld,
   options: { tx?: string; state?: 'taken' | 'committed' | 'untaken'; owner?: import('@fanout/core').OwnerInfo; protocol?: 'staged' | 'seed'; leaseUntilMs?: number } = {},
 ): Promise<PlantedAttempt> {
-  const { encodeMarker } = await import('@fanout/core');
+  const { encodeMarker } = await import('@fanout/core/internal');
   const { renameSync, writeFileSync } = await import('node:fs');
   const { hostname } = await import('node:os');
   const tx = options.tx ?? simTx('TX1');

@@ -9,7 +9,8 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { enqueue, fanOut, type FanOutOptions, initSpool, unboundedDescriptors } from '@fanout/core';
+import { enqueue, fanOut, type FanOutOptions, initSpool } from '@fanout/core';
+import { unboundedDescriptors } from '@fanout/core/internal';
 import { nodePosixFs, PosixBackend, type PosixDir, type PosixFs } from '@fanout/fs-posix';
 import { afterEach, describe, expect, it } from 'vitest';
 

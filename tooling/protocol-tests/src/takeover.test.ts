@@ -2,7 +2,8 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeClaim, fanOut, FanoutError, overrideBackend, recover, type SpoolBackend } from '@fanout/core';
+import { fanOut, FanoutError, overrideBackend, recover, type SpoolBackend } from '@fanout/core';
+import { encodeClaim } from '@fanout/core/internal';
 import { checkInvariants, plantAttempt, posixWorld, type PosixWorld, simTx } from './harness.js';
 
 let world: PosixWorld | undefined;

@@ -25,9 +25,9 @@ import {
   readSpoolIdentity,
   release,
   releaseStaleClaims,
-  removeDeadTemps,
   STALE_TEMP_MS,
 } from '@fanout/core';
+import { removeDeadTemps } from '@fanout/core/internal';
 import type { CliContext } from '../cli-context.js';
 import { Backoff } from '../daemon/backoff.js';
 import { RouteHealth } from '../daemon/route-health.js';

@@ -10,7 +10,6 @@
  */
 import { performance } from 'node:perf_hooks';
 import {
-  BatchSizer,
   DEFAULT_BATCH_SIZE,
   DEFAULT_LEASE_MS,
   DEFAULT_MAX_ATTEMPTS,
@@ -20,11 +19,14 @@ import {
   fanOut,
   type FanOutSummary,
   overrideBackend,
-  parseProtocolName,
   type ProtocolName,
   type SpoolBackend,
   type TransformFactory,
 } from '@fanout/core';
+import {
+  BatchSizer,
+  parseProtocolName,
+} from '@fanout/core/internal';
 import type { CliContext } from '../cli-context.js';
 import { Backoff } from '../daemon/backoff.js';
 import { RouteHealth } from '../daemon/route-health.js';

@@ -4,7 +4,8 @@
  * histograms, and per-spool queue depth and oldest-message age, counted by
  * a streamed listing of each spool when Prometheus scrapes.
  */
-import { type FanoutEvent, parseProtocolName, type SpoolBackend } from '@fanout/core';
+import { type FanoutEvent, type SpoolBackend } from '@fanout/core';
+import { parseProtocolName } from '@fanout/core/internal';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RouteState } from '../daemon/route-health.js';
 import { ulidTimeMs } from './message-age.js';

@@ -26,7 +26,16 @@ export interface AttemptRecord {
   readonly atMs: number;
 }
 
-/** Attempts after which a message is held, unless told otherwise (`--max-attempts`). */
+/**
+ * Attempts after which a message is held, unless told otherwise (`--max-attempts`).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_ATTEMPTS, fanOut } from '@fanout/core';
+ *
+ * await fanOut({ source, destinations, maxAttempts: DEFAULT_MAX_ATTEMPTS * 2 }); // hold poison messages later
+ * ```
+ */
 export const DEFAULT_MAX_ATTEMPTS = 5;
 
 /** Attempt records larger than this are not ours. */

@@ -21,6 +21,18 @@ import type { SpoolBackend } from './spool-backend.js';
  * - The wrapper is a `Proxy` of `backend`: `instanceof` still sees the
  *   backend's class, and (a `Proxy` rule) an own property the backend froze
  *   cannot be overridden. Neither `backend` nor `overrides` is modified.
+ *
+ * @example
+ * ```ts
+ * import { FanoutError, overrideBackend } from '@fanout/core';
+ *
+ * // A destination whose disk is full, for a test.
+ * const full = overrideBackend(archive, {
+ *   createExclusive: async () => {
+ *     throw new FanoutError('ENOSPC', 'no space left on device', { spool: archive.location });
+ *   },
+ * });
+ * ```
  */
 export function overrideBackend(backend: SpoolBackend, overrides: Partial<SpoolBackend> & ThisType<SpoolBackend>): SpoolBackend {
   const overridden = (prop: PropertyKey): unknown =>

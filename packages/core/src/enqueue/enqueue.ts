@@ -23,6 +23,16 @@ export interface EnqueueOptions {
  *
  * @throws `EEXIST` when a given id is already in the spool; `EUSAGE` for a
  *   malformed id; any backend error (the temp is removed first).
+ *
+ * @example
+ * ```ts
+ * import { enqueue } from '@fanout/core';
+ * import { createReadStream } from 'node:fs';
+ *
+ * const id = await enqueue(outbox, new TextEncoder().encode('hello\n'));
+ * const big = await enqueue(outbox, createReadStream('/tmp/message.eml')); // streamed
+ * console.log(id, big);
+ * ```
  */
 export async function enqueue(spool: SpoolBackend, content: ContentSource, options: EnqueueOptions = {}): Promise<string> {
   const id = options.id ?? newId();

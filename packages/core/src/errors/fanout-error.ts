@@ -54,6 +54,14 @@ export interface FanoutErrorOptions {
 /**
  * The one error type fanout throws. `message` is the cause in plain words;
  * {@link FanoutError.oneLine} is what the CLI prints: spool, file and cause.
+ *
+ * @example
+ * ```ts
+ * import { FanoutError } from '@fanout/core';
+ *
+ * const err = new FanoutError('ENOENT', 'no such message', { spool: 'file:///var/spool/out', file: 's01J9Z' });
+ * console.error(err.oneLine()); // one line for operators: spool, file, cause and code
+ * ```
  */
 export class FanoutError extends Error {
   override readonly name = 'FanoutError';
@@ -75,12 +83,37 @@ export class FanoutError extends Error {
   }
 }
 
-/** True when `err` is a {@link FanoutError} with one of the given codes. */
+/**
+ * True when `err` is a {@link FanoutError} with one of the given codes.
+ *
+ * @example
+ * ```ts
+ * import { holdMessage, isFanoutError } from '@fanout/core';
+ *
+ * try {
+ *   await holdMessage(outbox, id);
+ * } catch (err) {
+ *   if (isFanoutError(err, 'EINFLIGHT')) console.error('a worker has it; try again');
+ *   else throw err;
+ * }
+ * ```
+ */
 export function isFanoutError(err: unknown, ...codes: FanoutErrorCode[]): err is FanoutError {
   return err instanceof FanoutError && (codes.length === 0 || codes.includes(err.code));
 }
 
-/** Wrap anything thrown into a FanoutError, keeping a FanoutError as it is. */
+/**
+ * Wrap anything thrown into a FanoutError, keeping a FanoutError as it is.
+ *
+ * @example
+ * ```ts
+ * import { toFanoutError } from '@fanout/core';
+ *
+ * // In a backend: whatever the storage threw, as a FanoutError naming the spool and file.
+ * const err = toFanoutError(new Error('socket hang up'), 'EUNAVAILABLE', { spool: location, file: name });
+ * console.error(err.code);
+ * ```
+ */
 export function toFanoutError(err: unknown, fallback: FanoutErrorCode, options: FanoutErrorOptions = {}): FanoutError {
   if (err instanceof FanoutError) return err;
   const message = err instanceof Error ? err.message : String(err);

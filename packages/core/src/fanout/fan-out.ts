@@ -35,6 +35,7 @@ export interface FanOutOptions {
    * Keeps the batch size learnt from earlier calls (a `--watch` loop passes one):
    * batches are cut when attempts run out of lease and grown back when they fit.
    * Default: a fresh one from `batchSize` and `leaseMs`.
+   * @internal `BatchSizer` is in `@fanout/core/internal`, not covered by semver.
    */
   readonly batchSizer?: BatchSizer;
   /** Messages per transaction: they share directory syncs. Default {@link DEFAULT_BATCH_SIZE}; cut, for this call, when attempts run out of lease. */
@@ -49,7 +50,7 @@ export interface FanOutOptions {
   readonly copyWindow?: number;
   /**
    * The most file descriptors (or connections) this call holds at once, at
-   * least {@link MIN_OPEN_FILES}: operations wait for descriptors before they
+   * least `MIN_OPEN_FILES` (5): operations wait for descriptors before they
    * open anything (see `DescriptorBudget`), so a budget under the process's
    * open-file limit means no EMFILE and no stall, whatever `concurrency`,
    * `copyWindow` and the number of destinations ask for; they then only say
@@ -73,7 +74,7 @@ export interface FanOutOptions {
   /** Stop taking new messages; messages in flight finish or roll back. */
   readonly signal?: AbortSignal;
   readonly onEvent?: EventSink;
-  /** For checkers and schedulers: stand between the machines and the backends. */
+  /** For checkers and schedulers: stand between the machines and the backends. @internal */
   readonly hooks?: ExecutorHooks;
   readonly now?: () => number;
   /** Makes attempt ids; injectable for reproducible simulations. Each must be ULID-shaped (`isValidTx`). */
@@ -113,8 +114,25 @@ export interface FanOutSummary {
  * directory syncs and several transactions keep the disk's queue busy; one
  * message at a time costs 12 fsyncs per message to 3 destinations, a batch of
  * 32 about 4.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_BATCH_SIZE, fanOut } from '@fanout/core';
+ *
+ * await fanOut({ source, destinations, batchSize: DEFAULT_BATCH_SIZE * 2 }); // fewer syncs per message, longer attempts
+ * ```
  */
 export const DEFAULT_BATCH_SIZE = 32;
+/**
+ * Transactions of one {@link fanOut} call that write copies at once (`concurrency`), unless told otherwise.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_CONCURRENCY, fanOut } from '@fanout/core';
+ *
+ * await fanOut({ source, destinations, concurrency: Math.max(1, DEFAULT_CONCURRENCY / 2) }); // a slow disk
+ * ```
+ */
 export const DEFAULT_CONCURRENCY = 4;
 
 /**
@@ -125,7 +143,16 @@ export const DEFAULT_CONCURRENCY = 4;
 export const MIN_OPEN_FILES = 5;
 const UNBUDGETED_DESCRIPTORS = 3;
 
-/** Default lease of a marker. */
+/**
+ * Default lease of a marker.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_LEASE_MS, fanOut } from '@fanout/core';
+ *
+ * await fanOut({ source, destinations, leaseMs: 3 * DEFAULT_LEASE_MS }); // huge messages over a slow link
+ * ```
+ */
 export const DEFAULT_LEASE_MS = 10 * 60 * 1000;
 
 /**
@@ -140,6 +167,20 @@ export const DEFAULT_LEASE_MS = 10 * 60 * 1000;
  *
  * @throws `ENOTSPOOL` if a spool has no identity; `EUSAGE` for a bad route
  *   (no destination, the source among its destinations, a destination twice).
+ *
+ * @example
+ * ```ts
+ * import { fanOut } from '@fanout/core';
+ *
+ * const summary = await fanOut({
+ *   source: outbox,
+ *   destinations: [{ spool: archive }, { spool: mailer }],
+ *   onEvent: (event) => {
+ *     if (event.type === 'message-failed') console.error(event.error.oneLine());
+ *   },
+ * });
+ * console.log(`${summary.committed} delivered, ${summary.failed.length} failed`);
+ * ```
  */
 export async function fanOut(options: FanOutOptions): Promise<FanOutSummary> {
   return unwrapStopped(() => fanOutUnwrapped(options));
@@ -160,8 +201,6 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
   }
   const budget = options.maxOpenFiles === undefined ? undefined : new DescriptorBudget(options.maxOpenFiles - UNBUDGETED_DESCRIPTORS);
   const hooks = budget ? budgetHooks(budget, options.hooks) : options.hooks;
-  /** `body` holding `n` descriptors of the budget, if there is one. */
-  const holding = <T>(n: number, body: () => Promise<T>): Promise<T> => (budget ? budget.use(n, body) : body());
 
   const source: VerifiedSpool = { backend: options.source, identity: await readSpoolIdentity(options.source) };
   const destinations: { spool: VerifiedSpool; transform: TransformFactory | undefined }[] = [];
@@ -215,12 +254,12 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
     const dest = destinations.find((d) => d.spool.backend.location === f.error.spool);
     if (!dest) return false;
     cleared.add(f.id); // once per call: a lock that comes back is not an orphan
-    // One descriptor at a time: a small read, then stats, removes and a sync.
-    return holding(1, () => clearOrphanLock(dest.spool.backend, options.source, f.id)).catch(() => false);
+    // Its steps take their descriptors from the budget through the hooks.
+    return runMachine(clearOrphanLock(dest.spool.backend, options.source, f.id), hooks).catch((err: unknown) => {
+      if (err instanceof MachineStopped) throw err;
+      return false;
+    });
   };
-
-  // A renewal writes its claim whole (one descriptor), then renames it: only the write holds one.
-  const renewingSource = budget ? overrideBackend(options.source, { createExclusive: (name, content, o) => holding(1, () => options.source.createExclusive(name, content, o)) }) : options.source;
 
   const nextTx = (): string => {
     const tx = (options.newTx ?? newId)();
@@ -270,7 +309,8 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
       ...(options.dropFence === true ? { dropFence: true } : {}),
       ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
     };
-    const renewal = startLeaseRenewal(renewingSource, plan, plan.lease!);
+    // Its steps take their descriptors from the budget through the hooks, like every other machine's.
+    const renewal = startLeaseRenewal(options.source, plan, plan.lease!, hooks);
     for (const id of ids) emit({ type: 'message-started', id, tx: plan.tx });
     let committedHere = 0;
     try {

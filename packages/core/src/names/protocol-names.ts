@@ -14,7 +14,16 @@ export const SPOOL_IDENTITY_FILE = '.fanout-spool';
 /** What an ID (message, attempt, consumer) may look like. */
 export const ID_PATTERN = /^[0-9A-Za-z_-]{1,128}$/;
 
-/** True when `id` is a valid fanout ID. */
+/**
+ * True when `id` is a valid fanout ID.
+ *
+ * @example
+ * ```ts
+ * import { isValidId } from '@fanout/core';
+ *
+ * console.log(isValidId('01J9ZQ4C3W'), isValidId('../etc')); // true false
+ * ```
+ */
 export function isValidId(id: string): boolean {
   return ID_PATTERN.test(id);
 }

@@ -2,7 +2,7 @@
  * The one rule that tells whether an owner still runs. Every judge of an
  * owner — marker owners, recoverer and renewal claims, consumer claims, temp
  * files — asks a probe made by {@link makeOwnerProbe}, which applies
- * {@link ownerLiveness}. A probe never says 'dead' for a process it cannot
+ * `ownerLiveness`. A probe never says 'dead' for a process it cannot
  * see, nor 'alive' for one it cannot tell from another.
  */
 import type { Liveness, OwnerInfo, OwnerProbe } from './owner.js';
@@ -49,7 +49,7 @@ export async function ownerLiveness(owner: OwnerRef, lookup: PidLookup, self: Ow
   return seen.startTime === o.startTime ? 'alive' : 'dead';
 }
 
-/** The probe of a process that is `self` and sees pids through `lookup`: {@link ownerLiveness} bound to them. */
+/** The probe of a process that is `self` and sees pids through `lookup`: `ownerLiveness` bound to them. */
 export function makeOwnerProbe(self: OwnerInfo | (() => OwnerInfo), lookup: PidLookup): OwnerProbe {
   return (owner) => ownerLiveness(owner, lookup, typeof self === 'function' ? self() : self);
 }

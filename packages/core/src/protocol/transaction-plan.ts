@@ -9,6 +9,13 @@ import type { SpoolIdentity } from '../spool/identity.js';
  * Messages of a batch whose copies are written at once, each to every
  * destination: enough to keep the disk's queue full while the seed protocol
  * locks the next ones, few enough to bound the memory of shared reads.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_COPY_WINDOW, fanOut } from '@fanout/core';
+ *
+ * await fanOut({ source, destinations, copyWindow: 1 }); // one message at a time per transaction (default DEFAULT_COPY_WINDOW)
+ * ```
  */
 export const DEFAULT_COPY_WINDOW = 4;
 

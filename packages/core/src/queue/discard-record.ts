@@ -22,6 +22,7 @@ export interface DiscardOutcome {
 export interface DiscardOptions {
   /** A message whose attempt count reached this is given back held. Default 5. */
   readonly maxAttempts?: number;
+  /** For checkers: stand between the machines and the backend. @internal */
   readonly hooks?: ExecutorHooks;
 }
 

@@ -8,7 +8,7 @@ import { deleteBegin, deleteFinish, deleteUndo, holdMachine, releaseMachine } fr
 
 /** Options shared by the queue commands. */
 export interface QueueCommandOptions {
-  /** For checkers: stand between the command's steps and the backend. */
+  /** For checkers: stand between the command's steps and the backend. @internal */
   readonly hooks?: ExecutorHooks;
   /** @internal The crash checker's `--drop-order`: a release renames before it removes the count. */
   readonly dropOrder?: boolean;
@@ -167,6 +167,17 @@ export async function deleteMessages(spool: SpoolBackend, ids: readonly string[]
 /**
  * Delete one message; see {@link deleteMessages}.
  * @throws `EINFLIGHT`, `ENOENT`, `EUSAGE` as {@link holdMessage}.
+ *
+ * @example
+ * ```ts
+ * import { deleteMessage, isFanoutError } from '@fanout/core';
+ *
+ * try {
+ *   await deleteMessage(outbox, id); // s<id> or h<id>.s -> z<id>, removed, synced
+ * } catch (err) {
+ *   if (!isFanoutError(err, 'EINFLIGHT', 'ENOENT')) throw err;
+ * }
+ * ```
  */
 export async function deleteMessage(spool: SpoolBackend, id: string, options: QueueCommandOptions = {}): Promise<QueueCommandResult> {
   const [r] = await deleteMessages(spool, [id], options);

@@ -22,6 +22,18 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  * Read and validate a spool's identity.
  * @throws `ENOTSPOOL` when `.fanout-spool` is missing, unreadable, or not a
  *   valid identity; `ENOTSPOOL` too when the container itself is missing.
+ *
+ * @example
+ * ```ts
+ * import { isFanoutError, readSpoolIdentity } from '@fanout/core';
+ *
+ * try {
+ *   console.log((await readSpoolIdentity(spool)).uuid);
+ * } catch (err) {
+ *   if (isFanoutError(err, 'ENOTSPOOL')) console.error('not a spool: run initSpool first');
+ *   else throw err;
+ * }
+ * ```
  */
 export async function readSpoolIdentity(backend: SpoolBackend): Promise<SpoolIdentity> {
   let text: string;
@@ -60,6 +72,16 @@ export async function readSpoolIdentity(backend: SpoolBackend): Promise<SpoolIde
  * Create the spool if needed and give it an identity; idempotent: an existing
  * spool keeps its identity. Two concurrent inits agree on one identity (the
  * identity file is published without clobbering).
+ *
+ * @example
+ * ```ts
+ * import { initSpool, openSpool } from '@fanout/core';
+ * import { posixDescriptor } from '@fanout/fs-posix/descriptor';
+ *
+ * const spool = await openSpool('/var/spool/fanout/outgoing', { backends: [posixDescriptor] });
+ * const { identity, created } = await initSpool(spool); // idempotent
+ * console.log(identity.uuid, created);
+ * ```
  */
 export async function initSpool(backend: SpoolBackend): Promise<{ identity: SpoolIdentity; created: boolean }> {
   await backend.ensureContainer();

@@ -8,6 +8,15 @@ import { names, parseTempToken } from '../names/protocol-names.js';
  * exactly which process wrote it (host, boot, pid namespace, pid, start time;
  * see `encodeOwnerTag`), so that only a provably dead writer's temps are
  * removed. Every temp file of every backend is named by this function.
+ *
+ * @example
+ * ```ts
+ * import { tempName } from '@fanout/core';
+ *
+ * // In a backend or a tool that stages a file before publishing it without clobbering.
+ * const temp = tempName(); // t<ULID>.<owner tag>: recovery removes it once this process is dead
+ * console.log(temp);
+ * ```
  */
 export function tempName(writer: OwnerInfo = processOwner()): string {
   return names.temp(`${newId()}.${encodeOwnerTag(writer)}`);

@@ -24,7 +24,17 @@ export interface MarkerStatus {
   readonly error?: string;
 }
 
-/** The age buckets of {@link AgeHistogram}, qshape's doubling ones: 0-5m, 5-10m, 10-20m, 20-40m, 40-80m, 80-160m, 160m+. */
+/**
+ * The age buckets of {@link AgeHistogram}, qshape's doubling ones: 0-5m, 5-10m, 10-20m, 20-40m, 40-80m, 80-160m, 160m+.
+ *
+ * @example
+ * ```ts
+ * import { AGE_BUCKETS, spoolStatus } from '@fanout/core';
+ *
+ * const { ages } = await spoolStatus(outbox);
+ * for (const bucket of AGE_BUCKETS) console.log(bucket.label, ages.waiting.buckets[bucket.label]);
+ * ```
+ */
 export const AGE_BUCKETS: readonly { readonly label: string; readonly upToMs: number }[] = [
   { label: '0-5m', upToMs: 5 * 60_000 },
   { label: '5-10m', upToMs: 10 * 60_000 },
@@ -55,19 +65,43 @@ function addAge(h: { total: number; buckets: Record<string, number>; oldestMs: n
   h.oldestMs = Math.max(h.oldestMs, ageMs);
 }
 
+/** The role a spool entry plays, by its name (docs/PROTOCOL.md names them); what {@link SpoolStatus.counts} counts. */
+export type SpoolRole =
+  | 'source'
+  | 'taken'
+  | 'committed'
+  | 'backout'
+  | 'temp'
+  | 'record'
+  | 'retiring'
+  | 'staged'
+  | 'delivered'
+  | 'claim'
+  | 'claimed'
+  | 'lock'
+  | 'held'
+  | 'attempts'
+  | 'deleting'
+  | 'unknown';
+
+// SpoolRole is written out for the API docs; it must stay every kind of name but the identity file.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const rolesAreNameKinds: Same<SpoolRole, Exclude<ParsedName['kind'], 'identity'>> = true;
+void rolesAreNameKinds;
+
 /** What is in a spool, by kind. */
 export interface SpoolStatus {
   readonly location: string;
   readonly identity: SpoolIdentity;
   /** Entries per protocol role (`source`, `taken`, `committed`, `backout`, `record`, `retiring`, `claim`, `staged`, `delivered`, `claimed`, `lock`, `temp`, `held`, `attempts`, `deleting`, `unknown`). */
-  readonly counts: Record<Exclude<ParsedName['kind'], 'identity'>, number>;
+  readonly counts: Record<SpoolRole, number>;
   /** Ages of the messages waiting (`s<id>`, and `d<id>` in a destination) and held (`h<id>.s`, `h<id>.d`). */
   readonly ages: { readonly waiting: AgeHistogram; readonly held: AgeHistogram };
   /** Markers, up to `limit`. */
   readonly markers: MarkerStatus[];
   /** Entries that are not protocol files (or protocol names of the wrong kind), up to `limit`; `.nfs…` files are not among them. */
   readonly unknown: { name: string; kind: EntryKind }[];
-  /** `.nfs…` files: the NFS client's silly renames of files unlinked while open, gone once closed ({@link isNfsSillyName}). */
+  /** `.nfs…` files: the NFS client's silly renames of files unlinked while open, gone once closed (`isNfsSillyName`). */
   readonly nfsSilly: number;
   /** True when more markers or unknown entries exist than were listed. */
   readonly truncated: boolean;
@@ -78,6 +112,14 @@ export interface SpoolStatus {
  * and held messages (one `stat` each), and describe its markers, streaming
  * the listing: memory is bounded by `limit`, not by the spool's size.
  * @throws `ENOTSPOOL` when `spool` is not a fanout spool.
+ *
+ * @example
+ * ```ts
+ * import { spoolStatus } from '@fanout/core';
+ *
+ * const status = await spoolStatus(outbox);
+ * console.log(status.counts.source, 'waiting;', status.ages.waiting.oldestMs, 'ms the oldest');
+ * ```
  */
 export async function spoolStatus(spool: SpoolBackend, options: { ownerProbe?: OwnerProbe; now?: () => number; limit?: number } = {}): Promise<SpoolStatus> {
   const identity = await readSpoolIdentity(spool);
@@ -90,6 +132,9 @@ export async function spoolStatus(spool: SpoolBackend, options: { ownerProbe?: O
   const unknown: { name: string; kind: EntryKind }[] = [];
   let truncated = false;
   let nfsSilly = 0;
+  // The ages need one stat per message: awaiting each in turn made `status` over 200,000 entries a
+  // 20-second walk of thread-pool round trips; a bounded window keeps memory flat and the pool busy.
+  const stats = new StatWindow(STAT_WINDOW);
   for await (const entry of spool.list()) {
     const parsed = parseProtocolName(entry.name);
     if (parsed.kind === 'identity') continue;
@@ -105,8 +150,11 @@ export async function spoolStatus(spool: SpoolBackend, options: { ownerProbe?: O
     }
     counts[parsed.kind]++;
     if (parsed.kind === 'source' || parsed.kind === 'delivered' || parsed.kind === 'held') {
-      const st = await spool.stat(entry.name);
-      if (st !== undefined) addAge(parsed.kind === 'held' ? ages.held : ages.waiting, Math.max(0, now - st.mtimeMs));
+      const histogram = parsed.kind === 'held' ? ages.held : ages.waiting;
+      await stats.add(async () => {
+        const st = await spool.stat(entry.name);
+        if (st !== undefined) addAge(histogram, Math.max(0, now - st.mtimeMs));
+      });
       continue;
     }
     if (parsed.kind === 'claim') {
@@ -133,5 +181,37 @@ export async function spoolStatus(spool: SpoolBackend, options: { ownerProbe?: O
       markers.push({ file: entry.name, id: parsed.tx, state: 'corrupt', error: toFanoutError(err, 'ECORRUPT').message });
     }
   }
+  await stats.drain();
   return { location: spool.location, identity, counts, ages, markers, unknown, nfsSilly, truncated };
+}
+
+/** How many age stats `status` keeps in flight at once. */
+const STAT_WINDOW = 64;
+
+/**
+ * At most `size` tasks in flight; `add` waits for room, `drain` for the rest. The first failure
+ * is thrown (by the next `add` or by `drain`) once the tasks started before it have settled, so
+ * none is left running unobserved.
+ */
+class StatWindow {
+  private readonly running = new Set<Promise<void>>();
+  private failure: { err: unknown } | undefined;
+
+  constructor(private readonly size: number) {}
+
+  async add(task: () => Promise<void>): Promise<void> {
+    while (this.running.size >= this.size) await Promise.race(this.running);
+    if (this.failure) return this.drain();
+    const p: Promise<void> = task()
+      .catch((err: unknown) => {
+        this.failure ??= { err };
+      })
+      .finally(() => this.running.delete(p));
+    this.running.add(p);
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all(this.running);
+    if (this.failure) throw this.failure.err;
+  }
 }

@@ -4,8 +4,15 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeOwnerTag, type OwnerInfo, parseOwnerTag, type PidSighting } from '@fanout/core';
-import { linuxEnvironment, localOwner, localOwnerProbe, makeOwnerProbe, pidNamespace, processStartTime } from './owner-probe.js';
+import type { OwnerEnvironment, OwnerInfo, PidSighting } from '@fanout/core';
+import { makeOwnerProbe as coreOwnerProbe, encodeOwnerTag, parseOwnerTag } from '@fanout/core/internal';
+import { hasLinuxProc, linuxOwnerEnvironment, pidNamespace, processStartTime } from './linux-owner.js';
+import { posixImplementation } from './posix-implementation.js';
+
+const makeOwnerProbe = (env: OwnerEnvironment) => coreOwnerProbe(env.self, env.lookup);
+const local = linuxOwnerEnvironment();
+const localOwner = () => local.self;
+const localOwnerProbe = makeOwnerProbe(local);
 
 const linux = processStartTime(process.pid) !== undefined;
 
@@ -117,7 +124,7 @@ describe('what the probe reads from /proc (a fake /proc tree)', () => {
     if (selfStat) writeFileSync(join(root, 'self/stat'), `${o.pid} (node) ${[selfStat.state ?? 'S', ...Array.from({ length: 18 }, (_, i) => String(i + 4)), selfStat.start].join(' ')}\n`);
   }
 
-  const env = (pidExists: (pid: number) => boolean = () => false) => linuxEnvironment({ procRoot: root, pid: 10, host: 'h', pidExists });
+  const env = (pidExists: (pid: number) => boolean = () => false) => linuxOwnerEnvironment({ procRoot: root, pid: 10, host: 'h', pidExists });
 
   it('reads boot id, pid namespace and start time of this process', () => {
     fakeProc({ pid: 10, ns: '4026532179', nspid: '10', procs: { 10: { start: '4242' } } });
@@ -175,5 +182,19 @@ describe('what the probe reads from /proc (a fake /proc tree)', () => {
     expect(await e.lookup(20)).toEqual({ state: 'present', startTime: '' });
     expect(await makeOwnerProbe(e)({ ...e.self, pid: 20, startTime: '3' })).toBe('unknown');
     expect(await makeOwnerProbe(e)({ ...e.self, pid: 21, startTime: '3' })).toBe('dead');
+  });
+});
+
+describe('the owner environment the posix backend supplies', () => {
+  it.runIf(linux)('is the /proc one on Linux, so the core can tell a dead pid of this boot', async () => {
+    const env = posixImplementation.ownerEnvironment?.();
+    expect(env?.self).toEqual(localOwner());
+    const child = spawn(process.execPath, ['-e', '0']);
+    await once(child, 'exit');
+    expect(await makeOwnerProbe(env!)({ ...localOwner(), pid: child.pid!, startTime: '1' })).toBe('dead');
+  });
+
+  it('is none where there is no /proc to read', () => {
+    expect(hasLinuxProc(join(tmpdir(), 'no-such-proc'))).toBe(false);
   });
 });
