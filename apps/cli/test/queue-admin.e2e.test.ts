@@ -192,7 +192,8 @@ describe('hold, release and delete', () => {
 
   it('refuses (exit 5) to hold or delete a message a worker holds, and to delete one an attempt record still lists', async () => {
     const [id] = await setUp(1);
-    const { child, done } = spawnFanout(['run', '--from', 'S', '--to', 'A', '--to', 'B', '--transform', './transform.mjs', '--watch', '--interval', '50'], { cwd: dir, env: { SLOW_MS: '3000' } });
+    const { child, done } = spawnFanout(['run', '--from', 'S', '--to', 'A', '--to', 'B', '--transform', './transform.mjs', '--watch', '--interval', '50'], { cwd: dir, env: { SLOW_MS: '12000' } });
+    // The transform holds the attempt open long enough for two CLI starts on a loaded machine (3 s was not).
     await waitFor('the worker to take the message', async () => (await names(join(dir, 'S'))).some((n) => n.startsWith(`p${id}.`)));
     const hold = await fanout(['hold', 'S', id!], { cwd: dir });
     expect(hold.status).toBe(5);

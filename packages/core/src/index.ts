@@ -58,7 +58,7 @@ export type { PidLookup, PidSighting } from './owner/owner-liveness.js';
 export type { OwnerRef, ParsedOwnerTag } from './owner/owner-tag.js';
 
 // The backend contract, for authors of storage backends.
-export type { BackendCapabilities, ContentSource, CreateOptions, EntryKind, EntryStat, SpoolBackend, SpoolEntry, SpoolLock, SpoolOpener } from './backend/spool-backend.js';
+export type { ContentSource, CreateOptions, EntryKind, EntryStat, SpoolBackend, SpoolEntry, SpoolOpener } from './backend/spool-backend.js';
 export { assertPlainName } from './backend/plain-name.js';
 export { overrideBackend } from './backend/override-backend.js';
 export { tempName } from './spool/temp-name.js';

@@ -21,6 +21,5 @@ import type { BackendDescriptor } from '@fanout/core';
 export const memoryDescriptor: BackendDescriptor = {
   name: '@fanout/fs-memory',
   schemes: ['memory'],
-  capabilities: { durableDirSync: false, hardLinks: true, nativeLocks: false, atomicPublish: false },
   load: async () => (await import('./index.js')).memoryImplementation,
 };

@@ -3,7 +3,6 @@
  * `PosixBackend` over {@link memfsPosixFs}, so that what passes here passes for
  * the same reasons on a disk.
  */
-import type { BackendCapabilities } from '@fanout/core';
 import { PosixBackend } from '@fanout/fs-posix';
 import type { Volume } from 'memfs';
 import { memfsPosixFs } from './memfs-posix-fs.js';
@@ -18,20 +17,13 @@ export interface MemoryBackendOptions {
   readonly location?: string;
 }
 
-/** A spool directory in a memfs volume; see the package README. */
+/**
+ * A spool directory in a memfs volume; see the package README. Memory has no
+ * crash to survive short of the process dying, which takes the volume with it,
+ * so `syncDir` guarantees nothing beyond what every call already did. Publish
+ * is link + unlink, as on disk.
+ */
 export class MemoryBackend extends PosixBackend {
-  /**
-   * Memory has no crash to survive short of the process dying, which takes the
-   * volume with it, so `syncDir` guarantees nothing beyond what every call
-   * already did. Publish is link + unlink, as on disk.
-   */
-  override readonly capabilities: BackendCapabilities = {
-    durableDirSync: false,
-    hardLinks: true,
-    nativeLocks: false,
-    atomicPublish: false,
-  };
-
   /** The volume this spool lives in. */
   readonly volume: Volume;
 

@@ -64,7 +64,7 @@ describe('memory spools', () => {
   it('report the location as given and say that syncDir promises nothing in memory', async () => {
     const backend = createMemorySpools().open('memory://caps');
     expect(backend.location).toBe('memory://caps');
-    expect(backend.capabilities).toEqual({ durableDirSync: false, hardLinks: true, nativeLocks: false, atomicPublish: false });
+    expect(typeof backend.link).toBe('function');
     await backend.ensureContainer();
     await backend.syncDir();
     let error: unknown;

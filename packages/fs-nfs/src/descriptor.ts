@@ -22,6 +22,5 @@ import type { BackendDescriptor } from '@fanout/core';
 export const nfsDescriptor: BackendDescriptor = {
   name: '@fanout/fs-nfs',
   schemes: ['nfs'],
-  capabilities: { durableDirSync: true, hardLinks: true, nativeLocks: false, atomicPublish: false },
   load: async () => (await import('./index.js')).nfsImplementation,
 };

@@ -17,7 +17,6 @@
 import { dirname } from 'node:path';
 import {
   FanoutError,
-  type BackendCapabilities,
   type ContentSource,
   type CreateOptions,
   type OwnerInfo,
@@ -53,12 +52,6 @@ const DIRECTORY_FSYNC_REFUSALS: ReadonlySet<string> = new Set(['EINVAL', 'ENOTSU
 
 /** A spool on an NFS-mounted directory; see the package README for mount options. */
 export class NfsBackend extends PosixBackend {
-  override readonly capabilities: BackendCapabilities = {
-    durableDirSync: true,
-    hardLinks: true,
-    nativeLocks: false,
-    atomicPublish: false,
-  };
   private readonly retry: RetryPolicy;
   private readonly owner: OwnerInfo | undefined;
 

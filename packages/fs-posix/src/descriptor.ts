@@ -22,6 +22,5 @@ export const posixDescriptor: BackendDescriptor = {
   schemes: ['file'],
   plainPaths: true,
   // Those of a PosixBackend in its default publish mode (link + unlink).
-  capabilities: { durableDirSync: true, hardLinks: true, nativeLocks: false, atomicPublish: false },
   load: async () => (await import('./index.js')).posixImplementation,
 };

@@ -277,7 +277,8 @@ describe('PosixBackend.publish', () => {
 
   it('publishes by rename in rename mode and still refuses an existing target', async () => {
     const b = backend(nodePosixFs, { publishMode: 'rename' });
-    expect(b.capabilities.atomicPublish).toBe(true);
+    // No hard links in rename mode: the contract says so by having no link().
+    expect(b.link).toBeUndefined();
     await fsp.writeFile(join(root, 'w1.tx'), 'msg');
     await b.publish('w1.tx', 'd1');
     expect(await fsp.readFile(join(root, 'd1'), 'utf8')).toBe('msg');
@@ -492,12 +493,7 @@ describe('PosixBackend directories', () => {
     expect(() => new PosixBackend({ root: 'relative/spool' })).toThrow(expect.objectContaining({ code: 'EUSAGE' }));
   });
 
-  it('declares durable directory syncs and hard links, and no native locks', () => {
-    expect(backend().capabilities).toEqual({
-      durableDirSync: true,
-      hardLinks: true,
-      nativeLocks: false,
-      atomicPublish: false,
-    });
+  it('has hard links in link mode: link() is there', () => {
+    expect(typeof backend().link).toBe('function');
   });
 });

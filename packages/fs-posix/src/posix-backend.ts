@@ -9,7 +9,6 @@ import { posix as pathPosix } from 'node:path';
 import {
   assertPlainName,
   FanoutError,
-  type BackendCapabilities,
   type ContentSource,
   type CreateOptions,
   type EntryKind,
@@ -87,7 +86,6 @@ function kindOfDirent(d: PosixDirent): EntryKind | undefined {
 /** A spool directory on a local POSIX filesystem; see the package README. */
 export class PosixBackend implements SpoolBackend {
   readonly location: string;
-  readonly capabilities: BackendCapabilities;
   /** The spool directory's absolute path. */
   protected readonly root: string;
   protected readonly fs: PosixFs;
@@ -103,13 +101,8 @@ export class PosixBackend implements SpoolBackend {
     this.fs = options.fs ?? localPosixFs;
     this.location = options.location ?? this.root;
     this.publishMode = options.publishMode ?? 'link';
-    this.capabilities = {
-      durableDirSync: true,
-      hardLinks: this.publishMode === 'link',
-      nativeLocks: false,
-      // rename is one atomic step (though its no-clobber check is not); link + unlink is two.
-      atomicPublish: this.publishMode === 'rename',
-    };
+    // Rename mode is for filesystems without hard links; the contract says "no hard links" by having no link().
+    if (this.publishMode === 'rename') Object.defineProperty(this, 'link', { value: undefined });
   }
 
   /** The absolute path of `name`, after checking it is a plain name. */

@@ -25,6 +25,5 @@ export const webdavDescriptor: BackendDescriptor = {
   name: '@fanout/fs-webdav',
   schemes: ['webdav+http', 'webdav+https'],
   // A 2xx is not a durability promise and WebDAV has no fsync; MOVE publishes in one step.
-  capabilities: { durableDirSync: false, hardLinks: false, nativeLocks: true, atomicPublish: true },
   load: async () => (await import('./index.js')).webdavImplementation,
 };

@@ -9,13 +9,11 @@ import {
   FanoutError,
   assertPlainName,
   tempName,
-  type BackendCapabilities,
   type ContentSource,
   type CreateOptions,
   type EntryStat,
   type SpoolBackend,
   type SpoolEntry,
-  type SpoolLock,
 } from '@fanout/core';
 import { statusError, type Where } from './dav-errors.js';
 import { DavTransport, readableOf, type DavReply, type RetryEvent } from './dav-transport.js';
@@ -44,16 +42,15 @@ const PROPS = '<D:resourcetype/><D:getcontentlength/><D:getlastmodified/><D:gete
 const propfindBody = (props: string) =>
   `<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop>${props}</D:prop></D:propfind>`;
 
+/** A WebDAV lock held by {@link WebdavBackend.lock}. */
+export interface WebdavLock {
+  /** Release the lock (`UNLOCK`). Resolves even if the lock was already gone. */
+  release(): Promise<void>;
+}
+
 /** One spool = one WebDAV collection. See the package README for guarantees and limits. */
 export class WebdavBackend implements SpoolBackend {
   readonly location: string;
-  readonly capabilities: BackendCapabilities = {
-    // A 2xx is not a durability promise and WebDAV has no fsync.
-    durableDirSync: false,
-    hardLinks: false,
-    nativeLocks: true,
-    atomicPublish: true,
-  };
   private readonly collectionUrl: URL;
   private readonly transport: DavTransport;
   private readonly lockTimeoutSeconds: number;
@@ -369,10 +366,17 @@ export class WebdavBackend implements SpoolBackend {
     }
   }
 
-  /** A no-op: WebDAV offers no way to make a change durable (`capabilities.durableDirSync` is false). */
+  /** A no-op: a 2xx is not a durability promise and WebDAV has no fsync. */
   async syncDir(): Promise<void> {}
 
-  async lock(name: string, owner: string): Promise<SpoolLock> {
+  /**
+   * Take an exclusive write lock (`LOCK`, Depth 0, finite timeout) on the file
+   * `name` for `owner`. fs-webdav's own: the fan-out protocol takes no locks
+   * (the seed protocol's locks are `l<id>` files), so this is not part of the
+   * backend contract.
+   * @throws `EEXIST` when somebody holds a lock on it; `ENOENT` when it does not exist.
+   */
+  async lock(name: string, owner: string): Promise<WebdavLock> {
     assertPlainName(name, this.location);
     const where = this.where(name);
     // Locking an unmapped URL would create an empty file (RFC 4918) or a lock-null resource: refuse.
@@ -427,6 +431,7 @@ export class WebdavBackend implements SpoolBackend {
     };
   }
 
+  /** Whether anybody holds a lock on `name` (`lockdiscovery`); see {@link WebdavBackend.lock}. */
   async isLocked(name: string): Promise<boolean> {
     assertPlainName(name, this.location);
     const r = await this.describe(this.urlOf(name), name, '<D:lockdiscovery/>');

@@ -78,7 +78,7 @@ export function nfsVmMissing(): string | undefined {
   if (process.getuid?.() !== 0) return 'the harness runs as root (the VM mounts the project directory read-write)';
   if (!onPath('linux.uml')) return 'linux.uml is not installed (apt-get install user-mode-linux, or tooling/real-nfs/vm/install.sh)';
   if (!existsSync('/usr/sbin/rpc.nfsd')) return 'rpc.nfsd is not installed (apt-get install nfs-kernel-server)';
-  for (const tool of ['ip', 'tc', 'mkfs.ext4', 'nsenter', 'unshare']) {
+  for (const tool of ['ip', 'tc', 'mkfs.ext4', 'nsenter', 'unshare', 'iptables-legacy']) {
     if (!onPath(tool)) return `${tool} is not installed (tooling/real-nfs/vm/install.sh)`;
   }
   if (umlKernelVersion() === undefined) return `no UML kernel modules in ${UML_MODULES}`;

@@ -18,7 +18,7 @@ mkdir -p "$RUN" && mount -t hostfs -o "$RUN" none "$RUN" || fail "hostfs $RUN"
 for d in "${DIRS[@]}"; do mkdir -p "$d" && mount -t hostfs -o "$d" none "$d" || fail "hostfs $d"; done
 mkdir -p "/lib/modules/$KV" && mount --bind "/usr/lib/uml/modules/$KV" "/lib/modules/$KV"
 hostname real-nfs-vm
-modprobe -a nfsd nfsv3 nfsv4 bridge veth sch_netem || fail "modprobe"
+modprobe -a nfsd nfsv3 nfsv4 bridge veth sch_netem ip_tables iptable_filter xt_tcpudp xt_string xt_recent || fail "modprobe"
 ip link set lo up
 
 # A bridge in the root namespace; srv, c1 and c2 hang off it by veth pairs. The addresses (TEST-NET-2)

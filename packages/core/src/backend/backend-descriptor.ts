@@ -1,11 +1,12 @@
 /**
  * What a backend package tells an application before the application loads
- * it: the URL schemes it opens, what its spools can do, and how to load it.
+ * it: the URL schemes it opens and how to load it (what its spools can do is
+ * what their backends' methods say, once loaded).
  * An application lists the descriptors it accepts and {@link openSpool}
  * loads only the one a location names.
  */
 import type { OwnerEnvironment } from '../owner/owner.js';
-import type { BackendCapabilities, SpoolBackend } from './spool-backend.js';
+import type { SpoolBackend } from './spool-backend.js';
 
 /** A user name and password for backends that take them (WebDAV). Never part of a location. */
 export interface SpoolCredentials {
@@ -51,7 +52,6 @@ export interface BackendImplementation {
  *   name: '@fanout/fs-posix',
  *   schemes: ['file'],
  *   plainPaths: true,
- *   capabilities: { durableDirSync: true, hardLinks: true, nativeLocks: false, atomicPublish: false },
  *   load: async () => (await import('./posix-implementation.js')).posixImplementation,
  * };
  * ```
@@ -63,8 +63,6 @@ export interface BackendDescriptor {
   readonly schemes: readonly string[];
   /** Whether it opens plain paths (no scheme). At most one descriptor in a list may. */
   readonly plainPaths?: boolean;
-  /** What the spools it opens can do: the `capabilities` of each backend it opens. */
-  readonly capabilities: BackendCapabilities;
   /** Load the backend (a dynamic import: nothing of it is loaded before). */
   load(): Promise<BackendImplementation>;
 }

@@ -5,7 +5,6 @@ import { stubSpool } from '../queue/stub-spool.test-helper.js';
 import type { BackendDescriptor, BackendImplementation, BackendOpenOptions } from './backend-descriptor.js';
 import { backendFor, openSpool } from './open-spool.js';
 
-const CAPS = { durableDirSync: true, hardLinks: true, nativeLocks: false, atomicPublish: false };
 
 /** A descriptor that records what was loaded and opened. */
 function fake(name: string, schemes: string[], extra: { plainPaths?: boolean; ownerEnvironment?: () => OwnerEnvironment | undefined; fails?: Error } = {}) {
@@ -21,7 +20,6 @@ function fake(name: string, schemes: string[], extra: { plainPaths?: boolean; ow
     name,
     schemes,
     ...(extra.plainPaths !== undefined ? { plainPaths: extra.plainPaths } : {}),
-    capabilities: CAPS,
     load: async () => {
       log.loads++;
       if (extra.fails) throw extra.fails;

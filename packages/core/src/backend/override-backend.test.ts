@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { overrideBackend } from './override-backend.js';
-import type { BackendCapabilities, ContentSource, EntryStat, SpoolBackend, SpoolEntry } from './spool-backend.js';
+import type { ContentSource, EntryStat, SpoolBackend, SpoolEntry } from './spool-backend.js';
 
 /** A backend whose state lives in private fields, so a method called on the wrong `this` throws. */
 class PrivateBackend implements SpoolBackend {
   readonly #files = new Map<string, Uint8Array>();
   readonly #location: string;
   #closed = false;
-  readonly capabilities: BackendCapabilities = { durableDirSync: true, hardLinks: false, nativeLocks: false, atomicPublish: true };
 
   constructor(location = 'private://spool') {
     this.#location = location;
@@ -101,11 +100,10 @@ describe('overrideBackend', () => {
     expect(await names(real)).toEqual([]);
   });
 
-  it('forwards location and capabilities (a getter over a private field included)', () => {
+  it('forwards location (a getter over a private field included)', () => {
     const real = new PrivateBackend('private://elsewhere');
     const wrapper = overrideBackend(real, { close: async () => undefined });
     expect(wrapper.location).toBe('private://elsewhere');
-    expect(wrapper.capabilities).toBe(real.capabilities);
     expect(wrapper).toBeInstanceOf(PrivateBackend);
   });
 
@@ -153,17 +151,14 @@ describe('overrideBackend', () => {
   it('keeps optional methods absent when the real backend lacks them', () => {
     const real = new PrivateBackend();
     const wrapper = overrideBackend(real, { close: async () => undefined });
-    for (const method of ['link', 'lock', 'isLocked'] as const) {
-      expect(method in wrapper).toBe(false);
-      expect(wrapper[method]).toBeUndefined();
-    }
+    expect('link' in wrapper).toBe(false);
+    expect(wrapper.link).toBeUndefined();
   });
 
   it('keeps optional methods present, and bound, when the real backend has them', async () => {
     const real = new LinkingBackend();
     const wrapper = overrideBackend(real, {});
     expect('link' in wrapper).toBe(true);
-    expect('lock' in wrapper).toBe(false);
     await wrapper.link?.('a', 'b');
     expect(real.links).toEqual(['a->b']);
   });
@@ -172,13 +167,10 @@ describe('overrideBackend', () => {
     const linked: string[] = [];
     const wrapper = overrideBackend(new PrivateBackend(), {
       link: async (from, to) => void linked.push(`${from}->${to}`),
-      lock: undefined,
     });
     expect('link' in wrapper).toBe(true);
     await wrapper.link?.('x', 'y');
     expect(linked).toEqual(['x->y']);
-    expect('lock' in wrapper).toBe(false);
-    expect(wrapper.lock).toBeUndefined();
 
     const real = new LinkingBackend();
     const keeping = overrideBackend(real, { link: undefined });
@@ -187,11 +179,10 @@ describe('overrideBackend', () => {
     expect(real.links).toEqual(['c->d']);
   });
 
-  it('can override a data member such as capabilities', () => {
+  it('can override a data member such as location', () => {
     const real = new PrivateBackend();
-    const capabilities = { ...real.capabilities, durableDirSync: false };
-    const wrapper = overrideBackend(real, { capabilities });
-    expect(wrapper.capabilities).toBe(capabilities);
-    expect(real.capabilities.durableDirSync).toBe(true);
+    const wrapper = overrideBackend(real, { location: 'private://renamed' });
+    expect(wrapper.location).toBe('private://renamed');
+    expect(real.location).toBe('private://spool');
   });
 });

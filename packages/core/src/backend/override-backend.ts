@@ -9,14 +9,14 @@ import type { SpoolBackend } from './spool-backend.js';
  * A view of `backend` in which the members given in `overrides` replace the
  * backend's own, and everything else is the real backend's.
  *
- * - Every member not overridden (methods, `location`, `capabilities`, and
+ * - Every member not overridden (methods, `location`, and
  *   anything a class adds) is read from the real `backend`; methods come back
  *   bound to it, so classes with private fields (`#x`) keep working.
  * - An overridden method is called with `this` bound to the wrapper (so
  *   `this.syncDir()` reaches the wrapper's own, possibly overridden, method).
  *   To call the real backend, close over the `backend` you passed in.
  * - An override whose value is `undefined` is ignored. An optional method the
- *   real backend lacks (`link`, `lock`, `isLocked`) stays absent unless it is
+ *   real backend lacks (`link`) stays absent unless it is
  *   overridden: `'link' in wrapper` and `wrapper.link` match the backend.
  * - The wrapper is a `Proxy` of `backend`: `instanceof` still sees the
  *   backend's class, and (a `Proxy` rule) an own property the backend froze

@@ -13,9 +13,12 @@
  * Durability vocabulary: a *durable* effect survives a machine crash. File data
  * is durable once {@link SpoolBackend.createExclusive} resolves (it syncs the
  * file); a change to the spool's set of names (create, publish, remove) is
- * durable only after a later {@link SpoolBackend.syncDir} resolves. Backends
- * whose storage gives no such control say so with
- * `capabilities.durableDirSync === false`.
+ * durable only after a later {@link SpoolBackend.syncDir} resolves (where the
+ * storage gives no such control, WebDAV, the backend's README says so).
+ *
+ * Where backends differ, the contract says so by an optional method, never by
+ * a flag beside it: a backend has hard links exactly when it has
+ * {@link SpoolBackend.link}.
  */
 import type { FanoutError } from '../errors/fanout-error.js';
 
@@ -75,31 +78,6 @@ export interface CreateOptions {
   readonly whole?: boolean;
 }
 
-/** What the backend can and cannot do, where backends differ. */
-export interface BackendCapabilities {
-  /**
-   * True when {@link SpoolBackend.syncDir} makes name changes durable (POSIX).
-   * False when it is a no-op because the storage offers no such control
-   * (WebDAV: a 2xx reply is not a durability promise).
-   */
-  readonly durableDirSync: boolean;
-  /** True when the storage has hard links (POSIX, NFS). */
-  readonly hardLinks: boolean;
-  /**
-   * True when the backend implements {@link SpoolBackend.lock} natively
-   * (WebDAV LOCK). Otherwise the seed protocol uses lock files (`l<id>`).
-   */
-  readonly nativeLocks: boolean;
-  /** True when `publish` is a single atomic step (rename, MOVE) rather than link + unlink. */
-  readonly atomicPublish: boolean;
-}
-
-/** A held advisory lock; see {@link SpoolBackend.lock}. */
-export interface SpoolLock {
-  /** Release the lock. Resolves even if the lock was already gone. */
-  release(): Promise<void>;
-}
-
 /**
  * One spool on one storage system. Implemented by `@fanout/fs-posix`,
  * `@fanout/fs-nfs`, `@fanout/fs-memory` and `@fanout/fs-webdav`; checked by the
@@ -111,9 +89,6 @@ export interface SpoolBackend {
    * written into markers and error messages, so it never contains credentials.
    */
   readonly location: string;
-
-  /** What this backend can do; see {@link BackendCapabilities}. */
-  readonly capabilities: BackendCapabilities;
 
   /**
    * Create the spool's container (directory, collection) and any missing
@@ -179,9 +154,11 @@ export interface SpoolBackend {
 
   /**
    * Give the file `from` the additional name `to` (a hard link), without
-   * ever replacing an existing `to`; `from` keeps its name. Only on backends
-   * with `capabilities.hardLinks`; the seed protocol links the locks of an
-   * attempt's messages to its first lock file in a destination.
+   * ever replacing an existing `to`; `from` keeps its name. Present exactly
+   * when the storage has hard links (absent on WebDAV, and on fs-posix in
+   * `publishMode: 'rename'`). With it, the seed protocol links the locks of
+   * an attempt's messages to its first lock file in a destination; without
+   * it, each lock is a file of its own.
    *
    * If `to` already names the very same file (an earlier call whose reply was
    * lost), it resolves. The new name is durable after
@@ -227,19 +204,10 @@ export interface SpoolBackend {
 
   /**
    * Make every earlier create, publish and remove in this spool durable
-   * (fsync of the directory). A no-op where `capabilities.durableDirSync` is
-   * false.
+   * (fsync of the directory). A no-op where the storage offers no such
+   * control (WebDAV: a 2xx reply is not a durability promise).
    */
   syncDir(): Promise<void>;
-
-  /**
-   * Take an advisory lock on `name` for `owner` (only on backends with
-   * `capabilities.nativeLocks`). Other lockers get `EEXIST`.
-   */
-  lock?(name: string, owner: string): Promise<SpoolLock>;
-
-  /** Whether `name` is locked by anybody (only with `capabilities.nativeLocks`). */
-  isLocked?(name: string): Promise<boolean>;
 
   /** Release resources (connections, handles). The backend is unusable afterwards. */
   close(): Promise<void>;

@@ -22,7 +22,11 @@ export type StepName =
   | 'R2' // recovery: roll back (the fence p -> b won, or b found)
   | 'R3' // recovery: roll forward (k<id>.<tx> found)
   | 'R4' // recovery: retire the record (m<tx> -> x<tx>, check, remove)
-  | 'R6'; // recovery: delete dead writers' temp files
+  | 'R6' // recovery: delete dead writers' temp files
+  | 'L' // lease renewal: the owner's next claim generation r<tx>.<g>, and their removal when the attempt is over
+  | 'CL' // consumer: claim d<id> -> c<id>.<who>, then drop the claim's crash twins
+  | 'CA' // consumer: acknowledge (remove c<id>.<who>, sync)
+  | 'CR'; // consumer: give a claim back (c<id>.<who> -> d<id>, or -> h<id>.d when its count is full)
 
 /**
  * One backend operation a machine asks its executor to perform. A machine
@@ -33,7 +37,7 @@ export type Op =
   /** Create `name` exclusively; a copy carries its `stall` watch, which bounds the whole call (see `StallWatch`). */
   | { readonly type: 'create'; readonly step: StepName; readonly spool: SpoolBackend; readonly name: string; readonly content: () => ContentSource; readonly syncData?: false; readonly whole?: true; readonly stall?: StallWatch }
   | { readonly type: 'publish'; readonly step: StepName; readonly spool: SpoolBackend; readonly from: string; readonly to: string }
-  /** Hard-link `from` as `to` ({@link SpoolBackend.link}); only on backends with `capabilities.hardLinks`. */
+  /** Hard-link `from` as `to` ({@link SpoolBackend.link}); only on backends that have it. */
   | { readonly type: 'link'; readonly step: StepName; readonly spool: SpoolBackend; readonly from: string; readonly to: string }
   /** Atomic rename ({@link SpoolBackend.rename}): the fence. */
   | { readonly type: 'rename'; readonly step: StepName; readonly spool: SpoolBackend; readonly from: string; readonly to: string }

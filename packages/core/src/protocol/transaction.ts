@@ -31,12 +31,12 @@ export function* syncAll(step: StepName, spools: Iterable<SpoolBackend>): Machin
   if (bad && !bad.ok) throw bad.error;
 }
 
-/** The record of this attempt over `ids` (docs/PROTOCOL.md: `m<tx>`). */
-export function markerFor(plan: TransactionPlan, ids: readonly string[] = plan.ids): MarkerRecord {
+/** The record of this attempt over its messages `plan.ids` (docs/PROTOCOL.md: `m<tx>`). */
+export function markerFor(plan: TransactionPlan): MarkerRecord {
   const now = plan.now();
   return {
     tx: plan.tx,
-    ids,
+    ids: plan.ids,
     protocol: plan.protocol,
     source: { uuid: plan.source.identity.uuid, location: plan.source.backend.location },
     destinations: plan.destinations.map((d) => ({ uuid: d.spool.identity.uuid, location: d.spool.backend.location })),
@@ -88,7 +88,7 @@ function takenOver(plan: TransactionPlan, id: string): MessageFailure {
 
 /** Whether `spool` can give a file a second name ({@link SpoolBackend.link}): linked seed locks. */
 function canLink(spool: SpoolBackend): boolean {
-  return spool.capabilities.hardLinks && spool.link !== undefined;
+  return spool.link !== undefined;
 }
 
 /**

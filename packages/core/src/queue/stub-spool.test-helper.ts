@@ -14,7 +14,6 @@ export function stubSpool(initial: Record<string, string> = {}): StubSpool {
   const spool = {
     location: 'test://S',
     syncs: 0,
-    capabilities: { durableDirSync: true, hardLinks: false, nativeLocks: false, atomicPublish: true },
     names: () => [...files.keys()].sort(),
     put: (name: string, text: string) => void files.set(name, Buffer.from(text)),
     text: (name: string) => files.get(name)?.toString('utf8'),

@@ -10,36 +10,75 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { FanoutError } from '@fanout/core';
 import { NfsBackend, isRetryable } from '@fanout/fs-nfs';
-import { ctl, freshDir, lastJson, outcomeOf, readyOf, sleep, spawnOn, vm } from './vm-env.js';
+import type { ChildProcess } from 'node:child_process';
+import { ctl, freshDir, lastJson, outcomeOf, readyOf, sleep, spawnOn, vm, type ChildOutcome } from './vm-env.js';
 
 const RACE_CHILD = fileURLToPath(new URL('./children/race-child.mjs', import.meta.url));
 const LOST_CHILD = fileURLToPath(new URL('./children/lost-link-child.mjs', import.meta.url));
 const NAMES = 16;
+/** The new name of the lost-reply cases (lost-link-child.mjs): the string that marks the LINK or RENAME on the wire. */
+const LOST_TARGET = 'lost-reply-target';
 const bytes = (text: string) => new TextEncoder().encode(text);
 
+type RaceMode = 'excl' | 'publish' | 'link' | 'rename';
+const MODES: readonly RaceMode[] = ['excl', 'publish', 'link', 'rename'];
+
 interface RaceResult {
+  readonly mode: RaceMode;
   readonly wins: number[];
   readonly errors: string[];
 }
 
-/** Run `mode` as contender a on client 1 and contender b on client 2, started together. */
-async function raceAcrossClients(mode: 'excl' | 'publish' | 'link' | 'rename', setUp?: (dir: { a: string; b: string }) => Promise<void>) {
-  const dir = await freshDir(`race-${mode}`);
-  await setUp?.(dir);
-  const go = `/tmp/go-${mode}-${Date.now()}`;
-  const kids = [
-    spawnOn('c1', process.execPath, [RACE_CHILD, mode, dir.a, 'a', String(NAMES), go]),
-    spawnOn('c2', process.execPath, [RACE_CHILD, mode, dir.b, 'b', String(NAMES), go]),
-  ];
-  const outcomes = kids.map(outcomeOf);
-  await Promise.all(kids.map(readyOf));
-  writeFileSync(go, '');
-  const [a, b] = await Promise.all(outcomes);
-  for (const o of [a, b]) expect(o?.stderr).toBe('');
-  const ra = lastJson<RaceResult>(a!);
-  const rb = lastJson<RaceResult>(b!);
-  expect([...ra.errors, ...rb.errors]).toEqual([]);
-  return { dir, a: ra.wins, b: rb.wins };
+/** A contender's stdout, line by line, and a way to wait for a line. */
+function linesOf(child: ChildProcess): (match: (line: string) => boolean) => Promise<string> {
+  const seen: string[] = [];
+  const waiting: { match: (line: string) => boolean; done: (line: string) => void }[] = [];
+  let partial = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      seen.push(line);
+      for (const w of waiting.splice(0)) (w.match(line) ? w.done(line) : waiting.push(w));
+    }
+  });
+  return (match) => {
+    const line = seen.find(match);
+    return line !== undefined ? Promise.resolve(line) : new Promise((done) => waiting.push({ match, done }));
+  };
+}
+
+/**
+ * The contenders of every race, one process per client for all four (spawned once, on first use):
+ * contender a on client 1, contender b on client 2, each race in its own directory.
+ */
+const contenders = (() => {
+  let started:
+    | Promise<{ dirs: Record<RaceMode, { a: string; b: string; server: string }>; go: string; kids: ChildProcess[]; outcomes: Promise<ChildOutcome>[]; lines: ((m: (l: string) => boolean) => Promise<string>)[] }>
+    | undefined;
+  return () =>
+    (started ??= (async () => {
+      const dirs = {} as Record<RaceMode, { a: string; b: string; server: string }>;
+      for (const mode of MODES) dirs[mode] = await freshDir(`race-${mode}`);
+      // The fence race renames the same p<i> on both sides.
+      for (let i = 0; i < NAMES; i++) await writeFile(join(dirs.rename.a, `p${i}`), `message ${i}`);
+      const go = `/tmp/go-race-${Date.now()}`;
+      const kids = (['a', 'b'] as const).map((who) =>
+        spawnOn(who === 'a' ? 'c1' : 'c2', process.execPath, [RACE_CHILD, who, String(NAMES), go, ...MODES.map((m) => `${m}:${dirs[m][who]}`)]),
+      );
+      return { dirs, go, kids, outcomes: kids.map(outcomeOf), lines: kids.map(linesOf) };
+    })());
+})();
+
+/** Run race `mode` between the two clients' contenders, started together. */
+async function raceAcrossClients(mode: RaceMode) {
+  const { dirs, go, outcomes, lines } = await contenders();
+  await Promise.all(lines.map((l) => l((line) => line === `ready ${mode}`)));
+  writeFileSync(`${go}.${mode}`, '');
+  const [ra, rb] = await Promise.all(lines.map(async (l) => JSON.parse(await l((line) => line.startsWith(`{"mode":"${mode}"`))) as RaceResult));
+  expect([...ra!.errors, ...rb!.errors]).toEqual([]);
+  if (mode === MODES.at(-1)) for (const o of await Promise.all(outcomes)) expect(o.stderr).toBe('');
+  return { dir: dirs[mode], a: ra!.wins, b: rb!.wins };
 }
 
 function expectOneWinnerEach(a: number[], b: number[]): void {
@@ -78,9 +117,7 @@ describe(`two kernel NFS v${vm.vers} clients of one server`, () => {
   });
 
   it(`the fence: a commit (p → k) on one client and a takeover (p → b) on the other, ${NAMES} times: exactly one wins each, the other gets ENOENT`, async () => {
-    const { dir, a, b } = await raceAcrossClients('rename', async (d) => {
-      for (let i = 0; i < NAMES; i++) await writeFile(join(d.a, `p${i}`), `message ${i}`);
-    });
+    const { dir, a, b } = await raceAcrossClients('rename');
     expectOneWinnerEach(a, b);
     for (let i = 0; i < NAMES; i++) {
       const kept = a.includes(i) ? `k${i}` : `b${i}`;
@@ -135,38 +172,44 @@ describe(`two kernel NFS v${vm.vers} clients of one server`, () => {
     console.log(`negative lookup: a plain read on client 2 right after client 1's create answered ${[...new Set(raw)].join(', ')} (${raw.filter((r) => r !== 'read').length}/10 not read)`);
   });
 
-  // The rename's lost reply shows on v4.2 (the kernel answers ENOENT after the restart, fs-nfs resolves). The
-  // same set-up for a LINK never got the LINK to the server while replies were dropped (v3 and v4.2, 20 s):
-  // that case is still covered only by fs-nfs's injected-fault tests (nfs-backend.test.ts).
-  for (const op of ['rename'] as string[]) {
-    it(`a ${op} whose reply is lost, then an nfsd restart: the retransmission's answer is not believed, fs-nfs recognises its own file by identity`, async () => {
+  // How a reply is lost for certain: from the moment the LINK or RENAME naming the new file leaves
+  // client 1 (matched by the name in the packet), every packet of the server to client 1 is dropped
+  // (vm/ctl.sh lose-replies), so that call reaches the server and only its reply is lost. Then the
+  // server reboots (its duplicate-request cache and NFSv4 sessions go with it) and the client's
+  // retransmission is executed once more.
+  for (const op of ['link', 'rename'] as const) {
+    it(`a ${op} whose reply is lost, then a server reboot: the retransmission answers ${op === 'link' ? 'EEXIST' : 'ENOENT'}, fs-nfs recognises its own file by identity`, async () => {
       const dir = await freshDir(`lost-${op}`);
       const go = `/tmp/go-lost-${op}-${Date.now()}`;
       const child = spawnOn('c1', process.execPath, [LOST_CHILD, dir.a, go, op]);
       const outcome = outcomeOf(child);
       await readyOf(child);
       const exists = (path: string) => lstat(path).then(() => true, () => false);
-      const waitFor = async (path: string, ms: number) => {
-        for (let waited = 0; waited < ms && !(await exists(path)); waited += 50) await sleep(50);
+      const waitFor = async (path: string, ms: number, every = 50) => {
+        for (let waited = 0; waited < ms && !(await exists(path)); waited += every) await sleep(every);
         return exists(path);
       };
+      let executed = false;
       try {
         writeFileSync(go, '');
-        expect(await waitFor(`${go}.held`, 30_000)).toBe(true); // the backend's lookups are done
-        await ctl('netem-in', 'c1', 'loss 100%'); // from now on the server's replies to client 1 are lost
+        expect(await waitFor(`${go}.held`, 30_000)).toBe(true); // the backend's own lookups are done
+        await ctl('lose-replies', 'c1', LOST_TARGET);
         writeFileSync(`${go}.drop`, '');
         // The server did it, though client 1 never heard: it is there on the server's disk.
-        expect(await waitFor(join(dir.server, 'target'), 20_000)).toBe(true);
-        await ctl('restart-server'); // its duplicate request cache is gone
+        executed = await waitFor(join(dir.server, LOST_TARGET), 30_000);
+        await ctl('restart-server');
       } finally {
         await ctl('heal', 'c1');
       }
+      expect(executed).toBe(true);
       const result = lastJson<{ raw: string[]; outcome: string }>(await outcome);
-      console.log(`lost ${op} reply + nfsd restart: the kernel's ${op}() answered ${result.raw.join(', ')}; fs-nfs: ${result.outcome}`);
+      console.log(`lost ${op} reply + server reboot: the kernel's ${op}() answered ${result.raw.join(', ')}; fs-nfs: ${result.outcome}`);
+      // What the kernel answered shows that the reply was lost: the rebooted server ran the call again.
+      expect(result.raw[0]).toBe(op === 'link' ? 'EEXIST' : 'ENOENT');
       expect(result.outcome).toBe('resolved');
-      expect(await readFile(join(dir.server, 'target'), 'utf8')).toBe('lost reply');
+      expect(await readFile(join(dir.server, LOST_TARGET), 'utf8')).toBe('lost reply');
       const src = await lstat(join(dir.server, 'src')).then(() => 'present', () => 'gone');
-      expect(src).toBe('gone');
+      expect(src).toBe(op === 'link' ? 'present' : 'gone');
     });
   }
 

@@ -41,7 +41,8 @@ const run = promisify(execFile);
 
 /** Fault control: `ctl('partition', 'c1')`, `ctl('netem-in', 'c1', 'loss 30%')`, `ctl('restart-server')`. */
 export async function ctl(...args: string[]): Promise<void> {
-  await run(vm.ctlScript, args, { timeout: 60_000 });
+  // A server reboot starts several processes, each slow inside UML on a loaded machine.
+  await run(vm.ctlScript, args, { timeout: 180_000 });
 }
 
 /** A new directory `name` in the export, by its path on each client and on the server. */
