@@ -43,7 +43,11 @@ export async function readClaim(spool: SpoolBackend, file: string): Promise<Reco
     text = await readSmall(spool, file, 4096);
   } catch (err) {
     if (isFanoutError(err, 'ENOENT')) return undefined;
-    return 'foreign';
+    // Only a file that cannot be a claim we wrote (not a regular file, too big, unreadable to us) is foreign.
+    // Any other failure (EIO, a server gone) says nothing about the file: taking it for foreign would skip
+    // to the next generation, and a failure that persists would make the search for a free one endless.
+    if (isFanoutError(err, 'EBADENTRY') || isFanoutError(err, 'ECORRUPT') || isFanoutError(err, 'EACCES')) return 'foreign';
+    throw err;
   }
   try {
     const c = JSON.parse(text) as { fanout?: unknown; owner?: Partial<OwnerInfo>; claimedMs?: unknown; leaseMs?: unknown };
