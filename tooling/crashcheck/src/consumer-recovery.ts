@@ -23,10 +23,9 @@
  * nothing is left anywhere (see family.ts). Consumers are the real
  * `consume()`/`consumePass()`, which honour seed locks.
  */
-import { fanOut, type ProtocolName, recover, releaseStaleClaims } from '@fanout/core';
+import { fanOut, type ProtocolName, recover } from '@fanout/core';
 import { type CrashSimulator, isSimulatedCrash } from '@fanout/fs-memory';
-import { allDead, checkDrained, consumerPass, consumerProbe, CRASHING_CONSUMER_PID, type FamilyResult, type FamilyViolation, listing, opLine, Tally } from './family.js';
-import type { ExpectedMessage } from './invariants.js';
+import { allDead, consumerPass, CRASHING_CONSUMER_PID, type FamilyResult, type FamilyViolation, finishAndCheck, listing, opLine, Sweep, Tally } from './family.js';
 import { messagesOf, simTempName, simTx } from './scenario.js';
 import { type BackendKind, cloneMachine, destPath, setUpMachine, spoolsOn } from './world.js';
 
@@ -50,11 +49,8 @@ export function consumerRecoveryName(s: ConsumerRecoveryScenario): string {
   return `consumer-recovery ${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} ${mode}${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}`;
 }
 
-/** Stops the sweep of a scenario once it has found enough violations. */
-class Found extends Error {}
-
-/** The fan-out of the scenario; deterministic names so that traces repeat. */
-function fanOutOn(s: ConsumerRecoveryScenario, sim: CrashSimulator, first: boolean, trace?: string[]) {
+/** The first fan-out of the scenario; deterministic names so that traces repeat. */
+function fanOutOn(s: ConsumerRecoveryScenario, sim: CrashSimulator) {
   const sp = spoolsOn(sim, s.backend, s.dests);
   let txs = 0;
   let temps = 0;
@@ -64,20 +60,10 @@ function fanOutOn(s: ConsumerRecoveryScenario, sim: CrashSimulator, first: boole
     protocol: s.protocol,
     batchSize: s.messages,
     ownerProbe: allDead,
-    ...(first
-      ? { recoverFirst: false, newTx: () => simTx('TX', ++txs), tempName: () => simTempName(++temps) }
-      : { newTx: () => simTx('TXF', ++txs), tempName: () => simTempName(1000 + ++temps) }),
-    ...(trace ? { hooks: { beforeOp: (op) => void (op.type !== 'all' && trace.push(opLine('final fan-out', op))) } } : {}),
+    recoverFirst: false,
+    newTx: () => simTx('TX', ++txs),
+    tempName: () => simTempName(++temps),
   });
-}
-
-/** The final fan-out (which recovers first) and the drain of one machine; returns the broken invariant, if any. */
-async function finish(s: ConsumerRecoveryScenario, sim: CrashSimulator, messages: readonly ExpectedMessage[], t: Tally): Promise<string | undefined> {
-  const r = await fanOutOn(s, sim, false, t.trace);
-  for (const f of r.failed) t.trace.push(`final fan-out: ${f.id} failed: ${f.error.oneLine()}`);
-  await consumerPass(sim, spoolsOn(sim, s.backend, s.dests).dests, messages, t, { release: true, label: 'consumer (drain)' });
-  t.trace.push(`end: ${listing(sim, s.dests)}`);
-  return checkDrained(sim, s.dests, messages, t);
 }
 
 /** Run one scenario of the family, stopping after `maxViolations` violations. */
@@ -86,33 +72,15 @@ export async function runConsumerRecovery(s: ConsumerRecoveryScenario, onViolati
   const messages = messagesOf({ messages: s.messages, transform: false });
   const start = await setUpMachine(s.backend, s.dests, messages);
   const sim = cloneMachine(start);
-  const clean = await fanOutOn(s, sim, true);
+  const clean = await fanOutOn(s, sim);
   if (clean.committed !== s.messages) throw new Error(`${name}: the clean run committed ${clean.committed} of ${s.messages}`);
   const total = sim.opCount;
-  const violations: FamilyViolation[] = [];
-  let runs = 0;
-  let states = 0;
-  let recoveries = 0;
+  const sweep = new Sweep(name, onViolation, maxViolations);
+  const world = { protocol: s.protocol, backend: s.backend, dests: s.dests, batch: s.messages };
   const seen = new Set<string>();
   /** Mode `consumer-crash`: the states after the first recovery, explored once each. */
   const recovered = new Set<string>();
-
-  const report = (setting: string, invariant: string, trace: readonly string[]) => {
-    const v: FamilyViolation = { scenario: name, invariant, setting, trace };
-    violations.push(v);
-    onViolation(v);
-    // One counterexample per scenario is usually the point; the rest of the sweep is time.
-    if (violations.length >= maxViolations) throw new Found();
-  };
-  /** Run one case; an unexpected error of the code under test (a consumer, recovery) is a violation too. */
-  const guard = async (setting: () => string, trace: () => readonly string[], body: () => Promise<void>) => {
-    try {
-      await body();
-    } catch (err) {
-      if (err instanceof Found) throw err;
-      report(setting(), `failed: ${err instanceof Error ? err.message : String(err)}`, trace());
-    }
-  };
+  const guard = sweep.guard.bind(sweep);
   // A crash of the fan-out after k operations, as trace lines.
   const crashLines = (k: number, lost: readonly string[]) => [
     ...sim.describeOps(0, k).map((l) => `fan-out: ${l}`),
@@ -136,10 +104,10 @@ export async function runConsumerRecovery(s: ConsumerRecoveryScenario, onViolati
       const probe = cloneMachine(rebooted);
       const sp = spoolsOn(probe, s.backend, s.dests);
       await recover({ spool: sp.source, open: sp.open, ownerProbe: allDead, hooks: { beforeOp: (op) => void (op.type !== 'all' && ops++) } });
-      recoveries++;
+      sweep.recoveries++;
     }
     for (let j = 0; j < Math.max(1, ops); j++) {
-      runs++;
+      sweep.runs++;
       const m = cloneMachine(rebooted);
       const tj = t.copy();
       const setting = `fan-out crashed after ${k} operations; a consumer ran after the reboot and again before recovery operation ${j} of ${ops}`;
@@ -158,9 +126,9 @@ export async function runConsumerRecovery(s: ConsumerRecoveryScenario, onViolati
             },
           },
         });
-        recoveries++;
-        const bad = await finish(s, m, messages, tj);
-        if (bad) report(setting, bad, tj.trace);
+        sweep.recoveries++;
+        const bad = await finishAndCheck(m, world, messages, tj, sweep);
+        if (bad) sweep.report(setting, bad, tj.trace);
       });
     }
   };
@@ -189,8 +157,8 @@ export async function runConsumerRecovery(s: ConsumerRecoveryScenario, onViolati
         const key = `${state.key}|${[...t.confirmed, ...t.tentative].join()}`;
         if (seenHere.has(key)) continue;
         seenHere.add(key);
-        states++;
-        runs++;
+        sweep.states++;
+        sweep.runs++;
         const r = state.sim;
         const tc = t.copy();
         const setting = `fan-out crashed after ${k} operations; after the reboot and a recovery, consumer A ran and the machine crashed again after ${c} of its operations`;
@@ -199,20 +167,14 @@ export async function runConsumerRecovery(s: ConsumerRecoveryScenario, onViolati
           const sp = spoolsOn(r, s.backend, s.dests);
           // A second consumer may start before anyone has cleaned up after the first (consume --watch does this at any time).
           await consumerPass(r, sp.dests, messages, tc, { release: false, label: 'consumer B (after reboot)' });
-          await recover({ spool: sp.source, open: sp.open, ownerProbe: allDead, hooks: { beforeOp: (op) => void (op.type !== 'all' && tc.trace.push(opLine('recovery', op))) } });
-          recoveries++;
-          for (const [d, dest] of sp.dests.entries()) {
-            const n = await releaseStaleClaims(dest, consumerProbe);
-            if (n) tc.trace.push(`releaseStaleClaims: ${n} claim(s) of dead consumers put back in ${destPath(d)}`);
-          }
-          const bad = await finish(s, r, messages, tc);
-          if (bad) report(setting, bad, tc.trace);
+          const bad = await finishAndCheck(r, world, messages, tc, sweep, { recover: true, releaseClaims: true });
+          if (bad) sweep.report(setting, bad, tc.trace);
         });
       }
     }
   };
 
-  try {
+  return sweep.run(async () => {
     for (let k = 0; k <= total; k += s.stride ?? 1) {
       for (const state of sim.crashStates({ after: k, maxStates: s.maxStates })) {
         if (seen.has(state.key)) continue;
@@ -223,22 +185,19 @@ export async function runConsumerRecovery(s: ConsumerRecoveryScenario, onViolati
           const r = state.sim;
           const sp = spoolsOn(r, s.backend, s.dests);
           await recover({ spool: sp.source, open: sp.open, ownerProbe: allDead });
-          recoveries++;
+          sweep.recoveries++;
           r.checkpoint();
           if (recovered.has(r.key())) continue;
           recovered.add(r.key());
           // Nothing visible: the consumer does nothing.
           if (!Array.from({ length: s.dests }, (_, d) => r.list(destPath(d))).some((n) => n.some((x) => x.startsWith('d')))) continue;
-          states++;
+          sweep.states++;
           await consumerCrashes(k, r, state.lost);
         } else {
-          states++;
+          sweep.states++;
           await beforeAndDuring(k, state.sim, state.lost);
         }
       }
     }
-  } catch (err) {
-    if (!(err instanceof Found)) throw err;
-  }
-  return { name, runs, states, recoveries, violations };
+  });
 }

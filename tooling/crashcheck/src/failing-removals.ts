@@ -27,7 +27,7 @@ import { Transform } from 'node:stream';
 import { FanoutError, fanOut, type FanOutDestination, overrideBackend, type ProtocolName, recover, type SpoolBackend, type TransformFactory } from '@fanout/core';
 import { type Op } from '@fanout/core/internal';
 import type { CrashSimulator } from '@fanout/fs-memory';
-import { allDead, type FamilyResult, type FamilyViolation, listing, opLine } from './family.js';
+import { allDead, type FamilyResult, type FamilyViolation, Found, listing, opLine, Sweep } from './family.js';
 import { checkRecovered } from './invariants.js';
 import { messagesOf, simTempName, simTx } from './scenario.js';
 import { type BackendKind, cloneMachine, destPath, setUpMachine, SOURCE, spoolsOn } from './world.js';
@@ -96,40 +96,27 @@ export function failingRemovalsName(s: FailingRemovalsScenario): string {
   return `failing-removals ${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} batch=${s.batch} during ${s.phase === 'rollback' ? 'a rollback by the worker' : 'recovery after a crash'}${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}`;
 }
 
-/** Stops the sweep of a scenario once it has found enough violations. */
-class Found extends Error {}
-
 /** Run one scenario of the family, stopping after `maxViolations` violations. */
 export async function runFailingRemovals(s: FailingRemovalsScenario, onViolation: (v: FamilyViolation) => void = () => undefined, maxViolations = 1): Promise<FamilyResult> {
   const name = failingRemovalsName(s);
   const messages = messagesOf({ messages: s.messages, transform: false });
   const start = await setUpMachine(s.backend, s.dests, messages);
-  const violations: FamilyViolation[] = [];
-  let runs = 0;
-  let states = 0;
-  let recoveries = 0;
-
-  const report = (setting: string, invariant: string, trace: readonly string[]) => {
-    const v: FamilyViolation = { scenario: name, invariant, setting, trace };
-    violations.push(v);
-    onViolation(v);
-    // One counterexample per scenario is usually the point; the rest of the sweep is time.
-    if (violations.length >= maxViolations) throw new Found();
-  };
+  const sweep = new Sweep(name, onViolation, maxViolations);
+  const report = sweep.report.bind(sweep);
   const traced = (actor: string, trace: string[]) => ({ beforeOp: (op: Op) => void (op.type !== 'all' && trace.push(opLine(actor, op))) });
   const destinationsOf = (dests: SpoolBackend[], failing: boolean): FanOutDestination[] => dests.map((spool, d) => (failing && d === dests.length - 1 ? { spool, transform: failM0 } : { spool }));
 
   /** The faults stopped: a recovery without them, the fan-out, and the invariant. */
   const afterFaults = async (sim: CrashSimulator, setting: string, trace: string[]) => {
-    runs++;
+    sweep.runs++;
     try {
       const sp = spoolsOn(sim, s.backend, s.dests);
       trace.push(`faults stop; ${listing(sim, s.dests)}`);
       const r = await recover({ spool: sp.source, open: sp.open, ownerProbe: allDead, hooks: traced('recovery', trace) });
-      recoveries++;
+      sweep.recoveries++;
       for (const e of r.refused) trace.push(`recovery refused: ${e.oneLine()}`);
       const f = await fanOut({ source: sp.source, destinations: destinationsOf(sp.dests, false), protocol: s.protocol, batchSize: s.batch, ownerProbe: allDead, hooks: traced('fan-out', trace) });
-      recoveries++;
+      sweep.recoveries++;
       for (const x of f.failed) trace.push(`fan-out: ${x.id} failed: ${x.error.oneLine()}`);
       trace.push(`end: ${listing(sim, s.dests)}`);
       const end = checkRecovered(sim, s.dests, messages);
@@ -174,7 +161,7 @@ export async function runFailingRemovals(s: FailingRemovalsScenario, onViolation
       // The recovery a watching worker runs next, while the faults still last.
       trace.push(`recovery while the faults last; ${listing(sim, s.dests)}`);
       await recover({ spool: sp.source, open: sp.open, ownerProbe: allDead, hooks: traced('recovery (faulty)', trace) }).catch((err: unknown) => trace.push(`recovery failed: ${err instanceof Error ? err.message : String(err)}`));
-      recoveries++;
+      sweep.recoveries++;
       state.on = false;
       return state.removes;
     };
@@ -186,11 +173,11 @@ export async function runFailingRemovals(s: FailingRemovalsScenario, onViolation
       const setting = `${describeFault(fault)}; a copy of M0 failed (transform), so the worker rolls it back`;
       const at = sim.opCount;
       // The faults stop with no crash …
-      states++;
+      sweep.states++;
       await afterFaults(sim, setting, [...trace]);
       // … or the machine crashes right then, before they stop (each state its own machine, from the log up to `at`).
       for (const state of sim.crashStates({ after: at, maxStates: s.maxStates })) {
-        states++;
+        sweep.states++;
         await afterFaults(state.sim, `${setting}; then the machine crashes (not durable: ${state.lost.join('; ') || 'nothing'})`, [...trace]);
       }
     }
@@ -212,12 +199,12 @@ export async function runFailingRemovals(s: FailingRemovalsScenario, onViolation
       for (const state of sim.crashStates({ after: k, maxStates: s.maxStates })) {
         if (seen.has(state.key)) continue;
         seen.add(state.key);
-        states++;
+        sweep.states++;
         const faultyRecovery = async (m: CrashSimulator, fault: Fault | undefined, trace: string[]) => {
           const fs: FaultState = { on: true, removes: 0 };
           const sp = spoolsOn(m, s.backend, s.dests, (b) => faulty(b, fault, fs, trace));
           await recover({ spool: sp.source, open: sp.open, ownerProbe: allDead, hooks: traced('recovery (faulty)', trace) }).catch((err: unknown) => trace.push(`recovery failed: ${err instanceof Error ? err.message : String(err)}`));
-          recoveries++;
+          sweep.recoveries++;
           fs.on = false;
           return fs.removes;
         };
@@ -233,10 +220,5 @@ export async function runFailingRemovals(s: FailingRemovalsScenario, onViolation
     }
   };
 
-  try {
-    await (s.phase === 'rollback' ? rollbackPhase() : recoveryPhase());
-  } catch (err) {
-    if (!(err instanceof Found)) throw err;
-  }
-  return { name, runs, states, recoveries, violations };
+  return sweep.run(() => (s.phase === 'rollback' ? rollbackPhase() : recoveryPhase()));
 }

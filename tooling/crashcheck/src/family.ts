@@ -10,11 +10,26 @@
  * the final recovery is a leftover.
  */
 import { uncommittedName } from './invariants.js';
-import { type ClaimedMessage, consume, consumePass, consumerName, type FanoutEvent, type OwnerProbe, processOwner, type SpoolBackend } from '@fanout/core';
-import { type Op } from '@fanout/core/internal';
+import {
+  type ClaimedMessage,
+  consume,
+  consumePass,
+  consumerName,
+  type ExecutorHooks,
+  type FanoutEvent,
+  fanOut,
+  type Op,
+  type OwnerProbe,
+  processOwner,
+  type ProtocolName,
+  recover,
+  releaseStaleClaims,
+  type SpoolBackend,
+} from '@fanout/core/internal';
 import type { CrashSimulator } from '@fanout/fs-memory';
 import type { ExpectedMessage } from './invariants.js';
-import { destPath, SOURCE } from './world.js';
+import { simTempName, simTx } from './scenario.js';
+import { type BackendKind, destPath, SOURCE, spoolsOn } from './world.js';
 
 const IDENTITY = '.fanout-spool';
 
@@ -115,6 +130,12 @@ export interface ConsumerPassOptions {
   readonly release: boolean;
   /** Label in the trace. */
   readonly label: string;
+  /** Stand between the consumer's machines (claim, acknowledge, release, temp clean-up) and the spools. */
+  readonly hooks?: ExecutorHooks;
+  /** Handler failures to simulate: the first `failFirst` hand-outs of each destination throw (the claim is released). */
+  readonly failFirst?: number;
+  /** Count handler failures and hold after this many (see `consumePass`'s `maxAttempts`). */
+  readonly maxAttempts?: number;
 }
 
 /**
@@ -127,7 +148,13 @@ export interface ConsumerPassOptions {
 export async function consumerPass(sim: CrashSimulator, dests: readonly SpoolBackend[], messages: readonly ExpectedMessage[], tally: Tally, o: ConsumerPassOptions): Promise<void> {
   const who = consumerName({ ...processOwner(), pid: o.pid ?? LIVE_CONSUMER_PID });
   for (const [d, spool] of dests.entries()) {
+    let failures = 0;
     const handler = async (message: ClaimedMessage) => {
+      if (failures < (o.failFirst ?? 0)) {
+        failures++;
+        tally.trace.push(`${o.label}: handler fails on ${destPath(d)}/d${message.id} (as ${message.file})`);
+        throw new Error('the handler failed (simulated)');
+      }
       const key = `${d}:${message.id}`;
       bump(tally.tentative, key, 1);
       const uncommitted = uncommittedName(sim.list(SOURCE), message.id) !== undefined;
@@ -144,8 +171,9 @@ export async function consumerPass(sim: CrashSimulator, dests: readonly SpoolBac
       bump(tally.confirmed, key, 1);
       tally.trace.push(`${o.label}: acknowledged ${destPath(d)}/d${e.id}`);
     };
-    if (o.release) await consume({ spool, who, ownerProbe: consumerProbe, handler, onEvent });
-    else await consumePass(spool, handler, { who, onEvent });
+    const extra = { ...(o.hooks ? { hooks: o.hooks } : {}), ...(o.maxAttempts !== undefined ? { maxAttempts: o.maxAttempts } : {}) };
+    if (o.release) await consume({ spool, who, ownerProbe: consumerProbe, handler, onEvent, ...extra });
+    else await consumePass(spool, handler, { who, onEvent, ...extra });
   }
 }
 
@@ -191,4 +219,120 @@ export function leftoverNames(sim: CrashSimulator, dests: number, messages: read
 /** The names of every spool, for a trace line. */
 export function listing(sim: CrashSimulator, dests: number): string {
   return [SOURCE, ...Array.from({ length: dests }, (_, d) => destPath(d))].map((p) => `${p}: ${sim.list(p).filter((n) => n !== IDENTITY).join(' ') || '(empty)'}`).join('; ');
+}
+
+/** Stops the sweep of a scenario once it has found enough violations. */
+export class Found extends Error {}
+
+/**
+ * The bookkeeping of one scenario's sweep: its counters, its violations, and
+ * the stop after `maxViolations` of them (one counterexample per scenario is
+ * usually the point; the rest of the sweep is time).
+ */
+export class Sweep {
+  runs = 0;
+  states = 0;
+  recoveries = 0;
+  readonly violations: FamilyViolation[] = [];
+  constructor(
+    readonly name: string,
+    private readonly onViolation: (v: FamilyViolation) => void = () => undefined,
+    private readonly maxViolations = 1,
+  ) {}
+
+  /** Record a violation; throws {@link Found} once there are enough. */
+  report(setting: string, invariant: string, trace: readonly string[]): void {
+    const v: FamilyViolation = { scenario: this.name, invariant, setting, trace };
+    this.violations.push(v);
+    this.onViolation(v);
+    if (this.violations.length >= this.maxViolations) throw new Found();
+  }
+
+  /** Run one case; an unexpected error of the code under test is a violation too. */
+  async guard(setting: () => string, trace: () => readonly string[], body: () => Promise<void>): Promise<void> {
+    try {
+      await body();
+    } catch (err) {
+      if (err instanceof Found) throw err;
+      this.report(setting(), `failed: ${err instanceof Error ? err.message : String(err)}`, trace());
+    }
+  }
+
+  /** Run the whole sweep (stopping quietly at {@link Found}) and return its result. */
+  async run(body: () => Promise<void>): Promise<FamilyResult> {
+    try {
+      await body();
+    } catch (err) {
+      if (!(err instanceof Found)) throw err;
+    }
+    return { name: this.name, runs: this.runs, states: this.states, recoveries: this.recoveries, violations: this.violations };
+  }
+}
+
+/** The machine a family's scenario runs on. */
+export interface FamilyWorld {
+  readonly protocol: ProtocolName;
+  readonly backend: BackendKind;
+  readonly dests: number;
+  /** The fan-out's batch size (default: every message in one batch). */
+  readonly batch?: number;
+}
+
+/** Options of {@link finishAndCheck}. */
+export interface FinishOptions {
+  /** Run `recover()` first (as `fanout recover` does), traced. */
+  readonly recover?: boolean;
+  /** Then release dead consumers' claims in every destination (`releaseStaleClaims`). */
+  readonly releaseClaims?: boolean;
+  /** Recovery's stale-temp age (default the core's). */
+  readonly staleTempMs?: number;
+  /** Names that are not leftovers (an operator's files). */
+  readonly ignore?: ReadonlySet<string>;
+  /** The drain counts failures as the consumer before it did (it then also removes the counts of what it acknowledges). */
+  readonly maxAttempts?: number;
+}
+
+/**
+ * The end of every family's run on machine `sim`: optionally a recovery and
+ * the release of dead consumers' claims, then the final fan-out (which
+ * recovers first; its attempts `TXF<n>`, its temps numbered from 1000), a
+ * draining consumer, and the "drained" invariant ({@link checkDrained}).
+ * @returns the broken invariant, if any.
+ */
+export async function finishAndCheck(sim: CrashSimulator, w: FamilyWorld, messages: readonly ExpectedMessage[], t: Tally, sweep: Sweep, o: FinishOptions = {}): Promise<string | undefined> {
+  const sp = spoolsOn(sim, w.backend, w.dests);
+  if (o.recover) {
+    const r = await recover({
+      spool: sp.source,
+      open: sp.open,
+      ownerProbe: allDead,
+      ...(o.staleTempMs !== undefined ? { staleTempMs: o.staleTempMs } : {}),
+      hooks: { beforeOp: (op) => void (op.type !== 'all' && t.trace.push(opLine('recovery', op))) },
+    });
+    sweep.recoveries++;
+    for (const e of [...r.refused, ...r.failed]) t.trace.push(`recovery: ${e.oneLine()}`);
+  }
+  if (o.releaseClaims) {
+    for (const [d, dest] of sp.dests.entries()) {
+      const n = await releaseStaleClaims(dest, consumerProbe);
+      if (n) t.trace.push(`releaseStaleClaims: ${n} claim(s) of dead consumers put back in ${destPath(d)}`);
+    }
+  }
+  let txs = 0;
+  let temps = 0;
+  const f = await fanOut({
+    source: sp.source,
+    destinations: sp.dests.map((spool) => ({ spool })),
+    protocol: w.protocol,
+    ...(w.batch !== undefined ? { batchSize: w.batch } : {}),
+    ownerProbe: allDead,
+    newTx: () => simTx('TXF', ++txs),
+    tempName: () => simTempName(1000 + ++temps),
+    hooks: { beforeOp: (op) => void (op.type !== 'all' && t.trace.push(opLine('final fan-out', op))) },
+  });
+  sweep.recoveries++;
+  for (const x of f.failed) t.trace.push(`final fan-out: ${x.id} failed: ${x.error.oneLine()}`);
+  await consumerPass(sim, sp.dests, messages, t, { release: true, label: 'consumer (drain)', ...(o.maxAttempts !== undefined ? { maxAttempts: o.maxAttempts } : {}) });
+  t.trace.push(`end: ${listing(sim, w.dests)}`);
+  return checkDrained(sim, w.dests, messages, t, o.ignore);
 }

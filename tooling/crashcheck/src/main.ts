@@ -15,7 +15,9 @@
  * recoveries), --drop-sync Q and --drop-order (the poison-and-hold family only:
  * drop the queue commands' syncs, or make release rename before it removes
  * the attempt count), --jobs n (processes; default:
- * the number of cores), --shard i/n (run one share of the matrix).
+ * the number of cores), --shard i/n (run one share of the matrix), --drop-twins and
+ * --drop-sync CL|CA|CR (the consumer-steps family only: a claim blind to crash twins, or the
+ * consumer's syncs dropped).
  *
  * Besides the matrix, the consumer scenarios and the interleavings, three
  * families run (not with --drop-sync or --subset): consumer-recovery,
@@ -28,10 +30,11 @@ import { createInterface } from 'node:readline';
 import type { StepName } from '@fanout/core/internal';
 import { consumerRecoveryName, runConsumerRecovery } from './consumer-recovery.js';
 import { consumerScenarioName, runConsumerScenario } from './consumer-scenario.js';
+import { CONSUMER_STEPS, consumerStepsName, runConsumerSteps } from './consumer-steps.js';
 import { failingRemovalsName, runFailingRemovals } from './failing-removals.js';
 import { type FamilyResult, type FamilyViolation, formatFamilyViolation } from './family.js';
 import { runInterleavings } from './interleaving.js';
-import { consumerRecoveryScenarios, consumerScenarios, failingRemovalScenarios, operatorFilesScenarios, pausedOwnerScenarios, poisonScenarios, scenarios, stallsScenarios } from './matrix.js';
+import { consumerRecoveryScenarios, consumerScenarios, consumerStepsScenarios, failingRemovalScenarios, operatorFilesScenarios, pausedOwnerScenarios, poisonScenarios, scenarios, stallsScenarios } from './matrix.js';
 import { runStalls, stallsName } from './stalls.js';
 import { operatorFilesName, runOperatorFiles } from './operator-files.js';
 import { pausedOwnerName, runPausedOwner } from './paused-owner.js';
@@ -52,6 +55,7 @@ async function main(): Promise<number> {
   const subset = process.argv.includes('--subset');
   const dropFence = process.argv.includes('--drop-fence');
   const dropOrder = process.argv.includes('--drop-order');
+  const dropTwins = process.argv.includes('--drop-twins');
   const [shard, shards] = (arg('--shard') ?? '0/1').split('/').map(Number) as [number, number];
   const started = Date.now();
   let states = 0;
@@ -66,6 +70,22 @@ async function main(): Promise<number> {
 
   // The queue commands' syncs (Q) and release's order exist only in the poison-and-hold family.
   const queueOnly = dropSync === 'Q' || dropOrder;
+  // The consumer's and renewal's syncs, and the claim's twin removal, only in the consumer-steps family.
+  const consumerOnly = (dropSync !== undefined && CONSUMER_STEPS.includes(dropSync)) || dropTwins;
+  if (consumerOnly) {
+    for (const c of consumerStepsScenarios({ quick, dropTwins, ...(dropSync ? { dropSync } : {}) })) {
+      if ((only && !consumerStepsName(c).includes(only)) || !mine()) continue;
+      const t0 = Date.now();
+      const r = await runConsumerSteps(c, (v) => console.log(formatFamilyViolation(v)));
+      states += r.states;
+      recoveries += r.recoveries;
+      violations += r.violations.length;
+      console.log(`${r.name}: ${r.runs} runs, ${r.states} states, ${r.recoveries} recoveries, ${r.violations.length} violations (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    }
+    console.log(`(${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    console.log(`crashcheck: ${states} crash states, ${recoveries} recoveries, ${violations} violations`);
+    return violations > 0 ? 1 : 0;
+  }
   for (const s of queueOnly ? [] : scenarios({ quick, ...(dropSync ? { dropSync } : {}), subset })) {
     if ((only && !scenarioName(s).includes(only)) || !mine()) continue;
     const r = await runAnyScenario(s, (v) => console.log(formatViolation(v)));
@@ -130,6 +150,7 @@ async function main(): Promise<number> {
       ...ownerProbeScenarios({ quick }).map((c) => ({ name: ownerProbeName(c), run: (r: (v: FamilyViolation) => void) => runOwnerProbes(c, r) })),
       ...operatorFilesScenarios({ quick }).map((c) => ({ name: operatorFilesName(c), run: (r: (v: FamilyViolation) => void) => runOperatorFiles(c, r) })),
       ...stallsScenarios({ quick }).map((c) => ({ name: stallsName(c), run: (r: (v: FamilyViolation) => void) => runStalls(c, r) })),
+      ...consumerStepsScenarios({ quick }).map((c) => ({ name: consumerStepsName(c), run: (r: (v: FamilyViolation) => void) => runConsumerSteps(c, r) })),
     ];
     for (const f of families) {
       if ((only && !f.name.includes(only)) || !mine()) continue;

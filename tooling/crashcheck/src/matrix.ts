@@ -2,6 +2,7 @@ import type { ProtocolName } from '@fanout/core';
 import type { StepName } from '@fanout/core/internal';
 import type { ConsumerRecoveryScenario } from './consumer-recovery.js';
 import type { ConsumerScenario } from './consumer-scenario.js';
+import type { ConsumerStepsScenario } from './consumer-steps.js';
 import type { FailingRemovalsScenario } from './failing-removals.js';
 import type { OperatorFilesScenario } from './operator-files.js';
 import type { StallsScenario } from './stalls.js';
@@ -186,6 +187,33 @@ export function poisonScenarios(options: MatrixOptions & { readonly dropOrder?: 
         ...(options.quick ? { stride: workload.startsWith('race') ? 6 : 3 } : {}),
         ...(options.dropSync === 'Q' ? { dropSync: true } : {}),
         ...(options.dropOrder ? { dropOrder: true } : {}),
+      })),
+    ),
+  );
+}
+
+/**
+ * The consumer-steps family (consumer-steps.ts): both protocols, posix and nfs, 2 destinations, 1
+ * message; consumers interleaved with recovery at every pair of operations after every crash of a
+ * fan-out, and crashes inside each consumer, clean-up and renewal step. `dropTwins` and a
+ * `dropSync` of CL, CA or CR show what those steps need.
+ */
+export function consumerStepsScenarios(options: MatrixOptions & { readonly dropTwins?: boolean } = {}): ConsumerStepsScenario[] {
+  const backends: BackendKind[] = options.quick ? ['posix'] : ['posix', 'nfs'];
+  const drop = { ...(options.dropTwins ? { dropTwins: true } : {}), ...(options.dropSync ? { dropSync: options.dropSync } : {}) };
+  return backends.flatMap((backend) =>
+    (['interleaved', 'crash-inside'] as const).flatMap((workload) =>
+      PROTOCOLS.map((protocol) => ({
+        protocol,
+        backend,
+        dests: 2,
+        messages: 1,
+        workload,
+        maxStates: options.quick ? 2 : 3,
+        crashStates: options.quick ? 2 : 4,
+        // Every pair (i, j) of switch points is a recovery, a fan-out and a drain: every other one, within CI's time.
+        ...(workload === 'interleaved' ? (options.quick ? { stride: 4, scheduleStride: 2 } : { scheduleStride: 2 }) : {}),
+        ...drop,
       })),
     ),
   );

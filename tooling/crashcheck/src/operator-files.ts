@@ -17,9 +17,9 @@
  * everything; and the messages are delivered exactly once as in every other
  * family (nothing else left anywhere, the operator files apart).
  */
-import { fanOut, type ProtocolName, recover, releaseStaleClaims } from '@fanout/core';
+import { fanOut, type ProtocolName } from '@fanout/core';
 import type { CrashSimulator } from '@fanout/fs-memory';
-import { allDead, checkDrained, consumerPass, consumerProbe, type FamilyResult, type FamilyViolation, listing, opLine, Tally } from './family.js';
+import { allDead, type FamilyResult, type FamilyViolation, finishAndCheck, listing, Sweep, Tally } from './family.js';
 import { messagesOf, simTempName, simTx } from './scenario.js';
 import { type BackendKind, cloneMachine, destPath, setUpMachine, SOURCE, spoolsOn } from './world.js';
 
@@ -67,9 +67,6 @@ export function operatorFilesName(s: OperatorFilesScenario): string {
   return `operator-files ${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages}${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}`;
 }
 
-/** Stops the sweep of a scenario once it has found enough violations. */
-class Found extends Error {}
-
 function spoolPaths(dests: number): string[] {
   return [SOURCE, ...Array.from({ length: dests }, (_, d) => destPath(d))];
 }
@@ -105,69 +102,29 @@ export async function runOperatorFiles(s: OperatorFilesScenario, onViolation: (v
     if (r.committed !== s.messages) throw new Error(`${name}: the clean run committed ${r.committed} of ${s.messages}`);
   }
   const total = sim.opCount;
-  const violations: FamilyViolation[] = [];
-  let runs = 0;
-  let states = 0;
-  let recoveries = 0;
+  const sweep = new Sweep(name, onViolation, maxViolations);
   const seen = new Set<string>();
-
-  const report = (setting: string, invariant: string, trace: readonly string[]) => {
-    const v: FamilyViolation = { scenario: name, invariant, setting, trace };
-    violations.push(v);
-    onViolation(v);
-    if (violations.length >= maxViolations) throw new Found();
-  };
-
-  try {
+  const world = { protocol: s.protocol, backend: s.backend, dests: s.dests, batch: s.messages };
+  return sweep.run(async () => {
     for (let k = 0; k <= total; k += s.stride ?? 1) {
       for (const state of sim.crashStates({ after: k, maxStates: s.maxStates })) {
         if (seen.has(state.key)) continue;
         seen.add(state.key);
-        states++;
-        runs++;
+        sweep.states++;
+        sweep.runs++;
         const m = state.sim;
         const t = new Tally();
         const setting = `fan-out crashed after ${k} operations; recovery, temp clean-up, consumers and claim release ran beside the operator's files`;
         t.trace.push(...sim.describeOps(0, k).map((l) => `fan-out: ${l}`), `machine crashes after ${k} operations; not durable: ${state.lost.join('; ') || 'nothing'}`, `after reboot: ${listing(m, s.dests)}`);
-        try {
-          const sp = spoolsOn(m, s.backend, s.dests);
+        await sweep.guard(() => setting, () => t.trace, async () => {
           // What `fanout recover` does: every record, orphan, claim and dead temp; a 1 ms stale-temp age and
           // today's clock make every file on the 2024 disk "old".
-          const r = await recover({ spool: sp.source, open: sp.open, ownerProbe: allDead, staleTempMs: 1, hooks: { beforeOp: (op) => void (op.type !== 'all' && t.trace.push(opLine('recovery', op))) } });
-          recoveries++;
-          for (const e of [...r.refused, ...r.failed]) t.trace.push(`recovery: ${e.oneLine()}`);
-          for (const [d, dest] of sp.dests.entries()) {
-            const n = await releaseStaleClaims(dest, consumerProbe);
-            if (n) t.trace.push(`releaseStaleClaims: ${n} claim(s) put back in ${destPath(d)}`);
-          }
-          let txs = 0;
-          let temps = 0;
-          const f = await fanOut({
-            source: sp.source,
-            destinations: sp.dests.map((spool) => ({ spool })),
-            protocol: s.protocol,
-            batchSize: s.messages,
-            ownerProbe: allDead,
-            newTx: () => simTx('TXF', ++txs),
-            tempName: () => simTempName(1000 + ++temps),
-            hooks: { beforeOp: (op) => void (op.type !== 'all' && t.trace.push(opLine('final fan-out', op))) },
-          });
-          recoveries++;
-          for (const x of f.failed) t.trace.push(`final fan-out: ${x.id} failed: ${x.error.oneLine()}`);
-          await consumerPass(m, sp.dests, messages, t, { release: true, label: 'consumer (drain)' });
-          t.trace.push(`end: ${listing(m, s.dests)}`);
+          const bad = await finishAndCheck(m, world, messages, t, sweep, { recover: true, releaseClaims: true, staleTempMs: 1, ignore });
           const damaged = damagedOperatorFiles(m, s.dests);
-          if (damaged.length) report(setting, `operator files touched: ${damaged.join(', ')}`, t.trace);
-          const bad = checkDrained(m, s.dests, messages, t, ignore);
-          if (bad) report(setting, bad, t.trace);
-        } catch (err) {
-          if (err instanceof Found) throw err;
-          report(setting, `failed: ${err instanceof Error ? err.message : String(err)}`, t.trace);
-        }
+          if (damaged.length) sweep.report(setting, `operator files touched: ${damaged.join(', ')}`, t.trace);
+          if (bad) sweep.report(setting, bad, t.trace);
+        });
       }
     }
-  } catch (err) {
-    if (!(err instanceof Found)) throw err;
-  }
-  return { name, runs, states, recoveries, violations };
+  });
 }

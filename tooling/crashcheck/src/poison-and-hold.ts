@@ -67,7 +67,7 @@ import {
   type StepName,
 } from '@fanout/core/internal';
 import type { CrashSimulator } from '@fanout/fs-memory';
-import { allDead, consumerProbe, CRASHING_CONSUMER_PID, type FamilyResult, type FamilyViolation, listing, LIVE_CONSUMER_PID, opLine } from './family.js';
+import { allDead, consumerProbe, CRASHING_CONSUMER_PID, type FamilyResult, type FamilyViolation, listing, LIVE_CONSUMER_PID, opLine, Sweep } from './family.js';
 import { simTempName, simTx } from './scenario.js';
 import { type BackendKind, cloneMachine, destPath, setUpMachine, SOURCE, type Spools, spoolsOn } from './world.js';
 
@@ -197,9 +197,6 @@ async function consumeAll(sim: CrashSimulator, sp: Spools, log: HandOut[], pid: 
   }
 }
 
-/** Stops the sweep of a scenario once it has found enough violations. */
-class Found extends Error {}
-
 type Command = 'hold' | 'release' | 'delete';
 
 /** Run one scenario of the family, stopping after `maxViolations` violations. */
@@ -212,16 +209,8 @@ export async function runPoisonAndHold(s: PoisonScenario, onViolation: (v: Famil
     s.dests,
     ids.map((id) => ({ id, content: content(id) })),
   );
-  const violations: FamilyViolation[] = [];
-  let runs = 0;
-  let states = 0;
-  let recoveries = 0;
-  const report = (setting: string, invariant: string, trace: readonly string[]) => {
-    const v: FamilyViolation = { scenario: name, invariant, setting, trace };
-    violations.push(v);
-    onViolation(v);
-    if (violations.length >= maxViolations) throw new Found();
-  };
+  const sweep = new Sweep(name, onViolation, maxViolations);
+  const report = sweep.report.bind(sweep);
 
   const command = (a: ReturnType<typeof actorOn>, c: Command, hooks: ExecutorHooks) =>
     c === 'hold' ? holdMessage(a.sp.source, 'M0', { hooks }) : c === 'release' ? releaseMessage(a.sp.source, 'M0', { hooks, ...(s.dropOrder ? { dropOrder: true } : {}) }) : deleteMessage(a.sp.source, 'M0', { hooks });
@@ -232,10 +221,10 @@ export async function runPoisonAndHold(s: PoisonScenario, onViolation: (v: Famil
    * out cleanly, drain with a live consumer, and check exactly-once.
    */
   const afterCrash = async (m: CrashSimulator, setting: string, trace: string[], promised: { command?: Command; deleteBegun: boolean; deleted: boolean; consumed: readonly HandOut[]; poisoned: boolean }) => {
-    runs++;
+    sweep.runs++;
     const a = actorOn(m, { ...s, dropSync: false, dropOrder: false }, trace, { tx: 100, temp: 100 });
     const r = await recover({ spool: a.sp.source, open: a.sp.open, ownerProbe: allDead, maxAttempts: POISON_MAX_ATTEMPTS, hooks: a.as('recovery') });
-    recoveries++;
+    sweep.recoveries++;
     for (const e of r.refused) trace.push(`recovery refused: ${e.oneLine()}`);
     const source = m.list(SOURCE);
     trace.push(`after recovery: ${listing(m, s.dests)}`);
@@ -250,7 +239,7 @@ export async function runPoisonAndHold(s: PoisonScenario, onViolation: (v: Famil
     if (source.includes('zM0')) await deleteMessage(a.sp.source, 'M0', { hooks: a.as('delete (again)') }).catch((e: unknown) => trace.push(`delete again: ${String(e)}`));
     for (const id of ids) if (m.list(SOURCE).includes(`h${id}.s`)) await releaseMessage(a.sp.source, id, { hooks: a.as('release (final)') });
     const f = await fanOut({ source: a.sp.source, destinations: a.sp.dests.map((spool) => ({ spool })), protocol: s.protocol, ownerProbe: allDead, maxAttempts: POISON_MAX_ATTEMPTS, hooks: a.as('fan-out (final)') });
-    recoveries++;
+    sweep.recoveries++;
     for (const x of f.failed) trace.push(`final fan-out: ${x.id} failed: ${x.error.oneLine()}`);
     const log: HandOut[] = [];
     await consumeAll(m, a.sp, log, LIVE_CONSUMER_PID, trace);
@@ -317,7 +306,7 @@ export async function runPoisonAndHold(s: PoisonScenario, onViolation: (v: Famil
       const deleteBegun = spans[8]!.from < k;
       const deleted = spans[8]!.to <= k;
       for (const state of sim.crashStates({ after: k, maxStates: s.maxStates })) {
-        states++;
+        sweep.states++;
         const t = [...sim.describeOps(0, k).map((l) => `op: ${l}`), `machine crashes after ${k} operations; not durable: ${state.lost.join('; ') || 'nothing'}`, `after reboot: ${listing(state.sim, s.dests)}`];
         await afterCrash(state.sim, `script crashed after ${k} operations (${last ? `"${steps[last.i]!.name}" had returned` : 'nothing had returned'})`, t, {
           ...(cmd ? { command: cmd } : {}),
@@ -368,8 +357,8 @@ export async function runPoisonAndHold(s: PoisonScenario, onViolation: (v: Famil
       await a.run(false, hooks);
       if (result === undefined) await runCommand();
       const setting = `${c} M0 runs before operation ${j} of the worker's run (it answered ${result})`;
-      runs++;
-      states++;
+      sweep.runs++;
+      sweep.states++;
       const where = namesOf(sim, s.dests, 'M0');
       const ok = result === 'held' || result === 'deleted' || result === 'released' || result === 'already-held';
       if (!ok && result !== 'EINFLIGHT' && result !== 'ENOENT' && !(c === 'release' && result === 'EUSAGE')) report(setting, `unexpected answer ${result}`, trace);
@@ -378,7 +367,7 @@ export async function runPoisonAndHold(s: PoisonScenario, onViolation: (v: Famil
       const total = sim.opCount;
       for (let k = Math.max(0, span.from); k <= total; k += s.stride ?? 1) {
         for (const state of sim.crashStates({ after: k, maxStates: s.maxStates })) {
-          states++;
+          sweep.states++;
           const t = [...trace, `machine crashes after ${k} operations; not durable: ${state.lost.join('; ') || 'nothing'}`, `after reboot: ${listing(state.sim, s.dests)}`];
           const returned = span.to <= k;
           // A hold that returned must survive (no worker takes a held message); a release promises nothing the worker may not change.
@@ -453,8 +442,8 @@ export async function runPoisonAndHold(s: PoisonScenario, onViolation: (v: Famil
       const last = [...spans.keys()].filter((i) => spans[i]!.to <= k).pop();
       const laterBegun = last !== undefined && spans.slice(last + 1).some((sp) => sp.from < k);
       for (const state of sim.crashStates({ after: k, maxStates: s.maxStates })) {
-        states++;
-        runs++;
+        sweep.states++;
+        sweep.runs++;
         const m = state.sim;
         const t = [...sim.describeOps(0, k).map((l) => `op: ${l}`), `machine crashes after ${k} operations; not durable: ${state.lost.join('; ') || 'nothing'}`, `after reboot: ${listing(m, s.dests)}`];
         const setting = `consumers crashed after ${k} operations (${last !== undefined ? `"${steps[last]!.name}" had returned` : 'nothing had returned'})`;
@@ -476,7 +465,7 @@ export async function runPoisonAndHold(s: PoisonScenario, onViolation: (v: Famil
             handler: async (msg) => void final.push({ key: `${d}:${msg.id}`, at: m.opCount, wrong: false }),
           });
         }
-        recoveries++;
+        sweep.recoveries++;
         t.push(`end: ${listing(m, s.dests)}`);
         const problems: string[] = [];
         for (const id of ids) {
@@ -521,8 +510,8 @@ export async function runPoisonAndHold(s: PoisonScenario, onViolation: (v: Famil
     const total = sim.opCount;
     for (let k = 0; k <= total; k += s.stride ?? 1) {
       for (const state of sim.crashStates({ after: k, maxStates: s.maxStates })) {
-        states++;
-        runs++;
+        sweep.states++;
+        sweep.runs++;
         const m = state.sim;
         const t = [...trace.slice(0, 1), ...sim.describeOps(0, k).map((l) => `op: ${l}`), `machine crashes after ${k} operations; not durable: ${state.lost.join('; ') || 'nothing'}`, `after reboot: ${listing(m, s.dests)}`];
         const setting = `discard of the quarantined m${tx} crashed after ${k} operations`;
@@ -536,7 +525,7 @@ export async function runPoisonAndHold(s: PoisonScenario, onViolation: (v: Famil
         for (let pass = 0; pass <= s.dests && m.list(SOURCE).some((n) => n.startsWith('s')); pass++) {
           await fanOut({ source: b.sp.source, destinations: b.sp.dests.map((spool) => ({ spool })), protocol: s.protocol, ownerProbe: allDead, hooks: b.as('fan-out (final)') });
         }
-        recoveries += 2;
+        sweep.recoveries += 2;
         const log: HandOut[] = [];
         await consumeAll(m, b.sp, log, LIVE_CONSUMER_PID, t);
         t.push(`end: ${listing(m, s.dests)}`);
@@ -555,13 +544,10 @@ export async function runPoisonAndHold(s: PoisonScenario, onViolation: (v: Famil
     }
   };
 
-  try {
+  return sweep.run(async () => {
     if (s.workload === 'discard-record') await discardWorkload();
     else if (s.workload === 'consume-poison') await consumePoisonWorkload();
     else if (s.workload === 'poison') await poisonWorkload();
     else await raceWorkload(s.workload === 'race-hold' ? 'hold' : s.workload === 'race-delete' ? 'delete' : 'release');
-  } catch (err) {
-    if (!(err instanceof Found)) throw err;
-  }
-  return { name, runs, states, recoveries, violations };
+  });
 }

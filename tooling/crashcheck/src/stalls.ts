@@ -18,9 +18,9 @@
  *   per destination and leave nothing else behind.
  */
 import { Transform } from 'node:stream';
-import { type ContentSource, type CreateOptions, fanOut, type FanOutDestination, overrideBackend, type ProtocolName, recover, type SpoolBackend, type TransformFactory } from '@fanout/core';
+import { type ContentSource, type CreateOptions, fanOut, type FanOutDestination, overrideBackend, type ProtocolName, type SpoolBackend, type TransformFactory } from '@fanout/core';
 import { type Op } from '@fanout/core/internal';
-import { allDead, checkDrained, consumerPass, type FamilyResult, type FamilyViolation, listing, opLine, Tally } from './family.js';
+import { allDead, type FamilyResult, type FamilyViolation, finishAndCheck, Found, listing, opLine, Sweep, Tally } from './family.js';
 import { messagesOf, simTempName, simTx } from './scenario.js';
 import { type BackendKind, cloneMachine, setUpMachine, SOURCE, spoolsOn } from './world.js';
 
@@ -50,9 +50,6 @@ const WATCHDOG_MS = 4000;
 export function stallsName(s: StallsScenario): string {
   return `stalls ${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} batch=${s.batch} ${s.stall} stalls, resumes ${s.resumes}${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}`;
 }
-
-/** Stops the sweep of a scenario once it has found enough violations. */
-class Found extends Error {}
 
 /** A gate the stalled call waits at; `open()` lets it go on (mode `late`). */
 class Gate {
@@ -119,23 +116,16 @@ export async function runStalls(s: StallsScenario, onViolation: (v: FamilyViolat
   const name = stallsName(s);
   const messages = messagesOf({ messages: s.messages, transform: false });
   const start = await setUpMachine(s.backend, s.dests, messages);
-  const violations: FamilyViolation[] = [];
-  let runs = 0;
-  let states = 0;
-  let recoveries = 0;
-  const report = (setting: string, invariant: string, trace: readonly string[]) => {
-    const v: FamilyViolation = { scenario: name, invariant, setting, trace };
-    violations.push(v);
-    onViolation(v);
-    if (violations.length >= maxViolations) throw new Found();
-  };
+  const sweep = new Sweep(name, onViolation, maxViolations);
+  const report = sweep.report.bind(sweep);
+  const world = { protocol: s.protocol, backend: s.backend, dests: s.dests, batch: s.batch };
 
   const sim = cloneMachine(start);
   const trace: string[] = [];
   const gate = new Gate();
   const setting = `the copy of M0 stalls (${s.stall}) for good${s.resumes === 'late' ? ', then goes on after the worker gave up' : ''}; stall timeout ${STALL_MS} ms`;
   try {
-    runs++;
+    sweep.runs++;
     const sp = spoolsOn(sim, s.backend, s.dests);
     const source = stallingBackend(sp.source, s, gate, trace, false);
     const destinations: FanOutDestination[] = sp.dests.map((spool, d) => {
@@ -160,7 +150,7 @@ export async function runStalls(s: StallsScenario, onViolation: (v: FamilyViolat
     const outcome = await settleWithin(run, WATCHDOG_MS);
     if (!outcome.done) {
       report(setting, `the fan-out neither finished nor failed within ${WATCHDOG_MS} ms: a stalled copy hangs the run`, trace);
-      return { name, runs, states, recoveries, violations };
+      return sweep.run(async () => undefined);
     }
     const r = outcome.value;
     for (const f of r.failed) trace.push(`worker: ${f.id} failed: ${f.error.oneLine()}`);
@@ -195,53 +185,28 @@ export async function runStalls(s: StallsScenario, onViolation: (v: FamilyViolat
       } else if (there.some((n) => n === 'dM0' || n.startsWith('wM0.') || n === 'lM0')) report(setting, `the stalled message M0 left a copy in /D${d} after the worker gave up on it`, trace);
     }
   } catch (err) {
-    if (err instanceof Found) return { name, runs, states, recoveries, violations };
+    if (err instanceof Found) return sweep.run(async () => undefined);
     throw err;
   }
 
   // A crash at every point of that run, then recovery, the fan-out and the consumers.
   const seen = new Set<string>();
-  try {
+  return sweep.run(async () => {
     for (let k = 0; k <= sim.opCount; k += s.stride ?? 1) {
       for (const state of sim.crashStates({ after: k, maxStates: s.maxStates })) {
         if (seen.has(state.key)) continue;
         seen.add(state.key);
-        states++;
-        runs++;
+        sweep.states++;
+        sweep.runs++;
         const m = state.sim;
         const t = new Tally();
         const crashSetting = `${setting}; the machine crashes after ${k} operations of that run`;
         t.trace.push(...trace.slice(0, 400), `machine crashes after ${k} operations; not durable: ${state.lost.join('; ') || 'nothing'}`, `after reboot: ${listing(m, s.dests)}`);
-        try {
-          const sp = spoolsOn(m, s.backend, s.dests);
-          await recover({ spool: sp.source, open: sp.open, ownerProbe: allDead, hooks: { beforeOp: (op) => void (op.type !== 'all' && t.trace.push(opLine('recovery', op))) } });
-          recoveries++;
-          let txs = 0;
-          let temps = 0;
-          const f = await fanOut({
-            source: sp.source,
-            destinations: sp.dests.map((spool) => ({ spool })),
-            protocol: s.protocol,
-            batchSize: s.batch,
-            ownerProbe: allDead,
-            newTx: () => simTx('TXF', ++txs),
-            tempName: () => simTempName(1000 + ++temps),
-            hooks: { beforeOp: (op) => void (op.type !== 'all' && t.trace.push(opLine('final fan-out', op))) },
-          });
-          recoveries++;
-          for (const x of f.failed) t.trace.push(`final fan-out: ${x.id} failed: ${x.error.oneLine()}`);
-          await consumerPass(m, sp.dests, messages, t, { release: true, label: 'consumer (drain)' });
-          t.trace.push(`end: ${listing(m, s.dests)}`);
-          const bad = checkDrained(m, s.dests, messages, t);
+        await sweep.guard(() => crashSetting, () => t.trace, async () => {
+          const bad = await finishAndCheck(m, world, messages, t, sweep, { recover: true });
           if (bad) report(crashSetting, bad, t.trace);
-        } catch (err) {
-          if (err instanceof Found) throw err;
-          report(crashSetting, `failed: ${err instanceof Error ? err.message : String(err)}`, t.trace);
-        }
+        });
       }
     }
-  } catch (err) {
-    if (!(err instanceof Found)) throw err;
-  }
-  return { name, runs, states, recoveries, violations };
+  });
 }

@@ -1,13 +1,13 @@
 import type { SpoolBackend } from '../backend/spool-backend.js';
 import { type FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-error.js';
 import { clearAttempts, countAttempt, DEFAULT_MAX_ATTEMPTS } from '../attempts/attempt-record.js';
-import { runMachine } from '../protocol/executor.js';
+import { type ExecutorHooks, MachineStopped, runMachine, unwrapStopped } from '../protocol/executor.js';
 import { tempName } from '../spool/temp-name.js';
 import { removeDeadTemps } from '../recovery/dead-temps.js';
 import { STALE_TEMP_MS } from '../recovery/recover.js';
 import { type EventSink, ignoreEvents } from '../events/events.js';
 import { names, parseProtocolName } from '../names/protocol-names.js';
-import { findTwins } from '../spool/twins.js';
+import { acknowledgeMachine, claimMachine, giveBackMachine } from './consume-machines.js';
 import { defaultOwnerProbe, type OwnerInfo, type OwnerProbe, processOwner } from '../owner/owner.js';
 import { encodeOwnerTag, parseOwnerTag, sameHost } from '../owner/owner-tag.js';
 
@@ -47,7 +47,8 @@ export function consumerName(owner: OwnerInfo = processOwner()): string {
  * A claimed file with a second name was left so by a crash (a publish whose
  * staged copy `w<id>.<tx>` kept its name, or a claim half-made): the other
  * names are removed, durably, before the message is handed out, so recovery
- * can never publish it again once it is consumed.
+ * can never publish it again once it is consumed. The steps are
+ * `claimMachine`'s.
  *
  * @example
  * ```ts
@@ -65,25 +66,13 @@ export function consumerName(owner: OwnerInfo = processOwner()): string {
  * ```
  */
 export async function claim(spool: SpoolBackend, id: string, who: string = consumerName()): Promise<ClaimedMessage | undefined> {
-  if ((await spool.stat(names.lock(id))) !== undefined) return undefined;
-  const file = names.claimed(id, who);
-  try {
-    await spool.rename(names.delivered(id), file);
-  } catch (err) {
-    if (isFanoutError(err, 'ENOENT', 'EEXIST')) return undefined;
-    throw err;
-  }
-  const st = await spool.stat(file);
-  if (st !== undefined && (st.nlink ?? 1) > 1 && st.fileId !== undefined) await removeTwins(spool, id, file, st.fileId);
-  return { id, file, read: () => spool.read(file) };
+  return claimUnder(spool, id, who);
 }
 
-/** Remove every other protocol name of message `id` that is the very file `fileId` (crash leftovers), durably. */
-async function removeTwins(spool: SpoolBackend, id: string, keep: string, fileId: string): Promise<void> {
-  let removed = false;
-  // A held or deleting twin too: the hold or delete had not returned when the crash came; the claim wins.
-  for (const name of await findTwins(spool, id, fileId, ['staged', 'delivered', 'claimed', 'held', 'deleting'], keep)) if (await spool.remove(name)) removed = true;
-  if (removed) await spool.syncDir();
+/** {@link claim}, its steps under executor `hooks` (checkers). Not public API. */
+export async function claimUnder(spool: SpoolBackend, id: string, who: string, hooks?: ExecutorHooks): Promise<ClaimedMessage | undefined> {
+  const file = await unwrapStopped(() => runMachine(claimMachine(spool, id, who), hooks));
+  return file === undefined ? undefined : { id, file, read: () => spool.read(file) };
 }
 
 /**
@@ -98,8 +87,12 @@ async function removeTwins(spool: SpoolBackend, id: string, keep: string, fileId
  * ```
  */
 export async function acknowledge(spool: SpoolBackend, message: ClaimedMessage): Promise<void> {
-  await spool.remove(message.file);
-  await spool.syncDir();
+  await acknowledgeUnder(spool, message);
+}
+
+/** {@link acknowledge}, its steps under executor `hooks` (checkers). Not public API. */
+export async function acknowledgeUnder(spool: SpoolBackend, message: Pick<ClaimedMessage, 'file'>, hooks?: ExecutorHooks): Promise<void> {
+  await unwrapStopped(() => runMachine(acknowledgeMachine(spool, message.file), hooks));
 }
 
 /**
@@ -116,16 +109,12 @@ export async function acknowledge(spool: SpoolBackend, message: ClaimedMessage):
  * ```
  */
 export async function release(spool: SpoolBackend, message: Pick<ClaimedMessage, 'id' | 'file'>): Promise<void> {
-  await giveBackClaim(spool, message, names.delivered(message.id));
+  await releaseUnder(spool, message);
 }
 
-/** `release`, or the hold of a claim (`c<id>.<who>` → `h<id>.d`): a claim with a second name is only dropped. */
-async function giveBackClaim(spool: SpoolBackend, message: Pick<ClaimedMessage, 'id' | 'file'>, to: string): Promise<void> {
-  const st = await spool.stat(message.file);
-  const twins = st !== undefined && (st.nlink ?? 1) > 1 && st.fileId !== undefined ? await findTwins(spool, message.id, st.fileId, ['staged', 'delivered', 'claimed', 'held'], message.file) : [];
-  if (twins.length > 0) await spool.remove(message.file);
-  else await spool.rename(message.file, to);
-  await spool.syncDir();
+/** {@link release}, its steps under executor `hooks` (checkers). Not public API. */
+export async function releaseUnder(spool: SpoolBackend, message: Pick<ClaimedMessage, 'id' | 'file'>, hooks?: ExecutorHooks): Promise<void> {
+  await unwrapStopped(() => runMachine(giveBackMachine(spool, message.id, message.file, names.delivered(message.id)), hooks));
 }
 
 /**
@@ -142,16 +131,19 @@ export async function releaseCounted(
   error: FanoutError,
   maxAttempts: number = DEFAULT_MAX_ATTEMPTS,
   owner: OwnerInfo = processOwner(),
+  hooks?: ExecutorHooks,
 ): Promise<{ count: number; held: boolean }> {
   let count = 0;
   try {
     // The temp names the consumer, so that a later consume (or recover) removes it once that consumer is dead.
-    count = await runMachine(countAttempt('A', spool, message.id, error, Date.now(), tempName(owner)));
-  } catch {
+    count = await runMachine(countAttempt('A', spool, message.id, error, Date.now(), tempName(owner)), hooks);
+  } catch (err) {
+    if (err instanceof MachineStopped) throw err.reason;
     // The count could not be written: the message is given back uncounted (one more attempt).
   }
   const held = count >= maxAttempts;
-  await giveBackClaim(spool, message, held ? names.held(message.id, 'd') : names.delivered(message.id));
+  const to = held ? names.held(message.id, 'd') : names.delivered(message.id);
+  await unwrapStopped(() => runMachine(giveBackMachine(spool, message.id, message.file, to), hooks));
   return { count, held };
 }
 
@@ -172,6 +164,8 @@ export interface ConsumeOptions {
   readonly maxAttempts?: number;
   /** See {@link ConsumePassOptions.counts}. */
   readonly counts?: (error: FanoutError) => boolean;
+  /** For checkers: stand between the consumer's machines (claims, acknowledgements, releases, temp clean-up) and the spool. @internal */
+  readonly hooks?: ExecutorHooks;
 }
 
 /** What {@link consume} did. */
@@ -208,6 +202,8 @@ export interface ConsumePassOptions {
   readonly counts?: (error: FanoutError) => boolean;
   /** The consuming process, named in the temp files of its counts (default {@link processOwner}()). */
   readonly owner?: OwnerInfo;
+  /** For checkers: stand between the consumer's machines and the spool. @internal */
+  readonly hooks?: ExecutorHooks;
 }
 
 /** What one {@link consumePass} did. */
@@ -251,7 +247,7 @@ export async function consumePass(spool: SpoolBackend, handler: (message: Claime
     if (options.signal?.aborted) break;
     const parsed = parseProtocolName(entry.name);
     if (parsed.kind !== 'delivered' || entry.kind !== 'file' || skip.has(parsed.id)) continue;
-    const message = await claim(spool, parsed.id, who);
+    const message = await claimUnder(spool, parsed.id, who, options.hooks);
     if (!message) continue;
     try {
       await handler(message);
@@ -260,7 +256,7 @@ export async function consumePass(spool: SpoolBackend, handler: (message: Claime
       skip.add(parsed.id);
       const error = toFanoutError(err, 'EIO', { spool: spool.location, file: message.file });
       if (options.maxAttempts !== undefined && counts(error)) {
-        const r = await releaseCounted(spool, message, error, options.maxAttempts, options.owner);
+        const r = await releaseCounted(spool, message, error, options.maxAttempts, options.owner, options.hooks);
         emit({ type: 'consume-failed', id: parsed.id, spool: spool.location, error, ...(r.count > 0 ? { attempts: r.count } : {}), ...(r.held ? { held: true as const } : {}) });
         if (r.held) {
           held++;
@@ -268,14 +264,19 @@ export async function consumePass(spool: SpoolBackend, handler: (message: Claime
         }
         continue;
       }
-      await release(spool, message);
+      await releaseUnder(spool, message, options.hooks);
       emit({ type: 'consume-failed', id: parsed.id, spool: spool.location, error });
       continue;
     }
     // Its count (if it failed before) is of no use once it is acknowledged; it goes first, in the same spool, so
     // that no count outlives its message (a crash in between re-offers the message: consumption is at least once).
-    if (options.maxAttempts !== undefined) await runMachine(clearAttempts('A', spool, parsed.id)).catch(() => false);
-    await acknowledge(spool, message);
+    if (options.maxAttempts !== undefined) {
+      await runMachine(clearAttempts('A', spool, parsed.id), options.hooks).catch((err: unknown) => {
+        if (err instanceof MachineStopped) throw err.reason;
+        return false;
+      });
+    }
+    await acknowledgeUnder(spool, message, options.hooks);
     consumed++;
     emit({ type: 'consumed', id: parsed.id, spool: spool.location });
   }
@@ -303,11 +304,15 @@ export async function consumePass(spool: SpoolBackend, handler: (message: Claime
  * ```
  */
 export async function consume(options: ConsumeOptions): Promise<ConsumeSummary> {
+  return unwrapStopped(() => consumeUnwrapped(options));
+}
+
+async function consumeUnwrapped(options: ConsumeOptions): Promise<ConsumeSummary> {
   const { spool } = options;
   const probe = options.ownerProbe ?? defaultOwnerProbe;
-  const released = await releaseStaleClaims(spool, probe, options.owner);
+  const released = await releaseStaleClaimsUnder(spool, probe, options.owner ?? processOwner(), options.hooks);
   // A consumer that crashed while it counted a failure left a temp; nobody else recovers a destination.
-  await removeDeadTemps(spool, probe, STALE_TEMP_MS, Date.now());
+  await removeDeadTemps(spool, probe, STALE_TEMP_MS, Date.now(), ignoreEvents, options.hooks);
   const { consumed, failed, held } = await consumePass(spool, options.handler, {
     who: options.who ?? consumerName(options.owner),
     signal: options.signal,
@@ -315,6 +320,7 @@ export async function consume(options: ConsumeOptions): Promise<ConsumeSummary> 
     ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
     ...(options.counts !== undefined ? { counts: options.counts } : {}),
     ...(options.owner !== undefined ? { owner: options.owner } : {}),
+    ...(options.hooks !== undefined ? { hooks: options.hooks } : {}),
   });
   return { consumed, failed, released, held };
 }
@@ -327,6 +333,8 @@ export async function consume(options: ConsumeOptions): Promise<ConsumeSummary> 
  * exactly a tag, and never for a holder on another host than `self` (nobody
  * here can tell whether it runs, whatever the probe says).
  *
+ * Each release is `giveBackMachine`'s steps.
+ *
  * @returns how many claims it released.
  *
  * @example
@@ -338,6 +346,11 @@ export async function consume(options: ConsumeOptions): Promise<ConsumeSummary> 
  * ```
  */
 export async function releaseStaleClaims(spool: SpoolBackend, probe: OwnerProbe = defaultOwnerProbe, self: OwnerInfo = processOwner()): Promise<number> {
+  return releaseStaleClaimsUnder(spool, probe, self);
+}
+
+/** {@link releaseStaleClaims}, each release under executor `hooks` (checkers). Not public API. */
+export async function releaseStaleClaimsUnder(spool: SpoolBackend, probe: OwnerProbe, self: OwnerInfo, hooks?: ExecutorHooks): Promise<number> {
   let released = 0;
   for await (const entry of spool.list()) {
     const parsed = parseProtocolName(entry.name);
@@ -346,7 +359,7 @@ export async function releaseStaleClaims(spool: SpoolBackend, probe: OwnerProbe 
     if (holder === undefined || !sameHost(holder, self)) continue;
     if ((await probe(holder)) !== 'dead') continue;
     try {
-      await release(spool, { id: parsed.id, file: entry.name });
+      await releaseUnder(spool, { id: parsed.id, file: entry.name }, hooks);
       released++;
     } catch (err) {
       if (!isFanoutError(err, 'ENOENT', 'EEXIST')) throw err;

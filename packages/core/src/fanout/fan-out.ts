@@ -201,8 +201,6 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
   }
   const budget = options.maxOpenFiles === undefined ? undefined : new DescriptorBudget(options.maxOpenFiles - UNBUDGETED_DESCRIPTORS);
   const hooks = budget ? budgetHooks(budget, options.hooks) : options.hooks;
-  /** `body` holding `n` descriptors of the budget, if there is one. */
-  const holding = <T>(n: number, body: () => Promise<T>): Promise<T> => (budget ? budget.use(n, body) : body());
 
   const source: VerifiedSpool = { backend: options.source, identity: await readSpoolIdentity(options.source) };
   const destinations: { spool: VerifiedSpool; transform: TransformFactory | undefined }[] = [];
@@ -256,12 +254,12 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
     const dest = destinations.find((d) => d.spool.backend.location === f.error.spool);
     if (!dest) return false;
     cleared.add(f.id); // once per call: a lock that comes back is not an orphan
-    // One descriptor at a time: a small read, then stats, removes and a sync.
-    return holding(1, () => clearOrphanLock(dest.spool.backend, options.source, f.id)).catch(() => false);
+    // Its steps take their descriptors from the budget through the hooks.
+    return runMachine(clearOrphanLock(dest.spool.backend, options.source, f.id), hooks).catch((err: unknown) => {
+      if (err instanceof MachineStopped) throw err;
+      return false;
+    });
   };
-
-  // A renewal writes its claim whole (one descriptor), then renames it: only the write holds one.
-  const renewingSource = budget ? overrideBackend(options.source, { createExclusive: (name, content, o) => holding(1, () => options.source.createExclusive(name, content, o)) }) : options.source;
 
   const nextTx = (): string => {
     const tx = (options.newTx ?? newId)();
@@ -311,7 +309,8 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
       ...(options.dropFence === true ? { dropFence: true } : {}),
       ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
     };
-    const renewal = startLeaseRenewal(renewingSource, plan, plan.lease!);
+    // Its steps take their descriptors from the budget through the hooks, like every other machine's.
+    const renewal = startLeaseRenewal(options.source, plan, plan.lease!, hooks);
     for (const id of ids) emit({ type: 'message-started', id, tx: plan.tx });
     let committedHere = 0;
     try {

@@ -1,9 +1,9 @@
 import type { SpoolBackend } from '../backend/spool-backend.js';
 import { isFanoutError } from '../errors/fanout-error.js';
+import { type ExecutorHooks, MachineStopped, runMachine } from '../protocol/executor.js';
+import type { Machine, Op } from '../protocol/ops.js';
 import type { LeaseState, TransactionPlan } from '../protocol/transaction-plan.js';
 import { claimName, encodeClaim } from '../recovery/recoverer.js';
-import { readSmall } from '../spool/read-small.js';
-import { tempName } from '../spool/temp-name.js';
 
 /** A running renewal; see {@link startLeaseRenewal}. */
 export interface LeaseRenewal {
@@ -12,56 +12,109 @@ export interface LeaseRenewal {
   stop(cleanUp: boolean): Promise<void>;
 }
 
-/**
- * Renew an attempt's lease every third of it while the attempt runs, so a
- * long transaction (a large message, a slow server) is not taken for dead by
- * a recoverer on another host. A renewal is the next claim generation
- * `r<tx>.<g>` of the attempt, holding this process and a fresh lease:
- * recovery leaves an attempt alone while its newest claim is alive. If a
- * generation is already taken, a recoverer holds the attempt: the lease is
- * lost and the attempt backs out instead of committing. (That is a courtesy:
- * the commit itself is fenced, so an owner that misses it still cannot
- * commit a message that was taken over.)
- */
-export function startLeaseRenewal(source: SpoolBackend, plan: Pick<TransactionPlan, 'tx' | 'leaseMs' | 'now' | 'owner'>, lease: LeaseState): LeaseRenewal {
-  let pending: Promise<void> = Promise.resolve();
-  let stopped = false;
+/** What a renewal remembers between its steps besides the lease. */
+export interface RenewalState {
   /** The claim of a renewal that failed after it may have been published (a lost reply on NFS): it may be ours. */
-  let unsure: { generation: number; content: Uint8Array; renewedMs: number } | undefined;
-  /** True when claim `g` is the one this owner published although the publish reported a failure. */
-  const isOurs = async (g: number): Promise<boolean> => {
-    if (unsure?.generation !== g) return false;
-    const text = await readSmall(source, claimName(plan.tx, g), 64 * 1024).catch(() => undefined);
-    if (text !== new TextDecoder().decode(unsure.content)) return false;
-    lease.generation = g;
-    if (!lease.lost) lease.renewedMs = unsure.renewedMs;
-    return true;
-  };
-  const renew = async () => {
+  unsure?: { readonly generation: number; readonly content: Uint8Array; readonly renewedMs: number } | undefined;
+}
+
+/** What a renewal needs of its attempt. */
+export type RenewalPlan = Pick<TransactionPlan, 'tx' | 'leaseMs' | 'owner' | 'tempName'>;
+
+/** True when claim `g` is the one this owner published although the publish reported a failure; adopts it. */
+function* isOurs(source: SpoolBackend, tx: string, g: number, lease: LeaseState, state: RenewalState): Machine<boolean> {
+  const unsure = state.unsure;
+  if (unsure?.generation !== g) return false;
+  let text: string | undefined;
+  try {
+    text = (yield { type: 'readSmall', step: 'L', spool: source, name: claimName(tx, g), maxBytes: 64 * 1024 } as Op) as string | undefined;
+  } catch {
+    return false;
+  }
+  if (text !== new TextDecoder().decode(unsure.content)) return false;
+  lease.generation = g;
+  if (!lease.lost) lease.renewedMs = unsure.renewedMs;
+  return true;
+}
+
+/**
+ * One renewal of an attempt's lease at `renewedMs`: the next claim generation
+ * `r<tx>.<g>`, holding this owner and a fresh lease, written whole under a
+ * temp name and published without clobbering (a claim is never seen
+ * half-written). A generation already taken means a recoverer holds the
+ * attempt: the lease is lost (`lease.lost`), unless it is this owner's own
+ * earlier claim whose publish reported a failure. Any other failure leaves
+ * the lease unrenewed this time and remembers the claim as maybe ours.
+ */
+export function* renewLease(source: SpoolBackend, plan: RenewalPlan, lease: LeaseState, state: RenewalState, renewedMs: number): Machine<void> {
+  for (;;) {
     const g = lease.generation + 1;
-    const renewedMs = plan.now();
     const content = encodeClaim({ owner: plan.owner, claimedMs: renewedMs, leaseMs: plan.leaseMs });
-    // Whole under a temp name, then published without clobbering: a claim is never seen half-written.
-    const temp = tempName();
+    const temp = plan.tempName();
     try {
-      await source.createExclusive(temp, content);
-      await source.publish(temp, claimName(plan.tx, g));
+      yield { type: 'create', step: 'L', spool: source, name: temp, content: () => content } as Op;
+      yield { type: 'publish', step: 'L', spool: source, from: temp, to: claimName(plan.tx, g) } as Op;
       lease.generation = g;
-      unsure = undefined;
+      state.unsure = undefined;
       if (!lease.lost) lease.renewedMs = renewedMs;
+      return;
     } catch (err) {
-      await source.remove(temp).catch(() => false);
+      try {
+        yield { type: 'remove', step: 'L', spool: source, name: temp } as Op;
+      } catch {
+        // Left for R6: its writer's tag names this process, and it is removed once this process is dead.
+      }
       if (isFanoutError(err, 'EEXIST')) {
         // Our own earlier renewal, published though it reported a failure, is not a recoverer's claim.
-        if (await isOurs(g)) return renew();
+        if (yield* isOurs(source, plan.tx, g, lease, state)) continue;
         lease.lost = true;
         return;
       }
-      // Other failures: the lease is not renewed this time (the attempt gives up at 2/3 of it), but the
-      // claim may have been published all the same: remember it, so the next renewal knows it for ours.
-      unsure = { generation: g, content, renewedMs };
+      // The claim may have been published all the same: remember it, so the next renewal knows it for ours.
+      state.unsure = { generation: g, content, renewedMs };
+      return;
     }
-  };
+  }
+}
+
+/**
+ * When the attempt is over (its record gone): remove the renewal claims it
+ * created, including one published by a renewal that reported failure (only
+ * if it is ours). Removals that fail are left: their holder is dead once
+ * this process is, and recovery removes them then.
+ */
+export function* dropRenewalClaims(source: SpoolBackend, tx: string, lease: LeaseState, state: RenewalState): Machine<void> {
+  if (state.unsure !== undefined) yield* isOurs(source, tx, state.unsure.generation, lease, state);
+  for (let g = 1; g <= lease.generation; g++) {
+    try {
+      yield { type: 'remove', step: 'L', spool: source, name: claimName(tx, g) } as Op;
+    } catch {
+      // See above: left for recovery.
+    }
+  }
+}
+
+/**
+ * Renew an attempt's lease every third of it while the attempt runs, so a
+ * long transaction (a large message, a slow server) is not taken for dead by
+ * a recoverer on another host (see {@link renewLease}): recovery leaves an
+ * attempt alone while its newest claim is alive. If a generation is already
+ * taken, a recoverer holds the attempt: the lease is lost and the attempt
+ * backs out instead of committing. (That is a courtesy: the commit itself is
+ * fenced, so an owner that misses it still cannot commit a message that was
+ * taken over.) Each renewal and the clean-up run as machines under `hooks`.
+ */
+export function startLeaseRenewal(
+  source: SpoolBackend,
+  plan: RenewalPlan & Pick<TransactionPlan, 'now'>,
+  lease: LeaseState,
+  hooks?: ExecutorHooks,
+): LeaseRenewal {
+  let pending: Promise<void> = Promise.resolve();
+  let stopped = false;
+  const state: RenewalState = {};
+  // A renewal stopped by a hook (a simulated crash) is the process's end; the attempt's own machine reports it.
+  const renew = () => runMachine(renewLease(source, plan, lease, state, plan.now()), hooks).catch(() => undefined);
   const timer = setInterval(() => {
     if (stopped || lease.owned.size === 0) return;
     pending = pending.then(renew);
@@ -75,10 +128,10 @@ export function startLeaseRenewal(source: SpoolBackend, plan: Pick<TransactionPl
       clearInterval(timer);
       await pending;
       if (!cleanUp) return;
-      // A claim published by a renewal that reported failure is ours to remove too (only if it is ours).
-      if (unsure !== undefined) await isOurs(unsure.generation);
       // After the record: a crash before this leaves claims whose holder is dead, which recovery removes.
-      for (let g = 1; g <= lease.generation; g++) await source.remove(claimName(plan.tx, g)).catch(() => false);
+      await runMachine(dropRenewalClaims(source, plan.tx, lease, state), hooks).catch((err: unknown) => {
+        if (err instanceof MachineStopped) throw err;
+      });
     },
   };
 }

@@ -1,8 +1,8 @@
-import type { SpoolBackend } from '../backend/spool-backend.js';
-import { isFanoutError } from '../errors/fanout-error.js';
+import type { EntryStat, SpoolBackend } from '../backend/spool-backend.js';
+import type { FanoutError } from '../errors/fanout-error.js';
 import { names } from '../names/protocol-names.js';
-import { lockOwner } from '../protocol/transaction.js';
-import { readSmall } from '../spool/read-small.js';
+import type { Machine, Op } from '../protocol/ops.js';
+import { readLockOwner, removeSeedLeftover } from '../recovery/recovery-machine.js';
 
 /**
  * Seed protocol: clear a lock `l<id>` in `dest` that blocks message `id` and
@@ -15,24 +15,21 @@ import { readSmall } from '../spool/read-small.js';
  * (`p`, `k`, `b`), and the message waits in the source, the attempt is over
  * without having committed and the copy beside the lock is its uncommitted
  * copy (message ids are never reused). A lock this code did not write is
- * never touched. Removes the copy, then the lock (the seed order), durably.
+ * never touched. Removes the copy, then the lock (the seed order, as
+ * recovery's `clearSeedLeftovers`), durably.
  * @returns true if it removed a leftover lock.
+ * @throws the first removal that failed.
  */
-export async function clearOrphanLock(dest: SpoolBackend, source: SpoolBackend, id: string): Promise<boolean> {
-  let tx: string | undefined;
-  try {
-    tx = lockOwner(await readSmall(dest, names.lock(id), 1024));
-  } catch (err) {
-    if (isFanoutError(err, 'ENOENT')) return false;
-    throw err;
-  }
+export function* clearOrphanLock(dest: SpoolBackend, source: SpoolBackend, id: string): Machine<boolean> {
+  const tx = yield* readLockOwner(dest, id);
   if (tx === undefined) return false;
-  if ((await source.stat(names.source(id))) === undefined) return false;
-  for (const name of [names.record(tx), names.retiring(tx), names.taken(id, tx), names.committed(id, tx), names.backout(id, tx)]) {
-    if ((await source.stat(name)) !== undefined) return false;
+  for (const name of [names.source(id), names.record(tx), names.retiring(tx), names.taken(id, tx), names.committed(id, tx), names.backout(id, tx)]) {
+    const st = (yield { type: 'stat', step: 'R2', spool: source, name } as Op) as EntryStat | undefined;
+    // The message must wait (s<id> there), and no name of its attempt may be left.
+    if ((st !== undefined) !== (name === names.source(id))) return false;
   }
-  await dest.remove(names.delivered(id));
-  const removed = await dest.remove(names.lock(id));
-  await dest.syncDir();
-  return removed;
+  const problems: FanoutError[] = [];
+  if (!(yield* removeSeedLeftover(dest, id, true, problems))) throw problems[0];
+  yield { type: 'syncDir', step: 'R2', spool: dest } as Op;
+  return true;
 }

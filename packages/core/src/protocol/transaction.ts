@@ -31,12 +31,12 @@ export function* syncAll(step: StepName, spools: Iterable<SpoolBackend>): Machin
   if (bad && !bad.ok) throw bad.error;
 }
 
-/** The record of this attempt over `ids` (docs/PROTOCOL.md: `m<tx>`). */
-export function markerFor(plan: TransactionPlan, ids: readonly string[] = plan.ids): MarkerRecord {
+/** The record of this attempt over its messages `plan.ids` (docs/PROTOCOL.md: `m<tx>`). */
+export function markerFor(plan: TransactionPlan): MarkerRecord {
   const now = plan.now();
   return {
     tx: plan.tx,
-    ids,
+    ids: plan.ids,
     protocol: plan.protocol,
     source: { uuid: plan.source.identity.uuid, location: plan.source.backend.location },
     destinations: plan.destinations.map((d) => ({ uuid: d.spool.identity.uuid, location: d.spool.backend.location })),

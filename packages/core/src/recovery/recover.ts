@@ -2,7 +2,7 @@ import { describeKind, type EntryKind, type SpoolBackend, type SpoolOpener } fro
 import { FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-error.js';
 import { type EventSink, ignoreEvents } from '../events/events.js';
 import { decodeMarker, MAX_MARKER_BYTES, type MarkerRecord } from '../marker/marker-codec.js';
-import { isNfsSillyName, names, parseProtocolName } from '../names/protocol-names.js';
+import { isNfsSillyName, parseProtocolName } from '../names/protocol-names.js';
 import { defaultOwnerProbe, type OwnerInfo, type OwnerProbe, processOwner } from '../owner/owner.js';
 import { type ExecutorHooks, MachineStopped, runMachine, unwrapStopped } from '../protocol/executor.js';
 import { readSpoolIdentity, type SpoolIdentity } from '../spool/identity.js';
@@ -12,7 +12,7 @@ import { removeDeadTemps } from './dead-temps.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../attempts/attempt-record.js';
 import { resolveQueueTwin } from '../queue/queue-machines.js';
 import { describeOwner, isMarkerStale } from './liveness.js';
-import { claimAttempt, recoverAttempt, recoverOrphan, releaseClaims } from './recovery-machine.js';
+import { claimAttempt, recordGone, recoverAttempt, recoverOrphan, releaseClaims } from './recovery-machine.js';
 import { claimName, encodeClaim, isClaimHolderDead, readClaim, RECOVERY_LEASE_MS } from './recoverer.js';
 
 /** Options of {@link recover}. */
@@ -170,7 +170,7 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
     const claims: string[] = [];
     for (let generation = 1; ; generation++) {
       const name = claimName(tx, generation);
-      const c = await readClaim(spool, name);
+      const c = await readClaim(spool, name, options.hooks);
       if (c === undefined) return { claims, next: generation, holder: undefined };
       // A file that is not our claim still takes the generation's name: skip it, never delete it.
       if (c === 'foreign') continue;
@@ -208,7 +208,7 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
     // A dead writer's temps in a destination are only reachable through this record: remove them first.
     for (const d of destinations) {
       if (cleaned.has(d)) continue;
-      tempsRemoved += await removeDeadTemps(d, probe, options.staleTempMs ?? STALE_TEMP_MS, now(), emit);
+      tempsRemoved += await removeDeadTemps(d, probe, options.staleTempMs ?? STALE_TEMP_MS, now(), emit, options.hooks);
       cleaned.add(d);
     }
     let outcome;
@@ -265,10 +265,9 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
           await runMachine(resolveQueueTwin(spool, entry.name, parsed.id), options.hooks);
         } else if (parsed.kind === 'claim') {
           // A claim whose attempt is over is a leftover; only claims this code wrote, of dead holders, go.
-          const tx = parsed.tx;
-          if ((await spool.stat(names.record(tx))) !== undefined || (await spool.stat(names.retiring(tx))) !== undefined) continue;
-          const holder = await readClaim(spool, entry.name);
-          if (holder !== undefined && holder !== 'foreign' && (await isClaimHolderDead(holder, probe, now()))) await spool.remove(entry.name);
+          if (!(await runMachine(recordGone('R1', spool, parsed.tx), options.hooks))) continue;
+          const holder = await readClaim(spool, entry.name, options.hooks);
+          if (holder !== undefined && holder !== 'foreign' && (await isClaimHolderDead(holder, probe, now()))) await runMachine(releaseClaims(spool, [entry.name]), options.hooks);
         }
       } catch (err) {
         // One attempt's storage failure does not stop the others; it is reported and left for later.
@@ -280,7 +279,7 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
     }
 
     // Loop 2 (R6): temp files of dead writers.
-    tempsRemoved += await removeDeadTemps(spool, probe, options.staleTempMs ?? STALE_TEMP_MS, now(), emit);
+    tempsRemoved += await removeDeadTemps(spool, probe, options.staleTempMs ?? STALE_TEMP_MS, now(), emit, options.hooks);
     return { rolledBack, rolledForward, inFlight, refused, failed, tempsRemoved, unknown };
   } finally {
     for (const p of opened.values()) {

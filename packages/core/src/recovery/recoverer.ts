@@ -2,7 +2,8 @@ import type { SpoolBackend } from '../backend/spool-backend.js';
 import { isFanoutError } from '../errors/fanout-error.js';
 import { names } from '../names/protocol-names.js';
 import type { OwnerInfo, OwnerProbe } from '../owner/owner.js';
-import { readSmall } from '../spool/read-small.js';
+import { type ExecutorHooks, runMachine } from '../protocol/executor.js';
+import type { Machine, Op } from '../protocol/ops.js';
 
 /** How long a claim holder that nobody can see (another host, another PID namespace) is presumed alive. */
 export const RECOVERY_LEASE_MS = 10 * 60 * 1000;
@@ -37,18 +38,27 @@ export function encodeClaim(c: RecovererClaim): Uint8Array {
  * claim this code wrote (an operator's file that happens to have a claim's
  * name): such a file is never deleted, and never counted as a live holder.
  */
-export async function readClaim(spool: SpoolBackend, file: string): Promise<RecovererClaim | 'foreign' | undefined> {
-  let text: string;
+export function* readClaimStep(spool: SpoolBackend, file: string): Machine<RecovererClaim | 'foreign' | undefined> {
+  let text: string | undefined;
   try {
-    text = await readSmall(spool, file, 4096);
+    text = (yield { type: 'readSmall', step: 'R1', spool, name: file, maxBytes: 4096 } as Op) as string | undefined;
   } catch (err) {
-    if (isFanoutError(err, 'ENOENT')) return undefined;
     // Only a file that cannot be a claim we wrote (not a regular file, too big, unreadable to us) is foreign.
     // Any other failure (EIO, a server gone) says nothing about the file: taking it for foreign would skip
     // to the next generation, and a failure that persists would make the search for a free one endless.
     if (isFanoutError(err, 'EBADENTRY') || isFanoutError(err, 'ECORRUPT') || isFanoutError(err, 'EACCES')) return 'foreign';
     throw err;
   }
+  return text === undefined ? undefined : decodeClaim(text);
+}
+
+/** {@link readClaimStep}, performed at once. */
+export async function readClaim(spool: SpoolBackend, file: string, hooks?: ExecutorHooks): Promise<RecovererClaim | 'foreign' | undefined> {
+  return runMachine(readClaimStep(spool, file), hooks);
+}
+
+/** A claim's content, or `'foreign'` when it is not one this code wrote. */
+function decodeClaim(text: string): RecovererClaim | 'foreign' {
   try {
     const c = JSON.parse(text) as { fanout?: unknown; owner?: Partial<OwnerInfo>; claimedMs?: unknown; leaseMs?: unknown };
     const o = c.owner;

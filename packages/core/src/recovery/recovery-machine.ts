@@ -36,18 +36,27 @@ function* stats(step: StepName, spool: SpoolBackend, files: string[]): Machine<(
   });
 }
 
-/** Remove `targets`; the problems of those that failed (a name that is gone already is no problem). */
-function* removeChecked(step: StepName, targets: { spool: SpoolBackend; name: string }[], problems: FanoutError[], why: string): Machine<boolean> {
+/** Remove `targets`; the problems of those that failed (a name that is gone already is no problem). `removedAny`: one was there. */
+function* removeAllChecked(step: StepName, targets: { spool: SpoolBackend; name: string }[], problems: FanoutError[], why: string): Machine<{ ok: boolean; removedAny: boolean }> {
   const results = yield* settle(step, targets.map(({ spool, name }) => ({ type: 'remove', step, spool, name }) as const));
   let ok = true;
+  let removedAny = false;
   results.forEach((r: Settled, k) => {
-    if (r.ok) return;
+    if (r.ok) {
+      if (r.value === true) removedAny = true;
+      return;
+    }
     ok = false;
     const t = targets[k]!;
     const e = toFanoutError(r.error, 'EIO', { spool: t.spool.location, file: t.name });
     problems.push(new FanoutError(e.code, `${why} could not remove ${t.name}: ${e.message}; left for a later recovery`, { spool: t.spool.location, file: t.name, cause: e }));
   });
-  return ok;
+  return { ok, removedAny };
+}
+
+/** {@link removeAllChecked}: whether every removal succeeded. */
+function* removeChecked(step: StepName, targets: { spool: SpoolBackend; name: string }[], problems: FanoutError[], why: string): Machine<boolean> {
+  return (yield* removeAllChecked(step, targets, problems, why)).ok;
 }
 
 /**
@@ -134,16 +143,9 @@ function* recoverMessage(source: SpoolBackend, record: MarkerRecord, id: string,
     }
     if (b === undefined && p === undefined) {
       if (!staged) return yield* clearSeedLeftovers(source, destinations, record, id, problems);
-      const straggling = destinations.map((spool) => ({ spool, name: copy }));
-      const results = yield* settle('R2', straggling.map(({ spool, name }) => ({ type: 'remove', step: 'R2', spool, name }) as const));
-      const failedAt = results.findIndex((r) => !r.ok);
-      if (failedAt >= 0) {
-        const r = results[failedAt]!;
-        const e = toFanoutError(r.ok ? undefined : r.error, 'EIO', { spool: straggling[failedAt]!.spool.location, file: copy });
-        problems.push(new FanoutError(e.code, `cleanup could not remove ${copy}: ${e.message}; left for a later recovery`, { spool: e.spool ?? '', file: copy, cause: e }));
-        return 'stuck';
-      }
-      if (results.some((r) => r.ok && r.value === true)) yield* syncAll('R2', destinations);
+      const straggling = yield* removeAllChecked('R2', destinations.map((spool) => ({ spool, name: copy })), problems, 'cleanup');
+      if (!straggling.ok) return 'stuck';
+      if (straggling.removedAny) yield* syncAll('R2', destinations);
       return 'none';
     }
     // R2: rolling back. A twin p (the fence's rename half-kept by a crash) is dropped first.
@@ -177,17 +179,32 @@ function* recoverMessage(source: SpoolBackend, record: MarkerRecord, id: string,
  */
 function* clearSeedLeftovers(source: SpoolBackend, destinations: SpoolBackend[], record: MarkerRecord, id: string, problems: FanoutError[]): Machine<'none' | 'stuck'> {
   // Held or being deleted, the message is not delivered either: a leftover copy beside the lock is uncommitted.
-  const waiting = (yield* stats('R2', source, [names.source(id), names.held(id, 's'), names.deleting(id)])).find((st) => st !== undefined);
+  const waiting = (yield* stats('R2', source, [names.source(id), names.held(id, 's'), names.deleting(id)])).some((st) => st !== undefined);
   let removedAny = false;
   for (const spool of destinations) {
-    const content = (yield { type: 'readSmall', step: 'R2', spool, name: names.lock(id), maxBytes: 1024 } as Op) as string | undefined;
-    if (lockOwner(content) !== record.tx) continue;
-    if (waiting !== undefined && !(yield* removeChecked('R2', [{ spool, name: names.delivered(id) }], problems, 'cleanup'))) return 'stuck';
-    if (!(yield* removeChecked('R2', [{ spool, name: names.lock(id) }], problems, 'cleanup'))) return 'stuck';
+    if ((yield* readLockOwner(spool, id)) !== record.tx) continue;
+    if (!(yield* removeSeedLeftover(spool, id, waiting, problems))) return 'stuck';
     removedAny = true;
   }
   if (removedAny) yield* syncAll('R2', destinations);
   return 'none';
+}
+
+/** Seed: the attempt that wrote lock `l<id>` in `spool` (its content), or `undefined` (no lock, or not one this code wrote). */
+export function* readLockOwner(spool: SpoolBackend, id: string): Machine<string | undefined> {
+  return lockOwner((yield { type: 'readSmall', step: 'R2', spool, name: names.lock(id), maxBytes: 1024 } as Op) as string | undefined);
+}
+
+/**
+ * Seed: remove a lost attempt's leftover lock `l<id>` in `spool` and, when
+ * the message waits in the source (`waiting`), first the uncommitted copy
+ * `d<id>` beside it (the other order shows a consumer an unlocked,
+ * uncommitted copy). Not synced: the caller syncs once. False: a removal
+ * failed (in `problems`).
+ */
+export function* removeSeedLeftover(spool: SpoolBackend, id: string, waiting: boolean, problems: FanoutError[]): Machine<boolean> {
+  if (waiting && !(yield* removeChecked('R2', [{ spool, name: names.delivered(id) }], problems, 'cleanup'))) return false;
+  return yield* removeChecked('R2', [{ spool, name: names.lock(id) }], problems, 'cleanup');
 }
 
 /**
@@ -262,6 +279,12 @@ export function* claimAttempt(source: SpoolBackend, claim: string, content: Uint
   }
 }
 
+/** Attempt `tx` is over: neither its record `m<tx>` nor `x<tx>` is in the source. */
+export function* recordGone(step: StepName, source: SpoolBackend, tx: string): Machine<boolean> {
+  const [m, x] = yield* stats(step, source, [names.record(tx), names.retiring(tx)]);
+  return m === undefined && x === undefined;
+}
+
 /** After the record is gone: remove the claims of the attempt. */
 export function* releaseClaims(source: SpoolBackend, claims: string[]): Machine<void> {
   if (claims.length === 0) return;
@@ -276,8 +299,7 @@ export function* releaseClaims(source: SpoolBackend, claims: string[]): Machine<
  * a `k` is removed (its copies were all published before the record went).
  */
 export function* recoverOrphan(source: SpoolBackend, file: string, kind: 'taken' | 'backout' | 'committed', id: string, tx: string, maxAttempts = DEFAULT_MAX_ATTEMPTS): Machine<boolean> {
-  const [m, x] = yield* stats('R2', source, [names.record(tx), names.retiring(tx)]);
-  if (m !== undefined || x !== undefined) return false;
+  if (!(yield* recordGone('R2', source, tx))) return false;
   try {
     if (kind === 'committed') return (yield { type: 'remove', step: 'R3', spool: source, name: file } as Op) as boolean;
     yield { type: 'rename', step: 'R2', spool: source, from: file, to: yield* giveBackName(source, id, maxAttempts) } as Op;
