@@ -26,8 +26,8 @@ export interface PosixWorld {
   dispose(): void;
 }
 
-export async function posixWorld(destCount: number, messageCount: number, sizeOf: (i: number) => number = () => 100): Promise<PosixWorld> {
-  const root = mkdtempSync(join(tmpdir(), 'fanout-proto-'));
+export async function posixWorld(destCount: number, messageCount: number, sizeOf: (i: number) => number = () => 100, parent: string = tmpdir()): Promise<PosixWorld> {
+  const root = mkdtempSync(join(parent, 'fanout-proto-'));
   const source = new PosixBackend({ root: join(root, 'S') });
   const dests = Array.from({ length: destCount }, (_, i) => new PosixBackend({ root: join(root, `D${i}`) }));
   for (const b of [source, ...dests]) await initSpool(b);
