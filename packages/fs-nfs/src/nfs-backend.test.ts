@@ -449,3 +449,50 @@ describe('NfsBackend.list and a cached negative lookup of the spool directory', 
     expect(err.code).toBe('ENOENT');
   });
 });
+
+describe('NfsBackend.rename and link when the reply is lost and the new name is cached as missing', () => {
+  /**
+   * A client whose call does its work on the server and answers an error (the reply was lost, the server
+   * rebooted, the retransmission ran again), while its lookup cache still says the new name is missing until
+   * the directory is opened: what real NFS v4.2 showed for a rename.
+   */
+  function lostReplyBehindNegativeCache(op: 'rename' | 'link', answer: string) {
+    let revalidated = false;
+    const fs: PosixFs = {
+      ...nodePosixFs,
+      [op]: async (a: string, b: string) => {
+        await nodePosixFs[op](a, b);
+        revalidated = false;
+        throw errno(answer);
+      },
+      lstat: async (p) => {
+        if (p.endsWith('/target') && !revalidated) throw errno('ENOENT');
+        return nodePosixFs.lstat(p);
+      },
+      opendir: async (p) => {
+        revalidated = true;
+        return nodePosixFs.opendir(p);
+      },
+    };
+    return fs;
+  }
+
+  it('takes a rename that did its work and answered ENOENT for done, by the file in place', async () => {
+    await fsp.writeFile(join(root, 'src'), 'lost reply');
+    await backend(lostReplyBehindNegativeCache('rename', 'ENOENT')).rename('src', 'target');
+    expect(await listing()).toEqual(['target']);
+    expect(await content('target')).toBe('lost reply');
+  });
+
+  it('takes a link that did its work and answered EIO for done, by the file in place', async () => {
+    await fsp.writeFile(join(root, 'src'), 'lost reply');
+    await backend(lostReplyBehindNegativeCache('link', 'EIO')).link('src', 'target');
+    expect(await listing()).toEqual(['src', 'target']);
+    expect(await content('target')).toBe('lost reply');
+  });
+
+  it('still reports a rename whose source is really missing as ENOENT naming the source', async () => {
+    const err = await caught(backend(lostReplyBehindNegativeCache('rename', 'ENOENT')).rename('nosuch', 'target'));
+    expect(err.code).toBe('ENOENT');
+  });
+});

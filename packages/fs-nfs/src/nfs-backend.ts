@@ -126,7 +126,9 @@ export class NfsBackend extends PosixBackend {
     try {
       await this.fs.rename(fromPath, toPath);
     } catch (err) {
-      const landed = await this.lstatOrUndefined(toPath, to);
+      // The new name may be answered from a negative lookup cached before the call (the kernel looks the target
+      // up first): only a look after revalidating the directory tells a lost reply from a rename that failed.
+      const landed = await this.lstatAfterFailure(toPath, to);
       if (landed !== undefined && sameFile(landed, source)) {
         // Our own rename, answered late: make sure no second name of it is left behind.
         const old = await this.lstatOrUndefined(fromPath, from);
@@ -192,6 +194,18 @@ export class NfsBackend extends PosixBackend {
     })();
   }
 
+  /**
+   * `lstat` of a name a failed call may have made: a missing answer is asked again once the directory has been
+   * revalidated, since it may come from a negative lookup cached before the call. (Seen on real NFS v4.2: a rename
+   * whose reply was lost answered ENOENT on retransmission, and the new name still looked missing.)
+   */
+  private async lstatAfterFailure(path: string, name: string): Promise<PosixStats | undefined> {
+    const first = await this.lstatOrUndefined(path, name);
+    if (first !== undefined) return first;
+    await this.revalidateDirectory(dirname(path));
+    return this.lstatOrUndefined(path, name);
+  }
+
   /** Open and close the spool directory: the client revalidates its attributes (and so its cached lookups). */
   private async revalidateDirectory(path: string = this.root): Promise<void> {
     try {
@@ -248,7 +262,7 @@ export class NfsBackend extends PosixBackend {
       } catch (err) {
         failure = err;
       }
-      const target = await this.lstatOrUndefined(toPath, file);
+      const target = failure === undefined ? await this.lstatOrUndefined(toPath, file) : await this.lstatAfterFailure(toPath, file);
       if (target !== undefined && sameFile(target, expected)) return;
       if (target !== undefined) {
         throw new FanoutError('EEXIST', 'file exists', { ...this.where(file), cause: failure });

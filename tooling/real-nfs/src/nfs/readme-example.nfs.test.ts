@@ -28,15 +28,22 @@ it(`fs-nfs's README example of two hosts sharing a spool runs on NFS v${vm.vers}
   await rm('/tmp/index.mbox', { force: true });
   // The example names /mnt/nfs/mail: start from an empty one.
   await rm(join(vm.server, 'mail'), { recursive: true, force: true });
-  const background: { child: ChildProcess; done: Promise<unknown> }[] = [];
+  const background: { line: string; child: ChildProcess; done: Promise<unknown> }[] = [];
+  const started = Date.now();
+  const stuck: string[] = [];
   try {
     for (const line of lines) {
+      // A process start costs seconds inside UML: the times say where a slow run went.
+      console.log(`${((Date.now() - started) / 1000).toFixed(1)} s: ${line}`);
       const m = /^host([12])\$ (.*?)( &)?$/.exec(line);
       expect(m, `example line: ${line}`).not.toBeNull();
       const host: Client = m![1] === '1' ? 'c1' : 'c2';
-      const child = spawnOn(host, 'sh', ['-c', m![2]!], env);
-      if (m![3] !== undefined) {
-        background.push({ child, done: outcomeOf(child) });
+      const inBackground = m![3] !== undefined;
+      // A command left running is exec'd by its shell, so that a signal to the child reaches fanout itself, as it
+      // would under a service manager (a shell that forks it gets the SIGTERM and leaves fanout running).
+      const child = spawnOn(host, 'sh', ['-c', inBackground ? `exec ${m![2]!}` : m![2]!], env);
+      if (inBackground) {
+        background.push({ line, child, done: outcomeOf(child) });
         continue;
       }
       const o = await outcomeOf(child);
@@ -51,9 +58,19 @@ it(`fs-nfs's README example of two hosts sharing a spool runs on NFS v${vm.vers}
     const sorted = (text: string) => text.split('\n').filter(Boolean).sort();
     expect(sorted(await read('/tmp/archive.mbox'))).toEqual(['first', 'second']);
     expect(sorted(await read('/tmp/index.mbox'))).toEqual(['first', 'second']);
+    console.log(`${((Date.now() - started) / 1000).toFixed(1)} s: both mailboxes hold both messages`);
   } finally {
-    for (const { child } of background) child.kill('SIGTERM');
-    await Promise.all(background.map((b) => b.done));
+    // SIGTERM, as a service manager stops them; one that has not stopped 20 s later is killed, and named below.
+    await Promise.all(
+      background.map(async (b) => {
+        b.child.kill('SIGTERM');
+        if (await Promise.race([b.done.then(() => true), sleep(20_000).then(() => false)])) return;
+        stuck.push(b.line);
+        b.child.kill('SIGKILL');
+        await Promise.race([b.done, sleep(5_000)]);
+      }),
+    );
     await rm(bin, { recursive: true, force: true });
   }
+  expect(stuck, 'not stopped 20 s after SIGTERM').toEqual([]);
 });
