@@ -59,7 +59,8 @@ export class CliContext {
    * Opens the spools markers name (by the location recorded in them), with the
    * credentials of the configured spool at that location, else the environment's.
    */
-  readonly opener: SpoolOpener = async (location) => openSpool(location, { credentials: this.credentialsFor(location) });
+  readonly opener: SpoolOpener = async (location) =>
+    openSpool(location, { credentials: this.credentialsFor(location) });
 
   private credentialsFor(location: string): Credentials | undefined {
     for (const s of this.config?.spools.values() ?? []) {
@@ -80,7 +81,15 @@ export class CliContext {
    */
   reportError(err: unknown, level: Extract<JsonLevel, 'error' | 'fatal'> = 'error'): void {
     this.io.stderr.write(this.formatError(err));
-    if (this.jsonOutput) this.json({ type: 'error', level, error: err instanceof FanoutError ? err : { code: 'EINTERNAL', message: err instanceof Error ? err.message : String(err) } });
+    if (this.jsonOutput)
+      this.json({
+        type: 'error',
+        level,
+        error:
+          err instanceof FanoutError
+            ? err
+            : { code: 'EINTERNAL', message: err instanceof Error ? err.message : String(err) },
+      });
   }
 
   /** The text {@link CliContext.reportError} prints, ending in a newline. */
@@ -103,7 +112,8 @@ export class CliContext {
 
 /** Errors become `{code, message, spool, file}` in JSON output; never a stack. */
 export function jsonReplacer(_key: string, value: unknown): unknown {
-  if (value instanceof FanoutError) return { code: value.code, message: value.message, spool: value.spool, file: value.file };
+  if (value instanceof FanoutError)
+    return { code: value.code, message: value.message, spool: value.spool, file: value.file };
   if (value instanceof Error) return { message: value.message };
   return value;
 }

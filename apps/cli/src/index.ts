@@ -24,12 +24,30 @@ import { localEnvironment } from './owner-probe.js';
 
 export { ExitStatus, exitStatusFor, worstStatus } from './exit-status.js';
 export { CLI_BACKENDS, openSpool, spoolScheme } from './spool-url.js';
-export { linuxEnvironment, localOwner, localOwnerProbe, makeOwnerProbe, type OwnerProbeEnvironment } from './owner-probe.js';
+export {
+  linuxEnvironment,
+  localOwner,
+  localOwnerProbe,
+  makeOwnerProbe,
+  type OwnerProbeEnvironment,
+} from './owner-probe.js';
 
 const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 /** Every command, in the order of `fanout --help`; each module owns its flags, help and handler. */
-const COMMANDS: readonly CommandModule[] = [initCommand, enqueueCommand, runCommand, recoverCommand, statusCommand, consumeCommand, listCommand, showCommand, holdCommand, releaseCommand, deleteCommand];
+const COMMANDS: readonly CommandModule[] = [
+  initCommand,
+  enqueueCommand,
+  runCommand,
+  recoverCommand,
+  statusCommand,
+  consumeCommand,
+  listCommand,
+  showCommand,
+  holdCommand,
+  releaseCommand,
+  deleteCommand,
+];
 
 /**
  * Commander's error message as the one line every fanout error is: without its
@@ -55,7 +73,10 @@ interface GlobalFlags {
  * Run `fanout` with `argv` (without `node` and the script) and resolve to
  * the exit status.
  */
-export async function main(argv: readonly string[], io: CliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<ExitStatusCode> {
+export async function main(
+  argv: readonly string[],
+  io: CliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env },
+): Promise<ExitStatusCode> {
   let status: ExitStatusCode = ExitStatus.ok;
   // Every name this process writes (temps, consumer claims, takeover claims) carries its full identity
   // from /proc, so that other processes can tell exactly when it is dead.
@@ -68,7 +89,9 @@ export async function main(argv: readonly string[], io: CliIo = { stdin: process
 
   const program = new Command('fanout');
   program
-    .description('Move messages (files) from a source spool into several destination spools, exactly once, whatever crashes.')
+    .description(
+      'Move messages (files) from a source spool into several destination spools, exactly once, whatever crashes.',
+    )
     .version(VERSION, '-V, --version', 'print the version')
     .option('--config <file>', 'YAML or JSON file with named spools and routes (for run, recover, status)')
     .option('--verbose', 'more detail; stack traces with errors')
@@ -122,6 +145,7 @@ ${example(['fanout init ./S ./A ./B', 'printf hello | fanout enqueue ./S', 'fano
     new CliContext(io, verboseSeen, undefined).reportError(err);
     return exitStatusFor(err);
   }
-  if (io.env.FANOUT_REPORT_PEAK_RSS === '1') io.stderr.write(`fanout: peak-rss-bytes ${process.resourceUsage().maxRSS * 1024}\n`);
+  if (io.env.FANOUT_REPORT_PEAK_RSS === '1')
+    io.stderr.write(`fanout: peak-rss-bytes ${process.resourceUsage().maxRSS * 1024}\n`);
   return status;
 }

@@ -29,7 +29,11 @@ export interface InterruptOutput {
 }
 
 /** Install the handlers; call `dispose()` when the command is done. */
-export function onInterrupt(ctx: CliContext, output: InterruptOutput = { note: (line) => ctx.note(line) }, hangup: HangupAction = 'stop'): Interrupt {
+export function onInterrupt(
+  ctx: CliContext,
+  output: InterruptOutput = { note: (line) => ctx.note(line) },
+  hangup: HangupAction = 'stop',
+): Interrupt {
   const controller = new AbortController();
   let first: StopSignal | undefined;
   const stop = (sig: StopSignal) => {

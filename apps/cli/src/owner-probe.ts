@@ -7,7 +7,14 @@ import type { OwnerEnvironment, OwnerInfo, OwnerProbe } from '@fanout/core';
 import { makeOwnerProbe as coreOwnerProbe } from '@fanout/core/internal';
 import { linuxOwnerEnvironment } from '@fanout/fs-posix';
 
-export { bootId, linuxOwnerEnvironment as linuxEnvironment, pidNamespace, processStartTime, procShowsOwnPidNamespace, startTimesComparable } from '@fanout/fs-posix';
+export {
+  bootId,
+  linuxOwnerEnvironment as linuxEnvironment,
+  pidNamespace,
+  processStartTime,
+  procShowsOwnPidNamespace,
+  startTimesComparable,
+} from '@fanout/fs-posix';
 
 /** What {@link makeOwnerProbe} judges with: this process as it records itself, and a look at pids of its pid namespace. */
 export type OwnerProbeEnvironment = OwnerEnvironment;

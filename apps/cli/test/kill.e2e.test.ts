@@ -18,7 +18,11 @@ const DESTINATIONS = ['A', 'B'] as const;
  * after its first one (counted from there, not from the spawn, so that the
  * process's start-up time does not decide where the kill lands).
  */
-async function killMidway(args: string[], cwd: string, how: { delayMs: number } | { afterLines: number }): Promise<void> {
+async function killMidway(
+  args: string[],
+  cwd: string,
+  how: { delayMs: number } | { afterLines: number },
+): Promise<void> {
   const { child, done } = spawnFanout([...args, '--json'], { cwd });
   let seen = 0;
   child.stdout!.on('data', (chunk: string) => {
@@ -64,7 +68,23 @@ describe('SIGKILL of fanout run at random moments', () => {
         expect(ids, where).toHaveLength(MESSAGES);
         const expected = new Map(ids.map((id, k) => [id, contents[k]!]));
 
-        await killMidway(['run', '--from', 'S', '--to', 'A', '--to', 'B', '--batch', String(batch), '--concurrency', String(concurrency)], dir, how);
+        await killMidway(
+          [
+            'run',
+            '--from',
+            'S',
+            '--to',
+            'A',
+            '--to',
+            'B',
+            '--batch',
+            String(batch),
+            '--concurrency',
+            String(concurrency),
+          ],
+          dir,
+          how,
+        );
 
         // Invariant 3 (staged), before any recovery: a d<id> exists only if s<id> is gone, and is complete.
         const s0 = await snapshot(join(dir, 'S'));
@@ -93,9 +113,15 @@ describe('SIGKILL of fanout run at random moments', () => {
           }
           if (inSource) expect(s1.get(`s${id}`), `${where}: s${id} content`).toBe(content);
         }
-        expect([...s1.keys()].filter((n) => !n.startsWith('s')), `${where}: S after recover`).toEqual([]);
+        expect(
+          [...s1.keys()].filter((n) => !n.startsWith('s')),
+          `${where}: S after recover`,
+        ).toEqual([]);
         for (const [i, d] of DESTINATIONS.entries()) {
-          expect([...dests[i]!.keys()].filter((n) => !n.startsWith('d')), `${where}: ${d} after recover`).toEqual([]);
+          expect(
+            [...dests[i]!.keys()].filter((n) => !n.startsWith('d')),
+            `${where}: ${d} after recover`,
+          ).toEqual([]);
         }
 
         const finish = await fanout(['run', '--from', 'S', '--to', 'A', '--to', 'B'], { cwd: dir });
@@ -136,7 +162,11 @@ describe('SIGTERM and SIGINT of fanout run', () => {
         const r = await done;
         expect(r.status).toBe(status);
         expect(r.stderr).toContain(`${signal}: finishing or rolling back the messages in flight`);
-        const summary = JSON.parse(lines(r.stdout).at(-1)!) as { type: string; interrupted: boolean; committed: number };
+        const summary = JSON.parse(lines(r.stdout).at(-1)!) as {
+          type: string;
+          interrupted: boolean;
+          committed: number;
+        };
         expect(summary).toMatchObject({ type: 'summary', interrupted: true });
         // No recovery needed: every message is either still in S or delivered, and no protocol file is left.
         const s = await names(join(dir, 'S'));
@@ -157,7 +187,10 @@ describe('fanout run --watch', () => {
     const { dir, cleanup } = await tempDir();
     try {
       await fanout(['init', 'S', 'A'], { cwd: dir });
-      const { child, done } = spawnFanout(['run', '--from', 'S', '--to', 'A', '--watch', '--interval', '50', '--json'], { cwd: dir });
+      const { child, done } = spawnFanout(
+        ['run', '--from', 'S', '--to', 'A', '--watch', '--interval', '50', '--json'],
+        { cwd: dir },
+      );
       const [id] = lines((await fanout(['enqueue', 'S'], { cwd: dir, input: 'late arrival' })).stdout);
       child.stdout!.on('data', (chunk: string) => {
         if (chunk.includes('"message-committed"')) child.kill('SIGTERM');

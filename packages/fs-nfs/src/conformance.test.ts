@@ -6,7 +6,11 @@ import { NfsBackend } from './nfs-backend.js';
 
 /** A harness making each spool in a fresh directory under `base`. */
 function harnessUnder(base: string, bigFileBytes?: number): ConformanceHarness {
-  return posixConformanceHarness((root) => new NfsBackend({ root }), { base, prefix: 'fanout-nfs-conf-', bigFileBytes });
+  return posixConformanceHarness((root) => new NfsBackend({ root }), {
+    base,
+    prefix: 'fanout-nfs-conf-',
+    bigFileBytes,
+  });
 }
 
 defineBackendConformance('fs-nfs on a local directory', harnessUnder(tmpdir()));

@@ -85,7 +85,15 @@ export class NfsBackend extends PosixBackend {
     // No O_EXCL: the random name is unique, and without it the open can be retried after a lost reply.
     const flags = c.O_WRONLY | c.O_CREAT | c.O_NOFOLLOW;
     // writeNewFile fsyncs the temp: its data is durable before any name points at it.
-    const bytes = await writeNewFile(this.fs, tempPath, flags, content, options?.signal, this.where(name), options?.syncData !== false);
+    const bytes = await writeNewFile(
+      this.fs,
+      tempPath,
+      flags,
+      content,
+      options?.signal,
+      this.where(name),
+      options?.syncData !== false,
+    );
     try {
       const temp = await this.lstatOrUndefined(tempPath, name);
       if (temp === undefined) throw new FanoutError('EIO', 'temp file vanished before it was linked', this.where(name));
@@ -119,7 +127,8 @@ export class NfsBackend extends PosixBackend {
     const source = await this.publishSource(from, fromPath);
     const existing = await this.lstatOrUndefined(toPath, to);
     if (existing !== undefined) {
-      if (!sameFile(existing, source)) throw new FanoutError('EEXIST', 'rename target exists and is another file', this.where(to));
+      if (!sameFile(existing, source))
+        throw new FanoutError('EEXIST', 'rename target exists and is another file', this.where(to));
       await this.remove(from);
       return;
     }

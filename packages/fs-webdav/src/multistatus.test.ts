@@ -30,7 +30,12 @@ describe('parseMultistatus', () => {
   it('reads kind, size, etag and time from 2xx propstats only, whatever the namespace prefixes', async () => {
     const [dir, file] = await parseAll(APACHE, 50);
     expect(dir).toMatchObject({ collection: true, size: undefined });
-    expect(file).toMatchObject({ collection: false, size: 6, etag: 'W/"6-1"', mtimeMs: Date.parse('Sun, 29 Nov 2026 03:15:31 GMT') });
+    expect(file).toMatchObject({
+      collection: false,
+      size: 6,
+      etag: 'W/"6-1"',
+      mtimeMs: Date.parse('Sun, 29 Nov 2026 03:15:31 GMT'),
+    });
   });
 
   it('reads active locks with their tokens and owners', async () => {

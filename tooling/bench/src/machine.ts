@@ -24,7 +24,8 @@ export function mountOf(path: string, procMounts: string): Mount | undefined {
     if (!device || !mp || !type) continue;
     const mountPoint = unescapeMount(mp);
     const inside = mountPoint === '/' || path === mountPoint || path.startsWith(`${mountPoint}/`);
-    if (inside && (!best || mountPoint.length >= best.mountPoint.length)) best = { device, mountPoint, type, options: options ?? '' };
+    if (inside && (!best || mountPoint.length >= best.mountPoint.length))
+      best = { device, mountPoint, type, options: options ?? '' };
   }
   return best;
 }
@@ -52,7 +53,10 @@ export function describeMachine(benchDir: string, repoRoot: string): Record<stri
   if (mount?.device.startsWith('/dev/')) {
     try {
       const dev = mount.device.slice(5).replace(/\d+$/, '');
-      rotational = readFileSync(`/sys/block/${dev}/queue/rotational`, 'utf8').trim() === '1' ? ', rotational flag 1 (a virtual disk may say so)' : ' (non-rotational)';
+      rotational =
+        readFileSync(`/sys/block/${dev}/queue/rotational`, 'utf8').trim() === '1'
+          ? ', rotational flag 1 (a virtual disk may say so)'
+          : ' (non-rotational)';
     } catch {
       // partitions on other naming schemes: leave it out
     }
@@ -74,6 +78,9 @@ export function describeMachine(benchDir: string, repoRoot: string): Record<stri
     Code: `${git('rev-parse', '--short', 'HEAD') || 'unknown commit'}${dirty ? ' with uncommitted changes in packages/core or packages/fs-posix' : ''}`,
     Date: new Date().toISOString(),
     // Other work on the machine skews every figure; say how busy it was.
-    'Load average at start': loadavg().map((l) => l.toFixed(2)).join(', ') + ' (1, 5, 15 min)',
+    'Load average at start':
+      loadavg()
+        .map((l) => l.toFixed(2))
+        .join(', ') + ' (1, 5, 15 min)',
   };
 }

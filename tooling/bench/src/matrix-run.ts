@@ -16,17 +16,33 @@ export const MATRIX_JSON = 'bench-results.json';
 export const MATRIX_SVG = 'bench-chart.svg';
 
 /** Run the matrix on tmpfs (when `o.tmpfsDir` is one) and on the bench's disk directory; its report and Markdown. */
-export async function runMatrix(o: BenchOptions, benchDir: string, helpers: MatrixHelpers): Promise<{ report: MatrixReport; markdown: string }> {
+export async function runMatrix(
+  o: BenchOptions,
+  benchDir: string,
+  helpers: MatrixHelpers,
+): Promise<{ report: MatrixReport; markdown: string }> {
   const places: { name: PlaceName; dir: string }[] = [];
   const tmpfs = mountOfPath(o.tmpfsDir);
   if (tmpfs?.type === 'tmpfs') places.push({ name: 'tmpfs', dir: join(o.tmpfsDir, `fanout-bench-${process.pid}`) });
   else helpers.log(`bench: ${o.tmpfsDir} is not tmpfs (${tmpfs?.type ?? 'unknown'}): the matrix runs on disk only`);
   const disk = mountOfPath(benchDir);
-  if (disk && disk.type !== 'tmpfs' && disk.type !== 'ramfs') places.push({ name: 'disk', dir: join(benchDir, 'matrix') });
+  if (disk && disk.type !== 'tmpfs' && disk.type !== 'ramfs')
+    places.push({ name: 'disk', dir: join(benchDir, 'matrix') });
   const cliPath = join(import.meta.dirname ?? '', '../../../apps/cli/bin/fanout.cjs');
   try {
     const report = await measureMatrix(
-      { rounds: o.rounds, places, cliPath, strace: o.strace, stdinBytes: o.stdinBytes, messages: o.messages, manyMessages: o.manyMessages, largeMessages: o.largeMessages, hugeMessages: o.hugeMessages, manyOnDisk: o.manyOnDisk },
+      {
+        rounds: o.rounds,
+        places,
+        cliPath,
+        strace: o.strace,
+        stdinBytes: o.stdinBytes,
+        messages: o.messages,
+        manyMessages: o.manyMessages,
+        largeMessages: o.largeMessages,
+        hugeMessages: o.hugeMessages,
+        manyOnDisk: o.manyOnDisk,
+      },
       helpers,
     );
     return { report, markdown: matrixMarkdown(report) };
@@ -36,7 +52,9 @@ export async function runMatrix(o: BenchOptions, benchDir: string, helpers: Matr
 }
 
 function matrixMarkdown(report: MatrixReport): string {
-  const where = Object.entries(report.places).map(([k, v]) => `${k}: \`${v}\``).join(', ');
+  const where = Object.entries(report.places)
+    .map(([k, v]) => `${k}: \`${v}\``)
+    .join(', ');
   return [
     '## Issue 17: CPU per message, tmpfs and disk',
     '',

@@ -49,7 +49,9 @@ describe('consumePass', () => {
     expect(seen.sort()).toEqual(['m0', 'm1', 'm2']);
     expect([...skip]).toEqual([ids[1]]);
     expect(await listing(spool)).toEqual([names.delivered(ids[1]!)]);
-    expect(events.map((e) => [e.type, 'id' in e ? e.id : undefined, 'spool' in e ? e.spool : undefined]).sort()).toEqual(
+    expect(
+      events.map((e) => [e.type, 'id' in e ? e.id : undefined, 'spool' in e ? e.spool : undefined]).sort(),
+    ).toEqual(
       [
         ['consumed', ids[0], spool.location],
         ['consume-failed', ids[1], spool.location],
@@ -117,7 +119,11 @@ describe('consumePass', () => {
     expect(result).toEqual({ consumed: 1, failed: 0, held: 0 });
     expect(seen).toHaveLength(1);
     expect((await listing(spool)).length).toBe(2);
-    expect(await consumePass(spool, async () => undefined, { signal: stop.signal })).toEqual({ consumed: 0, failed: 0, held: 0 });
+    expect(await consumePass(spool, async () => undefined, { signal: stop.signal })).toEqual({
+      consumed: 0,
+      failed: 0,
+      held: 0,
+    });
     expect(ids).toHaveLength(3);
   });
 });

@@ -12,7 +12,8 @@ async function remove(ctx: CliContext, ref: string, ids: string[], flags: QueueA
 /** `fanout delete`. */
 export const deleteCommand = defineCommand({
   name: 'delete',
-  description: 'delete waiting or held messages for good: renamed to z<id>, their attempt count removed, then removed and synced',
+  description:
+    'delete waiting or held messages for good: renamed to z<id>, their attempt count removed, then removed and synced',
   arguments: [
     { spec: '<spool>', description: 'the spool the messages are in' },
     { spec: '[id...]', description: 'message ids; "-" reads one id per line from stdin' },

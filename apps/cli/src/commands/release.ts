@@ -6,13 +6,20 @@ import { actOnMessages, each, type QueueActionFlags } from '../queue/act-on-mess
 import { defineCommand } from './command-module.js';
 
 async function release(ctx: CliContext, ref: string, ids: string[], flags: QueueActionFlags): Promise<ExitStatusCode> {
-  return actOnMessages(ctx, ref, ids, flags, each((spool, id) => releaseMessage(spool, id)));
+  return actOnMessages(
+    ctx,
+    ref,
+    ids,
+    flags,
+    each((spool, id) => releaseMessage(spool, id)),
+  );
 }
 
 /** `fanout release`. */
 export const releaseCommand = defineCommand({
   name: 'release',
-  description: 'release held messages: their attempt count is reset and h<id>.s waits again as s<id> (h<id>.d as d<id>)',
+  description:
+    'release held messages: their attempt count is reset and h<id>.s waits again as s<id> (h<id>.d as d<id>)',
   arguments: [
     { spec: '<spool>', description: 'the spool the messages are in' },
     { spec: '[id...]', description: 'message ids; "-" reads one id per line from stdin' },

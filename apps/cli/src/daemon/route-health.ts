@@ -67,7 +67,14 @@ export class RouteHealth {
     this.outage = undefined;
     this.sink.state?.(this.route, 'up');
     if (outage) {
-      this.sink.transition({ type: 'route-up', route: this.route, spool: outage.error.spool, code: outage.error.code, downMs: this.now() - outage.sinceMs, retries: outage.retries });
+      this.sink.transition({
+        type: 'route-up',
+        route: this.route,
+        spool: outage.error.spool,
+        code: outage.error.code,
+        downMs: this.now() - outage.sinceMs,
+        retries: outage.retries,
+      });
     }
   }
 
@@ -80,7 +87,15 @@ export class RouteHealth {
     this.current = 'down';
     this.outage = { error, sinceMs: this.now(), retries: 0 };
     this.sink.state?.(this.route, 'down');
-    this.sink.transition({ type: 'route-down', route: this.route, spool: error.spool, file: error.file, code: error.code, message: error.message, retryInMs });
+    this.sink.transition({
+      type: 'route-down',
+      route: this.route,
+      spool: error.spool,
+      file: error.file,
+      code: error.code,
+      message: error.message,
+      retryInMs,
+    });
   }
 }
 

@@ -31,16 +31,68 @@ export class FanoutMetrics {
   private readonly spools = new Map<string, SpoolBackend[]>();
   private scanning: Promise<Map<string, Scan>> | undefined;
 
-  private readonly fannedOut = new Counter({ name: 'fanout_messages_fanned_out_total', help: 'Messages delivered to every destination of their route and removed from the source.', labelNames: ['route'], registers: [this.registry] });
-  private readonly failed = new Counter({ name: 'fanout_messages_failed_total', help: 'Failed attempts of messages (they stay in the source), by error code.', labelNames: ['route', 'code'], registers: [this.registry] });
-  private readonly attempts = new Counter({ name: 'fanout_message_attempts_total', help: 'Messages taken into an attempt (a transaction), committed or not.', labelNames: ['route'], registers: [this.registry] });
-  private readonly bytes = new Counter({ name: 'fanout_bytes_written_total', help: 'Bytes written to destinations by committed messages.', labelNames: ['route'], registers: [this.registry] });
-  private readonly consumed = new Counter({ name: 'fanout_messages_consumed_total', help: 'Messages handed to the consumer command and deleted.', labelNames: ['spool'], registers: [this.registry] });
-  private readonly consumeFailed = new Counter({ name: 'fanout_consume_failures_total', help: 'Messages whose consumer command failed (released for a later attempt).', labelNames: ['spool'], registers: [this.registry] });
-  private readonly transactions = new Histogram({ name: 'fanout_transaction_duration_seconds', help: 'Duration of one attempt over a batch, from its record to its end.', labelNames: ['route'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
-  private readonly fsyncs = new Histogram({ name: 'fanout_fsync_duration_seconds', help: 'Duration of one directory sync of a spool (what makes creates, commits and publishes durable).', labelNames: ['spool'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
-  private readonly routeUp = new Gauge({ name: 'fanout_route_up', help: '1 while the route runs (or starts), 0 while it is down on an outage.', labelNames: ['route'], registers: [this.registry] });
-  private readonly outages = new Counter({ name: 'fanout_route_outages_total', help: 'Times the route went down.', labelNames: ['route'], registers: [this.registry] });
+  private readonly fannedOut = new Counter({
+    name: 'fanout_messages_fanned_out_total',
+    help: 'Messages delivered to every destination of their route and removed from the source.',
+    labelNames: ['route'],
+    registers: [this.registry],
+  });
+  private readonly failed = new Counter({
+    name: 'fanout_messages_failed_total',
+    help: 'Failed attempts of messages (they stay in the source), by error code.',
+    labelNames: ['route', 'code'],
+    registers: [this.registry],
+  });
+  private readonly attempts = new Counter({
+    name: 'fanout_message_attempts_total',
+    help: 'Messages taken into an attempt (a transaction), committed or not.',
+    labelNames: ['route'],
+    registers: [this.registry],
+  });
+  private readonly bytes = new Counter({
+    name: 'fanout_bytes_written_total',
+    help: 'Bytes written to destinations by committed messages.',
+    labelNames: ['route'],
+    registers: [this.registry],
+  });
+  private readonly consumed = new Counter({
+    name: 'fanout_messages_consumed_total',
+    help: 'Messages handed to the consumer command and deleted.',
+    labelNames: ['spool'],
+    registers: [this.registry],
+  });
+  private readonly consumeFailed = new Counter({
+    name: 'fanout_consume_failures_total',
+    help: 'Messages whose consumer command failed (released for a later attempt).',
+    labelNames: ['spool'],
+    registers: [this.registry],
+  });
+  private readonly transactions = new Histogram({
+    name: 'fanout_transaction_duration_seconds',
+    help: 'Duration of one attempt over a batch, from its record to its end.',
+    labelNames: ['route'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly fsyncs = new Histogram({
+    name: 'fanout_fsync_duration_seconds',
+    help: 'Duration of one directory sync of a spool (what makes creates, commits and publishes durable).',
+    labelNames: ['spool'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly routeUp = new Gauge({
+    name: 'fanout_route_up',
+    help: '1 while the route runs (or starts), 0 while it is down on an outage.',
+    labelNames: ['route'],
+    registers: [this.registry],
+  });
+  private readonly outages = new Counter({
+    name: 'fanout_route_outages_total',
+    help: 'Times the route went down.',
+    labelNames: ['route'],
+    registers: [this.registry],
+  });
   private readonly depth: Gauge<'spool' | 'kind'>;
   private readonly oldest: Gauge<'spool' | 'kind'>;
 
@@ -54,7 +106,8 @@ export class FanoutMetrics {
       registers: [this.registry],
       async collect() {
         this.reset();
-        for (const [spool, scan] of await self.scan()) for (const kind of QUEUE_KINDS) this.set({ spool, kind }, scan.counts[kind]);
+        for (const [spool, scan] of await self.scan())
+          for (const kind of QUEUE_KINDS) this.set({ spool, kind }, scan.counts[kind]);
       },
     });
     this.oldest = new Gauge({

@@ -12,9 +12,15 @@ import { FanoutError, listMessages, type SpoolBackend } from '@fanout/core';
 export const ID_GROUP = 256;
 
 /** The ids named by `args` (`-` reads stdin) or, with `allHeld`, the held messages of `spool`; in groups of at most {@link ID_GROUP}. */
-export async function* messageIds(args: readonly string[], stdin: Readable, spool: SpoolBackend, allHeld: boolean): AsyncGenerator<string[]> {
+export async function* messageIds(
+  args: readonly string[],
+  stdin: Readable,
+  spool: SpoolBackend,
+  allHeld: boolean,
+): AsyncGenerator<string[]> {
   if (allHeld && args.length > 0) throw new FanoutError('EUSAGE', '--all-held takes no ids');
-  if (!allHeld && args.length === 0) throw new FanoutError('EUSAGE', 'name at least one message id (or "-" to read them from stdin)');
+  if (!allHeld && args.length === 0)
+    throw new FanoutError('EUSAGE', 'name at least one message id (or "-" to read them from stdin)');
   let group: string[] = [];
   const add = function* (id: string) {
     group.push(id);

@@ -65,12 +65,21 @@ export function consumerName(owner: OwnerInfo = processOwner()): string {
  * }
  * ```
  */
-export async function claim(spool: SpoolBackend, id: string, who: string = consumerName()): Promise<ClaimedMessage | undefined> {
+export async function claim(
+  spool: SpoolBackend,
+  id: string,
+  who: string = consumerName(),
+): Promise<ClaimedMessage | undefined> {
   return claimUnder(spool, id, who);
 }
 
 /** {@link claim}, its steps under executor `hooks` (checkers). Not public API. */
-export async function claimUnder(spool: SpoolBackend, id: string, who: string, hooks?: ExecutorHooks): Promise<ClaimedMessage | undefined> {
+export async function claimUnder(
+  spool: SpoolBackend,
+  id: string,
+  who: string,
+  hooks?: ExecutorHooks,
+): Promise<ClaimedMessage | undefined> {
   const file = await unwrapStopped(() => runMachine(claimMachine(spool, id, who), hooks));
   return file === undefined ? undefined : { id, file, read: () => spool.read(file) };
 }
@@ -91,7 +100,11 @@ export async function acknowledge(spool: SpoolBackend, message: ClaimedMessage):
 }
 
 /** {@link acknowledge}, its steps under executor `hooks` (checkers). Not public API. */
-export async function acknowledgeUnder(spool: SpoolBackend, message: Pick<ClaimedMessage, 'file'>, hooks?: ExecutorHooks): Promise<void> {
+export async function acknowledgeUnder(
+  spool: SpoolBackend,
+  message: Pick<ClaimedMessage, 'file'>,
+  hooks?: ExecutorHooks,
+): Promise<void> {
   await unwrapStopped(() => runMachine(acknowledgeMachine(spool, message.file), hooks));
 }
 
@@ -113,8 +126,14 @@ export async function release(spool: SpoolBackend, message: Pick<ClaimedMessage,
 }
 
 /** {@link release}, its steps under executor `hooks` (checkers). Not public API. */
-export async function releaseUnder(spool: SpoolBackend, message: Pick<ClaimedMessage, 'id' | 'file'>, hooks?: ExecutorHooks): Promise<void> {
-  await unwrapStopped(() => runMachine(giveBackMachine(spool, message.id, message.file, names.delivered(message.id)), hooks));
+export async function releaseUnder(
+  spool: SpoolBackend,
+  message: Pick<ClaimedMessage, 'id' | 'file'>,
+  hooks?: ExecutorHooks,
+): Promise<void> {
+  await unwrapStopped(() =>
+    runMachine(giveBackMachine(spool, message.id, message.file, names.delivered(message.id)), hooks),
+  );
 }
 
 /**
@@ -235,7 +254,11 @@ export interface ConsumePassResult {
  * console.log(pass);
  * ```
  */
-export async function consumePass(spool: SpoolBackend, handler: (message: ClaimedMessage) => Promise<void>, options: ConsumePassOptions = {}): Promise<ConsumePassResult> {
+export async function consumePass(
+  spool: SpoolBackend,
+  handler: (message: ClaimedMessage) => Promise<void>,
+  options: ConsumePassOptions = {},
+): Promise<ConsumePassResult> {
   const emit = options.onEvent ?? ignoreEvents;
   const who = options.who ?? consumerName();
   const skip = options.skip ?? new Set<string>();
@@ -257,7 +280,14 @@ export async function consumePass(spool: SpoolBackend, handler: (message: Claime
       const error = toFanoutError(err, 'EIO', { spool: spool.location, file: message.file });
       if (options.maxAttempts !== undefined && counts(error)) {
         const r = await releaseCounted(spool, message, error, options.maxAttempts, options.owner, options.hooks);
-        emit({ type: 'consume-failed', id: parsed.id, spool: spool.location, error, ...(r.count > 0 ? { attempts: r.count } : {}), ...(r.held ? { held: true as const } : {}) });
+        emit({
+          type: 'consume-failed',
+          id: parsed.id,
+          spool: spool.location,
+          error,
+          ...(r.count > 0 ? { attempts: r.count } : {}),
+          ...(r.held ? { held: true as const } : {}),
+        });
         if (r.held) {
           held++;
           emit({ type: 'message-held', id: parsed.id, spool: spool.location, attempts: r.count, error });
@@ -345,12 +375,21 @@ async function consumeUnwrapped(options: ConsumeOptions): Promise<ConsumeSummary
  * console.log(await releaseStaleClaims(inbox), 'claims released');
  * ```
  */
-export async function releaseStaleClaims(spool: SpoolBackend, probe: OwnerProbe = defaultOwnerProbe, self: OwnerInfo = processOwner()): Promise<number> {
+export async function releaseStaleClaims(
+  spool: SpoolBackend,
+  probe: OwnerProbe = defaultOwnerProbe,
+  self: OwnerInfo = processOwner(),
+): Promise<number> {
   return releaseStaleClaimsUnder(spool, probe, self);
 }
 
 /** {@link releaseStaleClaims}, each release under executor `hooks` (checkers). Not public API. */
-export async function releaseStaleClaimsUnder(spool: SpoolBackend, probe: OwnerProbe, self: OwnerInfo, hooks?: ExecutorHooks): Promise<number> {
+export async function releaseStaleClaimsUnder(
+  spool: SpoolBackend,
+  probe: OwnerProbe,
+  self: OwnerInfo,
+  hooks?: ExecutorHooks,
+): Promise<number> {
   let released = 0;
   for await (const entry of spool.list()) {
     const parsed = parseProtocolName(entry.name);

@@ -85,7 +85,10 @@ function sha256(text: string): string {
  * another attempt under that name is `EFOREIGN`.
  */
 export function decodeMarker(text: string, context: { spool?: string; file?: string; tx?: string } = {}): MarkerRecord {
-  const where = { ...(context.spool !== undefined ? { spool: context.spool } : {}), ...(context.file !== undefined ? { file: context.file } : {}) };
+  const where = {
+    ...(context.spool !== undefined ? { spool: context.spool } : {}),
+    ...(context.file !== undefined ? { file: context.file } : {}),
+  };
   const fail = (why: string): never => {
     throw new FanoutError('ECORRUPT', `corrupt marker: ${why}`, where);
   };
@@ -114,7 +117,11 @@ export function decodeMarker(text: string, context: { spool?: string; file?: str
   if (ids.length > MAX_BATCH_RECORD_IDS || new Set(ids).size !== ids.length) fail('bad ids');
   if (!isValidTx(tx) || !ids.every(isValidId)) fail('invalid id or tx');
   if (context.tx !== undefined && context.tx !== tx) {
-    throw new FanoutError('EFOREIGN', `record of attempt ${tx} under the name of attempt ${context.tx}; quarantined`, where);
+    throw new FanoutError(
+      'EFOREIGN',
+      `record of attempt ${tx} under the name of attempt ${context.tx}; quarantined`,
+      where,
+    );
   }
   const protocol = get('protocol');
   if (protocol !== 'staged' && protocol !== 'seed') fail(`unknown protocol ${protocol}`);
@@ -126,7 +133,16 @@ export function decodeMarker(text: string, context: { spool?: string; file?: str
   for (const k of fields.keys()) {
     if (!['ids', 'tx', 'protocol', 'source', 'owner', 'created', 'lease-until'].includes(k)) fail(`unknown field ${k}`);
   }
-  return { tx, ids, protocol: protocol as ProtocolName, source: parseRef(get('source'), fail), destinations, owner, createdMs, leaseUntilMs };
+  return {
+    tx,
+    ids,
+    protocol: protocol as ProtocolName,
+    source: parseRef(get('source'), fail),
+    destinations,
+    owner,
+    createdMs,
+    leaseUntilMs,
+  };
 }
 
 function parseRef(value: string, fail: (why: string) => never): SpoolRef {
@@ -144,10 +160,19 @@ function parseRef(value: string, fail: (why: string) => never): SpoolRef {
 }
 
 function parseOwner(value: string, fail: (why: string) => never): OwnerInfo {
-  const m = /^host=("(?:[^"\\]|\\.)*") boot=("(?:[^"\\]|\\.)*") pid=(\d+) start=("(?:[^"\\]|\\.)*")(?: pidns=("(?:[^"\\]|\\.)*"))?$/.exec(value);
+  const m =
+    /^host=("(?:[^"\\]|\\.)*") boot=("(?:[^"\\]|\\.)*") pid=(\d+) start=("(?:[^"\\]|\\.)*")(?: pidns=("(?:[^"\\]|\\.)*"))?$/.exec(
+      value,
+    );
   if (!m) return fail('bad owner');
   try {
-    return { host: JSON.parse(m[1]!), bootId: JSON.parse(m[2]!), pidNamespace: m[5] === undefined ? '' : JSON.parse(m[5]), pid: Number(m[3]), startTime: JSON.parse(m[4]!) };
+    return {
+      host: JSON.parse(m[1]!),
+      bootId: JSON.parse(m[2]!),
+      pidNamespace: m[5] === undefined ? '' : JSON.parse(m[5]),
+      pid: Number(m[3]),
+      startTime: JSON.parse(m[4]!),
+    };
   } catch {
     return fail('bad owner');
   }

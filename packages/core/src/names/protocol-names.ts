@@ -134,7 +134,11 @@ export function parseProtocolName(name: string): ParsedName {
     case 'd':
     case 'l':
       if (!isValidId(rest)) return { kind: 'unknown' };
-      return prefix === 's' ? { kind: 'source', id: rest } : prefix === 'd' ? { kind: 'delivered', id: rest } : { kind: 'lock', id: rest };
+      return prefix === 's'
+        ? { kind: 'source', id: rest }
+        : prefix === 'd'
+          ? { kind: 'delivered', id: rest }
+          : { kind: 'lock', id: rest };
     case 'm':
     case 'x':
       if (!isValidTx(rest)) return { kind: 'unknown' };

@@ -33,7 +33,10 @@ export interface VerifiedSpool {
  * message fails with `ETRANSFORM` (naming `s<id>` in the source) and stays in
  * the source untouched.
  */
-export type TransformFactory = (context: { readonly id: string; readonly destination: string }) => Transform | undefined;
+export type TransformFactory = (context: {
+  readonly id: string;
+  readonly destination: string;
+}) => Transform | undefined;
 
 /** A destination of a route, with its optional transform. */
 export interface PlannedDestination {

@@ -121,12 +121,32 @@ export interface SpoolStatus {
  * console.log(status.counts.source, 'waiting;', status.ages.waiting.oldestMs, 'ms the oldest');
  * ```
  */
-export async function spoolStatus(spool: SpoolBackend, options: { ownerProbe?: OwnerProbe; now?: () => number; limit?: number } = {}): Promise<SpoolStatus> {
+export async function spoolStatus(
+  spool: SpoolBackend,
+  options: { ownerProbe?: OwnerProbe; now?: () => number; limit?: number } = {},
+): Promise<SpoolStatus> {
   const identity = await readSpoolIdentity(spool);
   const probe = options.ownerProbe ?? defaultOwnerProbe;
   const now = (options.now ?? Date.now)();
   const limit = options.limit ?? 1000;
-  const counts = { source: 0, taken: 0, committed: 0, backout: 0, temp: 0, record: 0, retiring: 0, claim: 0, staged: 0, delivered: 0, claimed: 0, lock: 0, held: 0, attempts: 0, deleting: 0, unknown: 0 };
+  const counts = {
+    source: 0,
+    taken: 0,
+    committed: 0,
+    backout: 0,
+    temp: 0,
+    record: 0,
+    retiring: 0,
+    claim: 0,
+    staged: 0,
+    delivered: 0,
+    claimed: 0,
+    lock: 0,
+    held: 0,
+    attempts: 0,
+    deleting: 0,
+    unknown: 0,
+  };
   const ages = { waiting: emptyHistogram(), held: emptyHistogram() };
   const markers: MarkerStatus[] = [];
   const unknown: { name: string; kind: EntryKind }[] = [];
@@ -161,7 +181,14 @@ export async function spoolStatus(spool: SpoolBackend, options: { ownerProbe?: O
       const holder = await readClaim(spool, entry.name);
       if (holder === undefined || holder === 'foreign') continue;
       const dead = await isClaimHolderDead(holder, probe, now);
-      if (markers.length < limit) markers.push({ file: entry.name, id: parsed.tx, state: dead ? 'stale' : 'in-flight', owner: holder.owner, ageMs: now - holder.claimedMs });
+      if (markers.length < limit)
+        markers.push({
+          file: entry.name,
+          id: parsed.tx,
+          state: dead ? 'stale' : 'in-flight',
+          owner: holder.owner,
+          ageMs: now - holder.claimedMs,
+        });
       continue;
     }
     if (parsed.kind !== 'record' && parsed.kind !== 'retiring') continue;
@@ -172,13 +199,27 @@ export async function spoolStatus(spool: SpoolBackend, options: { ownerProbe?: O
     try {
       const m = decodeMarker(await readSmall(spool, entry.name, MAX_MARKER_BYTES), { tx: parsed.tx });
       const stale = await isMarkerStale(m, probe, now);
-      markers.push({ file: entry.name, id: parsed.tx, ids: m.ids, state: stale ? 'stale' : 'in-flight', tx: m.tx, protocol: m.protocol, owner: m.owner, ageMs: now - m.createdMs });
+      markers.push({
+        file: entry.name,
+        id: parsed.tx,
+        ids: m.ids,
+        state: stale ? 'stale' : 'in-flight',
+        tx: m.tx,
+        protocol: m.protocol,
+        owner: m.owner,
+        ageMs: now - m.createdMs,
+      });
     } catch (err) {
       if (isFanoutError(err, 'ENOENT')) {
         counts[parsed.kind]--;
         continue;
       }
-      markers.push({ file: entry.name, id: parsed.tx, state: 'corrupt', error: toFanoutError(err, 'ECORRUPT').message });
+      markers.push({
+        file: entry.name,
+        id: parsed.tx,
+        state: 'corrupt',
+        error: toFanoutError(err, 'ECORRUPT').message,
+      });
     }
   }
   await stats.drain();
