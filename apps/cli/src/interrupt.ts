@@ -22,7 +22,10 @@ export interface Interrupt {
 /** What SIGHUP does to this command: stop it gracefully, be ignored (and logged), or call a reload. */
 export type HangupAction = 'stop' | 'ignore' | (() => void);
 
-/** Where the notices go: by default `ctx.note`; `run` prints them above its progress bar, and removes the bar before exiting at once. */
+/**
+ * Where the notices go: by default `ctx.note`; `run` prints them above its progress bar, and removes the bar before
+ * exiting at once.
+ */
 export interface InterruptOutput {
   note(line: string): void;
   beforeExit?(): void;

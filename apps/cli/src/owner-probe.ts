@@ -16,7 +16,9 @@ export {
   startTimesComparable,
 } from '@fanout/fs-posix';
 
-/** What {@link makeOwnerProbe} judges with: this process as it records itself, and a look at pids of its pid namespace. */
+/**
+ * What {@link makeOwnerProbe} judges with: this process as it records itself, and a look at pids of its pid namespace.
+ */
 export type OwnerProbeEnvironment = OwnerEnvironment;
 
 /** The probe over `env`: the core's one rule, `ownerLiveness(owner, env.lookup, env.self)`. */

@@ -140,7 +140,8 @@ describe('defect 2: an owner paused after its last lease check, past its lease, 
   it('never loses the message, wherever the pause falls', async () => {
     requireTools(['strace', 'unshare', 'nsenter', 'od']);
     const dir = await scratch();
-    const LEASE = 3000; // short, yet long enough for the owner to reach its commit (before 2/3 of it) under strace on a busy machine
+    // short, yet long enough for the owner to reach its commit (before 2/3 of it) under strace on a busy machine
+    const LEASE = 3000;
     const other = await namespace({ hostname: 'other-host' });
     const { layout: template, expected } = await prepare(dir, 'template', ['the only message\n']);
     const points = await countNameChanges(template, join(dir, 'count'), ['--lease', String(LEASE)]);

@@ -101,7 +101,8 @@ describe('SIGKILL of fanout run at random moments', () => {
         const rec = await fanout(['recover', 'S'], { cwd: dir });
         expect(rec.status, `${where}: recover: ${rec.stderr}`).toBe(0);
 
-        // Invariants 1 and 2 after recovery: each message is either still in S (and nowhere else) or in every destination (and not in S).
+        // Invariants 1 and 2 after recovery: each message is either still in S (and nowhere else) or in every
+        // destination (and not in S).
         const s1 = await snapshot(join(dir, 'S'));
         const dests = await Promise.all(DESTINATIONS.map((d) => snapshot(join(dir, d))));
         for (const [id, content] of expected) {

@@ -118,7 +118,10 @@ interface Acted {
   readonly enqueued?: Map<string, string>;
 }
 
-/** Each command under test, on its own set of spools: what is done before the operator's files are placed, and the command. */
+/**
+ * Each command under test, on its own set of spools: what is done before the operator's files are placed, and the
+ * command.
+ */
 const COMMANDS: {
   name: string;
   before?: (layout: Layout) => Promise<string[]>;

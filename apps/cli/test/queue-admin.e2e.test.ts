@@ -22,7 +22,10 @@ let cleanup: () => Promise<void>;
 beforeEach(async () => ({ dir, cleanup } = await tempDir()));
 afterEach(async () => cleanup());
 
-/** A transform module: ids listed in $POISON fail (ETRANSFORM), each call is logged to calls.log; $SLOW_MS delays every message. */
+/**
+ * A transform module: ids listed in $POISON fail (ETRANSFORM), each call is logged to calls.log; $SLOW_MS delays every
+ * message.
+ */
 const TRANSFORM = `
 import { appendFileSync } from 'node:fs';
 import { Transform } from 'node:stream';
@@ -276,7 +279,8 @@ describe('hold, release and delete', () => {
     child.kill('SIGTERM');
     expect((await done).status).toBe(0);
 
-    // `rm s<id>` beside a crashed run's record was taken for a commit once; delete refuses while a record lists the message.
+    // `rm s<id>` beside a crashed run's record was taken for a commit once; delete refuses while a record lists the
+    // message.
     const [late] = lines((await fanout(['enqueue', 'S'], { cwd: dir, input: 'late\n' })).stdout);
     await writeFile(join(dir, 'S', 'm01J9Z3K6Y8M2Q4R5S6T7V8W9X0'), 'torn record');
     const refused = await fanout(['delete', 'S', late!], { cwd: dir });

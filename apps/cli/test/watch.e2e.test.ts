@@ -40,7 +40,9 @@ async function uuidOf(spool: string): Promise<string> {
   return (JSON.parse(await readFile(join(dir, spool, '.fanout-spool'), 'utf8')) as { uuid: string }).uuid;
 }
 
-/** Plant the record `m<tx>` of attempt `tx` from S to A and B, owned by `owner`, with message `id` taken or committed. */
+/**
+ * Plant the record `m<tx>` of attempt `tx` from S to A and B, owned by `owner`, with message `id` taken or committed.
+ */
 async function plantMarker(id: string, tx: string, owner: OwnerInfo): Promise<void> {
   const ref = async (s: string) => ({ uuid: await uuidOf(s), location: join(dir, s) });
   const now = Date.now();

@@ -79,7 +79,8 @@ export class NfsBackend extends PosixBackend {
     if ((await this.lstatOrUndefined(targetPath, name)) !== undefined) {
       throw new FanoutError('EEXIST', 'file exists', this.where(name));
     }
-    // The core's one temp name: unique (ULID), and naming this writer exactly, so recovery removes it only once we are dead.
+    // The core's one temp name: unique (ULID), and naming this writer exactly, so recovery removes it only once we are
+    // dead.
     const tempPath = this.pathOf(tempName(this.owner));
     const c = this.fs.constants;
     // No O_EXCL: the random name is unique, and without it the open can be retried after a lost reply.

@@ -21,7 +21,10 @@ beforeEach(async () => {
 });
 afterEach(async () => rm(dir, { recursive: true, force: true }));
 
-/** Whether `call` settles within two microtask turns, i.e. without waiting for the event loop (and so for a pool thread). */
+/**
+ * Whether `call` settles within two microtask turns, i.e. without waiting for the event loop (and so for a pool
+ * thread).
+ */
 async function settlesInline(call: () => Promise<unknown>): Promise<boolean> {
   let settled = false;
   call().then(

@@ -29,7 +29,8 @@ describe('the calls that order durability', () => {
     for (const name of ['write', 'fsync', 'link', 'unlink', 'rename', 'mkdir', 'opendir'] as const) {
       expect(gracefulFs[name], name).toBe(fs[name]);
     }
-    // open is the call it wraps (to queue it on EMFILE/ENFILE); read it repeats on EAGAIN, which a regular file never gives.
+    // open is the call it wraps (to queue it on EMFILE/ENFILE); read it repeats on EAGAIN, which a regular file never
+    // gives.
     expect(gracefulFs.open).not.toBe(fs.open);
   });
 

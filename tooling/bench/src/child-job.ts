@@ -173,7 +173,10 @@ async function fsyncProbe(job: Extract<ChildJob, { kind: 'fsync' }>): Promise<Ch
   return { ...result, extra: { medianMs: median(latencies), perSecond: job.count / result.seconds } };
 }
 
-/** The arguments of `fanout run` from `<root>/S` to every destination, with the command's defaults: the timed and the counted runs are the same. */
+/**
+ * The arguments of `fanout run` from `<root>/S` to every destination, with the command's defaults: the timed and the
+ * counted runs are the same.
+ */
 export function cliRunArgs(root: string, destinations: number): string[] {
   return ['run', '--from', join(root, 'S'), ...destinationNames(destinations).flatMap((d) => ['--to', join(root, d)])];
 }

@@ -16,7 +16,10 @@ function unescapeMount(text: string): string {
   return text.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
-/** The mount holding `path`: the longest mount point that is a prefix of it (the last such, as later mounts hide earlier ones). */
+/**
+ * The mount holding `path`: the longest mount point that is a prefix of it (the last such, as later mounts hide earlier
+ * ones).
+ */
 export function mountOf(path: string, procMounts: string): Mount | undefined {
   let best: Mount | undefined;
   for (const line of procMounts.split('\n')) {

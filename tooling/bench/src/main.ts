@@ -59,7 +59,10 @@ function syncAll(): void {
 /** One line of the main table: a way of moving the messages. */
 interface Variant {
   readonly name: string;
-  /** `naive` and `ceiling` are the issue's baselines that the ratios refer to; `extra` is shown for context; `cli` is the command. */
+  /**
+   * `naive` and `ceiling` are the issue's baselines that the ratios refer to; `extra` is shown for context; `cli` is
+   * the command.
+   */
   readonly kind: 'fanout' | 'naive' | 'ceiling' | 'extra' | 'cli';
   readonly protocol?: 'staged' | 'seed';
   readonly setting?: Setting;
@@ -230,7 +233,10 @@ interface ScaleRow {
   readonly maxRssBytes: number;
 }
 
-/** Source spools of each size in `o.scale` (plain `s<id>` files, no fsync), grown in place; recover and status over each. */
+/**
+ * Source spools of each size in `o.scale` (plain `s<id>` files, no fsync), grown in place; recover and status over
+ * each.
+ */
 async function measureScale(benchDir: string, o: BenchOptions): Promise<{ rows: ScaleRow[]; idleRss: number }> {
   const root = join(benchDir, 'scale');
   await initSpool(new PosixBackend({ root }));

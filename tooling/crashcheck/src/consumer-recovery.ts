@@ -212,7 +212,8 @@ export async function runConsumerRecovery(
               `after reboot: ${listing(r, s.dests)}`,
             );
             const sp = spoolsOn(r, s.backend, s.dests);
-            // A second consumer may start before anyone has cleaned up after the first (consume --watch does this at any time).
+            // A second consumer may start before anyone has cleaned up after the first (consume --watch does this at
+            // any time).
             await consumerPass(r, sp.dests, messages, tc, { release: false, label: 'consumer B (after reboot)' });
             const bad = await finishAndCheck(r, world, messages, tc, sweep, { recover: true, releaseClaims: true });
             if (bad) sweep.report(setting, bad, tc.trace);

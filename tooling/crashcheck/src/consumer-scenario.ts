@@ -31,7 +31,9 @@ export function consumerScenarioName(s: ConsumerScenario): string {
 
 const dead = async () => 'dead' as const;
 
-/** Consume everything visible in `dest` once; returns the ids consumed and a note for each consumed before its commit. */
+/**
+ * Consume everything visible in `dest` once; returns the ids consumed and a note for each consumed before its commit.
+ */
 async function consumeOnce(
   sim: CrashSimulator,
   dest: SpoolBackend,

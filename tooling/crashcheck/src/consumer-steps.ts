@@ -366,7 +366,8 @@ async function crashInside(
     tempName: () => simTempName(500 + ++temps.n),
   });
 
-  // A dead consumer's claim on M0 in D0, and a temp of a dead writer in D1 (a consumer that crashed counting a failure).
+  // A dead consumer's claim on M0 in D0, and a temp of a dead writer in D1 (a consumer that crashed counting a
+  // failure).
   const staleClaims = cloneMachine(delivered);
   {
     const sp = spoolsOn(staleClaims, s.backend, s.dests);
@@ -378,7 +379,8 @@ async function crashInside(
     );
     staleClaims.checkpoint();
   }
-  // An attempt in flight: its owner stopped after its copies (record and taken message in S, staged copies or locks in D).
+  // An attempt in flight: its owner stopped after its copies (record and taken message in S, staged copies or locks in
+  // D).
   const inFlight = cloneMachine(start);
   {
     let n = 0;

@@ -49,7 +49,9 @@ export interface FailingRemovalsScenario {
   readonly messages: number;
   readonly batch: number;
   readonly phase: 'rollback' | 'recovery';
-  /** Crash states per crash point, at most (the fan-out's in phase `recovery`, the faulty phase's end in `rollback`). */
+  /**
+   * Crash states per crash point, at most (the fan-out's in phase `recovery`, the faulty phase's end in `rollback`).
+   */
   readonly maxStates: number;
   /** Only every n-th crash point of the fan-out (phase `recovery`, the quick slice); default 1. */
   readonly stride?: number;
@@ -106,7 +108,9 @@ function faulty(b: SpoolBackend, fault: Fault | undefined, state: FaultState, tr
   });
 }
 
-/** A transform that fails the copy of message M0 (forcing the worker's rollback), once: only the faulty phase uses it. */
+/**
+ * A transform that fails the copy of message M0 (forcing the worker's rollback), once: only the faulty phase uses it.
+ */
 const failM0: TransformFactory = ({ id }) =>
   id === 'M0'
     ? new Transform({

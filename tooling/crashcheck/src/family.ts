@@ -132,7 +132,9 @@ export interface ConsumerPassOptions {
   readonly label: string;
   /** Stand between the consumer's machines (claim, acknowledge, release, temp clean-up) and the spools. */
   readonly hooks?: ExecutorHooks;
-  /** Handler failures to simulate: the first `failFirst` hand-outs of each destination throw (the claim is released). */
+  /**
+   * Handler failures to simulate: the first `failFirst` hand-outs of each destination throw (the claim is released).
+   */
   readonly failFirst?: number;
   /** Count handler failures and hold after this many (see `consumePass`'s `maxAttempts`). */
   readonly maxAttempts?: number;
@@ -327,7 +329,9 @@ export interface FinishOptions {
   readonly staleTempMs?: number;
   /** Names that are not leftovers (an operator's files). */
   readonly ignore?: ReadonlySet<string>;
-  /** The drain counts failures as the consumer before it did (it then also removes the counts of what it acknowledges). */
+  /**
+   * The drain counts failures as the consumer before it did (it then also removes the counts of what it acknowledges).
+   */
   readonly maxAttempts?: number;
 }
 

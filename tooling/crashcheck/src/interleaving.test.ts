@@ -7,7 +7,8 @@ describe('interleaving two workers and a recoverer on one spool', () => {
     ['staged', false],
     ['staged', true],
     ['seed', false],
-    // Hung once (a claim read that failed was taken for a foreign file: recovery searched for a free generation for ever).
+    // Hung once (a claim read that failed was taken for a foreign file: recovery searched for a free generation for
+    // ever).
     ['seed', true],
   ] as const)(
     'delivers every message exactly once (%s, crash: %s)',

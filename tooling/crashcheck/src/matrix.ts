@@ -11,7 +11,10 @@ import type { PoisonScenario } from './poison-and-hold.js';
 import type { Scenario } from './scenario.js';
 import type { BackendKind } from './world.js';
 
-/** A shape of scenario; `only` keeps the costly or schedule-only shapes to a representative slice (the full run stays within ~10 minutes). */
+/**
+ * A shape of scenario; `only` keeps the costly or schedule-only shapes to a representative slice (the full run stays
+ * within ~10 minutes).
+ */
 interface Shape extends Pick<Scenario, 'dests' | 'messages' | 'batch' | 'copyWindow' | 'concurrency'> {
   readonly only?: {
     readonly protocol?: ProtocolName;

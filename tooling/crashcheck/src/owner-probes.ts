@@ -61,7 +61,9 @@ function consumerOne(c: ProbeCase): OwnerInfo {
   }
 }
 
-/** What C2's namespace holds: itself, pid 7 (someone else, as in any namespace), and pid 303 reused by a newer process. */
+/**
+ * What C2's namespace holds: itself, pid 7 (someone else, as in any namespace), and pid 303 reused by a newer process.
+ */
 const pidTable = new Map<number, string>([
   [300, '7000'],
   [7, '5'],

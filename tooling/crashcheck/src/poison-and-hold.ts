@@ -479,7 +479,8 @@ export async function runPoisonAndHold(
             `after reboot: ${listing(state.sim, s.dests)}`,
           ];
           const returned = span.to <= k;
-          // A hold that returned must survive (no worker takes a held message); a release promises nothing the worker may not change.
+          // A hold that returned must survive (no worker takes a held message); a release promises nothing the worker
+          // may not change.
           const promisedCommand = returned && result === 'held' ? ('hold' as const) : undefined;
           await afterCrash(state.sim, `${setting}; the machine crashes after ${k} operations`, t, {
             ...(promisedCommand ? { command: promisedCommand } : {}),
@@ -666,8 +667,8 @@ export async function runPoisonAndHold(
         // Still quarantined (the discard did not get far): discard it again, the documented way out.
         if (m.list(SOURCE).includes(`m${tx}`))
           await discardRecord(b.sp.source, `m${tx}`, { hooks: b.as('discard (again)') });
-        // Seed: the lost attempt's locks and copies are cleared one destination per fan-out call (orphan-locks.ts), so a
-        // run per destination may be needed, as a watching worker's next passes do.
+        // Seed: the lost attempt's locks and copies are cleared one destination per fan-out call (orphan-locks.ts), so
+        // a run per destination may be needed, as a watching worker's next passes do.
         for (let pass = 0; pass <= s.dests && m.list(SOURCE).some((n) => n.startsWith('s')); pass++) {
           await fanOut({
             source: b.sp.source,

@@ -27,7 +27,10 @@ export interface Scenario {
   readonly dests: number;
   readonly messages: number;
   readonly batch: number;
-  /** Messages of a batch copied at once (the library's default when absent); 1 makes the seed protocol lock the next message while it copies one. */
+  /**
+   * Messages of a batch copied at once (the library's default when absent); 1 makes the seed protocol lock the next
+   * message while it copies one.
+   */
   readonly copyWindow?: number;
   /** Transactions copying at once (the library's default when absent). */
   readonly concurrency?: number;

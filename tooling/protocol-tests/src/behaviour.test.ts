@@ -156,7 +156,8 @@ describe('fanOut', () => {
     });
     expect(summary.committed).toBe(1);
     expect(summary.skipped).toBe(1);
-    // Issue 16: a symlink named like a message was a failure (EBADENTRY) of every run; it is an unknown entry, reported once.
+    // Issue 16: a symlink named like a message was a failure (EBADENTRY) of every run; it is an unknown entry, reported
+    // once.
     expect(summary.failed).toEqual([]);
     expect(unknown).toEqual(['sLINK symlink']);
     expect(entries(join(w.root, 'D0'))).toEqual([`d${free}`]);

@@ -21,7 +21,10 @@ async function listing(spool: SpoolBackend): Promise<string[]> {
   return found.sort();
 }
 
-/** A destination spool holding delivered messages `d<id>` with contents `m0`, `m1`, …; returns the spool and the ids, sorted. */
+/**
+ * A destination spool holding delivered messages `d<id>` with contents `m0`, `m1`, …; returns the spool and the ids,
+ * sorted.
+ */
 async function delivered(count: number): Promise<{ spool: SpoolBackend; ids: string[] }> {
   const spool = createMemorySpools().open('memory://dest');
   await initSpool(spool);

@@ -73,7 +73,10 @@ async function crashedAfter(
   return w;
 }
 
-/** After recovery completes: nothing left to recover, every message waiting or delivered, and the next run delivers the rest once. */
+/**
+ * After recovery completes: nothing left to recover, every message waiting or delivered, and the next run delivers the
+ * rest once.
+ */
 async function recoverFullyAndFinish(
   w: PosixWorld,
   protocol: ProtocolName,

@@ -132,7 +132,8 @@ export function checkInvariants(
   expected: (id: string, dest: number, original: Buffer) => Buffer = (_id, _d, original) => original,
 ): { inSource: number; delivered: number } {
   const sNames = names(world, 'S');
-  // A waiting message may have its failed attempts counted beside it (a<id>.0, a<id>.1): that is its state, not a leftover.
+  // A waiting message may have its failed attempts counted beside it (a<id>.0, a<id>.1): that is its state, not a
+  // leftover.
   const countOfWaiting = (n: string) =>
     /^a(.+)\.[01]$/.exec(n) !== null && sNames.includes(`s${/^a(.+)\.[01]$/.exec(n)![1]}`);
   const leftovers = sNames.filter((n) => !n.startsWith('s') && !countOfWaiting(n));

@@ -96,7 +96,10 @@ async function world(destCount: number, messageCount: number, size = 64): Promis
   return { root, source, dests, ids, counter };
 }
 
-/** Fan out everything and check that every message is delivered once everywhere and gone from S; the peak of descriptors. */
+/**
+ * Fan out everything and check that every message is delivered once everywhere and gone from S; the peak of
+ * descriptors.
+ */
 async function fanOutAll(w: World, options: Partial<FanOutOptions>): Promise<number> {
   expect(w.counter.open()).toBe(0);
   w.counter.resetPeak();

@@ -131,7 +131,8 @@ describe('leases', () => {
   it('a slow destination on which 32 messages cannot be copied within the lease makes progress in smaller batches instead of rolling back forever (issue 15: found on real NFS)', async () => {
     world = await posixWorld(2, 40);
     const w = world;
-    // A clock that moves 3 s per staged copy: 64 copies of a 32-message batch take 192 s, past 2/3 of a 60 s lease; 4 messages take 24 s.
+    // A clock that moves 3 s per staged copy: 64 copies of a 32-message batch take 192 s, past 2/3 of a 60 s lease; 4
+    // messages take 24 s.
     let t = 1_000_000;
     const slow = (inner: SpoolBackend) =>
       overrideBackend(inner, {

@@ -23,7 +23,10 @@ export interface NfsVmOptions {
   readonly command: readonly string[];
   /** Working directory of the command; must lie under one of `dirs`. Default: the repository root. */
   readonly cwd?: string;
-  /** Host directories visible read-write at the same path inside (the rest of `/` is read-only). Default: the repository root. */
+  /**
+   * Host directories visible read-write at the same path inside (the rest of `/` is read-only). Default: the repository
+   * root.
+   */
   readonly dirs?: readonly string[];
   /** Added to this process's environment for the command. */
   readonly env?: Readonly<Record<string, string>>;

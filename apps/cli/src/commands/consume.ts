@@ -236,7 +236,8 @@ export async function watchConsume(
     classify: (err) => classifyFailure(err, [spool]),
     isFatal: (err, everUp) => !everUp && exitStatusFor(err) === ExitStatus.usage,
   });
-  // Stopped while the spool was down: what is left is settled if the spool is back, else left to `releaseStaleClaims` of a later run.
+  // Stopped while the spool was down: what is left is settled if the spool is back, else left to `releaseStaleClaims`
+  // of a later run.
   await settleLeftovers().catch(() => undefined);
   return { consumed, failed, released, held };
 }

@@ -1,4 +1,7 @@
-/** `fanout release <spool> <id>...|-|--all-held`: release held messages (`postsuper -H`), resetting their attempt counts. */
+/**
+ * `fanout release <spool> <id>...|-|--all-held`: release held messages (`postsuper -H`), resetting their attempt
+ * counts.
+ */
 import { releaseMessage } from '@fanout/core';
 import type { CliContext } from '../cli-context.js';
 import type { ExitStatusCode } from '../exit-status.js';

@@ -383,7 +383,10 @@ export async function runRoute(
   let passController: AbortController | undefined;
   let dueTimer: NodeJS.Timeout | undefined;
   const recoverEvery = flags.recoverInterval ?? DEFAULT_RECOVER_INTERVAL_MS;
-  /** --watch recovers the source periodically (not only at start): a worker that died on this spool, here or on another host, leaves markers that only a recovery finishes. */
+  /**
+   * --watch recovers the source periodically (not only at start): a worker that died on this spool, here or on another
+   * host, leaves markers that only a recovery finishes.
+   */
   const scheduleRecovery = () => {
     clearTimeout(dueTimer);
     dueTimer = setTimeout(() => {

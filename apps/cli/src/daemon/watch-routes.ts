@@ -60,7 +60,8 @@ export async function watchRoutes(
   const reporter = new RouteReporter(ctx, (line) => progress.log(line), metrics);
   const configFile = ctx.config?.file;
   let many = routes.length > 1;
-  // The routes share the process's open-file limit; a reload that changes their number changes each one's part for routes started after it.
+  // The routes share the process's open-file limit; a reload that changes their number changes each one's part for
+  // routes started after it.
   let maxOpenFiles = processRouteOpenFiles(routes.length);
   const envOf = (): RouteEnv => ({ progress, showBar, many, metrics, reporter, maxOpenFiles });
 

@@ -10,7 +10,10 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { RouteState } from '../daemon/route-health.js';
 import { ulidTimeMs } from './message-age.js';
 
-/** Messages are counted in three roles: `waiting` (`s<id>`, to fan out), `delivered` (`d<id>`, for consumers), `held` (`h<id>.s`/`h<id>.d`, until released). */
+/**
+ * Messages are counted in three roles: `waiting` (`s<id>`, to fan out), `delivered` (`d<id>`, for consumers), `held`
+ * (`h<id>.s`/`h<id>.d`, until released).
+ */
 type QueueKind = 'waiting' | 'delivered' | 'held';
 const QUEUE_KINDS: readonly QueueKind[] = ['waiting', 'delivered', 'held'];
 
@@ -134,7 +137,10 @@ export class FanoutMetrics {
     this.spools.set(spool.location, [...(this.spools.get(spool.location) ?? []), spool]);
   }
 
-  /** Stop listing this backend (its route stopped and closes it); its location stays counted while another route has it open. */
+  /**
+   * Stop listing this backend (its route stopped and closes it); its location stays counted while another route has it
+   * open.
+   */
   unwatchSpool(spool: SpoolBackend): void {
     const left = (this.spools.get(spool.location) ?? []).filter((b) => b !== spool);
     if (left.length > 0) this.spools.set(spool.location, left);

@@ -11,7 +11,10 @@ import { FanoutError, listMessages, type SpoolBackend } from '@fanout/core';
 /** Ids per group handed to a command (a delete checks the attempt records once per group). */
 export const ID_GROUP = 256;
 
-/** The ids named by `args` (`-` reads stdin) or, with `allHeld`, the held messages of `spool`; in groups of at most {@link ID_GROUP}. */
+/**
+ * The ids named by `args` (`-` reads stdin) or, with `allHeld`, the held messages of `spool`; in groups of at most
+ * {@link ID_GROUP}.
+ */
 export async function* messageIds(
   args: readonly string[],
   stdin: Readable,
@@ -30,7 +33,8 @@ export async function* messageIds(
     }
   };
   if (allHeld) {
-    // The held are collected a group at a time, then acted on, so the command never renames under its own listing cursor for long.
+    // The held are collected a group at a time, then acted on, so the command never renames under its own listing
+    // cursor for long.
     for await (const m of listMessages(spool, { state: 'held' })) yield* add(m.id);
   } else {
     for (const arg of args) {

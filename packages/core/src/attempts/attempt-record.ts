@@ -53,7 +53,10 @@ export function encodeAttemptRecord(r: AttemptRecord): string {
   return `${body}sha256: ${sha256(body)}\n`;
 }
 
-/** Parse a slot's content; `undefined` when it is not a whole record of message `id` (a torn or foreign file counts as no record). */
+/**
+ * Parse a slot's content; `undefined` when it is not a whole record of message `id` (a torn or foreign file counts as
+ * no record).
+ */
 export function decodeAttemptRecord(text: string, id: string): AttemptRecord | undefined {
   const cut = text.lastIndexOf('sha256: ');
   if (cut < 0) return undefined;

@@ -6,7 +6,9 @@ import { acknowledgeMachine, claimMachine, giveBackMachine } from './consume-mac
 
 const spool = { location: '/D0' } as SpoolBackend;
 
-/** Drive `machine` with scripted answers (an Error is thrown into it); returns the operations it yielded and its result. */
+/**
+ * Drive `machine` with scripted answers (an Error is thrown into it); returns the operations it yielded and its result.
+ */
 function drive<T>(machine: Machine<T>, answers: unknown[]): { ops: string[]; result: T } {
   const ops: string[] = [];
   let step = machine.next();

@@ -19,7 +19,10 @@ function* sync(step: StepName, spool: SpoolBackend): Machine<void> {
   yield { type: 'syncDir', step, spool } as Op;
 }
 
-/** The other protocol names of message `id` that are the file `st` names (crash leftovers); none for a file with one name. */
+/**
+ * The other protocol names of message `id` that are the file `st` names (crash leftovers); none for a file with one
+ * name.
+ */
 function* twinsOf(
   step: StepName,
   spool: SpoolBackend,
@@ -62,7 +65,8 @@ export function* claimMachine(spool: SpoolBackend, id: string, who: string): Mac
   ]);
   let removed = false;
   for (const name of twins) if ((yield { type: 'remove', step: 'CL', spool, name } as Op) as boolean) removed = true;
-  // CL: the twins' removal is durable before the message is handed out; else a crash brings a twin back after it was consumed.
+  // CL: the twins' removal is durable before the message is handed out; else a crash brings a twin back after it was
+  // consumed.
   if (removed) yield* sync('CL', spool);
   return file;
 }

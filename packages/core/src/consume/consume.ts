@@ -173,7 +173,9 @@ export interface ConsumeOptions {
   readonly handler: (message: ClaimedMessage) => Promise<void>;
   /** The consumer name claims are taken under; default {@link consumerName}(`owner`). */
   readonly who?: string;
-  /** The consuming process (default {@link processOwner}()): its consumer name, and whose host's claims may be released. */
+  /**
+   * The consuming process (default {@link processOwner}()): its consumer name, and whose host's claims may be released.
+   */
   readonly owner?: OwnerInfo;
   /** Judges the holders of claims; default {@link defaultOwnerProbe}. */
   readonly ownerProbe?: OwnerProbe;
@@ -183,7 +185,10 @@ export interface ConsumeOptions {
   readonly maxAttempts?: number;
   /** See {@link ConsumePassOptions.counts}. */
   readonly counts?: (error: FanoutError) => boolean;
-  /** For checkers: stand between the consumer's machines (claims, acknowledgements, releases, temp clean-up) and the spool. @internal */
+  /**
+   * For checkers: stand between the consumer's machines (claims, acknowledgements, releases, temp clean-up) and the
+   * spool. @internal
+   */
   readonly hooks?: ExecutorHooks;
 }
 
@@ -317,8 +322,8 @@ export async function consumePass(
  * Hand every delivered message of a destination spool to `handler`, one at a
  * time: claim, handle, acknowledge on success, release on failure (it will be
  * offered again by a later call, not by this one). Claims of dead consumers on
- * this host are released first, and temps of dead writers removed. This is {@link releaseStaleClaims} and `removeDeadTemps` followed by
- * one {@link consumePass}.
+ * this host are released first, and temps of dead writers removed. This is {@link releaseStaleClaims} and
+ * `removeDeadTemps` followed by one {@link consumePass}.
  *
  * @example
  * ```ts

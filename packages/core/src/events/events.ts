@@ -16,7 +16,10 @@ export type FanoutEvent =
       readonly committed: boolean;
       readonly attempts?: number;
     }
-  /** The message failed `attempts` times by itself and is now held (`h<id>.s`, or `h<id>.d` in a destination) until released. */
+  /**
+   * The message failed `attempts` times by itself and is now held (`h<id>.s`, or `h<id>.d` in a destination) until
+   * released.
+   */
   | {
       readonly type: 'message-held';
       readonly id: string;
@@ -46,7 +49,10 @@ export type FanoutEvent =
   | { readonly type: 'temp-removed'; readonly spool: string; readonly file: string }
   | { readonly type: 'unknown-entry'; readonly spool: string; readonly name: string; readonly kind: EntryKind }
   | { readonly type: 'consumed'; readonly id: string; readonly spool: string }
-  /** `attempts`: the message's failed attempts so far, when the consumer counts them; `held`: it is now held (`h<id>.d`), not released. */
+  /**
+   * `attempts`: the message's failed attempts so far, when the consumer counts them; `held`: it is now held
+   * (`h<id>.d`), not released.
+   */
   | {
       readonly type: 'consume-failed';
       readonly id: string;

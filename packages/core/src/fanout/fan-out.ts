@@ -38,7 +38,10 @@ export interface FanOutOptions {
    * @internal `BatchSizer` is in `@fanout/core/internal`, not covered by semver.
    */
   readonly batchSizer?: BatchSizer;
-  /** Messages per transaction: they share directory syncs. Default {@link DEFAULT_BATCH_SIZE}; cut, for this call, when attempts run out of lease. */
+  /**
+   * Messages per transaction: they share directory syncs. Default {@link DEFAULT_BATCH_SIZE}; cut, for this call, when
+   * attempts run out of lease.
+   */
   readonly batchSize?: number;
   /**
    * Transactions writing copies at once. Default {@link DEFAULT_CONCURRENCY}.
@@ -80,7 +83,10 @@ export interface FanOutOptions {
   /** Makes attempt ids; injectable for reproducible simulations. Each must be ULID-shaped (`isValidTx`). */
   readonly newTx?: () => string;
   readonly tempName?: () => string;
-  /** A copy (read, transform, write) that makes no progress for this long fails with `ETIMEDOUT` and is rolled back. Default 5 minutes; 0: never. */
+  /**
+   * A copy (read, transform, write) that makes no progress for this long fails with `ETIMEDOUT` and is rolled back.
+   * Default 5 minutes; 0: never.
+   */
   readonly stallTimeoutMs?: number;
   /**
    * Failed attempts of a message (a transform that throws or gives no
@@ -119,7 +125,8 @@ export interface FanOutSummary {
  * ```ts
  * import { DEFAULT_BATCH_SIZE, fanOut } from '@fanout/core';
  *
- * await fanOut({ source, destinations, batchSize: DEFAULT_BATCH_SIZE * 2 }); // fewer syncs per message, longer attempts
+ * // fewer syncs per message, longer attempts
+ * await fanOut({ source, destinations, batchSize: DEFAULT_BATCH_SIZE * 2 });
  * ```
  */
 export const DEFAULT_BATCH_SIZE = 32;
@@ -273,12 +280,17 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
   /** Messages not to offer again in this call: failed, or held by another worker. */
   const failedIds = new Set<string>();
   const inFlight = new Set<Promise<void>>();
-  /** Attempts still writing copies; `concurrency` bounds these, so the disk keeps receiving data while others commit. */
+  /**
+   * Attempts still writing copies; `concurrency` bounds these, so the disk keeps receiving data while others commit.
+   */
   let copying = 0;
   // One waiter at most: the listing loop awaits each dispatch, so a single resolver is enough.
   let slotFreed: () => void = () => undefined;
 
-  /** Seed: a lock that blocked a message and turns out to be an orphan of a lost attempt is cleared (see {@link clearOrphanLock}). */
+  /**
+   * Seed: a lock that blocked a message and turns out to be an orphan of a lost attempt is cleared (see
+   * {@link clearOrphanLock}).
+   */
   const cleared = new Set<string>();
   const clearedOrphanLock = async (f: MessageFailure): Promise<boolean> => {
     if (!isFanoutError(f.error, 'EEXIST') || f.error.file !== `l${f.id}` || cleared.has(f.id)) return false;
@@ -372,7 +384,8 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
       } finally {
         if (!keepLease) await renewal.stop(true);
       }
-      // A batch that ran out of lease is offered again, smaller; a single message that cannot fit its lease is a failure.
+      // A batch that ran out of lease is offered again, smaller; a single message that cannot fit its lease is a
+      // failure.
       const retry = sizer.record({
         messages: ids.length - outcome.skipped.length,
         elapsedMs: now() - startedMs,
@@ -390,7 +403,8 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
         emit({ type: 'message-skipped', id, reason: 'owned by another worker or gone' });
       for (const f of outcome.failed) {
         if (again.has(f.id)) continue; // back in S: offered again in the next pass, in a smaller batch
-        if (protocol === 'seed' && !f.committed && (await clearedOrphanLock(f))) continue; // offered again in the next pass
+        // offered again in the next pass
+        if (protocol === 'seed' && !f.committed && (await clearedOrphanLock(f))) continue;
         failed.push(f);
         failedIds.add(f.id);
         const counted = outcome.attempts.get(f.id);

@@ -148,7 +148,9 @@ export function sameHost(a: OwnerRef, b: OwnerRef): boolean {
   return comparableOwner(a).hostHash === comparableOwner(b).hostHash;
 }
 
-/** Whether `a` and `b` ran in the same boot of a host: 'unknown' when either boot id is unknown. Hosts are not compared. */
+/**
+ * Whether `a` and `b` ran in the same boot of a host: 'unknown' when either boot id is unknown. Hosts are not compared.
+ */
 export function bootRelation(a: OwnerRef, b: OwnerRef): 'same' | 'different' | 'unknown' {
   if (!isParsedOwnerTag(a) && !isParsedOwnerTag(b)) {
     if (a.bootId === '' || b.bootId === '') return 'unknown';

@@ -14,7 +14,9 @@ import type { Machine, Op, Settled } from './ops.js';
 import { markerFor, transaction } from './transaction.js';
 import type { TransactionPlan } from './transaction-plan.js';
 
-/** A spool the machines can name; the executor below answers for it (a copy's content may open `read`, never consumed). */
+/**
+ * A spool the machines can name; the executor below answers for it (a copy's content may open `read`, never consumed).
+ */
 function spool(location: string): SpoolBackend {
   const never = (): never => {
     throw new Error(`${location}: the scripted executor answers every op; no backend call is expected`);

@@ -29,7 +29,10 @@ export function* settle(step: StepName, ops: Op[]): Machine<Settled[]> {
   return (yield all(step, ops)) as Settled[];
 }
 
-/** Sync each spool once; a failed sync leaves durability unknown, so it is thrown: recovery decides from what is on disk. */
+/**
+ * Sync each spool once; a failed sync leaves durability unknown, so it is thrown: recovery decides from what is on
+ * disk.
+ */
 export function* syncAll(step: StepName, spools: Iterable<SpoolBackend>): Machine<void> {
   const unique = [...new Set(spools)];
   const results = yield* settle(
@@ -298,8 +301,13 @@ interface CopyState {
   /** Names this attempt made, or may have made, per destination ({@link madeKey}): only these are ever rolled back. */
   readonly made: Set<string>;
   readonly anchors: LockAnchors;
-  /** Messages with a copy or lock call still in the air after its stall bound gave up (see `StallWatch`), and those calls. */
-  /** Messages whose copy failed because of the message itself (`ETRANSFORM`), with that error: counted in the back-out. */
+  /**
+   * Messages with a copy or lock call still in the air after its stall bound gave up (see `StallWatch`), and those
+   * calls.
+   */
+  /**
+   * Messages whose copy failed because of the message itself (`ETRANSFORM`), with that error: counted in the back-out.
+   */
   readonly poison: Map<string, FanoutError>;
   readonly hung: Map<string, Promise<void>[]>;
 }
@@ -555,7 +563,8 @@ function* backOut(
   yield* removeMade((id) => copyName(plan, id));
   // Seed: the copies go before their locks; the other order shows consumers unlocked, uncommitted d<id>s.
   if (plan.protocol === 'seed') yield* removeMade(names.lock);
-  // The removals are durable before the message is given back: otherwise a crash could leave copies of a message that is waiting again.
+  // The removals are durable before the message is given back: otherwise a crash could leave copies of a message that
+  // is waiting again.
   yield* syncAll(
     'B',
     plan.destinations.map((d) => d.spool.backend),
@@ -686,7 +695,10 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
   };
   const counting: Counting = { poison: state.poison, counts: new Map() };
   const { copyFailed, made } = state;
-  /** The calls still in the air, for the owner to wait for before it finishes the back-out ({@link TransactionOutcome.hung}). */
+  /**
+   * The calls still in the air, for the owner to wait for before it finishes the back-out
+   * ({@link TransactionOutcome.hung}).
+   */
   const stillHung = (): { hung?: Promise<void> } =>
     state.hung.size > 0 ? { hung: Promise.all([...state.hung.values()].flat()).then(() => undefined) } : {};
   /** Something of the attempt is left in p/k/b (or a recoverer holds it): the record must stay. */
@@ -707,7 +719,8 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
     const back = yield* backOut(plan, ids, made, failed, withCounting, state.hung);
     if (back.length !== ids.length) outstanding = true;
   };
-  // C3: every copy's name is durable before the commit; else a crash after C5 could lose a copy that only the cache held.
+  // C3: every copy's name is durable before the commit; else a crash after C5 could lose a copy that only the cache
+  // held.
   try {
     yield* syncAll(
       'C3',
@@ -817,7 +830,8 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
           failed.push(failure(id, r.error, true, dest.spool.backend, names.delivered(id)));
         }
       });
-      // P: the d-names are durable before the commit record goes; else a crash could leave w-files that nobody publishes (loss).
+      // P: the d-names are durable before the commit record goes; else a crash could leave w-files that nobody
+      // publishes (loss).
       yield* syncAll(
         'P',
         plan.destinations.map((d) => d.spool.backend),
@@ -842,7 +856,8 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
     }
   }
 
-  // C6: forget. No sync needed: a k<id>.<tx> that reappears after a crash is rolled forward again, which finds nothing left to do.
+  // C6: forget. No sync needed: a k<id>.<tx> that reappears after a crash is rolled forward again, which finds nothing
+  // left to do.
   const done = committed.filter((id) => !stuck.has(id));
   if (stuck.size > 0) outstanding = true;
   // The count of a message that failed before and is delivered now is of no use any more. It goes before the

@@ -60,7 +60,8 @@ export function applyTransform(
     throw fail(`threw: ${causeText(cause)}`, cause);
   }
   if (made === undefined || made === null) return undefined;
-  // Without this check, pipeline() takes a string or an array for content of its own: the message's content would be replaced.
+  // Without this check, pipeline() takes a string or an array for content of its own: the message's content would be
+  // replaced.
   if (!isDuplexStream(made))
     throw fail(`returned ${describeValue(made)}, not a stream (a Transform, or undefined for a plain copy)`);
   let sourceError: unknown;

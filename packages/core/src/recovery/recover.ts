@@ -24,7 +24,9 @@ export interface RecoverOptions {
    * the record's UUID before anything in it is touched.
    */
   readonly open: SpoolOpener;
-  /** Tells live owners from dead ones; default: {@link defaultOwnerProbe} (it can only say 'unknown', so leases decide). */
+  /**
+   * Tells live owners from dead ones; default: {@link defaultOwnerProbe} (it can only say 'unknown', so leases decide).
+   */
   readonly ownerProbe?: OwnerProbe;
   /** Who this recoverer is, written into its takeover claims. Default {@link processOwner}(). */
   readonly owner?: OwnerInfo;
@@ -48,7 +50,10 @@ export interface RecoverySummary {
   readonly inFlight: number;
   /** Records quarantined or refused: left in place, nothing deleted. Non-empty means exit status 3. */
   readonly refused: FanoutError[];
-  /** Steps that failed (a removal refused by the storage, a publish blocked): left in place for a later recovery. Exit status 1. */
+  /**
+   * Steps that failed (a removal refused by the storage, a publish blocked): left in place for a later recovery. Exit
+   * status 1.
+   */
   readonly failed: FanoutError[];
   readonly tempsRemoved: number;
   /** Entries that are not protocol files: reported, never touched. */
@@ -130,7 +135,9 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
     return p;
   };
 
-  /** Read and verify a record; one that is corrupt or foreign is refused (unless `quiet`), one that vanished is absent. */
+  /**
+   * Read and verify a record; one that is corrupt or foreign is refused (unless `quiet`), one that vanished is absent.
+   */
   const readVerifiedRecord = async (file: string, tx: string, quiet = false): Promise<MarkerRecord | undefined> => {
     let record: MarkerRecord;
     try {

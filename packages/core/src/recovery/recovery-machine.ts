@@ -39,7 +39,10 @@ function* stats(step: StepName, spool: SpoolBackend, files: string[]): Machine<(
   });
 }
 
-/** Remove `targets`; the problems of those that failed (a name that is gone already is no problem). `removedAny`: one was there. */
+/**
+ * Remove `targets`; the problems of those that failed (a name that is gone already is no problem). `removedAny`: one
+ * was there.
+ */
 function* removeAllChecked(
   step: StepName,
   targets: { spool: SpoolBackend; name: string }[],
@@ -211,7 +214,8 @@ function* recoverMessage(
       !(yield* removeChecked('R2', [{ spool: source, name: names.taken(id, tx) }], problems, 'rollback'))
     )
       return 'stuck';
-    // A copy that cannot be removed keeps the record (which names it) for a later recovery; the message is given back all the same.
+    // A copy that cannot be removed keeps the record (which names it) for a later recovery; the message is given back
+    // all the same.
     let removed = yield* removeChecked(
       'R2',
       destinations.map((spool) => ({ spool, name: copy })),
@@ -276,7 +280,10 @@ function* clearSeedLeftovers(
   return 'none';
 }
 
-/** Seed: the attempt that wrote lock `l<id>` in `spool` (its content), or `undefined` (no lock, or not one this code wrote). */
+/**
+ * Seed: the attempt that wrote lock `l<id>` in `spool` (its content), or `undefined` (no lock, or not one this code
+ * wrote).
+ */
 export function* readLockOwner(spool: SpoolBackend, id: string): Machine<string | undefined> {
   return lockOwner(
     (yield { type: 'readSmall', step: 'R2', spool, name: names.lock(id), maxBytes: 1024 } as Op) as string | undefined,

@@ -93,15 +93,23 @@ void rolesAreNameKinds;
 export interface SpoolStatus {
   readonly location: string;
   readonly identity: SpoolIdentity;
-  /** Entries per protocol role (`source`, `taken`, `committed`, `backout`, `record`, `retiring`, `claim`, `staged`, `delivered`, `claimed`, `lock`, `temp`, `held`, `attempts`, `deleting`, `unknown`). */
+  /**
+   * Entries per protocol role (`source`, `taken`, `committed`, `backout`, `record`, `retiring`, `claim`, `staged`,
+   * `delivered`, `claimed`, `lock`, `temp`, `held`, `attempts`, `deleting`, `unknown`).
+   */
   readonly counts: Record<SpoolRole, number>;
   /** Ages of the messages waiting (`s<id>`, and `d<id>` in a destination) and held (`h<id>.s`, `h<id>.d`). */
   readonly ages: { readonly waiting: AgeHistogram; readonly held: AgeHistogram };
   /** Markers, up to `limit`. */
   readonly markers: MarkerStatus[];
-  /** Entries that are not protocol files (or protocol names of the wrong kind), up to `limit`; `.nfs…` files are not among them. */
+  /**
+   * Entries that are not protocol files (or protocol names of the wrong kind), up to `limit`; `.nfs…` files are not
+   * among them.
+   */
   readonly unknown: { name: string; kind: EntryKind }[];
-  /** `.nfs…` files: the NFS client's silly renames of files unlinked while open, gone once closed (`isNfsSillyName`). */
+  /**
+   * `.nfs…` files: the NFS client's silly renames of files unlinked while open, gone once closed (`isNfsSillyName`).
+   */
   readonly nfsSilly: number;
   /** True when more markers or unknown entries exist than were listed. */
   readonly truncated: boolean;
