@@ -51,7 +51,8 @@ describe('the backend descriptors the CLI opens spools with', () => {
       code: 'EBADURL',
       spool: 'ftp://h/x',
       message:
-        'no backend for the URL scheme "ftp:" (this application opens a path, file:, nfs:, webdav+http:, webdav+https:, memory:)',
+        'no backend for the URL scheme "ftp:" (this application opens a path, ' +
+        'file:, nfs:, webdav+http:, webdav+https:, memory:)',
     });
   });
 
@@ -66,10 +67,15 @@ describe('the backend descriptors the CLI opens spools with', () => {
       const loaded = [];
       port1.on('message', (url) => loaded.push(url));
       port1.unref();
-      register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}), { data: { port: port2 }, transferList: [port2] });
+      register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}), {
+        data: { port: port2 },
+        transferList: [port2],
+      });
       const settle = () => new Promise((r) => setTimeout(r, 50));
       const { openSpool } = await import('@fanout/core');
-      const backends = await Promise.all(${JSON.stringify(DESCRIPTOR_MODULES)}.map(async (m) => Object.values(await import(m))[0]));
+      const backends = await Promise.all(
+        ${JSON.stringify(DESCRIPTOR_MODULES)}.map(async (m) => Object.values(await import(m))[0]),
+      );
       await settle();
       const afterImport = [...loaded];
       const spool = await openSpool(${JSON.stringify(join(scratch, 'lazy'))}, { backends });

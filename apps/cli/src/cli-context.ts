@@ -94,7 +94,11 @@ export class CliContext {
 
   /** The text {@link CliContext.reportError} prints, ending in a newline. */
   formatError(err: unknown): string {
-    let text = `fanout: ${err instanceof FanoutError ? err.oneLine() : `internal error: ${err instanceof Error ? err.message : String(err)}`}\n`;
+    const what =
+      err instanceof FanoutError
+        ? err.oneLine()
+        : `internal error: ${err instanceof Error ? err.message : String(err)}`;
+    let text = `fanout: ${what}\n`;
     if (!this.verbose) return text;
     let e: unknown = err;
     for (let depth = 0; e !== undefined && depth < 8; depth++) {

@@ -87,6 +87,12 @@ export async function main(
   });
   let verboseSeen = argv.includes('--verbose');
 
+  const examples = example([
+    'fanout init ./S ./A ./B',
+    'printf hello | fanout enqueue ./S',
+    'fanout run --from ./S --to ./A --to ./B',
+    'fanout status ./S ./A ./B',
+  ]);
   const program = new Command('fanout');
   program
     .description(
@@ -108,11 +114,13 @@ Spools: a path or file:///path (local), nfs:///mounted/path, webdav+https://host
 WebDAV credentials: FANOUT_WEBDAV_USER and FANOUT_WEBDAV_PASSWORD, or the config file; never in a URL on argv.
 Exit status: 0 done; 1 some messages failed (they stay in the source; a failing transform too, ETRANSFORM);
 2 usage or configuration error (bad flag or URL, not a spool, a file where a spool should be);
-3 recovery refused something (quarantined attempt record, foreign spool); 1 also when a recovery step failed (left for the next recovery);
-4 a spool could not be reached or read (EUNAVAILABLE, EIO, EACCES outside a message); 5 a queue command met a message in flight (nothing changed);
+3 recovery refused something (quarantined attempt record, foreign spool); \
+1 also when a recovery step failed (left for the next recovery);
+4 a spool could not be reached or read (EUNAVAILABLE, EIO, EACCES outside a message); \
+5 a queue command met a message in flight (nothing changed);
 6 too many open files (EMFILE); 7 a queue command named a message or record that does not exist;
 129/130/143 stopped by SIGHUP (without --watch)/SIGINT/SIGTERM.
-${example(['fanout init ./S ./A ./B', 'printf hello | fanout enqueue ./S', 'fanout run --from ./S --to ./A --to ./B', 'fanout status ./S ./A ./B'])}`,
+${examples}`,
     );
 
   /** Wrap a command: build its context, map whatever it throws to an exit status. */

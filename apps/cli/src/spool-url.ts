@@ -87,7 +87,8 @@ export function assertNoCredentialsOnArgv(location: string): void {
   if (hasUserInfo(location)) {
     throw new FanoutError(
       'EUSAGE',
-      'credentials in a URL on the command line are refused (others can read argv); set FANOUT_WEBDAV_USER and FANOUT_WEBDAV_PASSWORD or use a config file',
+      'credentials in a URL on the command line are refused (others can read argv); ' +
+        'set FANOUT_WEBDAV_USER and FANOUT_WEBDAV_PASSWORD or use a config file',
       { spool: redactLocation(location) },
     );
   }

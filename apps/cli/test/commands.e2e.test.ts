@@ -140,7 +140,8 @@ export default ({ id, destination }) => id === ${JSON.stringify(bad)} && destina
     // Issue 16: this was reported against the staged copy w<id>.<tx> in B, as EIO.
     expect(r.stderr).toMatch(
       new RegExp(
-        `^fanout: ${join(dir, 'S')}: s${bad}: transform for ${join(dir, 'B')} failed: refusing ${bad} \\(ETRANSFORM\\) \\[failed attempt 1 of 5\\]$`,
+        `^fanout: ${join(dir, 'S')}: s${bad}: transform for ${join(dir, 'B')} failed: ` +
+          `refusing ${bad} \\(ETRANSFORM\\) \\[failed attempt 1 of 5\\]$`,
         'm',
       ),
     );
@@ -178,7 +179,8 @@ export default () => new Transform({ transform(c, e, cb) { cb(null, c.toString()
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(
       new RegExp(
-        `^fanout: ${join(dir, 'S')}: s${id}: transform for ${join(dir, 'B')} returned a string, not a stream .*\\(ETRANSFORM\\) \\[failed attempt 1 of 5\\]$`,
+        `^fanout: ${join(dir, 'S')}: s${id}: transform for ${join(dir, 'B')} returned a string, ` +
+          `not a stream .*\\(ETRANSFORM\\) \\[failed attempt 1 of 5\\]$`,
         'm',
       ),
     );
@@ -300,7 +302,8 @@ describe('usage errors from the command line parser', () => {
       [['init'], "fanout: missing required argument 'spool' (EUSAGE) (add --help for usage)"],
       [
         ['run', '--from', 'S', '--to', 'A', '--batch', 'x'],
-        "fanout: option '--batch <n>' argument 'x' is invalid: expected a positive whole number (EUSAGE) (add --help for usage)",
+        "fanout: option '--batch <n>' argument 'x' is invalid: " +
+          'expected a positive whole number (EUSAGE) (add --help for usage)',
       ],
       [['frobnicate'], "fanout: unknown command 'frobnicate' (EUSAGE) (add --help for usage)"],
       [

@@ -36,7 +36,8 @@ describe('fanout consume', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(
       new RegExp(
-        `^fanout: ${join(dir, 'A')}: c${id}\\.[^:]+: command exited with status 7; message released \\(EIO\\) \\[failed attempt 1 of 5\\]$`,
+        `^fanout: ${join(dir, 'A')}: c${id}\\.[^:]+: command exited with status 7; ` +
+          `message released \\(EIO\\) \\[failed attempt 1 of 5\\]$`,
         'm',
       ),
     );

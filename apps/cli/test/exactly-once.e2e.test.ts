@@ -248,7 +248,8 @@ describe('defect 4: a rollback whose removals fail', () => {
         const attr = await runToEnd(['chattr', '+a', A], { cwd: layout.dir });
         if (attr.status !== 0)
           throw new Error(
-            `this test needs a filesystem with append-only directories (chattr +a, e.g. ext4) under the temp dir: ${attr.stderr}`,
+            `this test needs a filesystem with append-only directories ` +
+              `(chattr +a, e.g. ext4) under the temp dir: ${attr.stderr}`,
           );
         try {
           failed = await runToEnd(fanoutArgv(args), { cwd: layout.dir, env });

@@ -299,7 +299,10 @@ export function recordingExec(log: string, gate?: string): string {
   const hex = `od -An -v -tx1 | tr -d ' \\n'`;
   const record = `printf '%s %s\\n' "$FANOUT_ID" "$c" >> '${log}'`;
   if (gate === undefined) return `c=$(${hex}); ${record}`;
-  return `c=$(${hex}); : > '${gate}/entered-'"$FANOUT_ID"; while [ ! -e '${gate}/open' ]; do sleep 0.02; done; ${record}`;
+  return (
+    `c=$(${hex}); : > '${gate}/entered-'"$FANOUT_ID"; ` +
+    `while [ ! -e '${gate}/open' ]; do sleep 0.02; done; ${record}`
+  );
 }
 
 /** What each consumer log says: id → hex contents, one per acceptance. */

@@ -51,7 +51,9 @@ describe('SIGKILL of fanout run at random moments', () => {
         const concurrency = randomInt(1, 4);
         const how = iteration % 2 === 0 ? { delayMs: randomInt(0, 150) } : { afterLines: randomInt(1, 2 * MESSAGES) };
         const killRecoverToo = iteration % 3 === 2;
-        const where = `iteration ${iteration}: batch ${batch}, concurrency ${concurrency}, kill ${JSON.stringify(how)}${killRecoverToo ? ', recover killed too' : ''}`;
+        const where =
+          `iteration ${iteration}: batch ${batch}, concurrency ${concurrency}, ` +
+          `kill ${JSON.stringify(how)}${killRecoverToo ? ', recover killed too' : ''}`;
 
         expect((await fanout(['init', 'S', 'A', 'B'], { cwd: dir })).status, where).toBe(0);
         const files: string[] = [];

@@ -31,7 +31,8 @@ describe('--metrics', () => {
     const slow = join(dir, 'slow.mjs');
     await writeFile(
       slow,
-      "import { Transform } from 'node:stream';\nexport default () => new Transform({ transform(c, _e, cb) { setTimeout(() => cb(null, c), 300); } });\n",
+      "import { Transform } from 'node:stream';\n" +
+        'export default () => new Transform({ transform(c, _e, cb) { setTimeout(() => cb(null, c), 300); } });\n',
     );
     for (let i = 0; i < 5; i++) await fanout(['enqueue', 'S'], { cwd: dir, input: `m${i}` });
     const daemon = startFanout(

@@ -58,7 +58,8 @@ async function startInOtherNamespace(): Promise<{
     const { localOwner, localOwnerProbe } = await import(${JSON.stringify(DIST)});
     const readline = await import('node:readline');
     console.log(JSON.stringify(localOwner()));
-    for await (const line of readline.createInterface({ input: process.stdin })) console.log(await localOwnerProbe(JSON.parse(line)));
+    for await (const line of readline.createInterface({ input: process.stdin }))
+      console.log(await localOwnerProbe(JSON.parse(line)));
   `;
   const child = spawn('unshare', [...unshareArgs(), process.execPath, '--input-type=module', '-e', script], {
     stdio: ['pipe', 'pipe', 'inherit'],

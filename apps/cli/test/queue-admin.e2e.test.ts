@@ -32,7 +32,8 @@ import { Transform } from 'node:stream';
 export default ({ id }) => {
   appendFileSync(new URL('./calls.log', import.meta.url), id + '\\n');
   const slow = Number(process.env.SLOW_MS ?? 0);
-  if ((process.env.POISON ?? '').split(',').includes(id)) return new Transform({ transform(c, e, done) { done(new Error('cannot parse ' + id)); } });
+  if ((process.env.POISON ?? '').split(',').includes(id))
+    return new Transform({ transform(c, e, done) { done(new Error('cannot parse ' + id)); } });
   if (process.env.AS_STRING === id) return 'replaced content';
   if (slow > 0) return new Transform({ transform(c, e, done) { setTimeout(() => done(null, c), slow); } });
   return undefined;
@@ -150,7 +151,8 @@ describe('poison messages', () => {
     expect(await names(join(dir, 'A'))).toContain(`d${id}`);
     const two = await fanout(failing, { cwd: dir });
     expect(two.stderr).toContain(
-      `command exited with status 3; message held after 2 failed attempts (h${id}.d; \`fanout release ${join(dir, 'A')} ${id}\``,
+      `command exited with status 3; message held after 2 failed ` +
+        `attempts (h${id}.d; \`fanout release ${join(dir, 'A')} ${id}\``,
     );
     expect(await names(join(dir, 'A'))).toContain(`h${id}.d`);
     // Held: the next consumer is not handed it.

@@ -68,7 +68,8 @@ describe('fanout recover', () => {
     const status = await fanout(['status', 'S'], { cwd: dir });
     expect(status.stdout).toMatch(
       new RegExp(
-        `record m00000000000000000000000TX1 {2}stale \\(owner gone; recover will finish it\\) {2}owner ${hostname()} pid \\d+ {2}age 1 min 3\\d s {2}tx 00000000000000000000000TX1 {2}staged`,
+        `record m00000000000000000000000TX1 {2}stale \\(owner gone; recover will finish it\\) ` +
+          `{2}owner ${hostname()} pid \\d+ {2}age 1 min 3\\d s {2}tx 00000000000000000000000TX1 {2}staged`,
       ),
     );
 

@@ -22,7 +22,9 @@ async function slowTransform(ms: number): Promise<string> {
   const file = join(dir, 'slow.mjs');
   await writeFile(
     file,
-    `import { Transform } from 'node:stream';\nexport default () => new Transform({ transform(chunk, _enc, cb) { setTimeout(() => cb(null, chunk), ${ms}); } });\n`,
+    `import { Transform } from 'node:stream';\n` +
+      `export default () => new Transform({ transform(chunk, _enc, cb) { ` +
+      `setTimeout(() => cb(null, chunk), ${ms}); } });\n`,
   );
   return file;
 }

@@ -255,7 +255,8 @@ describe('several workers, recoverers and consumers on one spool', () => {
         expect(expected.has(id), `${where}: ${d} consumed ${id}, which was never enqueued`).toBe(true);
         expect(
           sums,
-          `${where}: ${d} consumed ${id} ${sums.length} times (${sums.join(', ')}; enqueued ${expected.get(id)}):\n  ${(history.get(id) ?? []).join('\n  ')}`,
+          `${where}: ${d} consumed ${id} ${sums.length} times (${sums.join(', ')}; ` +
+            `enqueued ${expected.get(id)}):\n  ${(history.get(id) ?? []).join('\n  ')}`,
         ).toHaveLength(1);
         expect(sums[0], `${where}: ${d}: checksum of ${id}`).toBe(expected.get(id));
       }
@@ -278,10 +279,15 @@ describe('several workers, recoverers and consumers on one spool', () => {
       where,
     ).toBeGreaterThanOrEqual(markersLeft);
     console.log(
-      `workers.e2e: seed ${seed}: ${expected.size} messages, ${workerCount} workers started, ${KILLS} SIGKILLs (${killedMidTransaction} with a message in hand, leaving ${markersLeft} markers); ` +
-        `workers committed ${sum(ended.map((w) => w.committed))} and recovered ${sum(ended.map((w) => w.recovered))} markers; ` +
-        `${recoverRuns.length} recover runs beside them rolled back ${sum(recoverRuns.map((r) => r.rolledBack))}, forward ${sum(recoverRuns.map((r) => r.rolledForward))}; ` +
-        `final recover ${finalRecovery.rolledBack} back / ${finalRecovery.rolledForward} forward, final run committed ${lastSummary.committed}; ${Date.now() - started} ms`,
+      `workers.e2e: seed ${seed}: ${expected.size} messages, ${workerCount} workers started, ${KILLS} SIGKILLs ` +
+        `(${killedMidTransaction} with a message in hand, leaving ${markersLeft} markers); ` +
+        `workers committed ${sum(ended.map((w) => w.committed))} and ` +
+        `recovered ${sum(ended.map((w) => w.recovered))} markers; ` +
+        `${recoverRuns.length} recover runs beside them rolled ` +
+        `back ${sum(recoverRuns.map((r) => r.rolledBack))}, ` +
+        `forward ${sum(recoverRuns.map((r) => r.rolledForward))}; ` +
+        `final recover ${finalRecovery.rolledBack} back / ${finalRecovery.rolledForward} forward, ` +
+        `final run committed ${lastSummary.committed}; ${Date.now() - started} ms`,
     );
   }, 150_000); // real processes: it ran past 60 s on a loaded 2-core machine
 });
@@ -375,7 +381,8 @@ describe('two recoverers racing on the same stale markers', () => {
       for (const id of forward) for (const d of ['A', 'B']) await rm(join(dir, d, `d${id}`));
     }
     console.log(
-      `workers.e2e: racing recoverers: ${ROUNDS * PER_ROUND} stale markers, recovered ${byWho.first} by the first and ${byWho.second} by the second, none by both`,
+      `workers.e2e: racing recoverers: ${ROUNDS * PER_ROUND} stale markers, ` +
+        `recovered ${byWho.first} by the first and ${byWho.second} by the second, none by both`,
     );
   });
 });

@@ -30,7 +30,9 @@ beforeAll(async () => {
     logLevel: 'error',
     // fs-extra and graceful-fs are CommonJS and require Node's modules: give the ES bundle a require().
     banner: {
-      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+      js:
+        "import { createRequire as __createRequire } from 'node:module'; " +
+        'const require = __createRequire(import.meta.url);',
     },
   });
 });

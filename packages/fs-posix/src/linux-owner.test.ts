@@ -145,11 +145,10 @@ describe('what the probe reads from /proc (a fake /proc tree)', () => {
       writeFileSync(join(root, pid, 'stat'), `${pid} (${p.comm ?? 'node'}) ${fields.join(' ')}\n`);
     }
     const selfStat = o.procs[o.pid];
-    if (selfStat)
-      writeFileSync(
-        join(root, 'self/stat'),
-        `${o.pid} (node) ${[selfStat.state ?? 'S', ...Array.from({ length: 18 }, (_, i) => String(i + 4)), selfStat.start].join(' ')}\n`,
-      );
+    if (selfStat) {
+      const fields = [selfStat.state ?? 'S', ...Array.from({ length: 18 }, (_, i) => String(i + 4)), selfStat.start];
+      writeFileSync(join(root, 'self/stat'), `${o.pid} (node) ${fields.join(' ')}\n`);
+    }
   }
 
   const env = (pidExists: (pid: number) => boolean = () => false) =>

@@ -17,7 +17,8 @@ defineConformanceWithKnownBugs(
   [
     {
       check:
-        'list, stat and read round-trip odd names exactly: unicode, spaces, dashes, dots, 255 bytes, URL and XML specials',
+        'list, stat and read round-trip odd names exactly: unicode, ' +
+        'spaces, dashes, dots, 255 bytes, URL and XML specials',
       why: 'its XML writer (xml-js) turns the name "a<b>&amp;" into the href text "…&amp;", which means "a<b>&"',
       symptom: /'a<b>&',/,
     },

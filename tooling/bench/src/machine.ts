@@ -72,13 +72,20 @@ export function describeMachine(benchDir: string, repoRoot: string): Record<stri
     }
   };
   const dirty = git('status', '--porcelain', '--', 'packages/core', 'packages/fs-posix');
+  const filesystem = mount
+    ? `${mount.type} (${mount.device}${rotational}, mounted ${mount.mountPoint} ${mount.options})`
+    : 'an unknown filesystem';
   return {
     CPU: `${cpuModel}, ${availableParallelism()} cores available`,
     Memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
-    'Bench directory': `${benchDir} on ${mount ? `${mount.type} (${mount.device}${rotational}, mounted ${mount.mountPoint} ${mount.options})` : 'an unknown filesystem'}`,
+    'Bench directory': `${benchDir} on ${filesystem}`,
     Kernel: `Linux ${release()}`,
-    Node: `${process.version}, UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? 'unset (4)'} unless a row says otherwise`,
-    Code: `${git('rev-parse', '--short', 'HEAD') || 'unknown commit'}${dirty ? ' with uncommitted changes in packages/core or packages/fs-posix' : ''}`,
+    Node:
+      `${process.version}, UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? 'unset (4)'} ` +
+      `unless a row says otherwise`,
+    Code:
+      `${git('rev-parse', '--short', 'HEAD') || 'unknown commit'}` +
+      `${dirty ? ' with uncommitted changes in packages/core or packages/fs-posix' : ''}`,
     Date: new Date().toISOString(),
     // Other work on the machine skews every figure; say how busy it was.
     'Load average at start':

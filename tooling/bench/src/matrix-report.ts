@@ -144,7 +144,8 @@ export function matrixGoals(report: MatrixReport): string[] {
     if (t && ceiling) {
       const q = ratio(median(t.seconds), median(ceiling.seconds));
       out.push(
-        `- tmpfs, ${n} × 4 KiB → 3: ${variant} takes **${formatNumber(q, 3)} ×** the no-fsync copy: goal ≤ 1.5 ${verdict(q <= 1.5)}.`,
+        `- tmpfs, ${n} × 4 KiB → 3: ${variant} takes **${formatNumber(q, 3)} ×** ` +
+          `the no-fsync copy: goal ≤ 1.5 ${verdict(q <= 1.5)}.`,
       );
     }
     const d = at('disk', 3, 4096, n, variant);
@@ -154,13 +155,18 @@ export function matrixGoals(report: MatrixReport): string[] {
       const qc = ratio(median(d.seconds), median(dc.seconds));
       const qn = ratio(median(d.seconds), median(dn.seconds));
       out.push(
-        `- disk, ${n} × 4 KiB → 3: ${variant} takes **${formatNumber(qc, 3)} ×** the no-fsync copy (goal ≤ 1.15 ${verdict(qc <= 1.15)}) and **${formatNumber(qn, 3)} ×** the naive durable copy (goal ≤ 0.4 ${verdict(qn <= 0.4)}).`,
+        `- disk, ${n} × 4 KiB → 3: ${variant} takes **${formatNumber(qc, 3)} ×** ` +
+          `the no-fsync copy (goal ≤ 1.15 ${verdict(qc <= 1.15)}) ` +
+          `and **${formatNumber(qn, 3)} ×** the naive durable copy (goal ≤ 0.4 ${verdict(qn <= 0.4)}).`,
       );
     }
   }
   for (const t of report.traced.filter((x) => x.destinations === 3 && x.size === 4096)) {
     out.push(
-      `- ${t.place}, ${t.count} × 4 KiB → 3, \`fanout run\` under strace: **${formatNumber(t.futexPerMessage, 3)} futex** (goal ≤ 20 ${verdict(t.futexPerMessage <= 20)}) and **${formatNumber(t.otherPerMessage, 3)} other** system calls per message, start-up included (goal ≤ 30 ${verdict(t.otherPerMessage <= 30)}).`,
+      `- ${t.place}, ${t.count} × 4 KiB → 3, \`fanout run\` under strace: ` +
+        `**${formatNumber(t.futexPerMessage, 3)} futex** (goal ≤ 20 ${verdict(t.futexPerMessage <= 20)}) ` +
+        `and **${formatNumber(t.otherPerMessage, 3)} other** system calls per message, ` +
+        `start-up included (goal ≤ 30 ${verdict(t.otherPerMessage <= 30)}).`,
     );
   }
   for (const place of ['tmpfs', 'disk']) {
@@ -169,7 +175,8 @@ export function matrixGoals(report: MatrixReport): string[] {
     if (e && b) {
       const q = ratio(median(e.seconds), median(b.seconds));
       out.push(
-        `- ${place}: \`fanout enqueue\` of ${e.count} files takes **${formatNumber(q, 3)} ×** \`cp\` + one \`sync -f\`${place === 'tmpfs' ? `: goal ≤ 2 ${verdict(q <= 2)}` : ''}.`,
+        `- ${place}: \`fanout enqueue\` of ${e.count} files takes **${formatNumber(q, 3)} ×** \`cp\` ` +
+          `+ one \`sync -f\`${place === 'tmpfs' ? `: goal ≤ 2 ${verdict(q <= 2)}` : ''}.`,
       );
     }
   }
@@ -182,7 +189,10 @@ export function matrixGoals(report: MatrixReport): string[] {
       const per = (r: MatrixResult) => median(r.cpuSeconds) / r.count;
       const q = ratio(per(big), per(small));
       out.push(
-        `- ${place}: ${many} messages cost **${formatNumber(q, 3)} ×** the CPU per message of ${n} (goal ≤ 1 ${verdict(q <= 1.1)}, 10 % for noise); peak RSS ${formatNumber(Math.max(...small.maxRssBytes) / 1e6, 3)} MB → ${formatNumber(Math.max(...big.maxRssBytes) / 1e6, 3)} MB.`,
+        `- ${place}: ${many} messages cost **${formatNumber(q, 3)} ×** the CPU per message ` +
+          `of ${n} (goal ≤ 1 ${verdict(q <= 1.1)}, 10 % for noise); ` +
+          `peak RSS ${formatNumber(Math.max(...small.maxRssBytes) / 1e6, 3)} MB ` +
+          `→ ${formatNumber(Math.max(...big.maxRssBytes) / 1e6, 3)} MB.`,
       );
     }
   }

@@ -148,7 +148,8 @@ async function runCase(
         r.cpuSeconds.push(got.cpuSeconds);
         r.maxRssBytes.push(got.maxRssBytes);
         h.log(
-          `matrix round ${round}/${o.rounds} ${caseName(c)}: ${r.variant}: ${got.seconds.toFixed(3)} s, CPU ${((1e6 * got.cpuSeconds) / c.count).toFixed(0)} µs/message`,
+          `matrix round ${round}/${o.rounds} ${caseName(c)}: ${r.variant}: ${got.seconds.toFixed(3)} s, ` +
+            `CPU ${((1e6 * got.cpuSeconds) / c.count).toFixed(0)} µs/message`,
         );
       }
     }
@@ -190,7 +191,8 @@ async function trace(
     .slice(0, 10)
     .map(([n, k]): [string, number] => [n, k / c.count]);
   h.log(
-    `matrix strace ${caseName(c)}: ${(counts.futex / c.count).toFixed(1)} futex, ${(counts.other / c.count).toFixed(1)} other calls per message`,
+    `matrix strace ${caseName(c)}: ${(counts.futex / c.count).toFixed(1)} ` +
+      `futex, ${(counts.other / c.count).toFixed(1)} other calls per message`,
   );
   return { ...c, futexPerMessage: counts.futex / c.count, otherPerMessage: counts.other / c.count, top };
 }

@@ -57,7 +57,10 @@ export interface ConsumerRecoveryScenario {
 
 export function consumerRecoveryName(s: ConsumerRecoveryScenario): string {
   const mode = s.mode === 'recovery' ? 'consumer before and during recovery' : 'consumer crashes mid-claim';
-  return `consumer-recovery ${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} ${mode}${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}`;
+  return (
+    `consumer-recovery ${s.protocol} ${s.backend} dests=${s.dests} ` +
+    `msgs=${s.messages} ${mode}${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}`
+  );
 }
 
 /** The first fan-out of the scenario; deterministic names so that traces repeat. */
@@ -135,7 +138,9 @@ export async function runConsumerRecovery(
       sweep.runs++;
       const m = cloneMachine(rebooted);
       const tj = t.copy();
-      const setting = `fan-out crashed after ${k} operations; a consumer ran after the reboot and again before recovery operation ${j} of ${ops}`;
+      const setting =
+        `fan-out crashed after ${k} operations; a consumer ran after ` +
+        `the reboot and again before recovery operation ${j} of ${ops}`;
       await guard(
         () => setting,
         () => tj.trace,
@@ -202,7 +207,9 @@ export async function runConsumerRecovery(
         sweep.runs++;
         const r = state.sim;
         const tc = t.copy();
-        const setting = `fan-out crashed after ${k} operations; after the reboot and a recovery, consumer A ran and the machine crashed again after ${c} of its operations`;
+        const setting =
+          `fan-out crashed after ${k} operations; after the reboot and a recovery, ` +
+          `consumer A ran and the machine crashed again after ${c} of its operations`;
         await guard(
           () => setting,
           () => tc.trace,

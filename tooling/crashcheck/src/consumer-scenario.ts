@@ -26,7 +26,10 @@ export interface ConsumerScenario {
 }
 
 export function consumerScenarioName(s: ConsumerScenario): string {
-  return `${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} consumer ${s.honourLock ? 'honours' : 'ignores'} locks`;
+  return (
+    `${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} ` +
+    `consumer ${s.honourLock ? 'honours' : 'ignores'} locks`
+  );
 }
 
 const dead = async () => 'dead' as const;

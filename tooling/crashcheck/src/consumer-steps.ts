@@ -96,7 +96,10 @@ export function consumerStepsName(s: ConsumerStepsScenario): string {
     (s.stride ?? 1) > 1 ? ` stride=${s.stride}` : '',
     (s.scheduleStride ?? 1) > 1 ? ` schedule-stride=${s.scheduleStride}` : '',
   ].join('');
-  return `consumer-steps ${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} ${s.workload}${slice}${s.dropTwins ? ' drop-twins' : ''}${s.dropSync ? ` drop-sync=${s.dropSync}` : ''}`;
+  return (
+    `consumer-steps ${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} ${s.workload}` +
+    `${slice}${s.dropTwins ? ' drop-twins' : ''}${s.dropSync ? ` drop-sync=${s.dropSync}` : ''}`
+  );
 }
 
 /**
@@ -249,7 +252,9 @@ async function schedule(
   const m = cloneMachine(rebooted);
   const t = new Tally();
   t.trace.push(...head);
-  const setting = `fan-out crashed after ${k} operations; consumer A's first ${i} operations, then recovery's first ${j}, then ${crash ? 'the machine crashes' : 'consumer A and recovery finish, in that order'}`;
+  const setting =
+    `fan-out crashed after ${k} operations; consumer A's first ${i} operations, then recovery's first ${j}, ` +
+    `then ${crash ? 'the machine crashes' : 'consumer A and recovery finish, in that order'}`;
   const d = drops(s);
   const sp = spoolsOn(m, s.backend, s.dests, d.wrap);
   let stopped = false;

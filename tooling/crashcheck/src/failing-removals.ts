@@ -121,7 +121,11 @@ const failM0: TransformFactory = ({ id }) =>
     : undefined;
 
 export function failingRemovalsName(s: FailingRemovalsScenario): string {
-  return `failing-removals ${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} batch=${s.batch} during ${s.phase === 'rollback' ? 'a rollback by the worker' : 'recovery after a crash'}${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}`;
+  return (
+    `failing-removals ${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} ` +
+    `batch=${s.batch} during ${s.phase === 'rollback' ? 'a rollback by the worker' : 'recovery after a crash'}` +
+    `${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}`
+  );
 }
 
 /** Run one scenario of the family, stopping after `maxViolations` violations. */

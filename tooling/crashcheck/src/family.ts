@@ -172,7 +172,8 @@ export async function consumerPass(
       if (!expected || !got.equals(Buffer.from(expected.expected(d))))
         tally.wrong.push(`${destPath(d)}/d${message.id}`);
       tally.trace.push(
-        `${o.label}: handed ${destPath(d)}/d${message.id} (as ${message.file})${uncommitted ? ` while ${SOURCE}/s${message.id} exists` : ''}`,
+        `${o.label}: handed ${destPath(d)}/d${message.id} ` +
+          `(as ${message.file})${uncommitted ? ` while ${SOURCE}/s${message.id} exists` : ''}`,
       );
     };
     const onEvent = (e: FanoutEvent) => {

@@ -56,9 +56,8 @@ class Scheduler {
           this.waiting.push({
             actor,
             go: () => {
-              this.trace.push(
-                `${actor}: ${op.step} ${op.type}${'name' in op ? ` ${op.name}` : 'from' in op ? ` ${op.from} -> ${op.to}` : ''} (${'spool' in op ? op.spool.location : ''})`,
-              );
+              const names = 'name' in op ? ` ${op.name}` : 'from' in op ? ` ${op.from} -> ${op.to}` : '';
+              this.trace.push(`${actor}: ${op.step} ${op.type}${names} (${'spool' in op ? op.spool.location : ''})`);
               this.onStep(op);
               go();
             },
@@ -111,7 +110,9 @@ export async function runInterleavings(
   o: InterleavingOptions,
   onViolation: (v: Violation) => void = () => undefined,
 ): Promise<InterleavingResult> {
-  const name = `interleave ${o.protocol} ${o.backend} dests=${o.dests} msgs=${o.messages} two workers + recoverer${o.crash ? ' + crash' : ''}`;
+  const name =
+    `interleave ${o.protocol} ${o.backend} dests=${o.dests} msgs=${o.messages} two ` +
+    `workers + recoverer${o.crash ? ' + crash' : ''}`;
   const messages = messagesOf({ messages: o.messages, transform: false });
   const start = await setUpMachine(o.backend, o.dests, messages);
   // A dead worker's run, stopped mid-way: its markers are stale (owner on a host that is gone, lease expired).

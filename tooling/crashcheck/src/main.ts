@@ -91,7 +91,8 @@ async function main(): Promise<number> {
       recoveries += r.recoveries;
       violations += r.violations.length;
       console.log(
-        `${r.name}: ${r.runs} runs, ${r.states} states, ${r.recoveries} recoveries, ${r.violations.length} violations (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+        `${r.name}: ${r.runs} runs, ${r.states} states, ${r.recoveries} recoveries, ` +
+          `${r.violations.length} violations (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
       );
     }
     console.log(`(${((Date.now() - started) / 1000).toFixed(1)} s)`);
@@ -105,7 +106,9 @@ async function main(): Promise<number> {
     recoveries += r.recoveries;
     violations += r.violations.length;
     console.log(
-      `${r.name}: ${r.crashPoints} crash points, ${r.states} states${r.exhaustive ? '' : ` (sampled, bound ${s.maxStates}/${s.nestedMaxStates} per point)`}, ${r.recoveries} recoveries, ${r.violations.length} violations`,
+      `${r.name}: ${r.crashPoints} crash points, ${r.states} ` +
+        `states${r.exhaustive ? '' : ` (sampled, bound ${s.maxStates}/${s.nestedMaxStates} per point)`}` +
+        `, ${r.recoveries} recoveries, ${r.violations.length} violations`,
     );
   }
   if (!dropSync && !queueOnly) {
@@ -125,9 +128,8 @@ async function main(): Promise<number> {
         counterexampleExpected = true;
         if (r.violations.length > 0) counterexampleFound = true;
         else violations++; // the checker failed to show a known weakness: the checker itself is broken
-        console.log(
-          `${r.name}: ${r.states} states, ${r.recoveries} recoveries, counterexample ${r.violations.length > 0 ? 'found (expected)' : 'NOT FOUND (the checker missed a known weakness)'}`,
-        );
+        const found = r.violations.length > 0 ? 'found (expected)' : 'NOT FOUND (the checker missed a known weakness)';
+        console.log(`${r.name}: ${r.states} states, ${r.recoveries} recoveries, counterexample ${found}`);
       } else {
         violations += r.violations.length;
         console.log(`${r.name}: ${r.states} states, ${r.recoveries} recoveries, ${r.violations.length} violations`);
@@ -148,7 +150,8 @@ async function main(): Promise<number> {
           recoveries += r.states;
           violations += r.violations.length;
           console.log(
-            `${r.name}: ${r.schedules} schedules (${r.interleaved} well interleaved), ${r.states} end states, ${r.violations.length} violations`,
+            `${r.name}: ${r.schedules} schedules (${r.interleaved} well ` +
+              `interleaved), ${r.states} end states, ${r.violations.length} violations`,
           );
         }
       }
@@ -164,7 +167,8 @@ async function main(): Promise<number> {
       recoveries += r.recoveries;
       violations += r.violations.length;
       console.log(
-        `${r.name}: ${r.runs} runs, ${r.states} states, ${r.recoveries} recoveries, ${r.violations.length} violations (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+        `${r.name}: ${r.runs} runs, ${r.states} states, ${r.recoveries} recoveries, ` +
+          `${r.violations.length} violations (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
       );
     }
   }
@@ -209,7 +213,8 @@ async function main(): Promise<number> {
       const r = await f.run((v) =>
         console.log(
           seedPaused
-            ? `EXPECTED COUNTEREXAMPLE (the seed protocol is not fenced against owners paused past their lease):\n${formatFamilyViolation(v)}`
+            ? `EXPECTED COUNTEREXAMPLE (the seed protocol is not fenced against ` +
+                `owners paused past their lease):\n${formatFamilyViolation(v)}`
             : formatFamilyViolation(v),
         ),
       );
@@ -218,13 +223,16 @@ async function main(): Promise<number> {
       if (seedPaused) {
         if (r.violations.length > 0) pausedSeedShown = true;
         console.log(
-          `${r.name}: ${r.runs} runs, ${r.states} states, ${r.recoveries} recoveries, ${r.violations.length > 0 ? 'counterexample found (expected)' : 'no counterexample'} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+          `${r.name}: ${r.runs} runs, ${r.states} states, ${r.recoveries} recoveries, ` +
+            `${r.violations.length > 0 ? 'counterexample found (expected)' : 'no counterexample'} ` +
+            `(${((Date.now() - t0) / 1000).toFixed(1)} s)`,
         );
         continue;
       }
       violations += r.violations.length;
       console.log(
-        `${r.name}: ${r.runs} runs, ${r.states} states, ${r.recoveries} recoveries, ${r.violations.length} violations (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+        `${r.name}: ${r.runs} runs, ${r.states} states, ${r.recoveries} recoveries, ` +
+          `${r.violations.length} violations (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
       );
     }
   }

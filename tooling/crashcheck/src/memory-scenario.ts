@@ -31,7 +31,8 @@ function stopAfter(n: number, trace: string[]): ExecutorHooks {
       if (count >= n) throw new Stop();
       count++;
       trace.push(
-        `${op.step} ${op.type} ${'name' in op ? op.name : 'from' in op ? `${op.from} -> ${op.to}` : ''} in ${op.spool.location}`,
+        `${op.step} ${op.type} ${'name' in op ? op.name : 'from' in op ? `${op.from} -> ${op.to}` : ''} ` +
+          `in ${op.spool.location}`,
       );
     },
   };

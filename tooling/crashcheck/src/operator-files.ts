@@ -64,7 +64,10 @@ export const OPERATOR_FILES: ReadonlyMap<string, string> = new Map([
 ]);
 
 export function operatorFilesName(s: OperatorFilesScenario): string {
-  return `operator-files ${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages}${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}`;
+  return (
+    `operator-files ${s.protocol} ${s.backend} dests=${s.dests} ` +
+    `msgs=${s.messages}${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}`
+  );
 }
 
 function spoolPaths(dests: number): string[] {
@@ -128,7 +131,9 @@ export async function runOperatorFiles(
         sweep.runs++;
         const m = state.sim;
         const t = new Tally();
-        const setting = `fan-out crashed after ${k} operations; recovery, temp clean-up, consumers and claim release ran beside the operator's files`;
+        const setting =
+          `fan-out crashed after ${k} operations; recovery, temp clean-up, ` +
+          `consumers and claim release ran beside the operator's files`;
         t.trace.push(
           ...sim.describeOps(0, k).map((l) => `fan-out: ${l}`),
           `machine crashes after ${k} operations; not durable: ${state.lost.join('; ') || 'nothing'}`,

@@ -80,7 +80,11 @@ const W1: OwnerInfo = { host: 'host-a', bootId: '', pidNamespace: '', pid: 1111,
 const W2: OwnerInfo = { host: 'host-b', bootId: '', pidNamespace: '', pid: 2222, startTime: '' };
 
 export function pausedOwnerName(s: PausedOwnerScenario): string {
-  return `paused-owner ${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} batch=${s.batch} stall ${s.stall === 'between' ? 'between operations' : 'inside an operation'}${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}${s.dropFence ? ' drop-fence' : ''}`;
+  return (
+    `paused-owner ${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} batch=${s.batch} ` +
+    `stall ${s.stall === 'between' ? 'between operations' : 'inside an operation'}` +
+    `${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}${s.dropFence ? ' drop-fence' : ''}`
+  );
 }
 
 /** A gate W1 waits at: `reached` resolves once W1 stopped there, `open()` lets it go on. */
@@ -127,7 +131,8 @@ function stallingInside(
     }
     if (i === at) {
       trace.push(
-        `W1: ${what} in ${b.location} took effect (${outcome.ok ? 'succeeded' : 'failed'}); W1 stalls before it sees the result`,
+        `W1: ${what} in ${b.location} took effect (${outcome.ok ? 'succeeded' : 'failed'}); ` +
+          `W1 stalls before it sees the result`,
       );
       gate.reach();
       await gate.wait();
@@ -239,7 +244,8 @@ export async function runPausedOwner(
       const summary = await recover(fenced(rec, s.dropFence));
       recoveries++;
       trace.push(
-        `recoverer: rolled back ${summary.rolledBack}, rolled forward ${summary.rolledForward}, in flight ${summary.inFlight}`,
+        `recoverer: rolled back ${summary.rolledBack}, ` +
+          `rolled forward ${summary.rolledForward}, in flight ${summary.inFlight}`,
       );
       if (who === 'recoverer') return;
       let txs = 0;
@@ -278,7 +284,9 @@ export async function runPausedOwner(
         const ownerNow = () => BASE_MS + elapsed;
         const otherNow = () => BASE_MS + elapsed + skew;
         const gate = new Gate();
-        const setting = `W1 paused at ${s.stall === 'between' ? 'operation' : 'backend call'} ${at} of ${points}; ${who} ran meanwhile${skew ? `, their clock ${skew} ms ahead of W1's` : ''}`;
+        const setting =
+          `W1 paused at ${s.stall === 'between' ? 'operation' : 'backend call'} ${at} of ${points}; ${who} ran ` +
+          `meanwhile${skew ? `, their clock ${skew} ms ahead of W1's` : ''}`;
         let bad: string | undefined;
         try {
           const run = w1(sim, at, gate, { calls: 0 }, trace, ownerNow).then(
@@ -293,7 +301,8 @@ export async function runPausedOwner(
           // Past W1's lease on the others' clock (the protocol's worst case), W1's clock behind by the skew.
           elapsed = PAUSED_LEASE_MS + 1 - skew;
           trace.push(
-            `clock: ${elapsed} ms pass on W1's clock; the others' clock reads ${elapsed + skew} ms after W1 began (lease ${PAUSED_LEASE_MS} ms)`,
+            `clock: ${elapsed} ms pass on W1's clock; the others' clock ` +
+              `reads ${elapsed + skew} ms after W1 began (lease ${PAUSED_LEASE_MS} ms)`,
           );
           await others(sim, trace, otherNow, who, t);
           trace.push(`W1 resumes; ${listing(sim, s.dests)}`);

@@ -98,7 +98,11 @@ export const POISON_MAX_ATTEMPTS = 2;
 const IDENTITY = '.fanout-spool';
 
 export function poisonName(s: PoisonScenario): string {
-  return `poison-and-hold ${s.protocol} ${s.backend} dests=${s.dests} ${s.workload}${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}${s.dropSync ? ' drop-sync=Q' : ''}${s.dropOrder ? ' drop-order' : ''}`;
+  return (
+    `poison-and-hold ${s.protocol} ${s.backend} dests=${s.dests} ${s.workload}` +
+    `${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}` +
+    `${s.dropSync ? ' drop-sync=Q' : ''}${s.dropOrder ? ' drop-order' : ''}`
+  );
 }
 
 const content = (id: string) => Buffer.from(`message ${id} of the poison checker\n`);
@@ -272,7 +276,8 @@ export async function runPoisonAndHold(
     if (source.includes('sM0') && countOnDisk(m, 'M0') >= POISON_MAX_ATTEMPTS)
       report(
         setting,
-        `M0 waits as sM0 with ${countOnDisk(m, 'M0')} counted failures (limit ${POISON_MAX_ATTEMPTS}): its next failure holds it without a full set of attempts`,
+        `M0 waits as sM0 with ${countOnDisk(m, 'M0')} counted failures (limit ${POISON_MAX_ATTEMPTS}): ` +
+          `its next failure holds it without a full set of attempts`,
         trace,
       );
     if (promised.command === 'hold' && !source.includes('hM0.s'))
@@ -284,7 +289,8 @@ export async function runPoisonAndHold(
     if (promised.command === 'release' && (!source.includes('sM0') || countOnDisk(m, 'M0') > 0))
       report(
         setting,
-        `release M0 returned, but after the crash M0 is ${namesOf(m, s.dests, 'M0').join(' ') || 'nowhere'} with ${countOnDisk(m, 'M0')} counted failures`,
+        `release M0 returned, but after the crash M0 ` +
+          `is ${namesOf(m, s.dests, 'M0').join(' ') || 'nowhere'} with ${countOnDisk(m, 'M0')} counted failures`,
         trace,
       );
     if (promised.deleted && namesOf(m, s.dests, 'M0').length > 0)
@@ -350,7 +356,8 @@ export async function runPoisonAndHold(
       const got = namesOf(sim, s.dests, 'M0').join(' ');
       return got === `${SOURCE}/${expected}` && countOnDisk(sim, 'M0') === count
         ? undefined
-        : `M0 should be ${expected} with ${count} counted failures, is ${got || 'nowhere'} with ${countOnDisk(sim, 'M0')}`;
+        : `M0 should be ${expected} with ${count} counted failures, ` +
+            `is ${got || 'nowhere'} with ${countOnDisk(sim, 'M0')}`;
     };
     const steps: Step[] = [
       { name: 'run 1', run: (a) => a.run(true, a.as('run 1'), poisonM0M2), then: m0Is('sM0', 1) },
@@ -405,7 +412,8 @@ export async function runPoisonAndHold(
         ];
         await afterCrash(
           state.sim,
-          `script crashed after ${k} operations (${last ? `"${steps[last.i]!.name}" had returned` : 'nothing had returned'})`,
+          `script crashed after ${k} operations ` +
+            `(${last ? `"${steps[last.i]!.name}" had returned` : 'nothing had returned'})`,
           t,
           {
             ...(cmd ? { command: cmd } : {}),
@@ -572,7 +580,9 @@ export async function runPoisonAndHold(
           `machine crashes after ${k} operations; not durable: ${state.lost.join('; ') || 'nothing'}`,
           `after reboot: ${listing(m, s.dests)}`,
         ];
-        const setting = `consumers crashed after ${k} operations (${last !== undefined ? `"${steps[last]!.name}" had returned` : 'nothing had returned'})`;
+        const setting =
+          `consumers crashed after ${k} operations ` +
+          `(${last !== undefined ? `"${steps[last]!.name}" had returned` : 'nothing had returned'})`;
         const b = actorOn(m, { ...s, dropSync: false, dropOrder: false }, t, { tx: 100, temp: 100 });
         const D0 = m.list(destPath(0)).filter((n) => n !== IDENTITY);
         if (last === 1 && !laterBegun && !D0.includes('hM0.d'))

@@ -98,7 +98,12 @@ export function scheduleOf(s: Pick<Scenario, 'batch' | 'copyWindow' | 'concurren
 }
 
 export function scenarioName(s: Scenario): string {
-  return `${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} batch=${s.batch}${s.copyWindow !== undefined ? ` window=${s.copyWindow}` : ''}${s.concurrency !== undefined ? ` concurrency=${s.concurrency}` : ''}${s.transform ? ' transform' : ''}${s.dropSync ? ` drop-sync=${s.dropSync}` : ''}${s.entryOrder === 'subset' ? ' subset' : ''}`;
+  return (
+    `${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} ` +
+    `batch=${s.batch}${s.copyWindow !== undefined ? ` window=${s.copyWindow}` : ''}` +
+    `${s.concurrency !== undefined ? ` concurrency=${s.concurrency}` : ''}${s.transform ? ' transform' : ''}` +
+    `${s.dropSync ? ` drop-sync=${s.dropSync}` : ''}${s.entryOrder === 'subset' ? ' subset' : ''}`
+  );
 }
 
 const upper = (b: Uint8Array) => Buffer.from(Buffer.from(b).toString('latin1').toUpperCase(), 'latin1');
@@ -176,7 +181,8 @@ export async function runScenario(
   });
   if (clean.committed !== s.messages)
     throw new Error(
-      `${name}: the clean run committed ${clean.committed} of ${s.messages}: ${clean.failed.map((f) => f.error.oneLine()).join('; ')}`,
+      `${name}: the clean run committed ${clean.committed} ` +
+        `of ${s.messages}: ${clean.failed.map((f) => f.error.oneLine()).join('; ')}`,
     );
 
   const violations: Violation[] = [];

@@ -67,7 +67,10 @@ const STALL_MS = 40;
 const WATCHDOG_MS = 4000;
 
 export function stallsName(s: StallsScenario): string {
-  return `stalls ${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} batch=${s.batch} ${s.stall} stalls, resumes ${s.resumes}${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}`;
+  return (
+    `stalls ${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} batch=${s.batch} ${s.stall} stalls, ` +
+    `resumes ${s.resumes}${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}`
+  );
 }
 
 /** A gate the stalled call waits at; `open()` lets it go on (mode `late`). */
@@ -155,7 +158,10 @@ export async function runStalls(
   const sim = cloneMachine(start);
   const trace: string[] = [];
   const gate = new Gate();
-  const setting = `the copy of M0 stalls (${s.stall}) for good${s.resumes === 'late' ? ', then goes on after the worker gave up' : ''}; stall timeout ${STALL_MS} ms`;
+  const setting =
+    `the copy of M0 stalls (${s.stall}) ` +
+    `for good${s.resumes === 'late' ? ', then goes on after the worker gave up' : ''}; ` +
+    `stall timeout ${STALL_MS} ms`;
   try {
     sweep.runs++;
     const sp = spoolsOn(sim, s.backend, s.dests);

@@ -288,15 +288,18 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
           const e = event.error;
           const what =
             event.held === true
-              ? `message held after ${event.attempts} failed attempts (h${event.id}.d; \`fanout release ${event.spool} ${event.id}\` once it can be handled)`
+              ? `message held after ${event.attempts} failed attempts ` +
+                `(h${event.id}.d; \`fanout release ${event.spool} ${event.id}\` once it can be handled)`
               : 'message released';
           const line = new FanoutError(e.code, `${e.message}; ${what}`, {
             ...(e.spool !== undefined ? { spool: e.spool } : {}),
             ...(e.file !== undefined ? { file: e.file } : {}),
           }).oneLine();
-          ctx.note(
-            `${line}${event.attempts !== undefined && event.held !== true ? ` [failed attempt ${event.attempts} of ${maxAttempts}]` : ''}`,
-          );
+          const counted =
+            event.attempts !== undefined && event.held !== true
+              ? ` [failed attempt ${event.attempts} of ${maxAttempts}]`
+              : '';
+          ctx.note(`${line}${counted}`);
         }
       };
       // With --json, stdout is ours: the command's own output goes to stderr.
@@ -355,7 +358,9 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
         });
       else if (flags.exec !== undefined)
         ctx.note(
-          `${spool.location}: ${summary.consumed} consumed, ${summary.failed - summary.held} failed and released${summary.held > 0 ? `, ${summary.held} failed and held` : ''}, ${summary.released} stale claims released`,
+          `${spool.location}: ${summary.consumed} consumed, ${summary.failed - summary.held} failed ` +
+            `and released${summary.held > 0 ? `, ${summary.held} failed and held` : ''}` +
+            `, ${summary.released} stale claims released`,
         );
       const status = summary.failed > 0 ? ExitStatus.failed : ExitStatus.ok;
       const received = interrupt.received();
@@ -377,7 +382,8 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
 export const consumeCommand = defineCommand({
   name: 'consume',
   description:
-    'hand each delivered message to a command (sh -c, message on stdin, FANOUT_ID and FANOUT_SPOOL set); delete it when the command exits 0, release it otherwise',
+    'hand each delivered message to a command (sh -c, message on stdin, ' +
+    'FANOUT_ID and FANOUT_SPOOL set); delete it when the command exits 0, release it otherwise',
   arguments: [{ spec: '<spool>', description: 'a destination spool' }],
   options: [
     { flags: '--exec <cmd>', description: 'the command; without it, messages are written to stdout and deleted' },
@@ -388,7 +394,8 @@ export const consumeCommand = defineCommand({
     {
       flags: '--watch',
       description:
-        'keep running and consume messages as they are delivered (until SIGINT/SIGTERM, which lets the message in hand finish); outages of the spool are ridden out',
+        'keep running and consume messages as they are delivered (until SIGINT/SIGTERM, ' +
+        'which lets the message in hand finish); outages of the spool are ridden out',
     },
     {
       flags: '--interval <ms>',
@@ -398,13 +405,15 @@ export const consumeCommand = defineCommand({
     {
       flags: '--release-interval <ms>',
       description:
-        'with --watch: how often to release claims of dead consumers on this host and offer messages whose command failed again (default 30000)',
+        'with --watch: how often to release claims of dead consumers on this ' +
+        'host and offer messages whose command failed again (default 30000)',
       parse: positiveInt,
     },
     {
       flags: '--max-attempts <n>',
       description:
-        'with --exec: failed runs of the command for one message before it is held as h<id>.d in the destination, no longer handed out, until `fanout release` (default 5)',
+        'with --exec: failed runs of the command for one message before it is held as ' +
+        'h<id>.d in the destination, no longer handed out, until `fanout release` (default 5)',
       parse: positiveInt,
     },
     {

@@ -23,8 +23,10 @@ export const deleteCommand = defineCommand({
     { flags: '--json', description: 'one JSON object per message: {"id","outcome"} or {"id","error"}' },
   ],
   help:
-    'Never delete a message by hand (rm): this command takes it by an atomic rename, so a worker that took it first wins (exit 5,\n' +
-    'nothing changed), and refuses (exit 5) a message that an attempt record still lists: run `fanout recover` first. No such message: exit 7.',
+    'Never delete a message by hand (rm): this command takes it by ' +
+    'an atomic rename, so a worker that took it first wins (exit 5,\n' +
+    'nothing changed), and refuses (exit 5) a message that an attempt ' +
+    'record still lists: run `fanout recover` first. No such message: exit 7.',
   examples: ['fanout delete ./spool/in 01J9Z3K6Y8M2Q4R5S6T7V8W9X0', 'fanout delete ./spool/in --all-held --json'],
   handler: remove,
 });

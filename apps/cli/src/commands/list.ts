@@ -69,8 +69,10 @@ export const listCommand = defineCommand({
     },
   ],
   help:
-    'States: waiting (s<id>; d<id> in a destination), failed (waiting, with failed attempts counted), held (h<id>.s, h<id>.d),\n' +
-    'in-flight (taken by an attempt, claimed by a consumer, or being deleted). The listing is streamed: nothing is sorted.',
+    'States: waiting (s<id>; d<id> in a destination), failed (waiting, ' +
+    'with failed attempts counted), held (h<id>.s, h<id>.d),\n' +
+    'in-flight (taken by an attempt, claimed by a consumer, ' +
+    'or being deleted). The listing is streamed: nothing is sorted.',
   examples: ['fanout list ./spool/in', 'fanout list ./spool/in --state held --json | jq -r .id'],
   handler: list,
 });

@@ -45,7 +45,9 @@ async function discardRecords(ctx: CliContext, refs: readonly string[], flags: R
         if (flags.json === true) ctx.json({ type: 'discarded', spool: spool.location, ...r });
         else
           ctx.io.stdout.write(
-            `${spool.location}: ${record}: discarded; ${r.givenBack.length} message(s) waiting again${r.givenBack.length > 0 ? ` (${r.givenBack.join(' ')})` : ''}, ${r.claimsRemoved} claim(s) removed\n`,
+            `${spool.location}: ${record}: discarded; ${r.givenBack.length} message(s) ` +
+              `waiting again${r.givenBack.length > 0 ? ` (${r.givenBack.join(' ')})` : ''}` +
+              `, ${r.claimsRemoved} claim(s) removed\n`,
           );
       } catch (err) {
         status = worstStatus(status, queueExitStatusFor(err));
@@ -93,10 +95,16 @@ async function recoverSpools(ctx: CliContext, refs: readonly string[], flags: Re
         unknown: r.unknown,
       });
     } else {
+      const refused =
+        r.refused.length > 0
+          ? `, ${r.refused.length} REFUSED (left in place; inspect them with \`fanout status\`, ` +
+            `clear one with \`fanout recover --discard-record ${spool.location} <record>\`)`
+          : '';
+      const failed = r.failed.length > 0 ? `, ${r.failed.length} FAILED (left in place for the next recovery)` : '';
       ctx.io.stdout.write(
-        `${spool.location}: ${r.rolledBack} rolled back, ${r.rolledForward} rolled forward, ${r.inFlight} in flight, ${r.tempsRemoved} temp files removed, ` +
-          `${r.unknown} unknown entries${r.refused.length > 0 ? `, ${r.refused.length} REFUSED (left in place; inspect them with \`fanout status\`, clear one with \`fanout recover --discard-record ${spool.location} <record>\`)` : ''}` +
-          `${r.failed.length > 0 ? `, ${r.failed.length} FAILED (left in place for the next recovery)` : ''}\n`,
+        `${spool.location}: ${r.rolledBack} rolled back, ${r.rolledForward} rolled forward, ` +
+          `${r.inFlight} in flight, ${r.tempsRemoved} temp files removed, ` +
+          `${r.unknown} unknown entries${refused}${failed}\n`,
       );
     }
     let status: ExitStatusCode = ExitStatus.ok;
@@ -115,7 +123,8 @@ export const recoverCommand = defineCommand({
     {
       spec: '[spool...]',
       description:
-        'spools to recover (default with --config: all configured spools); with --discard-record: the spool, then record names',
+        'spools to recover (default with --config: all configured spools); ' +
+        'with --discard-record: the spool, then record names',
     },
   ],
   options: [
@@ -123,7 +132,9 @@ export const recoverCommand = defineCommand({
     {
       flags: '--discard-record',
       description:
-        'clear quarantined attempt records (m<TX>, x<TX>) that recovery refuses: their messages go back to waiting, the record is removed; an attempt that committed messages is refused (exit 3), a record that does not exist exits 7',
+        'clear quarantined attempt records (m<TX>, x<TX>) that recovery refuses: ' +
+        'their messages go back to waiting, the record is removed; an attempt that ' +
+        'committed messages is refused (exit 3), a record that does not exist exits 7',
     },
     {
       flags: '--max-attempts <n>',
@@ -132,9 +143,12 @@ export const recoverCommand = defineCommand({
     },
   ],
   help:
-    'A quarantined record (corrupt, torn, or naming a spool that is not what it says) is left in place, and its messages with it.\n' +
-    '--discard-record takes each message it holds by the fence (p<id>.<TX> -> b<id>.<TX>; an owner still running loses its commit) and gives it\n' +
-    'back as s<id>; staged copies w<id>.<TX> it may have left in destinations stay invisible to consumers. `fanout status` lists such records.',
+    'A quarantined record (corrupt, torn, or naming a spool that is ' +
+    'not what it says) is left in place, and its messages with it.\n' +
+    '--discard-record takes each message it holds by the fence (p<id>.<TX> ' +
+    '-> b<id>.<TX>; an owner still running loses its commit) and gives it\n' +
+    'back as s<id>; staged copies w<id>.<TX> it may have left in destinations ' +
+    'stay invisible to consumers. `fanout status` lists such records.',
   examples: ['fanout recover ./spool/in', 'fanout recover --discard-record ./spool/in m01J9Z3K6Y8M2Q4R5S6T7V8W9X0'],
   handler: recoverSpools,
 });

@@ -31,7 +31,9 @@ export const releaseCommand = defineCommand({
     { flags: '--all-held', description: 'every held message of the spool' },
     { flags: '--json', description: 'one JSON object per message: {"id","outcome","name"} or {"id","error"}' },
   ],
-  help: 'The count goes first, then the rename, then a sync. A message that is not held exits 2; no such message exits 7.',
+  help:
+    'The count goes first, then the rename, then a sync. ' +
+    'A message that is not held exits 2; no such message exits 7.',
   examples: ['fanout release ./spool/in 01J9Z3K6Y8M2Q4R5S6T7V8W9X0', 'fanout release ./spool/in --all-held'],
   handler: release,
 });

@@ -409,17 +409,23 @@ export async function runRoute(
       case 'message-committed':
         progress.tick(event.bytes);
         break;
-      case 'message-failed':
+      case 'message-failed': {
         progress.tick(0);
         // While the route is down its route-down line says it all: one line per outage, not per message and retry.
         if (health?.state === 'down' && !ctx.verbose && storageFaultOf(event.error) !== undefined) break;
-        progress.log(
-          `fanout: ${label}${event.error.oneLine()}${event.committed ? ' [committed; its record is left for `fanout recover`]' : retriedLater(event) ? ' [left in the source; retried on a later pass]' : ''}${event.attempts !== undefined ? ` [failed attempt ${event.attempts} of ${maxAttempts}]` : ''}\n`,
-        );
+        const fate = event.committed
+          ? ' [committed; its record is left for `fanout recover`]'
+          : retriedLater(event)
+            ? ' [left in the source; retried on a later pass]'
+            : '';
+        const counted = event.attempts !== undefined ? ` [failed attempt ${event.attempts} of ${maxAttempts}]` : '';
+        progress.log(`fanout: ${label}${event.error.oneLine()}${fate}${counted}\n`);
         break;
+      }
       case 'message-held':
         progress.log(
-          `fanout: ${label}${event.spool}: s${event.id}: held after ${plural(event.attempts, 'failed attempt')} (h${event.id}.s); \`fanout release ${event.spool} ${event.id}\` once it can be delivered\n`,
+          `fanout: ${label}${event.spool}: s${event.id}: held after ${plural(event.attempts, 'failed attempt')}` +
+            ` (h${event.id}.s); \`fanout release ${event.spool} ${event.id}\` once it can be delivered\n`,
         );
         break;
       case 'quarantined':
@@ -558,8 +564,12 @@ export async function runRoute(
     status,
     fatal,
     summary:
-      `fanout: ${label}${plural(totals.committed, 'message')} fanned out to ${plural(route.to.length, 'spool')}, ${totals.failed} failed${totals.held > 0 ? ` (${totals.held} now held)` : ''}, ${totals.skipped} skipped; ` +
-      `${formatBytes(totals.bytes)} written in ${formatDuration(ms)} (${perSecond(totals.committed, ms)} msg/s, ${formatBytes(perSecond(totals.bytes, ms))}/s)${recovered}${refused}${deferred}${signal.aborted ? '; interrupted' : ''}\n`,
+      `fanout: ${label}${plural(totals.committed, 'message')} fanned out ` +
+      `to ${plural(route.to.length, 'spool')}, ${totals.failed} ` +
+      `failed${totals.held > 0 ? ` (${totals.held} now held)` : ''}, ${totals.skipped} skipped; ` +
+      `${formatBytes(totals.bytes)} written in ${formatDuration(ms)} ` +
+      `(${perSecond(totals.committed, ms)} msg/s, ${formatBytes(perSecond(totals.bytes, ms))}/s)` +
+      `${recovered}${refused}${deferred}${signal.aborted ? '; interrupted' : ''}\n`,
   };
 }
 
@@ -608,35 +618,44 @@ export const runCommand = defineCommand({
     {
       flags: '--recover-interval <ms>',
       description:
-        "with --watch: how often to recover the source's stale attempts, left by dead or stopped workers (default 30000)",
+        "with --watch: how often to recover the source's stale attempts, " +
+        'left by dead or stopped workers (default 30000)',
       parse: positiveInt,
     },
     {
       flags: '--max-backoff <ms>',
       description:
-        'with --watch: the longest wait between two retries of a route that is down (default 30000; retries start at 500 ms and double)',
+        'with --watch: the longest wait between two retries of a route ' +
+        'that is down (default 30000; retries start at 500 ms and double)',
       parse: positiveInt,
     },
     {
       flags: '--metrics <host:port>',
       description:
-        'with --watch: serve Prometheus metrics at http://<host:port>/metrics and health at /healthz (port 0: any free port, printed)',
+        'with --watch: serve Prometheus metrics at http://<host:port>/metrics ' +
+        'and health at /healthz (port 0: any free port, printed)',
     },
     {
       flags: '--lease <ms>',
-      description: `lease written into each attempt's record (default 600000, at least ${MIN_LEASE_MS}; renewed every third of it while the attempt runs); a worker backs out at 2/3 of it, and another host's recovery may take the attempt over once it ends (the commit is fenced: a worker that was taken over cannot commit)`,
+      description:
+        `lease written into each attempt's record (default 600000, at least ${MIN_LEASE_MS}; renewed every ` +
+        `third of it while the attempt runs); a worker backs out at 2/3 of it, and another host's recovery may ` +
+        `take the attempt over once it ends (the commit is fenced: a worker that was taken over cannot commit)`,
       parse: positiveInt,
     },
     {
       flags: '--stall-timeout <ms>',
       description:
-        'a copy (read, transform, write) that makes no progress this long fails with ETIMEDOUT and is rolled back (default 300000, or FANOUT_STALL_TIMEOUT_MS)',
+        'a copy (read, transform, write) that makes no progress this long fails with ' +
+        'ETIMEDOUT and is rolled back (default 300000, or FANOUT_STALL_TIMEOUT_MS)',
       parse: positiveInt,
     },
     {
       flags: '--max-attempts <n>',
       description:
-        'failed attempts of a message (its transform threw or gave no stream: ETRANSFORM) before it is held as h<id>.s, no longer offered, until `fanout release` (default 5; config key maxAttempts); an unreachable destination is never counted',
+        'failed attempts of a message (its transform threw or gave no stream: ETRANSFORM) ' +
+        'before it is held as h<id>.s, no longer offered, until `fanout release` (default 5; ' +
+        'config key maxAttempts); an unreachable destination is never counted',
       parse: positiveInt,
     },
     {
@@ -645,8 +664,16 @@ export const runCommand = defineCommand({
     },
   ],
   help:
-    "With --watch, an outage of a spool (server away, I/O error, disk full, permission, missing directory) never\nends the run: the route's messages wait in the source, it is retried with backoff, and one line says when it\ngoes down and one when it is back. SIGHUP reloads a --config file (routes added, removed, changed; work in\nhand finishes first); without --config it is ignored. Without --watch, SIGHUP stops as SIGTERM does (129).\n" +
-    'Several workers may run on one source spool at once (on this host, or on hosts sharing an NFS spool):\neach message is taken by one (an atomic rename); with --watch each recovers what dead ones left. Give a\nsource on WebDAV one worker only: common servers check Overwrite: F before they move, so two\nrecoverers could both claim one attempt.',
+    'With --watch, an outage of a spool (server away, I/O error, disk full, permission, ' +
+    "missing directory) never\nends the run: the route's messages wait in the source, " +
+    'it is retried with backoff, and one line says when it\ngoes down and one when it is back. ' +
+    'SIGHUP reloads a --config file (routes added, removed, changed; work in\n' +
+    'hand finishes first); without --config it is ignored. ' +
+    'Without --watch, SIGHUP stops as SIGTERM does (129).\n' +
+    'Several workers may run on one source spool at once (on this host, or on hosts sharing an NFS spool):\n' +
+    'each message is taken by one (an atomic rename); with --watch each recovers what dead ones left. Give a\n' +
+    'source on WebDAV one worker only: common servers check Overwrite: ' +
+    'F before they move, so two\nrecoverers could both claim one attempt.',
   examples: [
     'fanout run --from ./spool/in --to ./spool/out-a --to webdav+https://dav.example.com/out',
     'fanout run --from ./spool/in --to ./spool/out-a --watch --interval 200 --recover-interval 10000',

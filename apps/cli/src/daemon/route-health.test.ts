@@ -70,7 +70,8 @@ describe('RouteHealth', () => {
         'route r: ',
       ),
     ).toBe(
-      'route r: down: /B: w1.2: write failed (ENOSPC); messages wait in the source, retrying with backoff (next in 500 ms)',
+      'route r: down: /B: w1.2: write failed (ENOSPC); ' +
+        'messages wait in the source, retrying with backoff (next in 500 ms)',
     );
     expect(
       describeTransition({ type: 'route-up', route: 'r', spool: '/B', code: 'ENOSPC', downMs: 15_300, retries: 1 }, ''),

@@ -103,7 +103,14 @@ export class RouteHealth {
 export function describeTransition(t: RouteTransition, label: string, waiting = 'messages wait in the source'): string {
   if (t.type === 'route-down') {
     const where = [t.spool, t.file].filter((x) => x !== undefined && x !== '').join(': ');
-    return `${label}down: ${where ? `${where}: ` : ''}${t.message} (${t.code}); ${waiting}, retrying with backoff (next in ${formatDuration(t.retryInMs)})`;
+    return (
+      `${label}down: ${where ? `${where}: ` : ''}${t.message} (${t.code}); ${waiting}, ` +
+      `retrying with backoff (next in ${formatDuration(t.retryInMs)})`
+    );
   }
-  return `${label}up again after ${formatDuration(t.downMs)} (${t.code}${t.spool !== undefined ? ` at ${t.spool}` : ''}; ${t.retries} ${t.retries === 1 ? 'retry' : 'retries'})`;
+  return (
+    `${label}up again after ${formatDuration(t.downMs)} ` +
+    `(${t.code}${t.spool !== undefined ? ` at ${t.spool}` : ''}` +
+    `; ${t.retries} ${t.retries === 1 ? 'retry' : 'retries'})`
+  );
 }

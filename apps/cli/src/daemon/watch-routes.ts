@@ -118,7 +118,8 @@ export async function watchRoutes(
     for (const name of diff.removed) reporter.forget(name);
     const list = (names: string[]) => (names.length > 0 ? names.join(', ') : 'none');
     progress.log(
-      `fanout: SIGHUP: reloaded ${configFile}: added ${list(diff.added)}; changed ${list(diff.changed)}; removed ${list(diff.removed)}; unchanged ${list(diff.unchanged)}\n`,
+      `fanout: SIGHUP: reloaded ${configFile}: added ${list(diff.added)}; ` +
+        `changed ${list(diff.changed)}; removed ${list(diff.removed)}; unchanged ${list(diff.unchanged)}\n`,
     );
     if (json) ctx.json({ type: 'config-reloaded', file: configFile, ...diff });
   };

@@ -104,7 +104,9 @@ export class FanoutMetrics {
     const self = this;
     this.depth = new Gauge({
       name: 'fanout_queue_messages',
-      help: 'Messages in a spool: kind="waiting" to be fanned out (s<id>), kind="delivered" for consumers (d<id>), kind="held" until released (h<id>.s, h<id>.d).',
+      help:
+        'Messages in a spool: kind="waiting" to be fanned out (s<id>), ' +
+        'kind="delivered" for consumers (d<id>), kind="held" until released (h<id>.s, h<id>.d).',
       labelNames: ['spool', 'kind'],
       registers: [this.registry],
       async collect() {

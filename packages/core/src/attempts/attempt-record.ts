@@ -49,7 +49,8 @@ function sha256(text: string): string {
 
 /** The record as a JSON line and a checksum line, so a torn or edited slot is ignored rather than trusted. */
 export function encodeAttemptRecord(r: AttemptRecord): string {
-  const body = `${JSON.stringify({ fanout: MAGIC, version: 1, id: r.id, count: r.count, lastError: r.lastError, atMs: r.atMs })}\n`;
+  const record = { fanout: MAGIC, version: 1, id: r.id, count: r.count, lastError: r.lastError, atMs: r.atMs };
+  const body = `${JSON.stringify(record)}\n`;
   return `${body}sha256: ${sha256(body)}\n`;
 }
 

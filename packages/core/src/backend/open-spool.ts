@@ -68,7 +68,8 @@ export function backendFor(location: string, backends: readonly BackendDescripto
   if (matches.length > 1) {
     throw new FanoutError(
       'EUSAGE',
-      `${matches.map((b) => b.name).join(' and ')} both open ${scheme === undefined ? 'plain paths' : `${scheme}: URLs`}; list one of them`,
+      `${matches.map((b) => b.name).join(' and ')} both ` +
+        `open ${scheme === undefined ? 'plain paths' : `${scheme}: URLs`}; list one of them`,
       { spool: location },
     );
   }

@@ -45,6 +45,9 @@ export const MAX_MARKER_BYTES = 64 * 1024;
 export const MAX_BATCH_RECORD_IDS = 256;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A JSON string as the owner line holds one (`JSON.stringify`), captured with its quotes. */
+const QUOTED = String.raw`("(?:[^"\\]|\\.)*")`;
+const OWNER = new RegExp(String.raw`^host=${QUOTED} boot=${QUOTED} pid=(\d+) start=${QUOTED}(?: pidns=${QUOTED})?$`);
 
 function ref(r: SpoolRef): string {
   return `${r.uuid} ${JSON.stringify(r.location)}`;
@@ -64,7 +67,8 @@ export function encodeMarker(m: MarkerRecord): string {
     `protocol: ${m.protocol}`,
     `source: ${ref(m.source)}`,
     ...m.destinations.map((d) => `destination: ${ref(d)}`),
-    `owner: host=${JSON.stringify(o.host)} boot=${JSON.stringify(o.bootId)} pid=${o.pid} start=${JSON.stringify(o.startTime)} pidns=${JSON.stringify(o.pidNamespace)}`,
+    `owner: host=${JSON.stringify(o.host)} boot=${JSON.stringify(o.bootId)} pid=${o.pid} ` +
+      `start=${JSON.stringify(o.startTime)} pidns=${JSON.stringify(o.pidNamespace)}`,
     `created: ${new Date(m.createdMs).toISOString()}`,
     `lease-until: ${new Date(m.leaseUntilMs).toISOString()}`,
   ];
@@ -160,10 +164,7 @@ function parseRef(value: string, fail: (why: string) => never): SpoolRef {
 }
 
 function parseOwner(value: string, fail: (why: string) => never): OwnerInfo {
-  const m =
-    /^host=("(?:[^"\\]|\\.)*") boot=("(?:[^"\\]|\\.)*") pid=(\d+) start=("(?:[^"\\]|\\.)*")(?: pidns=("(?:[^"\\]|\\.)*"))?$/.exec(
-      value,
-    );
+  const m = OWNER.exec(value);
   if (!m) return fail('bad owner');
   try {
     return {

@@ -96,7 +96,9 @@ export async function discardRecord(
 function refusedCommitted(spool: SpoolBackend, file: string, tx: string, ids: readonly string[]): FanoutError {
   return new FanoutError(
     'ECORRUPT',
-    `attempt ${tx} committed ${ids.map((id) => names.committed(id, tx)).join(' ')}: its copies may be unpublished in destinations only the record knew; nothing changed. Publish each w<id>.${tx} as d<id> in its destinations (or restore the record), then run \`fanout recover\``,
+    `attempt ${tx} committed ${ids.map((id) => names.committed(id, tx)).join(' ')}: ` +
+      `its copies may be unpublished in destinations only the record knew; nothing changed. ` +
+      `Publish each w<id>.${tx} as d<id> in its destinations (or restore the record), then run \`fanout recover\``,
     { spool: spool.location, file },
   );
 }

@@ -186,7 +186,8 @@ export async function deleteMessages(
         out.push(
           new FanoutError(
             'EINFLIGHT',
-            `attempt record ${record} lists it; run \`fanout recover\` (or clear a quarantined record) first; nothing deleted`,
+            `attempt record ${record} lists it; run \`fanout recover\` ` +
+              `(or clear a quarantined record) first; nothing deleted`,
             { spool: spool.location, file: s ?? names.deleting(id) },
           ),
         );

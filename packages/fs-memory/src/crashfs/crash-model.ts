@@ -237,7 +237,8 @@ export function enumerateCrashStates(
             const last = pending[pending.length - 1] as ChainItem;
             const range = first.op.seq === last.op.seq ? `#${first.op.seq}` : `#${first.op.seq}..#${last.op.seq}`;
             dataLost.push(
-              `data ${outcome === 'none' ? 'not persisted' : 'persisted as zeros'}: ${range} ${first.op.paths[0] ?? ''} (${pending.length} unsynced)`,
+              `data ${outcome === 'none' ? 'not persisted' : 'persisted as zeros'}` +
+                `: ${range} ${first.op.paths[0] ?? ''} (${pending.length} unsynced)`,
             );
           }
         });

@@ -189,7 +189,8 @@ describe(`two kernel NFS v${vm.vers} clients of one server`, () => {
       expect(Buffer.concat(parts).toString()).toBe(`identity ${i}`);
     }
     console.log(
-      `negative lookup: a plain read on client 2 right after client 1's create answered ${[...new Set(raw)].join(', ')} (${raw.filter((r) => r !== 'read').length}/10 not read)`,
+      `negative lookup: a plain read on client 2 right after client 1's create ` +
+        `answered ${[...new Set(raw)].join(', ')} (${raw.filter((r) => r !== 'read').length}/10 not read)`,
     );
   });
 
@@ -229,7 +230,8 @@ describe(`two kernel NFS v${vm.vers} clients of one server`, () => {
       expect(executed).toBe(true);
       const result = lastJson<{ raw: string[]; outcome: string }>(await outcome);
       console.log(
-        `lost ${op} reply + server reboot: the kernel's ${op}() answered ${result.raw.join(', ')}; fs-nfs: ${result.outcome}`,
+        `lost ${op} reply + server reboot: the kernel's ${op}() ` +
+          `answered ${result.raw.join(', ')}; fs-nfs: ${result.outcome}`,
       );
       // What the kernel answered shows that the reply was lost: the rebooted server ran the call again.
       expect(result.raw[0]).toBe(op === 'link' ? 'EEXIST' : 'ENOENT');
@@ -258,9 +260,8 @@ describe(`two kernel NFS v${vm.vers} clients of one server`, () => {
           ),
         (e: unknown) => e,
       );
-      console.log(
-        `ESTALE as Node reports it: ${JSON.stringify({ code: (err as { code?: unknown })?.code, errno: (err as { errno?: unknown })?.errno })}`,
-      );
+      const reported = err as { code?: unknown; errno?: unknown } | undefined;
+      console.log(`ESTALE as Node reports it: ${JSON.stringify({ code: reported?.code, errno: reported?.errno })}`);
       if (vm.vers === '3') {
         expect(err).toMatchObject({ errno: -116 });
         expect(isRetryable(err)).toBe(true);

@@ -145,7 +145,9 @@ export const createChecks: readonly ConformanceCheck[] = [
     },
   },
   {
-    name: 'createExclusive removes the partial file when the content stream throws, reporting EIO or the stream\u2019s FanoutError',
+    name:
+      'createExclusive removes the partial file when the content stream throws, ' +
+      'reporting EIO or the stream\u2019s FanoutError',
     run: (h) =>
       withBackend(h, async (b) => {
         async function* breaksAfterSomeBytes(error: unknown) {
@@ -238,7 +240,9 @@ export const createChecks: readonly ConformanceCheck[] = [
       }),
   },
   {
-    name: 'of 16 concurrent exclusive creates of one name exactly one wins, the rest get EEXIST, and the content is the winner\u2019s',
+    name:
+      'of 16 concurrent exclusive creates of one name exactly one wins, ' +
+      'the rest get EEXIST, and the content is the winner\u2019s',
     run: (h) =>
       withBackend(h, async (b) => {
         const contents = Array.from({ length: 16 }, (_, i) => [

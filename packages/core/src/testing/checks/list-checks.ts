@@ -64,7 +64,9 @@ export const listChecks: readonly ConformanceCheck[] = [
       }),
   },
   {
-    name: 'list, stat and read round-trip odd names exactly: unicode, spaces, dashes, dots, 255 bytes, URL and XML specials',
+    name:
+      'list, stat and read round-trip odd names exactly: unicode, ' +
+      'spaces, dashes, dots, 255 bytes, URL and XML specials',
     run: (h) =>
       withBackend(h, async (b) => {
         for (const name of ODD_NAMES) {
