@@ -1,4 +1,6 @@
 import { defineConfig } from 'tsup';
 import { fanoutTsup } from '@fanout/tooling/tsup';
 
-export default defineConfig(fanoutTsup({ index: 'src/index.ts', descriptor: 'src/descriptor.ts' }, { splitting: true }));
+export default defineConfig(
+  fanoutTsup({ index: 'src/index.ts', descriptor: 'src/descriptor.ts' }, { splitting: true }),
+);

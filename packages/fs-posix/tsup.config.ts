@@ -1,4 +1,9 @@
 import { defineConfig } from 'tsup';
 import { fanoutTsup } from '@fanout/tooling/tsup';
 
-export default defineConfig(fanoutTsup({ index: 'src/index.ts', descriptor: 'src/descriptor.ts', testing: 'src/testing/index.ts' }, { splitting: true }));
+export default defineConfig(
+  fanoutTsup(
+    { index: 'src/index.ts', descriptor: 'src/descriptor.ts', testing: 'src/testing/index.ts' },
+    { splitting: true },
+  ),
+);

@@ -7,18 +7,19 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
-const allowed = {
-  '@fanout/core': [],
-  '@fanout/fs-posix': ['@fanout/core'],
-  '@fanout/fs-nfs': ['@fanout/core', '@fanout/fs-posix'],
-  '@fanout/fs-memory': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs'],
-  '@fanout/fs-webdav': ['@fanout/core'],
-  '@fanout/crashcheck': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs', '@fanout/fs-memory'],
-  '@fanout/protocol-tests': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs', '@fanout/fs-memory'],
-  '@fanout/real-nfs': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs', '@fanout/cli'],
-  '@fanout/bench': ['@fanout/core', '@fanout/fs-posix'],
-  '@fanout/cli': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs', '@fanout/fs-memory', '@fanout/fs-webdav'],
-}[pkg.name] ?? [];
+const allowed =
+  {
+    '@fanout/core': [],
+    '@fanout/fs-posix': ['@fanout/core'],
+    '@fanout/fs-nfs': ['@fanout/core', '@fanout/fs-posix'],
+    '@fanout/fs-memory': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs'],
+    '@fanout/fs-webdav': ['@fanout/core'],
+    '@fanout/crashcheck': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs', '@fanout/fs-memory'],
+    '@fanout/protocol-tests': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs', '@fanout/fs-memory'],
+    '@fanout/real-nfs': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs', '@fanout/cli'],
+    '@fanout/bench': ['@fanout/core', '@fanout/fs-posix'],
+    '@fanout/cli': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs', '@fanout/fs-memory', '@fanout/fs-webdav'],
+  }[pkg.name] ?? [];
 const forbiddenInCore = /^(node:)?(fs|fs\/promises|http|https|net|tls|dgram|child_process)$/;
 
 function* files(dir) {

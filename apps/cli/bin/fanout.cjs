@@ -10,7 +10,10 @@ let finished = false;
 process.on('beforeExit', () => {
   if (finished) return;
   finished = true;
-  process.stderr.write('fanout: stopped with work unfinished: an operation it waited for can never complete (a stalled transform or destination?); nothing was committed by it, run `fanout recover` (EABORTED)\n');
+  process.stderr.write(
+    'fanout: stopped with work unfinished: an operation it waited for can never complete (a stalled ' +
+      'transform or destination?); nothing was committed by it, run `fanout recover` (EABORTED)\n',
+  );
   process.exitCode = 1;
 });
 import('../dist/index.js')

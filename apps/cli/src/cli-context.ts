@@ -59,7 +59,8 @@ export class CliContext {
    * Opens the spools markers name (by the location recorded in them), with the
    * credentials of the configured spool at that location, else the environment's.
    */
-  readonly opener: SpoolOpener = async (location) => openSpool(location, { credentials: this.credentialsFor(location) });
+  readonly opener: SpoolOpener = async (location) =>
+    openSpool(location, { credentials: this.credentialsFor(location) });
 
   private credentialsFor(location: string): Credentials | undefined {
     for (const s of this.config?.spools.values() ?? []) {
@@ -80,12 +81,24 @@ export class CliContext {
    */
   reportError(err: unknown, level: Extract<JsonLevel, 'error' | 'fatal'> = 'error'): void {
     this.io.stderr.write(this.formatError(err));
-    if (this.jsonOutput) this.json({ type: 'error', level, error: err instanceof FanoutError ? err : { code: 'EINTERNAL', message: err instanceof Error ? err.message : String(err) } });
+    if (this.jsonOutput)
+      this.json({
+        type: 'error',
+        level,
+        error:
+          err instanceof FanoutError
+            ? err
+            : { code: 'EINTERNAL', message: err instanceof Error ? err.message : String(err) },
+      });
   }
 
   /** The text {@link CliContext.reportError} prints, ending in a newline. */
   formatError(err: unknown): string {
-    let text = `fanout: ${err instanceof FanoutError ? err.oneLine() : `internal error: ${err instanceof Error ? err.message : String(err)}`}\n`;
+    const what =
+      err instanceof FanoutError
+        ? err.oneLine()
+        : `internal error: ${err instanceof Error ? err.message : String(err)}`;
+    let text = `fanout: ${what}\n`;
     if (!this.verbose) return text;
     let e: unknown = err;
     for (let depth = 0; e !== undefined && depth < 8; depth++) {
@@ -103,7 +116,8 @@ export class CliContext {
 
 /** Errors become `{code, message, spool, file}` in JSON output; never a stack. */
 export function jsonReplacer(_key: string, value: unknown): unknown {
-  if (value instanceof FanoutError) return { code: value.code, message: value.message, spool: value.spool, file: value.file };
+  if (value instanceof FanoutError)
+    return { code: value.code, message: value.message, spool: value.spool, file: value.file };
   if (value instanceof Error) return { message: value.message };
   return value;
 }

@@ -13,7 +13,8 @@ const errorOf = (text: string): { code: string; spool: string; message: string }
 
 describe('config file', () => {
   it('reads named spools and routes, resolving paths against the file and naming destinations', () => {
-    const c = parse(`
+    const c = parse(
+      `
 spools:
   in: spool/in
   a: file:///srv/a
@@ -23,7 +24,9 @@ routes:
     from: in
     to: [a, { spool: b, transform: t.mjs }]
     batch: 4
-`, { PW: 'pw' });
+`,
+      { PW: 'pw' },
+    );
     expect(c.spools.get('in')?.location).toBe('/etc/fanout/spool/in');
     expect(c.spools.get('a')?.location).toBe('file:///srv/a');
     expect(c.spools.get('b')?.credentials).toEqual({ username: 'u', password: 'pw' });
@@ -43,11 +46,16 @@ routes:
   });
 
   it('accepts JSON', () => {
-    expect(parse('{"spools": {"in": "/x"}, "routes": [{"from": "in", "to": "in"}]}').routes[0]?.to).toEqual([{ spool: 'in', transform: undefined }]);
+    expect(parse('{"spools": {"in": "/x"}, "routes": [{"from": "in", "to": "in"}]}').routes[0]?.to).toEqual([
+      { spool: 'in', transform: undefined },
+    ]);
   });
 
   it('points a syntax error at its line', () => {
-    expect(errorOf('spools:\n  in: /x\n  a: [1\n')).toMatchObject({ code: 'EUSAGE', spool: expect.stringMatching(/^f\.yaml:4:/) });
+    expect(errorOf('spools:\n  in: /x\n  a: [1\n')).toMatchObject({
+      code: 'EUSAGE',
+      spool: expect.stringMatching(/^f\.yaml:4:/),
+    });
   });
 
   it('points a wrong value at its line and column, naming the key', () => {
@@ -74,6 +82,8 @@ routes:
   });
 
   it('reports a password variable that is not set', () => {
-    expect(errorOf('spools:\n  x: { url: webdav+https://h/x, passwordEnv: NOPE }\n').message).toContain('NOPE is not set');
+    expect(errorOf('spools:\n  x: { url: webdav+https://h/x, passwordEnv: NOPE }\n').message).toContain(
+      'NOPE is not set',
+    );
   });
 });

@@ -31,24 +31,32 @@ import { type Credentials, hasUserInfo, spoolScheme } from './spool-url.js';
 
 const spoolName = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a spool name is letters, digits, "_", "." or "-"');
 
-const spoolSchema = z.union([
-  z.string().min(1),
-  z.strictObject({
-    url: z.string().min(1),
-    username: z.string().optional(),
-    password: z.string().optional(),
-    passwordEnv: z.string().optional(),
-  }),
-], { error: 'a spool is a path or URL, or { url, username, password | passwordEnv }' });
+const spoolSchema = z.union(
+  [
+    z.string().min(1),
+    z.strictObject({
+      url: z.string().min(1),
+      username: z.string().optional(),
+      password: z.string().optional(),
+      passwordEnv: z.string().optional(),
+    }),
+  ],
+  { error: 'a spool is a path or URL, or { url, username, password | passwordEnv }' },
+);
 
-const destinationSchema = z.union([spoolName, z.strictObject({ spool: spoolName, transform: z.string().min(1).optional() })], {
-  error: 'a destination is a spool name, or { spool, transform }',
-});
+const destinationSchema = z.union(
+  [spoolName, z.strictObject({ spool: spoolName, transform: z.string().min(1).optional() })],
+  {
+    error: 'a destination is a spool name, or { spool, transform }',
+  },
+);
 
 const routeSchema = z.strictObject({
   name: z.string().min(1).optional(),
   from: spoolName,
-  to: z.union([destinationSchema, z.array(destinationSchema).min(1)], { error: '"to" is a spool name or a list of them' }),
+  to: z.union([destinationSchema, z.array(destinationSchema).min(1)], {
+    error: '"to" is a spool name or a list of them',
+  }),
   protocol: z.enum(['staged', 'seed']).optional(),
   batch: z.number().int().positive().optional(),
   concurrency: z.number().int().positive().optional(),
@@ -153,13 +161,22 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
   try {
     text = await readFile(path, 'utf8');
   } catch (cause) {
-    throw new FanoutError('EUSAGE', `cannot read config file: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { spool: file, cause });
+    throw new FanoutError(
+      'EUSAGE',
+      `cannot read config file: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`,
+      { spool: file, cause },
+    );
   }
   return parseConfig(text, file, path, env);
 }
 
 /** {@link loadConfig} on text already read; `file` is how errors name it, `path` where relative paths start. */
-export function parseConfig(text: string, file: string, path: string = resolve(file), env: NodeJS.ProcessEnv = process.env): FanoutConfig {
+export function parseConfig(
+  text: string,
+  file: string,
+  path: string = resolve(file),
+  env: NodeJS.ProcessEnv = process.env,
+): FanoutConfig {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const errors = new ConfigErrors(file, doc, lines);
@@ -186,14 +203,19 @@ export function parseConfig(text: string, file: string, path: string = resolve(f
     } catch (err) {
       throw errors.at((err as FanoutError).message, at);
     }
-    if (hasUserInfo(url)) throw errors.at('put the user name and password in "username"/"password", not in the URL', at);
+    if (hasUserInfo(url))
+      throw errors.at('put the user name and password in "username"/"password", not in the URL', at);
     const isPath = !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(url);
     let credentials: Credentials | undefined;
-    if (typeof s !== 'string' && (s.username !== undefined || s.password !== undefined || s.passwordEnv !== undefined)) {
+    if (
+      typeof s !== 'string' &&
+      (s.username !== undefined || s.password !== undefined || s.passwordEnv !== undefined)
+    ) {
       let password = s.password;
       if (s.passwordEnv !== undefined) {
         password = env[s.passwordEnv];
-        if (password === undefined) throw errors.at(`environment variable ${s.passwordEnv} is not set`, ['spools', name, 'passwordEnv']);
+        if (password === undefined)
+          throw errors.at(`environment variable ${s.passwordEnv} is not set`, ['spools', name, 'passwordEnv']);
       }
       credentials = { username: s.username, password };
     }
@@ -214,7 +236,15 @@ export function parseConfig(text: string, file: string, path: string = resolve(f
       const transform = (typeof d === 'string' ? undefined : d.transform) ?? r.transform;
       return { spool, transform: transform === undefined ? undefined : fromConfigDir(path, transform) };
     });
-    routes.push({ name: r.name ?? `route ${i + 1}`, from: r.from, to, protocol: r.protocol, batch: r.batch, concurrency: r.concurrency, maxAttempts: r.maxAttempts });
+    routes.push({
+      name: r.name ?? `route ${i + 1}`,
+      from: r.from,
+      to,
+      protocol: r.protocol,
+      batch: r.batch,
+      concurrency: r.concurrency,
+      maxAttempts: r.maxAttempts,
+    });
   });
   return { file, spools, routes };
 }

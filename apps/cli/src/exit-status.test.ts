@@ -5,7 +5,8 @@ import { ExitStatus, exitStatusFor, queueExitStatusFor, signalStatus, worstStatu
 
 describe('exit statuses', () => {
   it('maps usage and configuration errors to 2', () => {
-    for (const code of ['EUSAGE', 'EBADURL', 'ENOTSPOOL'] as const) expect(exitStatusFor(new FanoutError(code, 'x'))).toBe(2);
+    for (const code of ['EUSAGE', 'EBADURL', 'ENOTSPOOL'] as const)
+      expect(exitStatusFor(new FanoutError(code, 'x'))).toBe(2);
   });
 
   it('maps refused recovery (corrupt marker, foreign spool) to 3', () => {
@@ -14,7 +15,9 @@ describe('exit statuses', () => {
   });
 
   it('maps too many open files (EMFILE, which fs-posix gives for EMFILE and ENFILE) to 6, not to a storage failure', () => {
-    expect(exitStatusFor(new FanoutError('EMFILE', "open failed: EMFILE: too many open files, open '/s/p1.2'"))).toBe(ExitStatus.resources);
+    expect(exitStatusFor(new FanoutError('EMFILE', "open failed: EMFILE: too many open files, open '/s/p1.2'"))).toBe(
+      ExitStatus.resources,
+    );
     expect(ExitStatus.resources).toBe(6);
   });
 
@@ -33,7 +36,8 @@ describe('exit statuses', () => {
   });
 
   it('maps a spool that cannot be reached or read to 4 (issue 16: exited 1, "some messages failed")', () => {
-    for (const code of ['EUNAVAILABLE', 'EIO', 'EACCES'] as const) expect(exitStatusFor(new FanoutError(code, 'x'))).toBe(ExitStatus.unavailable);
+    for (const code of ['EUNAVAILABLE', 'EIO', 'EACCES'] as const)
+      expect(exitStatusFor(new FanoutError(code, 'x'))).toBe(ExitStatus.unavailable);
   });
 
   it('maps too many open files to 6', () => {

@@ -20,7 +20,10 @@ export const ExitStatus = {
   inFlight: 5,
   /** Too many open files (EMFILE/ENFILE) even after waiting: raise LimitNOFILE or lower --batch/--concurrency. */
   resources: 6,
-  /** A queue command (show, hold, release, delete, recover --discard-record) named a message or record that does not exist. */
+  /**
+   * A queue command (show, hold, release, delete, recover --discard-record) named a message or record that does not
+   * exist.
+   */
   notFound: 7,
 } as const;
 

@@ -10,7 +10,11 @@ function fakeContext(closed: string[]): { ctx: CliContext; stderr: () => string 
   const stderr = new PassThrough();
   let text = '';
   stderr.on('data', (c: Buffer) => (text += c.toString()));
-  const ctx = new CliContext({ stdin: new PassThrough(), stdout: new PassThrough(), stderr, env: {} }, false, undefined);
+  const ctx = new CliContext(
+    { stdin: new PassThrough(), stdout: new PassThrough(), stderr, env: {} },
+    false,
+    undefined,
+  );
   ctx.open = async (ref: string) => {
     if (ref === 'bad') throw new FanoutError('ENOTSPOOL', 'not a spool', { spool: ref });
     return { location: ref, close: async () => void closed.push(ref) } as unknown as SpoolBackend;

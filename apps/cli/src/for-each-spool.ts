@@ -8,7 +8,11 @@ import type { CliContext } from './cli-context.js';
 import { ExitStatus, type ExitStatusCode, exitStatusFor, worstStatus } from './exit-status.js';
 
 /** Open each spool in turn, run `act` on it and close it; resolve to the worst status. */
-export async function forEachSpool(ctx: CliContext, refs: readonly string[], act: (spool: SpoolBackend) => Promise<ExitStatusCode>): Promise<ExitStatusCode> {
+export async function forEachSpool(
+  ctx: CliContext,
+  refs: readonly string[],
+  act: (spool: SpoolBackend) => Promise<ExitStatusCode>,
+): Promise<ExitStatusCode> {
   let status: ExitStatusCode = ExitStatus.ok;
   for (const ref of refs) {
     try {
@@ -32,6 +36,7 @@ export async function forEachSpool(ctx: CliContext, refs: readonly string[], act
  */
 export function spoolsOrConfigured(ctx: CliContext, refs: readonly string[], command: string): readonly string[] {
   const targets = refs.length > 0 ? refs : [...(ctx.config?.spools.keys() ?? [])];
-  if (targets.length === 0) throw new FanoutError('EUSAGE', `${command} needs at least one spool (or --config with spools)`);
+  if (targets.length === 0)
+    throw new FanoutError('EUSAGE', `${command} needs at least one spool (or --config with spools)`);
   return targets;
 }

@@ -24,12 +24,30 @@ import { localEnvironment } from './owner-probe.js';
 
 export { ExitStatus, exitStatusFor, worstStatus } from './exit-status.js';
 export { CLI_BACKENDS, openSpool, spoolScheme } from './spool-url.js';
-export { linuxEnvironment, localOwner, localOwnerProbe, makeOwnerProbe, type OwnerProbeEnvironment } from './owner-probe.js';
+export {
+  linuxEnvironment,
+  localOwner,
+  localOwnerProbe,
+  makeOwnerProbe,
+  type OwnerProbeEnvironment,
+} from './owner-probe.js';
 
 const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 /** Every command, in the order of `fanout --help`; each module owns its flags, help and handler. */
-const COMMANDS: readonly CommandModule[] = [initCommand, enqueueCommand, runCommand, recoverCommand, statusCommand, consumeCommand, listCommand, showCommand, holdCommand, releaseCommand, deleteCommand];
+const COMMANDS: readonly CommandModule[] = [
+  initCommand,
+  enqueueCommand,
+  runCommand,
+  recoverCommand,
+  statusCommand,
+  consumeCommand,
+  listCommand,
+  showCommand,
+  holdCommand,
+  releaseCommand,
+  deleteCommand,
+];
 
 /**
  * Commander's error message as the one line every fanout error is: without its
@@ -55,7 +73,10 @@ interface GlobalFlags {
  * Run `fanout` with `argv` (without `node` and the script) and resolve to
  * the exit status.
  */
-export async function main(argv: readonly string[], io: CliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<ExitStatusCode> {
+export async function main(
+  argv: readonly string[],
+  io: CliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env },
+): Promise<ExitStatusCode> {
   let status: ExitStatusCode = ExitStatus.ok;
   // Every name this process writes (temps, consumer claims, takeover claims) carries its full identity
   // from /proc, so that other processes can tell exactly when it is dead.
@@ -66,9 +87,17 @@ export async function main(argv: readonly string[], io: CliIo = { stdin: process
   });
   let verboseSeen = argv.includes('--verbose');
 
+  const examples = example([
+    'fanout init ./S ./A ./B',
+    'printf hello | fanout enqueue ./S',
+    'fanout run --from ./S --to ./A --to ./B',
+    'fanout status ./S ./A ./B',
+  ]);
   const program = new Command('fanout');
   program
-    .description('Move messages (files) from a source spool into several destination spools, exactly once, whatever crashes.')
+    .description(
+      'Move messages (files) from a source spool into several destination spools, exactly once, whatever crashes.',
+    )
     .version(VERSION, '-V, --version', 'print the version')
     .option('--config <file>', 'YAML or JSON file with named spools and routes (for run, recover, status)')
     .option('--verbose', 'more detail; stack traces with errors')
@@ -85,11 +114,13 @@ Spools: a path or file:///path (local), nfs:///mounted/path, webdav+https://host
 WebDAV credentials: FANOUT_WEBDAV_USER and FANOUT_WEBDAV_PASSWORD, or the config file; never in a URL on argv.
 Exit status: 0 done; 1 some messages failed (they stay in the source; a failing transform too, ETRANSFORM);
 2 usage or configuration error (bad flag or URL, not a spool, a file where a spool should be);
-3 recovery refused something (quarantined attempt record, foreign spool); 1 also when a recovery step failed (left for the next recovery);
-4 a spool could not be reached or read (EUNAVAILABLE, EIO, EACCES outside a message); 5 a queue command met a message in flight (nothing changed);
+3 recovery refused something (quarantined attempt record, foreign spool); \
+1 also when a recovery step failed (left for the next recovery);
+4 a spool could not be reached or read (EUNAVAILABLE, EIO, EACCES outside a message); \
+5 a queue command met a message in flight (nothing changed);
 6 too many open files (EMFILE); 7 a queue command named a message or record that does not exist;
 129/130/143 stopped by SIGHUP (without --watch)/SIGINT/SIGTERM.
-${example(['fanout init ./S ./A ./B', 'printf hello | fanout enqueue ./S', 'fanout run --from ./S --to ./A --to ./B', 'fanout status ./S ./A ./B'])}`,
+${examples}`,
     );
 
   /** Wrap a command: build its context, map whatever it throws to an exit status. */
@@ -122,6 +153,7 @@ ${example(['fanout init ./S ./A ./B', 'printf hello | fanout enqueue ./S', 'fano
     new CliContext(io, verboseSeen, undefined).reportError(err);
     return exitStatusFor(err);
   }
-  if (io.env.FANOUT_REPORT_PEAK_RSS === '1') io.stderr.write(`fanout: peak-rss-bytes ${process.resourceUsage().maxRSS * 1024}\n`);
+  if (io.env.FANOUT_REPORT_PEAK_RSS === '1')
+    io.stderr.write(`fanout: peak-rss-bytes ${process.resourceUsage().maxRSS * 1024}\n`);
   return status;
 }

@@ -22,14 +22,21 @@ export interface Interrupt {
 /** What SIGHUP does to this command: stop it gracefully, be ignored (and logged), or call a reload. */
 export type HangupAction = 'stop' | 'ignore' | (() => void);
 
-/** Where the notices go: by default `ctx.note`; `run` prints them above its progress bar, and removes the bar before exiting at once. */
+/**
+ * Where the notices go: by default `ctx.note`; `run` prints them above its progress bar, and removes the bar before
+ * exiting at once.
+ */
 export interface InterruptOutput {
   note(line: string): void;
   beforeExit?(): void;
 }
 
 /** Install the handlers; call `dispose()` when the command is done. */
-export function onInterrupt(ctx: CliContext, output: InterruptOutput = { note: (line) => ctx.note(line) }, hangup: HangupAction = 'stop'): Interrupt {
+export function onInterrupt(
+  ctx: CliContext,
+  output: InterruptOutput = { note: (line) => ctx.note(line) },
+  hangup: HangupAction = 'stop',
+): Interrupt {
   const controller = new AbortController();
   let first: StopSignal | undefined;
   const stop = (sig: StopSignal) => {

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { processRouteOpenFiles, RESERVED_DESCRIPTORS, routeOpenFiles, softOpenFileLimit } from './open-file-limit.js';
 
 const limits = (soft: string, hard: string) =>
-  `Limit                     Soft Limit           Hard Limit           Units     \nMax cpu time              unlimited            unlimited            seconds   \nMax open files            ${soft}                   ${hard}                   files     \n`;
+  `Limit                     Soft Limit           Hard Limit           Units     \n` +
+  `Max cpu time              unlimited            unlimited            seconds   \n` +
+  `Max open files            ${soft}                   ${hard}                   files     \n`;
 
 describe('the open-file budget of fanout run', () => {
   it('reads the soft limit of /proc/self/limits (LimitNOFILE, ulimit -n), not the hard one', () => {

@@ -7,9 +7,18 @@ import type { OwnerEnvironment, OwnerInfo, OwnerProbe } from '@fanout/core';
 import { makeOwnerProbe as coreOwnerProbe } from '@fanout/core/internal';
 import { linuxOwnerEnvironment } from '@fanout/fs-posix';
 
-export { bootId, linuxOwnerEnvironment as linuxEnvironment, pidNamespace, processStartTime, procShowsOwnPidNamespace, startTimesComparable } from '@fanout/fs-posix';
+export {
+  bootId,
+  linuxOwnerEnvironment as linuxEnvironment,
+  pidNamespace,
+  processStartTime,
+  procShowsOwnPidNamespace,
+  startTimesComparable,
+} from '@fanout/fs-posix';
 
-/** What {@link makeOwnerProbe} judges with: this process as it records itself, and a look at pids of its pid namespace. */
+/**
+ * What {@link makeOwnerProbe} judges with: this process as it records itself, and a look at pids of its pid namespace.
+ */
 export type OwnerProbeEnvironment = OwnerEnvironment;
 
 /** The probe over `env`: the core's one rule, `ownerLiveness(owner, env.lookup, env.self)`. */

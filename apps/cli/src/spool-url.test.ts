@@ -1,6 +1,13 @@
 import { isFanoutError } from '@fanout/core';
 import { describe, expect, it } from 'vitest';
-import { assertNoCredentialsOnArgv, credentialsFromEnv, hasUserInfo, openSpool, redactLocation, spoolScheme } from './spool-url.js';
+import {
+  assertNoCredentialsOnArgv,
+  credentialsFromEnv,
+  hasUserInfo,
+  openSpool,
+  redactLocation,
+  spoolScheme,
+} from './spool-url.js';
 
 describe('spool URLs', () => {
   it('sends paths and file URLs to the posix backend, and names the other schemes', () => {
@@ -45,6 +52,9 @@ describe('spool URLs', () => {
 
   it('reads WebDAV credentials from FANOUT_WEBDAV_USER and FANOUT_WEBDAV_PASSWORD', () => {
     expect(credentialsFromEnv({})).toBeUndefined();
-    expect(credentialsFromEnv({ FANOUT_WEBDAV_USER: 'u', FANOUT_WEBDAV_PASSWORD: 'p' })).toEqual({ username: 'u', password: 'p' });
+    expect(credentialsFromEnv({ FANOUT_WEBDAV_USER: 'u', FANOUT_WEBDAV_PASSWORD: 'p' })).toEqual({
+      username: 'u',
+      password: 'p',
+    });
   });
 });

@@ -6,14 +6,25 @@
  * use, so one that is missing or not built yet gives a one-line `EBADURL`
  * instead of a stack trace.
  */
-import { backendFor, type BackendDescriptor, FanoutError, openSpool as openRegisteredSpool, type SpoolBackend } from '@fanout/core';
+import {
+  backendFor,
+  type BackendDescriptor,
+  FanoutError,
+  openSpool as openRegisteredSpool,
+  type SpoolBackend,
+} from '@fanout/core';
 import { memoryDescriptor } from '@fanout/fs-memory/descriptor';
 import { nfsDescriptor } from '@fanout/fs-nfs/descriptor';
 import { posixDescriptor } from '@fanout/fs-posix/descriptor';
 import { webdavDescriptor } from '@fanout/fs-webdav/descriptor';
 
 /** The backends the command line opens, in the order its errors list them. */
-export const CLI_BACKENDS: readonly BackendDescriptor[] = [posixDescriptor, nfsDescriptor, webdavDescriptor, memoryDescriptor];
+export const CLI_BACKENDS: readonly BackendDescriptor[] = [
+  posixDescriptor,
+  nfsDescriptor,
+  webdavDescriptor,
+  memoryDescriptor,
+];
 
 /** Credentials for backends that need them (WebDAV). Never printed, never taken from argv. */
 export interface Credentials {
@@ -76,7 +87,8 @@ export function assertNoCredentialsOnArgv(location: string): void {
   if (hasUserInfo(location)) {
     throw new FanoutError(
       'EUSAGE',
-      'credentials in a URL on the command line are refused (others can read argv); set FANOUT_WEBDAV_USER and FANOUT_WEBDAV_PASSWORD or use a config file',
+      'credentials in a URL on the command line are refused (others can read argv); ' +
+        'set FANOUT_WEBDAV_USER and FANOUT_WEBDAV_PASSWORD or use a config file',
       { spool: redactLocation(location) },
     );
   }
@@ -99,9 +111,14 @@ export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): Creden
 export async function openSpool(location: string, options: OpenSpoolOptions = {}): Promise<SpoolBackend> {
   const scheme = spoolScheme(location);
   if (scheme !== 'webdav' && hasUserInfo(location)) {
-    throw new FanoutError('EBADURL', 'this kind of spool URL takes no user name or password', { spool: redactLocation(location) });
+    throw new FanoutError('EBADURL', 'this kind of spool URL takes no user name or password', {
+      spool: redactLocation(location),
+    });
   }
   // Credentials must come separately: a URL with them would end up in markers and messages.
   if (scheme === 'webdav') assertNoCredentialsOnArgv(location);
-  return openRegisteredSpool(location, { backends: CLI_BACKENDS, credentials: scheme === 'webdav' ? options.credentials : undefined });
+  return openRegisteredSpool(location, {
+    backends: CLI_BACKENDS,
+    credentials: scheme === 'webdav' ? options.credentials : undefined,
+  });
 }

@@ -16,10 +16,18 @@ export async function loadTransform(path: string): Promise<TransformFactory> {
   try {
     mod = (await import(pathToFileURL(resolve(path)).href)) as { default?: unknown };
   } catch (cause) {
-    throw new FanoutError('EUSAGE', `cannot load transform module: ${cause instanceof Error ? cause.message.split('\n')[0] : String(cause)}`, { file: path, cause });
+    throw new FanoutError(
+      'EUSAGE',
+      `cannot load transform module: ${cause instanceof Error ? cause.message.split('\n')[0] : String(cause)}`,
+      { file: path, cause },
+    );
   }
   if (typeof mod.default !== 'function') {
-    throw new FanoutError('EUSAGE', 'transform module must export a function ({ id, destination }) => Transform | undefined as default', { file: path });
+    throw new FanoutError(
+      'EUSAGE',
+      'transform module must export a function ({ id, destination }) => Transform | undefined as default',
+      { file: path },
+    );
   }
   return mod.default as TransformFactory;
 }

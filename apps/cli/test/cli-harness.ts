@@ -13,7 +13,9 @@ import { fileURLToPath } from 'node:url';
 export const BIN = fileURLToPath(new URL('../bin/fanout.cjs', import.meta.url));
 
 if (!existsSync(fileURLToPath(new URL('../dist/index.js', import.meta.url)))) {
-  throw new Error('apps/cli is not built: run `pnpm turbo run build --filter @fanout/cli...` (turbo\'s test task does it)');
+  throw new Error(
+    "apps/cli is not built: run `pnpm turbo run build --filter @fanout/cli...` (turbo's test task does it)",
+  );
 }
 
 /** What a finished `fanout` process left. */
@@ -32,7 +34,10 @@ export interface CliOptions {
 }
 
 /** Start `fanout` with `args`; stdout and stderr are collected. */
-export function spawnFanout(args: readonly string[], options: CliOptions = {}): { child: ChildProcess; done: Promise<CliResult> } {
+export function spawnFanout(
+  args: readonly string[],
+  options: CliOptions = {},
+): { child: ChildProcess; done: Promise<CliResult> } {
   const env = { ...process.env, ...options.env };
   delete env.FORCE_COLOR;
   // An option set to undefined removes the variable.
@@ -86,8 +91,10 @@ export function lines(text: string): string[] {
  */
 export function jsonEvent(line: string): Record<string, unknown> {
   const { ts, level, ...rest } = JSON.parse(line) as Record<string, unknown>;
-  if (typeof ts !== 'string' || Number.isNaN(Date.parse(ts)) || !/^\d{4}-\d\d-\d\dT/.test(ts)) throw new Error(`JSON line without an ISO ts: ${line}`);
-  if (!['debug', 'info', 'warn', 'error', 'fatal'].includes(level as string)) throw new Error(`JSON line without a level: ${line}`);
+  if (typeof ts !== 'string' || Number.isNaN(Date.parse(ts)) || !/^\d{4}-\d\d-\d\dT/.test(ts))
+    throw new Error(`JSON line without an ISO ts: ${line}`);
+  if (!['debug', 'info', 'warn', 'error', 'fatal'].includes(level as string))
+    throw new Error(`JSON line without a level: ${line}`);
   if (!line.startsWith('{"ts":')) throw new Error(`ts is not the first key: ${line}`);
   return rest;
 }

@@ -65,7 +65,9 @@ describe('fanout run', () => {
     const ids = lines((await fanout(['enqueue', 'S', '-'], { cwd: dir, input: 'hello' })).stdout);
     const r = await fanout(['run', '--from', 'S', '--to', 'A', '--to', 'B'], { cwd: dir });
     expect(r.status).toBe(0);
-    expect(r.stderr).toMatch(/^fanout: 1 message fanned out to 2 spools, 0 failed, 0 skipped; 10 B written in .* msg\/s/m);
+    expect(r.stderr).toMatch(
+      /^fanout: 1 message fanned out to 2 spools, 0 failed, 0 skipped; 10 B written in .* msg\/s/m,
+    );
     expect(await names(join(dir, 'S'))).toEqual([]);
     for (const d of ['A', 'B']) expect([...(await delivered(join(dir, d)))]).toEqual([[ids[0], 'hello']]);
   });
@@ -76,7 +78,12 @@ describe('fanout run', () => {
     const r = await fanout(['run', '--from', 'S', '--to', 'A', '--json'], { cwd: dir });
     expect(r.status).toBe(0);
     const events = lines(r.stdout).map(jsonEvent);
-    expect(events.map((e) => e.type)).toEqual(['message-started', 'message-committed', 'transaction-finished', 'summary']);
+    expect(events.map((e) => e.type)).toEqual([
+      'message-started',
+      'message-committed',
+      'transaction-finished',
+      'summary',
+    ]);
     expect(events[1]).toMatchObject({ id, bytes: 3 });
     expect(events[2]).toMatchObject({ tx: events[0]!.tx, messages: 1, committed: 1, durationMs: expect.any(Number) });
     expect(events[3]).toMatchObject({ committed: 1, failed: 0, skipped: 0, bytes: 3, refused: 0 });
@@ -126,10 +133,18 @@ export default ({ id, destination }) => id === ${JSON.stringify(bad)} && destina
   : undefined;
 `,
     );
-    const r = await fanout(['run', '--from', 'S', '--to', 'A', '--to', 'B', '--transform', 'fail-one.mjs'], { cwd: dir });
+    const r = await fanout(['run', '--from', 'S', '--to', 'A', '--to', 'B', '--transform', 'fail-one.mjs'], {
+      cwd: dir,
+    });
     expect(r.status).toBe(1);
     // Issue 16: this was reported against the staged copy w<id>.<tx> in B, as EIO.
-    expect(r.stderr).toMatch(new RegExp(`^fanout: ${join(dir, 'S')}: s${bad}: transform for ${join(dir, 'B')} failed: refusing ${bad} \\(ETRANSFORM\\) \\[failed attempt 1 of 5\\]$`, 'm'));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^fanout: ${join(dir, 'S')}: s${bad}: transform for ${join(dir, 'B')} failed: ` +
+          `refusing ${bad} \\(ETRANSFORM\\) \\[failed attempt 1 of 5\\]$`,
+        'm',
+      ),
+    );
     // The message waits, with its failed attempt counted (poison messages are held after --max-attempts).
     expect(await names(join(dir, 'S'))).toEqual([`a${bad}.0`, `s${bad}`]);
     expect(await readFile(join(dir, 'S', `s${bad}`), 'utf8')).toBe('two');
@@ -154,21 +169,33 @@ export default () => new Transform({ transform(c, e, cb) { cb(null, c.toString()
     // Issue 16: the delivered copies held the string and the original was gone.
     await fanout(['init', 'S', 'A', 'B'], { cwd: dir });
     const [id] = lines((await fanout(['enqueue', 'S'], { cwd: dir, input: 'the original' })).stdout);
-    await writeFile(join(dir, 'stringly.mjs'), `export default ({ destination }) => destination.endsWith('/B') ? 'REPLACED' : undefined;\n`);
-    const r = await fanout(['run', '--from', 'S', '--to', 'A', '--to', 'B', '--transform', 'stringly.mjs'], { cwd: dir });
+    await writeFile(
+      join(dir, 'stringly.mjs'),
+      `export default ({ destination }) => destination.endsWith('/B') ? 'REPLACED' : undefined;\n`,
+    );
+    const r = await fanout(['run', '--from', 'S', '--to', 'A', '--to', 'B', '--transform', 'stringly.mjs'], {
+      cwd: dir,
+    });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`^fanout: ${join(dir, 'S')}: s${id}: transform for ${join(dir, 'B')} returned a string, not a stream .*\\(ETRANSFORM\\) \\[failed attempt 1 of 5\\]$`, 'm'));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^fanout: ${join(dir, 'S')}: s${id}: transform for ${join(dir, 'B')} returned a string, ` +
+          `not a stream .*\\(ETRANSFORM\\) \\[failed attempt 1 of 5\\]$`,
+        'm',
+      ),
+    );
     // It waits, with its failed attempt counted (held after --max-attempts).
     expect(await names(join(dir, 'S'))).toEqual([`a${id}.0`, `s${id}`]);
     expect(await readFile(join(dir, 'S', `s${id}`), 'utf8')).toBe('the original');
     for (const d of ['A', 'B']) expect(await names(join(dir, d))).toEqual([]);
   });
 
-  it('reports each message\'s own bytes with --json, not the batch average', async () => {
+  it("reports each message's own bytes with --json, not the batch average", async () => {
     await fanout(['init', 'S', 'A', 'B'], { cwd: dir });
     const sizes = [1, 10, 1000];
     const ids: string[] = [];
-    for (const n of sizes) ids.push(...lines((await fanout(['enqueue', 'S'], { cwd: dir, input: 'x'.repeat(n) })).stdout));
+    for (const n of sizes)
+      ids.push(...lines((await fanout(['enqueue', 'S'], { cwd: dir, input: 'x'.repeat(n) })).stdout));
     const r = await fanout(['run', '--from', 'S', '--to', 'A', '--to', 'B', '--json'], { cwd: dir });
     expect(r.status).toBe(0);
     const committed = new Map(
@@ -201,7 +228,17 @@ describe('fanout status', () => {
     expect(s).toMatchObject({
       location: join(dir, 'S'),
       identity: { uuid: expect.any(String), format: 1 },
-      counts: { source: 1, taken: 0, committed: 0, backout: 0, record: 0, staged: 0, delivered: 0, temp: 0, unknown: 1 },
+      counts: {
+        source: 1,
+        taken: 0,
+        committed: 0,
+        backout: 0,
+        record: 0,
+        staged: 0,
+        delivered: 0,
+        temp: 0,
+        unknown: 1,
+      },
       markers: [],
       unknown: [{ name: 'README', kind: 'file' }],
       truncated: false,
@@ -218,10 +255,18 @@ describe('fanout status', () => {
 describe('spools that cannot be used', () => {
   it('exits 2 at parse time, before any network, for a WebDAV URL without a host', async () => {
     // Issue 16: webdav+http:///path was taken as host "path" and failed later with ENOTFOUND, exit 1.
-    for (const cmd of [['status', 'webdav+http:///path'], ['init', 'webdav+https:///path'], ['run', '--from', 'webdav+http:///in', '--to', 'webdav+http:///out']]) {
+    for (const cmd of [
+      ['status', 'webdav+http:///path'],
+      ['init', 'webdav+https:///path'],
+      ['run', '--from', 'webdav+http:///in', '--to', 'webdav+http:///out'],
+    ]) {
       const r = await fanout(cmd, { cwd: dir });
       expect({ cmd, status: r.status }).toEqual({ cmd, status: 2 });
-      expect(lines(r.stderr)).toEqual([expect.stringMatching(/^fanout: webdav\+https?:\/\/\/(path|in): not a webdav\+http\(s\):\/\/host\[:port\]\/path URL \(EBADURL\)$/)]);
+      expect(lines(r.stderr)).toEqual([
+        expect.stringMatching(
+          /^fanout: webdav\+https?:\/\/\/(path|in): not a webdav\+http\(s\):\/\/host\[:port\]\/path URL \(EBADURL\)$/,
+        ),
+      ]);
     }
   });
 
@@ -230,7 +275,9 @@ describe('spools that cannot be used', () => {
     await writeFile(join(dir, 'a-file'), 'not a directory');
     const r = await fanout(['init', './a-file'], { cwd: dir });
     expect(r.status).toBe(2);
-    expect(lines(r.stderr)).toEqual([`fanout: ${join(dir, 'a-file')}: spool location exists but is not a directory (EBADENTRY)`]);
+    expect(lines(r.stderr)).toEqual([
+      `fanout: ${join(dir, 'a-file')}: spool location exists but is not a directory (EBADENTRY)`,
+    ]);
     expect(await readFile(join(dir, 'a-file'), 'utf8')).toBe('not a directory');
   });
 
@@ -253,9 +300,16 @@ describe('usage errors from the command line parser', () => {
     const cases: [string[], string][] = [
       [['status', '--bogus', 'S'], "fanout: unknown option '--bogus' (EUSAGE) (add --help for usage)"],
       [['init'], "fanout: missing required argument 'spool' (EUSAGE) (add --help for usage)"],
-      [['run', '--from', 'S', '--to', 'A', '--batch', 'x'], "fanout: option '--batch <n>' argument 'x' is invalid: expected a positive whole number (EUSAGE) (add --help for usage)"],
+      [
+        ['run', '--from', 'S', '--to', 'A', '--batch', 'x'],
+        "fanout: option '--batch <n>' argument 'x' is invalid: " +
+          'expected a positive whole number (EUSAGE) (add --help for usage)',
+      ],
       [['frobnicate'], "fanout: unknown command 'frobnicate' (EUSAGE) (add --help for usage)"],
-      [['status', '--jsno', 'S'], "fanout: unknown option '--jsno' (Did you mean --json?) (EUSAGE) (add --help for usage)"],
+      [
+        ['status', '--jsno', 'S'],
+        "fanout: unknown option '--jsno' (Did you mean --json?) (EUSAGE) (add --help for usage)",
+      ],
     ];
     for (const [args, line] of cases) {
       const r = await fanout(args, { cwd: dir });

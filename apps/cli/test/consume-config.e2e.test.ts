@@ -20,7 +20,10 @@ async function deliver(...contents: string[]): Promise<string[]> {
 describe('fanout consume', () => {
   it('hands each message to the command on stdin with FANOUT_ID and FANOUT_SPOOL, and deletes it on exit 0', async () => {
     const [id] = await deliver('the content');
-    const r = await fanout(['consume', 'A', '--exec', 'cat > "out.$FANOUT_ID"; printf "%s" "$FANOUT_SPOOL" > spool.txt'], { cwd: dir });
+    const r = await fanout(
+      ['consume', 'A', '--exec', 'cat > "out.$FANOUT_ID"; printf "%s" "$FANOUT_SPOOL" > spool.txt'],
+      { cwd: dir },
+    );
     expect(r.status).toBe(0);
     expect(await readFile(join(dir, `out.${id}`), 'utf8')).toBe('the content');
     expect(await readFile(join(dir, 'spool.txt'), 'utf8')).toBe(join(dir, 'A'));
@@ -31,7 +34,13 @@ describe('fanout consume', () => {
     const [id] = await deliver('retry me');
     const r = await fanout(['consume', 'A', '--exec', 'cat > /dev/null; exit 7'], { cwd: dir });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`^fanout: ${join(dir, 'A')}: c${id}\\.[^:]+: command exited with status 7; message released \\(EIO\\) \\[failed attempt 1 of 5\\]$`, 'm'));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^fanout: ${join(dir, 'A')}: c${id}\\.[^:]+: command exited with status 7; ` +
+          `message released \\(EIO\\) \\[failed attempt 1 of 5\\]$`,
+        'm',
+      ),
+    );
     expect(await delivered(join(dir, 'A'))).toEqual(new Map([[id, 'retry me']]));
 
     const retry = await fanout(['consume', 'A', '--exec', 'cat > got', '--json'], { cwd: dir });
@@ -50,7 +59,15 @@ describe('fanout consume', () => {
     const r = await fanout(['consume', 'A', '--exec', 'cat > /dev/null; exit 3', '--json'], { cwd: dir });
     expect(r.status).toBe(1);
     expect(lines(r.stderr).filter((l) => l.includes('message released'))).toHaveLength(2);
-    expect(jsonEvent(lines(r.stdout).at(-1)!)).toEqual({ type: 'summary', spool: join(dir, 'A'), consumed: 0, failed: 2, released: 2, held: 0, staleClaimsReleased: 0 });
+    expect(jsonEvent(lines(r.stdout).at(-1)!)).toEqual({
+      type: 'summary',
+      spool: join(dir, 'A'),
+      consumed: 0,
+      failed: 2,
+      released: 2,
+      held: 0,
+      staleClaimsReleased: 0,
+    });
     expect([...(await delivered(join(dir, 'A'))).keys()].sort()).toEqual(ids.sort());
   });
 
@@ -96,12 +113,19 @@ routes:
       ['first', 1],
       ['second', 1],
     ]);
-    expect(await delivered(join(dir, 'A'))).toEqual(new Map([[s1, 'from S'], [t1, 'from T']]));
+    expect(await delivered(join(dir, 'A'))).toEqual(
+      new Map([
+        [s1, 'from S'],
+        [t1, 'from T'],
+      ]),
+    );
     expect(await delivered(join(dir, 'B'))).toEqual(new Map([[s1, 'from S']]));
 
     const status = await fanout(['--config', 'fanout.yaml', 'status', '--json'], { cwd: dir });
     expect(status.status).toBe(0);
-    expect(lines(status.stdout).map((l) => (JSON.parse(l) as { location: string }).location)).toEqual(['S', 'T', 'A', 'B'].map((d) => join(dir, d)));
+    expect(lines(status.stdout).map((l) => (JSON.parse(l) as { location: string }).location)).toEqual(
+      ['S', 'T', 'A', 'B'].map((d) => join(dir, d)),
+    );
     const recover = await fanout(['recover', 's', '--config', 'fanout.yaml'], { cwd: dir });
     expect(recover.status).toBe(0);
     expect(recover.stdout).toContain(`${join(dir, 'S')}: 0 rolled back`);

@@ -9,7 +9,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BIN, type CliOptions, type CliResult, spawnFanout } from './cli-harness.js';
 
 /** Poll until `check` holds; fail (naming `what`) if it never does. */
-export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -40,7 +44,11 @@ export function startFanout(args: readonly string[], options: CliOptions = {}): 
  * as its child; signals go to `fanout` itself, not to the wrapper.
  */
 export function startWrapped(wrapper: readonly string[], args: readonly string[], options: CliOptions = {}): Running {
-  const child = spawn(wrapper[0]!, [...wrapper.slice(1), process.execPath, BIN, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(wrapper[0]!, [...wrapper.slice(1), process.execPath, BIN, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout!.setEncoding('utf8');
   child.stderr!.setEncoding('utf8');
   const done = new Promise<CliResult>((resolve, reject) => {

@@ -46,7 +46,11 @@ import {
 afterEach(stopEverything);
 
 /** A fresh S → A, B layout with `contents` enqueued, in `dir/name`. */
-async function prepare(dir: string, name: string, contents: readonly string[]): Promise<{ layout: Layout; expected: Map<string, string> }> {
+async function prepare(
+  dir: string,
+  name: string,
+  contents: readonly string[],
+): Promise<{ layout: Layout; expected: Map<string, string> }> {
   const at = join(dir, name);
   await mkdir(at);
   await initSpools(at, ['S', 'A', 'B']);
@@ -63,7 +67,11 @@ function at(layout: Layout, dir: string): Layout {
  * Every name change a plain `fanout run` of the template makes, counted under strace without
  * injecting anything (on a copy of the template).
  */
-async function countNameChanges(template: Layout, copyDir: string, extra: readonly string[] = []): Promise<TracedCall[]> {
+async function countNameChanges(
+  template: Layout,
+  copyDir: string,
+  extra: readonly string[] = [],
+): Promise<TracedCall[]> {
   const layout = at(template, await copyTree(template.dir, copyDir));
   const log = join(copyDir, 'strace.log');
   const r = await runToEnd(tracedArgv(fanoutArgv(runArgs(layout, extra)), log), { cwd: layout.dir, env: TRACED_ENV });
@@ -94,22 +102,36 @@ describe('defect 1: SIGKILL of fanout run at every name change, with a consumer 
       const where = `kill before #${k + 1}/${points.length} ${point.text}`;
       const layout = at(template, await copyTree(template.dir, join(dir, `kill${k}`)));
       const log = join(layout.dir, 'strace.log');
-      const killed = await runToEnd(tracedArgv(fanoutArgv(runArgs(layout)), log, `${point.syscall}:signal=SIGKILL:when=${point.nth}`), { cwd: layout.dir, env: TRACED_ENV });
+      const killed = await runToEnd(
+        tracedArgv(fanoutArgv(runArgs(layout)), log, `${point.syscall}:signal=SIGKILL:when=${point.nth}`),
+        { cwd: layout.dir, env: TRACED_ENV },
+      );
       const problems: string[] = [];
-      if (killed.signal !== 'SIGKILL') problems.push(`the run was not killed (status ${killed.status}): the point was not reached`);
+      if (killed.signal !== 'SIGKILL')
+        problems.push(`the run was not killed (status ${killed.status}): the point was not reached`);
       const last = parseTrace(await readFile(log, 'utf8'), layout.dir).at(-1);
       // What an operator sees at the moment of the crash: some messages already delivered?
-      const visible = (await Promise.all(layout.destinations.map((d) => deliveredIds(join(layout.dir, d))))).flat().length;
+      const visible = (await Promise.all(layout.destinations.map((d) => deliveredIds(join(layout.dir, d))))).flat()
+        .length;
       // A consumer running before anyone recovers: it takes whatever is delivered.
-      for (const [i, r] of (await consumeAll(layout)).entries()) if (r.status !== 0) problems.push(`consume ${layout.destinations[i]} before recovery exited ${r.status}: ${r.stderr}`);
+      for (const [i, r] of (await consumeAll(layout)).entries())
+        if (r.status !== 0)
+          problems.push(`consume ${layout.destinations[i]} before recovery exited ${r.status}: ${r.stderr}`);
       // Then the operator recovers, runs again and consumes again (drain).
       problems.push(...(await drain(layout)), ...(await judgeEnd(layout, expected)));
       return { where, killedAt: last?.text, visible, problems };
     });
 
     // The sweep did reach points where delivered copies were already visible (inside the publish).
-    expect(outcomes.filter((o) => o.visible > 0).length, 'no kill landed after a first delivery became visible').toBeGreaterThan(0);
-    const failures = outcomes.filter((o) => o.problems.length > 0).map((o) => `${o.where} (died at ${o.killedAt}, ${o.visible} delivered visible):\n    ${o.problems.join('\n    ')}`);
+    expect(
+      outcomes.filter((o) => o.visible > 0).length,
+      'no kill landed after a first delivery became visible',
+    ).toBeGreaterThan(0);
+    const failures = outcomes
+      .filter((o) => o.problems.length > 0)
+      .map(
+        (o) => `${o.where} (died at ${o.killedAt}, ${o.visible} delivered visible):\n    ${o.problems.join('\n    ')}`,
+      );
     expect(failures, `${failures.length} of ${outcomes.length} kill points broke exactly-once`).toEqual([]);
   }, 150_000);
 });
@@ -118,7 +140,8 @@ describe('defect 2: an owner paused after its last lease check, past its lease, 
   it('never loses the message, wherever the pause falls', async () => {
     requireTools(['strace', 'unshare', 'nsenter', 'od']);
     const dir = await scratch();
-    const LEASE = 3000; // short, yet long enough for the owner to reach its commit (before 2/3 of it) under strace on a busy machine
+    // short, yet long enough for the owner to reach its commit (before 2/3 of it) under strace on a busy machine
+    const LEASE = 3000;
     const other = await namespace({ hostname: 'other-host' });
     const { layout: template, expected } = await prepare(dir, 'template', ['the only message\n']);
     const points = await countNameChanges(template, join(dir, 'count'), ['--lease', String(LEASE)]);
@@ -129,17 +152,31 @@ describe('defect 2: an owner paused after its last lease check, past its lease, 
       const log = join(layout.dir, 'strace.log');
       // delay_enter holds the thread at the call's entry: the call has not happened yet. (A
       // SIGSTOP injected by strace only takes effect once the call has returned.)
-      const owner = start(tracedArgv(fanoutArgv(runArgs(layout, ['--lease', String(LEASE)])), log, `${point.syscall}:delay_enter=100s:when=${point.nth}`), { cwd: layout.dir, env: TRACED_ENV });
+      const owner = start(
+        tracedArgv(
+          fanoutArgv(runArgs(layout, ['--lease', String(LEASE)])),
+          log,
+          `${point.syscall}:delay_enter=100s:when=${point.nth}`,
+        ),
+        { cwd: layout.dir, env: TRACED_ENV },
+      );
       const problems: string[] = [];
       let paused = false;
-      await waitFor(where, async () => {
-        if (owner.exited) return true;
-        const calls = parseTrace(await readFile(log, 'utf8').catch(() => ''), layout.dir);
-        const last = calls.at(-1);
-        paused = last !== undefined && !last.finished && last.syscall === point.syscall && last.nth === point.nth;
-        return paused;
-      }, 20_000);
-      if (!paused) problems.push(`the point was never reached (the run ended with ${owner.exited ? (await owner.done).status : '?'})`);
+      await waitFor(
+        where,
+        async () => {
+          if (owner.exited) return true;
+          const calls = parseTrace(await readFile(log, 'utf8').catch(() => ''), layout.dir);
+          const last = calls.at(-1);
+          paused = last !== undefined && !last.finished && last.syscall === point.syscall && last.nth === point.nth;
+          return paused;
+        },
+        20_000,
+      );
+      if (!paused)
+        problems.push(
+          `the point was never reached (the run ended with ${owner.exited ? (await owner.done).status : '?'})`,
+        );
       else {
         // Freeze the whole owner (its timers too), as a SIGSTOP or a long GC or VM pause would.
         process.kill(owner.pid, 'SIGSTOP');
@@ -152,13 +189,18 @@ describe('defect 2: an owner paused after its last lease check, past its lease, 
         if (tracer !== undefined) process.kill(tracer, 'SIGKILL'); // lets the held call go on
       }
       await endWithin(owner, 20_000, 'the resumed owner');
-      const second = await runToEnd(other.wrap(fanoutArgv(runArgs(layout, ['--lease', String(LEASE)])), layout.dir), { cwd: layout.dir });
-      if (second.status !== 0) problems.push(`second run on other-host exited ${second.status}: ${second.stderr.trim()}`);
+      const second = await runToEnd(other.wrap(fanoutArgv(runArgs(layout, ['--lease', String(LEASE)])), layout.dir), {
+        cwd: layout.dir,
+      });
+      if (second.status !== 0)
+        problems.push(`second run on other-host exited ${second.status}: ${second.stderr.trim()}`);
       problems.push(...(await drain(layout)), ...(await judgeEnd(layout, expected)));
       return { where, problems, owner: (await owner.done).stderr.trim() };
     });
 
-    const failures = outcomes.filter((o) => o.problems.length > 0).map((o) => `${o.where}:\n    ${o.problems.join('\n    ')}\n    (paused owner said: ${o.owner})`);
+    const failures = outcomes
+      .filter((o) => o.problems.length > 0)
+      .map((o) => `${o.where}:\n    ${o.problems.join('\n    ')}\n    (paused owner said: ${o.owner})`);
     expect(failures, `${failures.length} of ${outcomes.length} pause points broke exactly-once`).toEqual([]);
   }, 150_000);
 });
@@ -204,7 +246,11 @@ describe('defect 4: a rollback whose removals fail', () => {
       } else {
         atCleanup(async () => void (await runToEnd(['chattr', '-a', A], { cwd: '/' })));
         const attr = await runToEnd(['chattr', '+a', A], { cwd: layout.dir });
-        if (attr.status !== 0) throw new Error(`this test needs a filesystem with append-only directories (chattr +a, e.g. ext4) under the temp dir: ${attr.stderr}`);
+        if (attr.status !== 0)
+          throw new Error(
+            `this test needs a filesystem with append-only directories ` +
+              `(chattr +a, e.g. ext4) under the temp dir: ${attr.stderr}`,
+          );
         try {
           failed = await runToEnd(fanoutArgv(args), { cwd: layout.dir, env });
         } finally {
@@ -213,10 +259,13 @@ describe('defect 4: a rollback whose removals fail', () => {
       }
       // The fault is gone now (the mount namespace died with the run; the attribute is cleared).
       expect(failed.status, `the failing run: ${failed.stderr}`).not.toBe(0);
-      expect((await waiting(join(layout.dir, 'S'))).sort(), 'messages still waiting after the failed run').toEqual([...expected.keys()].sort());
+      expect((await waiting(join(layout.dir, 'S'))).sort(), 'messages still waiting after the failed run').toEqual(
+        [...expected.keys()].sort(),
+      );
       // Nothing was committed, so a consumer must get nothing.
       const early = await consumeAll(layout);
-      for (const d of layout.destinations) expect([...(await consumedBy(logOf(layout, d))).keys()], `${d}: consumed before any commit`).toEqual([]);
+      for (const d of layout.destinations)
+        expect([...(await consumedBy(logOf(layout, d))).keys()], `${d}: consumed before any commit`).toEqual([]);
       for (const r of early) expect(r.status).toBe(0);
       const problems = [...(await drain(layout)), ...(await judgeEnd(layout, expected))];
       expect(problems, `failing run said: ${failed.stderr.trim()}`).toEqual([]);
@@ -236,11 +285,17 @@ describe('defect 6: a transform that stalls', () => {
     const { layout, expected } = await prepare(dir, 'spools', ['stuck message\n']);
     await writeFile(join(layout.dir, 'stalled.mjs'), STALLED_TRANSFORM);
     // The fix is to give up on a stalled copy after a timeout; the test asks for a short one.
-    const run = start(fanoutArgv(runArgs(layout, ['--transform', './stalled.mjs'])), { cwd: layout.dir, env: { FANOUT_STALL_TIMEOUT_MS: '2000' } });
+    const run = start(fanoutArgv(runArgs(layout, ['--transform', './stalled.mjs'])), {
+      cwd: layout.dir,
+      env: { FANOUT_STALL_TIMEOUT_MS: '2000' },
+    });
     const r = await Promise.race([run.done, sleep(30_000).then(() => undefined)]);
     expect(r, 'fanout run with a stalled transform was still running after 30 s').toBeDefined();
     expect(r!.signal, r!.stderr).toBeNull();
-    expect(r!.status, `fanout run with a stalled transform exited ${r!.status}; stderr: ${JSON.stringify(r!.stderr)}`).not.toBe(0);
+    expect(
+      r!.status,
+      `fanout run with a stalled transform exited ${r!.status}; stderr: ${JSON.stringify(r!.stderr)}`,
+    ).not.toBe(0);
     expect(r!.stderr.trim(), 'a failure must be reported').not.toBe('');
     expect(await waiting(join(layout.dir, 'S'))).toEqual([...expected.keys()]);
     const problems = [...(await drain(layout)), ...(await judgeEnd(layout, expected))];

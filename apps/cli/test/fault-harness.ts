@@ -169,12 +169,17 @@ export async function stopEverything(): Promise<void> {
 export async function endWithin(p: Proc, ms: number, what: string): Promise<CliResult> {
   const timer = sleep(ms).then(() => 'timeout' as const);
   const r = await Promise.race([p.done, timer]);
-  if (r === 'timeout') throw new Error(`${what} still running after ${ms} ms: ${p.argv.join(' ')}\nstderr: ${p.stderr()}`);
+  if (r === 'timeout')
+    throw new Error(`${what} still running after ${ms} ms: ${p.argv.join(' ')}\nstderr: ${p.stderr()}`);
   return r;
 }
 
 /** Poll until `check` holds; throw (naming `what`) after `timeoutMs`. */
-export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 20_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -216,7 +221,11 @@ export function procStatus(pid: number, field: string): string | undefined {
 }
 
 /** Run several async jobs with at most `n` at a time; results in input order. */
-export async function inParallel<T, R>(items: readonly T[], n: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function inParallel<T, R>(
+  items: readonly T[],
+  n: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   await Promise.all(
@@ -252,7 +261,11 @@ export async function initSpools(dir: string, spools: readonly string[]): Promis
 }
 
 /** Enqueue one message per content into `spool`; returns id → content. */
-export async function enqueueAll(dir: string, spool: string, contents: readonly string[]): Promise<Map<string, string>> {
+export async function enqueueAll(
+  dir: string,
+  spool: string,
+  contents: readonly string[],
+): Promise<Map<string, string>> {
   if (contents.length === 0) return new Map();
   const staging = join(dir, '.incoming');
   await mkdir(staging, { recursive: true });
@@ -266,7 +279,8 @@ export async function enqueueAll(dir: string, spool: string, contents: readonly 
   if (r.status !== 0) throw new Error(`fanout enqueue failed: ${r.stderr}`);
   await rm(staging, { recursive: true, force: true });
   const ids = lines(r.stdout);
-  if (ids.length !== contents.length) throw new Error(`fanout enqueue printed ${ids.length} ids for ${contents.length} files`);
+  if (ids.length !== contents.length)
+    throw new Error(`fanout enqueue printed ${ids.length} ids for ${contents.length} files`);
   return new Map(ids.map((id, k) => [id, contents[k]!]));
 }
 
@@ -285,7 +299,10 @@ export function recordingExec(log: string, gate?: string): string {
   const hex = `od -An -v -tx1 | tr -d ' \\n'`;
   const record = `printf '%s %s\\n' "$FANOUT_ID" "$c" >> '${log}'`;
   if (gate === undefined) return `c=$(${hex}); ${record}`;
-  return `c=$(${hex}); : > '${gate}/entered-'"$FANOUT_ID"; while [ ! -e '${gate}/open' ]; do sleep 0.02; done; ${record}`;
+  return (
+    `c=$(${hex}); : > '${gate}/entered-'"$FANOUT_ID"; ` +
+    `while [ ! -e '${gate}/open' ]; do sleep 0.02; done; ${record}`
+  );
 }
 
 /** What each consumer log says: id → hex contents, one per acceptance. */
@@ -335,7 +352,11 @@ export function logOf(layout: Layout, d: string): string {
 
 /** `fanout consume <d> --exec <record>` for every destination at once; the statuses. */
 export async function consumeAll(layout: Layout, wrap: (argv: string[]) => string[] = (a) => a): Promise<CliResult[]> {
-  return Promise.all(layout.destinations.map((d) => runToEnd(wrap(fanoutArgv(['consume', d, '--exec', recordingExec(logOf(layout, d))])), { cwd: layout.dir })));
+  return Promise.all(
+    layout.destinations.map((d) =>
+      runToEnd(wrap(fanoutArgv(['consume', d, '--exec', recordingExec(logOf(layout, d))])), { cwd: layout.dir }),
+    ),
+  );
 }
 
 /** The `run` arguments of a layout. */
@@ -355,7 +376,8 @@ export async function drain(layout: Layout): Promise<string[]> {
   const run = await runToEnd(fanoutArgv(runArgs(layout)), { cwd: layout.dir });
   if (run.status !== 0) problems.push(`final fanout run exited ${run.status}: ${run.stderr.trim()}`);
   for (const [k, r] of (await consumeAll(layout)).entries()) {
-    if (r.status !== 0) problems.push(`final fanout consume ${layout.destinations[k]} exited ${r.status}: ${r.stderr.trim()}`);
+    if (r.status !== 0)
+      problems.push(`final fanout consume ${layout.destinations[k]} exited ${r.status}: ${r.stderr.trim()}`);
   }
   return problems;
 }
@@ -375,7 +397,8 @@ export async function judgeEnd(layout: Layout, expected: ReadonlyMap<string, str
       else if (got.length > 1) problems.push(`${d}: ${id} consumed ${got.length} times (duplicate)`);
       if (got.some((h) => h !== hexOf(content))) problems.push(`${d}: ${id} consumed with wrong content`);
     }
-    for (const id of seen.keys()) if (!expected.has(id)) problems.push(`${d}: consumed ${id}, which was never enqueued`);
+    for (const id of seen.keys())
+      if (!expected.has(id)) problems.push(`${d}: consumed ${id}, which was never enqueued`);
   }
   const allowed = new Set(['.fanout-spool', ...(layout.operatorFiles ?? [])]);
   for (const spool of [layout.source, ...layout.destinations]) {
@@ -405,7 +428,19 @@ export const TRACED_ENV: NodeJS.ProcessEnv = { UV_THREADPOOL_SIZE: '1' };
  * signal are the program's own.
  */
 export function tracedArgv(argv: readonly string[], log: string, inject?: string): string[] {
-  return ['strace', '-D', '-f', '-qq', '-o', log, '-e', `trace=${NAME_CHANGES.join(',')}`, ...(inject ? ['-e', `inject=${inject}`] : []), '--', ...argv];
+  return [
+    'strace',
+    '-D',
+    '-f',
+    '-qq',
+    '-o',
+    log,
+    '-e',
+    `trace=${NAME_CHANGES.join(',')}`,
+    ...(inject ? ['-e', `inject=${inject}`] : []),
+    '--',
+    ...argv,
+  ];
 }
 
 /** One traced system call. */
@@ -433,7 +468,12 @@ export function parseTrace(text: string, dir?: string): TracedCall[] {
     const nth = (counts.get(key) ?? 0) + 1;
     counts.set(key, nth);
     const finished = /\)\s+=\s+(-?\d+|0x[0-9a-f]+)/.test(line);
-    const shown = dir ? line.replace(/^\d+\s+/, '').split(dir).join('…') : line.replace(/^\d+\s+/, '');
+    const shown = dir
+      ? line
+          .replace(/^\d+\s+/, '')
+          .split(dir)
+          .join('…')
+      : line.replace(/^\d+\s+/, '');
     calls.push({ tid, syscall, text: shown, nth, finished });
   }
   return calls;
@@ -473,17 +513,21 @@ export async function namespace(options: { hostname?: string; pid?: boolean }): 
   const script = options.hostname !== undefined ? 'hostname "$1" && exec sleep 100000' : 'exec sleep 100000';
   const unshare = start(['unshare', ...flags, '--', 'sh', '-c', script, 'sh', options.hostname ?? ''], { cwd: '/' });
   let holder = 0;
-  await waitFor('the namespace holder to start', () => {
-    const [c] = childPids(unshare.pid);
-    if (c === undefined) return unshare.exited;
-    try {
-      if (readFileSync(`/proc/${c}/comm`, 'utf8').trim() !== 'sleep') return false;
-    } catch {
-      return false;
-    }
-    holder = c;
-    return true;
-  }, 10_000);
+  await waitFor(
+    'the namespace holder to start',
+    () => {
+      const [c] = childPids(unshare.pid);
+      if (c === undefined) return unshare.exited;
+      try {
+        if (readFileSync(`/proc/${c}/comm`, 'utf8').trim() !== 'sleep') return false;
+      } catch {
+        return false;
+      }
+      holder = c;
+      return true;
+    },
+    10_000,
+  );
   if (holder === 0) throw new Error(`unshare ${flags.join(' ')} failed: ${unshare.stderr()}`);
   alsoKill(holder);
   const ns: Namespace = {
@@ -496,7 +540,9 @@ export async function namespace(options: { hostname?: string; pid?: boolean }): 
     },
     async nextPid(pid) {
       if (options.pid !== true) throw new Error('nextPid needs a PID namespace');
-      const r = await runToEnd(ns.wrap(['sh', '-c', `echo ${pid - 1} > /proc/sys/kernel/ns_last_pid`], '/'), { cwd: '/' });
+      const r = await runToEnd(ns.wrap(['sh', '-c', `echo ${pid - 1} > /proc/sys/kernel/ns_last_pid`], '/'), {
+        cwd: '/',
+      });
       if (r.status !== 0) throw new Error(`cannot set ns_last_pid: ${r.stderr}`);
     },
     async close() {
@@ -512,13 +558,17 @@ export async function namespace(options: { hostname?: string; pid?: boolean }): 
 /** The process a namespaced command runs as: the child of its nsenter (host pid), and its pid inside. */
 export async function insideOf(p: Proc): Promise<{ hostPid: number; nsPid: number }> {
   let hostPid = 0;
-  await waitFor(`the command inside the namespace to start: ${p.argv.join(' ')}`, () => {
-    if (p.exited) throw new Error(`${p.argv.join(' ')} ended: ${p.stderr()}`);
-    const [c] = childPids(p.pid);
-    if (c === undefined) return false;
-    hostPid = c;
-    return true;
-  }, 10_000);
+  await waitFor(
+    `the command inside the namespace to start: ${p.argv.join(' ')}`,
+    () => {
+      if (p.exited) throw new Error(`${p.argv.join(' ')} ended: ${p.stderr()}`);
+      const [c] = childPids(p.pid);
+      if (c === undefined) return false;
+      hostPid = c;
+      return true;
+    },
+    10_000,
+  );
   alsoKill(hostPid);
   const nsPids = (procStatus(hostPid, 'NSpid') ?? '').trim().split(/\s+/).map(Number);
   return { hostPid, nsPid: nsPids[nsPids.length - 1] ?? hostPid };

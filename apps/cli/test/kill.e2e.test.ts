@@ -18,7 +18,11 @@ const DESTINATIONS = ['A', 'B'] as const;
  * after its first one (counted from there, not from the spawn, so that the
  * process's start-up time does not decide where the kill lands).
  */
-async function killMidway(args: string[], cwd: string, how: { delayMs: number } | { afterLines: number }): Promise<void> {
+async function killMidway(
+  args: string[],
+  cwd: string,
+  how: { delayMs: number } | { afterLines: number },
+): Promise<void> {
   const { child, done } = spawnFanout([...args, '--json'], { cwd });
   let seen = 0;
   child.stdout!.on('data', (chunk: string) => {
@@ -47,7 +51,9 @@ describe('SIGKILL of fanout run at random moments', () => {
         const concurrency = randomInt(1, 4);
         const how = iteration % 2 === 0 ? { delayMs: randomInt(0, 150) } : { afterLines: randomInt(1, 2 * MESSAGES) };
         const killRecoverToo = iteration % 3 === 2;
-        const where = `iteration ${iteration}: batch ${batch}, concurrency ${concurrency}, kill ${JSON.stringify(how)}${killRecoverToo ? ', recover killed too' : ''}`;
+        const where =
+          `iteration ${iteration}: batch ${batch}, concurrency ${concurrency}, ` +
+          `kill ${JSON.stringify(how)}${killRecoverToo ? ', recover killed too' : ''}`;
 
         expect((await fanout(['init', 'S', 'A', 'B'], { cwd: dir })).status, where).toBe(0);
         const files: string[] = [];
@@ -64,7 +70,23 @@ describe('SIGKILL of fanout run at random moments', () => {
         expect(ids, where).toHaveLength(MESSAGES);
         const expected = new Map(ids.map((id, k) => [id, contents[k]!]));
 
-        await killMidway(['run', '--from', 'S', '--to', 'A', '--to', 'B', '--batch', String(batch), '--concurrency', String(concurrency)], dir, how);
+        await killMidway(
+          [
+            'run',
+            '--from',
+            'S',
+            '--to',
+            'A',
+            '--to',
+            'B',
+            '--batch',
+            String(batch),
+            '--concurrency',
+            String(concurrency),
+          ],
+          dir,
+          how,
+        );
 
         // Invariant 3 (staged), before any recovery: a d<id> exists only if s<id> is gone, and is complete.
         const s0 = await snapshot(join(dir, 'S'));
@@ -81,7 +103,8 @@ describe('SIGKILL of fanout run at random moments', () => {
         const rec = await fanout(['recover', 'S'], { cwd: dir });
         expect(rec.status, `${where}: recover: ${rec.stderr}`).toBe(0);
 
-        // Invariants 1 and 2 after recovery: each message is either still in S (and nowhere else) or in every destination (and not in S).
+        // Invariants 1 and 2 after recovery: each message is either still in S (and nowhere else) or in every
+        // destination (and not in S).
         const s1 = await snapshot(join(dir, 'S'));
         const dests = await Promise.all(DESTINATIONS.map((d) => snapshot(join(dir, d))));
         for (const [id, content] of expected) {
@@ -93,9 +116,15 @@ describe('SIGKILL of fanout run at random moments', () => {
           }
           if (inSource) expect(s1.get(`s${id}`), `${where}: s${id} content`).toBe(content);
         }
-        expect([...s1.keys()].filter((n) => !n.startsWith('s')), `${where}: S after recover`).toEqual([]);
+        expect(
+          [...s1.keys()].filter((n) => !n.startsWith('s')),
+          `${where}: S after recover`,
+        ).toEqual([]);
         for (const [i, d] of DESTINATIONS.entries()) {
-          expect([...dests[i]!.keys()].filter((n) => !n.startsWith('d')), `${where}: ${d} after recover`).toEqual([]);
+          expect(
+            [...dests[i]!.keys()].filter((n) => !n.startsWith('d')),
+            `${where}: ${d} after recover`,
+          ).toEqual([]);
         }
 
         const finish = await fanout(['run', '--from', 'S', '--to', 'A', '--to', 'B'], { cwd: dir });
@@ -136,7 +165,11 @@ describe('SIGTERM and SIGINT of fanout run', () => {
         const r = await done;
         expect(r.status).toBe(status);
         expect(r.stderr).toContain(`${signal}: finishing or rolling back the messages in flight`);
-        const summary = JSON.parse(lines(r.stdout).at(-1)!) as { type: string; interrupted: boolean; committed: number };
+        const summary = JSON.parse(lines(r.stdout).at(-1)!) as {
+          type: string;
+          interrupted: boolean;
+          committed: number;
+        };
         expect(summary).toMatchObject({ type: 'summary', interrupted: true });
         // No recovery needed: every message is either still in S or delivered, and no protocol file is left.
         const s = await names(join(dir, 'S'));
@@ -157,7 +190,10 @@ describe('fanout run --watch', () => {
     const { dir, cleanup } = await tempDir();
     try {
       await fanout(['init', 'S', 'A'], { cwd: dir });
-      const { child, done } = spawnFanout(['run', '--from', 'S', '--to', 'A', '--watch', '--interval', '50', '--json'], { cwd: dir });
+      const { child, done } = spawnFanout(
+        ['run', '--from', 'S', '--to', 'A', '--watch', '--interval', '50', '--json'],
+        { cwd: dir },
+      );
       const [id] = lines((await fanout(['enqueue', 'S'], { cwd: dir, input: 'late arrival' })).stdout);
       child.stdout!.on('data', (chunk: string) => {
         if (chunk.includes('"message-committed"')) child.kill('SIGTERM');

@@ -29,9 +29,33 @@ describe('--metrics', () => {
   it('serves queue depth, counters, latency histograms and route state while run --watch works, and /healthz', async () => {
     await fanout(['init', 'S', 'A'], { cwd: dir });
     const slow = join(dir, 'slow.mjs');
-    await writeFile(slow, "import { Transform } from 'node:stream';\nexport default () => new Transform({ transform(c, _e, cb) { setTimeout(() => cb(null, c), 300); } });\n");
+    await writeFile(
+      slow,
+      "import { Transform } from 'node:stream';\n" +
+        'export default () => new Transform({ transform(c, _e, cb) { setTimeout(() => cb(null, c), 300); } });\n',
+    );
     for (let i = 0; i < 5; i++) await fanout(['enqueue', 'S'], { cwd: dir, input: `m${i}` });
-    const daemon = startFanout(['run', '--from', 'S', '--to', 'A', '--transform', slow, '--batch', '1', '--concurrency', '1', '--watch', '--interval', '100', '--metrics', '127.0.0.1:0'], { cwd: dir });
+    const daemon = startFanout(
+      [
+        'run',
+        '--from',
+        'S',
+        '--to',
+        'A',
+        '--transform',
+        slow,
+        '--batch',
+        '1',
+        '--concurrency',
+        '1',
+        '--watch',
+        '--interval',
+        '100',
+        '--metrics',
+        '127.0.0.1:0',
+      ],
+      { cwd: dir },
+    );
     try {
       await waitFor('the metrics server', () => metricsUrl(daemon.stderr()) !== undefined);
       const base = metricsUrl(daemon.stderr())!;
@@ -41,10 +65,17 @@ describe('--metrics', () => {
       // Scraped in the middle of the run: some messages still wait.
       const during = await (await fetch(`${base}/metrics`)).text();
       expect(sample(during, `fanout_queue_messages{spool="${S}",kind="waiting"}`)).toBeGreaterThan(0);
-      expect(sample(during, `fanout_oldest_message_age_seconds{spool="${S}",kind="waiting"}`)).toBeGreaterThanOrEqual(0);
+      expect(sample(during, `fanout_oldest_message_age_seconds{spool="${S}",kind="waiting"}`)).toBeGreaterThanOrEqual(
+        0,
+      );
       expect(sample(during, 'fanout_route_up{route="default"}')).toBe(1);
 
-      await waitFor('every message fanned out', async () => sample(await (await fetch(`${base}/metrics`)).text(), 'fanout_messages_fanned_out_total{route="default"}') === 5);
+      await waitFor(
+        'every message fanned out',
+        async () =>
+          sample(await (await fetch(`${base}/metrics`)).text(), 'fanout_messages_fanned_out_total{route="default"}') ===
+          5,
+      );
       const after = await (await fetch(`${base}/metrics`)).text();
       expect(sample(after, `fanout_queue_messages{spool="${S}",kind="waiting"}`)).toBe(0);
       expect(sample(after, `fanout_queue_messages{spool="${A}",kind="delivered"}`)).toBe(5);
@@ -69,11 +100,33 @@ describe('--metrics', () => {
     await fanout(['init', 'S', 'A'], { cwd: dir });
     await fanout(['enqueue', 'S'], { cwd: dir, input: 'one' });
     await fanout(['run', '--from', 'S', '--to', 'A'], { cwd: dir });
-    const consumer = startFanout(['consume', 'A', '--watch', '--interval', '100', '--max-backoff', '300', '--exec', 'cat > /dev/null', '--metrics', '127.0.0.1:0'], { cwd: dir });
+    const consumer = startFanout(
+      [
+        'consume',
+        'A',
+        '--watch',
+        '--interval',
+        '100',
+        '--max-backoff',
+        '300',
+        '--exec',
+        'cat > /dev/null',
+        '--metrics',
+        '127.0.0.1:0',
+      ],
+      { cwd: dir },
+    );
     try {
       await waitFor('the metrics server', () => metricsUrl(consumer.stderr()) !== undefined);
       const base = metricsUrl(consumer.stderr())!;
-      await waitFor('the message consumed', async () => sample(await (await fetch(`${base}/metrics`)).text(), `fanout_messages_consumed_total{spool="${join(dir, 'A')}"}`) === 1);
+      await waitFor(
+        'the message consumed',
+        async () =>
+          sample(
+            await (await fetch(`${base}/metrics`)).text(),
+            `fanout_messages_consumed_total{spool="${join(dir, 'A')}"}`,
+          ) === 1,
+      );
       const { rename } = await import('node:fs/promises');
       await rename(join(dir, 'A'), join(dir, 'A.away'));
       await waitFor('the spool down', async () => (await fetch(`${base}/healthz`)).status === 503);
@@ -107,7 +160,9 @@ describe('--json lines', () => {
     const bad = await fanout(['run', '--from', 'S', '--to', 'missing', '--json'], { cwd: dir });
     expect(bad.status).toBe(2);
     const out = lines(bad.stdout).map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(out).toContainEqual(expect.objectContaining({ level: 'fatal', type: 'error', error: expect.objectContaining({ code: 'ENOTSPOOL' }) }));
+    expect(out).toContainEqual(
+      expect.objectContaining({ level: 'fatal', type: 'error', error: expect.objectContaining({ code: 'ENOTSPOOL' }) }),
+    );
     expect(typeof out[0]!.ts).toBe('string');
   });
 });

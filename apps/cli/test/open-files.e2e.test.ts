@@ -21,7 +21,10 @@ afterEach(async () => cleanup());
 /** Run the built `fanout` with `args` in `dir` after `ulimit -n <limit>`, the way a shell or unit file would. */
 function fanoutUnderLimit(limit: number, args: readonly string[]): Promise<CliResult> {
   const quoted = args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const child = spawn('bash', ['-c', `ulimit -n ${limit} && exec "$0" "$1" ${quoted}`, process.execPath, BIN], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bash', ['-c', `ulimit -n ${limit} && exec "$0" "$1" ${quoted}`, process.execPath, BIN], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
@@ -47,21 +50,39 @@ async function enqueueMany(count: number): Promise<string[]> {
 }
 
 describe.runIf(process.platform === 'linux')('fanout run under ulimit -n 64', () => {
-  it.each([['128'], ['8']])('delivers all 400 messages to 3 spools with --batch %s --concurrency 16, exit 0, nothing left in S', async (batch) => {
-    await fanout(['init', 'S', 'A', 'B', 'C'], { cwd: dir });
-    const ids = await enqueueMany(400);
-    expect(ids).toHaveLength(400);
+  it.each([['128'], ['8']])(
+    'delivers all 400 messages to 3 spools with --batch %s --concurrency 16, exit 0, nothing left in S',
+    async (batch) => {
+      await fanout(['init', 'S', 'A', 'B', 'C'], { cwd: dir });
+      const ids = await enqueueMany(400);
+      expect(ids).toHaveLength(400);
 
-    const r = await fanoutUnderLimit(64, ['run', '--from', 'S', '--to', 'A', '--to', 'B', '--to', 'C', '--batch', batch, '--concurrency', '16']);
+      const r = await fanoutUnderLimit(64, [
+        'run',
+        '--from',
+        'S',
+        '--to',
+        'A',
+        '--to',
+        'B',
+        '--to',
+        'C',
+        '--batch',
+        batch,
+        '--concurrency',
+        '16',
+      ]);
 
-    expect(r.stderr).not.toMatch(/EMFILE|too many open files/i);
-    expect(r.status).toBe(0);
-    expect(r.stderr).toMatch(/400 messages fanned out to 3 spools, 0 failed/);
-    expect(await names(join(dir, 'S'))).toEqual([]);
-    for (const d of ['A', 'B', 'C']) {
-      const got = await delivered(join(dir, d));
-      expect([...got.keys()].sort()).toEqual([...ids].sort());
-      expect(got.get(ids[7]!)).toBe('message 7\n');
-    }
-  }, 180_000);
+      expect(r.stderr).not.toMatch(/EMFILE|too many open files/i);
+      expect(r.status).toBe(0);
+      expect(r.stderr).toMatch(/400 messages fanned out to 3 spools, 0 failed/);
+      expect(await names(join(dir, 'S'))).toEqual([]);
+      for (const d of ['A', 'B', 'C']) {
+        const got = await delivered(join(dir, d));
+        expect([...got.keys()].sort()).toEqual([...ids].sort());
+        expect(got.get(ids[7]!)).toBe('message 7\n');
+      }
+    },
+    180_000,
+  );
 });

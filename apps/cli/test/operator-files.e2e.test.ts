@@ -118,8 +118,15 @@ interface Acted {
   readonly enqueued?: Map<string, string>;
 }
 
-/** Each command under test, on its own set of spools: what is done before the operator's files are placed, and the command. */
-const COMMANDS: { name: string; before?: (layout: Layout) => Promise<string[]>; act: (layout: Layout) => Promise<Acted> }[] = [
+/**
+ * Each command under test, on its own set of spools: what is done before the operator's files are placed, and the
+ * command.
+ */
+const COMMANDS: {
+  name: string;
+  before?: (layout: Layout) => Promise<string[]>;
+  act: (layout: Layout) => Promise<Acted>;
+}[] = [
   {
     name: 'fanout recover S A B',
     act: async (layout) => {
@@ -147,7 +154,8 @@ const COMMANDS: { name: string; before?: (layout: Layout) => Promise<string[]>; 
     before: fanOut,
     act: async (layout) => {
       const problems: string[] = [];
-      for (const c of await consumeAll(layout)) if (c.status !== 0) problems.push(`consume exited ${c.status}: ${c.stderr}`);
+      for (const c of await consumeAll(layout))
+        if (c.status !== 0) problems.push(`consume exited ${c.status}: ${c.stderr}`);
       return { problems };
     },
   },
@@ -155,11 +163,17 @@ const COMMANDS: { name: string; before?: (layout: Layout) => Promise<string[]>; 
     name: 'fanout run --watch (several passes and periodic recoveries)',
     act: async (layout) => {
       const problems: string[] = [];
-      const watch = start(fanoutArgv(runArgs(layout, ['--watch', '--interval', '50', '--recover-interval', '100'])), { cwd: layout.dir });
+      const watch = start(fanoutArgv(runArgs(layout, ['--watch', '--interval', '50', '--recover-interval', '100'])), {
+        cwd: layout.dir,
+      });
       // A message that arrives while it watches, so that it is seen working.
       const late = await enqueueAll(layout.dir, 'S', ['late arrival\n']);
       const [lateId] = [...late.keys()];
-      await waitFor('the watcher to deliver the late message', async () => (await deliveredIds(join(layout.dir, 'B'))).includes(lateId!), 30_000);
+      await waitFor(
+        'the watcher to deliver the late message',
+        async () => (await deliveredIds(join(layout.dir, 'B'))).includes(lateId!),
+        30_000,
+      );
       await sleep(600); // a few more passes and recoveries
       watch.child.kill('SIGTERM');
       const r = await endWithin(watch, 20_000, 'run --watch after SIGTERM');
@@ -172,8 +186,25 @@ const COMMANDS: { name: string; before?: (layout: Layout) => Promise<string[]>; 
     before: fanOut,
     act: async (layout) => {
       const problems: string[] = [];
-      const watch = start(fanoutArgv(['consume', 'A', '--watch', '--interval', '50', '--release-interval', '100', '--exec', recordingExec(logOf(layout, 'A'))]), { cwd: layout.dir });
-      await waitFor('the consumer to take both messages', async () => (await consumedBy(logOf(layout, 'A'))).size >= 2, 30_000);
+      const watch = start(
+        fanoutArgv([
+          'consume',
+          'A',
+          '--watch',
+          '--interval',
+          '50',
+          '--release-interval',
+          '100',
+          '--exec',
+          recordingExec(logOf(layout, 'A')),
+        ]),
+        { cwd: layout.dir },
+      );
+      await waitFor(
+        'the consumer to take both messages',
+        async () => (await consumedBy(logOf(layout, 'A'))).size >= 2,
+        30_000,
+      );
       await sleep(600);
       watch.child.kill('SIGTERM');
       const c = await endWithin(watch, 20_000, 'consume --watch after SIGTERM');
@@ -194,7 +225,10 @@ async function crashedRun(layout: Layout): Promise<string[]> {
   const gate = join(layout.dir, 'gate');
   await mkdir(gate);
   await writeFile(join(layout.dir, 'holding.mjs'), HOLDING_TRANSFORM);
-  const run = start(fanoutArgv(runArgs(layout, ['--transform', './holding.mjs'])), { cwd: layout.dir, env: { GATE: gate } });
+  const run = start(fanoutArgv(runArgs(layout, ['--transform', './holding.mjs'])), {
+    cwd: layout.dir,
+    env: { GATE: gate },
+  });
   await waitFor('the run to be inside its transaction', () => existsSync(join(gate, 'entered')), 30_000);
   run.child.kill('SIGKILL');
   const r = await run.done;

@@ -37,7 +37,11 @@ import { lines } from './cli-harness.js';
 afterEach(stopEverything);
 
 /** S → destinations in a fresh directory, `contents` enqueued; with `deliver`, already fanned out. */
-async function prepare(destinations: readonly string[], contents: readonly string[], deliver: boolean): Promise<{ layout: Layout; expected: Map<string, string>; gate: string }> {
+async function prepare(
+  destinations: readonly string[],
+  contents: readonly string[],
+  deliver: boolean,
+): Promise<{ layout: Layout; expected: Map<string, string>; gate: string }> {
   const dir = await scratch();
   await initSpools(dir, ['S', ...destinations]);
   const expected = await enqueueAll(dir, 'S', contents);
@@ -81,13 +85,20 @@ async function entered(gate: string): Promise<boolean> {
 describe('defect 3a: a live worker in another PID namespace of this host', () => {
   it('is not taken over by fanout recover in the host namespace; its messages are delivered exactly once', async () => {
     requireTools(['unshare', 'nsenter', 'od']);
-    const { layout, expected, gate } = await prepare(['A', 'B'], ['held in flight one\n', 'held in flight two\n'], false);
+    const { layout, expected, gate } = await prepare(
+      ['A', 'B'],
+      ['held in flight one\n', 'held in flight two\n'],
+      false,
+    );
     await writeFile(join(layout.dir, 'gated.mjs'), GATED_TRANSFORM);
     const ns = await namespace({ pid: true });
     // Its pid inside is one no process of the host namespace has: a pid-only probe finds it "dead".
     await ns.nextPid(freeHostPid());
     // The default lease (10 min): nobody may take its messages over on lease grounds.
-    const worker = start(ns.wrap(fanoutArgv(runArgs(layout, ['--transform', './gated.mjs'])), layout.dir), { cwd: layout.dir, env: { GATE: gate } });
+    const worker = start(ns.wrap(fanoutArgv(runArgs(layout, ['--transform', './gated.mjs'])), layout.dir), {
+      cwd: layout.dir,
+      env: { GATE: gate },
+    });
     const inside = await insideOf(worker);
     await waitFor('the worker to be inside its transaction', () => entered(gate));
     pause(inside);
@@ -97,7 +108,8 @@ describe('defect 3a: a live worker in another PID namespace of this host', () =>
     const w = await endWithin(worker, 30_000, 'the worker in the PID namespace');
     const problems: string[] = [];
     if (rec.status !== 0) problems.push(`host recover exited ${rec.status}: ${rec.stderr}`);
-    if (w.status !== 0) problems.push(`the worker (pid ${inside.nsPid} in its namespace) exited ${w.status}: ${w.stderr.trim()}`);
+    if (w.status !== 0)
+      problems.push(`the worker (pid ${inside.nsPid} in its namespace) exited ${w.status}: ${w.stderr.trim()}`);
     problems.push(...(await drain(layout)), ...(await judgeEnd(layout, expected)));
     expect(problems, `host recover printed: ${rec.stdout}`).toEqual([]);
   }, 60_000);
@@ -109,15 +121,21 @@ describe('defect 3b: a live consumer in another PID namespace of this host', () 
     const { layout, expected, gate } = await prepare(['A'], ['claimed by the namespaced consumer\n'], true);
     const ns = await namespace({ pid: true });
     await ns.nextPid(freeHostPid());
-    const slow = start(ns.wrap(fanoutArgv(['consume', 'A', '--exec', recordingExec(logOf(layout, 'A'), gate)]), layout.dir), { cwd: layout.dir });
+    const slow = start(
+      ns.wrap(fanoutArgv(['consume', 'A', '--exec', recordingExec(logOf(layout, 'A'), gate)]), layout.dir),
+      { cwd: layout.dir },
+    );
     const inside = await insideOf(slow);
     await waitFor('the namespaced consumer to hold the message', () => entered(gate));
-    const host = await runToEnd(fanoutArgv(['consume', 'A', '--exec', recordingExec(logOf(layout, 'A'))]), { cwd: layout.dir });
+    const host = await runToEnd(fanoutArgv(['consume', 'A', '--exec', recordingExec(logOf(layout, 'A'))]), {
+      cwd: layout.dir,
+    });
     await writeFile(join(gate, 'open'), '');
     const s = await endWithin(slow, 30_000, 'the namespaced consumer');
     const problems: string[] = [];
     if (host.status !== 0) problems.push(`host consume exited ${host.status}: ${host.stderr}`);
-    if (s.status !== 0) problems.push(`namespaced consumer (pid ${inside.nsPid} inside) exited ${s.status}: ${s.stderr}`);
+    if (s.status !== 0)
+      problems.push(`namespaced consumer (pid ${inside.nsPid} inside) exited ${s.status}: ${s.stderr}`);
     problems.push(...(await drain(layout)), ...(await judgeEnd(layout, expected)));
     expect(problems, `host consume said: ${host.stderr.trim()}`).toEqual([]);
   }, 60_000);
@@ -132,7 +150,18 @@ describe('defect 3c: a dead consumer whose pid now belongs to a live process', (
     // namespace's view of it says "gone".
     const P = process.pid;
     await ns.nextPid(P);
-    const doomed = start(ns.wrap(fanoutArgv(['consume', 'A', '--exec', `cat > /dev/null; : > '${gate}/entered-x'; exec sleep 1000 > /dev/null 2>&1`]), layout.dir), { cwd: layout.dir });
+    const doomed = start(
+      ns.wrap(
+        fanoutArgv([
+          'consume',
+          'A',
+          '--exec',
+          `cat > /dev/null; : > '${gate}/entered-x'; exec sleep 1000 > /dev/null 2>&1`,
+        ]),
+        layout.dir,
+      ),
+      { cwd: layout.dir },
+    );
     const first = await insideOf(doomed);
     expect(first.nsPid, 'the first consumer did not get the chosen pid').toBe(P);
     await waitFor('the first consumer to hold the message', () => entered(gate));
@@ -142,8 +171,11 @@ describe('defect 3c: a dead consumer whose pid now belongs to a live process', (
     await ns.nextPid(P);
     const squatter = start(ns.wrap(['sleep', '1000'], layout.dir), { cwd: layout.dir });
     const reuse = await insideOf(squatter);
-    expect(reuse.nsPid, 'the squatter did not get the dead consumer\'s pid').toBe(P);
-    const again = await runToEnd(ns.wrap(fanoutArgv(['consume', 'A', '--exec', recordingExec(logOf(layout, 'A'))]), layout.dir), { cwd: layout.dir });
+    expect(reuse.nsPid, "the squatter did not get the dead consumer's pid").toBe(P);
+    const again = await runToEnd(
+      ns.wrap(fanoutArgv(['consume', 'A', '--exec', recordingExec(logOf(layout, 'A'))]), layout.dir),
+      { cwd: layout.dir },
+    );
     const problems: string[] = [];
     if (again.status !== 0) problems.push(`consume in the namespace exited ${again.status}: ${again.stderr}`);
     problems.push(...(await drain(layout)), ...(await judgeEnd(layout, expected)));
@@ -170,10 +202,16 @@ describe('defect 3d: two hosts whose names differ late', () => {
       const hostY = await namespace({ hostname: Y, pid: true });
       // X's pids are ones that host Y's (small) pid space does not have.
       await hostX.nextPid(700);
-      const slow = start(hostX.wrap(fanoutArgv(['consume', 'A', '--exec', recordingExec(logOf(layout, 'A'), gate)]), layout.dir), { cwd: layout.dir });
+      const slow = start(
+        hostX.wrap(fanoutArgv(['consume', 'A', '--exec', recordingExec(logOf(layout, 'A'), gate)]), layout.dir),
+        { cwd: layout.dir },
+      );
       await insideOf(slow);
       await waitFor(`the consumer on ${X} to hold the message`, () => entered(gate));
-      const other = await runToEnd(hostY.wrap(fanoutArgv(['consume', 'A', '--exec', recordingExec(logOf(layout, 'A'))]), layout.dir), { cwd: layout.dir });
+      const other = await runToEnd(
+        hostY.wrap(fanoutArgv(['consume', 'A', '--exec', recordingExec(logOf(layout, 'A'))]), layout.dir),
+        { cwd: layout.dir },
+      );
       await writeFile(join(gate, 'open'), '');
       const s = await endWithin(slow, 30_000, `the consumer on ${X}`);
       const problems: string[] = [];
@@ -194,7 +232,9 @@ describe('defect 3d: two hosts whose names differ late', () => {
       const writer = start(hostX.wrap(fanoutArgv(['enqueue', 'S']), layout.dir), { cwd: layout.dir, input: 'open' });
       const inside = await insideOf(writer);
       writer.child.stdin!.write('first half of a message written on host x, ');
-      await waitFor(`the writer on ${X} to have its file in S`, async () => (await entriesOf(join(layout.dir, 'S'))).some((n) => !before.has(n)));
+      await waitFor(`the writer on ${X} to have its file in S`, async () =>
+        (await entriesOf(join(layout.dir, 'S'))).some((n) => !before.has(n)),
+      );
       pause(inside);
       const rec = await runToEnd(hostY.wrap(fanoutArgv(['recover', 'S']), layout.dir), { cwd: layout.dir });
       const run = await runToEnd(hostY.wrap(fanoutArgv(runArgs(layout)), layout.dir), { cwd: layout.dir });

@@ -25,7 +25,10 @@ const DIST = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 /** Why `unshare` cannot run here, or undefined when it can. */
 function unshareRefused(): string | undefined {
   if (process.platform !== 'linux') return `not Linux (${process.platform})`;
-  for (const args of [['--pid', '--fork', '--mount-proc'], ['--user', '--map-root-user', '--pid', '--fork', '--mount-proc']]) {
+  for (const args of [
+    ['--pid', '--fork', '--mount-proc'],
+    ['--user', '--map-root-user', '--pid', '--fork', '--mount-proc'],
+  ]) {
     const r = spawnSync('unshare', [...args, 'true'], { encoding: 'utf8', timeout: 10_000 });
     if (r.status === 0) return undefined;
     if (r.error) return `unshare is not available: ${r.error.message}`;
@@ -36,7 +39,9 @@ function unshareRefused(): string | undefined {
 
 function unshareArgs(): string[] {
   const plain = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true'], { timeout: 10_000 });
-  return plain.status === 0 ? ['--pid', '--fork', '--mount-proc'] : ['--user', '--map-root-user', '--pid', '--fork', '--mount-proc'];
+  return plain.status === 0
+    ? ['--pid', '--fork', '--mount-proc']
+    : ['--user', '--map-root-user', '--pid', '--fork', '--mount-proc'];
 }
 
 /**
@@ -44,14 +49,21 @@ function unshareArgs(): string[] {
  * owner record, then answers each owner record written to its stdin with the
  * Linux probe's verdict, as seen from inside.
  */
-async function startInOtherNamespace(): Promise<{ child: ChildProcess; owner: OwnerInfo; probe(o: OwnerInfo): Promise<string> }> {
+async function startInOtherNamespace(): Promise<{
+  child: ChildProcess;
+  owner: OwnerInfo;
+  probe(o: OwnerInfo): Promise<string>;
+}> {
   const script = `
     const { localOwner, localOwnerProbe } = await import(${JSON.stringify(DIST)});
     const readline = await import('node:readline');
     console.log(JSON.stringify(localOwner()));
-    for await (const line of readline.createInterface({ input: process.stdin })) console.log(await localOwnerProbe(JSON.parse(line)));
+    for await (const line of readline.createInterface({ input: process.stdin }))
+      console.log(await localOwnerProbe(JSON.parse(line)));
   `;
-  const child = spawn('unshare', [...unshareArgs(), process.execPath, '--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn('unshare', [...unshareArgs(), process.execPath, '--input-type=module', '-e', script], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const out = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const next = async () => {
     const r = await out.next();
@@ -106,17 +118,27 @@ describe('a live process in another pid namespace of this host and boot', () => 
     expect(await localOwnerProbe(me)).toBe('alive');
   }, 30_000);
 
-  it("keeps its marker, its consumer claim and its temp file through `fanout recover` and `fanout consume`", async (ctx) => {
+  it('keeps its marker, its consumer claim and its temp file through `fanout recover` and `fanout consume`', async (ctx) => {
     if (refused) ctx.skip(refused);
     const them = await startInOtherNamespace();
     other = them.child;
     expect((await fanout(['init', 'S', 'A'], { cwd: dir })).status).toBe(0);
-    const uuid = async (s: string) => (JSON.parse(await readFile(join(dir, s, '.fanout-spool'), 'utf8')) as { uuid: string }).uuid;
+    const uuid = async (s: string) =>
+      (JSON.parse(await readFile(join(dir, s, '.fanout-spool'), 'utf8')) as { uuid: string }).uuid;
     const id = newId();
     const now = Date.now();
     // A transaction of theirs in progress (lease unexpired), a message they are consuming, a temp they are writing.
     await writeFile(join(dir, 'S', `p${id}.000000000000000000TXTHE1RS`), 'theirs');
-    const marker = encodeMarker({ ids: [id], tx: '000000000000000000TXTHE1RS', protocol: 'staged', source: { uuid: await uuid('S'), location: join(dir, 'S') }, destinations: [{ uuid: await uuid('A'), location: join(dir, 'A') }], owner: them.owner, createdMs: now, leaseUntilMs: now + 600_000 });
+    const marker = encodeMarker({
+      ids: [id],
+      tx: '000000000000000000TXTHE1RS',
+      protocol: 'staged',
+      source: { uuid: await uuid('S'), location: join(dir, 'S') },
+      destinations: [{ uuid: await uuid('A'), location: join(dir, 'A') }],
+      owner: them.owner,
+      createdMs: now,
+      leaseUntilMs: now + 600_000,
+    });
     await writeFile(join(dir, 'S', 'm000000000000000000TXTHE1RS'), marker);
     await writeFile(join(dir, 'A', `w${id}.000000000000000000TXTHE1RS`), 'theirs');
     const temp = tempName(them.owner);
@@ -127,12 +149,19 @@ describe('a live process in another pid namespace of this host and boot', () => 
     const r = await fanout(['recover', 'S', '--json'], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
     expect(lines(r.stdout).map((l) => (JSON.parse(l) as { type: string }).type)).toContain('marker-in-flight');
-    expect(await names(join(dir, 'S'))).toEqual(['m000000000000000000TXTHE1RS', `p${id}.000000000000000000TXTHE1RS`, temp].sort());
+    expect(await names(join(dir, 'S'))).toEqual(
+      ['m000000000000000000TXTHE1RS', `p${id}.000000000000000000TXTHE1RS`, temp].sort(),
+    );
     expect(await names(join(dir, 'A'))).toEqual([claim, `w${id}.000000000000000000TXTHE1RS`].sort());
 
     const c = await fanout(['consume', 'A', '--exec', 'cat > /dev/null', '--json'], { cwd: dir });
     expect(c.status, c.stderr).toBe(0);
-    expect(JSON.parse(lines(c.stdout).at(-1)!)).toMatchObject({ type: 'summary', consumed: 0, released: 0, staleClaimsReleased: 0 });
+    expect(JSON.parse(lines(c.stdout).at(-1)!)).toMatchObject({
+      type: 'summary',
+      consumed: 0,
+      released: 0,
+      staleClaimsReleased: 0,
+    });
     expect(await names(join(dir, 'A'))).toEqual([claim, `w${id}.000000000000000000TXTHE1RS`].sort());
   }, 60_000);
 });

@@ -22,14 +22,18 @@ let cleanup: () => Promise<void>;
 beforeEach(async () => ({ dir, cleanup } = await tempDir()));
 afterEach(async () => cleanup());
 
-/** A transform module: ids listed in $POISON fail (ETRANSFORM), each call is logged to calls.log; $SLOW_MS delays every message. */
+/**
+ * A transform module: ids listed in $POISON fail (ETRANSFORM), each call is logged to calls.log; $SLOW_MS delays every
+ * message.
+ */
 const TRANSFORM = `
 import { appendFileSync } from 'node:fs';
 import { Transform } from 'node:stream';
 export default ({ id }) => {
   appendFileSync(new URL('./calls.log', import.meta.url), id + '\\n');
   const slow = Number(process.env.SLOW_MS ?? 0);
-  if ((process.env.POISON ?? '').split(',').includes(id)) return new Transform({ transform(c, e, done) { done(new Error('cannot parse ' + id)); } });
+  if ((process.env.POISON ?? '').split(',').includes(id))
+    return new Transform({ transform(c, e, done) { done(new Error('cannot parse ' + id)); } });
   if (process.env.AS_STRING === id) return 'replaced content';
   if (slow > 0) return new Transform({ transform(c, e, done) { setTimeout(() => done(null, c), slow); } });
   return undefined;
@@ -40,7 +44,8 @@ async function setUp(messages: number): Promise<string[]> {
   await fanout(['init', 'S', 'A', 'B'], { cwd: dir });
   await writeFile(join(dir, 'transform.mjs'), TRANSFORM);
   const ids: string[] = [];
-  for (let i = 0; i < messages; i++) ids.push(lines((await fanout(['enqueue', 'S'], { cwd: dir, input: `message ${i}\n` })).stdout)[0]!);
+  for (let i = 0; i < messages; i++)
+    ids.push(lines((await fanout(['enqueue', 'S'], { cwd: dir, input: `message ${i}\n` })).stdout)[0]!);
   return ids;
 }
 
@@ -57,7 +62,11 @@ async function waitFor(what: string, check: () => Promise<boolean> | boolean, ti
   }
 }
 
-const run = (extra: string[] = [], env: NodeJS.ProcessEnv = {}) => fanout(['run', '--from', 'S', '--to', 'A', '--to', 'B', '--transform', './transform.mjs', ...extra], { cwd: dir, env });
+const run = (extra: string[] = [], env: NodeJS.ProcessEnv = {}) =>
+  fanout(['run', '--from', 'S', '--to', 'A', '--to', 'B', '--transform', './transform.mjs', ...extra], {
+    cwd: dir,
+    env,
+  });
 
 describe('poison messages', () => {
   it('holds a message whose transform always throws after --max-attempts runs, while the good ones are delivered', async () => {
@@ -65,7 +74,9 @@ describe('poison messages', () => {
     const env = { POISON: bad! };
     const first = await run(['--max-attempts', '2'], env);
     expect(first.status).toBe(1);
-    expect(first.stderr).toContain(`s${bad}: transform for ${join(dir, 'A')} failed: cannot parse ${bad} (ETRANSFORM) [failed attempt 1 of 2]`);
+    expect(first.stderr).toContain(
+      `s${bad}: transform for ${join(dir, 'A')} failed: cannot parse ${bad} (ETRANSFORM) [failed attempt 1 of 2]`,
+    );
     expect([...(await delivered(join(dir, 'A'))).keys()].sort()).toEqual([...good].sort());
     expect(await names(join(dir, 'S'))).toContain(`s${bad}`);
     const second = await run(['--max-attempts', '2'], env);
@@ -75,7 +86,9 @@ describe('poison messages', () => {
     const third = await run(['--max-attempts', '2'], env);
     expect(third.status).toBe(0);
     expect(await calls(bad!)).toBe(2 * 2); // two runs, two destinations
-    const held = lines((await fanout(['list', 'S', '--state', 'held', '--json'], { cwd: dir })).stdout).map((l) => jsonEvent(l) as Record<string, unknown>);
+    const held = lines((await fanout(['list', 'S', '--state', 'held', '--json'], { cwd: dir })).stdout).map(
+      (l) => jsonEvent(l) as Record<string, unknown>,
+    );
     expect(held).toHaveLength(1);
     expect(held[0]).toMatchObject({ id: bad, state: 'held', attempts: 2, lastError: { code: 'ETRANSFORM' } });
     expect([...(await delivered(join(dir, 'B'))).keys()].sort()).toEqual([...good].sort());
@@ -83,10 +96,29 @@ describe('poison messages', () => {
 
   it('holds it under run --watch too, without retrying it forever', async () => {
     const [bad, good] = await setUp(2);
-    const { child, done } = spawnFanout(['run', '--from', 'S', '--to', 'A', '--to', 'B', '--transform', './transform.mjs', '--watch', '--interval', '50', '--max-attempts', '3', '--json'], {
-      cwd: dir,
-      env: { POISON: bad! },
-    });
+    const { child, done } = spawnFanout(
+      [
+        'run',
+        '--from',
+        'S',
+        '--to',
+        'A',
+        '--to',
+        'B',
+        '--transform',
+        './transform.mjs',
+        '--watch',
+        '--interval',
+        '50',
+        '--max-attempts',
+        '3',
+        '--json',
+      ],
+      {
+        cwd: dir,
+        env: { POISON: bad! },
+      },
+    );
     await waitFor('the poison message to be held', () => existsSync(join(dir, 'S', `h${bad}.s`)));
     await sleep(400); // several more passes
     child.kill('SIGTERM');
@@ -118,12 +150,18 @@ describe('poison messages', () => {
     expect(one.stderr).toContain('[failed attempt 1 of 2]');
     expect(await names(join(dir, 'A'))).toContain(`d${id}`);
     const two = await fanout(failing, { cwd: dir });
-    expect(two.stderr).toContain(`command exited with status 3; message held after 2 failed attempts (h${id}.d; \`fanout release ${join(dir, 'A')} ${id}\``);
+    expect(two.stderr).toContain(
+      `command exited with status 3; message held after 2 failed ` +
+        `attempts (h${id}.d; \`fanout release ${join(dir, 'A')} ${id}\``,
+    );
     expect(await names(join(dir, 'A'))).toContain(`h${id}.d`);
     // Held: the next consumer is not handed it.
     await fanout(failing, { cwd: dir });
     expect(lines(await readFile(join(dir, 'execs.log'), 'utf8'))).toHaveLength(2);
-    const show = jsonEvent((await fanout(['show', 'A', id!, '--json'], { cwd: dir })).stdout) as Record<string, unknown>;
+    const show = jsonEvent((await fanout(['show', 'A', id!, '--json'], { cwd: dir })).stdout) as Record<
+      string,
+      unknown
+    >;
     expect(show).toMatchObject({ id, state: 'held', attempts: 2, name: `h${id}.d` });
     // Released (count reset), it is consumed by a command that works.
     expect((await fanout(['release', 'A', id!], { cwd: dir })).status).toBe(0);
@@ -143,13 +181,36 @@ describe('list and show', () => {
     const human = lines((await fanout(['list', 'S'], { cwd: dir })).stdout);
     expect(human[0]).toBe('ID\tSIZE\tAGE\tSTATE\tATTEMPTS\tLAST ERROR');
     const row = human.find((l) => l.startsWith(a!))!.split('\t');
-    expect(row).toEqual([a, '10 B', expect.stringMatching(/ (ms|s)$/), 'failed', '1', `ETRANSFORM: transform for ${join(dir, 'A')} failed: cannot parse ${a}`]);
-    expect(human.find((l) => l.startsWith(b!))!.split('\t').slice(3, 5)).toEqual(['held', '1']);
-    expect(human.find((l) => l.startsWith(late!))!.split('\t').slice(3)).toEqual(['waiting', '0', '-']);
-    const json = lines((await fanout(['list', 'S', '--json'], { cwd: dir })).stdout).map((l) => jsonEvent(l) as Record<string, unknown>);
+    expect(row).toEqual([
+      a,
+      '10 B',
+      expect.stringMatching(/ (ms|s)$/),
+      'failed',
+      '1',
+      `ETRANSFORM: transform for ${join(dir, 'A')} failed: cannot parse ${a}`,
+    ]);
+    expect(
+      human
+        .find((l) => l.startsWith(b!))!
+        .split('\t')
+        .slice(3, 5),
+    ).toEqual(['held', '1']);
+    expect(
+      human
+        .find((l) => l.startsWith(late!))!
+        .split('\t')
+        .slice(3),
+    ).toEqual(['waiting', '0', '-']);
+    const json = lines((await fanout(['list', 'S', '--json'], { cwd: dir })).stdout).map(
+      (l) => jsonEvent(l) as Record<string, unknown>,
+    );
     for (const m of json) for (const key of ['id', 'state', 'size', 'ageMs', 'attempts']) expect(m).toHaveProperty(key);
     expect(json.map((m) => m.state).sort()).toEqual(['failed', 'held', 'waiting']);
-    expect(lines((await fanout(['list', 'S', '--state', 'failed', '--json'], { cwd: dir })).stdout).map((l) => (jsonEvent(l) as { id: string }).id)).toEqual([a]);
+    expect(
+      lines((await fanout(['list', 'S', '--state', 'failed', '--json'], { cwd: dir })).stdout).map(
+        (l) => (jsonEvent(l) as { id: string }).id,
+      ),
+    ).toEqual([a]);
     expect((await fanout(['list', 'A', '--json'], { cwd: dir })).stdout).toContain(`"id":"${c}"`);
   });
 
@@ -163,7 +224,12 @@ describe('list and show', () => {
     expect(human).toContain('size: 10 bytes');
     expect(human).toContain('attempts: 1\n');
     expect(human).toContain(`last error: ETRANSFORM: transform for ${join(dir, 'A')} failed: cannot parse ${id}\n`);
-    expect(jsonEvent((await fanout(['show', 'S', id!, '--json'], { cwd: dir })).stdout)).toMatchObject({ id, state: 'held', size: 10, attempts: 1 });
+    expect(jsonEvent((await fanout(['show', 'S', id!, '--json'], { cwd: dir })).stdout)).toMatchObject({
+      id,
+      state: 'held',
+      size: 10,
+      attempts: 1,
+    });
     expect((await fanout(['show', 'S', id!, '--content'], { cwd: dir })).stdout).toBe('message 0\n');
     const missing = await fanout(['show', 'S', '01J9Z3K6Y8M2Q4R5S6T7V8W9X0'], { cwd: dir });
     expect(missing.status).toBe(7);
@@ -178,7 +244,10 @@ describe('hold, release and delete', () => {
     expect((await names(join(dir, 'S'))).filter((n) => n.startsWith('h'))).toHaveLength(3);
     const released = await fanout(['release', 'S', '-', '--json'], { cwd: dir, input: `${ids[0]}\n` });
     expect(jsonEvent(released.stdout)).toEqual({ id: ids[0], outcome: 'released', name: `s${ids[0]}` });
-    expect(jsonEvent((await fanout(['show', 'S', ids[0]!, '--json'], { cwd: dir })).stdout)).toMatchObject({ state: 'waiting', attempts: 0 });
+    expect(jsonEvent((await fanout(['show', 'S', ids[0]!, '--json'], { cwd: dir })).stdout)).toMatchObject({
+      state: 'waiting',
+      attempts: 0,
+    });
     expect((await fanout(['hold', 'S', ids[0]!], { cwd: dir })).stdout).toBe(`${ids[0]}\theld\th${ids[0]}.s\n`);
     const del = await fanout(['delete', 'S', '--all-held'], { cwd: dir });
     expect(del.status).toBe(0);
@@ -192,12 +261,19 @@ describe('hold, release and delete', () => {
 
   it('refuses (exit 5) to hold or delete a message a worker holds, and to delete one an attempt record still lists', async () => {
     const [id] = await setUp(1);
-    const { child, done } = spawnFanout(['run', '--from', 'S', '--to', 'A', '--to', 'B', '--transform', './transform.mjs', '--watch', '--interval', '50'], { cwd: dir, env: { SLOW_MS: '12000' } });
+    const { child, done } = spawnFanout(
+      ['run', '--from', 'S', '--to', 'A', '--to', 'B', '--transform', './transform.mjs', '--watch', '--interval', '50'],
+      { cwd: dir, env: { SLOW_MS: '12000' } },
+    );
     // The transform holds the attempt open long enough for two CLI starts on a loaded machine (3 s was not).
-    await waitFor('the worker to take the message', async () => (await names(join(dir, 'S'))).some((n) => n.startsWith(`p${id}.`)));
+    await waitFor('the worker to take the message', async () =>
+      (await names(join(dir, 'S'))).some((n) => n.startsWith(`p${id}.`)),
+    );
     const hold = await fanout(['hold', 'S', id!], { cwd: dir });
     expect(hold.status).toBe(5);
-    expect(hold.stderr).toMatch(/is in flight \(an attempt holds it as p.+\); nothing changed, try again later \(EINFLIGHT\)/);
+    expect(hold.stderr).toMatch(
+      /is in flight \(an attempt holds it as p.+\); nothing changed, try again later \(EINFLIGHT\)/,
+    );
     const del = await fanout(['delete', 'S', id!, '--json'], { cwd: dir });
     expect(del.status).toBe(5);
     expect((jsonEvent(del.stdout) as { error: { code: string } }).error.code).toBe('EINFLIGHT');
@@ -205,7 +281,8 @@ describe('hold, release and delete', () => {
     child.kill('SIGTERM');
     expect((await done).status).toBe(0);
 
-    // `rm s<id>` beside a crashed run's record was taken for a commit once; delete refuses while a record lists the message.
+    // `rm s<id>` beside a crashed run's record was taken for a commit once; delete refuses while a record lists the
+    // message.
     const [late] = lines((await fanout(['enqueue', 'S'], { cwd: dir, input: 'late\n' })).stdout);
     await writeFile(join(dir, 'S', 'm01J9Z3K6Y8M2Q4R5S6T7V8W9X0'), 'torn record');
     const refused = await fanout(['delete', 'S', late!], { cwd: dir });
@@ -219,10 +296,31 @@ describe('hold, release and delete', () => {
     // Three held before the worker starts: released and deleted while it runs, whatever its pace.
     const [keep, drop, late] = ids.slice(-3) as [string, string, string];
     for (const id of [keep, drop, late]) expect((await fanout(['hold', 'S', id], { cwd: dir })).status).toBe(0);
-    const { child, done } = spawnFanout(['run', '--from', 'S', '--to', 'A', '--to', 'B', '--transform', './transform.mjs', '--watch', '--interval', '20', '--batch', '1', '--concurrency', '1', '--json'], {
-      cwd: dir,
-      env: { SLOW_MS: '150' },
-    });
+    const { child, done } = spawnFanout(
+      [
+        'run',
+        '--from',
+        'S',
+        '--to',
+        'A',
+        '--to',
+        'B',
+        '--transform',
+        './transform.mjs',
+        '--watch',
+        '--interval',
+        '20',
+        '--batch',
+        '1',
+        '--concurrency',
+        '1',
+        '--json',
+      ],
+      {
+        cwd: dir,
+        env: { SLOW_MS: '150' },
+      },
+    );
     const deleted = new Set<string>();
     const statuses = new Set<number | null>();
     const release = await fanout(['release', 'S', keep], { cwd: dir });
@@ -236,11 +334,17 @@ describe('hold, release and delete', () => {
       statuses.add(r.status);
       expect([0, 5, 7]).toContain(r.status);
       if (action === 'delete' && r.status === 0) deleted.add(id);
-      if (action === 'hold' && r.status === 0 && k % 2 === 0) expect((await fanout(['release', 'S', id], { cwd: dir })).status).toBe(0);
+      if (action === 'hold' && r.status === 0 && k % 2 === 0)
+        expect((await fanout(['release', 'S', id], { cwd: dir })).status).toBe(0);
     }
     await fanout(['release', 'S', '--all-held'], { cwd: dir });
     const expected = ids.filter((id) => !deleted.has(id)).sort();
-    await waitFor('every message not deleted to be delivered', async () => [...(await delivered(join(dir, 'B'))).keys()].length === expected.length && (await names(join(dir, 'S'))).length === 0);
+    await waitFor(
+      'every message not deleted to be delivered',
+      async () =>
+        [...(await delivered(join(dir, 'B'))).keys()].length === expected.length &&
+        (await names(join(dir, 'S'))).length === 0,
+    );
     child.kill('SIGTERM');
     const r = await done;
     expect(r.status).toBe(0);
@@ -251,7 +355,9 @@ describe('hold, release and delete', () => {
       .map((e) => e.id!);
     expect(committed.sort()).toEqual(expected);
     expect([...statuses].every((st) => st === 0 || st === 5 || st === 7)).toBe(true);
-    expect(deleted.has(drop) && !expected.includes(drop) && expected.includes(late) && expected.includes(keep)).toBe(true);
+    expect(deleted.has(drop) && !expected.includes(drop) && expected.includes(late) && expected.includes(keep)).toBe(
+      true,
+    );
   });
 });
 
@@ -281,7 +387,16 @@ describe('the way out of a quarantined record', () => {
     const now = Date.now();
     const uuid = (JSON.parse(await readFile(join(dir, 'S', '.fanout-spool'), 'utf8')) as { uuid: string }).uuid;
     // A record that parses but names a spool that is not what it says: quarantined (EFOREIGN).
-    const record = encodeMarker({ tx: tx2, ids: [c!], protocol: 'staged', source: { uuid, location: join(dir, 'S') }, destinations: [{ uuid: '00000000-0000-4000-8000-000000000000', location: join(dir, 'A') }], owner: localOwner(), createdMs: now - 3_600_000, leaseUntilMs: now - 1000 });
+    const record = encodeMarker({
+      tx: tx2,
+      ids: [c!],
+      protocol: 'staged',
+      source: { uuid, location: join(dir, 'S') },
+      destinations: [{ uuid: '00000000-0000-4000-8000-000000000000', location: join(dir, 'A') }],
+      owner: localOwner(),
+      createdMs: now - 3_600_000,
+      leaseUntilMs: now - 1000,
+    });
     await writeFile(join(dir, 'S', `m${tx2}`), record);
     const refused = await fanout(['recover', '--discard-record', 'S', `m${tx2}`], { cwd: dir });
     expect(refused.status).toBe(3);

@@ -32,7 +32,12 @@ async function deadOwner(): Promise<OwnerInfo> {
  * B, as a run owned by `owner` would have left it: the message taken
  * (`s<id>` → `p<id>.<tx>`), or, with `committed`, committed as `k<id>.<tx>`.
  */
-async function plantMarker(id: string, tx: string, owner: OwnerInfo, state: 'taken' | 'committed' = 'taken'): Promise<void> {
+async function plantMarker(
+  id: string,
+  tx: string,
+  owner: OwnerInfo,
+  state: 'taken' | 'committed' = 'taken',
+): Promise<void> {
   const ref = async (s: string) => ({ uuid: await uuidOf(s), location: join(dir, s) });
   const now = Date.now();
   if (state === 'taken') await rename(join(dir, 'S', `s${id}`), join(dir, 'S', `p${id}.${tx}`));
@@ -61,7 +66,12 @@ describe('fanout recover', () => {
     await writeFile(join(dir, 'A', `w${id}.00000000000000000000000TX1`), 'payl');
 
     const status = await fanout(['status', 'S'], { cwd: dir });
-    expect(status.stdout).toMatch(new RegExp(`record m00000000000000000000000TX1 {2}stale \\(owner gone; recover will finish it\\) {2}owner ${hostname()} pid \\d+ {2}age 1 min 3\\d s {2}tx 00000000000000000000000TX1 {2}staged`));
+    expect(status.stdout).toMatch(
+      new RegExp(
+        `record m00000000000000000000000TX1 {2}stale \\(owner gone; recover will finish it\\) ` +
+          `{2}owner ${hostname()} pid \\d+ {2}age 1 min 3\\d s {2}tx 00000000000000000000000TX1 {2}staged`,
+      ),
+    );
 
     const r = await fanout(['recover', 'S'], { cwd: dir });
     expect(r.status).toBe(0);
@@ -78,7 +88,12 @@ describe('fanout recover', () => {
     const r = await fanout(['recover', 'S', '--json'], { cwd: dir });
     expect(r.status).toBe(0);
     const events = lines(r.stdout).map(jsonEvent);
-    expect(events).toContainEqual({ type: 'recovered', id: '01COMMITTED', tx: '00000000000000000000000TX2', action: 'rolled-forward' });
+    expect(events).toContainEqual({
+      type: 'recovered',
+      id: '01COMMITTED',
+      tx: '00000000000000000000000TX2',
+      action: 'rolled-forward',
+    });
     expect(events.at(-1)).toMatchObject({ type: 'summary', rolledForward: 1, refused: 0 });
     expect(await names(join(dir, 'S'))).toEqual([]);
     expect(await names(join(dir, 'A'))).toEqual(['d01COMMITTED']);
@@ -89,10 +104,22 @@ describe('fanout recover', () => {
     const [id] = lines((await fanout(['enqueue', 'S'], { cwd: dir, input: 'x' })).stdout);
     await plantMarker(id!, '00000000000000000000000TX3', localOwner());
     const status = await fanout(['status', '--json', 'S'], { cwd: dir });
-    expect(JSON.parse(status.stdout)).toMatchObject({ markers: [{ file: 'm00000000000000000000000TX3', ids: [id], state: 'in-flight', tx: '00000000000000000000000TX3', owner: { pid: process.pid } }] });
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      markers: [
+        {
+          file: 'm00000000000000000000000TX3',
+          ids: [id],
+          state: 'in-flight',
+          tx: '00000000000000000000000TX3',
+          owner: { pid: process.pid },
+        },
+      ],
+    });
     const r = await fanout(['recover', 'S'], { cwd: dir });
     expect(r.status).toBe(0);
-    expect(r.stderr).toContain(`m00000000000000000000000TX3: in flight, owned by ${hostname()} pid ${process.pid}; left alone`);
+    expect(r.stderr).toContain(
+      `m00000000000000000000000TX3: in flight, owned by ${hostname()} pid ${process.pid}; left alone`,
+    );
     expect(await names(join(dir, 'S'))).toEqual(['m00000000000000000000000TX3', `p${id}.00000000000000000000000TX3`]);
   });
 
@@ -102,7 +129,9 @@ describe('fanout recover', () => {
     await writeFile(join(dir, 'S', 'm00000000000000000000000TX9'), 'fanout-marker 2\nids: torn');
     const r = await fanout(['recover', 'S'], { cwd: dir });
     expect(r.status).toBe(3);
-    expect(r.stderr).toMatch(new RegExp(`^fanout: ${join(dir, 'S')}: m00000000000000000000000TX9: corrupt marker: .*\\(ECORRUPT\\)$`, 'm'));
+    expect(r.stderr).toMatch(
+      new RegExp(`^fanout: ${join(dir, 'S')}: m00000000000000000000000TX9: corrupt marker: .*\\(ECORRUPT\\)$`, 'm'),
+    );
     expect(await names(join(dir, 'S'))).toEqual(['m00000000000000000000000TX9', `p${id}.00000000000000000000000TX9`]);
     expect(await readFile(join(dir, 'S', `p${id}.00000000000000000000000TX9`), 'utf8')).toBe('keep me');
     expect(await readFile(join(dir, 'S', 'm00000000000000000000000TX9'), 'utf8')).toBe('fanout-marker 2\nids: torn');
@@ -117,7 +146,10 @@ describe('fanout recover', () => {
     await plantMarker(id!, '00000000000000000000000TX4', await deadOwner());
     await writeFile(join(dir, 'A', `w${id}.00000000000000000000000TX4`), 'x');
     // Re-create A as another spool at the same place.
-    await writeFile(join(dir, 'A', '.fanout-spool'), `${JSON.stringify({ fanout: 'spool', uuid: '00000000-0000-4000-8000-000000000000', format: 1 })}\n`);
+    await writeFile(
+      join(dir, 'A', '.fanout-spool'),
+      `${JSON.stringify({ fanout: 'spool', uuid: '00000000-0000-4000-8000-000000000000', format: 1 })}\n`,
+    );
     const r = await fanout(['recover', 'S'], { cwd: dir });
     expect(r.status).toBe(3);
     expect(r.stderr).toContain('(EFOREIGN)');
@@ -157,8 +189,15 @@ describe('entries that are not messages', () => {
     // Issue 16: each of these failed every run (EBADENTRY, exit 1).
     const r = await fanout(['run', '--from', 'S', '--to', 'A'], { cwd: dir });
     expect(r.status).toBe(0);
-    for (const [n, kind] of [['s01LINK', 'symlink'], ['s01FIFO', 'other'], ['s01DIR', 'directory'], ['notes.txt', 'file']]) {
-      expect(lines(r.stderr).filter((l) => l.includes(`: ${n}:`))).toEqual([`fanout: ${join(dir, 'S')}: ${n}: not a message (${kind}); left alone`]);
+    for (const [n, kind] of [
+      ['s01LINK', 'symlink'],
+      ['s01FIFO', 'other'],
+      ['s01DIR', 'directory'],
+      ['notes.txt', 'file'],
+    ]) {
+      expect(lines(r.stderr).filter((l) => l.includes(`: ${n}:`))).toEqual([
+        `fanout: ${join(dir, 'S')}: ${n}: not a message (${kind}); left alone`,
+      ]);
     }
     expect(await names(join(dir, 'S'))).toEqual(['notes.txt', 's01DIR', 's01FIFO', 's01LINK']);
     expect(await names(join(dir, 'A'))).toEqual([`d${id}`]);
@@ -169,7 +208,10 @@ describe('entries that are not messages', () => {
     expect((await fanout(['init', 'S', 'A'], { cwd: dir })).status).toBe(0);
     await mkdir(join(dir, 'S', 's01DIR'));
     await symlink(join(dir, 'nowhere'), join(dir, 'S', 's01LINK'));
-    const { child, done } = spawnFanout(['run', '--from', 'S', '--to', 'A', '--watch', '--interval', '50', '--recover-interval', '200'], { cwd: dir });
+    const { child, done } = spawnFanout(
+      ['run', '--from', 'S', '--to', 'A', '--watch', '--interval', '50', '--recover-interval', '200'],
+      { cwd: dir },
+    );
     // Some 20 passes and 5 recoveries.
     await new Promise((resolve) => setTimeout(resolve, 1200));
     const [id] = lines((await fanout(['enqueue', 'S'], { cwd: dir, input: 'late' })).stdout);
@@ -177,8 +219,12 @@ describe('entries that are not messages', () => {
     child.kill('SIGTERM');
     const r = await done;
     expect(r.status).toBe(0);
-    expect(lines(r.stderr).filter((l) => l.includes('s01DIR'))).toEqual([`fanout: ${join(dir, 'S')}: s01DIR: not a message (directory); left alone`]);
-    expect(lines(r.stderr).filter((l) => l.includes('s01LINK'))).toEqual([`fanout: ${join(dir, 'S')}: s01LINK: not a message (symlink); left alone`]);
+    expect(lines(r.stderr).filter((l) => l.includes('s01DIR'))).toEqual([
+      `fanout: ${join(dir, 'S')}: s01DIR: not a message (directory); left alone`,
+    ]);
+    expect(lines(r.stderr).filter((l) => l.includes('s01LINK'))).toEqual([
+      `fanout: ${join(dir, 'S')}: s01LINK: not a message (symlink); left alone`,
+    ]);
     expect(await names(join(dir, 'A'))).toEqual([`d${id}`]);
     expect(await names(join(dir, 'S'))).toEqual(['s01DIR', 's01LINK']);
   });

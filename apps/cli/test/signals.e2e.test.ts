@@ -20,7 +20,12 @@ afterEach(async () => cleanup());
 /** A transform that holds each chunk for `ms`, so a transaction is in hand when a signal comes. */
 async function slowTransform(ms: number): Promise<string> {
   const file = join(dir, 'slow.mjs');
-  await writeFile(file, `import { Transform } from 'node:stream';\nexport default () => new Transform({ transform(chunk, _enc, cb) { setTimeout(() => cb(null, chunk), ${ms}); } });\n`);
+  await writeFile(
+    file,
+    `import { Transform } from 'node:stream';\n` +
+      `export default () => new Transform({ transform(chunk, _enc, cb) { ` +
+      `setTimeout(() => cb(null, chunk), ${ms}); } });\n`,
+  );
   return file;
 }
 
@@ -36,7 +41,10 @@ describe('SIGHUP and run --watch', () => {
   it('without --config: logs and ignores SIGHUP, even in the middle of a transaction, which then commits', async () => {
     await fanout(['init', 'S', 'A'], { cwd: dir });
     const slow = await slowTransform(1500);
-    const daemon = startFanout(['run', '--from', 'S', '--to', 'A', '--transform', slow, '--watch', '--interval', '100', '--json'], { cwd: dir });
+    const daemon = startFanout(
+      ['run', '--from', 'S', '--to', 'A', '--transform', slow, '--watch', '--interval', '100', '--json'],
+      { cwd: dir },
+    );
     try {
       const id = await enqueue('S', 'in hand');
       await waitFor('the transaction to start', () => started(daemon.stdout(), id));
@@ -67,9 +75,16 @@ describe('SIGHUP and run --watch', () => {
       // A transaction of the old "main" is in hand when the new config comes.
       const first = await enqueue('S', 'first');
       await waitFor('the first transaction to start', () => started(daemon.stdout(), first));
-      await writeFile(config, [...spools, '  - { name: main, from: S, to: [A, B] }', '  - { name: extra, from: T, to: C }', ''].join('\n'));
+      await writeFile(
+        config,
+        [...spools, '  - { name: main, from: S, to: [A, B] }', '  - { name: extra, from: T, to: C }', ''].join('\n'),
+      );
       daemon.child.kill('SIGHUP');
-      await waitFor('the reload', () => /SIGHUP: reloaded .*fanout\.yaml: added extra; changed main; removed none; unchanged none/.test(daemon.stderr()));
+      await waitFor('the reload', () =>
+        /SIGHUP: reloaded .*fanout\.yaml: added extra; changed main; removed none; unchanged none/.test(
+          daemon.stderr(),
+        ),
+      );
       // The old main finished its transaction before the new one started: delivered once, to A only.
       expect(await delivered(join(dir, 'A'))).toEqual(new Map([[first, 'first']]));
       expect(await names(join(dir, 'B'))).toEqual([]);
@@ -77,18 +92,25 @@ describe('SIGHUP and run --watch', () => {
 
       const second = await enqueue('S', 'second');
       const third = await enqueue('T', 'third');
-      await waitFor('the new routes to deliver', async () => (await delivered(join(dir, 'B'))).has(second) && (await delivered(join(dir, 'C'))).has(third));
+      await waitFor(
+        'the new routes to deliver',
+        async () => (await delivered(join(dir, 'B'))).has(second) && (await delivered(join(dir, 'C'))).has(third),
+      );
       expect((await delivered(join(dir, 'A'))).get(second)).toBe('second');
 
       await writeFile(config, 'routes: [\n');
       daemon.child.kill('SIGHUP');
-      await waitFor('the refusal', () => /SIGHUP: .*fanout\.yaml.*\(EUSAGE\); keeping the running configuration/.test(daemon.stderr()));
+      await waitFor('the refusal', () =>
+        /SIGHUP: .*fanout\.yaml.*\(EUSAGE\); keeping the running configuration/.test(daemon.stderr()),
+      );
       const fourth = await enqueue('T', 'fourth');
       await waitFor('the kept route to deliver', async () => (await delivered(join(dir, 'C'))).has(fourth));
 
       await writeFile(config, [...spools, '  - { name: main, from: S, to: [A, B] }', ''].join('\n'));
       daemon.child.kill('SIGHUP');
-      await waitFor('the second reload', () => /SIGHUP: reloaded .*: added none; changed none; removed extra; unchanged main/.test(daemon.stderr()));
+      await waitFor('the second reload', () =>
+        /SIGHUP: reloaded .*: added none; changed none; removed extra; unchanged main/.test(daemon.stderr()),
+      );
       const fifth = await enqueue('T', 'fifth');
       await sleep(1000);
       expect(await names(join(dir, 'T'))).toEqual([`s${fifth}`]);
@@ -98,8 +120,18 @@ describe('SIGHUP and run --watch', () => {
       expect(r.status).toBe(0);
       expect(countLines(r.stderr, /keeping the running configuration/)).toBe(1);
       const events = lines(r.stdout).map(jsonEvent);
-      expect(events).toContainEqual(expect.objectContaining({ type: 'config-reloaded', added: ['extra'], changed: ['main'], removed: [], unchanged: [] }));
-      expect(events).toContainEqual(expect.objectContaining({ type: 'reload-failed', error: expect.objectContaining({ code: 'EUSAGE' }) }));
+      expect(events).toContainEqual(
+        expect.objectContaining({
+          type: 'config-reloaded',
+          added: ['extra'],
+          changed: ['main'],
+          removed: [],
+          unchanged: [],
+        }),
+      );
+      expect(events).toContainEqual(
+        expect.objectContaining({ type: 'reload-failed', error: expect.objectContaining({ code: 'EUSAGE' }) }),
+      );
       // Each stopped route's summary: the old main (1 message), extra (2), and at the end the new main (1).
       expect(events.filter((e) => e.type === 'summary').map((e) => [e.route, e.committed])).toEqual([
         ['main', 1],

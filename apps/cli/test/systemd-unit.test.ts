@@ -39,7 +39,9 @@ function parseUnit(text: string): Map<string, Map<string, string[]>> {
 
 function requireSystemdAnalyze(): void {
   if (spawnSync('sh', ['-c', 'command -v systemd-analyze'], { stdio: 'ignore' }).status !== 0) {
-    throw new Error('this test verifies the unit with systemd itself: apt-get install -y systemd (it needs no running systemd)');
+    throw new Error(
+      'this test verifies the unit with systemd itself: apt-get install -y systemd (it needs no running systemd)',
+    );
   }
 }
 

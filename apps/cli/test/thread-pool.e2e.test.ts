@@ -16,7 +16,10 @@ afterEach(async () => cleanup());
 /** Threads of a `fanout run --watch` once it has done file work, with one message to fan out. */
 async function threadsOfWatchingRun(env: NodeJS.ProcessEnv): Promise<number> {
   await fanout(['enqueue', 'S', '-'], { cwd: dir, input: 'x' });
-  const { child, done } = spawnFanout(['run', '--from', 'S', '--to', 'A', '--watch', '--interval', '50', '--json'], { cwd: dir, env });
+  const { child, done } = spawnFanout(['run', '--from', 'S', '--to', 'A', '--watch', '--interval', '50', '--json'], {
+    cwd: dir,
+    env,
+  });
   let out = '';
   child.stdout!.on('data', (s: string) => (out += s));
   try {

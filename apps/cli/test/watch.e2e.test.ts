@@ -40,14 +40,25 @@ async function uuidOf(spool: string): Promise<string> {
   return (JSON.parse(await readFile(join(dir, spool, '.fanout-spool'), 'utf8')) as { uuid: string }).uuid;
 }
 
-/** Plant the record `m<tx>` of attempt `tx` from S to A and B, owned by `owner`, with message `id` taken or committed. */
+/**
+ * Plant the record `m<tx>` of attempt `tx` from S to A and B, owned by `owner`, with message `id` taken or committed.
+ */
 async function plantMarker(id: string, tx: string, owner: OwnerInfo): Promise<void> {
   const ref = async (s: string) => ({ uuid: await uuidOf(s), location: join(dir, s) });
   const now = Date.now();
   // Taken if it is still waiting, else committed (k<id>.<tx>: it left S, its copies wait to be published).
   if (existsSync(join(dir, 'S', `s${id}`))) await rename(join(dir, 'S', `s${id}`), join(dir, 'S', `p${id}.${tx}`));
   else await writeFile(join(dir, 'S', `k${id}.${tx}`), 'committed');
-  const marker = encodeMarker({ ids: [id], tx, protocol: 'staged', source: await ref('S'), destinations: [await ref('A'), await ref('B')], owner, createdMs: now, leaseUntilMs: now + 600_000 });
+  const marker = encodeMarker({
+    ids: [id],
+    tx,
+    protocol: 'staged',
+    source: await ref('S'),
+    destinations: [await ref('A'), await ref('B')],
+    owner,
+    createdMs: now,
+    leaseUntilMs: now + 600_000,
+  });
   await writeFile(join(dir, 'S', `m${tx}`), marker);
 }
 
@@ -58,7 +69,24 @@ async function readIfAny(file: string): Promise<string> {
 describe('fanout run --watch', () => {
   it('recovers a stale marker that appears while it runs, at its next periodic recovery', async () => {
     await fanout(['init', 'S', 'A', 'B'], { cwd: dir });
-    const { child, done } = spawnFanout(['run', '--from', 'S', '--to', 'A', '--to', 'B', '--watch', '--interval', '50', '--recover-interval', '300', '--json'], { cwd: dir });
+    const { child, done } = spawnFanout(
+      [
+        'run',
+        '--from',
+        'S',
+        '--to',
+        'A',
+        '--to',
+        'B',
+        '--watch',
+        '--interval',
+        '50',
+        '--recover-interval',
+        '300',
+        '--json',
+      ],
+      { cwd: dir },
+    );
     let out = '';
     child.stdout!.on('data', (s: string) => (out += s));
     // A committed message shows that the worker's start-up recovery is behind it.
@@ -66,7 +94,11 @@ describe('fanout run --watch', () => {
     await waitFor('the first commit', () => out.includes('"message-committed"'));
 
     // A worker that died after its commit: the message left S, its staged copies wait to be published.
-    await plantMarker('01DIEDAFTERCOMMIT', '00000000000000000000TXDEAD', { ...localOwner(), pid: await deadPid(), startTime: '' });
+    await plantMarker('01DIEDAFTERCOMMIT', '00000000000000000000TXDEAD', {
+      ...localOwner(),
+      pid: await deadPid(),
+      startTime: '',
+    });
     await writeFile(join(dir, 'A', 'w01DIEDAFTERCOMMIT.00000000000000000000TXDEAD'), 'orphan');
     await writeFile(join(dir, 'B', 'w01DIEDAFTERCOMMIT.00000000000000000000TXDEAD'), 'orphan');
     await waitFor('the planted marker to be recovered', () => out.includes('"recovered"'));
@@ -75,7 +107,12 @@ describe('fanout run --watch', () => {
 
     expect(r.status).toBe(0);
     const events = lines(out).map(jsonEvent);
-    expect(events).toContainEqual({ type: 'recovered', id: '01DIEDAFTERCOMMIT', tx: '00000000000000000000TXDEAD', action: 'rolled-forward' });
+    expect(events).toContainEqual({
+      type: 'recovered',
+      id: '01DIEDAFTERCOMMIT',
+      tx: '00000000000000000000TXDEAD',
+      action: 'rolled-forward',
+    });
     expect(events.at(-1)).toMatchObject({ type: 'summary', committed: 1, rolledForward: 1, interrupted: true });
     expect(await names(join(dir, 'S'))).toEqual([]);
     for (const d of ['A', 'B']) expect((await delivered(join(dir, d))).get('01DIEDAFTERCOMMIT')).toBe('orphan');
@@ -97,9 +134,15 @@ describe('fanout run --watch', () => {
     await fanout(['init', 'S', 'A'], { cwd: dir });
     await fanout(['enqueue', 'S'], { cwd: dir, input: 'x' });
     // A transform that never ends keeps the transaction open, so the marker can be read.
-    await writeFile(join(dir, 'stall.mjs'), "import { PassThrough } from 'node:stream';\nexport default () => new PassThrough({ flush() {} });\n");
+    await writeFile(
+      join(dir, 'stall.mjs'),
+      "import { PassThrough } from 'node:stream';\nexport default () => new PassThrough({ flush() {} });\n",
+    );
     const before = Date.now();
-    const { child, done } = spawnFanout(['run', '--from', 'S', '--to', 'A', '--lease', '5000', '--transform', './stall.mjs'], { cwd: dir });
+    const { child, done } = spawnFanout(
+      ['run', '--from', 'S', '--to', 'A', '--lease', '5000', '--transform', './stall.mjs'],
+      { cwd: dir },
+    );
     let marker = '';
     let markerId: string | undefined;
     await waitFor('a marker in S', async () => {
@@ -131,7 +174,10 @@ describe('fanout consume --watch', () => {
   it('consumes messages delivered while it runs, and exits 0 on SIGTERM', async () => {
     const deliver = await setUp();
     const early = await deliver('early');
-    const { child, done } = spawnFanout(['consume', 'A', '--watch', '--interval', '50', '--exec', 'printf "%s=%s\\n" "$FANOUT_ID" "$(cat)" >> got'], { cwd: dir });
+    const { child, done } = spawnFanout(
+      ['consume', 'A', '--watch', '--interval', '50', '--exec', 'printf "%s=%s\\n" "$FANOUT_ID" "$(cat)" >> got'],
+      { cwd: dir },
+    );
     await waitFor('the early message', async () => (await readIfAny(join(dir, 'got'))).includes(early));
     const late = await deliver('late');
     await waitFor('the late message', async () => (await readIfAny(join(dir, 'got'))).includes(late));
@@ -147,7 +193,21 @@ describe('fanout consume --watch', () => {
   it('releases, while running, the claim of a consumer that died, and consumes that message', async () => {
     const deliver = await setUp();
     const first = await deliver('first');
-    const { child, done } = spawnFanout(['consume', 'A', '--watch', '--interval', '50', '--release-interval', '200', '--exec', 'printf "%s=%s\\n" "$FANOUT_ID" "$(cat)" >> got', '--json'], { cwd: dir });
+    const { child, done } = spawnFanout(
+      [
+        'consume',
+        'A',
+        '--watch',
+        '--interval',
+        '50',
+        '--release-interval',
+        '200',
+        '--exec',
+        'printf "%s=%s\\n" "$FANOUT_ID" "$(cat)" >> got',
+        '--json',
+      ],
+      { cwd: dir },
+    );
     let out = '';
     child.stdout!.on('data', (s: string) => (out += s));
     await waitFor('the first message', () => out.includes(`"consumed","id":"${first}"`));
@@ -161,7 +221,15 @@ describe('fanout consume --watch', () => {
     const r = await done;
 
     expect(r.status).toBe(0);
-    expect(lines(out).map(jsonEvent).at(-1)).toEqual({ type: 'summary', spool: join(dir, 'A'), consumed: 2, failed: 0, released: 0, held: 0, staleClaimsReleased: 1 });
+    expect(lines(out).map(jsonEvent).at(-1)).toEqual({
+      type: 'summary',
+      spool: join(dir, 'A'),
+      consumed: 2,
+      failed: 0,
+      released: 0,
+      held: 0,
+      staleClaimsReleased: 1,
+    });
     expect(lines(await readFile(join(dir, 'got'), 'utf8'))).toEqual([`${first}=first`, '01CLAIMEDBYTHEDEAD=abandoned']);
     expect(await names(join(dir, 'A'))).toEqual([]);
   });
@@ -169,7 +237,18 @@ describe('fanout consume --watch', () => {
   it('finishes the message in hand on SIGTERM and takes no other', async () => {
     const deliver = await setUp();
     const ids = [await deliver('one'), await deliver('two')];
-    const { child, done } = spawnFanout(['consume', 'A', '--watch', '--interval', '50', '--exec', 'cat > /dev/null; echo "$FANOUT_ID" > started; sleep 0.5; echo "$FANOUT_ID" >> finished'], { cwd: dir });
+    const { child, done } = spawnFanout(
+      [
+        'consume',
+        'A',
+        '--watch',
+        '--interval',
+        '50',
+        '--exec',
+        'cat > /dev/null; echo "$FANOUT_ID" > started; sleep 0.5; echo "$FANOUT_ID" >> finished',
+      ],
+      { cwd: dir },
+    );
     await waitFor('the command to start', () => existsSync(join(dir, 'started')));
     child.kill('SIGTERM');
     const r = await done;
@@ -187,7 +266,18 @@ describe('fanout consume --watch', () => {
     const deliver = await setUp();
     const id = await deliver('flaky');
     const { child, done } = spawnFanout(
-      ['consume', 'A', '--watch', '--interval', '50', '--release-interval', '200', '--json', '--exec', 'if [ -e ok ]; then cat > got; else cat > /dev/null; echo tried >> tries; exit 9; fi'],
+      [
+        'consume',
+        'A',
+        '--watch',
+        '--interval',
+        '50',
+        '--release-interval',
+        '200',
+        '--json',
+        '--exec',
+        'if [ -e ok ]; then cat > got; else cat > /dev/null; echo tried >> tries; exit 9; fi',
+      ],
       { cwd: dir },
     );
     let out = '';
@@ -204,7 +294,9 @@ describe('fanout consume --watch', () => {
     expect(r.status).toBe(1);
     expect(await readFile(join(dir, 'got'), 'utf8')).toBe('flaky');
     expect(await names(join(dir, 'A'))).toEqual([]);
-    const summary = lines(out).map((l) => JSON.parse(l) as { type: string; failed?: number }).at(-1)!;
+    const summary = lines(out)
+      .map((l) => JSON.parse(l) as { type: string; failed?: number })
+      .at(-1)!;
     expect(summary.type).toBe('summary');
     expect(summary).toMatchObject({ consumed: 1 });
     expect(summary.failed).toBe(lines(await readFile(join(dir, 'tries'), 'utf8')).length);

@@ -95,14 +95,18 @@ describe('several workers, recoverers and consumers on one spool', () => {
     const expected = new Map<string, string>(); // id -> checksum
     /** What each process said about each message, to explain a failure. */
     const history = new Map<string, string[]>();
-    const note = (id: string | undefined, what: string) => id !== undefined && history.set(id, [...(history.get(id) ?? []), `${Date.now() - started}ms ${what}`]);
+    const note = (id: string | undefined, what: string) =>
+      id !== undefined && history.set(id, [...(history.get(id) ?? []), `${Date.now() - started}ms ${what}`]);
     let made = 0;
     const enqueue = async (count: number) => {
       const files: string[] = [];
       const sums: string[] = [];
       for (let k = 0; k < count; k++, made++) {
         // Distinct contents: the sequence number leads, random bytes follow.
-        const content = Buffer.concat([Buffer.from(`message ${made} of seed ${seed}\n`), Buffer.from(Array.from({ length: rng.int(0, 8000) }, () => rng.int(0, 255)))]);
+        const content = Buffer.concat([
+          Buffer.from(`message ${made} of seed ${seed}\n`),
+          Buffer.from(Array.from({ length: rng.int(0, 8000) }, () => rng.int(0, 255))),
+        ]);
         const file = `in${made}`;
         await writeFile(join(dir, file), content);
         files.push(file);
@@ -124,7 +128,10 @@ describe('several workers, recoverers and consumers on one spool', () => {
     const ended: Worker[] = [];
     let workerCount = 0;
     const startWorker = () => {
-      const { child, done } = spawnFanout([...runArgs, '--watch', '--interval', '50', '--recover-interval', '500', '--json'], { cwd: dir });
+      const { child, done } = spawnFanout(
+        [...runArgs, '--watch', '--interval', '50', '--recover-interval', '500', '--json'],
+        { cwd: dir },
+      );
       const w: Worker = { n: workerCount++, child, done, open: new Set(), started: 0, committed: 0, recovered: 0 };
       let buffered = '';
       child.stdout!.on('data', (chunk: string) => {
@@ -133,7 +140,10 @@ describe('several workers, recoverers and consumers on one spool', () => {
         buffered = complete.pop()!;
         for (const line of complete) {
           const e = JSON.parse(line) as { type: string; id?: string; tx?: string; action?: string };
-          note(e.id, `worker ${w.n} (pid ${child.pid}): ${e.type}${e.tx ? ` ${e.tx}` : ''}${e.action ? ` ${e.action}` : ''}`);
+          note(
+            e.id,
+            `worker ${w.n} (pid ${child.pid}): ${e.type}${e.tx ? ` ${e.tx}` : ''}${e.action ? ` ${e.action}` : ''}`,
+          );
           if (e.type === 'message-started') (w.open.add(e.id!), w.started++);
           else if (e.type === 'message-committed') (w.open.delete(e.id!), w.committed++);
           else if (e.type === 'message-failed' || e.type === 'message-skipped') w.open.delete(e.id!);
@@ -146,7 +156,9 @@ describe('several workers, recoverers and consumers on one spool', () => {
 
     const logOf = (d: string) => join(dir, `log-${d}`);
     const record = (d: string) => `printf '%s %s\\n' "$FANOUT_ID" "$(sha256sum | cut -c1-16)" >> '${logOf(d)}'`;
-    const consumers = DESTINATIONS.map((d) => spawnFanout(['consume', d, '--watch', '--interval', '50', '--exec', record(d)], { cwd: dir }));
+    const consumers = DESTINATIONS.map((d) =>
+      spawnFanout(['consume', d, '--watch', '--interval', '50', '--exec', record(d)], { cwd: dir }),
+    );
 
     // A `fanout recover S` loop beside the live workers: it must leave their markers alone.
     let recovering = true;
@@ -159,7 +171,12 @@ describe('several workers, recoverers and consumers on one spool', () => {
           if (e.type === 'recovered') note(e.id, `recover loop: ${e.tx} ${e.action}`);
         }
         const summary = JSON.parse(lines(r.stdout).at(-1) ?? '{}') as { rolledBack?: number; rolledForward?: number };
-        recoverRuns.push({ rolledBack: summary.rolledBack ?? 0, rolledForward: summary.rolledForward ?? 0, status: r.status, stderr: r.stderr });
+        recoverRuns.push({
+          rolledBack: summary.rolledBack ?? 0,
+          rolledForward: summary.rolledForward ?? 0,
+          status: r.status,
+          stderr: r.stderr,
+        });
         await sleep(rng.int(20, 80));
       }
     })();
@@ -216,7 +233,11 @@ describe('several workers, recoverers and consumers on one spool', () => {
     const finalRecovery = JSON.parse(lines(rec.stdout).at(-1)!) as { rolledBack: number; rolledForward: number };
     const last = await fanout([...runArgs, '--json'], { cwd: dir });
     expect(last.status, `${where}: final run: ${last.stderr}`).toBe(0);
-    const lastSummary = JSON.parse(lines(last.stdout).at(-1)!) as { committed: number; rolledBack: number; rolledForward: number };
+    const lastSummary = JSON.parse(lines(last.stdout).at(-1)!) as {
+      committed: number;
+      rolledBack: number;
+      rolledForward: number;
+    };
     const lastRecovered = lastSummary.rolledBack + lastSummary.rolledForward;
     for (const d of DESTINATIONS) {
       const r = await fanout(['consume', d, '--exec', record(d)], { cwd: dir });
@@ -232,22 +253,41 @@ describe('several workers, recoverers and consumers on one spool', () => {
       }
       for (const [id, sums] of seen) {
         expect(expected.has(id), `${where}: ${d} consumed ${id}, which was never enqueued`).toBe(true);
-        expect(sums, `${where}: ${d} consumed ${id} ${sums.length} times (${sums.join(', ')}; enqueued ${expected.get(id)}):\n  ${(history.get(id) ?? []).join('\n  ')}`).toHaveLength(1);
+        expect(
+          sums,
+          `${where}: ${d} consumed ${id} ${sums.length} times (${sums.join(', ')}; ` +
+            `enqueued ${expected.get(id)}):\n  ${(history.get(id) ?? []).join('\n  ')}`,
+        ).toHaveLength(1);
         expect(sums[0], `${where}: ${d}: checksum of ${id}`).toBe(expected.get(id));
       }
-      expect([...expected.keys()].filter((id) => !seen.has(id)), `${where}: never consumed from ${d}`).toEqual([]);
+      expect(
+        [...expected.keys()].filter((id) => !seen.has(id)),
+        `${where}: never consumed from ${d}`,
+      ).toEqual([]);
     }
     expect(await names(join(dir, 'S')), `${where}: S at the end`).toEqual([]);
     for (const d of DESTINATIONS) expect(await names(join(dir, d)), `${where}: ${d} at the end`).toEqual([]);
 
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     // Every marker a kill left was taken over by someone, or the end state above would not be clean.
-    expect(sum(ended.map((w) => w.recovered)) + sum(recoverRuns.map((r) => r.rolledBack + r.rolledForward)) + finalRecovery.rolledBack + finalRecovery.rolledForward + lastRecovered, where).toBeGreaterThanOrEqual(markersLeft);
+    expect(
+      sum(ended.map((w) => w.recovered)) +
+        sum(recoverRuns.map((r) => r.rolledBack + r.rolledForward)) +
+        finalRecovery.rolledBack +
+        finalRecovery.rolledForward +
+        lastRecovered,
+      where,
+    ).toBeGreaterThanOrEqual(markersLeft);
     console.log(
-      `workers.e2e: seed ${seed}: ${expected.size} messages, ${workerCount} workers started, ${KILLS} SIGKILLs (${killedMidTransaction} with a message in hand, leaving ${markersLeft} markers); ` +
-        `workers committed ${sum(ended.map((w) => w.committed))} and recovered ${sum(ended.map((w) => w.recovered))} markers; ` +
-        `${recoverRuns.length} recover runs beside them rolled back ${sum(recoverRuns.map((r) => r.rolledBack))}, forward ${sum(recoverRuns.map((r) => r.rolledForward))}; ` +
-        `final recover ${finalRecovery.rolledBack} back / ${finalRecovery.rolledForward} forward, final run committed ${lastSummary.committed}; ${Date.now() - started} ms`,
+      `workers.e2e: seed ${seed}: ${expected.size} messages, ${workerCount} workers started, ${KILLS} SIGKILLs ` +
+        `(${killedMidTransaction} with a message in hand, leaving ${markersLeft} markers); ` +
+        `workers committed ${sum(ended.map((w) => w.committed))} and ` +
+        `recovered ${sum(ended.map((w) => w.recovered))} markers; ` +
+        `${recoverRuns.length} recover runs beside them rolled ` +
+        `back ${sum(recoverRuns.map((r) => r.rolledBack))}, ` +
+        `forward ${sum(recoverRuns.map((r) => r.rolledForward))}; ` +
+        `final recover ${finalRecovery.rolledBack} back / ${finalRecovery.rolledForward} forward, ` +
+        `final run committed ${lastSummary.committed}; ${Date.now() - started} ms`,
     );
   }, 150_000); // real processes: it ran past 60 s on a loaded 2-core machine
 });
@@ -279,9 +319,21 @@ describe('two recoverers racing on the same stale markers', () => {
       const forward: string[] = [];
       for (let k = 0; k < PER_ROUND; k++) {
         const id = `01RACE${round}X${k.toString().padStart(2, '0')}`;
-        const tx = `TX${round}X${k}`.padStart(26, "0");
+        const tx = `TX${round}X${k}`.padStart(26, '0');
         const now = Date.now();
-        await writeFile(join(dir, 'S', `m${tx}`), encodeMarker({ ids: [id], tx, protocol: 'staged', source, destinations, owner, createdMs: now, leaseUntilMs: now + 600_000 }));
+        await writeFile(
+          join(dir, 'S', `m${tx}`),
+          encodeMarker({
+            ids: [id],
+            tx,
+            protocol: 'staged',
+            source,
+            destinations,
+            owner,
+            createdMs: now,
+            leaseUntilMs: now + 600_000,
+          }),
+        );
         for (const d of ['A', 'B']) await writeFile(join(dir, d, `w${id}.${tx}`), `copy of ${id}`);
         if (k % 2 === 0) {
           await writeFile(join(dir, 'S', `p${id}.${tx}`), `copy of ${id}`);
@@ -292,7 +344,10 @@ describe('two recoverers racing on the same stale markers', () => {
         }
       }
 
-      const [one, two] = await Promise.all([fanout(['recover', 'S', '--json'], { cwd: dir }), fanout(['recover', 'S', '--json'], { cwd: dir })]);
+      const [one, two] = await Promise.all([
+        fanout(['recover', 'S', '--json'], { cwd: dir }),
+        fanout(['recover', 'S', '--json'], { cwd: dir }),
+      ]);
       const actedOn = new Map<string, string[]>();
       for (const [who, r] of [
         ['first', one!],
@@ -306,16 +361,28 @@ describe('two recoverers racing on the same stale markers', () => {
           byWho[who]++;
         }
       }
-      for (const id of back) expect(actedOn.get(id)?.map((a) => a.split(' ')[1]), `${where}: ${id}: ${actedOn.get(id)?.join(', ')}`).toEqual(['rolled-back']);
-      for (const id of forward) expect(actedOn.get(id)?.map((a) => a.split(' ')[1]), `${where}: ${id}: ${actedOn.get(id)?.join(', ')}`).toEqual(['rolled-forward']);
+      for (const id of back)
+        expect(
+          actedOn.get(id)?.map((a) => a.split(' ')[1]),
+          `${where}: ${id}: ${actedOn.get(id)?.join(', ')}`,
+        ).toEqual(['rolled-back']);
+      for (const id of forward)
+        expect(
+          actedOn.get(id)?.map((a) => a.split(' ')[1]),
+          `${where}: ${id}: ${actedOn.get(id)?.join(', ')}`,
+        ).toEqual(['rolled-forward']);
 
       // The end state of exactly one recovery per marker: no marker or claim left, copies rolled back or published.
       expect(await names(join(dir, 'S')), where).toEqual(back.map((id) => `s${id}`).sort());
-      for (const d of ['A', 'B']) expect(await names(join(dir, d)), `${where}: ${d}`).toEqual(forward.map((id) => `d${id}`).sort());
+      for (const d of ['A', 'B'])
+        expect(await names(join(dir, d)), `${where}: ${d}`).toEqual(forward.map((id) => `d${id}`).sort());
       // Clear for the next round.
       for (const id of back) await rm(join(dir, 'S', `s${id}`));
       for (const id of forward) for (const d of ['A', 'B']) await rm(join(dir, d, `d${id}`));
     }
-    console.log(`workers.e2e: racing recoverers: ${ROUNDS * PER_ROUND} stale markers, recovered ${byWho.first} by the first and ${byWho.second} by the second, none by both`);
+    console.log(
+      `workers.e2e: racing recoverers: ${ROUNDS * PER_ROUND} stale markers, ` +
+        `recovered ${byWho.first} by the first and ${byWho.second} by the second, none by both`,
+    );
   });
 });

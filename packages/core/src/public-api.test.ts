@@ -58,21 +58,36 @@ describe('@fanout/core public API', () => {
   });
 
   it('keeps the machines and codecs in @fanout/core/internal, not in the public entry', () => {
-    for (const name of ['performOp', 'withoutClose', 'encodeClaim', 'transaction', 'runMachine', 'names', 'encodeMarker']) {
+    for (const name of [
+      'performOp',
+      'withoutClose',
+      'encodeClaim',
+      'transaction',
+      'runMachine',
+      'names',
+      'encodeMarker',
+    ]) {
       expect(internal).toHaveProperty(name);
       expect(core).not.toHaveProperty(name);
     }
   });
 
   it('gives internal users the very same objects (one FanoutError class, one process owner)', () => {
-    for (const name of PUBLIC_VALUES) expect((internal as Record<string, unknown>)[name], name).toBe((core as Record<string, unknown>)[name]);
+    for (const name of PUBLIC_VALUES)
+      expect((internal as Record<string, unknown>)[name], name).toBe((core as Record<string, unknown>)[name]);
   });
 });
 
 describe('@fanout/core public API docs', () => {
   it('documents every export with TSDoc, and every function, class and constant with an @example', () => {
     const entry = fileURLToPath(new URL('./index.ts', import.meta.url));
-    const program = ts.createProgram([entry], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, strict: true, noEmit: true });
+    const program = ts.createProgram([entry], {
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      target: ts.ScriptTarget.ES2022,
+      strict: true,
+      noEmit: true,
+    });
     const checker = program.getTypeChecker();
     const problems: string[] = [];
     for (const exported of checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(entry)!)!)) {
@@ -81,7 +96,8 @@ describe('@fanout/core public API docs', () => {
       const docs = ts.getJSDocCommentsAndTags(ts.isVariableDeclaration(decl) ? decl.parent.parent : decl);
       if (docs.length === 0) problems.push(`${exported.name}: no TSDoc`);
       const isValue = (symbol.flags & ts.SymbolFlags.Value) !== 0;
-      if (isValue && !ts.getJSDocTags(decl).some((tag) => tag.tagName.text === 'example')) problems.push(`${exported.name}: no @example`);
+      if (isValue && !ts.getJSDocTags(decl).some((tag) => tag.tagName.text === 'example'))
+        problems.push(`${exported.name}: no @example`);
     }
     expect(problems).toEqual([]);
   }, 120_000);

@@ -116,7 +116,11 @@ describe('memfs 4.80.1 honours what the backend relies on (raw memfs)', () => {
     vol.symlinkSync('/s/nowhere', '/s/dangling');
     const fs = memfsPosixFs(vol);
     const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
-    for (const name of ['file', 'dir', 'link', 'dangling']) expect(code(() => vol.openSync(`/s/${name}`, flags)), name).toBe('EEXIST');
+    for (const name of ['file', 'dir', 'link', 'dangling'])
+      expect(
+        code(() => vol.openSync(`/s/${name}`, flags)),
+        name,
+      ).toBe('EEXIST');
     expect(vol.existsSync('/s/nowhere')).toBe(false);
   });
 
@@ -133,7 +137,8 @@ describe('memfs 4.80.1 honours what the backend relies on (raw memfs)', () => {
     vol.mkdirSync('/s/dir');
     vol.symlinkSync('/s/dir', '/s/link');
     const seen: [string, boolean, boolean, boolean][] = [];
-    for await (const d of await vol.promises.opendir('/s')) seen.push([d.name as string, d.isFile(), d.isDirectory(), d.isSymbolicLink()]);
+    for await (const d of await vol.promises.opendir('/s'))
+      seen.push([d.name as string, d.isFile(), d.isDirectory(), d.isSymbolicLink()]);
     expect(seen).toEqual([
       ['file', true, false, false],
       ['dir', false, true, false],

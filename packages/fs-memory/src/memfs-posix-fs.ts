@@ -234,6 +234,7 @@ export function memfsPosixFs(vol: Volume): PosixFs {
           throw posixError('EEXIST', 'mkdir', path);
         }
       }),
-    opendir: async (path) => toPosixDir((await vol.promises.opendir(path)) as unknown as AsyncIterable<unknown> & { close(): Promise<void> }),
+    opendir: async (path) =>
+      toPosixDir((await vol.promises.opendir(path)) as unknown as AsyncIterable<unknown> & { close(): Promise<void> }),
   };
 }

@@ -50,7 +50,19 @@ describe('memory spools', () => {
 
   it('decode percent escapes in names and reject locations that are not memory://plain/names with EBADURL', () => {
     expect(memoryDirectoryOf('memory://my%20spool/in%C3%A9')).toBe('/my spool/in\u00e9');
-    for (const bad of ['file:///tmp/x', 'memory://', 'memory:///abs', 'memory://a//b', 'memory://a/../b', 'memory://.', 'memory://a%2Fb', 'memory://%zz', 'memory://a?x=1', 'memory://a#frag', '/plain/path']) {
+    for (const bad of [
+      'file:///tmp/x',
+      'memory://',
+      'memory:///abs',
+      'memory://a//b',
+      'memory://a/../b',
+      'memory://.',
+      'memory://a%2Fb',
+      'memory://%zz',
+      'memory://a?x=1',
+      'memory://a#frag',
+      '/plain/path',
+    ]) {
       let error: unknown;
       try {
         memoryDirectoryOf(bad);

@@ -40,7 +40,8 @@ export function createMemorySpools(volume: Volume = new Volume()): MemorySpools 
 
 /** The `/a/b` directory that `memory://a/b` names; see {@link MemorySpools.directoryOf}. */
 export function memoryDirectoryOf(location: string): string {
-  const bad = (why: string) => new FanoutError('EBADURL', `not a memory spool location (${why})`, { spool: String(location) });
+  const bad = (why: string) =>
+    new FanoutError('EBADURL', `not a memory spool location (${why})`, { spool: String(location) });
   if (typeof location !== 'string' || !location.startsWith(SCHEME)) throw bad(`expected ${SCHEME}<name>`);
   const segments = location.slice(SCHEME.length).split('/');
   if (segments.length === 0 || segments[0] === '') throw bad('no name');
@@ -72,6 +73,9 @@ export function processMemorySpools(): MemorySpools {
  * process-wide registry. Does no I/O: call `ensureContainer()` to create it.
  * @throws `EBADURL` for a location that is not `memory://…`.
  */
-export async function openMemorySpool(location: string, spools: MemorySpools = processMemorySpools()): Promise<MemoryBackend> {
+export async function openMemorySpool(
+  location: string,
+  spools: MemorySpools = processMemorySpools(),
+): Promise<MemoryBackend> {
   return spools.open(location);
 }

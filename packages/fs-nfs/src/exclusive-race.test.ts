@@ -29,7 +29,11 @@ beforeAll(async () => {
     outfile: childScript,
     logLevel: 'error',
     // fs-extra and graceful-fs are CommonJS and require Node's modules: give the ES bundle a require().
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    banner: {
+      js:
+        "import { createRequire as __createRequire } from 'node:module'; " +
+        'const require = __createRequire(import.meta.url);',
+    },
   });
 });
 afterAll(async () => {

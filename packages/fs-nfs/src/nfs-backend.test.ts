@@ -24,7 +24,13 @@ afterEach(async () => {
 const errno = (code: string) => Object.assign(new Error(`${code}: injected`), { code });
 
 /** The writer the test backend names in its temp files. */
-const writer: OwnerInfo = { host: 'mail-1.example.org', bootId: '0b7e6c1e-7c1a-4c59-9a3e-3f8f1b2f7d10', pidNamespace: '4026531836', pid: 7, startTime: '12345' };
+const writer: OwnerInfo = {
+  host: 'mail-1.example.org',
+  bootId: '0b7e6c1e-7c1a-4c59-9a3e-3f8f1b2f7d10',
+  pidNamespace: '4026531836',
+  pid: 7,
+  startTime: '12345',
+};
 
 function backend(fs: PosixFs = nodePosixFs) {
   return new NfsBackend({
@@ -71,7 +77,11 @@ describe('NfsBackend.createExclusive', () => {
     const temp = links[0]![0].slice(root.length + 1);
     expect(temp).toMatch(new RegExp(`^t[0-9A-Z]{26}\\.${encodeOwnerTag(writer)}$`));
     const parsed = parseProtocolName(temp);
-    expect(parsed.kind === 'temp' && parsed.writer).toMatchObject({ pid: 7, pidNamespace: '4026531836', startTime: '12345' });
+    expect(parsed.kind === 'temp' && parsed.writer).toMatchObject({
+      pid: 7,
+      pidNamespace: '4026531836',
+      startTime: '12345',
+    });
     expect(links[0]![1]).toBe(join(root, 'm1'));
   });
 
@@ -342,15 +352,18 @@ describe('NfsBackend.remove, list and syncDir', () => {
     expect(await content('.nfs0000000001234abc00000001')).toBe('held open elsewhere');
   });
 
-  it.each(['EINVAL', 'ENOTSUP', 'EBADF'])('treats %s from a directory fsync as the server declining it', async (code) => {
-    const fs: PosixFs = {
-      ...nodePosixFs,
-      fsync: async () => {
-        throw errno(code);
-      },
-    };
-    await expect(backend(fs).syncDir()).resolves.toBeUndefined();
-  });
+  it.each(['EINVAL', 'ENOTSUP', 'EBADF'])(
+    'treats %s from a directory fsync as the server declining it',
+    async (code) => {
+      const fs: PosixFs = {
+        ...nodePosixFs,
+        fsync: async () => {
+          throw errno(code);
+        },
+      };
+      await expect(backend(fs).syncDir()).resolves.toBeUndefined();
+    },
+  );
 
   it('reports EIO from a directory fsync, without retrying it', async () => {
     let calls = 0;
@@ -413,9 +426,11 @@ describe('NfsBackend.read and cached negative lookups', () => {
 
   it('still fails with ENOENT for a file that is not there, after one look at the directory', async () => {
     const cache = negativeCacheOf('dmissing');
-    const err = await caught((async () => {
-      for await (const _ of backend(cache.fs).read('dmissing')) void _;
-    })());
+    const err = await caught(
+      (async () => {
+        for await (const _ of backend(cache.fs).read('dmissing')) void _;
+      })(),
+    );
     expect(err.code).toBe('ENOENT');
     expect(cache.opendirs()).toBe(1);
   });
@@ -443,9 +458,11 @@ describe('NfsBackend.list and a cached negative lookup of the spool directory', 
 
   it('still fails with ENOENT for a spool directory that is gone', async () => {
     await fsp.rm(root, { recursive: true });
-    const err = await caught((async () => {
-      for await (const _ of backend().list()) void _;
-    })());
+    const err = await caught(
+      (async () => {
+        for await (const _ of backend().list()) void _;
+      })(),
+    );
     expect(err.code).toBe('ENOENT');
   });
 });

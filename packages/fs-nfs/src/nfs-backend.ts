@@ -79,13 +79,22 @@ export class NfsBackend extends PosixBackend {
     if ((await this.lstatOrUndefined(targetPath, name)) !== undefined) {
       throw new FanoutError('EEXIST', 'file exists', this.where(name));
     }
-    // The core's one temp name: unique (ULID), and naming this writer exactly, so recovery removes it only once we are dead.
+    // The core's one temp name: unique (ULID), and naming this writer exactly, so recovery removes it only once we are
+    // dead.
     const tempPath = this.pathOf(tempName(this.owner));
     const c = this.fs.constants;
     // No O_EXCL: the random name is unique, and without it the open can be retried after a lost reply.
     const flags = c.O_WRONLY | c.O_CREAT | c.O_NOFOLLOW;
     // writeNewFile fsyncs the temp: its data is durable before any name points at it.
-    const bytes = await writeNewFile(this.fs, tempPath, flags, content, options?.signal, this.where(name), options?.syncData !== false);
+    const bytes = await writeNewFile(
+      this.fs,
+      tempPath,
+      flags,
+      content,
+      options?.signal,
+      this.where(name),
+      options?.syncData !== false,
+    );
     try {
       const temp = await this.lstatOrUndefined(tempPath, name);
       if (temp === undefined) throw new FanoutError('EIO', 'temp file vanished before it was linked', this.where(name));
@@ -119,7 +128,8 @@ export class NfsBackend extends PosixBackend {
     const source = await this.publishSource(from, fromPath);
     const existing = await this.lstatOrUndefined(toPath, to);
     if (existing !== undefined) {
-      if (!sameFile(existing, source)) throw new FanoutError('EEXIST', 'rename target exists and is another file', this.where(to));
+      if (!sameFile(existing, source))
+        throw new FanoutError('EEXIST', 'rename target exists and is another file', this.where(to));
       await this.remove(from);
       return;
     }

@@ -23,7 +23,11 @@ describe('retry policy', () => {
     const { slept, policy } = recordingPolicy();
     let calls = 0;
     const result = await withRetries(policy, async () => {
-      if (++calls < 2) throw Object.assign(new Error('Unknown system error -116, readdir'), { code: 'Unknown system error -116', errno: -116 });
+      if (++calls < 2)
+        throw Object.assign(new Error('Unknown system error -116, readdir'), {
+          code: 'Unknown system error -116',
+          errno: -116,
+        });
       return 'ok';
     });
     expect(result).toBe('ok');
@@ -112,7 +116,7 @@ describe('retryingFs', () => {
 
 /** ESTALE as Node 20 reports it on a real NFS mount (seen there: tooling/real-nfs two-clients test). */
 const nodeEstale = () =>
-  Object.assign(new Error("Unknown system error -116: Unknown system error -116, fstat"), {
+  Object.assign(new Error('Unknown system error -116: Unknown system error -116, fstat'), {
     code: 'Unknown system error -116',
     errno: -116,
     syscall: 'fstat',
@@ -134,7 +138,9 @@ describe('ESTALE without its name (Node 20: errno -116, code "Unknown system err
   it('is retried by the retrying fs and surfaces as ESTALE when it persists', async () => {
     const { slept, policy } = recordingPolicy(3);
     const fs: PosixFs = { ...nodePosixFs, fstat: async () => Promise.reject(nodeEstale()) };
-    const err = (await retryingFs(fs, policy).fstat(3).catch((e: unknown) => e)) as Error & { code: string };
+    const err = (await retryingFs(fs, policy)
+      .fstat(3)
+      .catch((e: unknown) => e)) as Error & { code: string };
     expect(err.code).toBe('ESTALE');
     expect(err.message).toMatch(/stale file handle.*after 3 tries/);
     expect(slept).toHaveLength(2);
@@ -152,7 +158,10 @@ describe('ESTALE without its name (Node 20: errno -116, code "Unknown system err
       }),
     };
     const dir = await retryingFs(fs, recordingPolicy().policy).opendir('/x');
-    await expect((async () => { for await (const _ of dir) void _; })()).rejects.toMatchObject({ code: 'ESTALE' });
+    await expect(
+      (async () => {
+        for await (const _ of dir) void _;
+      })(),
+    ).rejects.toMatchObject({ code: 'ESTALE' });
   });
 });
-

@@ -47,7 +47,9 @@ export function withErrnoName(err: unknown): unknown {
   const { errno, code, syscall, path } = err as { errno?: unknown; code?: unknown; syscall?: unknown; path?: unknown };
   const named = typeof errno === 'number' ? UNNAMED_ERRNOS.get(errno) : undefined;
   if (named === undefined || code === named.code) return err;
-  const where = [typeof syscall === 'string' ? syscall : '', typeof path === 'string' ? `'${path}'` : ''].filter(Boolean).join(' ');
+  const where = [typeof syscall === 'string' ? syscall : '', typeof path === 'string' ? `'${path}'` : '']
+    .filter(Boolean)
+    .join(' ');
   return Object.assign(new Error(`${named.code}: ${named.text}${where === '' ? '' : `, ${where}`}`, { cause: err }), {
     code: named.code,
     errno,
@@ -115,7 +117,9 @@ export function retryingFs(fs: PosixFs, policy: RetryPolicy): PosixFs {
   return {
     constants: fs.constants,
     open: (path, flags, mode) =>
-      (flags & fs.constants.O_EXCL) === 0 ? retry(() => fs.open(path, flags, mode)) : named(() => fs.open(path, flags, mode)),
+      (flags & fs.constants.O_EXCL) === 0
+        ? retry(() => fs.open(path, flags, mode))
+        : named(() => fs.open(path, flags, mode)),
     write: (fd, buffer, offset, length, position) => named(() => fs.write(fd, buffer, offset, length, position)),
     read: (fd, buffer, offset, length, position) =>
       position === null

@@ -14,8 +14,14 @@ for (const publishMode of ['link'] as const) {
   );
 }
 // The default fs makes its calls inline; the same contract through the thread pool, and with fsyncs inline too.
-defineBackendConformance('fs-posix over nodePosixFs (every call on the thread pool)', posixConformanceHarness((root) => new PosixBackend({ root, fs: nodePosixFs })));
+defineBackendConformance(
+  'fs-posix over nodePosixFs (every call on the thread pool)',
+  posixConformanceHarness((root) => new PosixBackend({ root, fs: nodePosixFs })),
+);
 defineBackendConformance(
   'fs-posix over memoryBackedPosixFs (every call inline)',
-  posixConformanceHarness((root) => new PosixBackend({ root, fs: memoryBackedPosixFs }), existsSync('/dev/shm') ? { base: '/dev/shm' } : {}),
+  posixConformanceHarness(
+    (root) => new PosixBackend({ root, fs: memoryBackedPosixFs }),
+    existsSync('/dev/shm') ? { base: '/dev/shm' } : {},
+  ),
 );

@@ -31,7 +31,10 @@ describe('errno mapping', () => {
   });
 
   it('names errno -116, which Node leaves unnamed, ESTALE (a stale NFS handle), so it is retried and mapped to EIO', () => {
-    const stale = Object.assign(new Error('Unknown system error -116, readdir'), { code: 'Unknown system error -116', errno: -116 });
+    const stale = Object.assign(new Error('Unknown system error -116, readdir'), {
+      code: 'Unknown system error -116',
+      errno: -116,
+    });
     expect(errnoCode(stale)).toBe('ESTALE');
     expect(errnoCode(Object.assign(new Error('x'), { errno: -116 }))).toBe('ESTALE');
     expect(fromErrno(stale, 'readdir', { spool: '/mnt/a' }).code).toBe('EIO');
@@ -58,13 +61,20 @@ describe('errno mapping', () => {
     const cause = nodeError('EMFILE', "EMFILE: too many open files, open '/var/spool/s/p1.2'");
     const err = fromErrno(cause, 'open', { spool: '/var/spool/s', file: 'p1.2' });
     expect(err.code).toBe('EMFILE');
-    expect(err.oneLine()).toBe("/var/spool/s: p1.2: open failed: EMFILE: too many open files, open '/var/spool/s/p1.2' (EMFILE)");
+    expect(err.oneLine()).toBe(
+      "/var/spool/s: p1.2: open failed: EMFILE: too many open files, open '/var/spool/s/p1.2' (EMFILE)",
+    );
   });
 
   it('reports a host out of descriptors (ENFILE) as EMFILE, in the same words', () => {
-    const err = fromErrno(nodeError('ENFILE', "ENFILE: file table overflow, open '/a/w1.2'"), 'open', { spool: '/a', file: 'w1.2' });
+    const err = fromErrno(nodeError('ENFILE', "ENFILE: file table overflow, open '/a/w1.2'"), 'open', {
+      spool: '/a',
+      file: 'w1.2',
+    });
     expect(err.code).toBe('EMFILE');
-    expect(err.oneLine()).toBe("/a: w1.2: open failed: too many open files on this host (ENFILE: file table overflow, open '/a/w1.2') (EMFILE)");
+    expect(err.oneLine()).toBe(
+      "/a: w1.2: open failed: too many open files on this host (ENFILE: file table overflow, open '/a/w1.2') (EMFILE)",
+    );
   });
 
   it('passes a FanoutError through unchanged', () => {

@@ -56,7 +56,10 @@ export interface ErrnoContext {
  */
 const UNNAMED_ERRNOS: Readonly<Record<number, string>> = { [-116]: 'ESTALE' };
 
-/** The native `code` of an error (`'ENOENT'`…; `'ESTALE'` for errno −116, which Node leaves unnamed), or undefined. */
+/**
+ * The native `code` of an error (`'ENOENT'`…; `'ESTALE'` for errno −116, which Node leaves unnamed), or
+ * undefined.
+ */
 export function errnoCode(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const { code, errno } = err as { code?: unknown; errno?: unknown };

@@ -1,4 +1,4 @@
-export * from "./posix-fs.js";
+export * from './posix-fs.js';
 export * from './errno.js';
 export * from './node-posix-fs.js';
 export * from './local-posix-fs.js';

@@ -28,37 +28,50 @@ describe('the Linux owner probe on this machine', () => {
     }
   });
 
-  it.runIf(linux)('says this very process is alive (as a record and as a tag) and an owner on another host is unknown', async () => {
-    expect(await localOwnerProbe(localOwner())).toBe('alive');
-    expect(await localOwnerProbe(parseOwnerTag(encodeOwnerTag(localOwner()))!)).toBe('alive');
-    expect(await localOwnerProbe({ ...localOwner(), host: `${hostname()}-elsewhere` })).toBe('unknown');
-  });
+  it.runIf(linux)(
+    'says this very process is alive (as a record and as a tag) and an owner on another host is unknown',
+    async () => {
+      expect(await localOwnerProbe(localOwner())).toBe('alive');
+      expect(await localOwnerProbe(parseOwnerTag(encodeOwnerTag(localOwner()))!)).toBe('alive');
+      expect(await localOwnerProbe({ ...localOwner(), host: `${hostname()}-elsewhere` })).toBe('unknown');
+    },
+  );
 
-  it.runIf(linux)('says a process of this namespace that has exited is dead, and an old record without namespace unknown', async () => {
-    const child = spawn(process.execPath, ['-e', '0']);
-    const pid = child.pid!;
-    await once(child, 'exit');
-    expect(await localOwnerProbe({ ...localOwner(), pid, startTime: '' })).toBe('dead');
-    expect(await localOwnerProbe(parseOwnerTag(encodeOwnerTag({ ...localOwner(), pid, startTime: '' }))!)).toBe('dead');
-    // Host and pid alone (a record from before pid namespaces were recorded) prove nothing.
-    expect(await localOwnerProbe({ host: hostname(), bootId: '', pidNamespace: '', pid, startTime: '' })).toBe('unknown');
-    expect(await localOwnerProbe({ ...localOwner(), pidNamespace: '', pid, startTime: '' })).toBe('unknown');
-  });
+  it.runIf(linux)(
+    'says a process of this namespace that has exited is dead, and an old record without namespace unknown',
+    async () => {
+      const child = spawn(process.execPath, ['-e', '0']);
+      const pid = child.pid!;
+      await once(child, 'exit');
+      expect(await localOwnerProbe({ ...localOwner(), pid, startTime: '' })).toBe('dead');
+      expect(await localOwnerProbe(parseOwnerTag(encodeOwnerTag({ ...localOwner(), pid, startTime: '' }))!)).toBe(
+        'dead',
+      );
+      // Host and pid alone (a record from before pid namespaces were recorded) prove nothing.
+      expect(await localOwnerProbe({ host: hostname(), bootId: '', pidNamespace: '', pid, startTime: '' })).toBe(
+        'unknown',
+      );
+      expect(await localOwnerProbe({ ...localOwner(), pidNamespace: '', pid, startTime: '' })).toBe('unknown');
+    },
+  );
 
-  it.runIf(linux)('says a live process of this namespace is alive with its start time, dead with another, unknown without', async () => {
-    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
-    try {
-      await once(child, 'spawn');
-      const start = processStartTime(child.pid!)!;
-      const owner = { ...localOwner(), pid: child.pid!, startTime: start };
-      expect(await localOwnerProbe(owner)).toBe('alive');
-      expect(await localOwnerProbe({ ...owner, startTime: String(Number(start) + 1) })).toBe('dead');
-      expect(await localOwnerProbe({ ...owner, startTime: '' })).toBe('unknown');
-      expect(await localOwnerProbe({ ...owner, pidNamespace: '1' })).toBe('unknown');
-    } finally {
-      child.kill();
-    }
-  });
+  it.runIf(linux)(
+    'says a live process of this namespace is alive with its start time, dead with another, unknown without',
+    async () => {
+      const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
+      try {
+        await once(child, 'spawn');
+        const start = processStartTime(child.pid!)!;
+        const owner = { ...localOwner(), pid: child.pid!, startTime: start };
+        expect(await localOwnerProbe(owner)).toBe('alive');
+        expect(await localOwnerProbe({ ...owner, startTime: String(Number(start) + 1) })).toBe('dead');
+        expect(await localOwnerProbe({ ...owner, startTime: '' })).toBe('unknown');
+        expect(await localOwnerProbe({ ...owner, pidNamespace: '1' })).toBe('unknown');
+      } finally {
+        child.kill();
+      }
+    },
+  );
 });
 
 describe('the owner probe over an injected environment', () => {
@@ -82,7 +95,9 @@ describe('the owner probe over an injected environment', () => {
     expect(await probe(owner({ startTime: '100' }))).toBe('dead');
     expect(await probe(owner({ startTime: '200' }))).toBe('alive');
     expect(await probe(owner({ startTime: '' }))).toBe('unknown');
-    expect(await makeOwnerProbe({ self, lookup: () => ({ state: 'present', startTime: '' }) })(owner({}))).toBe('unknown');
+    expect(await makeOwnerProbe({ self, lookup: () => ({ state: 'present', startTime: '' }) })(owner({}))).toBe(
+      'unknown',
+    );
   });
 
   it('says an owner from an earlier boot of this host is dead, and from an unknown boot unknown', async () => {
@@ -108,12 +123,21 @@ describe('what the probe reads from /proc (a fake /proc tree)', () => {
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
   /** A /proc whose own pid namespace is `ns` and whose `self` is pid `pid`, listing `nspid` in `NSpid:`. */
-  function fakeProc(o: { pid: number; ns?: string; nspid?: string; timens?: string; procs: Record<number, { state?: string; start: string; comm?: string }> }) {
+  function fakeProc(o: {
+    pid: number;
+    ns?: string;
+    nspid?: string;
+    timens?: string;
+    procs: Record<number, { state?: string; start: string; comm?: string }>;
+  }) {
     mkdirSync(join(root, 'sys/kernel/random'), { recursive: true });
     writeFileSync(join(root, 'sys/kernel/random/boot_id'), '11111111-2222-3333-4444-555555555555\n');
     mkdirSync(join(root, 'self/ns'), { recursive: true });
     if (o.ns !== undefined) symlinkSync(`pid:[${o.ns}]`, join(root, 'self/ns/pid'));
-    writeFileSync(join(root, 'self/status'), `Name:\tnode\nPid:\t${o.pid}\n${o.nspid === undefined ? '' : `NSpid:\t${o.nspid}\n`}`);
+    writeFileSync(
+      join(root, 'self/status'),
+      `Name:\tnode\nPid:\t${o.pid}\n${o.nspid === undefined ? '' : `NSpid:\t${o.nspid}\n`}`,
+    );
     if (o.timens !== undefined) writeFileSync(join(root, 'self/timens_offsets'), o.timens);
     for (const [pid, p] of Object.entries(o.procs)) {
       mkdirSync(join(root, pid), { recursive: true });
@@ -121,19 +145,34 @@ describe('what the probe reads from /proc (a fake /proc tree)', () => {
       writeFileSync(join(root, pid, 'stat'), `${pid} (${p.comm ?? 'node'}) ${fields.join(' ')}\n`);
     }
     const selfStat = o.procs[o.pid];
-    if (selfStat) writeFileSync(join(root, 'self/stat'), `${o.pid} (node) ${[selfStat.state ?? 'S', ...Array.from({ length: 18 }, (_, i) => String(i + 4)), selfStat.start].join(' ')}\n`);
+    if (selfStat) {
+      const fields = [selfStat.state ?? 'S', ...Array.from({ length: 18 }, (_, i) => String(i + 4)), selfStat.start];
+      writeFileSync(join(root, 'self/stat'), `${o.pid} (node) ${fields.join(' ')}\n`);
+    }
   }
 
-  const env = (pidExists: (pid: number) => boolean = () => false) => linuxOwnerEnvironment({ procRoot: root, pid: 10, host: 'h', pidExists });
+  const env = (pidExists: (pid: number) => boolean = () => false) =>
+    linuxOwnerEnvironment({ procRoot: root, pid: 10, host: 'h', pidExists });
 
   it('reads boot id, pid namespace and start time of this process', () => {
     fakeProc({ pid: 10, ns: '4026532179', nspid: '10', procs: { 10: { start: '4242' } } });
     expect(pidNamespace(root)).toBe('4026532179');
-    expect(env().self).toEqual({ host: 'h', bootId: '11111111-2222-3333-4444-555555555555', pidNamespace: '4026532179', pid: 10, startTime: '4242' });
+    expect(env().self).toEqual({
+      host: 'h',
+      bootId: '11111111-2222-3333-4444-555555555555',
+      pidNamespace: '4026532179',
+      pid: 10,
+      startTime: '4242',
+    });
   });
 
   it('counts the start time after the last ) of a command name with spaces and parentheses', async () => {
-    fakeProc({ pid: 10, ns: '5', nspid: '10', procs: { 10: { start: '4242' }, 20: { start: '777', comm: 'a) b (c' } } });
+    fakeProc({
+      pid: 10,
+      ns: '5',
+      nspid: '10',
+      procs: { 10: { start: '4242' }, 20: { start: '777', comm: 'a) b (c' } },
+    });
     expect(await env().lookup(20)).toEqual({ state: 'present', startTime: '777' });
   });
 
@@ -176,7 +215,13 @@ describe('what the probe reads from /proc (a fake /proc tree)', () => {
   });
 
   it('compares no start times from inside a time namespace with a boot-time offset', async () => {
-    fakeProc({ pid: 10, ns: '5', nspid: '10', timens: 'monotonic 0 0\nboottime 3600 0\n', procs: { 10: { start: '1' }, 20: { start: '2' } } });
+    fakeProc({
+      pid: 10,
+      ns: '5',
+      nspid: '10',
+      timens: 'monotonic 0 0\nboottime 3600 0\n',
+      procs: { 10: { start: '1' }, 20: { start: '2' } },
+    });
     const e = env();
     expect(e.self.startTime).toBe('');
     expect(await e.lookup(20)).toEqual({ state: 'present', startTime: '' });

@@ -45,7 +45,10 @@ export function bootId(procRoot = '/proc'): string {
   return readOrUndefined(`${procRoot}/sys/kernel/random/boot_id`)?.trim() ?? '';
 }
 
-/** This process's pid namespace: the inode of `/proc/self/ns/pid` (`pid:[4026531836]` → `4026531836`), '' when unknown. */
+/**
+ * This process's pid namespace: the inode of `/proc/self/ns/pid` (`pid:[4026531836]` → `4026531836`), '' when
+ * unknown.
+ */
 export function pidNamespace(procRoot = '/proc'): string {
   const m = /^pid:\[([1-9][0-9]{0,19})\]$/.exec(readlinkOrUndefined(`${procRoot}/self/ns/pid`) ?? '');
   return m ? m[1]! : '';

@@ -21,7 +21,10 @@ beforeEach(async () => {
 });
 afterEach(async () => rm(dir, { recursive: true, force: true }));
 
-/** Whether `call` settles within two microtask turns, i.e. without waiting for the event loop (and so for a pool thread). */
+/**
+ * Whether `call` settles within two microtask turns, i.e. without waiting for the event loop (and so for a pool
+ * thread).
+ */
 async function settlesInline(call: () => Promise<unknown>): Promise<boolean> {
   let settled = false;
   call().then(
@@ -41,7 +44,8 @@ async function script(api: PosixFs, at: string): Promise<unknown[]> {
     const st = v as unknown as { size: number; isFile(): boolean };
     return { size: st.size, file: st.isFile() };
   };
-  const note = async (p: Promise<unknown>) => out.push(await p.then(shown, (e: { code?: string }) => `error ${e.code}`));
+  const note = async (p: Promise<unknown>) =>
+    out.push(await p.then(shown, (e: { code?: string }) => `error ${e.code}`));
   await note(api.mkdir(`${at}/spool`, { recursive: true }));
   const fd = await api.open(`${at}/spool/w1`, c.O_WRONLY | c.O_CREAT | c.O_EXCL, 0o644);
   await note(api.write(fd, new TextEncoder().encode('hello'), 0, 5, 0));
@@ -78,7 +82,12 @@ describe('localPosixFs', () => {
   it('makes metadata calls and small reads and writes without a thread-pool round trip (nodePosixFs does not)', async () => {
     const file = join(dir, 'f');
     await writeFile(file, 'x');
-    for (const call of [() => localPosixFs.lstat(file), () => localPosixFs.link(file, join(dir, 'g')), () => localPosixFs.rename(join(dir, 'g'), join(dir, 'h')), () => localPosixFs.unlink(join(dir, 'h'))]) {
+    for (const call of [
+      () => localPosixFs.lstat(file),
+      () => localPosixFs.link(file, join(dir, 'g')),
+      () => localPosixFs.rename(join(dir, 'g'), join(dir, 'h')),
+      () => localPosixFs.unlink(join(dir, 'h')),
+    ]) {
       expect(await settlesInline(call)).toBe(true);
     }
     expect(await settlesInline(() => nodePosixFs.lstat(file))).toBe(false);
@@ -113,7 +122,13 @@ function mountType(path: string): string {
     const [left, right] = line.split(' - ');
     const point = left?.split(' ')[4];
     const type = right?.split(' ')[0];
-    if (point && type && (path === point || path.startsWith(point === '/' ? '/' : `${point}/`)) && point.length >= best.point.length) best = { point, type };
+    if (
+      point &&
+      type &&
+      (path === point || path.startsWith(point === '/' ? '/' : `${point}/`)) &&
+      point.length >= best.point.length
+    )
+      best = { point, type };
   }
   return best.type;
 }
@@ -121,14 +136,19 @@ function mountType(path: string): string {
 describe.runIf(process.platform === 'linux')('onMemoryFilesystem and openPosixSpool', () => {
   it('tells tmpfs from a disk, judging a path that does not exist yet by its nearest ancestor', async () => {
     for (const path of ['/dev/shm', dir, '/proc']) {
-      expect(await onMemoryFilesystem(join(path, 'not', 'there', 'yet')), path).toBe(['tmpfs', 'ramfs'].includes(mountType(path)));
+      expect(await onMemoryFilesystem(join(path, 'not', 'there', 'yet')), path).toBe(
+        ['tmpfs', 'ramfs'].includes(mountType(path)),
+      );
     }
     expect(await onMemoryFilesystem('/dev/shm')).toBe(mountType('/dev/shm') === 'tmpfs');
   });
 
   it('openPosixSpool makes fsyncs inline only on tmpfs or ramfs, and keeps an fs it is given', async () => {
-    const fsOf = async (path: string, options = {}) => (await openPosixSpool(path, options) as unknown as { fs: PosixFs }).fs;
-    expect(await fsOf(join(dir, 'spool'))).toBe(['tmpfs', 'ramfs'].includes(mountType(dir)) ? memoryBackedPosixFs : localPosixFs);
+    const fsOf = async (path: string, options = {}) =>
+      ((await openPosixSpool(path, options)) as unknown as { fs: PosixFs }).fs;
+    expect(await fsOf(join(dir, 'spool'))).toBe(
+      ['tmpfs', 'ramfs'].includes(mountType(dir)) ? memoryBackedPosixFs : localPosixFs,
+    );
     const shm = fs.mkdtempSync('/dev/shm/fanout-local-fs-');
     try {
       expect(await fsOf(join(shm, 'spool'))).toBe(mountType(shm) === 'tmpfs' ? memoryBackedPosixFs : localPosixFs);
@@ -145,10 +165,12 @@ function setSoftNofile(soft: number | string): void {
 }
 
 describe.runIf(process.platform === 'linux')('out of file descriptors', () => {
-  it('an inline open that meets EMFILE waits in graceful-fs\'s queue for a close, as nodePosixFs\'s does', async () => {
+  it("an inline open that meets EMFILE waits in graceful-fs's queue for a close, as nodePosixFs's does", async () => {
     const file = join(dir, 'sM1');
     await writeFile(file, 'hello');
-    const before = execFileSync('prlimit', [`--pid=${process.pid}`, '--nofile', '--output=SOFT', '--noheadings'], { encoding: 'utf8' }).trim();
+    const before = execFileSync('prlimit', [`--pid=${process.pid}`, '--nofile', '--output=SOFT', '--noheadings'], {
+      encoding: 'utf8',
+    }).trim();
     const held: number[] = [];
     try {
       setSoftNofile(fs.readdirSync('/proc/self/fd').length + 16);

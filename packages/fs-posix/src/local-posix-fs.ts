@@ -91,9 +91,13 @@ export const localPosixFs: PosixFs = {
     }
   },
   write: (fd, buffer, offset, length, position) =>
-    length <= INLINE_IO_BYTES ? inline(() => fse.writeSync(fd, buffer, offset, length, position)) : nodePosixFs.write(fd, buffer, offset, length, position),
+    length <= INLINE_IO_BYTES
+      ? inline(() => fse.writeSync(fd, buffer, offset, length, position))
+      : nodePosixFs.write(fd, buffer, offset, length, position),
   read: (fd, buffer, offset, length, position) =>
-    length <= INLINE_IO_BYTES ? inline(() => fse.readSync(fd, buffer, offset, length, position)) : nodePosixFs.read(fd, buffer, offset, length, position),
+    length <= INLINE_IO_BYTES
+      ? inline(() => fse.readSync(fd, buffer, offset, length, position))
+      : nodePosixFs.read(fd, buffer, offset, length, position),
   // The one call that waits for the disk: on the thread pool, so that other messages go on meanwhile.
   fsync: nodePosixFs.fsync,
   // graceful-fs's closeSync: after it, a queued open is tried again at once.
@@ -136,7 +140,7 @@ const MEMORY_FILESYSTEMS: ReadonlySet<number> = new Set([0x01021994 /* TMPFS_MAG
  * the fsyncs then stay on the thread pool, which is always correct.
  */
 export async function onMemoryFilesystem(path: string): Promise<boolean> {
-  for (let p = path; ; ) {
+  for (let p = path; ;) {
     try {
       return MEMORY_FILESYSTEMS.has(Number((await fs.promises.statfs(p)).type));
     } catch (err) {

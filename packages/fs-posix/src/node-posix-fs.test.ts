@@ -25,15 +25,16 @@ beforeEach(async () => {
 afterEach(async () => rm(dir, { recursive: true, force: true }));
 
 describe('the calls that order durability', () => {
-  it('are Node\'s own functions: graceful-fs queues opens only, never a write, fsync, link, unlink or rename', () => {
+  it("are Node's own functions: graceful-fs queues opens only, never a write, fsync, link, unlink or rename", () => {
     for (const name of ['write', 'fsync', 'link', 'unlink', 'rename', 'mkdir', 'opendir'] as const) {
       expect(gracefulFs[name], name).toBe(fs[name]);
     }
-    // open is the call it wraps (to queue it on EMFILE/ENFILE); read it repeats on EAGAIN, which a regular file never gives.
+    // open is the call it wraps (to queue it on EMFILE/ENFILE); read it repeats on EAGAIN, which a regular file never
+    // gives.
     expect(gracefulFs.open).not.toBe(fs.open);
   });
 
-  it('leave node:fs\'s open to other packages as it was (it fails with EMFILE: see below), not graceful-fs\'s', () => {
+  it("leave node:fs's open to other packages as it was (it fails with EMFILE: see below), not graceful-fs's", () => {
     // Importing this package must not make every other package's opens wait (TEST_GRACEFUL_FS_GLOBAL_PATCH would).
     expect(fs.open.name).toBe('open');
     expect((fs as unknown as { gracefulify?: unknown }).gracefulify).toBeUndefined();
@@ -46,7 +47,9 @@ function setSoftNofile(soft: number | string): void {
   execFileSync('prlimit', [`--pid=${process.pid}`, `--nofile=${soft}:`]);
 }
 function softNofile(): string {
-  return execFileSync('prlimit', [`--pid=${process.pid}`, '--nofile', '--output=SOFT', '--noheadings'], { encoding: 'utf8' }).trim();
+  return execFileSync('prlimit', [`--pid=${process.pid}`, '--nofile', '--output=SOFT', '--noheadings'], {
+    encoding: 'utf8',
+  }).trim();
 }
 
 /**
@@ -76,7 +79,10 @@ async function withNoDescriptorLeft(body: (free: () => void) => Promise<void>): 
 
 async function settlesWithin<T>(p: Promise<T>, ms: number): Promise<boolean> {
   let settled = false;
-  p.then(() => (settled = true), () => (settled = true));
+  p.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
   await sleep(ms);
   return settled;
 }

@@ -62,7 +62,10 @@ export function posixSpoolPath(locationOrPath: string, scheme = 'file:'): { root
  * fsyncs go to the thread pool (the default, {@link localPosixFs}). An `fs`
  * given in `options` is used as it is.
  */
-export async function openPosixSpool(locationOrPath: string, options: OpenPosixSpoolOptions = {}): Promise<PosixBackend> {
+export async function openPosixSpool(
+  locationOrPath: string,
+  options: OpenPosixSpoolOptions = {},
+): Promise<PosixBackend> {
   const { root, location } = posixSpoolPath(locationOrPath);
   const fs = options.fs ?? ((await onMemoryFilesystem(root)) ? memoryBackedPosixFs : undefined);
   return new PosixBackend({ ...options, ...(fs ? { fs } : {}), root, location: options.location ?? location });

@@ -208,12 +208,30 @@ export class PosixBackend implements SpoolBackend {
     // O_EXCL: exactly one concurrent creator wins and an existing entry of any kind (even a
     // dangling symlink) is refused; O_NOFOLLOW: never write through a planted symlink.
     const flags = c.O_WRONLY | c.O_CREAT | c.O_EXCL | c.O_NOFOLLOW;
-    if (options?.whole !== true) return writeNewFile(this.fs, path, flags, content, options?.signal, this.where(name), options?.syncData !== false);
+    if (options?.whole !== true)
+      return writeNewFile(
+        this.fs,
+        path,
+        flags,
+        content,
+        options?.signal,
+        this.where(name),
+        options?.syncData !== false,
+      );
     // Whole: under a temp name first (unique, so no O_EXCL race), then linked as `name` without clobbering.
-    if ((await this.lstatOrUndefined(path, name)) !== undefined) throw new FanoutError('EEXIST', 'file exists', this.where(name));
+    if ((await this.lstatOrUndefined(path, name)) !== undefined)
+      throw new FanoutError('EEXIST', 'file exists', this.where(name));
     const temp = tempName();
     const tempPath = this.pathOf(temp);
-    const bytes = await writeNewFile(this.fs, tempPath, flags, content, options.signal, this.where(name), options.syncData !== false);
+    const bytes = await writeNewFile(
+      this.fs,
+      tempPath,
+      flags,
+      content,
+      options.signal,
+      this.where(name),
+      options.syncData !== false,
+    );
     try {
       const st = await this.lstatOrUndefined(tempPath, temp);
       if (st === undefined) throw new FanoutError('EIO', 'temp file vanished before it was linked', this.where(name));
@@ -268,7 +286,13 @@ export class PosixBackend implements SpoolBackend {
    * there first), and refuses any other file there with `EEXIST`.
    * @returns false when `fromPath` had vanished (and `toPath` is `source`).
    */
-  private async linkNoClobber(from: string, to: string, fromPath: string, toPath: string, source: PosixStats): Promise<boolean> {
+  private async linkNoClobber(
+    from: string,
+    to: string,
+    fromPath: string,
+    toPath: string,
+    source: PosixStats,
+  ): Promise<boolean> {
     try {
       await this.fs.link(fromPath, toPath);
     } catch (err) {
@@ -411,7 +435,8 @@ export class PosixBackend implements SpoolBackend {
       } catch (err) {
         throw fromErrno(err, 'fstat', where);
       }
-      if (!opened.isFile()) throw new FanoutError('EBADENTRY', `not a regular file but a ${kindOfStats(opened)}`, where);
+      if (!opened.isFile())
+        throw new FanoutError('EBADENTRY', `not a regular file but a ${kindOfStats(opened)}`, where);
       let position = 0;
       for (;;) {
         // Sized from fstat so a small message costs a small buffer; reading on to EOF (instead of

@@ -12,7 +12,10 @@ import { WebdavBackend } from './webdav-backend.js';
 
 const installed = apacheInstalled();
 const inCi = Boolean(process.env.CI);
-if (!installed && !inCi) console.warn(`fs-webdav: skipping the Apache mod_dav tests: ${APACHE_BIN} is not installed (apt-get install apache2)`);
+if (!installed && !inCi)
+  console.warn(
+    `fs-webdav: skipping the Apache mod_dav tests: ${APACHE_BIN} is not installed (apt-get install apache2)`,
+  );
 
 describe.runIf(!installed && inCi)('Apache mod_dav under CI', () => {
   it('is installed, because CI must test against a real Apache', () => {
@@ -29,7 +32,10 @@ describe.skipIf(!installed)('fs-webdav against Apache httpd mod_dav', () => {
     await apache?.dispose();
   }, 60_000);
 
-  defineBackendConformance('conformance', davHarness(() => apache.baseUrl));
+  defineBackendConformance(
+    'conformance',
+    davHarness(() => apache.baseUrl),
+  );
 
   it('a server stopped mid-run gives EUNAVAILABLE naming spool and file, and loses nothing', async () => {
     const spool = `webdav+${apache.baseUrl}lost-server`;

@@ -114,18 +114,20 @@ export class DavTransport {
       let failure: string;
       try {
         const body = req.streamBody ? req.streamBody(timer) : req.body === undefined ? undefined : asBuffer(req.body);
-        const response = (await this.client.customRequest('', {
-          url: req.url.toString(),
-          method: req.method,
-          headers: req.headers ?? {},
-          data: body,
-          signal: timer.signal,
-        } as never).catch((err: unknown) => {
-          // The client throws on status >= 400; the reply is still a reply.
-          const response = (err as { response?: Response }).response;
-          if (response && typeof (err as { status?: unknown }).status === 'number') return response;
-          throw err;
-        })) as Response;
+        const response = (await this.client
+          .customRequest('', {
+            url: req.url.toString(),
+            method: req.method,
+            headers: req.headers ?? {},
+            data: body,
+            signal: timer.signal,
+          } as never)
+          .catch((err: unknown) => {
+            // The client throws on status >= 400; the reply is still a reply.
+            const response = (err as { response?: Response }).response;
+            if (response && typeof (err as { status?: unknown }).status === 'number') return response;
+            throw err;
+          })) as Response;
         timer.poke();
         const reply = new FetchReply(response, timer, maybeApplied);
         if (!RETRIED_STATUSES.has(response.status) || !req.retry || attempt > this.options.retries) return reply;
@@ -139,14 +141,21 @@ export class DavTransport {
           throw new FanoutError('EABORTED', `${req.method} aborted`, where);
         }
         const kind = timer.signal.reason instanceof InactivityTimeout ? 'reply-lost' : classifyNetworkError(err);
-        const reason = timer.signal.reason instanceof InactivityTimeout ? `no reply within ${this.options.timeoutMs} ms` : describeNetworkError(err);
+        const reason =
+          timer.signal.reason instanceof InactivityTimeout
+            ? `no reply within ${this.options.timeoutMs} ms`
+            : describeNetworkError(err);
         if (kind === 'fatal') throw new FanoutError('EIO', `${req.method} failed: ${reason}`, { ...where, cause: err });
         if (kind === 'reply-lost') maybeApplied = true;
         if (!req.retry || attempt > this.options.retries) {
-          throw new FanoutError('EUNAVAILABLE', `the WebDAV server did not answer ${req.method} (${attempt} attempt${attempt > 1 ? 's' : ''}): ${reason}`, {
-            ...where,
-            cause: err,
-          });
+          throw new FanoutError(
+            'EUNAVAILABLE',
+            `the WebDAV server did not answer ${req.method} (${attempt} attempt${attempt > 1 ? 's' : ''}): ${reason}`,
+            {
+              ...where,
+              cause: err,
+            },
+          );
         }
         failure = reason;
       }
@@ -189,7 +198,10 @@ class InactivityTimer implements Activity {
   poke(): void {
     if (this.controller.signal.aborted) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.controller.abort(new InactivityTimeout(`no activity for ${this.ms} ms`)), this.ms);
+    this.timer = setTimeout(
+      () => this.controller.abort(new InactivityTimeout(`no activity for ${this.ms} ms`)),
+      this.ms,
+    );
     this.timer.unref?.();
   }
 
@@ -256,7 +268,11 @@ class FetchReply implements DavReply {
 }
 
 /** Wrap `source` as a Readable that pokes `activity` for every chunk it hands over. */
-export function readableOf(source: AsyncIterable<Uint8Array>, activity: Activity, onChunk: (n: number) => void): Readable {
+export function readableOf(
+  source: AsyncIterable<Uint8Array>,
+  activity: Activity,
+  onChunk: (n: number) => void,
+): Readable {
   async function* counted(): AsyncGenerator<Buffer> {
     for await (const chunk of source) {
       activity.poke();

@@ -30,7 +30,10 @@ const RESPONSE_END = new RegExp(`</${P}response\\s*>`, 'g');
 const RESPONSE_START = new RegExp(`<${P}response[\\s>]`);
 
 /** Yield each `<response>` of a multistatus body as it arrives. */
-export async function* parseMultistatus(chunks: AsyncIterable<Uint8Array>, where: { spool: string; file?: string }): AsyncGenerator<DavResource> {
+export async function* parseMultistatus(
+  chunks: AsyncIterable<Uint8Array>,
+  where: { spool: string; file?: string },
+): AsyncGenerator<DavResource> {
   const decoder = new TextDecoder('utf-8');
   let pending = '';
   for await (const chunk of chunks) {
@@ -75,7 +78,10 @@ export function parseResponse(fragment: string): DavResource {
       const tokenBlock = elements(active, 'locktoken')[0];
       const token = tokenBlock === undefined ? undefined : textOf(tokenBlock, 'href')?.trim();
       const ownerBlock = elements(active, 'owner')[0];
-      locks.push({ token, owner: ownerBlock === undefined ? '' : decodeXml(ownerBlock.replace(/<[^>]*>/g, '')).trim() });
+      locks.push({
+        token,
+        owner: ownerBlock === undefined ? '' : decodeXml(ownerBlock.replace(/<[^>]*>/g, '')).trim(),
+      });
     }
   }
   return { href: href.trim(), status: ownStatus, collection, size, mtimeMs, etag, locks };
@@ -116,7 +122,9 @@ export function decodeXml(text: string): string {
         case 'apos':
           return "'";
         default:
-          return String.fromCodePoint(entity[1] === 'x' ? parseInt(entity.slice(2), 16) : parseInt(entity.slice(1), 10));
+          return String.fromCodePoint(
+            entity[1] === 'x' ? parseInt(entity.slice(2), 16) : parseInt(entity.slice(1), 10),
+          );
       }
     });
 }

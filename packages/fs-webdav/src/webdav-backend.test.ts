@@ -134,7 +134,16 @@ describe('WebdavBackend against webdav-server', () => {
     try {
       for (const [op, file] of [
         [() => b.createExclusive('s2', enc.encode('x')), 's2'],
-        [() => b.createExclusive('s3', (async function* () { yield enc.encode('streamed'); })()), 's3'],
+        [
+          () =>
+            b.createExclusive(
+              's3',
+              (async function* () {
+                yield enc.encode('streamed');
+              })(),
+            ),
+          's3',
+        ],
         [() => b.stat('s1'), 's1'],
         [() => b.remove('s1'), 's1'],
       ] as const) {
@@ -188,7 +197,11 @@ describe('WebdavBackend credentials', () => {
 
   it('uses credentials from the options and never shows them in location, errors or retry events', async () => {
     const events: RetryEvent[] = [];
-    const b = new WebdavBackend(`webdav+${server.baseUrl}creds`, { username: 'alice', password, onRetry: (e) => events.push(e) });
+    const b = new WebdavBackend(`webdav+${server.baseUrl}creds`, {
+      username: 'alice',
+      password,
+      onRetry: (e) => events.push(e),
+    });
     await b.ensureContainer();
     await b.createExclusive('s1', enc.encode('secret message'));
     expect(await text(b, 's1')).toBe('secret message');

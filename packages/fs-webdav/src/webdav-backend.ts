@@ -86,7 +86,8 @@ export class WebdavBackend implements SpoolBackend {
     const where = { spool: this.location };
     const existing = await this.describe(this.collectionUrl, '');
     if (existing) {
-      if (!existing.collection) throw new FanoutError('EBADENTRY', 'the spool location is a file, not a collection', where);
+      if (!existing.collection)
+        throw new FanoutError('EBADENTRY', 'the spool location is a file, not a collection', where);
       return;
     }
     await this.makeCollection(this.collectionUrl);
@@ -153,12 +154,14 @@ export class WebdavBackend implements SpoolBackend {
         ...(bytes
           ? { body: bytes, retry: true }
           : {
-              streamBody: (activity) => readableOf(guarded(content as AsyncIterable<Uint8Array>), activity, (n) => (size += n)),
+              streamBody: (activity) =>
+                readableOf(guarded(content as AsyncIterable<Uint8Array>), activity, (n) => (size += n)),
               retry: false,
             }),
       });
       await put.discard();
-      if (stopped === undefined && (put.status < 200 || put.status > 299)) throw statusError(put.status, put.statusText, 'PUT', where);
+      if (stopped === undefined && (put.status < 200 || put.status > 299))
+        throw statusError(put.status, put.statusText, 'PUT', where);
       if (bytes) size = bytes.byteLength;
     } catch (err) {
       await this.discardTemp(temp);
@@ -168,7 +171,12 @@ export class WebdavBackend implements SpoolBackend {
       await this.discardTemp(temp);
       if (stopped === 'aborted' || stopped === undefined) throw new FanoutError('EABORTED', 'create aborted', where);
       const e = stopped.error;
-      throw e instanceof FanoutError ? e : new FanoutError('EIO', `reading the content failed: ${e instanceof Error ? e.message : String(e)}`, { ...where, cause: e });
+      throw e instanceof FanoutError
+        ? e
+        : new FanoutError('EIO', `reading the content failed: ${e instanceof Error ? e.message : String(e)}`, {
+            ...where,
+            cause: e,
+          });
     }
     try {
       await this.moveNoClobber(temp, name, size, 'create');
@@ -198,8 +206,16 @@ export class WebdavBackend implements SpoolBackend {
       await this.publish(from, to);
     } catch (err) {
       // A MOVE that lost the race for `from` may answer 5xx (webdav-server 2.6) instead of 404: the state decides.
-      if (err instanceof FanoutError && err.code !== 'EEXIST' && err.code !== 'ENOENT' && (await this.describe(this.urlOf(from), from).catch(() => 'unknown')) === undefined) {
-        throw new FanoutError('ENOENT', 'no such file to move (another MOVE took it)', { ...this.where(from), cause: err });
+      if (
+        err instanceof FanoutError &&
+        err.code !== 'EEXIST' &&
+        err.code !== 'ENOENT' &&
+        (await this.describe(this.urlOf(from), from).catch(() => 'unknown')) === undefined
+      ) {
+        throw new FanoutError('ENOENT', 'no such file to move (another MOVE took it)', {
+          ...this.where(from),
+          cause: err,
+        });
       }
       throw err;
     }
@@ -210,31 +226,53 @@ export class WebdavBackend implements SpoolBackend {
    * its default). If an earlier attempt's reply was lost, a 412/404 may be the
    * echo of our own success: then the state decides, not the status.
    */
-  private async moveNoClobber(from: string, to: string, expectedSize: number, why: 'create' | 'publish'): Promise<void> {
+  private async moveNoClobber(
+    from: string,
+    to: string,
+    expectedSize: number,
+    why: 'create' | 'publish',
+  ): Promise<void> {
     const file = why === 'create' ? to : from;
-    const reply = await this.oneMoveAtATime(to, () => this.transport.send({
-      method: 'MOVE',
-      url: this.urlOf(from),
-      file,
-      headers: { Destination: this.urlOf(to).toString(), Overwrite: 'F', ...this.ifHeader(from, to) },
-      retry: true,
-    }).then(async (r) => {
-      await r.discard();
-      return r;
-    }));
+    const reply = await this.oneMoveAtATime(to, () =>
+      this.transport
+        .send({
+          method: 'MOVE',
+          url: this.urlOf(from),
+          file,
+          headers: { Destination: this.urlOf(to).toString(), Overwrite: 'F', ...this.ifHeader(from, to) },
+          retry: true,
+        })
+        .then(async (r) => {
+          await r.discard();
+          return r;
+        }),
+    );
     if (reply.status >= 200 && reply.status <= 299) {
       this.heldLocks.delete(from);
       return;
     }
-    if ((reply.status === 412 || reply.status === 404) && reply.maybeAppliedBefore && (await this.landed(from, to, expectedSize))) {
+    if (
+      (reply.status === 412 || reply.status === 404) &&
+      reply.maybeAppliedBefore &&
+      (await this.landed(from, to, expectedSize))
+    ) {
       this.heldLocks.delete(from);
       return;
     }
     if (reply.status === 404 && why === 'create') {
-      throw new FanoutError('ENOENT', 'the temporary file vanished before its MOVE (was the collection removed?)', this.where(to));
+      throw new FanoutError(
+        'ENOENT',
+        'the temporary file vanished before its MOVE (was the collection removed?)',
+        this.where(to),
+      );
     }
     const err = statusError(reply.status, reply.statusText, 'MOVE', this.where(file));
-    if (reply.status === 412) throw new FanoutError('EEXIST', `${to} exists (MOVE with Overwrite: F answered 412)`, this.where(why === 'create' ? to : from));
+    if (reply.status === 412)
+      throw new FanoutError(
+        'EEXIST',
+        `${to} exists (MOVE with Overwrite: F answered 412)`,
+        this.where(why === 'create' ? to : from),
+      );
     throw err;
   }
 
@@ -262,14 +300,23 @@ export class WebdavBackend implements SpoolBackend {
 
   /** Whether a MOVE from → to took effect: `from` gone and `to` a file of the expected size. */
   private async landed(from: string, to: string, expectedSize: number): Promise<boolean> {
-    const [source, target] = await Promise.all([this.describe(this.urlOf(from), from), this.describe(this.urlOf(to), to)]);
+    const [source, target] = await Promise.all([
+      this.describe(this.urlOf(from), from),
+      this.describe(this.urlOf(to), to),
+    ]);
     return source === undefined && target !== undefined && !target.collection && target.size === expectedSize;
   }
 
   /** Best-effort removal of a temp file after a failure; recovery removes what this leaves. */
   private async discardTemp(temp: string): Promise<void> {
     try {
-      const reply = await this.transport.send({ method: 'DELETE', url: this.urlOf(temp), file: temp, headers: { Depth: '0' }, retry: false });
+      const reply = await this.transport.send({
+        method: 'DELETE',
+        url: this.urlOf(temp),
+        file: temp,
+        headers: { Depth: '0' },
+        retry: false,
+      });
       await reply.discard();
     } catch {
       // The server is away: the temp stays, and recovery deletes a dead writer's temps.
@@ -298,7 +345,8 @@ export class WebdavBackend implements SpoolBackend {
     }
     // Gone now: ours if an earlier attempt's reply was lost, somebody else's otherwise.
     if (reply.status === 404) return reply.maybeAppliedBefore;
-    if (reply.status === 400) throw new FanoutError('EBADENTRY', 'the server refused a Depth: 0 DELETE (a collection?)', where);
+    if (reply.status === 400)
+      throw new FanoutError('EBADENTRY', 'the server refused a Depth: 0 DELETE (a collection?)', where);
     throw statusError(reply.status, reply.statusText, 'DELETE', where);
   }
 
@@ -319,7 +367,8 @@ export class WebdavBackend implements SpoolBackend {
     for await (const resource of parseMultistatus(reply.body(), where)) {
       const path = decodedPath(hrefPath(resource.href));
       if (path === own) {
-        if (!resource.collection) throw new FanoutError('EBADENTRY', 'the spool location is a file, not a collection', where);
+        if (!resource.collection)
+          throw new FanoutError('EBADENTRY', 'the spool location is a file, not a collection', where);
         continue;
       }
       const name = path.slice(path.lastIndexOf('/') + 1);
@@ -362,7 +411,11 @@ export class WebdavBackend implements SpoolBackend {
       yield* reply.body();
     } catch (err) {
       if (err instanceof FanoutError) throw err;
-      throw new FanoutError('EUNAVAILABLE', `the reply to GET broke off: ${err instanceof Error ? err.message : String(err)}`, { ...where, cause: err });
+      throw new FanoutError(
+        'EUNAVAILABLE',
+        `the reply to GET broke off: ${err instanceof Error ? err.message : String(err)}`,
+        { ...where, cause: err },
+      );
     }
   }
 
@@ -389,7 +442,11 @@ export class WebdavBackend implements SpoolBackend {
       method: 'LOCK',
       url: this.urlOf(name),
       file: name,
-      headers: { 'Content-Type': 'application/xml; charset=utf-8', Timeout: `Second-${this.lockTimeoutSeconds}`, Depth: '0' },
+      headers: {
+        'Content-Type': 'application/xml; charset=utf-8',
+        Timeout: `Second-${this.lockTimeoutSeconds}`,
+        Depth: '0',
+      },
       body:
         '<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope>' +
         `<D:locktype><D:write/></D:locktype><D:owner>${encodeXml(ownerText)}</D:owner></D:lockinfo>`,
@@ -402,7 +459,9 @@ export class WebdavBackend implements SpoolBackend {
     } else {
       await reply.discard();
       if (reply.status === 423 && reply.maybeAppliedBefore) {
-        token = (await this.describe(this.urlOf(name), name, '<D:lockdiscovery/>'))?.locks.find((l) => l.owner.includes(nonce))?.token;
+        token = (await this.describe(this.urlOf(name), name, '<D:lockdiscovery/>'))?.locks.find((l) =>
+          l.owner.includes(nonce),
+        )?.token;
       }
       if (!token) throw statusError(reply.status, reply.statusText, 'LOCK', where);
     }
@@ -489,7 +548,10 @@ export class WebdavBackend implements SpoolBackend {
  * each time: racing every chunk against one long-lived promise would keep
  * every chunk alive.
  */
-async function nextUnlessAborted<T>(it: AsyncIterator<T>, signal: AbortSignal | undefined): Promise<IteratorResult<T> | 'aborted'> {
+async function nextUnlessAborted<T>(
+  it: AsyncIterator<T>,
+  signal: AbortSignal | undefined,
+): Promise<IteratorResult<T> | 'aborted'> {
   if (!signal) return it.next();
   if (signal.aborted) return 'aborted';
   let onAbort: (() => void) | undefined;

@@ -20,7 +20,16 @@ describe('parseWebdavLocation', () => {
 
   it('refuses other schemes with EBADURL and does not echo a password', async () => {
     // Issue 16: `webdav+http:///path` (no host) was taken as host "path".
-    for (const bad of ['http://h/x', 'webdav://h/x', 'webdav+ftp://h/x', 'webdav+http://', 'webdav+http:///path', 'webdav+https:///a/b', 'webdav+http://bob@/x', 'webdav+http://:8080/x']) {
+    for (const bad of [
+      'http://h/x',
+      'webdav://h/x',
+      'webdav+ftp://h/x',
+      'webdav+http://',
+      'webdav+http:///path',
+      'webdav+https:///a/b',
+      'webdav+http://bob@/x',
+      'webdav+http://:8080/x',
+    ]) {
       expect(() => parseWebdavLocation(bad)).toThrow(FanoutError);
     }
     const err = await openWebdavSpool('webdav+htp://bob:hunter2@h/x').catch((e: unknown) => e as FanoutError);

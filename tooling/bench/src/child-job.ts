@@ -17,7 +17,14 @@ import { naiveCopy } from './naive-copy.js';
 
 /** A job for a child process. Spools are `<root>/S` and `<root>/D1`…`<root>/Dn`. */
 export type ChildJob =
-  | { kind: 'fanout'; root: string; destinations: number; protocol: ProtocolName; batchSize: number; concurrency: number }
+  | {
+      kind: 'fanout';
+      root: string;
+      destinations: number;
+      protocol: ProtocolName;
+      batchSize: number;
+      concurrency: number;
+    }
   /** `fanout run` through the built command (`cliPath`), with its own defaults, timed with its start-up. */
   | { kind: 'cli'; root: string; destinations: number; cliPath: string }
   | { kind: 'naive'; root: string; destinations: number; durable: boolean; parallel?: number }
@@ -45,13 +52,20 @@ export function destinationNames(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `D${i + 1}`);
 }
 
-async function timed(body: () => Promise<Omit<ChildResult, 'seconds' | 'cpuSeconds' | 'maxRssBytes'>>): Promise<ChildResult> {
+async function timed(
+  body: () => Promise<Omit<ChildResult, 'seconds' | 'cpuSeconds' | 'maxRssBytes'>>,
+): Promise<ChildResult> {
   const cpu = process.cpuUsage();
   const t0 = performance.now();
   const r = await body();
   const seconds = (performance.now() - t0) / 1000;
   const used = process.cpuUsage(cpu);
-  return { ...r, seconds, cpuSeconds: (used.user + used.system) / 1e6, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
+  return {
+    ...r,
+    seconds,
+    cpuSeconds: (used.user + used.system) / 1e6,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
 }
 
 /** Run one job and resolve what it measured. */
@@ -64,9 +78,21 @@ export async function runChildJob(job: ChildJob): Promise<ChildResult> {
       const source = spool('S');
       const destinations = destinationNames(job.destinations).map((n) => ({ spool: spool(n) }));
       return timed(async () => {
-        const s = await fanOut({ source, destinations, protocol: job.protocol, batchSize: job.batchSize, concurrency: job.concurrency });
-        if (s.failed.length > 0) throw new Error(`fanOut failed ${s.failed.length} messages, first: ${s.failed[0]!.error.message}`);
-        return { fsyncFile: counts.file, fsyncDirectory: counts.directory, messages: s.committed, bytes: s.bytes / job.destinations };
+        const s = await fanOut({
+          source,
+          destinations,
+          protocol: job.protocol,
+          batchSize: job.batchSize,
+          concurrency: job.concurrency,
+        });
+        if (s.failed.length > 0)
+          throw new Error(`fanOut failed ${s.failed.length} messages, first: ${s.failed[0]!.error.message}`);
+        return {
+          fsyncFile: counts.file,
+          fsyncDirectory: counts.directory,
+          messages: s.committed,
+          bytes: s.bytes / job.destinations,
+        };
       });
     }
     case 'cli':
@@ -93,7 +119,13 @@ export async function runChildJob(job: ChildJob): Promise<ChildResult> {
             throw new FanoutError('EBADURL', 'the bench spool has no destinations', { spool: location });
           },
         });
-        return { fsyncFile: 0, fsyncDirectory: 0, messages: 0, bytes: 0, extra: { unknown: r.unknown, refused: r.refused.length } };
+        return {
+          fsyncFile: 0,
+          fsyncDirectory: 0,
+          messages: 0,
+          bytes: 0,
+          extra: { unknown: r.unknown, refused: r.refused.length },
+        };
       });
     }
     case 'idle':
@@ -130,13 +162,21 @@ async function fsyncProbe(job: Extract<ChildJob, { kind: 'fsync' }>): Promise<Ch
   };
   const result = await timed(async () => {
     await Promise.all(Array.from({ length: job.parallel }, (_, w) => worker(w)));
-    return { fsyncFile: job.directories ? 0 : job.count, fsyncDirectory: job.directories ? job.count : 0, messages: 0, bytes: 0 };
+    return {
+      fsyncFile: job.directories ? 0 : job.count,
+      fsyncDirectory: job.directories ? job.count : 0,
+      messages: 0,
+      bytes: 0,
+    };
   });
   await rm(job.dir, { recursive: true, force: true });
   return { ...result, extra: { medianMs: median(latencies), perSecond: job.count / result.seconds } };
 }
 
-/** The arguments of `fanout run` from `<root>/S` to every destination, with the command's defaults: the timed and the counted runs are the same. */
+/**
+ * The arguments of `fanout run` from `<root>/S` to every destination, with the command's defaults: the timed and the
+ * counted runs are the same.
+ */
 export function cliRunArgs(root: string, destinations: number): string[] {
   return ['run', '--from', join(root, 'S'), ...destinationNames(destinations).flatMap((d) => ['--to', join(root, d)])];
 }
@@ -161,8 +201,19 @@ export function childrenCpuSeconds(): number {
 function runCli(job: Extract<ChildJob, { kind: 'cli' }>): ChildResult {
   const cpu = childrenCpuSeconds();
   const t0 = performance.now();
-  const run = spawnSync(process.execPath, [job.cliPath, ...cliRunArgs(job.root, job.destinations)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const run = spawnSync(process.execPath, [job.cliPath, ...cliRunArgs(job.root, job.destinations)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
   const seconds = (performance.now() - t0) / 1000;
   if (run.status !== 0) throw new Error(`fanout run exited ${run.status}: ${run.stderr.trim().split('\n').pop()}`);
-  return { seconds, cpuSeconds: childrenCpuSeconds() - cpu, fsyncFile: 0, fsyncDirectory: 0, messages: 0, bytes: 0, maxRssBytes: 0 };
+  return {
+    seconds,
+    cpuSeconds: childrenCpuSeconds() - cpu,
+    fsyncFile: 0,
+    fsyncDirectory: 0,
+    messages: 0,
+    bytes: 0,
+    maxRssBytes: 0,
+  };
 }

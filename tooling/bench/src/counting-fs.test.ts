@@ -8,7 +8,15 @@ function fakeFs(): { fs: PosixFs; synced: number[] } {
   const synced: number[] = [];
   const refuse = () => Promise.reject(new Error('not used'));
   const fs: PosixFs = {
-    constants: { O_RDONLY: 0, O_WRONLY: 1, O_RDWR: 2, O_CREAT: 64, O_EXCL: 128, O_NOFOLLOW: 131072, O_DIRECTORY: 65536 },
+    constants: {
+      O_RDONLY: 0,
+      O_WRONLY: 1,
+      O_RDWR: 2,
+      O_CREAT: 64,
+      O_EXCL: 128,
+      O_NOFOLLOW: 131072,
+      O_DIRECTORY: 65536,
+    },
     open: async () => next++,
     close: async () => undefined,
     fsync: async (fd) => void synced.push(fd),

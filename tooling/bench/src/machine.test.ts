@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { mountOf } from './machine.js';
 
-const mounts = ['/dev/vda / ext4 rw,relatime 0 0', 'tmpfs /tmp tmpfs rw 0 0', '/dev/vdb /tmp/my\\040disk xfs rw 0 0', 'tmpfs /tmpx tmpfs rw 0 0'].join('\n');
+const mounts = [
+  '/dev/vda / ext4 rw,relatime 0 0',
+  'tmpfs /tmp tmpfs rw 0 0',
+  '/dev/vdb /tmp/my\\040disk xfs rw 0 0',
+  'tmpfs /tmpx tmpfs rw 0 0',
+].join('\n');
 
 describe('mountOf', () => {
   it('picks the longest mount point that holds the path', () => {

@@ -16,7 +16,10 @@ function unescapeMount(text: string): string {
   return text.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
-/** The mount holding `path`: the longest mount point that is a prefix of it (the last such, as later mounts hide earlier ones). */
+/**
+ * The mount holding `path`: the longest mount point that is a prefix of it (the last such, as later mounts hide earlier
+ * ones).
+ */
 export function mountOf(path: string, procMounts: string): Mount | undefined {
   let best: Mount | undefined;
   for (const line of procMounts.split('\n')) {
@@ -24,7 +27,8 @@ export function mountOf(path: string, procMounts: string): Mount | undefined {
     if (!device || !mp || !type) continue;
     const mountPoint = unescapeMount(mp);
     const inside = mountPoint === '/' || path === mountPoint || path.startsWith(`${mountPoint}/`);
-    if (inside && (!best || mountPoint.length >= best.mountPoint.length)) best = { device, mountPoint, type, options: options ?? '' };
+    if (inside && (!best || mountPoint.length >= best.mountPoint.length))
+      best = { device, mountPoint, type, options: options ?? '' };
   }
   return best;
 }
@@ -52,7 +56,10 @@ export function describeMachine(benchDir: string, repoRoot: string): Record<stri
   if (mount?.device.startsWith('/dev/')) {
     try {
       const dev = mount.device.slice(5).replace(/\d+$/, '');
-      rotational = readFileSync(`/sys/block/${dev}/queue/rotational`, 'utf8').trim() === '1' ? ', rotational flag 1 (a virtual disk may say so)' : ' (non-rotational)';
+      rotational =
+        readFileSync(`/sys/block/${dev}/queue/rotational`, 'utf8').trim() === '1'
+          ? ', rotational flag 1 (a virtual disk may say so)'
+          : ' (non-rotational)';
     } catch {
       // partitions on other naming schemes: leave it out
     }
@@ -65,15 +72,25 @@ export function describeMachine(benchDir: string, repoRoot: string): Record<stri
     }
   };
   const dirty = git('status', '--porcelain', '--', 'packages/core', 'packages/fs-posix');
+  const filesystem = mount
+    ? `${mount.type} (${mount.device}${rotational}, mounted ${mount.mountPoint} ${mount.options})`
+    : 'an unknown filesystem';
   return {
     CPU: `${cpuModel}, ${availableParallelism()} cores available`,
     Memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
-    'Bench directory': `${benchDir} on ${mount ? `${mount.type} (${mount.device}${rotational}, mounted ${mount.mountPoint} ${mount.options})` : 'an unknown filesystem'}`,
+    'Bench directory': `${benchDir} on ${filesystem}`,
     Kernel: `Linux ${release()}`,
-    Node: `${process.version}, UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? 'unset (4)'} unless a row says otherwise`,
-    Code: `${git('rev-parse', '--short', 'HEAD') || 'unknown commit'}${dirty ? ' with uncommitted changes in packages/core or packages/fs-posix' : ''}`,
+    Node:
+      `${process.version}, UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? 'unset (4)'} ` +
+      `unless a row says otherwise`,
+    Code:
+      `${git('rev-parse', '--short', 'HEAD') || 'unknown commit'}` +
+      `${dirty ? ' with uncommitted changes in packages/core or packages/fs-posix' : ''}`,
     Date: new Date().toISOString(),
     // Other work on the machine skews every figure; say how busy it was.
-    'Load average at start': loadavg().map((l) => l.toFixed(2)).join(', ') + ' (1, 5, 15 min)',
+    'Load average at start':
+      loadavg()
+        .map((l) => l.toFixed(2))
+        .join(', ') + ' (1, 5, 15 min)',
   };
 }

@@ -37,7 +37,10 @@ function log(line: string): void {
 /** Run `job` in a fresh node process (with `env` added) and resolve its report. */
 function inChild(job: ChildJob, env: Record<string, string> = {}): Promise<ChildResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [mainPath, '--child', JSON.stringify(job)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [mainPath, '--child', JSON.stringify(job)], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
     child.on('error', reject);
@@ -56,7 +59,10 @@ function syncAll(): void {
 /** One line of the main table: a way of moving the messages. */
 interface Variant {
   readonly name: string;
-  /** `naive` and `ceiling` are the issue's baselines that the ratios refer to; `extra` is shown for context; `cli` is the command. */
+  /**
+   * `naive` and `ceiling` are the issue's baselines that the ratios refer to; `extra` is shown for context; `cli` is
+   * the command.
+   */
   readonly kind: 'fanout' | 'naive' | 'ceiling' | 'extra' | 'cli';
   readonly protocol?: 'staged' | 'seed';
   readonly setting?: Setting;
@@ -67,7 +73,9 @@ interface Variant {
 function fanoutVariant(protocol: 'staged' | 'seed', setting: Setting, destinations: number, bigPool = false): Variant {
   const isDefault = setting.batchSize === DEFAULT_BATCH_SIZE && setting.concurrency === DEFAULT_CONCURRENCY;
   const oneByOne = setting.batchSize === 1 && setting.concurrency === 1;
-  const what = `batch ${setting.batchSize}, concurrency ${setting.concurrency}${isDefault ? ' (defaults)' : oneByOne ? ' (one message at a time)' : ''}`;
+  const what =
+    `batch ${setting.batchSize}, ` +
+    `concurrency ${setting.concurrency}${isDefault ? ' (defaults)' : oneByOne ? ' (one message at a time)' : ''}`;
   return {
     name: `fanOut ${protocol}, ${what}${bigPool ? ', UV_THREADPOOL_SIZE=16' : ''}`,
     kind: 'fanout',
@@ -81,17 +89,45 @@ function fanoutVariant(protocol: 'staged' | 'seed', setting: Setting, destinatio
 function variantsOf(o: BenchOptions): Variant[] {
   const one: Setting = { batchSize: 1, concurrency: 1 };
   return [
-    { name: 'naive durable copy', kind: 'naive', job: (root) => ({ kind: 'naive', root, destinations: o.destinations, durable: true }) },
-    { name: 'no fsync (ceiling, unsafe)', kind: 'ceiling', job: (root) => ({ kind: 'naive', root, destinations: o.destinations, durable: false }) },
+    {
+      name: 'naive durable copy',
+      kind: 'naive',
+      job: (root) => ({ kind: 'naive', root, destinations: o.destinations, durable: true }),
+    },
+    {
+      name: 'no fsync (ceiling, unsafe)',
+      kind: 'ceiling',
+      job: (root) => ({ kind: 'naive', root, destinations: o.destinations, durable: false }),
+    },
     ...(o.ceilingParallel > 0
-      ? [{ name: `no fsync, ${o.ceilingParallel} messages at a time (unsafe)`, kind: 'extra' as const, job: (root: string): ChildJob => ({ kind: 'naive', root, destinations: o.destinations, durable: false, parallel: o.ceilingParallel }) }]
+      ? [
+          {
+            name: `no fsync, ${o.ceilingParallel} messages at a time (unsafe)`,
+            kind: 'extra' as const,
+            job: (root: string): ChildJob => ({
+              kind: 'naive',
+              root,
+              destinations: o.destinations,
+              durable: false,
+              parallel: o.ceilingParallel,
+            }),
+          },
+        ]
       : []),
     fanoutVariant('staged', one, o.destinations),
     ...o.grid.map((s) => fanoutVariant('staged', s, o.destinations)),
     ...o.bigPoolGrid.map((s) => fanoutVariant('staged', s, o.destinations, true)),
     ...o.seedGrid.map((s) => fanoutVariant('seed', s, o.destinations)),
     ...(o.cli && cliBuilt()
-      ? [{ name: `\`fanout run\` (the command, its defaults: batch ${DEFAULT_BATCH_SIZE}, concurrency ${DEFAULT_CONCURRENCY}, 16 threads; incl. start-up)`, kind: 'cli' as const, job: (root: string): ChildJob => ({ kind: 'cli', root, destinations: o.destinations, cliPath }) }]
+      ? [
+          {
+            name:
+              `\`fanout run\` (the command, its defaults: batch ${DEFAULT_BATCH_SIZE}, ` +
+              `concurrency ${DEFAULT_CONCURRENCY}, 16 threads; incl. start-up)`,
+            kind: 'cli' as const,
+            job: (root: string): ChildJob => ({ kind: 'cli', root, destinations: o.destinations, cliPath }),
+          },
+        ]
       : []),
   ];
 }
@@ -124,7 +160,8 @@ function generateInput(benchDir: string, size: number, count: number): Input {
 /** Fresh spools `<root>/S`, `<root>/D1…` with identities, and the input as `s<id>` in S. */
 async function prepareSpools(root: string, input: Input, destinations: number): Promise<void> {
   rmSync(root, { recursive: true, force: true });
-  for (const name of ['S', ...destinationNames(destinations)]) await initSpool(new PosixBackend({ root: join(root, name) }));
+  for (const name of ['S', ...destinationNames(destinations)])
+    await initSpool(new PosixBackend({ root: join(root, name) }));
   for (const id of input.ids) copyFileSync(join(input.dir, id), join(root, 'S', `s${id}`));
   syncAll();
 }
@@ -137,11 +174,15 @@ function verify(root: string, input: Input, destinations: number, sampleIds: boo
     const names = readdirSync(join(root, d)).filter((n) => n !== '.fanout-spool');
     const delivered = names.filter((n) => n.startsWith('d'));
     if (delivered.length !== input.count || names.length !== input.count) {
-      throw new Error(`${root}/${d}: ${delivered.length} delivered of ${input.count}, ${names.length - delivered.length} other entries`);
+      throw new Error(
+        `${root}/${d}: ${delivered.length} delivered ` +
+          `of ${input.count}, ${names.length - delivered.length} other entries`,
+      );
     }
     if (sampleIds) {
       const id = input.ids[input.ids.length >> 1]!;
-      if (!readFileSync(join(root, d, `d${id}`)).equals(readFileSync(join(input.dir, id)))) throw new Error(`${root}/${d}/d${id} differs from its input`);
+      if (!readFileSync(join(root, d, `d${id}`)).equals(readFileSync(join(input.dir, id))))
+        throw new Error(`${root}/${d}/d${id} differs from its input`);
     }
   }
 }
@@ -163,12 +204,30 @@ async function countCliFsyncs(benchDir: string, input: Input, o: BenchOptions): 
   const root = join(benchDir, 'cli');
   await prepareSpools(root, input, o.destinations);
   const report = join(benchDir, 'strace.txt');
-  const traced = spawnSync('strace', ['-f', '-c', '-e', 'trace=fsync,fdatasync', '-o', report, process.execPath, cliPath, ...cliRunArgs(root, o.destinations)], { encoding: 'utf8' });
-  if (traced.status !== 0) return `fanout run under strace failed (${traced.status}): ${traced.stderr.trim().split('\n').pop()}`;
+  const traced = spawnSync(
+    'strace',
+    [
+      '-f',
+      '-c',
+      '-e',
+      'trace=fsync,fdatasync',
+      '-o',
+      report,
+      process.execPath,
+      cliPath,
+      ...cliRunArgs(root, o.destinations),
+    ],
+    { encoding: 'utf8' },
+  );
+  if (traced.status !== 0)
+    return `fanout run under strace failed (${traced.status}): ${traced.stderr.trim().split('\n').pop()}`;
   verify(root, input, o.destinations, false);
   rmSync(root, { recursive: true, force: true });
   const text = readFileSync(report, 'utf8');
-  const fsyncs = [...text.matchAll(/^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(?:fsync|fdatasync)\s*$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+  const fsyncs = [...text.matchAll(/^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(?:fsync|fdatasync)\s*$/gm)].reduce(
+    (sum, m) => sum + Number(m[1]),
+    0,
+  );
   return fsyncs / input.count;
 }
 
@@ -179,7 +238,10 @@ interface ScaleRow {
   readonly maxRssBytes: number;
 }
 
-/** Source spools of each size in `o.scale` (plain `s<id>` files, no fsync), grown in place; recover and status over each. */
+/**
+ * Source spools of each size in `o.scale` (plain `s<id>` files, no fsync), grown in place; recover and status over
+ * each.
+ */
 async function measureScale(benchDir: string, o: BenchOptions): Promise<{ rows: ScaleRow[]; idleRss: number }> {
   const root = join(benchDir, 'scale');
   await initSpool(new PosixBackend({ root }));
@@ -194,8 +256,16 @@ async function measureScale(benchDir: string, o: BenchOptions): Promise<{ rows: 
     for (const operation of ['recover', 'status'] as const) {
       const runs: ChildResult[] = [];
       for (let r = 0; r < Math.min(o.rounds, 3); r++) runs.push(await inChild({ kind: operation, root }));
-      const row = { entries, operation, seconds: median(runs.map((x) => x.seconds)), maxRssBytes: Math.max(...runs.map((x) => x.maxRssBytes)) };
-      log(`scale: ${operation} over ${entries}: ${row.seconds.toFixed(3)} s, peak RSS ${formatMegabytes(row.maxRssBytes)}`);
+      const row = {
+        entries,
+        operation,
+        seconds: median(runs.map((x) => x.seconds)),
+        maxRssBytes: Math.max(...runs.map((x) => x.maxRssBytes)),
+      };
+      log(
+        `scale: ${operation} over ${entries}: ${row.seconds.toFixed(3)} s, ` +
+          `peak RSS ${formatMegabytes(row.maxRssBytes)}`,
+      );
       rows.push(row);
     }
   }
@@ -213,12 +283,17 @@ async function measureFsync(benchDir: string): Promise<FsyncFigures> {
   const dir = join(benchDir, 'fsync');
   const file = await inChild({ kind: 'fsync', dir, parallel: 1, count: 300, directories: false });
   const directory = await inChild({ kind: 'fsync', dir, parallel: 1, count: 300, directories: true });
-  const rates: FsyncFigures['perSecond'] = [{ parallel: 1, pool: 4, rate: file.extra!.perSecond!, medianMs: file.extra!.medianMs! }];
+  const rates: FsyncFigures['perSecond'] = [
+    { parallel: 1, pool: 4, rate: file.extra!.perSecond!, medianMs: file.extra!.medianMs! },
+  ];
   for (const [parallel, pool] of [
     [4, 4],
     [16, 16],
   ] as const) {
-    const r = await inChild({ kind: 'fsync', dir, parallel, count: 1200, directories: false }, { UV_THREADPOOL_SIZE: String(pool) });
+    const r = await inChild(
+      { kind: 'fsync', dir, parallel, count: 1200, directories: false },
+      { UV_THREADPOOL_SIZE: String(pool) },
+    );
     rates.push({ parallel, pool, rate: r.extra!.perSecond!, medianMs: r.extra!.medianMs! });
   }
   return { fileMs: file.extra!.medianMs!, dirMs: directory.extra!.medianMs!, perSecond: rates };
@@ -227,8 +302,12 @@ async function measureFsync(benchDir: string): Promise<FsyncFigures> {
 function benchDirOf(o: BenchOptions): { dir: string; note: string } {
   if (o.dir) return { dir: resolve(o.dir), note: 'given with --dir' };
   const tmp = mountOfPath(tmpdir());
-  if (tmp && tmp.type !== 'tmpfs' && tmp.type !== 'ramfs') return { dir: join(tmpdir(), `fanout-bench-${process.pid}`), note: `os.tmpdir() is on ${tmp.type}, a real disk` };
-  return { dir: join(repoRoot, '.bench', String(process.pid)), note: `os.tmpdir() is ${tmp?.type ?? 'unknown'}, so the repository's .bench/ is used` };
+  if (tmp && tmp.type !== 'tmpfs' && tmp.type !== 'ramfs')
+    return { dir: join(tmpdir(), `fanout-bench-${process.pid}`), note: `os.tmpdir() is on ${tmp.type}, a real disk` };
+  return {
+    dir: join(repoRoot, '.bench', String(process.pid)),
+    note: `os.tmpdir() is ${tmp?.type ?? 'unknown'}, so the repository's .bench/ is used`,
+  };
 }
 
 async function main(): Promise<void> {
@@ -240,7 +319,10 @@ async function main(): Promise<void> {
   try {
     const machine = describeMachine(benchDir, repoRoot);
     const fsync = await measureFsync(benchDir);
-    log(`bench: fsync of a new 4 KiB file ${fsync.fileMs.toFixed(3)} ms, of a directory ${fsync.dirMs.toFixed(3)} ms (medians)`);
+    log(
+      `bench: fsync of a new 4 KiB file ${fsync.fileMs.toFixed(3)} ms, ` +
+        `of a directory ${fsync.dirMs.toFixed(3)} ms (medians)`,
+    );
 
     const variants = variantsOf(o);
     const measured: Measured[] = [];
@@ -259,21 +341,35 @@ async function main(): Promise<void> {
           verify(root, input, o.destinations, true);
           rmSync(root, { recursive: true, force: true });
           m.runs.push(r);
-          log(`round ${round}/${o.rounds} ${formatSize(size)} × ${count}: ${m.variant.name}: ${r.seconds.toFixed(3)} s${m.variant.kind === 'cli' ? '' : `, ${formatNumber((r.fsyncFile + r.fsyncDirectory) / count)} fsyncs/message`}`);
+          const fsyncs =
+            m.variant.kind === 'cli'
+              ? ''
+              : `, ${formatNumber((r.fsyncFile + r.fsyncDirectory) / count)} fsyncs/message`;
+          log(
+            `round ${round}/${o.rounds} ${formatSize(size)} × ${count}: ` +
+              `${m.variant.name}: ${r.seconds.toFixed(3)} s${fsyncs}`,
+          );
         }
       }
       measured.push(...bySize);
       if (o.cli) {
         const counted = await countCliFsyncs(benchDir, input, o);
-        log(`cli ${formatSize(size)} fsyncs/message (strace): ${typeof counted === 'string' ? counted : formatNumber(counted)}`);
+        log(
+          `cli ${formatSize(size)} fsyncs/message ` +
+            `(strace): ${typeof counted === 'string' ? counted : formatNumber(counted)}`,
+        );
         cliFsyncs.set(size, counted);
       }
       rmSync(input.dir, { recursive: true, force: true });
     }
     const scale = o.scale.length > 0 ? await measureScale(benchDir, o) : undefined;
-    const matrix = o.matrix ? await runMatrix(o, benchDir, { inChild, generateInput, prepareSpools, verify, log }) : undefined;
+    const matrix = o.matrix
+      ? await runMatrix(o, benchDir, { inChild, generateInput, prepareSpools, verify, log })
+      : undefined;
     const elapsed = (performance.now() - started) / 1000;
-    const report = renderReport({ o, machine, dirNote, fsync, measured, cliFsyncs, scale, elapsed }) + (matrix ? `\n\n${matrix.markdown}` : '');
+    const report =
+      renderReport({ o, machine, dirNote, fsync, measured, cliFsyncs, scale, elapsed }) +
+      (matrix ? `\n\n${matrix.markdown}` : '');
     process.stdout.write(`${report}\n`);
     if (o.doc) {
       const existing = existsSync(docPath) ? readFileSync(docPath, 'utf8') : undefined;
@@ -290,7 +386,10 @@ const BEGIN = '<!-- bench:begin (generated by `pnpm bench`; edits here are overw
 const END = '<!-- bench:end -->';
 
 function freshDoc(report: string): string {
-  return `# Benchmarks\n\n${BEGIN}\n${report}\n${END}\n\n## What bounds the remaining gap\n\n(to be written from the figures above)\n`;
+  return (
+    `# Benchmarks\n\n${BEGIN}\n${report}\n${END}\n\n` +
+    `## What bounds the remaining gap\n\n(to be written from the figures above)\n`
+  );
 }
 
 function medianOf(m: Measured): number {
@@ -298,7 +397,12 @@ function medianOf(m: Measured): number {
 }
 
 function bestStaged(ms: readonly Measured[]): Measured | undefined {
-  const tuned = ms.filter((m) => m.variant.protocol === 'staged' && !m.variant.env && (m.variant.setting?.batchSize ?? 1) * (m.variant.setting?.concurrency ?? 1) > 1);
+  const tuned = ms.filter(
+    (m) =>
+      m.variant.protocol === 'staged' &&
+      !m.variant.env &&
+      (m.variant.setting?.batchSize ?? 1) * (m.variant.setting?.concurrency ?? 1) > 1,
+  );
   return tuned.sort((a, b) => medianOf(a) - medianOf(b))[0];
 }
 
@@ -317,15 +421,36 @@ function renderReport(r: {
   out.push('## Machine', '');
   for (const [k, v] of Object.entries(r.machine)) out.push(`- **${k}**: ${v}`);
   out.push(`- **Why there**: ${r.dirNote}`);
-  out.push(`- **Load average at end**: ${loadavg().map((l) => l.toFixed(2)).join(', ')}`);
+  out.push(
+    `- **Load average at end**: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(', ')}`,
+  );
   out.push(`- **Whole bench run**: ${formatNumber(r.elapsed / 60, 2)} minutes`, '');
 
   out.push('## Fan-out against the baselines', '');
   out.push(
-    `${r.o.destinations} destinations; every message of the source moved to every destination. Each figure is the median of ${r.o.rounds} rounds; the variants ran in alternating order (all variants once, then again), each on freshly created spools after a \`sync\`, each in a fresh node process timed from inside (process start-up excluded), except \`fanout run\`, timed from outside with its start-up. MB/s counts message bytes leaving the source (each destination receives as much again). fsyncs are counted through the \`PosixFs\` layer (f = files, d = directories). CPU is the process's user + system time as a share of one core.`,
+    `${r.o.destinations} destinations; every message of the source moved to every destination. Each figure is ` +
+      `the median of ${r.o.rounds} rounds; the variants ran in alternating order (all variants once, then again), ` +
+      `each on freshly created spools after a \`sync\`, each in a fresh node process timed from inside (process ` +
+      `start-up excluded), except \`fanout run\`, timed from outside with its start-up. MB/s counts message ` +
+      `bytes leaving the source (each destination receives as much again). fsyncs are counted through ` +
+      `the \`PosixFs\` layer (f = files, d = directories). ` +
+      `CPU is the process's user + system time as a share of one core.`,
     '',
   );
-  const header: Row = ['variant', 'size', 'messages', 'median s', 'messages/s', 'MB/s', 'fsyncs/message', 'CPU', '× naive', '× no fsync'];
+  const header: Row = [
+    'variant',
+    'size',
+    'messages',
+    'median s',
+    'messages/s',
+    'MB/s',
+    'fsyncs/message',
+    'CPU',
+    '× naive',
+    '× no fsync',
+  ];
   const rows: Row[] = [];
   for (const size of [...new Set(r.measured.map((m) => m.input.size))]) {
     const ms = r.measured.filter((m) => m.input.size === size);
@@ -342,8 +467,12 @@ function renderReport(r: {
       // The command's fsyncs come from its strace run; the fs layer of another process cannot be wrapped.
       const fsyncs =
         m.variant.kind === 'cli'
-          ? typeof counted === 'number' ? `${formatNumber(counted, 3)} (strace)` : `– (${counted ?? 'not counted'})`
-          : f + d === 0 ? '0' : `${formatNumber(f + d, 3)} (${formatNumber(f, 3)} f + ${formatNumber(d, 3)} d)`;
+          ? typeof counted === 'number'
+            ? `${formatNumber(counted, 3)} (strace)`
+            : `– (${counted ?? 'not counted'})`
+          : f + d === 0
+            ? '0'
+            : `${formatNumber(f + d, 3)} (${formatNumber(f, 3)} f + ${formatNumber(d, 3)} d)`;
       rows.push([
         `${m.variant.name}${m === best ? ' **(best)**' : ''}`,
         formatSize(size),
@@ -368,27 +497,50 @@ function renderReport(r: {
     const seeds = ms.filter((m) => m.variant.protocol === 'seed').sort((a, b) => medianOf(a) - medianOf(b));
     if (!naive || !best) continue;
     // Each round's ratio against the same round's naive run shows how much the load of the machine moved it.
-    const perRound = (m: Measured) => m.runs.map((x, i) => formatNumber(ratio(x.seconds, naive.runs[i]?.seconds), 2)).join(', ');
+    const perRound = (m: Measured) =>
+      m.runs.map((x, i) => formatNumber(ratio(x.seconds, naive.runs[i]?.seconds), 2)).join(', ');
     const q = ratio(medianOf(best), medianOf(naive));
-    out.push(`- ${formatSize(size)}: fanout staged at its best (${best.variant.name.replace(/^fanOut staged, /, '')}) takes **${formatNumber(q, 3)} ×** the naive durable time (round by round: ${perRound(best)}): target ≤ 0.5 ${q <= 0.5 ? '**met**' : '**missed**'}.`);
+    out.push(
+      `- ${formatSize(size)}: fanout staged at its best (${best.variant.name.replace(/^fanOut staged, /, '')}) ` +
+        `takes **${formatNumber(q, 3)} ×** the naive durable time (round by ` +
+        `round: ${perRound(best)}): target ≤ 0.5 ${q <= 0.5 ? '**met**' : '**missed**'}.`,
+    );
     if (seeds[0]) {
       const qs = ratio(medianOf(seeds[0]), medianOf(naive));
-      out.push(`- ${formatSize(size)}: fanout seed at its best (${seeds[0].variant.name.replace(/^fanOut seed, /, '')}) takes **${formatNumber(qs, 3)} ×** the naive durable time (round by round: ${perRound(seeds[0])}): target ≤ 1 ${qs <= 1 ? '**met**' : '**missed**'}.`);
+      out.push(
+        `- ${formatSize(size)}: fanout seed at its best ` +
+          `(${seeds[0].variant.name.replace(/^fanOut seed, /, '')}) takes **${formatNumber(qs, 3)} ×** the naive ` +
+          `durable time (round by round: ${perRound(seeds[0])}): ` +
+          `target ≤ 1 ${qs <= 1 ? '**met**' : '**missed**'}.`,
+      );
     }
     const cli = ms.find((m) => m.variant.kind === 'cli');
     if (cli) {
       const qc = ratio(medianOf(cli), medianOf(naive));
-      out.push(`- ${formatSize(size)}: \`fanout run\` as a user runs it (its defaults, start-up included) takes **${formatNumber(qc, 3)} ×** the naive durable time (round by round: ${perRound(cli)}): ${qc <= 0.5 ? 'within' : 'above'} the staged target of 0.5.`);
+      out.push(
+        `- ${formatSize(size)}: \`fanout run\` as a user runs it (its defaults, start-up included) ` +
+          `takes **${formatNumber(qc, 3)} ×** the naive durable time (round by ` +
+          `round: ${perRound(cli)}): ${qc <= 0.5 ? 'within' : 'above'} the staged target of 0.5.`,
+      );
     }
   }
   out.push('');
 
   out.push('## fsync on this disk', '');
-  out.push(`Median latency of one fsync: a freshly written 4 KiB file **${formatNumber(r.fsync.fileMs, 3)} ms**, a directory just given a new entry **${formatNumber(r.fsync.dirMs, 3)} ms**.`, '');
+  out.push(
+    `Median latency of one fsync: a freshly written 4 KiB file **${formatNumber(r.fsync.fileMs, 3)} ms**, ` +
+      `a directory just given a new entry **${formatNumber(r.fsync.dirMs, 3)} ms**.`,
+    '',
+  );
   out.push(
     markdownTable(
       ['fsyncs in flight', 'thread pool', 'fsyncs/s', 'median latency ms'],
-      r.fsync.perSecond.map((x) => [String(x.parallel), String(x.pool), formatNumber(x.rate, 3), formatNumber(x.medianMs, 3)]),
+      r.fsync.perSecond.map((x) => [
+        String(x.parallel),
+        String(x.pool),
+        formatNumber(x.rate, 3),
+        formatNumber(x.medianMs, 3),
+      ]),
       ['r', 'r', 'r', 'r'],
     ),
     '',
@@ -397,14 +549,23 @@ function renderReport(r: {
   if (r.scale) {
     out.push('## Recovery and status at scale', '');
     out.push(
-      `A source spool of plain \`s<id>\` entries (1 byte each, written without fsync, page cache warm), grown in place; each operation in a fresh node process (median of ${Math.min(r.o.rounds, 3)} runs; peak RSS is the process's \`maxRSS\`, the highest of the runs). An idle node process here peaks at ${formatMegabytes(r.scale.idleRss)}.`,
+      `A source spool of plain \`s<id>\` entries (1 byte each, written without fsync, ` +
+        `page cache warm), grown in place; each operation in a fresh node process (median ` +
+        `of ${Math.min(r.o.rounds, 3)} runs; peak RSS is the process's \`maxRSS\`, ` +
+        `the highest of the runs). An idle node process here peaks at ${formatMegabytes(r.scale.idleRss)}.`,
       '',
     );
     const sizes = [...new Set(r.scale.rows.map((x) => x.entries))];
     out.push(
       markdownTable(
         ['operation', 'entries', 'seconds', 'entries/s', 'peak RSS'],
-        r.scale.rows.map((x) => [x.operation, String(x.entries), formatNumber(x.seconds, 3), formatNumber(perSecond(x.entries, x.seconds), 3), formatMegabytes(x.maxRssBytes)]),
+        r.scale.rows.map((x) => [
+          x.operation,
+          String(x.entries),
+          formatNumber(x.seconds, 3),
+          formatNumber(perSecond(x.entries, x.seconds), 3),
+          formatMegabytes(x.maxRssBytes),
+        ]),
         ['l', 'r', 'r', 'r', 'r'],
       ),
       '',
@@ -417,7 +578,9 @@ function renderReport(r: {
         const b = r.scale.rows.find((x) => x.operation === op && x.entries === hi);
         if (!a || !b) continue;
         out.push(
-          `- \`${op}\`: ${hi / lo} × the entries took ${formatNumber(b.seconds / a.seconds, 3)} × the time; peak RSS ${formatMegabytes(a.maxRssBytes)} → ${formatMegabytes(b.maxRssBytes)} (${b.maxRssBytes < 200e6 ? 'under' : '**over**'} 200 MB).`,
+          `- \`${op}\`: ${hi / lo} × the entries took ${formatNumber(b.seconds / a.seconds, 3)} × the time; ` +
+            `peak RSS ${formatMegabytes(a.maxRssBytes)} → ${formatMegabytes(b.maxRssBytes)} ` +
+            `(${b.maxRssBytes < 200e6 ? 'under' : '**over**'} 200 MB).`,
         );
       }
       out.push('');

@@ -38,7 +38,14 @@ const KiB = 1024;
  */
 export function matrixCases(place: PlaceName, s: MatrixShape): MatrixCase[] {
   const at = (destinations: number, size: number, count: number): MatrixCase => ({ place, destinations, size, count });
-  const cases = [at(1, 4 * KiB, s.messages), at(3, 4 * KiB, s.messages), at(10, 4 * KiB, s.messages), at(3, KiB, s.messages), at(3, 256 * KiB, s.largeMessages), at(3, 16 * KiB * KiB, s.hugeMessages)];
+  const cases = [
+    at(1, 4 * KiB, s.messages),
+    at(3, 4 * KiB, s.messages),
+    at(10, 4 * KiB, s.messages),
+    at(3, KiB, s.messages),
+    at(3, 256 * KiB, s.largeMessages),
+    at(3, 16 * KiB * KiB, s.hugeMessages),
+  ];
   if (s.manyMessages !== s.messages && (place === 'tmpfs' || s.manyOnDisk)) cases.push(at(3, 4 * KiB, s.manyMessages));
   return cases;
 }

@@ -32,12 +32,36 @@ describe('the matrix', () => {
     expect(matrixCases('disk', { ...shape, manyOnDisk: true })).toHaveLength(7);
   });
 
-  const result = (variant: MatrixResult['variant'], seconds: number[]): MatrixResult => ({ place: 'tmpfs', destinations: 3, size: 4096, count: 3000, variant, seconds, cpuSeconds: seconds, maxRssBytes: [1e8] });
+  const result = (variant: MatrixResult['variant'], seconds: number[]): MatrixResult => ({
+    place: 'tmpfs',
+    destinations: 3,
+    size: 4096,
+    count: 3000,
+    variant,
+    seconds,
+    cpuSeconds: seconds,
+    maxRssBytes: [1e8],
+  });
   const report: MatrixReport = {
     places: { tmpfs: '/dev/shm/x', disk: '/tmp/x' },
     rounds: 3,
-    results: [result('fanout run', [2, 3, 4]), result('fanOut in-process', [1, 1.2, 1.1]), result('naive durable copy', [1, 1, 1]), result('no-fsync copy', [0.8, 1, 0.9])],
-    traced: [{ place: 'tmpfs', destinations: 3, size: 4096, count: 3000, futexPerMessage: 1.5, otherPerMessage: 37, top: [['statx', 15]] }],
+    results: [
+      result('fanout run', [2, 3, 4]),
+      result('fanOut in-process', [1, 1.2, 1.1]),
+      result('naive durable copy', [1, 1, 1]),
+      result('no-fsync copy', [0.8, 1, 0.9]),
+    ],
+    traced: [
+      {
+        place: 'tmpfs',
+        destinations: 3,
+        size: 4096,
+        count: 3000,
+        futexPerMessage: 1.5,
+        otherPerMessage: 37,
+        top: [['statx', 15]],
+      },
+    ],
     enqueue: [],
   };
 

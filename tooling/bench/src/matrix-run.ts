@@ -16,17 +16,33 @@ export const MATRIX_JSON = 'bench-results.json';
 export const MATRIX_SVG = 'bench-chart.svg';
 
 /** Run the matrix on tmpfs (when `o.tmpfsDir` is one) and on the bench's disk directory; its report and Markdown. */
-export async function runMatrix(o: BenchOptions, benchDir: string, helpers: MatrixHelpers): Promise<{ report: MatrixReport; markdown: string }> {
+export async function runMatrix(
+  o: BenchOptions,
+  benchDir: string,
+  helpers: MatrixHelpers,
+): Promise<{ report: MatrixReport; markdown: string }> {
   const places: { name: PlaceName; dir: string }[] = [];
   const tmpfs = mountOfPath(o.tmpfsDir);
   if (tmpfs?.type === 'tmpfs') places.push({ name: 'tmpfs', dir: join(o.tmpfsDir, `fanout-bench-${process.pid}`) });
   else helpers.log(`bench: ${o.tmpfsDir} is not tmpfs (${tmpfs?.type ?? 'unknown'}): the matrix runs on disk only`);
   const disk = mountOfPath(benchDir);
-  if (disk && disk.type !== 'tmpfs' && disk.type !== 'ramfs') places.push({ name: 'disk', dir: join(benchDir, 'matrix') });
+  if (disk && disk.type !== 'tmpfs' && disk.type !== 'ramfs')
+    places.push({ name: 'disk', dir: join(benchDir, 'matrix') });
   const cliPath = join(import.meta.dirname ?? '', '../../../apps/cli/bin/fanout.cjs');
   try {
     const report = await measureMatrix(
-      { rounds: o.rounds, places, cliPath, strace: o.strace, stdinBytes: o.stdinBytes, messages: o.messages, manyMessages: o.manyMessages, largeMessages: o.largeMessages, hugeMessages: o.hugeMessages, manyOnDisk: o.manyOnDisk },
+      {
+        rounds: o.rounds,
+        places,
+        cliPath,
+        strace: o.strace,
+        stdinBytes: o.stdinBytes,
+        messages: o.messages,
+        manyMessages: o.manyMessages,
+        largeMessages: o.largeMessages,
+        hugeMessages: o.hugeMessages,
+        manyOnDisk: o.manyOnDisk,
+      },
       helpers,
     );
     return { report, markdown: matrixMarkdown(report) };
@@ -36,11 +52,19 @@ export async function runMatrix(o: BenchOptions, benchDir: string, helpers: Matr
 }
 
 function matrixMarkdown(report: MatrixReport): string {
-  const where = Object.entries(report.places).map(([k, v]) => `${k}: \`${v}\``).join(', ');
+  const where = Object.entries(report.places)
+    .map(([k, v]) => `${k}: \`${v}\``)
+    .join(', ');
   return [
     '## Issue 17: CPU per message, tmpfs and disk',
     '',
-    `Every case's four variants ran in alternating order (reversed every other round), ${report.rounds} rounds, each on fresh spools after a \`sync\` (${where}). \`fanout run\` is the command with its defaults, timed from outside with its start-up (about 0.2–0.4 s here); \`fanOut in-process\` is the same fan-out (batch 32, concurrency 4, 16 threads, the fs the command picks) timed inside a fresh node process, as the two copies are. CPU is user + system of that process (of the command, for \`fanout run\`). Spread is the fastest and slowest round. futex / other system calls are per message, from \`strace -f -c\` of an untimed \`fanout run\`, start-up included. Results as JSON: [${MATRIX_JSON}](${MATRIX_JSON}).`,
+    `Every case's four variants ran in alternating order (reversed every other round), ${report.rounds} ` +
+      `rounds, each on fresh spools after a \`sync\` (${where}). \`fanout run\` is the command with its defaults, ` +
+      `timed from outside with its start-up (about 0.2–0.4 s here); \`fanOut in-process\` is the same fan-out ` +
+      `(batch 32, concurrency 4, 16 threads, the fs the command picks) timed inside a fresh node process, ` +
+      `as the two copies are. CPU is user + system of that process (of the command, for \`fanout run\`). ` +
+      `Spread is the fastest and slowest round. futex / other system calls are per message, from \`strace -f -c\` ` +
+      `of an untimed \`fanout run\`, start-up included. Results as JSON: [${MATRIX_JSON}](${MATRIX_JSON}).`,
     '',
     `![fanout against its baselines, per case](${MATRIX_SVG})`,
     '',

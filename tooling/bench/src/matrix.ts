@@ -20,9 +20,22 @@ import { seededMessages } from './seeded-bytes.js';
 /** What the matrix borrows from main.ts (so that main.ts stays the one owner of spools and children). */
 export interface MatrixHelpers {
   inChild(job: ChildJob, env?: Record<string, string>): Promise<ChildResult>;
-  generateInput(dir: string, size: number, count: number): { size: number; count: number; dir: string; ids: readonly string[] };
-  prepareSpools(root: string, input: { size: number; count: number; dir: string; ids: readonly string[] }, destinations: number): Promise<void>;
-  verify(root: string, input: { size: number; count: number; dir: string; ids: readonly string[] }, destinations: number, sampleIds: boolean): void;
+  generateInput(
+    dir: string,
+    size: number,
+    count: number,
+  ): { size: number; count: number; dir: string; ids: readonly string[] };
+  prepareSpools(
+    root: string,
+    input: { size: number; count: number; dir: string; ids: readonly string[] },
+    destinations: number,
+  ): Promise<void>;
+  verify(
+    root: string,
+    input: { size: number; count: number; dir: string; ids: readonly string[] },
+    destinations: number,
+    sampleIds: boolean,
+  ): void;
   log(line: string): void;
 }
 
@@ -49,7 +62,8 @@ export interface TracedCase extends MatrixCase {
 /** `fanout enqueue` and its baselines. */
 export interface EnqueueResult {
   readonly place: PlaceName;
-  readonly what: 'fanout enqueue <files>' | 'cp <files> + sync -f' | 'fanout enqueue - (stdin)' | 'cat > file + sync -f';
+  readonly what:
+    'fanout enqueue <files>' | 'cp <files> + sync -f' | 'fanout enqueue - (stdin)' | 'cat > file + sync -f';
   readonly count: number;
   readonly size: number;
   readonly seconds: number[];
@@ -77,9 +91,19 @@ export interface MatrixOptions extends MatrixShape {
 }
 
 /** The command's defaults, for the in-process row: what `fanout run` does, minus start-up and argument parsing. */
-const IN_PROCESS = { kind: 'fanout', protocol: 'staged', batchSize: DEFAULT_BATCH_SIZE, concurrency: DEFAULT_CONCURRENCY } as const;
+const IN_PROCESS = {
+  kind: 'fanout',
+  protocol: 'staged',
+  batchSize: DEFAULT_BATCH_SIZE,
+  concurrency: DEFAULT_CONCURRENCY,
+} as const;
 
-function jobOf(variant: MatrixVariant, root: string, destinations: number, cliPath: string): { job: ChildJob; env?: Record<string, string> } {
+function jobOf(
+  variant: MatrixVariant,
+  root: string,
+  destinations: number,
+  cliPath: string,
+): { job: ChildJob; env?: Record<string, string> } {
   switch (variant) {
     case 'fanout run':
       return { job: { kind: 'cli', root, destinations, cliPath } };
@@ -96,9 +120,20 @@ function caseName(c: MatrixCase): string {
   return `${c.place} ${formatSize(c.size)} × ${c.count} → ${c.destinations}`;
 }
 
-async function runCase(c: MatrixCase, dir: string, o: MatrixOptions, h: MatrixHelpers): Promise<{ results: MatrixResult[]; traced?: TracedCase }> {
+async function runCase(
+  c: MatrixCase,
+  dir: string,
+  o: MatrixOptions,
+  h: MatrixHelpers,
+): Promise<{ results: MatrixResult[]; traced?: TracedCase }> {
   const input = h.generateInput(join(dir, 'matrix-input'), c.size, c.count);
-  const results: MatrixResult[] = MATRIX_VARIANTS.map((variant) => ({ ...c, variant, seconds: [], cpuSeconds: [], maxRssBytes: [] }));
+  const results: MatrixResult[] = MATRIX_VARIANTS.map((variant) => ({
+    ...c,
+    variant,
+    seconds: [],
+    cpuSeconds: [],
+    maxRssBytes: [],
+  }));
   const root = join(dir, 'matrix-run');
   try {
     for (let round = 1; round <= o.rounds; round++) {
@@ -112,10 +147,16 @@ async function runCase(c: MatrixCase, dir: string, o: MatrixOptions, h: MatrixHe
         r.seconds.push(got.seconds);
         r.cpuSeconds.push(got.cpuSeconds);
         r.maxRssBytes.push(got.maxRssBytes);
-        h.log(`matrix round ${round}/${o.rounds} ${caseName(c)}: ${r.variant}: ${got.seconds.toFixed(3)} s, CPU ${((1e6 * got.cpuSeconds) / c.count).toFixed(0)} µs/message`);
+        h.log(
+          `matrix round ${round}/${o.rounds} ${caseName(c)}: ${r.variant}: ${got.seconds.toFixed(3)} s, ` +
+            `CPU ${((1e6 * got.cpuSeconds) / c.count).toFixed(0)} µs/message`,
+        );
       }
     }
-    const traced = o.strace && (c.size <= 4096 || (c.place === 'tmpfs' && c.size <= 256 * 1024)) && c.count <= o.messages ? await trace(c, root, input, o, h) : undefined;
+    const traced =
+      o.strace && (c.size <= 4096 || (c.place === 'tmpfs' && c.size <= 256 * 1024)) && c.count <= o.messages
+        ? await trace(c, root, input, o, h)
+        : undefined;
     return traced ? { results, traced } : { results };
   } finally {
     rmSync(root, { recursive: true, force: true });
@@ -124,17 +165,35 @@ async function runCase(c: MatrixCase, dir: string, o: MatrixOptions, h: MatrixHe
 }
 
 /** An untimed `fanout run` under `strace -f -c`: system calls and futex calls per message. */
-async function trace(c: MatrixCase, root: string, input: Parameters<MatrixHelpers['verify']>[1], o: MatrixOptions, h: MatrixHelpers): Promise<TracedCase | undefined> {
+async function trace(
+  c: MatrixCase,
+  root: string,
+  input: Parameters<MatrixHelpers['verify']>[1],
+  o: MatrixOptions,
+  h: MatrixHelpers,
+): Promise<TracedCase | undefined> {
   if (spawnSync('strace', ['-V'], { stdio: 'ignore' }).status !== 0) return undefined;
   await h.prepareSpools(root, input, c.destinations);
   const report = join(root, '..', 'matrix-strace.txt');
-  const run = spawnSync('strace', ['-f', '-c', '-o', report, process.execPath, o.cliPath, ...cliRunArgs(root, c.destinations)], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (run.status !== 0) throw new Error(`fanout run under strace exited ${run.status}: ${run.stderr.trim().split('\n').pop()}`);
+  const run = spawnSync(
+    'strace',
+    ['-f', '-c', '-o', report, process.execPath, o.cliPath, ...cliRunArgs(root, c.destinations)],
+    { encoding: 'utf8', maxBuffer: 1 << 26 },
+  );
+  if (run.status !== 0)
+    throw new Error(`fanout run under strace exited ${run.status}: ${run.stderr.trim().split('\n').pop()}`);
   h.verify(root, input, c.destinations, false);
   const counts = parseStraceSummary(readFileSync(report, 'utf8'));
   rmSync(report, { force: true });
-  const top = [...counts.byName].filter(([n]) => n !== 'futex').sort((a, b) => b[1] - a[1]).slice(0, 10).map(([n, k]): [string, number] => [n, k / c.count]);
-  h.log(`matrix strace ${caseName(c)}: ${(counts.futex / c.count).toFixed(1)} futex, ${(counts.other / c.count).toFixed(1)} other calls per message`);
+  const top = [...counts.byName]
+    .filter(([n]) => n !== 'futex')
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 10)
+    .map(([n, k]): [string, number] => [n, k / c.count]);
+  h.log(
+    `matrix strace ${caseName(c)}: ${(counts.futex / c.count).toFixed(1)} ` +
+      `futex, ${(counts.other / c.count).toFixed(1)} other calls per message`,
+  );
   return { ...c, futexPerMessage: counts.futex / c.count, otherPerMessage: counts.other / c.count, top };
 }
 
@@ -144,7 +203,8 @@ function timeCommand(argv: string[], h: MatrixHelpers): { seconds: number; cpuSe
   const t0 = performance.now();
   const run = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', maxBuffer: 1 << 26 });
   const seconds = (performance.now() - t0) / 1000;
-  if (run.status !== 0) throw new Error(`${argv.slice(0, 3).join(' ')}… exited ${run.status}: ${run.stderr.trim().split('\n').pop()}`);
+  if (run.status !== 0)
+    throw new Error(`${argv.slice(0, 3).join(' ')}… exited ${run.status}: ${run.stderr.trim().split('\n').pop()}`);
   const cpuSeconds = childrenCpuSeconds() - cpu;
   h.log(`matrix enqueue: ${argv.slice(0, 2).join(' ')}…: ${seconds.toFixed(3)} s`);
   return { seconds, cpuSeconds };
@@ -155,7 +215,11 @@ function timeCommand(argv: string[], h: MatrixHelpers): { seconds: number; cpuSe
  * the same files and one `sync -f` of the spool's filesystem; and of one
  * stream of `o.stdinBytes` on stdin against `cat` into a file and `sync -f`.
  */
-async function measureEnqueue(place: { name: PlaceName; dir: string }, o: MatrixOptions, h: MatrixHelpers): Promise<EnqueueResult[]> {
+async function measureEnqueue(
+  place: { name: PlaceName; dir: string },
+  o: MatrixOptions,
+  h: MatrixHelpers,
+): Promise<EnqueueResult[]> {
   const input = h.generateInput(join(place.dir, 'enqueue-input'), 4096, o.messages);
   const stream = join(place.dir, 'enqueue-stream');
   const fd = openSync(stream, 'w');
@@ -163,7 +227,9 @@ async function measureEnqueue(place: { name: PlaceName; dir: string }, o: Matrix
   closeSync(fd);
   const spool = join(place.dir, 'enqueue-spool');
   const files = input.ids.map((id) => join(input.dir, id));
-  const out: EnqueueResult[] = (['fanout enqueue <files>', 'cp <files> + sync -f', 'fanout enqueue - (stdin)', 'cat > file + sync -f'] as const).map((what) => ({
+  const out: EnqueueResult[] = (
+    ['fanout enqueue <files>', 'cp <files> + sync -f', 'fanout enqueue - (stdin)', 'cat > file + sync -f'] as const
+  ).map((what) => ({
     place: place.name,
     what,
     count: what.includes('files') ? o.messages : 1,
@@ -221,5 +287,11 @@ export async function measureMatrix(o: MatrixOptions, h: MatrixHelpers): Promise
       rmSync(join(place.dir, 'matrix-input'), { recursive: true, force: true });
     }
   }
-  return { places: Object.fromEntries(o.places.map((p) => [p.name, p.dir])) as Record<PlaceName, string>, rounds: o.rounds, results, traced, enqueue };
+  return {
+    places: Object.fromEntries(o.places.map((p) => [p.name, p.dir])) as Record<PlaceName, string>,
+    rounds: o.rounds,
+    results,
+    traced,
+    enqueue,
+  };
 }

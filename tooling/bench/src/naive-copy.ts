@@ -64,7 +64,13 @@ async function fsyncDirectory(fs: PosixFs, path: string): Promise<void> {
  * messages at a time (each still copied naively), for a ceiling that is not
  * bound by one operation's latency.
  */
-export async function naiveCopy(fs: PosixFs, source: string, destinations: readonly string[], durable: boolean, parallel = 1): Promise<CopyResult> {
+export async function naiveCopy(
+  fs: PosixFs,
+  source: string,
+  destinations: readonly string[],
+  durable: boolean,
+  parallel = 1,
+): Promise<CopyResult> {
   const dir = await fs.opendir(source);
   const entries = dir[Symbol.asyncIterator]();
   let messages = 0;

@@ -4,11 +4,22 @@ import { parseOptions, parseSettings } from './options.js';
 describe('parseOptions', () => {
   it('defaults to the sizes issue 9 asks for', () => {
     const o = parseOptions([], {});
-    expect(o).toMatchObject({ destinations: 3, messages: 3000, smallSize: 4096, largeSize: 262144, rounds: 3, cli: true, doc: true });
+    expect(o).toMatchObject({
+      destinations: 3,
+      messages: 3000,
+      smallSize: 4096,
+      largeSize: 262144,
+      rounds: 3,
+      cli: true,
+      doc: true,
+    });
     expect(o.scale).toEqual([20000, 200000]);
   });
   it('takes flags in both spellings over the environment', () => {
-    const o = parseOptions(['--messages', '500', '--rounds=2'], { FANOUT_BENCH_MESSAGES: '900', FANOUT_BENCH_LARGE_MESSAGES: '30' });
+    const o = parseOptions(['--messages', '500', '--rounds=2'], {
+      FANOUT_BENCH_MESSAGES: '900',
+      FANOUT_BENCH_LARGE_MESSAGES: '30',
+    });
     expect(o.messages).toBe(500);
     expect(o.rounds).toBe(2);
     expect(o.largeMessages).toBe(30);
@@ -18,7 +29,14 @@ describe('parseOptions', () => {
     expect(o).toMatchObject({ cli: false, doc: false, scale: [], matrix: false, strace: false });
   });
   it('runs the matrix of issue 17 by default, on /dev/shm and the disk, with 30,000 messages for its scale case', () => {
-    expect(parseOptions([], {})).toMatchObject({ matrix: true, tmpfsDir: '/dev/shm', manyMessages: 30000, hugeMessages: 10, manyOnDisk: false, strace: true });
+    expect(parseOptions([], {})).toMatchObject({
+      matrix: true,
+      tmpfsDir: '/dev/shm',
+      manyMessages: 30000,
+      hugeMessages: 10,
+      manyOnDisk: false,
+      strace: true,
+    });
     expect(parseOptions(['--quick'], {})).toMatchObject({ matrix: true, manyMessages: 2000, hugeMessages: 2 });
   });
   it('shrinks everything with --quick but lets an explicit count win', () => {

@@ -110,7 +110,8 @@ export function parseSettings(text: string): Setting[] {
 
 function positive(key: string, text: string): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${flagName(key)} must be a positive integer, not ${JSON.stringify(text)}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`--${flagName(key)} must be a positive integer, not ${JSON.stringify(text)}`);
   return n;
 }
 
@@ -141,7 +142,8 @@ export function parseOptions(argv: readonly string[], env: Record<string, string
     }
     const off = /^--no-(cli|doc|scale|matrix|strace)$/.exec(arg);
     if (off) {
-      given[off[1] === 'scale' ? 'scale' : (off[1] as 'cli' | 'doc' | 'matrix' | 'strace')] = off[1] === 'scale' ? '' : 'false';
+      given[off[1] === 'scale' ? 'scale' : (off[1] as 'cli' | 'doc' | 'matrix' | 'strace')] =
+        off[1] === 'scale' ? '' : 'false';
       continue;
     }
     const [flag, inline] = arg.split('=', 2) as [string, string | undefined];
@@ -163,7 +165,12 @@ export function parseOptions(argv: readonly string[], env: Record<string, string
     seedGrid: parseSettings(text('seedGrid')),
     bigPoolGrid: parseSettings(text('bigPoolGrid')),
     ceilingParallel: text('ceilingParallel') === '0' ? 0 : positive('ceilingParallel', text('ceilingParallel')),
-    scale: text('scale') === '' ? [] : text('scale').split(',').map((s) => positive('scale', s.trim())),
+    scale:
+      text('scale') === ''
+        ? []
+        : text('scale')
+            .split(',')
+            .map((s) => positive('scale', s.trim())),
     cli: bool('cli', text('cli')),
     doc: bool('doc', text('doc')),
     dir: text('dir') === '' ? undefined : text('dir'),

@@ -3,9 +3,16 @@ import { markdownTable, replaceBetween } from './table.js';
 
 describe('markdownTable', () => {
   it('pads columns to a common width and marks right-aligned ones in the rule', () => {
-    expect(markdownTable(['name', 'n'], [['naive', '7'], ['fanout', '12']], ['l', 'r'])).toBe(
-      ['| name   |   n |', '| ------ | --: |', '| naive  |   7 |', '| fanout |  12 |'].join('\n'),
-    );
+    expect(
+      markdownTable(
+        ['name', 'n'],
+        [
+          ['naive', '7'],
+          ['fanout', '12'],
+        ],
+        ['l', 'r'],
+      ),
+    ).toBe(['| name   |   n |', '| ------ | --: |', '| naive  |   7 |', '| fanout |  12 |'].join('\n'));
   });
   it('fills missing cells with blanks', () => {
     expect(markdownTable(['a', 'b'], [['x']])).toBe(['| a   | b   |', '| --- | --- |', '| x   |     |'].join('\n'));

@@ -20,7 +20,13 @@ export function markdownTable(header: Row, rows: readonly Row[], align: readonly
  * kept), or return `fresh` when the markers are missing: hand-written parts of
  * a generated page survive a re-run.
  */
-export function replaceBetween(document: string | undefined, begin: string, end: string, generated: string, fresh: string): string {
+export function replaceBetween(
+  document: string | undefined,
+  begin: string,
+  end: string,
+  generated: string,
+  fresh: string,
+): string {
   if (document === undefined) return fresh;
   const b = document.indexOf(begin);
   const e = document.indexOf(end, b + begin.length);

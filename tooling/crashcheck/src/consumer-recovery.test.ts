@@ -12,10 +12,13 @@ import { formatFamilyViolation } from './family.js';
 import { consumerRecoveryScenarios } from './matrix.js';
 
 describe('consumers across a crash and the recovery after it', () => {
-  it.each(consumerRecoveryScenarios({ quick: true }).map((s) => [`${s.protocol} ${s.mode}`, s] as const))('consumes each message exactly once (%s)', async (_name, s) => {
-    const r = await runConsumerRecovery(s);
-    expect(r.name).toContain('consumer-recovery');
-    expect(r.runs).toBeGreaterThan(0);
-    expect(r.violations.map((v) => formatFamilyViolation(v))).toEqual([]);
-  });
+  it.each(consumerRecoveryScenarios({ quick: true }).map((s) => [`${s.protocol} ${s.mode}`, s] as const))(
+    'consumes each message exactly once (%s)',
+    async (_name, s) => {
+      const r = await runConsumerRecovery(s);
+      expect(r.name).toContain('consumer-recovery');
+      expect(r.runs).toBeGreaterThan(0);
+      expect(r.violations.map((v) => formatFamilyViolation(v))).toEqual([]);
+    },
+  );
 });

@@ -25,7 +25,18 @@
  */
 import { fanOut, type ProtocolName, recover } from '@fanout/core';
 import { type CrashSimulator, isSimulatedCrash } from '@fanout/fs-memory';
-import { allDead, consumerPass, CRASHING_CONSUMER_PID, type FamilyResult, type FamilyViolation, finishAndCheck, listing, opLine, Sweep, Tally } from './family.js';
+import {
+  allDead,
+  consumerPass,
+  CRASHING_CONSUMER_PID,
+  type FamilyResult,
+  type FamilyViolation,
+  finishAndCheck,
+  listing,
+  opLine,
+  Sweep,
+  Tally,
+} from './family.js';
 import { messagesOf, simTempName, simTx } from './scenario.js';
 import { type BackendKind, cloneMachine, destPath, setUpMachine, spoolsOn } from './world.js';
 
@@ -46,7 +57,10 @@ export interface ConsumerRecoveryScenario {
 
 export function consumerRecoveryName(s: ConsumerRecoveryScenario): string {
   const mode = s.mode === 'recovery' ? 'consumer before and during recovery' : 'consumer crashes mid-claim';
-  return `consumer-recovery ${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} ${mode}${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}`;
+  return (
+    `consumer-recovery ${s.protocol} ${s.backend} dests=${s.dests} ` +
+    `msgs=${s.messages} ${mode}${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}`
+  );
 }
 
 /** The first fan-out of the scenario; deterministic names so that traces repeat. */
@@ -67,13 +81,18 @@ function fanOutOn(s: ConsumerRecoveryScenario, sim: CrashSimulator) {
 }
 
 /** Run one scenario of the family, stopping after `maxViolations` violations. */
-export async function runConsumerRecovery(s: ConsumerRecoveryScenario, onViolation: (v: FamilyViolation) => void = () => undefined, maxViolations = 1): Promise<FamilyResult> {
+export async function runConsumerRecovery(
+  s: ConsumerRecoveryScenario,
+  onViolation: (v: FamilyViolation) => void = () => undefined,
+  maxViolations = 1,
+): Promise<FamilyResult> {
   const name = consumerRecoveryName(s);
   const messages = messagesOf({ messages: s.messages, transform: false });
   const start = await setUpMachine(s.backend, s.dests, messages);
   const sim = cloneMachine(start);
   const clean = await fanOutOn(s, sim);
-  if (clean.committed !== s.messages) throw new Error(`${name}: the clean run committed ${clean.committed} of ${s.messages}`);
+  if (clean.committed !== s.messages)
+    throw new Error(`${name}: the clean run committed ${clean.committed} of ${s.messages}`);
   const total = sim.opCount;
   const sweep = new Sweep(name, onViolation, maxViolations);
   const world = { protocol: s.protocol, backend: s.backend, dests: s.dests, batch: s.messages };
@@ -95,7 +114,11 @@ export async function runConsumerRecovery(s: ConsumerRecoveryScenario, onViolati
     await guard(
       () => `fan-out crashed after ${k} operations; a consumer ran after the reboot`,
       () => t.trace,
-      () => consumerPass(rebooted, spoolsOn(rebooted, s.backend, s.dests).dests, messages, t, { release: true, label: 'consumer (after reboot, before recovery)' }),
+      () =>
+        consumerPass(rebooted, spoolsOn(rebooted, s.backend, s.dests).dests, messages, t, {
+          release: true,
+          label: 'consumer (after reboot, before recovery)',
+        }),
     );
     // Make the consumer's work the start of every copy below (a copy of the live state, not of a crash).
     rebooted.checkpoint();
@@ -103,33 +126,48 @@ export async function runConsumerRecovery(s: ConsumerRecoveryScenario, onViolati
     {
       const probe = cloneMachine(rebooted);
       const sp = spoolsOn(probe, s.backend, s.dests);
-      await recover({ spool: sp.source, open: sp.open, ownerProbe: allDead, hooks: { beforeOp: (op) => void (op.type !== 'all' && ops++) } });
+      await recover({
+        spool: sp.source,
+        open: sp.open,
+        ownerProbe: allDead,
+        hooks: { beforeOp: (op) => void (op.type !== 'all' && ops++) },
+      });
       sweep.recoveries++;
     }
     for (let j = 0; j < Math.max(1, ops); j++) {
       sweep.runs++;
       const m = cloneMachine(rebooted);
       const tj = t.copy();
-      const setting = `fan-out crashed after ${k} operations; a consumer ran after the reboot and again before recovery operation ${j} of ${ops}`;
-      await guard(() => setting, () => tj.trace, async () => {
-        const sp = spoolsOn(m, s.backend, s.dests);
-        let i = 0;
-        await recover({
-          spool: sp.source,
-          open: sp.open,
-          ownerProbe: allDead,
-          hooks: {
-            beforeOp: async (op) => {
-              if (op.type === 'all') return;
-              if (i++ === j) await consumerPass(m, sp.dests, messages, tj, { release: true, label: `consumer (before recovery operation ${j})` });
-              tj.trace.push(opLine('recovery', op));
+      const setting =
+        `fan-out crashed after ${k} operations; a consumer ran after ` +
+        `the reboot and again before recovery operation ${j} of ${ops}`;
+      await guard(
+        () => setting,
+        () => tj.trace,
+        async () => {
+          const sp = spoolsOn(m, s.backend, s.dests);
+          let i = 0;
+          await recover({
+            spool: sp.source,
+            open: sp.open,
+            ownerProbe: allDead,
+            hooks: {
+              beforeOp: async (op) => {
+                if (op.type === 'all') return;
+                if (i++ === j)
+                  await consumerPass(m, sp.dests, messages, tj, {
+                    release: true,
+                    label: `consumer (before recovery operation ${j})`,
+                  });
+                tj.trace.push(opLine('recovery', op));
+              },
             },
-          },
-        });
-        sweep.recoveries++;
-        const bad = await finishAndCheck(m, world, messages, tj, sweep);
-        if (bad) sweep.report(setting, bad, tj.trace);
-      });
+          });
+          sweep.recoveries++;
+          const bad = await finishAndCheck(m, world, messages, tj, sweep);
+          if (bad) sweep.report(setting, bad, tj.trace);
+        },
+      );
     }
   };
 
@@ -138,7 +176,11 @@ export async function runConsumerRecovery(s: ConsumerRecoveryScenario, onViolati
     let ops = 0;
     {
       const probe = cloneMachine(rebooted);
-      await consumerPass(probe, spoolsOn(probe, s.backend, s.dests).dests, messages, new Tally(), { pid: CRASHING_CONSUMER_PID, release: false, label: 'consumer A' });
+      await consumerPass(probe, spoolsOn(probe, s.backend, s.dests).dests, messages, new Tally(), {
+        pid: CRASHING_CONSUMER_PID,
+        release: false,
+        label: 'consumer A',
+      });
       ops = probe.opCount;
     }
     const seenHere = new Set<string>();
@@ -148,7 +190,11 @@ export async function runConsumerRecovery(s: ConsumerRecoveryScenario, onViolati
       t.trace.push(...crashLines(k, lost), `after recovery: ${listing(m, s.dests)}`);
       m.crashAfter(c);
       try {
-        await consumerPass(m, spoolsOn(m, s.backend, s.dests).dests, messages, t, { pid: CRASHING_CONSUMER_PID, release: false, label: 'consumer A' });
+        await consumerPass(m, spoolsOn(m, s.backend, s.dests).dests, messages, t, {
+          pid: CRASHING_CONSUMER_PID,
+          release: false,
+          label: 'consumer A',
+        });
       } catch (err) {
         if (!isSimulatedCrash(err)) throw err;
       }
@@ -161,15 +207,25 @@ export async function runConsumerRecovery(s: ConsumerRecoveryScenario, onViolati
         sweep.runs++;
         const r = state.sim;
         const tc = t.copy();
-        const setting = `fan-out crashed after ${k} operations; after the reboot and a recovery, consumer A ran and the machine crashed again after ${c} of its operations`;
-        await guard(() => setting, () => tc.trace, async () => {
-          tc.trace.push(`machine crashes after consumer A's operation ${c}; not durable: ${state.lost.join('; ') || 'nothing'}`, `after reboot: ${listing(r, s.dests)}`);
-          const sp = spoolsOn(r, s.backend, s.dests);
-          // A second consumer may start before anyone has cleaned up after the first (consume --watch does this at any time).
-          await consumerPass(r, sp.dests, messages, tc, { release: false, label: 'consumer B (after reboot)' });
-          const bad = await finishAndCheck(r, world, messages, tc, sweep, { recover: true, releaseClaims: true });
-          if (bad) sweep.report(setting, bad, tc.trace);
-        });
+        const setting =
+          `fan-out crashed after ${k} operations; after the reboot and a recovery, ` +
+          `consumer A ran and the machine crashed again after ${c} of its operations`;
+        await guard(
+          () => setting,
+          () => tc.trace,
+          async () => {
+            tc.trace.push(
+              `machine crashes after consumer A's operation ${c}; not durable: ${state.lost.join('; ') || 'nothing'}`,
+              `after reboot: ${listing(r, s.dests)}`,
+            );
+            const sp = spoolsOn(r, s.backend, s.dests);
+            // A second consumer may start before anyone has cleaned up after the first (consume --watch does this at
+            // any time).
+            await consumerPass(r, sp.dests, messages, tc, { release: false, label: 'consumer B (after reboot)' });
+            const bad = await finishAndCheck(r, world, messages, tc, sweep, { recover: true, releaseClaims: true });
+            if (bad) sweep.report(setting, bad, tc.trace);
+          },
+        );
       }
     }
   };
@@ -190,7 +246,12 @@ export async function runConsumerRecovery(s: ConsumerRecoveryScenario, onViolati
           if (recovered.has(r.key())) continue;
           recovered.add(r.key());
           // Nothing visible: the consumer does nothing.
-          if (!Array.from({ length: s.dests }, (_, d) => r.list(destPath(d))).some((n) => n.some((x) => x.startsWith('d')))) continue;
+          if (
+            !Array.from({ length: s.dests }, (_, d) => r.list(destPath(d))).some((n) =>
+              n.some((x) => x.startsWith('d')),
+            )
+          )
+            continue;
           sweep.states++;
           await consumerCrashes(k, r, state.lost);
         } else {

@@ -26,20 +26,32 @@ export interface ConsumerScenario {
 }
 
 export function consumerScenarioName(s: ConsumerScenario): string {
-  return `${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} consumer ${s.honourLock ? 'honours' : 'ignores'} locks`;
+  return (
+    `${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} ` +
+    `consumer ${s.honourLock ? 'honours' : 'ignores'} locks`
+  );
 }
 
 const dead = async () => 'dead' as const;
 
-/** Consume everything visible in `dest` once; returns the ids consumed and a note for each consumed before its commit. */
-async function consumeOnce(sim: CrashSimulator, dest: SpoolBackend, honourLock: boolean, log: string[]): Promise<{ ids: string[]; early: string[] }> {
+/**
+ * Consume everything visible in `dest` once; returns the ids consumed and a note for each consumed before its commit.
+ */
+async function consumeOnce(
+  sim: CrashSimulator,
+  dest: SpoolBackend,
+  honourLock: boolean,
+  log: string[],
+): Promise<{ ids: string[]; early: string[] }> {
   const ids: string[] = [];
   const early: string[] = [];
   const took = (id: string) => {
     ids.push(id);
     const held = uncommittedName(sim.list(SOURCE), id);
     if (held) early.push(id);
-    log.push(`consumer takes ${dest.location}/d${id}${held ? ` while ${SOURCE}/${held} still exists (not committed)` : ''}`);
+    log.push(
+      `consumer takes ${dest.location}/d${id}${held ? ` while ${SOURCE}/${held} still exists (not committed)` : ''}`,
+    );
   };
   if (honourLock) {
     await consume({ spool: dest, ownerProbe: dead, handler: async (m) => took(m.id) });
@@ -54,7 +66,10 @@ async function consumeOnce(sim: CrashSimulator, dest: SpoolBackend, honourLock: 
   return { ids, early };
 }
 
-export async function runConsumerScenario(s: ConsumerScenario, onViolation: (v: Violation) => void = () => undefined): Promise<{ name: string; states: number; recoveries: number; violations: Violation[] }> {
+export async function runConsumerScenario(
+  s: ConsumerScenario,
+  onViolation: (v: Violation) => void = () => undefined,
+): Promise<{ name: string; states: number; recoveries: number; violations: Violation[] }> {
   const name = consumerScenarioName(s);
   const messages = messagesOf({ messages: s.messages, transform: false });
   const start = await setUpMachine(s.backend, s.dests, messages);
@@ -63,7 +78,13 @@ export async function runConsumerScenario(s: ConsumerScenario, onViolation: (v: 
   {
     const sim = cloneMachine(start);
     const sp = spoolsOn(sim, s.backend, s.dests);
-    await fanOut({ source: sp.source, destinations: sp.dests.map((spool) => ({ spool })), protocol: s.protocol, recoverFirst: false, hooks: { beforeOp: (op) => void (op.type !== 'all' && total++) } });
+    await fanOut({
+      source: sp.source,
+      destinations: sp.dests.map((spool) => ({ spool })),
+      protocol: s.protocol,
+      recoverFirst: false,
+      hooks: { beforeOp: (op) => void (op.type !== 'all' && total++) },
+    });
   }
   const violations: Violation[] = [];
   let states = 0;
@@ -105,12 +126,31 @@ export async function runConsumerScenario(s: ConsumerScenario, onViolation: (v: 
       const after = spoolsOn(state.sim, s.backend, s.dests);
       await recover({ spool: after.source, open: after.open, ownerProbe: dead });
       recoveries++;
-      await fanOut({ source: after.source, destinations: after.dests.map((spool) => ({ spool })), protocol: s.protocol, ownerProbe: dead });
+      await fanOut({
+        source: after.source,
+        destinations: after.dests.map((spool) => ({ spool })),
+        protocol: s.protocol,
+        ownerProbe: dead,
+      });
       await drain(state.sim, after.dests);
-      const wrong = messages.flatMap((m) => Array.from({ length: s.dests }, (_, d) => [d, counts.get(`${d}:${m.id}`) ?? 0] as const).filter(([, n]) => n !== 1).map(([d, n]) => `${m.id} consumed ${n} times from /D${d}`));
-      const invariant = wrong.length ? `duplicate or loss: ${wrong.join(', ')}` : early.length ? `consumed before its commit: ${early.join(', ')}` : undefined;
+      const wrong = messages.flatMap((m) =>
+        Array.from({ length: s.dests }, (_, d) => [d, counts.get(`${d}:${m.id}`) ?? 0] as const)
+          .filter(([, n]) => n !== 1)
+          .map(([d, n]) => `${m.id} consumed ${n} times from /D${d}`),
+      );
+      const invariant = wrong.length
+        ? `duplicate or loss: ${wrong.join(', ')}`
+        : early.length
+          ? `consumed before its commit: ${early.join(', ')}`
+          : undefined;
       if (invariant) {
-        const v: Violation = { scenario: name, invariant, crashAfter: opsAtCrash, opsBeforeCrash: [...sim.describeOps(0, opsAtCrash), ...log.map((l) => `   ${l}`)], lostAtCrash: state.lost };
+        const v: Violation = {
+          scenario: name,
+          invariant,
+          crashAfter: opsAtCrash,
+          opsBeforeCrash: [...sim.describeOps(0, opsAtCrash), ...log.map((l) => `   ${l}`)],
+          lostAtCrash: state.lost,
+        };
         violations.push(v);
         onViolation(v);
         break;

@@ -50,7 +50,19 @@ import {
   encodeOwnerTag,
 } from '@fanout/core/internal';
 import { type CrashSimulator, isSimulatedCrash } from '@fanout/fs-memory';
-import { allDead, consumerPass, CRASHING_CONSUMER_PID, type FamilyResult, type FamilyViolation, type FamilyWorld, finishAndCheck, listing, opLine, Sweep, Tally } from './family.js';
+import {
+  allDead,
+  consumerPass,
+  CRASHING_CONSUMER_PID,
+  type FamilyResult,
+  type FamilyViolation,
+  type FamilyWorld,
+  finishAndCheck,
+  listing,
+  opLine,
+  Sweep,
+  Tally,
+} from './family.js';
 import type { ExpectedMessage } from './invariants.js';
 import { messagesOf, simTempName, simTx } from './scenario.js';
 import { type BackendKind, cloneMachine, destPath, setUpMachine, spoolsOn } from './world.js';
@@ -80,8 +92,14 @@ export interface ConsumerStepsScenario {
 }
 
 export function consumerStepsName(s: ConsumerStepsScenario): string {
-  const slice = [(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : '', (s.scheduleStride ?? 1) > 1 ? ` schedule-stride=${s.scheduleStride}` : ''].join('');
-  return `consumer-steps ${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} ${s.workload}${slice}${s.dropTwins ? ' drop-twins' : ''}${s.dropSync ? ` drop-sync=${s.dropSync}` : ''}`;
+  const slice = [
+    (s.stride ?? 1) > 1 ? ` stride=${s.stride}` : '',
+    (s.scheduleStride ?? 1) > 1 ? ` schedule-stride=${s.scheduleStride}` : '',
+  ].join('');
+  return (
+    `consumer-steps ${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} ${s.workload}` +
+    `${slice}${s.dropTwins ? ' drop-twins' : ''}${s.dropSync ? ` drop-sync=${s.dropSync}` : ''}`
+  );
 }
 
 /**
@@ -90,7 +108,10 @@ export function consumerStepsName(s: ConsumerStepsScenario): string {
  * skip that step's syncs, or (drop-twins) report a claim's file as having one
  * name while the claim looks at it.
  */
-function drops(s: ConsumerStepsScenario): { hooks: (inner: ExecutorHooks) => ExecutorHooks; wrap: (b: SpoolBackend) => SpoolBackend } {
+function drops(s: ConsumerStepsScenario): {
+  hooks: (inner: ExecutorHooks) => ExecutorHooks;
+  wrap: (b: SpoolBackend) => SpoolBackend;
+} {
   let step: StepName | undefined;
   return {
     hooks: (inner) => ({
@@ -106,13 +127,17 @@ function drops(s: ConsumerStepsScenario): { hooks: (inner: ExecutorHooks) => Exe
             syncDir: async () => (step !== undefined && step === s.dropSync ? undefined : b.syncDir()),
             stat: async (name) => {
               const st = await b.stat(name);
-              return s.dropTwins && step === 'CL' && st !== undefined && name.startsWith('c') ? { ...st, nlink: 1 } : st;
+              return s.dropTwins && step === 'CL' && st !== undefined && name.startsWith('c')
+                ? { ...st, nlink: 1 }
+                : st;
             },
           }),
   };
 }
 
-const traced = (t: Tally, actor: string): ExecutorHooks => ({ beforeOp: (op) => void (op.type !== 'all' && t.trace.push(opLine(actor, op))) });
+const traced = (t: Tally, actor: string): ExecutorHooks => ({
+  beforeOp: (op) => void (op.type !== 'all' && t.trace.push(opLine(actor, op))),
+});
 
 /** The scenario's first fan-out: deterministic names so that traces repeat. */
 async function cleanFanOut(s: ConsumerStepsScenario, sim: CrashSimulator, hooks?: ExecutorHooks): Promise<void> {
@@ -133,16 +158,30 @@ async function cleanFanOut(s: ConsumerStepsScenario, sim: CrashSimulator, hooks?
 }
 
 /** Run one scenario of the family, stopping after `maxViolations` violations. */
-export async function runConsumerSteps(s: ConsumerStepsScenario, onViolation: (v: FamilyViolation) => void = () => undefined, maxViolations = 1): Promise<FamilyResult> {
+export async function runConsumerSteps(
+  s: ConsumerStepsScenario,
+  onViolation: (v: FamilyViolation) => void = () => undefined,
+  maxViolations = 1,
+): Promise<FamilyResult> {
   const sweep = new Sweep(consumerStepsName(s), onViolation, maxViolations);
   const messages = messagesOf({ messages: s.messages, transform: false });
   const start = await setUpMachine(s.backend, s.dests, messages);
   const world: FamilyWorld = { protocol: s.protocol, backend: s.backend, dests: s.dests, batch: s.messages };
-  return sweep.run(() => (s.workload === 'interleaved' ? interleaved(s, sweep, world, start, messages) : crashInside(s, sweep, world, start, messages)));
+  return sweep.run(() =>
+    s.workload === 'interleaved'
+      ? interleaved(s, sweep, world, start, messages)
+      : crashInside(s, sweep, world, start, messages),
+  );
 }
 
 /** Workload `interleaved`: see the module comment. */
-async function interleaved(s: ConsumerStepsScenario, sweep: Sweep, world: FamilyWorld, start: CrashSimulator, messages: readonly ExpectedMessage[]): Promise<void> {
+async function interleaved(
+  s: ConsumerStepsScenario,
+  sweep: Sweep,
+  world: FamilyWorld,
+  start: CrashSimulator,
+  messages: readonly ExpectedMessage[],
+): Promise<void> {
   const sim = cloneMachine(start);
   await cleanFanOut(s, sim);
   const total = sim.opCount;
@@ -154,11 +193,20 @@ async function interleaved(s: ConsumerStepsScenario, sweep: Sweep, world: Family
       seen.add(state.key);
       sweep.states++;
       const rebooted = state.sim;
-      const head = [...sim.describeOps(0, k).map((l) => `fan-out: ${l}`), `machine crashes after ${k} operations of the fan-out; not durable: ${state.lost.join('; ') || 'nothing'}`, `after reboot: ${listing(rebooted, s.dests)}`];
+      const head = [
+        ...sim.describeOps(0, k).map((l) => `fan-out: ${l}`),
+        `machine crashes after ${k} operations of the fan-out; not durable: ${state.lost.join('; ') || 'nothing'}`,
+        `after reboot: ${listing(rebooted, s.dests)}`,
+      ];
       // How many operations each side performs alone: the range of the switch points.
       const consumerOps = await countOps((hooks) => {
         const copy = cloneMachine(rebooted);
-        return consumerPass(copy, spoolsOn(copy, s.backend, s.dests).dests, messages, new Tally(), { pid: CRASHING_CONSUMER_PID, release: true, label: 'count', hooks });
+        return consumerPass(copy, spoolsOn(copy, s.backend, s.dests).dests, messages, new Tally(), {
+          pid: CRASHING_CONSUMER_PID,
+          release: true,
+          label: 'count',
+          hooks,
+        });
       });
       const recoveryOps = await countOps((hooks) => {
         const sp = spoolsOn(cloneMachine(rebooted), s.backend, s.dests);
@@ -204,7 +252,9 @@ async function schedule(
   const m = cloneMachine(rebooted);
   const t = new Tally();
   t.trace.push(...head);
-  const setting = `fan-out crashed after ${k} operations; consumer A's first ${i} operations, then recovery's first ${j}, then ${crash ? 'the machine crashes' : 'consumer A and recovery finish, in that order'}`;
+  const setting =
+    `fan-out crashed after ${k} operations; consumer A's first ${i} operations, then recovery's first ${j}, ` +
+    `then ${crash ? 'the machine crashes' : 'consumer A and recovery finish, in that order'}`;
   const d = drops(s);
   const sp = spoolsOn(m, s.backend, s.dests, d.wrap);
   let stopped = false;
@@ -214,67 +264,74 @@ async function schedule(
   const reached = new Promise<void>((r) => (paused = r));
   let cOps = 0;
   let rOps = 0;
-  await sweep.guard(() => setting, () => t.trace, async () => {
-    const consumer = consumerPass(m, sp.dests, messages, t, {
-      pid: CRASHING_CONSUMER_PID,
-      release: true,
-      label: 'consumer A',
-      hooks: d.hooks({
-        beforeOp: async (op) => {
-          if (op.type === 'all') return;
-          if (cOps++ === i) {
-            paused();
-            await gate;
-          }
-          if (stopped) throw new Stop();
-          t.trace.push(opLine('consumer A', op));
-        },
-      }),
-    }).then(
-      () => undefined,
-      (err: unknown) => err,
-    );
-    await Promise.race([reached, consumer]);
-    let switched = false;
-    const atSwitch = async () => {
-      switched = true;
-      if (crash) stopped = true;
-      resume();
-      const err = await consumer;
-      if (err !== undefined && !(err instanceof Stop)) throw err;
-      if (crash) throw new Stop();
-    };
-    try {
-      await recover({
-        spool: sp.source,
-        open: sp.open,
-        ownerProbe: allDead,
+  await sweep.guard(
+    () => setting,
+    () => t.trace,
+    async () => {
+      const consumer = consumerPass(m, sp.dests, messages, t, {
+        pid: CRASHING_CONSUMER_PID,
+        release: true,
+        label: 'consumer A',
         hooks: d.hooks({
           beforeOp: async (op) => {
             if (op.type === 'all') return;
-            if (rOps++ === j) await atSwitch();
-            t.trace.push(opLine('recovery', op));
+            if (cOps++ === i) {
+              paused();
+              await gate;
+            }
+            if (stopped) throw new Stop();
+            t.trace.push(opLine('consumer A', op));
           },
         }),
-      });
-      sweep.recoveries++;
-      if (!switched) await atSwitch();
-    } catch (err) {
-      if (!(err instanceof Stop)) throw err;
-    }
-    if (!crash) {
-      const bad = await finishAndCheck(m, world, messages, t, sweep, { releaseClaims: true });
-      if (bad) sweep.report(setting, bad, t.trace);
-      return;
-    }
-    for (const state of m.crashStates({ maxStates: s.crashStates })) {
-      sweep.states++;
-      const tc = t.copy();
-      tc.trace.push(`machine crashes here; not durable: ${state.lost.join('; ') || 'nothing'}`, `after reboot: ${listing(state.sim, s.dests)}`);
-      const bad = await finishAndCheck(state.sim, world, messages, tc, sweep, { recover: true, releaseClaims: true });
-      if (bad) sweep.report(setting, bad, tc.trace);
-    }
-  });
+      }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      await Promise.race([reached, consumer]);
+      let switched = false;
+      const atSwitch = async () => {
+        switched = true;
+        if (crash) stopped = true;
+        resume();
+        const err = await consumer;
+        if (err !== undefined && !(err instanceof Stop)) throw err;
+        if (crash) throw new Stop();
+      };
+      try {
+        await recover({
+          spool: sp.source,
+          open: sp.open,
+          ownerProbe: allDead,
+          hooks: d.hooks({
+            beforeOp: async (op) => {
+              if (op.type === 'all') return;
+              if (rOps++ === j) await atSwitch();
+              t.trace.push(opLine('recovery', op));
+            },
+          }),
+        });
+        sweep.recoveries++;
+        if (!switched) await atSwitch();
+      } catch (err) {
+        if (!(err instanceof Stop)) throw err;
+      }
+      if (!crash) {
+        const bad = await finishAndCheck(m, world, messages, t, sweep, { releaseClaims: true });
+        if (bad) sweep.report(setting, bad, t.trace);
+        return;
+      }
+      for (const state of m.crashStates({ maxStates: s.crashStates })) {
+        sweep.states++;
+        const tc = t.copy();
+        tc.trace.push(
+          `machine crashes here; not durable: ${state.lost.join('; ') || 'nothing'}`,
+          `after reboot: ${listing(state.sim, s.dests)}`,
+        );
+        const bad = await finishAndCheck(state.sim, world, messages, tc, sweep, { recover: true, releaseClaims: true });
+        if (bad) sweep.report(setting, bad, tc.trace);
+      }
+    },
+  );
 }
 
 /** One step of workload `crash-inside`: its starting machine and what it runs there. */
@@ -296,23 +353,39 @@ const leaseOf = (): LeaseState => ({ renewedMs: 0, generation: 0, lost: false, o
 const OWNER = { ...processOwner(), pid: 1 };
 
 /** Workload `crash-inside`: see the module comment. */
-async function crashInside(s: ConsumerStepsScenario, sweep: Sweep, world: FamilyWorld, start: CrashSimulator, messages: readonly ExpectedMessage[]): Promise<void> {
+async function crashInside(
+  s: ConsumerStepsScenario,
+  sweep: Sweep,
+  world: FamilyWorld,
+  start: CrashSimulator,
+  messages: readonly ExpectedMessage[],
+): Promise<void> {
   const delivered = cloneMachine(start);
   await cleanFanOut(s, delivered);
   delivered.checkpoint();
   const tx = simTx('TX', 1);
-  const renewalPlan = (temps: { n: number }) => ({ tx, leaseMs: 60_000, owner: OWNER, tempName: () => simTempName(500 + ++temps.n) });
+  const renewalPlan = (temps: { n: number }) => ({
+    tx,
+    leaseMs: 60_000,
+    owner: OWNER,
+    tempName: () => simTempName(500 + ++temps.n),
+  });
 
-  // A dead consumer's claim on M0 in D0, and a temp of a dead writer in D1 (a consumer that crashed counting a failure).
+  // A dead consumer's claim on M0 in D0, and a temp of a dead writer in D1 (a consumer that crashed counting a
+  // failure).
   const staleClaims = cloneMachine(delivered);
   {
     const sp = spoolsOn(staleClaims, s.backend, s.dests);
     await claim(sp.dests[0]!, 'M0', consumerName({ ...processOwner(), pid: EARLIER_CONSUMER_PID }));
     staleClaims.checkpoint();
-    staleClaims.writeFileDurable(`${destPath(s.dests - 1)}/${simTempName(900, encodeOwnerTag({ ...processOwner(), pid: EARLIER_CONSUMER_PID }))}`, 'half a count');
+    staleClaims.writeFileDurable(
+      `${destPath(s.dests - 1)}/${simTempName(900, encodeOwnerTag({ ...processOwner(), pid: EARLIER_CONSUMER_PID }))}`,
+      'half a count',
+    );
     staleClaims.checkpoint();
   }
-  // An attempt in flight: its owner stopped after its copies (record and taken message in S, staged copies or locks in D).
+  // An attempt in flight: its owner stopped after its copies (record and taken message in S, staged copies or locks in
+  // D).
   const inFlight = cloneMachine(start);
   {
     let n = 0;
@@ -334,19 +407,72 @@ async function crashInside(s: ConsumerStepsScenario, sweep: Sweep, world: Family
 
   const failing = { pid: CRASHING_CONSUMER_PID, release: false, failFirst: 1 } as const;
   const steps: Step[] = [
-    { name: 'claim + acknowledge', base: delivered, run: (m, t, hooks, wrap) => consumerPass(m, spoolsOn(m, s.backend, s.dests, wrap).dests, messages, t, { pid: CRASHING_CONSUMER_PID, release: false, label: 'consumer A', hooks }) },
-    { name: 'release (a handler that fails)', base: delivered, run: (m, t, hooks, wrap) => consumerPass(m, spoolsOn(m, s.backend, s.dests, wrap).dests, messages, t, { ...failing, label: 'consumer A', hooks }) },
-    { name: 'counted release', base: delivered, maxAttempts: 5, run: (m, t, hooks, wrap) => consumerPass(m, spoolsOn(m, s.backend, s.dests, wrap).dests, messages, t, { ...failing, maxAttempts: 5, label: 'consumer A', hooks }) },
-    { name: 'consume() releasing a dead consumer\'s claim and temp', base: staleClaims, run: (m, t, hooks, wrap) => consumerPass(m, spoolsOn(m, s.backend, s.dests, wrap).dests, messages, t, { pid: CRASHING_CONSUMER_PID, release: true, label: 'consumer A', hooks }) },
+    {
+      name: 'claim + acknowledge',
+      base: delivered,
+      run: (m, t, hooks, wrap) =>
+        consumerPass(m, spoolsOn(m, s.backend, s.dests, wrap).dests, messages, t, {
+          pid: CRASHING_CONSUMER_PID,
+          release: false,
+          label: 'consumer A',
+          hooks,
+        }),
+    },
+    {
+      name: 'release (a handler that fails)',
+      base: delivered,
+      run: (m, t, hooks, wrap) =>
+        consumerPass(m, spoolsOn(m, s.backend, s.dests, wrap).dests, messages, t, {
+          ...failing,
+          label: 'consumer A',
+          hooks,
+        }),
+    },
+    {
+      name: 'counted release',
+      base: delivered,
+      maxAttempts: 5,
+      run: (m, t, hooks, wrap) =>
+        consumerPass(m, spoolsOn(m, s.backend, s.dests, wrap).dests, messages, t, {
+          ...failing,
+          maxAttempts: 5,
+          label: 'consumer A',
+          hooks,
+        }),
+    },
+    {
+      name: "consume() releasing a dead consumer's claim and temp",
+      base: staleClaims,
+      run: (m, t, hooks, wrap) =>
+        consumerPass(m, spoolsOn(m, s.backend, s.dests, wrap).dests, messages, t, {
+          pid: CRASHING_CONSUMER_PID,
+          release: true,
+          label: 'consumer A',
+          hooks,
+        }),
+    },
     {
       name: 'lease renewal of an attempt in flight',
       base: inFlight,
-      run: (m, _t, hooks, wrap) => runMachine(renewLease(spoolsOn(m, s.backend, s.dests, wrap).source, renewalPlan({ n: 0 }), leaseOf(), {}, 0), hooks),
+      run: (m, _t, hooks, wrap) =>
+        runMachine(
+          renewLease(spoolsOn(m, s.backend, s.dests, wrap).source, renewalPlan({ n: 0 }), leaseOf(), {}, 0),
+          hooks,
+        ),
     },
     {
       name: 'removal of renewal claims',
       base: renewed,
-      run: (m, _t, hooks, wrap) => runMachine(dropRenewalClaims(spoolsOn(m, s.backend, s.dests, wrap).source, tx, { ...renewedLease, owned: new Set() }, {} as RenewalState), hooks),
+      run: (m, _t, hooks, wrap) =>
+        runMachine(
+          dropRenewalClaims(
+            spoolsOn(m, s.backend, s.dests, wrap).source,
+            tx,
+            { ...renewedLease, owned: new Set() },
+            {} as RenewalState,
+          ),
+          hooks,
+        ),
     },
   ];
 
@@ -366,13 +492,17 @@ async function crashInside(s: ConsumerStepsScenario, sweep: Sweep, world: Family
       t.trace.push(`before: ${listing(m, s.dests)}`);
       m.crashAfter(c);
       const d = drops(s);
-      await sweep.guard(() => `${step.name}: the machine crashes after ${c} of its ${ops} operations`, () => t.trace, async () => {
-        try {
-          await step.run(m, t, d.hooks(traced(t, step.name)), d.wrap);
-        } catch (err) {
-          if (!isSimulatedCrash(err)) throw err;
-        }
-      });
+      await sweep.guard(
+        () => `${step.name}: the machine crashes after ${c} of its ${ops} operations`,
+        () => t.trace,
+        async () => {
+          try {
+            await step.run(m, t, d.hooks(traced(t, step.name)), d.wrap);
+          } catch (err) {
+            if (!isSimulatedCrash(err)) throw err;
+          }
+        },
+      );
       t.trace.push(...m.describeOps(0, c).map((l) => `${step.name}: ${l}`));
       for (const state of m.crashStates({ maxStates: s.crashStates })) {
         const key = `${state.key}|${[...t.confirmed, ...t.tentative].join()}`;
@@ -381,11 +511,22 @@ async function crashInside(s: ConsumerStepsScenario, sweep: Sweep, world: Family
         sweep.states++;
         const tc = t.copy();
         const setting = `${step.name}: the machine crashes after ${c} of its ${ops} operations`;
-        tc.trace.push(`machine crashes; not durable: ${state.lost.join('; ') || 'nothing'}`, `after reboot: ${listing(state.sim, s.dests)}`);
-        await sweep.guard(() => setting, () => tc.trace, async () => {
-          const bad = await finishAndCheck(state.sim, world, messages, tc, sweep, { recover: true, releaseClaims: true, ...(step.maxAttempts !== undefined ? { maxAttempts: step.maxAttempts } : {}) });
-          if (bad) sweep.report(setting, bad, tc.trace);
-        });
+        tc.trace.push(
+          `machine crashes; not durable: ${state.lost.join('; ') || 'nothing'}`,
+          `after reboot: ${listing(state.sim, s.dests)}`,
+        );
+        await sweep.guard(
+          () => setting,
+          () => tc.trace,
+          async () => {
+            const bad = await finishAndCheck(state.sim, world, messages, tc, sweep, {
+              recover: true,
+              releaseClaims: true,
+              ...(step.maxAttempts !== undefined ? { maxAttempts: step.maxAttempts } : {}),
+            });
+            if (bad) sweep.report(setting, bad, tc.trace);
+          },
+        );
       }
     }
   }

@@ -23,11 +23,14 @@ describe('the crash checker', () => {
     expect(new Set(quick.map((s) => s.protocol))).toEqual(new Set(['staged', 'seed']));
     expect(new Set(quick.map((s) => s.backend))).toEqual(new Set(['posix', 'nfs']));
   });
-  it.each(quick.map((s) => [scenarioName(s), s] as const))('finds no violation in the quick slice: %s', async (_name, s) => {
-    const r = await runScenario(s);
-    expect(r.violations, r.name).toEqual([]);
-    expect(r.states).toBeGreaterThan(10);
-  });
+  it.each(quick.map((s) => [scenarioName(s), s] as const))(
+    'finds no violation in the quick slice: %s',
+    async (_name, s) => {
+      const r = await runScenario(s);
+      expect(r.violations, r.name).toEqual([]);
+      expect(r.states).toBeGreaterThan(10);
+    },
+  );
 
   it.each<[string, StepName, Partial<Scenario>]>([
     ['C1: markers durable before any copy', 'C1', {}],
@@ -43,12 +46,30 @@ describe('the crash checker', () => {
   });
 
   it('shows the seed protocol counterexample when a consumer ignores its locks, and none when it honours them', async () => {
-    const ignoring = await runConsumerScenario({ protocol: 'seed', backend: 'posix', dests: 2, messages: 1, honourLock: false });
+    const ignoring = await runConsumerScenario({
+      protocol: 'seed',
+      backend: 'posix',
+      dests: 2,
+      messages: 1,
+      honourLock: false,
+    });
     expect(ignoring.violations.length).toBeGreaterThan(0);
     expect(ignoring.violations[0]!.invariant).toMatch(/consumed 2 times|before its commit/);
-    const honouring = await runConsumerScenario({ protocol: 'seed', backend: 'posix', dests: 2, messages: 1, honourLock: true });
+    const honouring = await runConsumerScenario({
+      protocol: 'seed',
+      backend: 'posix',
+      dests: 2,
+      messages: 1,
+      honourLock: true,
+    });
     expect(honouring.violations).toEqual([]);
-    const staged = await runConsumerScenario({ protocol: 'staged', backend: 'posix', dests: 2, messages: 1, honourLock: false });
+    const staged = await runConsumerScenario({
+      protocol: 'staged',
+      backend: 'posix',
+      dests: 2,
+      messages: 1,
+      honourLock: false,
+    });
     expect(staged.violations).toEqual([]);
   });
 });

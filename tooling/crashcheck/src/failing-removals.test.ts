@@ -11,10 +11,13 @@ import { formatFamilyViolation } from './family.js';
 import { failingRemovalScenarios } from './matrix.js';
 
 describe('removals that fail (EROFS, EPERM, EIO)', () => {
-  it.each(failingRemovalScenarios({ quick: true }).map((s) => [`${s.protocol} during ${s.phase}`, s] as const))('leave nothing a later recovery cannot find (%s)', async (_name, s) => {
-    const r = await runFailingRemovals(s);
-    expect(r.name).toContain('failing-removals');
-    expect(r.runs).toBeGreaterThan(0);
-    expect(r.violations.map((v) => formatFamilyViolation(v))).toEqual([]);
-  });
+  it.each(failingRemovalScenarios({ quick: true }).map((s) => [`${s.protocol} during ${s.phase}`, s] as const))(
+    'leave nothing a later recovery cannot find (%s)',
+    async (_name, s) => {
+      const r = await runFailingRemovals(s);
+      expect(r.name).toContain('failing-removals');
+      expect(r.runs).toBeGreaterThan(0);
+      expect(r.violations.map((v) => formatFamilyViolation(v))).toEqual([]);
+    },
+  );
 });

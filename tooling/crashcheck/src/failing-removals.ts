@@ -24,7 +24,16 @@
  * them, with the errno named in the message.
  */
 import { Transform } from 'node:stream';
-import { FanoutError, fanOut, type FanOutDestination, overrideBackend, type ProtocolName, recover, type SpoolBackend, type TransformFactory } from '@fanout/core';
+import {
+  FanoutError,
+  fanOut,
+  type FanOutDestination,
+  overrideBackend,
+  type ProtocolName,
+  recover,
+  type SpoolBackend,
+  type TransformFactory,
+} from '@fanout/core';
 import { type Op } from '@fanout/core/internal';
 import type { CrashSimulator } from '@fanout/fs-memory';
 import { allDead, type FamilyResult, type FamilyViolation, Found, listing, opLine, Sweep } from './family.js';
@@ -40,7 +49,9 @@ export interface FailingRemovalsScenario {
   readonly messages: number;
   readonly batch: number;
   readonly phase: 'rollback' | 'recovery';
-  /** Crash states per crash point, at most (the fan-out's in phase `recovery`, the faulty phase's end in `rollback`). */
+  /**
+   * Crash states per crash point, at most (the fan-out's in phase `recovery`, the faulty phase's end in `rollback`).
+   */
   readonly maxStates: number;
   /** Only every n-th crash point of the fan-out (phase `recovery`, the quick slice); default 1. */
   readonly stride?: number;
@@ -51,16 +62,27 @@ export type RemovalErrno = 'EROFS' | 'EPERM' | 'EIO';
 const ERRNOS: readonly RemovalErrno[] = ['EROFS', 'EPERM', 'EIO'];
 
 /** Which removals fail while the faults last. */
-type Fault = { readonly kind: 'nth'; readonly n: number; readonly errno: RemovalErrno } | { readonly kind: 'spool'; readonly location: string; readonly errno: RemovalErrno } | { readonly kind: 'every'; readonly errno: RemovalErrno };
+type Fault =
+  | { readonly kind: 'nth'; readonly n: number; readonly errno: RemovalErrno }
+  | { readonly kind: 'spool'; readonly location: string; readonly errno: RemovalErrno }
+  | { readonly kind: 'every'; readonly errno: RemovalErrno };
 
 function describeFault(f: Fault): string {
-  return f.kind === 'nth' ? `removal #${f.n} of the faulty phase fails (${f.errno})` : f.kind === 'spool' ? `every removal in ${f.location} fails (${f.errno})` : `every removal fails (${f.errno})`;
+  return f.kind === 'nth'
+    ? `removal #${f.n} of the faulty phase fails (${f.errno})`
+    : f.kind === 'spool'
+      ? `every removal in ${f.location} fails (${f.errno})`
+      : `every removal fails (${f.errno})`;
 }
 
 /** The error a real backend would throw for `errno` (see the module comment for EROFS and EPERM). */
 export function removalError(errno: RemovalErrno, spool: string, file: string): FanoutError {
   if (errno === 'EIO') return new FanoutError('EIO', 'input/output error (injected EIO)', { spool, file });
-  return new FanoutError('EACCES', `${errno === 'EROFS' ? 'read-only file system' : 'operation not permitted'} (injected ${errno})`, { spool, file });
+  return new FanoutError(
+    'EACCES',
+    `${errno === 'EROFS' ? 'read-only file system' : 'operation not permitted'} (injected ${errno})`,
+    { spool, file },
+  );
 }
 
 /** Faults stay on until `on` is cleared; `removes` numbers every removal meanwhile. */
@@ -74,7 +96,11 @@ function faulty(b: SpoolBackend, fault: Fault | undefined, state: FaultState, tr
     remove: async (name: string) => {
       if (!state.on) return b.remove(name);
       const i = state.removes++;
-      const hit = fault !== undefined && (fault.kind === 'every' || (fault.kind === 'nth' && fault.n === i) || (fault.kind === 'spool' && fault.location === b.location));
+      const hit =
+        fault !== undefined &&
+        (fault.kind === 'every' ||
+          (fault.kind === 'nth' && fault.n === i) ||
+          (fault.kind === 'spool' && fault.location === b.location));
       if (!hit) return b.remove(name);
       trace.push(`fault: remove ${name} in ${b.location} fails with ${fault.errno}`);
       throw removalError(fault.errno, b.location, name);
@@ -82,7 +108,9 @@ function faulty(b: SpoolBackend, fault: Fault | undefined, state: FaultState, tr
   });
 }
 
-/** A transform that fails the copy of message M0 (forcing the worker's rollback), once: only the faulty phase uses it. */
+/**
+ * A transform that fails the copy of message M0 (forcing the worker's rollback), once: only the faulty phase uses it.
+ */
 const failM0: TransformFactory = ({ id }) =>
   id === 'M0'
     ? new Transform({
@@ -93,18 +121,29 @@ const failM0: TransformFactory = ({ id }) =>
     : undefined;
 
 export function failingRemovalsName(s: FailingRemovalsScenario): string {
-  return `failing-removals ${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} batch=${s.batch} during ${s.phase === 'rollback' ? 'a rollback by the worker' : 'recovery after a crash'}${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}`;
+  return (
+    `failing-removals ${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} ` +
+    `batch=${s.batch} during ${s.phase === 'rollback' ? 'a rollback by the worker' : 'recovery after a crash'}` +
+    `${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}`
+  );
 }
 
 /** Run one scenario of the family, stopping after `maxViolations` violations. */
-export async function runFailingRemovals(s: FailingRemovalsScenario, onViolation: (v: FamilyViolation) => void = () => undefined, maxViolations = 1): Promise<FamilyResult> {
+export async function runFailingRemovals(
+  s: FailingRemovalsScenario,
+  onViolation: (v: FamilyViolation) => void = () => undefined,
+  maxViolations = 1,
+): Promise<FamilyResult> {
   const name = failingRemovalsName(s);
   const messages = messagesOf({ messages: s.messages, transform: false });
   const start = await setUpMachine(s.backend, s.dests, messages);
   const sweep = new Sweep(name, onViolation, maxViolations);
   const report = sweep.report.bind(sweep);
-  const traced = (actor: string, trace: string[]) => ({ beforeOp: (op: Op) => void (op.type !== 'all' && trace.push(opLine(actor, op))) });
-  const destinationsOf = (dests: SpoolBackend[], failing: boolean): FanOutDestination[] => dests.map((spool, d) => (failing && d === dests.length - 1 ? { spool, transform: failM0 } : { spool }));
+  const traced = (actor: string, trace: string[]) => ({
+    beforeOp: (op: Op) => void (op.type !== 'all' && trace.push(opLine(actor, op))),
+  });
+  const destinationsOf = (dests: SpoolBackend[], failing: boolean): FanOutDestination[] =>
+    dests.map((spool, d) => (failing && d === dests.length - 1 ? { spool, transform: failM0 } : { spool }));
 
   /** The faults stopped: a recovery without them, the fan-out, and the invariant. */
   const afterFaults = async (sim: CrashSimulator, setting: string, trace: string[]) => {
@@ -112,16 +151,33 @@ export async function runFailingRemovals(s: FailingRemovalsScenario, onViolation
     try {
       const sp = spoolsOn(sim, s.backend, s.dests);
       trace.push(`faults stop; ${listing(sim, s.dests)}`);
-      const r = await recover({ spool: sp.source, open: sp.open, ownerProbe: allDead, hooks: traced('recovery', trace) });
+      const r = await recover({
+        spool: sp.source,
+        open: sp.open,
+        ownerProbe: allDead,
+        hooks: traced('recovery', trace),
+      });
       sweep.recoveries++;
       for (const e of r.refused) trace.push(`recovery refused: ${e.oneLine()}`);
-      const f = await fanOut({ source: sp.source, destinations: destinationsOf(sp.dests, false), protocol: s.protocol, batchSize: s.batch, ownerProbe: allDead, hooks: traced('fan-out', trace) });
+      const f = await fanOut({
+        source: sp.source,
+        destinations: destinationsOf(sp.dests, false),
+        protocol: s.protocol,
+        batchSize: s.batch,
+        ownerProbe: allDead,
+        hooks: traced('fan-out', trace),
+      });
       sweep.recoveries++;
       for (const x of f.failed) trace.push(`fan-out: ${x.id} failed: ${x.error.oneLine()}`);
       trace.push(`end: ${listing(sim, s.dests)}`);
       const end = checkRecovered(sim, s.dests, messages);
       if (typeof end === 'string') report(setting, end, trace);
-      else if (end.inSource > 0) report(setting, `${end.inSource} message(s) still in ${SOURCE} after the faults stopped, a recovery and the fan-out`, trace);
+      else if (end.inSource > 0)
+        report(
+          setting,
+          `${end.inSource} message(s) still in ${SOURCE} after the faults stopped, a recovery and the fan-out`,
+          trace,
+        );
     } catch (err) {
       if (err instanceof Found) throw err;
       report(setting, `failed: ${err instanceof Error ? err.message : String(err)}`, trace);
@@ -131,8 +187,14 @@ export async function runFailingRemovals(s: FailingRemovalsScenario, onViolation
   /** The faults to try in a phase that removes `removals` names. */
   const faultsFor = (removals: number, everyErrno: boolean): Fault[] => [
     // For every removal, each errno (phase rollback) or one errno in turn (recovery, which has many more states).
-    ...Array.from({ length: removals }, (_, n) => (everyErrno ? ERRNOS.map((errno) => ({ kind: 'nth', n, errno }) as const) : [{ kind: 'nth', n, errno: ERRNOS[n % ERRNOS.length]! } as const])).flat(),
-    ...[SOURCE, ...Array.from({ length: s.dests }, (_, d) => destPath(d))].map((location, i) => ({ kind: 'spool', location, errno: ERRNOS[i % ERRNOS.length]! }) as const),
+    ...Array.from({ length: removals }, (_, n) =>
+      everyErrno
+        ? ERRNOS.map((errno) => ({ kind: 'nth', n, errno }) as const)
+        : [{ kind: 'nth', n, errno: ERRNOS[n % ERRNOS.length]! } as const],
+    ).flat(),
+    ...[SOURCE, ...Array.from({ length: s.dests }, (_, d) => destPath(d))].map(
+      (location, i) => ({ kind: 'spool', location, errno: ERRNOS[i % ERRNOS.length]! }) as const,
+    ),
     { kind: 'every', errno: 'EIO' },
   ];
 
@@ -160,7 +222,12 @@ export async function runFailingRemovals(s: FailingRemovalsScenario, onViolation
       for (const f of r?.failed ?? []) trace.push(`worker: ${f.id} failed: ${f.error.oneLine()}`);
       // The recovery a watching worker runs next, while the faults still last.
       trace.push(`recovery while the faults last; ${listing(sim, s.dests)}`);
-      await recover({ spool: sp.source, open: sp.open, ownerProbe: allDead, hooks: traced('recovery (faulty)', trace) }).catch((err: unknown) => trace.push(`recovery failed: ${err instanceof Error ? err.message : String(err)}`));
+      await recover({
+        spool: sp.source,
+        open: sp.open,
+        ownerProbe: allDead,
+        hooks: traced('recovery (faulty)', trace),
+      }).catch((err: unknown) => trace.push(`recovery failed: ${err instanceof Error ? err.message : String(err)}`));
       sweep.recoveries++;
       state.on = false;
       return state.removes;
@@ -178,7 +245,11 @@ export async function runFailingRemovals(s: FailingRemovalsScenario, onViolation
       // … or the machine crashes right then, before they stop (each state its own machine, from the log up to `at`).
       for (const state of sim.crashStates({ after: at, maxStates: s.maxStates })) {
         sweep.states++;
-        await afterFaults(state.sim, `${setting}; then the machine crashes (not durable: ${state.lost.join('; ') || 'nothing'})`, [...trace]);
+        await afterFaults(
+          state.sim,
+          `${setting}; then the machine crashes (not durable: ${state.lost.join('; ') || 'nothing'})`,
+          [...trace],
+        );
       }
     }
   };
@@ -190,8 +261,18 @@ export async function runFailingRemovals(s: FailingRemovalsScenario, onViolation
       const sp = spoolsOn(sim, s.backend, s.dests);
       let txs = 0;
       let temps = 0;
-      const r = await fanOut({ source: sp.source, destinations: destinationsOf(sp.dests, false), protocol: s.protocol, batchSize: s.batch, recoverFirst: false, ownerProbe: allDead, newTx: () => simTx('TX', ++txs), tempName: () => simTempName(++temps) });
-      if (r.committed !== s.messages) throw new Error(`${name}: the clean run committed ${r.committed} of ${s.messages}`);
+      const r = await fanOut({
+        source: sp.source,
+        destinations: destinationsOf(sp.dests, false),
+        protocol: s.protocol,
+        batchSize: s.batch,
+        recoverFirst: false,
+        ownerProbe: allDead,
+        newTx: () => simTx('TX', ++txs),
+        tempName: () => simTempName(++temps),
+      });
+      if (r.committed !== s.messages)
+        throw new Error(`${name}: the clean run committed ${r.committed} of ${s.messages}`);
     }
     const seen = new Set<string>();
     const total = sim.opCount;
@@ -203,7 +284,14 @@ export async function runFailingRemovals(s: FailingRemovalsScenario, onViolation
         const faultyRecovery = async (m: CrashSimulator, fault: Fault | undefined, trace: string[]) => {
           const fs: FaultState = { on: true, removes: 0 };
           const sp = spoolsOn(m, s.backend, s.dests, (b) => faulty(b, fault, fs, trace));
-          await recover({ spool: sp.source, open: sp.open, ownerProbe: allDead, hooks: traced('recovery (faulty)', trace) }).catch((err: unknown) => trace.push(`recovery failed: ${err instanceof Error ? err.message : String(err)}`));
+          await recover({
+            spool: sp.source,
+            open: sp.open,
+            ownerProbe: allDead,
+            hooks: traced('recovery (faulty)', trace),
+          }).catch((err: unknown) =>
+            trace.push(`recovery failed: ${err instanceof Error ? err.message : String(err)}`),
+          );
           sweep.recoveries++;
           fs.on = false;
           return fs.removes;
@@ -212,9 +300,17 @@ export async function runFailingRemovals(s: FailingRemovalsScenario, onViolation
         if (removals === 0) continue;
         for (const fault of faultsFor(removals, false)) {
           const m = cloneMachine(state.sim);
-          const trace = [...sim.describeOps(0, k).map((l) => `fan-out: ${l}`), `machine crashes after ${k} operations; not durable: ${state.lost.join('; ') || 'nothing'}`, `after reboot: ${listing(m, s.dests)}`];
+          const trace = [
+            ...sim.describeOps(0, k).map((l) => `fan-out: ${l}`),
+            `machine crashes after ${k} operations; not durable: ${state.lost.join('; ') || 'nothing'}`,
+            `after reboot: ${listing(m, s.dests)}`,
+          ];
           await faultyRecovery(m, fault, trace);
-          await afterFaults(m, `fan-out crashed after ${k} operations; ${describeFault(fault)} in the recovery after the reboot`, trace);
+          await afterFaults(
+            m,
+            `fan-out crashed after ${k} operations; ${describeFault(fault)} in the recovery after the reboot`,
+            trace,
+          );
         }
       }
     }

@@ -132,7 +132,9 @@ export interface ConsumerPassOptions {
   readonly label: string;
   /** Stand between the consumer's machines (claim, acknowledge, release, temp clean-up) and the spools. */
   readonly hooks?: ExecutorHooks;
-  /** Handler failures to simulate: the first `failFirst` hand-outs of each destination throw (the claim is released). */
+  /**
+   * Handler failures to simulate: the first `failFirst` hand-outs of each destination throw (the claim is released).
+   */
   readonly failFirst?: number;
   /** Count handler failures and hold after this many (see `consumePass`'s `maxAttempts`). */
   readonly maxAttempts?: number;
@@ -145,7 +147,13 @@ export interface ConsumerPassOptions {
  * of the machine (a `SimulatedCrash`) propagates; what was handed out by then
  * stays tentative.
  */
-export async function consumerPass(sim: CrashSimulator, dests: readonly SpoolBackend[], messages: readonly ExpectedMessage[], tally: Tally, o: ConsumerPassOptions): Promise<void> {
+export async function consumerPass(
+  sim: CrashSimulator,
+  dests: readonly SpoolBackend[],
+  messages: readonly ExpectedMessage[],
+  tally: Tally,
+  o: ConsumerPassOptions,
+): Promise<void> {
   const who = consumerName({ ...processOwner(), pid: o.pid ?? LIVE_CONSUMER_PID });
   for (const [d, spool] of dests.entries()) {
     let failures = 0;
@@ -161,8 +169,12 @@ export async function consumerPass(sim: CrashSimulator, dests: readonly SpoolBac
       if (uncommitted) tally.early.push(`${destPath(d)}/d${message.id}`);
       const expected = messages.find((m) => m.id === message.id);
       const got = await bytesOf(message);
-      if (!expected || !got.equals(Buffer.from(expected.expected(d)))) tally.wrong.push(`${destPath(d)}/d${message.id}`);
-      tally.trace.push(`${o.label}: handed ${destPath(d)}/d${message.id} (as ${message.file})${uncommitted ? ` while ${SOURCE}/s${message.id} exists` : ''}`);
+      if (!expected || !got.equals(Buffer.from(expected.expected(d))))
+        tally.wrong.push(`${destPath(d)}/d${message.id}`);
+      tally.trace.push(
+        `${o.label}: handed ${destPath(d)}/d${message.id} ` +
+          `(as ${message.file})${uncommitted ? ` while ${SOURCE}/s${message.id} exists` : ''}`,
+      );
     };
     const onEvent = (e: FanoutEvent) => {
       if (e.type !== 'consumed') return;
@@ -171,7 +183,10 @@ export async function consumerPass(sim: CrashSimulator, dests: readonly SpoolBac
       bump(tally.confirmed, key, 1);
       tally.trace.push(`${o.label}: acknowledged ${destPath(d)}/d${e.id}`);
     };
-    const extra = { ...(o.hooks ? { hooks: o.hooks } : {}), ...(o.maxAttempts !== undefined ? { maxAttempts: o.maxAttempts } : {}) };
+    const extra = {
+      ...(o.hooks ? { hooks: o.hooks } : {}),
+      ...(o.maxAttempts !== undefined ? { maxAttempts: o.maxAttempts } : {}),
+    };
     if (o.release) await consume({ spool, who, ownerProbe: consumerProbe, handler, onEvent, ...extra });
     else await consumePass(spool, handler, { who, onEvent, ...extra });
   }
@@ -184,7 +199,13 @@ export async function consumerPass(sim: CrashSimulator, dests: readonly SpoolBac
  * commit, with its exact bytes; nothing is left in the source; no other name
  * than `.fanout-spool` remains anywhere.
  */
-export function checkDrained(sim: CrashSimulator, dests: number, messages: readonly ExpectedMessage[], tally: Tally, ignore: ReadonlySet<string> = new Set()): string | undefined {
+export function checkDrained(
+  sim: CrashSimulator,
+  dests: number,
+  messages: readonly ExpectedMessage[],
+  tally: Tally,
+  ignore: ReadonlySet<string> = new Set(),
+): string | undefined {
   const wrongCounts: string[] = [];
   for (const m of messages) {
     for (let d = 0; d < dests; d++) {
@@ -204,7 +225,12 @@ export function checkDrained(sim: CrashSimulator, dests: number, messages: reado
  * After everything was consumed: the names left anywhere except `.fanout-spool`
  * (a message still in the source is reported as such), or `undefined`.
  */
-export function leftoverNames(sim: CrashSimulator, dests: number, messages: readonly ExpectedMessage[], ignore: ReadonlySet<string> = new Set()): string | undefined {
+export function leftoverNames(
+  sim: CrashSimulator,
+  dests: number,
+  messages: readonly ExpectedMessage[],
+  ignore: ReadonlySet<string> = new Set(),
+): string | undefined {
   const source = sim.list(SOURCE).filter((n) => n !== IDENTITY && !ignore.has(n));
   const stuck = messages.filter((m) => source.includes(`s${m.id}`)).map((m) => m.id);
   if (stuck.length) return `not delivered: ${stuck.join(' ')} still in ${SOURCE} after the final fan-out`;
@@ -218,7 +244,17 @@ export function leftoverNames(sim: CrashSimulator, dests: number, messages: read
 
 /** The names of every spool, for a trace line. */
 export function listing(sim: CrashSimulator, dests: number): string {
-  return [SOURCE, ...Array.from({ length: dests }, (_, d) => destPath(d))].map((p) => `${p}: ${sim.list(p).filter((n) => n !== IDENTITY).join(' ') || '(empty)'}`).join('; ');
+  return [SOURCE, ...Array.from({ length: dests }, (_, d) => destPath(d))]
+    .map(
+      (p) =>
+        `${p}: ${
+          sim
+            .list(p)
+            .filter((n) => n !== IDENTITY)
+            .join(' ') || '(empty)'
+        }`,
+    )
+    .join('; ');
 }
 
 /** Stops the sweep of a scenario once it has found enough violations. */
@@ -265,7 +301,13 @@ export class Sweep {
     } catch (err) {
       if (!(err instanceof Found)) throw err;
     }
-    return { name: this.name, runs: this.runs, states: this.states, recoveries: this.recoveries, violations: this.violations };
+    return {
+      name: this.name,
+      runs: this.runs,
+      states: this.states,
+      recoveries: this.recoveries,
+      violations: this.violations,
+    };
   }
 }
 
@@ -288,7 +330,9 @@ export interface FinishOptions {
   readonly staleTempMs?: number;
   /** Names that are not leftovers (an operator's files). */
   readonly ignore?: ReadonlySet<string>;
-  /** The drain counts failures as the consumer before it did (it then also removes the counts of what it acknowledges). */
+  /**
+   * The drain counts failures as the consumer before it did (it then also removes the counts of what it acknowledges).
+   */
   readonly maxAttempts?: number;
 }
 
@@ -299,7 +343,14 @@ export interface FinishOptions {
  * draining consumer, and the "drained" invariant ({@link checkDrained}).
  * @returns the broken invariant, if any.
  */
-export async function finishAndCheck(sim: CrashSimulator, w: FamilyWorld, messages: readonly ExpectedMessage[], t: Tally, sweep: Sweep, o: FinishOptions = {}): Promise<string | undefined> {
+export async function finishAndCheck(
+  sim: CrashSimulator,
+  w: FamilyWorld,
+  messages: readonly ExpectedMessage[],
+  t: Tally,
+  sweep: Sweep,
+  o: FinishOptions = {},
+): Promise<string | undefined> {
   const sp = spoolsOn(sim, w.backend, w.dests);
   if (o.recover) {
     const r = await recover({
@@ -332,7 +383,11 @@ export async function finishAndCheck(sim: CrashSimulator, w: FamilyWorld, messag
   });
   sweep.recoveries++;
   for (const x of f.failed) t.trace.push(`final fan-out: ${x.id} failed: ${x.error.oneLine()}`);
-  await consumerPass(sim, sp.dests, messages, t, { release: true, label: 'consumer (drain)', ...(o.maxAttempts !== undefined ? { maxAttempts: o.maxAttempts } : {}) });
+  await consumerPass(sim, sp.dests, messages, t, {
+    release: true,
+    label: 'consumer (drain)',
+    ...(o.maxAttempts !== undefined ? { maxAttempts: o.maxAttempts } : {}),
+  });
   t.trace.push(`end: ${listing(sim, w.dests)}`);
   return checkDrained(sim, w.dests, messages, t, o.ignore);
 }

@@ -56,7 +56,8 @@ class Scheduler {
           this.waiting.push({
             actor,
             go: () => {
-              this.trace.push(`${actor}: ${op.step} ${op.type}${'name' in op ? ` ${op.name}` : 'from' in op ? ` ${op.from} -> ${op.to}` : ''} (${'spool' in op ? op.spool.location : ''})`);
+              const names = 'name' in op ? ` ${op.name}` : 'from' in op ? ` ${op.from} -> ${op.to}` : '';
+              this.trace.push(`${actor}: ${op.step} ${op.type}${names} (${'spool' in op ? op.spool.location : ''})`);
               this.onStep(op);
               go();
             },
@@ -105,8 +106,13 @@ export interface InterleavingResult {
   readonly violations: Violation[];
 }
 
-export async function runInterleavings(o: InterleavingOptions, onViolation: (v: Violation) => void = () => undefined): Promise<InterleavingResult> {
-  const name = `interleave ${o.protocol} ${o.backend} dests=${o.dests} msgs=${o.messages} two workers + recoverer${o.crash ? ' + crash' : ''}`;
+export async function runInterleavings(
+  o: InterleavingOptions,
+  onViolation: (v: Violation) => void = () => undefined,
+): Promise<InterleavingResult> {
+  const name =
+    `interleave ${o.protocol} ${o.backend} dests=${o.dests} msgs=${o.messages} two ` +
+    `workers + recoverer${o.crash ? ' + crash' : ''}`;
   const messages = messagesOf({ messages: o.messages, transform: false });
   const start = await setUpMachine(o.backend, o.dests, messages);
   // A dead worker's run, stopped mid-way: its markers are stale (owner on a host that is gone, lease expired).
@@ -123,7 +129,11 @@ export async function runInterleavings(o: InterleavingOptions, onViolation: (v: 
       owner: deadOwner,
       leaseMs: 1,
       now: () => 0,
-      hooks: { beforeOp: (op) => { if (op.type !== 'all' && n++ >= 12) throw new Error('stop'); } },
+      hooks: {
+        beforeOp: (op) => {
+          if (op.type !== 'all' && n++ >= 12) throw new Error('stop');
+        },
+      },
     }).catch(() => undefined);
     left.checkpoint(); // the dead worker's process crash: what it did stays
   }
@@ -153,7 +163,14 @@ export async function runInterleavings(o: InterleavingOptions, onViolation: (v: 
       }
     };
     const worker = (label: string) => (hooks: ExecutorHooks) =>
-      fanOut({ source: sp.source, destinations: sp.dests.map((spool) => ({ spool })), protocol: o.protocol, ownerProbe: probe, hooks, open: sp.open });
+      fanOut({
+        source: sp.source,
+        destinations: sp.dests.map((spool) => ({ spool })),
+        protocol: o.protocol,
+        ownerProbe: probe,
+        hooks,
+        open: sp.open,
+      });
     let workersDone = 0;
     const untilDone = (run: (hooks: ExecutorHooks) => Promise<unknown>) => async (hooks: ExecutorHooks) => {
       try {
@@ -168,15 +185,28 @@ export async function runInterleavings(o: InterleavingOptions, onViolation: (v: 
       // The recoverer runs again and again beside the live workers, as `run --watch` does.
       actor('R', async (hooks) => {
         for (let i = 0; i < 20 && workersDone < 2 && !sim.crashed; i++) {
-          await recover({ spool: sp.source, open: sp.open, ownerProbe: o.brokenRecoverer ? async () => 'dead' : probe, hooks });
+          await recover({
+            spool: sp.source,
+            open: sp.open,
+            ownerProbe: o.brokenRecoverer ? async () => 'dead' : probe,
+            hooks,
+          });
           await new Promise((r) => setImmediate(r));
         }
       }),
     ]);
-    const switches = scheduler.trace.filter((line, i, all) => i > 0 && line.split(':')[0] !== all[i - 1]!.split(':')[0]).length;
+    const switches = scheduler.trace.filter(
+      (line, i, all) => i > 0 && line.split(':')[0] !== all[i - 1]!.split(':')[0],
+    ).length;
     if (switches >= 10) interleaved++;
     const report = (invariant: string, lost: readonly string[] = []) => {
-      const v: Violation = { scenario: `${name} seed=${seed}`, invariant, crashAfter: sim.opCount, opsBeforeCrash: scheduler.trace, lostAtCrash: lost };
+      const v: Violation = {
+        scenario: `${name} seed=${seed}`,
+        invariant,
+        crashAfter: sim.opCount,
+        opsBeforeCrash: scheduler.trace,
+        lostAtCrash: lost,
+      };
       violations.push(v);
       onViolation(v);
     };
@@ -184,7 +214,9 @@ export async function runInterleavings(o: InterleavingOptions, onViolation: (v: 
       report(visible);
       break;
     }
-    const outcomes: { sim: CrashSimulator; lost: readonly string[] }[] = sim.crashed ? [...sim.crashStates({ maxStates: 16 })].map((s) => ({ sim: s.sim, lost: s.lost })) : [{ sim, lost: [] }];
+    const outcomes: { sim: CrashSimulator; lost: readonly string[] }[] = sim.crashed
+      ? [...sim.crashStates({ maxStates: 16 })].map((s) => ({ sim: s.sim, lost: s.lost }))
+      : [{ sim, lost: [] }];
     for (const out of outcomes) {
       states++;
       const after = spoolsOn(out.sim, o.backend, o.dests);
@@ -194,10 +226,16 @@ export async function runInterleavings(o: InterleavingOptions, onViolation: (v: 
         report(`recovery refused: ${r.refused.map((e) => e.oneLine()).join('; ')}`, out.lost);
         break;
       }
-      await fanOut({ source: after.source, destinations: after.dests.map((spool) => ({ spool })), protocol: o.protocol, ownerProbe: dead });
+      await fanOut({
+        source: after.source,
+        destinations: after.dests.map((spool) => ({ spool })),
+        protocol: o.protocol,
+        ownerProbe: dead,
+      });
       const end = checkRecovered(out.sim, o.dests, messages);
       if (typeof end === 'string') report(end, out.lost);
-      else if (end.inSource > 0) report(`${end.inSource} message(s) still in the source after the final fan-out`, out.lost);
+      else if (end.inSource > 0)
+        report(`${end.inSource} message(s) still in the source after the final fan-out`, out.lost);
       if (violations.length) break;
     }
   }

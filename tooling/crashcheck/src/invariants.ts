@@ -36,7 +36,12 @@ export function uncommittedName(sourceNames: readonly string[], id: string): str
  * staged — a `d<id>` exists only if `s<id>` is gone, and is complete
  * (invariant 3); seed — an unlocked `d<id>` (no `l<id>` beside it) likewise.
  */
-export function checkVisibleCopies(sim: CrashSimulator, dests: number, messages: readonly ExpectedMessage[], protocol: 'staged' | 'seed'): string | undefined {
+export function checkVisibleCopies(
+  sim: CrashSimulator,
+  dests: number,
+  messages: readonly ExpectedMessage[],
+  protocol: 'staged' | 'seed',
+): string | undefined {
   const source = sim.list(SOURCE);
   for (let d = 0; d < dests; d++) {
     const names = new Set(sim.list(destPath(d)));
@@ -45,7 +50,8 @@ export function checkVisibleCopies(sim: CrashSimulator, dests: number, messages:
       if (protocol === 'seed' && names.has(`l${m.id}`)) continue;
       const held = uncommittedName(source, m.id);
       if (held) return `uncommitted copy visible: ${destPath(d)}/d${m.id} exists while ${SOURCE}/${held} does`;
-      if (!equal(sim.readFile(`${destPath(d)}/d${m.id}`), m.expected(d))) return `visible copy ${destPath(d)}/d${m.id} is incomplete or wrong`;
+      if (!equal(sim.readFile(`${destPath(d)}/d${m.id}`), m.expected(d)))
+        return `visible copy ${destPath(d)}/d${m.id} is incomplete or wrong`;
     }
   }
   return undefined;
@@ -57,7 +63,11 @@ export function checkVisibleCopies(sim: CrashSimulator, dests: number, messages:
  * bytes (invariants 1, 2); no protocol leftovers remain; nothing else exists.
  * Returns the number of messages still in S, or a violation.
  */
-export function checkRecovered(sim: CrashSimulator, dests: number, messages: readonly ExpectedMessage[]): { inSource: number } | string {
+export function checkRecovered(
+  sim: CrashSimulator,
+  dests: number,
+  messages: readonly ExpectedMessage[],
+): { inSource: number } | string {
   const source = sim.list(SOURCE).filter((n) => n !== IDENTITY);
   const known = new Set(messages.map((m) => `s${m.id}`));
   const strayS = source.filter((n) => !known.has(n));
@@ -82,7 +92,8 @@ export function checkRecovered(sim: CrashSimulator, dests: number, messages: rea
     }
     for (let d = 0; d < dests; d++) {
       if (!delivered[d]) return `lost: ${m.id} is neither in ${SOURCE} nor in ${destPath(d)}`;
-      if (!equal(sim.readFile(`${destPath(d)}/d${m.id}`), m.expected(d))) return `${destPath(d)}/d${m.id} has wrong or partial content`;
+      if (!equal(sim.readFile(`${destPath(d)}/d${m.id}`), m.expected(d)))
+        return `${destPath(d)}/d${m.id} has wrong or partial content`;
     }
   }
   return { inSource };

@@ -34,7 +34,17 @@ import { CONSUMER_STEPS, consumerStepsName, runConsumerSteps } from './consumer-
 import { failingRemovalsName, runFailingRemovals } from './failing-removals.js';
 import { type FamilyResult, type FamilyViolation, formatFamilyViolation } from './family.js';
 import { runInterleavings } from './interleaving.js';
-import { consumerRecoveryScenarios, consumerScenarios, consumerStepsScenarios, failingRemovalScenarios, operatorFilesScenarios, pausedOwnerScenarios, poisonScenarios, scenarios, stallsScenarios } from './matrix.js';
+import {
+  consumerRecoveryScenarios,
+  consumerScenarios,
+  consumerStepsScenarios,
+  failingRemovalScenarios,
+  operatorFilesScenarios,
+  pausedOwnerScenarios,
+  poisonScenarios,
+  scenarios,
+  stallsScenarios,
+} from './matrix.js';
 import { runStalls, stallsName } from './stalls.js';
 import { operatorFilesName, runOperatorFiles } from './operator-files.js';
 import { pausedOwnerName, runPausedOwner } from './paused-owner.js';
@@ -80,7 +90,10 @@ async function main(): Promise<number> {
       states += r.states;
       recoveries += r.recoveries;
       violations += r.violations.length;
-      console.log(`${r.name}: ${r.runs} runs, ${r.states} states, ${r.recoveries} recoveries, ${r.violations.length} violations (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      console.log(
+        `${r.name}: ${r.runs} runs, ${r.states} states, ${r.recoveries} recoveries, ` +
+          `${r.violations.length} violations (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+      );
     }
     console.log(`(${((Date.now() - started) / 1000).toFixed(1)} s)`);
     console.log(`crashcheck: ${states} crash states, ${recoveries} recoveries, ${violations} violations`);
@@ -93,21 +106,30 @@ async function main(): Promise<number> {
     recoveries += r.recoveries;
     violations += r.violations.length;
     console.log(
-      `${r.name}: ${r.crashPoints} crash points, ${r.states} states${r.exhaustive ? '' : ` (sampled, bound ${s.maxStates}/${s.nestedMaxStates} per point)`}, ${r.recoveries} recoveries, ${r.violations.length} violations`,
+      `${r.name}: ${r.crashPoints} crash points, ${r.states} ` +
+        `states${r.exhaustive ? '' : ` (sampled, bound ${s.maxStates}/${s.nestedMaxStates} per point)`}` +
+        `, ${r.recoveries} recoveries, ${r.violations.length} violations`,
     );
   }
   if (!dropSync && !queueOnly) {
     for (const c of consumerScenarios({ quick })) {
       if ((only && !consumerScenarioName(c).includes(only)) || !mine()) continue;
       const expectCounterexample = c.protocol === 'seed' && !c.honourLock;
-      const r = await runConsumerScenario(c, (v) => console.log(expectCounterexample ? `EXPECTED COUNTEREXAMPLE (the seed protocol's known weakness):\n${formatViolation(v)}` : formatViolation(v)));
+      const r = await runConsumerScenario(c, (v) =>
+        console.log(
+          expectCounterexample
+            ? `EXPECTED COUNTEREXAMPLE (the seed protocol's known weakness):\n${formatViolation(v)}`
+            : formatViolation(v),
+        ),
+      );
       states += r.states;
       recoveries += r.recoveries;
       if (expectCounterexample) {
         counterexampleExpected = true;
         if (r.violations.length > 0) counterexampleFound = true;
         else violations++; // the checker failed to show a known weakness: the checker itself is broken
-        console.log(`${r.name}: ${r.states} states, ${r.recoveries} recoveries, counterexample ${r.violations.length > 0 ? 'found (expected)' : 'NOT FOUND (the checker missed a known weakness)'}`);
+        const found = r.violations.length > 0 ? 'found (expected)' : 'NOT FOUND (the checker missed a known weakness)';
+        console.log(`${r.name}: ${r.states} states, ${r.recoveries} recoveries, counterexample ${found}`);
       } else {
         violations += r.violations.length;
         console.log(`${r.name}: ${r.states} states, ${r.recoveries} recoveries, ${r.violations.length} violations`);
@@ -120,11 +142,17 @@ async function main(): Promise<number> {
         for (const crash of [false, true]) {
           const name = `interleave ${protocol} ${backend}${crash ? ' + crash' : ''}`;
           if ((only && !name.includes(only)) || !mine()) continue;
-          const r = await runInterleavings({ protocol, backend, dests: 2, messages: 3, schedules: quick ? 10 : 150, crash }, (v) => console.log(formatViolation(v)));
+          const r = await runInterleavings(
+            { protocol, backend, dests: 2, messages: 3, schedules: quick ? 10 : 150, crash },
+            (v) => console.log(formatViolation(v)),
+          );
           states += r.states;
           recoveries += r.states;
           violations += r.violations.length;
-          console.log(`${r.name}: ${r.schedules} schedules (${r.interleaved} well interleaved), ${r.states} end states, ${r.violations.length} violations`);
+          console.log(
+            `${r.name}: ${r.schedules} schedules (${r.interleaved} well ` +
+              `interleaved), ${r.states} end states, ${r.violations.length} violations`,
+          );
         }
       }
     }
@@ -138,19 +166,43 @@ async function main(): Promise<number> {
       states += r.states;
       recoveries += r.recoveries;
       violations += r.violations.length;
-      console.log(`${r.name}: ${r.runs} runs, ${r.states} states, ${r.recoveries} recoveries, ${r.violations.length} violations (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      console.log(
+        `${r.name}: ${r.runs} runs, ${r.states} states, ${r.recoveries} recoveries, ` +
+          `${r.violations.length} violations (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+      );
     }
   }
   if (!dropSync && !subset && !queueOnly) {
     // The families: one line per scenario, counted into the summary like the rest.
     const families: { name: string; run: (report: (v: FamilyViolation) => void) => Promise<FamilyResult> }[] = [
-      ...consumerRecoveryScenarios({ quick }).map((c) => ({ name: consumerRecoveryName(c), run: (r: (v: FamilyViolation) => void) => runConsumerRecovery(c, r) })),
-      ...pausedOwnerScenarios({ quick, dropFence }).map((c) => ({ name: pausedOwnerName(c), run: (r: (v: FamilyViolation) => void) => runPausedOwner(c, r) })),
-      ...failingRemovalScenarios({ quick }).map((c) => ({ name: failingRemovalsName(c), run: (r: (v: FamilyViolation) => void) => runFailingRemovals(c, r) })),
-      ...ownerProbeScenarios({ quick }).map((c) => ({ name: ownerProbeName(c), run: (r: (v: FamilyViolation) => void) => runOwnerProbes(c, r) })),
-      ...operatorFilesScenarios({ quick }).map((c) => ({ name: operatorFilesName(c), run: (r: (v: FamilyViolation) => void) => runOperatorFiles(c, r) })),
-      ...stallsScenarios({ quick }).map((c) => ({ name: stallsName(c), run: (r: (v: FamilyViolation) => void) => runStalls(c, r) })),
-      ...consumerStepsScenarios({ quick }).map((c) => ({ name: consumerStepsName(c), run: (r: (v: FamilyViolation) => void) => runConsumerSteps(c, r) })),
+      ...consumerRecoveryScenarios({ quick }).map((c) => ({
+        name: consumerRecoveryName(c),
+        run: (r: (v: FamilyViolation) => void) => runConsumerRecovery(c, r),
+      })),
+      ...pausedOwnerScenarios({ quick, dropFence }).map((c) => ({
+        name: pausedOwnerName(c),
+        run: (r: (v: FamilyViolation) => void) => runPausedOwner(c, r),
+      })),
+      ...failingRemovalScenarios({ quick }).map((c) => ({
+        name: failingRemovalsName(c),
+        run: (r: (v: FamilyViolation) => void) => runFailingRemovals(c, r),
+      })),
+      ...ownerProbeScenarios({ quick }).map((c) => ({
+        name: ownerProbeName(c),
+        run: (r: (v: FamilyViolation) => void) => runOwnerProbes(c, r),
+      })),
+      ...operatorFilesScenarios({ quick }).map((c) => ({
+        name: operatorFilesName(c),
+        run: (r: (v: FamilyViolation) => void) => runOperatorFiles(c, r),
+      })),
+      ...stallsScenarios({ quick }).map((c) => ({
+        name: stallsName(c),
+        run: (r: (v: FamilyViolation) => void) => runStalls(c, r),
+      })),
+      ...consumerStepsScenarios({ quick }).map((c) => ({
+        name: consumerStepsName(c),
+        run: (r: (v: FamilyViolation) => void) => runConsumerSteps(c, r),
+      })),
     ];
     for (const f of families) {
       if ((only && !f.name.includes(only)) || !mine()) continue;
@@ -158,20 +210,35 @@ async function main(): Promise<number> {
       // The seed protocol writes its copies as d<id> under a lock: an owner paused past its lease can still make
       // them after a takeover (its commit is fenced, its copies cannot be). Its known weakness, shown, not counted.
       const seedPaused = f.name.startsWith('paused-owner seed') && !dropFence;
-      const r = await f.run((v) => console.log(seedPaused ? `EXPECTED COUNTEREXAMPLE (the seed protocol is not fenced against owners paused past their lease):\n${formatFamilyViolation(v)}` : formatFamilyViolation(v)));
+      const r = await f.run((v) =>
+        console.log(
+          seedPaused
+            ? `EXPECTED COUNTEREXAMPLE (the seed protocol is not fenced against ` +
+                `owners paused past their lease):\n${formatFamilyViolation(v)}`
+            : formatFamilyViolation(v),
+        ),
+      );
       states += r.states;
       recoveries += r.recoveries;
       if (seedPaused) {
         if (r.violations.length > 0) pausedSeedShown = true;
-        console.log(`${r.name}: ${r.runs} runs, ${r.states} states, ${r.recoveries} recoveries, ${r.violations.length > 0 ? 'counterexample found (expected)' : 'no counterexample'} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+        console.log(
+          `${r.name}: ${r.runs} runs, ${r.states} states, ${r.recoveries} recoveries, ` +
+            `${r.violations.length > 0 ? 'counterexample found (expected)' : 'no counterexample'} ` +
+            `(${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+        );
         continue;
       }
       violations += r.violations.length;
-      console.log(`${r.name}: ${r.runs} runs, ${r.states} states, ${r.recoveries} recoveries, ${r.violations.length} violations (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      console.log(
+        `${r.name}: ${r.runs} runs, ${r.states} states, ${r.recoveries} recoveries, ` +
+          `${r.violations.length} violations (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+      );
     }
   }
   const secs = ((Date.now() - started) / 1000).toFixed(1);
-  if (counterexampleExpected) console.log(`seed protocol without locks: counterexample ${counterexampleFound ? 'found' : 'missing'}`);
+  if (counterexampleExpected)
+    console.log(`seed protocol without locks: counterexample ${counterexampleFound ? 'found' : 'missing'}`);
   if (pausedSeedShown) console.log('seed protocol with an owner paused past its lease: counterexample found');
   console.log(`(${secs} s)`);
   console.log(`crashcheck: ${states} crash states, ${recoveries} recoveries, ${violations} violations`);
@@ -190,7 +257,9 @@ async function parallel(jobs: number): Promise<number> {
   let pausedSeed: string | undefined;
   await Promise.all(
     Array.from({ length: jobs }, (_, i) => {
-      const child = spawn(process.execPath, [process.argv[1]!, ...args, '--shard', `${i}/${jobs}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [process.argv[1]!, ...args, '--shard', `${i}/${jobs}`], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       const lines = createInterface({ input: child.stdout });
       lines.on('line', (line) => {
         const m = /^crashcheck: (\d+) crash states, (\d+) recoveries, (\d+) violations$/.exec(line);
@@ -214,7 +283,9 @@ async function parallel(jobs: number): Promise<number> {
   if (pausedSeed) console.log(pausedSeed);
   console.log(`(${((Date.now() - started) / 1000).toFixed(1)} s, ${jobs} processes)`);
   if (failedChildren) console.log(`${failedChildren} checker process(es) died`);
-  console.log(`crashcheck: ${states} crash states, ${recoveries} recoveries, ${violations + failedChildren} violations`);
+  console.log(
+    `crashcheck: ${states} crash states, ${recoveries} recoveries, ${violations + failedChildren} violations`,
+  );
   return violations + failedChildren > 0 ? 1 : 0;
 }
 

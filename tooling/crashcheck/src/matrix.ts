@@ -11,9 +11,16 @@ import type { PoisonScenario } from './poison-and-hold.js';
 import type { Scenario } from './scenario.js';
 import type { BackendKind } from './world.js';
 
-/** A shape of scenario; `only` keeps the costly or schedule-only shapes to a representative slice (the full run stays within ~10 minutes). */
+/**
+ * A shape of scenario; `only` keeps the costly or schedule-only shapes to a representative slice (the full run stays
+ * within ~10 minutes).
+ */
 interface Shape extends Pick<Scenario, 'dests' | 'messages' | 'batch' | 'copyWindow' | 'concurrency'> {
-  readonly only?: { readonly protocol?: ProtocolName; readonly backends?: readonly BackendKind[]; readonly noTransform?: boolean };
+  readonly only?: {
+    readonly protocol?: ProtocolName;
+    readonly backends?: readonly BackendKind[];
+    readonly noTransform?: boolean;
+  };
 }
 
 /** Knobs of the matrix; `quick` is the slice `pnpm test` runs. */
@@ -35,7 +42,13 @@ export function scenarios(options: MatrixOptions = {}): Scenario[] {
   // A batch of 2 copied one message at a time (window 1): seed locks the second message while it copies the first.
   const oneAtATime: Shape = { dests: 2, messages: 2, batch: 2, copyWindow: 1, only: { noTransform: true } };
   // Two transactions, one at a time: the second copies while the first syncs and commits.
-  const pipelined: Shape = { dests: 2, messages: 2, batch: 1, concurrency: 1, only: { backends: ['posix'], noTransform: true } };
+  const pipelined: Shape = {
+    dests: 2,
+    messages: 2,
+    batch: 1,
+    concurrency: 1,
+    only: { backends: ['posix'], noTransform: true },
+  };
   const shapes: Shape[] = options.quick
     ? [{ dests: 2, messages: 1, batch: 1 }, { dests: 2, messages: 2, batch: 2 }, oneAtATime, pipelined]
     : [
@@ -47,15 +60,26 @@ export function scenarios(options: MatrixOptions = {}): Scenario[] {
         oneAtATime,
         pipelined,
         // Seed copies the first message alone, then a window of 2 whose locks are links made while the first copies.
-        { dests: 2, messages: 3, batch: 3, copyWindow: 2, only: { protocol: 'seed', backends: ['posix'], noTransform: true } },
+        {
+          dests: 2,
+          messages: 3,
+          batch: 3,
+          copyWindow: 2,
+          only: { protocol: 'seed', backends: ['posix'], noTransform: true },
+        },
         // Ten times the states of the rest: one representative.
         { dests: 3, messages: 3, batch: 3, only: { protocol: 'staged', backends: ['posix'], noTransform: true } },
       ];
   for (const protocol of ['staged', 'seed'] as const) {
     for (const backend of backends) {
       for (const { only, ...shape } of shapes) {
-        if ((only?.protocol && only.protocol !== protocol) || (only?.backends && !only.backends.includes(backend))) continue;
-        const transforms = options.quick ? [shape.messages > 1 && !only?.noTransform] : only?.noTransform ? [false] : [false, true];
+        if ((only?.protocol && only.protocol !== protocol) || (only?.backends && !only.backends.includes(backend)))
+          continue;
+        const transforms = options.quick
+          ? [shape.messages > 1 && !only?.noTransform]
+          : only?.noTransform
+            ? [false]
+            : [false, true];
         for (const transform of transforms) {
           out.push({
             protocol,
@@ -86,7 +110,9 @@ export function scenarios(options: MatrixOptions = {}): Scenario[] {
 export function consumerScenarios(options: MatrixOptions = {}): ConsumerScenario[] {
   const backends: BackendKind[] = options.quick ? ['posix'] : ['posix', 'nfs'];
   return backends.flatMap((backend) =>
-    (['seed', 'staged'] as const).flatMap((protocol) => [false, true].map((honourLock) => ({ protocol, backend, dests: 2, messages: 2, honourLock }))),
+    (['seed', 'staged'] as const).flatMap((protocol) =>
+      [false, true].map((honourLock) => ({ protocol, backend, dests: 2, messages: 2, honourLock })),
+    ),
   );
 }
 
@@ -102,7 +128,15 @@ export function consumerRecoveryScenarios(options: MatrixOptions = {}): Consumer
   return backends.flatMap((backend) =>
     counts.flatMap((messages) =>
       (['recovery', 'consumer-crash'] as const).flatMap((mode) =>
-        PROTOCOLS.map((protocol) => ({ protocol, backend, dests: 2, messages, mode, maxStates: options.quick ? 8 : 16, consumerMaxStates: options.quick ? 4 : 8 })),
+        PROTOCOLS.map((protocol) => ({
+          protocol,
+          backend,
+          dests: 2,
+          messages,
+          mode,
+          maxStates: options.quick ? 8 : 16,
+          consumerMaxStates: options.quick ? 4 : 8,
+        })),
       ),
     ),
   );
@@ -115,11 +149,27 @@ export function consumerRecoveryScenarios(options: MatrixOptions = {}): Consumer
 export function pausedOwnerScenarios(options: MatrixOptions = {}): PausedOwnerScenario[] {
   const backends: BackendKind[] = options.quick ? ['posix'] : ['posix', 'nfs'];
   const shapes: Pick<PausedOwnerScenario, 'dests' | 'messages' | 'batch'>[] = options.quick
-    ? [{ dests: 2, messages: 1, batch: 1 }, { dests: 2, messages: 2, batch: 2 }]
-    : [{ dests: 1, messages: 1, batch: 1 }, { dests: 2, messages: 1, batch: 1 }, { dests: 2, messages: 2, batch: 1 }, { dests: 2, messages: 2, batch: 2 }];
+    ? [
+        { dests: 2, messages: 1, batch: 1 },
+        { dests: 2, messages: 2, batch: 2 },
+      ]
+    : [
+        { dests: 1, messages: 1, batch: 1 },
+        { dests: 2, messages: 1, batch: 1 },
+        { dests: 2, messages: 2, batch: 1 },
+        { dests: 2, messages: 2, batch: 2 },
+      ];
   return backends.flatMap((backend) =>
     shapes.flatMap((shape) =>
-      (['between', 'inside'] as const).flatMap((stall) => PROTOCOLS.map((protocol) => ({ protocol, backend, ...shape, stall, ...(options.dropFence ? { dropFence: true } : {}) }))),
+      (['between', 'inside'] as const).flatMap((stall) =>
+        PROTOCOLS.map((protocol) => ({
+          protocol,
+          backend,
+          ...shape,
+          stall,
+          ...(options.dropFence ? { dropFence: true } : {}),
+        })),
+      ),
     ),
   );
 }
@@ -131,10 +181,24 @@ export function pausedOwnerScenarios(options: MatrixOptions = {}): PausedOwnerSc
  */
 export function failingRemovalScenarios(options: MatrixOptions = {}): FailingRemovalsScenario[] {
   const backends: BackendKind[] = options.quick ? ['posix'] : ['posix', 'nfs'];
-  const shapes = options.quick ? [{ messages: 1, batch: 1 }] : [{ messages: 1, batch: 1 }, { messages: 2, batch: 2 }];
+  const shapes = options.quick
+    ? [{ messages: 1, batch: 1 }]
+    : [
+        { messages: 1, batch: 1 },
+        { messages: 2, batch: 2 },
+      ];
   return backends.flatMap((backend) =>
     shapes.flatMap((shape) =>
-      (['rollback', 'recovery'] as const).flatMap((phase) => PROTOCOLS.map((protocol) => ({ protocol, backend, dests: 2, ...shape, phase, maxStates: options.quick ? 4 : 8 }))),
+      (['rollback', 'recovery'] as const).flatMap((phase) =>
+        PROTOCOLS.map((protocol) => ({
+          protocol,
+          backend,
+          dests: 2,
+          ...shape,
+          phase,
+          maxStates: options.quick ? 4 : 8,
+        })),
+      ),
     ),
   );
 }
@@ -145,7 +209,16 @@ export function failingRemovalScenarios(options: MatrixOptions = {}): FailingRem
  */
 export function operatorFilesScenarios(options: MatrixOptions = {}): OperatorFilesScenario[] {
   const backends: BackendKind[] = options.quick ? ['posix'] : ['posix', 'nfs'];
-  return backends.flatMap((backend) => PROTOCOLS.map((protocol) => ({ protocol, backend, dests: 2, messages: 2, maxStates: options.quick ? 4 : 32, ...(options.quick ? { stride: 3 } : {}) })));
+  return backends.flatMap((backend) =>
+    PROTOCOLS.map((protocol) => ({
+      protocol,
+      backend,
+      dests: 2,
+      messages: 2,
+      maxStates: options.quick ? 4 : 32,
+      ...(options.quick ? { stride: 3 } : {}),
+    })),
+  );
 }
 
 /**
@@ -160,7 +233,17 @@ export function stallsScenarios(options: MatrixOptions = {}): StallsScenario[] {
     batches.flatMap((batch) =>
       (['transform', 'source-read', 'destination-write'] as const).flatMap((stall) =>
         (['never', 'late'] as const).flatMap((resumes) =>
-          PROTOCOLS.map((protocol) => ({ protocol, backend, dests: 2, messages: 2, batch, stall, resumes, maxStates: options.quick ? 2 : 16, ...(options.quick ? { stride: 4 } : {}) })),
+          PROTOCOLS.map((protocol) => ({
+            protocol,
+            backend,
+            dests: 2,
+            messages: 2,
+            batch,
+            stall,
+            resumes,
+            maxStates: options.quick ? 2 : 16,
+            ...(options.quick ? { stride: 4 } : {}),
+          })),
         ),
       ),
     ),
@@ -198,9 +281,14 @@ export function poisonScenarios(options: MatrixOptions & { readonly dropOrder?: 
  * fan-out, and crashes inside each consumer, clean-up and renewal step. `dropTwins` and a
  * `dropSync` of CL, CA or CR show what those steps need.
  */
-export function consumerStepsScenarios(options: MatrixOptions & { readonly dropTwins?: boolean } = {}): ConsumerStepsScenario[] {
+export function consumerStepsScenarios(
+  options: MatrixOptions & { readonly dropTwins?: boolean } = {},
+): ConsumerStepsScenario[] {
   const backends: BackendKind[] = options.quick ? ['posix'] : ['posix', 'nfs'];
-  const drop = { ...(options.dropTwins ? { dropTwins: true } : {}), ...(options.dropSync ? { dropSync: options.dropSync } : {}) };
+  const drop = {
+    ...(options.dropTwins ? { dropTwins: true } : {}),
+    ...(options.dropSync ? { dropSync: options.dropSync } : {}),
+  };
   return backends.flatMap((backend) =>
     (['interleaved', 'crash-inside'] as const).flatMap((workload) =>
       PROTOCOLS.map((protocol) => ({
@@ -212,7 +300,11 @@ export function consumerStepsScenarios(options: MatrixOptions & { readonly dropT
         maxStates: options.quick ? 2 : 3,
         crashStates: options.quick ? 2 : 4,
         // Every pair (i, j) of switch points is a recovery, a fan-out and a drain: every other one, within CI's time.
-        ...(workload === 'interleaved' ? (options.quick ? { stride: 4, scheduleStride: 2 } : { scheduleStride: 2 }) : {}),
+        ...(workload === 'interleaved'
+          ? options.quick
+            ? { stride: 4, scheduleStride: 2 }
+            : { scheduleStride: 2 }
+          : {}),
         ...drop,
       })),
     ),

@@ -10,7 +10,15 @@ import { enqueue, fanOut, initSpool, recover, type SpoolBackend } from '@fanout/
 import { type ExecutorHooks } from '@fanout/core/internal';
 import { createMemorySpools, type MemorySpools } from '@fanout/fs-memory';
 import { checkRecovered, type ExpectedMessage } from './invariants.js';
-import { messagesOf, runScenario, scenarioName, scheduleOf, type Scenario, type ScenarioResult, type Violation } from './scenario.js';
+import {
+  messagesOf,
+  runScenario,
+  scenarioName,
+  scheduleOf,
+  type Scenario,
+  type ScenarioResult,
+  type Violation,
+} from './scenario.js';
 import type { CrashSimulator } from '@fanout/fs-memory';
 
 class Stop extends Error {}
@@ -22,7 +30,10 @@ function stopAfter(n: number, trace: string[]): ExecutorHooks {
       if (op.type === 'all') return;
       if (count >= n) throw new Stop();
       count++;
-      trace.push(`${op.step} ${op.type} ${'name' in op ? op.name : 'from' in op ? `${op.from} -> ${op.to}` : ''} in ${op.spool.location}`);
+      trace.push(
+        `${op.step} ${op.type} ${'name' in op ? op.name : 'from' in op ? `${op.from} -> ${op.to}` : ''} ` +
+          `in ${op.spool.location}`,
+      );
     },
   };
 }
@@ -70,14 +81,24 @@ function key(spools: MemorySpools): string {
 
 const dead = async () => 'dead' as const;
 
-export async function runMemoryScenario(s: Scenario, onViolation: (v: Violation) => void = () => undefined): Promise<ScenarioResult> {
+export async function runMemoryScenario(
+  s: Scenario,
+  onViolation: (v: Violation) => void = () => undefined,
+): Promise<ScenarioResult> {
   const name = scenarioName(s);
   const messages = messagesOf(s);
   const destinations = (m: MemoryMachine) => m.dests.map((spool) => ({ spool }));
   let total = 0;
   {
     const m = await machine(s, messages);
-    await fanOut({ source: m.source, destinations: destinations(m), protocol: s.protocol, ...scheduleOf(s), recoverFirst: false, hooks: { beforeOp: (op) => void (op.type !== 'all' && total++) } });
+    await fanOut({
+      source: m.source,
+      destinations: destinations(m),
+      protocol: s.protocol,
+      ...scheduleOf(s),
+      recoverFirst: false,
+      hooks: { beforeOp: (op) => void (op.type !== 'all' && total++) },
+    });
   }
   const violations: Violation[] = [];
   const seen = new Set<string>();
@@ -87,7 +108,14 @@ export async function runMemoryScenario(s: Scenario, onViolation: (v: Violation)
     for (let j = 0; ; j++) {
       const m = await machine(s, messages);
       const trace: string[] = [];
-      await fanOut({ source: m.source, destinations: destinations(m), protocol: s.protocol, ...scheduleOf(s), recoverFirst: false, hooks: stopAfter(k, trace) }).catch((e) => {
+      await fanOut({
+        source: m.source,
+        destinations: destinations(m),
+        protocol: s.protocol,
+        ...scheduleOf(s),
+        recoverFirst: false,
+        hooks: stopAfter(k, trace),
+      }).catch((e) => {
         if (!(e instanceof Stop)) throw e;
       });
       const recoveryTrace: string[] = [];
@@ -111,12 +139,27 @@ export async function runMemoryScenario(s: Scenario, onViolation: (v: Violation)
       let ok = checkRecovered(view(m.spools), s.dests, messages);
       if (typeof ok !== 'string') {
         // Whatever was rolled back must fan out again, exactly once.
-        await fanOut({ source: m.source, destinations: destinations(m), protocol: s.protocol, ...scheduleOf(s), ownerProbe: dead });
+        await fanOut({
+          source: m.source,
+          destinations: destinations(m),
+          protocol: s.protocol,
+          ...scheduleOf(s),
+          ownerProbe: dead,
+        });
         ok = checkRecovered(view(m.spools), s.dests, messages);
-        if (typeof ok !== 'string' && ok.inSource > 0) ok = `after the next fan-out ${ok.inSource} message(s) are still in the source`;
+        if (typeof ok !== 'string' && ok.inSource > 0)
+          ok = `after the next fan-out ${ok.inSource} message(s) are still in the source`;
       }
       if (typeof ok === 'string') {
-        const v: Violation = { scenario: name, invariant: ok, crashAfter: k, opsBeforeCrash: trace, lostAtCrash: [], recoveryCrashAfter: stopped ? j : undefined, recoveryOps: recoveryTrace };
+        const v: Violation = {
+          scenario: name,
+          invariant: ok,
+          crashAfter: k,
+          opsBeforeCrash: trace,
+          lostAtCrash: [],
+          recoveryCrashAfter: stopped ? j : undefined,
+          recoveryOps: recoveryTrace,
+        };
         violations.push(v);
         onViolation(v);
       }

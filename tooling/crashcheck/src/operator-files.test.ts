@@ -11,10 +11,13 @@ import { operatorFilesScenarios } from './matrix.js';
 import { runOperatorFiles } from './operator-files.js';
 
 describe("an operator's files in the spools", () => {
-  it.each(operatorFilesScenarios({ quick: true }).map((s) => [`${s.protocol} ${s.backend}`, s] as const))('are never touched (%s)', async (_name, s) => {
-    const r = await runOperatorFiles(s);
-    expect(r.name).toContain('operator-files');
-    expect(r.states).toBeGreaterThan(5);
-    expect(r.violations.map((v) => formatFamilyViolation(v))).toEqual([]);
-  });
+  it.each(operatorFilesScenarios({ quick: true }).map((s) => [`${s.protocol} ${s.backend}`, s] as const))(
+    'are never touched (%s)',
+    async (_name, s) => {
+      const r = await runOperatorFiles(s);
+      expect(r.name).toContain('operator-files');
+      expect(r.states).toBeGreaterThan(5);
+      expect(r.violations.map((v) => formatFamilyViolation(v))).toEqual([]);
+    },
+  );
 });

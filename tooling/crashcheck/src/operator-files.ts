@@ -64,7 +64,10 @@ export const OPERATOR_FILES: ReadonlyMap<string, string> = new Map([
 ]);
 
 export function operatorFilesName(s: OperatorFilesScenario): string {
-  return `operator-files ${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages}${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}`;
+  return (
+    `operator-files ${s.protocol} ${s.backend} dests=${s.dests} ` +
+    `msgs=${s.messages}${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}`
+  );
 }
 
 function spoolPaths(dests: number): string[] {
@@ -85,11 +88,16 @@ function damagedOperatorFiles(sim: CrashSimulator, dests: number): string[] {
 }
 
 /** Run one scenario of the family, stopping after `maxViolations` violations. */
-export async function runOperatorFiles(s: OperatorFilesScenario, onViolation: (v: FamilyViolation) => void = () => undefined, maxViolations = 1): Promise<FamilyResult> {
+export async function runOperatorFiles(
+  s: OperatorFilesScenario,
+  onViolation: (v: FamilyViolation) => void = () => undefined,
+  maxViolations = 1,
+): Promise<FamilyResult> {
   const name = operatorFilesName(s);
   const messages = messagesOf({ messages: s.messages, transform: false });
   const start = await setUpMachine(s.backend, s.dests, messages);
-  for (const p of spoolPaths(s.dests)) for (const [file, content] of OPERATOR_FILES) start.writeFileDurable(`${p}/${file}`, content);
+  for (const p of spoolPaths(s.dests))
+    for (const [file, content] of OPERATOR_FILES) start.writeFileDurable(`${p}/${file}`, content);
   start.checkpoint();
   const ignore = new Set(OPERATOR_FILES.keys());
 
@@ -98,7 +106,16 @@ export async function runOperatorFiles(s: OperatorFilesScenario, onViolation: (v
     const sp = spoolsOn(sim, s.backend, s.dests);
     let txs = 0;
     let temps = 0;
-    const r = await fanOut({ source: sp.source, destinations: sp.dests.map((spool) => ({ spool })), protocol: s.protocol, batchSize: s.messages, recoverFirst: false, ownerProbe: allDead, newTx: () => simTx('TX', ++txs), tempName: () => simTempName(++temps) });
+    const r = await fanOut({
+      source: sp.source,
+      destinations: sp.dests.map((spool) => ({ spool })),
+      protocol: s.protocol,
+      batchSize: s.messages,
+      recoverFirst: false,
+      ownerProbe: allDead,
+      newTx: () => simTx('TX', ++txs),
+      tempName: () => simTempName(++temps),
+    });
     if (r.committed !== s.messages) throw new Error(`${name}: the clean run committed ${r.committed} of ${s.messages}`);
   }
   const total = sim.opCount;
@@ -114,16 +131,31 @@ export async function runOperatorFiles(s: OperatorFilesScenario, onViolation: (v
         sweep.runs++;
         const m = state.sim;
         const t = new Tally();
-        const setting = `fan-out crashed after ${k} operations; recovery, temp clean-up, consumers and claim release ran beside the operator's files`;
-        t.trace.push(...sim.describeOps(0, k).map((l) => `fan-out: ${l}`), `machine crashes after ${k} operations; not durable: ${state.lost.join('; ') || 'nothing'}`, `after reboot: ${listing(m, s.dests)}`);
-        await sweep.guard(() => setting, () => t.trace, async () => {
-          // What `fanout recover` does: every record, orphan, claim and dead temp; a 1 ms stale-temp age and
-          // today's clock make every file on the 2024 disk "old".
-          const bad = await finishAndCheck(m, world, messages, t, sweep, { recover: true, releaseClaims: true, staleTempMs: 1, ignore });
-          const damaged = damagedOperatorFiles(m, s.dests);
-          if (damaged.length) sweep.report(setting, `operator files touched: ${damaged.join(', ')}`, t.trace);
-          if (bad) sweep.report(setting, bad, t.trace);
-        });
+        const setting =
+          `fan-out crashed after ${k} operations; recovery, temp clean-up, ` +
+          `consumers and claim release ran beside the operator's files`;
+        t.trace.push(
+          ...sim.describeOps(0, k).map((l) => `fan-out: ${l}`),
+          `machine crashes after ${k} operations; not durable: ${state.lost.join('; ') || 'nothing'}`,
+          `after reboot: ${listing(m, s.dests)}`,
+        );
+        await sweep.guard(
+          () => setting,
+          () => t.trace,
+          async () => {
+            // What `fanout recover` does: every record, orphan, claim and dead temp; a 1 ms stale-temp age and
+            // today's clock make every file on the 2024 disk "old".
+            const bad = await finishAndCheck(m, world, messages, t, sweep, {
+              recover: true,
+              releaseClaims: true,
+              staleTempMs: 1,
+              ignore,
+            });
+            const damaged = damagedOperatorFiles(m, s.dests);
+            if (damaged.length) sweep.report(setting, `operator files touched: ${damaged.join(', ')}`, t.trace);
+            if (bad) sweep.report(setting, bad, t.trace);
+          },
+        );
       }
     }
   });

@@ -10,10 +10,13 @@ import { formatFamilyViolation } from './family.js';
 import { ownerProbeScenarios, runOwnerProbes, withOldProbe } from './owner-probes.js';
 
 describe('owner probes over PID namespaces and colliding host names', () => {
-  it.each(ownerProbeScenarios().map((s) => [`${s.case} dests=${s.dests} msgs=${s.messages}`, s] as const))('consume each message exactly once with the one rule (%s)', async (_name, s) => {
-    const r = await runOwnerProbes(s);
-    expect(r.violations.map((v) => formatFamilyViolation(v))).toEqual([]);
-  });
+  it.each(ownerProbeScenarios().map((s) => [`${s.case} dests=${s.dests} msgs=${s.messages}`, s] as const))(
+    'consume each message exactly once with the one rule (%s)',
+    async (_name, s) => {
+      const r = await runOwnerProbes(s);
+      expect(r.violations.map((v) => formatFamilyViolation(v))).toEqual([]);
+    },
+  );
 
   // (Colliding host names are told apart before any probe is asked: releaseStaleClaims compares the full host's hash.)
   it.each(['other-pid-namespace', 'dead-pid-reused'] as const)('catch the old pid-only rule (%s)', async (c) => {

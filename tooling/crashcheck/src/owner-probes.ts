@@ -16,7 +16,15 @@
  * pid table); `pid-only` is the old rule (truncated host tag, pid looked up
  * in the prober's own namespace), which the family must catch.
  */
-import { consumePass, consumerName, fanOut, type OwnerInfo, type OwnerProbe, type PidSighting, releaseStaleClaims } from '@fanout/core';
+import {
+  consumePass,
+  consumerName,
+  fanOut,
+  type OwnerInfo,
+  type OwnerProbe,
+  type PidSighting,
+  releaseStaleClaims,
+} from '@fanout/core';
 import { makeOwnerProbe } from '@fanout/core/internal';
 import { type FamilyResult, type FamilyViolation, listing } from './family.js';
 import { messagesOf } from './scenario.js';
@@ -53,13 +61,16 @@ function consumerOne(c: ProbeCase): OwnerInfo {
   }
 }
 
-/** What C2's namespace holds: itself, pid 7 (someone else, as in any namespace), and pid 303 reused by a newer process. */
+/**
+ * What C2's namespace holds: itself, pid 7 (someone else, as in any namespace), and pid 303 reused by a newer process.
+ */
 const pidTable = new Map<number, string>([
   [300, '7000'],
   [7, '5'],
   [303, '999'],
 ]);
-const lookup = (pid: number): PidSighting => (pidTable.has(pid) ? { state: 'present', startTime: pidTable.get(pid)! } : { state: 'absent' });
+const lookup = (pid: number): PidSighting =>
+  pidTable.has(pid) ? { state: 'present', startTime: pidTable.get(pid)! } : { state: 'absent' };
 
 /**
  * The old rule: hosts compared by the first 24 letters and digits of their
@@ -70,18 +81,31 @@ const pidOnly: OwnerProbe = async (o) => (pidTable.has(o.pid) ? 'alive' : 'dead'
 
 export function ownerProbeScenarios(options: { quick?: boolean } = {}): OwnerProbeScenario[] {
   const cases: ProbeCase[] = ['other-pid-namespace', 'colliding-host-name', 'dead-pid-gone', 'dead-pid-reused'];
-  const shapes = options.quick ? [{ dests: 1, messages: 1 }] : [{ dests: 1, messages: 1 }, { dests: 2, messages: 2 }];
+  const shapes = options.quick
+    ? [{ dests: 1, messages: 1 }]
+    : [
+        { dests: 1, messages: 1 },
+        { dests: 2, messages: 2 },
+      ];
   return cases.flatMap((c) => shapes.map((shape) => ({ probe: 'rule' as const, case: c, ...shape })));
 }
 
-export async function runOwnerProbes(s: OwnerProbeScenario, onViolation: (v: FamilyViolation) => void = () => undefined): Promise<FamilyResult> {
+export async function runOwnerProbes(
+  s: OwnerProbeScenario,
+  onViolation: (v: FamilyViolation) => void = () => undefined,
+): Promise<FamilyResult> {
   const name = ownerProbeName(s);
   const messages = messagesOf({ messages: s.messages, transform: false });
   const start = await setUpMachine('posix', s.dests, messages);
   const sim = cloneMachine(start);
   const sp = spoolsOn(sim, 'posix', s.dests);
   const trace: string[] = [];
-  await fanOut({ source: sp.source, destinations: sp.dests.map((spool) => ({ spool })), recoverFirst: false, ownerProbe: async () => 'dead' });
+  await fanOut({
+    source: sp.source,
+    destinations: sp.dests.map((spool) => ({ spool })),
+    recoverFirst: false,
+    ownerProbe: async () => 'dead',
+  });
   trace.push(`delivered: ${listing(sim, s.dests)}`);
   const c1 = consumerOne(s.case);
   const dead = s.case.startsWith('dead');
@@ -131,12 +155,31 @@ export async function runOwnerProbes(s: OwnerProbeScenario, onViolation: (v: Fam
     await consumePass(dest, async (m) => took(d, m.id, 'C2'), { who: consumerName(C2) });
   }
   trace.push(`end: ${listing(sim, s.dests)}`);
-  const wrong = messages.flatMap((m) => sp.dests.map((_, d) => [d, counts.get(`${d}:${m.id}`) ?? 0] as const).filter(([, n]) => n !== 1).map(([d, n]) => `${m.id} consumed ${n} times from /D${d}`));
-  const leftovers = sp.dests.flatMap((_, d) => sim.list(`/D${d}`).filter((n) => n !== '.fanout-spool').map((n) => `/D${d}/${n}`));
-  const bad = wrong.length ? `duplicate or loss: ${wrong.join(', ')}` : leftovers.length ? `left behind: ${leftovers.join(' ')}` : undefined;
+  const wrong = messages.flatMap((m) =>
+    sp.dests
+      .map((_, d) => [d, counts.get(`${d}:${m.id}`) ?? 0] as const)
+      .filter(([, n]) => n !== 1)
+      .map(([d, n]) => `${m.id} consumed ${n} times from /D${d}`),
+  );
+  const leftovers = sp.dests.flatMap((_, d) =>
+    sim
+      .list(`/D${d}`)
+      .filter((n) => n !== '.fanout-spool')
+      .map((n) => `/D${d}/${n}`),
+  );
+  const bad = wrong.length
+    ? `duplicate or loss: ${wrong.join(', ')}`
+    : leftovers.length
+      ? `left behind: ${leftovers.join(' ')}`
+      : undefined;
   const violations: FamilyViolation[] = [];
   if (bad) {
-    const v: FamilyViolation = { scenario: name, invariant: bad, setting: `C1 ${JSON.stringify(c1)}; C2 ${JSON.stringify(C2)}`, trace };
+    const v: FamilyViolation = {
+      scenario: name,
+      invariant: bad,
+      setting: `C1 ${JSON.stringify(c1)}; C2 ${JSON.stringify(C2)}`,
+      trace,
+    };
     violations.push(v);
     onViolation(v);
   }

@@ -16,7 +16,11 @@ import { runPausedOwner } from './paused-owner.js';
 const quick = pausedOwnerScenarios({ quick: true });
 
 describe('an owner paused past its lease', () => {
-  it.each(quick.filter((s) => s.protocol === 'staged').map((s) => [`${s.protocol} msgs=${s.messages} batch=${s.batch} stall ${s.stall}`, s] as const))('loses and duplicates nothing (%s)', async (_name, s) => {
+  it.each(
+    quick
+      .filter((s) => s.protocol === 'staged')
+      .map((s) => [`${s.protocol} msgs=${s.messages} batch=${s.batch} stall ${s.stall}`, s] as const),
+  )('loses and duplicates nothing (%s)', async (_name, s) => {
     const r = await runPausedOwner(s);
     expect(r.name).toContain('paused-owner');
     expect(r.runs).toBeGreaterThan(0);

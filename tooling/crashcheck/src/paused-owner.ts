@@ -19,11 +19,30 @@
  * No crash here: every run is one schedule ending in one state, which is what
  * `states` counts (as the interleaving mode counts its end states).
  */
-import { fanOut, type FanOutOptions, type OwnerInfo, overrideBackend, type ProtocolName, recover, type RecoverOptions, type SpoolBackend } from '@fanout/core';
+import {
+  fanOut,
+  type FanOutOptions,
+  type OwnerInfo,
+  overrideBackend,
+  type ProtocolName,
+  recover,
+  type RecoverOptions,
+  type SpoolBackend,
+} from '@fanout/core';
 import { type Op } from '@fanout/core/internal';
 import { encodeOwnerTag } from '@fanout/core/internal';
 import type { CrashSimulator } from '@fanout/fs-memory';
-import { allDead, checkDrained, consumerPass, type FamilyResult, type FamilyViolation, listing, nobodyKnows, opLine, Tally } from './family.js';
+import {
+  allDead,
+  checkDrained,
+  consumerPass,
+  type FamilyResult,
+  type FamilyViolation,
+  listing,
+  nobodyKnows,
+  opLine,
+  Tally,
+} from './family.js';
 import { messagesOf, simTempName, simTx } from './scenario.js';
 import { type BackendKind, cloneMachine, setUpMachine, type Spools, spoolsOn } from './world.js';
 
@@ -61,7 +80,11 @@ const W1: OwnerInfo = { host: 'host-a', bootId: '', pidNamespace: '', pid: 1111,
 const W2: OwnerInfo = { host: 'host-b', bootId: '', pidNamespace: '', pid: 2222, startTime: '' };
 
 export function pausedOwnerName(s: PausedOwnerScenario): string {
-  return `paused-owner ${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} batch=${s.batch} stall ${s.stall === 'between' ? 'between operations' : 'inside an operation'}${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}${s.dropFence ? ' drop-fence' : ''}`;
+  return (
+    `paused-owner ${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} batch=${s.batch} ` +
+    `stall ${s.stall === 'between' ? 'between operations' : 'inside an operation'}` +
+    `${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}${s.dropFence ? ' drop-fence' : ''}`
+  );
 }
 
 /** A gate W1 waits at: `reached` resolves once W1 stopped there, `open()` lets it go on. */
@@ -90,7 +113,13 @@ class Gate {
  * name is counted; call k is performed, and then W1 waits at the gate before
  * it sees the outcome; later calls wait before they start.
  */
-function stallingInside(b: SpoolBackend, at: number, counter: { calls: number }, gate: Gate, trace: string[]): SpoolBackend {
+function stallingInside(
+  b: SpoolBackend,
+  at: number,
+  counter: { calls: number },
+  gate: Gate,
+  trace: string[],
+): SpoolBackend {
   const stall = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
     const i = counter.calls++;
     if (i > at) await gate.wait();
@@ -101,7 +130,10 @@ function stallingInside(b: SpoolBackend, at: number, counter: { calls: number },
       outcome = { ok: false, error };
     }
     if (i === at) {
-      trace.push(`W1: ${what} in ${b.location} took effect (${outcome.ok ? 'succeeded' : 'failed'}); W1 stalls before it sees the result`);
+      trace.push(
+        `W1: ${what} in ${b.location} took effect (${outcome.ok ? 'succeeded' : 'failed'}); ` +
+          `W1 stalls before it sees the result`,
+      );
       gate.reach();
       await gate.wait();
     }
@@ -109,7 +141,8 @@ function stallingInside(b: SpoolBackend, at: number, counter: { calls: number },
     return outcome.value;
   };
   return overrideBackend(b, {
-    createExclusive: (name, content, options) => stall(`create ${name}`, () => b.createExclusive(name, content, options)),
+    createExclusive: (name, content, options) =>
+      stall(`create ${name}`, () => b.createExclusive(name, content, options)),
     publish: (from, to) => stall(`publish ${from} -> ${to}`, () => b.publish(from, to)),
     rename: (from, to) => stall(`rename ${from} -> ${to}`, () => b.rename(from, to)),
     remove: (name) => stall(`remove ${name}`, () => b.remove(name)),
@@ -125,7 +158,11 @@ function fenced<T extends object>(options: T, dropFence: boolean | undefined): T
 }
 
 /** Run one scenario of the family, stopping after `maxViolations` violations. */
-export async function runPausedOwner(s: PausedOwnerScenario, onViolation: (v: FamilyViolation) => void = () => undefined, maxViolations = 1): Promise<FamilyResult> {
+export async function runPausedOwner(
+  s: PausedOwnerScenario,
+  onViolation: (v: FamilyViolation) => void = () => undefined,
+  maxViolations = 1,
+): Promise<FamilyResult> {
   const name = pausedOwnerName(s);
   const messages = messagesOf({ messages: s.messages, transform: false });
   const start = await setUpMachine(s.backend, s.dests, messages);
@@ -134,9 +171,21 @@ export async function runPausedOwner(s: PausedOwnerScenario, onViolation: (v: Fa
   let recoveries = 0;
 
   /** W1's fan-out on `sim`, paused at point `at` (never if Infinity); counts its pause points in `counter`. */
-  const w1 = (sim: CrashSimulator, at: number, gate: Gate, counter: { calls: number }, trace: string[], now: () => number) => {
+  const w1 = (
+    sim: CrashSimulator,
+    at: number,
+    gate: Gate,
+    counter: { calls: number },
+    trace: string[],
+    now: () => number,
+  ) => {
     const inside = s.stall === 'inside';
-    const sp = spoolsOn(sim, s.backend, s.dests, inside ? (b) => stallingInside(b, at, counter, gate, trace) : undefined);
+    const sp = spoolsOn(
+      sim,
+      s.backend,
+      s.dests,
+      inside ? (b) => stallingInside(b, at, counter, gate, trace) : undefined,
+    );
     let txs = 0;
     let temps = 0;
     const options: FanOutOptions = {
@@ -181,12 +230,23 @@ export async function runPausedOwner(s: PausedOwnerScenario, onViolation: (v: Fa
 
   const others = (sim: CrashSimulator, trace: string[], now: () => number, who: Others, t: Tally) => {
     const sp: Spools = spoolsOn(sim, s.backend, s.dests);
-    const traced = (actor: string) => ({ beforeOp: (op: Op) => void (op.type !== 'all' && trace.push(opLine(actor, op))) });
+    const traced = (actor: string) => ({
+      beforeOp: (op: Op) => void (op.type !== 'all' && trace.push(opLine(actor, op))),
+    });
     return (async () => {
-      const rec: RecoverOptions = { spool: sp.source, open: sp.open, ownerProbe: nobodyKnows, now, hooks: traced('recoverer') };
+      const rec: RecoverOptions = {
+        spool: sp.source,
+        open: sp.open,
+        ownerProbe: nobodyKnows,
+        now,
+        hooks: traced('recoverer'),
+      };
       const summary = await recover(fenced(rec, s.dropFence));
       recoveries++;
-      trace.push(`recoverer: rolled back ${summary.rolledBack}, rolled forward ${summary.rolledForward}, in flight ${summary.inFlight}`);
+      trace.push(
+        `recoverer: rolled back ${summary.rolledBack}, ` +
+          `rolled forward ${summary.rolledForward}, in flight ${summary.inFlight}`,
+      );
       if (who === 'recoverer') return;
       let txs = 0;
       let temps = 0;
@@ -205,8 +265,11 @@ export async function runPausedOwner(s: PausedOwnerScenario, onViolation: (v: Fa
       };
       const r = await fanOut(fenced(w2, s.dropFence));
       recoveries++;
-      trace.push(`W2: committed ${r.committed}${r.failed.map((f) => `; ${f.id} failed: ${f.error.oneLine()}`).join('')}`);
-      if (who === 'recoverer+W2+consumer') await consumerPass(sim, sp.dests, messages, t, { release: true, label: 'consumer (while W1 is paused)' });
+      trace.push(
+        `W2: committed ${r.committed}${r.failed.map((f) => `; ${f.id} failed: ${f.error.oneLine()}`).join('')}`,
+      );
+      if (who === 'recoverer+W2+consumer')
+        await consumerPass(sim, sp.dests, messages, t, { release: true, label: 'consumer (while W1 is paused)' });
     })();
   };
 
@@ -221,27 +284,46 @@ export async function runPausedOwner(s: PausedOwnerScenario, onViolation: (v: Fa
         const ownerNow = () => BASE_MS + elapsed;
         const otherNow = () => BASE_MS + elapsed + skew;
         const gate = new Gate();
-        const setting = `W1 paused at ${s.stall === 'between' ? 'operation' : 'backend call'} ${at} of ${points}; ${who} ran meanwhile${skew ? `, their clock ${skew} ms ahead of W1's` : ''}`;
+        const setting =
+          `W1 paused at ${s.stall === 'between' ? 'operation' : 'backend call'} ${at} of ${points}; ${who} ran ` +
+          `meanwhile${skew ? `, their clock ${skew} ms ahead of W1's` : ''}`;
         let bad: string | undefined;
         try {
           const run = w1(sim, at, gate, { calls: 0 }, trace, ownerNow).then(
-            (r) => trace.push(`W1: committed ${r.committed}${r.failed.map((f) => `; ${f.id} failed: ${f.error.oneLine()}`).join('')}`),
+            (r) =>
+              trace.push(
+                `W1: committed ${r.committed}${r.failed.map((f) => `; ${f.id} failed: ${f.error.oneLine()}`).join('')}`,
+              ),
             (err: unknown) => trace.push(`W1 failed: ${err instanceof Error ? err.message : String(err)}`),
           );
           const paused = await Promise.race([gate.reached.then(() => true), run.then(() => false)]);
           if (!paused) throw new Error(`W1 finished before its pause point ${at}`);
           // Past W1's lease on the others' clock (the protocol's worst case), W1's clock behind by the skew.
           elapsed = PAUSED_LEASE_MS + 1 - skew;
-          trace.push(`clock: ${elapsed} ms pass on W1's clock; the others' clock reads ${elapsed + skew} ms after W1 began (lease ${PAUSED_LEASE_MS} ms)`);
+          trace.push(
+            `clock: ${elapsed} ms pass on W1's clock; the others' clock ` +
+              `reads ${elapsed + skew} ms after W1 began (lease ${PAUSED_LEASE_MS} ms)`,
+          );
           await others(sim, trace, otherNow, who, t);
           trace.push(`W1 resumes; ${listing(sim, s.dests)}`);
           gate.open();
           await run;
           // Everyone is gone now: a last recovery, the fan-out of whatever is left, and a consumer drains it all.
           const sp = spoolsOn(sim, s.backend, s.dests);
-          await recover({ spool: sp.source, open: sp.open, ownerProbe: allDead, hooks: { beforeOp: (op) => void (op.type !== 'all' && trace.push(opLine('final recovery', op))) } });
+          await recover({
+            spool: sp.source,
+            open: sp.open,
+            ownerProbe: allDead,
+            hooks: { beforeOp: (op) => void (op.type !== 'all' && trace.push(opLine('final recovery', op))) },
+          });
           recoveries++;
-          const r = await fanOut({ source: sp.source, destinations: sp.dests.map((spool) => ({ spool })), protocol: s.protocol, ownerProbe: allDead, hooks: { beforeOp: (op) => void (op.type !== 'all' && trace.push(opLine('final fan-out', op))) } });
+          const r = await fanOut({
+            source: sp.source,
+            destinations: sp.dests.map((spool) => ({ spool })),
+            protocol: s.protocol,
+            ownerProbe: allDead,
+            hooks: { beforeOp: (op) => void (op.type !== 'all' && trace.push(opLine('final fan-out', op))) },
+          });
           recoveries++;
           for (const f of r.failed) trace.push(`final fan-out: ${f.id} failed: ${f.error.oneLine()}`);
           await consumerPass(sim, sp.dests, messages, t, { release: true, label: 'consumer (drain)' });

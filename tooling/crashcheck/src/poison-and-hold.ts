@@ -61,13 +61,19 @@ import {
   type SpoolBackend,
   type TransformFactory,
 } from '@fanout/core';
-import {
-  type ExecutorHooks,
-  type Op,
-  type StepName,
-} from '@fanout/core/internal';
+import { type ExecutorHooks, type Op, type StepName } from '@fanout/core/internal';
 import type { CrashSimulator } from '@fanout/fs-memory';
-import { allDead, consumerProbe, CRASHING_CONSUMER_PID, type FamilyResult, type FamilyViolation, listing, LIVE_CONSUMER_PID, opLine, Sweep } from './family.js';
+import {
+  allDead,
+  consumerProbe,
+  CRASHING_CONSUMER_PID,
+  type FamilyResult,
+  type FamilyViolation,
+  listing,
+  LIVE_CONSUMER_PID,
+  opLine,
+  Sweep,
+} from './family.js';
 import { simTempName, simTx } from './scenario.js';
 import { type BackendKind, cloneMachine, destPath, setUpMachine, SOURCE, type Spools, spoolsOn } from './world.js';
 
@@ -92,14 +98,17 @@ export const POISON_MAX_ATTEMPTS = 2;
 const IDENTITY = '.fanout-spool';
 
 export function poisonName(s: PoisonScenario): string {
-  return `poison-and-hold ${s.protocol} ${s.backend} dests=${s.dests} ${s.workload}${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}${s.dropSync ? ' drop-sync=Q' : ''}${s.dropOrder ? ' drop-order' : ''}`;
+  return (
+    `poison-and-hold ${s.protocol} ${s.backend} dests=${s.dests} ${s.workload}` +
+    `${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}` +
+    `${s.dropSync ? ' drop-sync=Q' : ''}${s.dropOrder ? ' drop-order' : ''}`
+  );
 }
 
 const content = (id: string) => Buffer.from(`message ${id} of the poison checker\n`);
 
 /** M0's transform throws, always, on the last destination: the message's own failure (ETRANSFORM). */
-const poisonM0: TransformFactory = ({ id }) =>
-  id === 'M0' ? failing() : undefined;
+const poisonM0: TransformFactory = ({ id }) => (id === 'M0' ? failing() : undefined);
 /** Run 1 of the poison script: M2 fails too, once (it is delivered by run 2, its count removed with its commit). */
 const poisonM0M2: TransformFactory = ({ id }) => (id === 'M0' || id === 'M2' ? failing() : undefined);
 function failing(): Transform {
@@ -152,7 +161,8 @@ function actorOn(sim: CrashSimulator, s: PoisonScenario, trace: string[], counte
       if (op.type !== 'all') trace.push(opLine(actor, op));
     },
   };
-  const wrap = (b: SpoolBackend): SpoolBackend => (s.dropSync ? overrideBackend(b, { syncDir: async () => (step === 'Q' ? undefined : b.syncDir()) }) : b);
+  const wrap = (b: SpoolBackend): SpoolBackend =>
+    s.dropSync ? overrideBackend(b, { syncDir: async () => (step === 'Q' ? undefined : b.syncDir()) }) : b;
   const sp = spoolsOn(sim, s.backend, s.dests, wrap);
   return {
     sp,
@@ -165,7 +175,9 @@ function actorOn(sim: CrashSimulator, s: PoisonScenario, trace: string[], counte
     run: (poison: boolean, extraHooks?: ExecutorHooks, transform: TransformFactory = poisonM0) =>
       fanOut({
         source: sp.source,
-        destinations: sp.dests.map((spool, d) => (poison && d === sp.dests.length - 1 ? { spool, transform } : { spool })),
+        destinations: sp.dests.map((spool, d) =>
+          poison && d === sp.dests.length - 1 ? { spool, transform } : { spool },
+        ),
         protocol: s.protocol,
         batchSize: 2,
         recoverFirst: false,
@@ -179,7 +191,13 @@ function actorOn(sim: CrashSimulator, s: PoisonScenario, trace: string[], counte
 }
 
 /** A consumer pass over every destination, logging hand-outs against the machine's operation count. */
-async function consumeAll(sim: CrashSimulator, sp: Spools, log: HandOut[], pid: number, trace: string[]): Promise<void> {
+async function consumeAll(
+  sim: CrashSimulator,
+  sp: Spools,
+  log: HandOut[],
+  pid: number,
+  trace: string[],
+): Promise<void> {
   const who = consumerName({ ...processOwner(), pid });
   for (const [d, spool] of sp.dests.entries()) {
     const handler = async (m: ClaimedMessage) => {
@@ -200,7 +218,11 @@ async function consumeAll(sim: CrashSimulator, sp: Spools, log: HandOut[], pid: 
 type Command = 'hold' | 'release' | 'delete';
 
 /** Run one scenario of the family, stopping after `maxViolations` violations. */
-export async function runPoisonAndHold(s: PoisonScenario, onViolation: (v: FamilyViolation) => void = () => undefined, maxViolations = 1): Promise<FamilyResult> {
+export async function runPoisonAndHold(
+  s: PoisonScenario,
+  onViolation: (v: FamilyViolation) => void = () => undefined,
+  maxViolations = 1,
+): Promise<FamilyResult> {
   const name = poisonName(s);
   // M2 only in the poison script: it fails once, then is delivered with its count.
   const ids = s.workload === 'poison' ? ['M0', 'M1', 'M2'] : ['M0', 'M1'];
@@ -213,32 +235,89 @@ export async function runPoisonAndHold(s: PoisonScenario, onViolation: (v: Famil
   const report = sweep.report.bind(sweep);
 
   const command = (a: ReturnType<typeof actorOn>, c: Command, hooks: ExecutorHooks) =>
-    c === 'hold' ? holdMessage(a.sp.source, 'M0', { hooks }) : c === 'release' ? releaseMessage(a.sp.source, 'M0', { hooks, ...(s.dropOrder ? { dropOrder: true } : {}) }) : deleteMessage(a.sp.source, 'M0', { hooks });
+    c === 'hold'
+      ? holdMessage(a.sp.source, 'M0', { hooks })
+      : c === 'release'
+        ? releaseMessage(a.sp.source, 'M0', { hooks, ...(s.dropOrder ? { dropOrder: true } : {}) })
+        : deleteMessage(a.sp.source, 'M0', { hooks });
 
   /**
    * After a reboot: recovery, the invariants of what returned before the
    * crash, then release whatever is held, finish an interrupted delete, fan
    * out cleanly, drain with a live consumer, and check exactly-once.
    */
-  const afterCrash = async (m: CrashSimulator, setting: string, trace: string[], promised: { command?: Command; deleteBegun: boolean; deleted: boolean; consumed: readonly HandOut[]; poisoned: boolean }) => {
+  const afterCrash = async (
+    m: CrashSimulator,
+    setting: string,
+    trace: string[],
+    promised: {
+      command?: Command;
+      deleteBegun: boolean;
+      deleted: boolean;
+      consumed: readonly HandOut[];
+      poisoned: boolean;
+    },
+  ) => {
     sweep.runs++;
     const a = actorOn(m, { ...s, dropSync: false, dropOrder: false }, trace, { tx: 100, temp: 100 });
-    const r = await recover({ spool: a.sp.source, open: a.sp.open, ownerProbe: allDead, maxAttempts: POISON_MAX_ATTEMPTS, hooks: a.as('recovery') });
+    const r = await recover({
+      spool: a.sp.source,
+      open: a.sp.open,
+      ownerProbe: allDead,
+      maxAttempts: POISON_MAX_ATTEMPTS,
+      hooks: a.as('recovery'),
+    });
     sweep.recoveries++;
     for (const e of r.refused) trace.push(`recovery refused: ${e.oneLine()}`);
     const source = m.list(SOURCE);
     trace.push(`after recovery: ${listing(m, s.dests)}`);
-    if (promised.poisoned && namesOf(m, s.dests, 'M0').some((n) => !n.startsWith(SOURCE))) report(setting, `poison message M0 reached a destination: ${namesOf(m, s.dests, 'M0').join(' ')}`, trace);
-    if (source.includes('sM0') && countOnDisk(m, 'M0') >= POISON_MAX_ATTEMPTS) report(setting, `M0 waits as sM0 with ${countOnDisk(m, 'M0')} counted failures (limit ${POISON_MAX_ATTEMPTS}): its next failure holds it without a full set of attempts`, trace);
-    if (promised.command === 'hold' && !source.includes('hM0.s')) report(setting, `hold M0 returned, but after the crash M0 is not held: ${namesOf(m, s.dests, 'M0').join(' ') || 'nowhere'}`, trace);
-    if (promised.command === 'release' && (!source.includes('sM0') || countOnDisk(m, 'M0') > 0)) report(setting, `release M0 returned, but after the crash M0 is ${namesOf(m, s.dests, 'M0').join(' ') || 'nowhere'} with ${countOnDisk(m, 'M0')} counted failures`, trace);
-    if (promised.deleted && namesOf(m, s.dests, 'M0').length > 0) report(setting, `delete M0 returned, but after the crash it is back: ${namesOf(m, s.dests, 'M0').join(' ')}`, trace);
-    if (!promised.deleteBegun && namesOf(m, s.dests, 'M0').length === 0) report(setting, 'lost: M0 is nowhere although nobody deleted it', trace);
+    if (promised.poisoned && namesOf(m, s.dests, 'M0').some((n) => !n.startsWith(SOURCE)))
+      report(setting, `poison message M0 reached a destination: ${namesOf(m, s.dests, 'M0').join(' ')}`, trace);
+    if (source.includes('sM0') && countOnDisk(m, 'M0') >= POISON_MAX_ATTEMPTS)
+      report(
+        setting,
+        `M0 waits as sM0 with ${countOnDisk(m, 'M0')} counted failures (limit ${POISON_MAX_ATTEMPTS}): ` +
+          `its next failure holds it without a full set of attempts`,
+        trace,
+      );
+    if (promised.command === 'hold' && !source.includes('hM0.s'))
+      report(
+        setting,
+        `hold M0 returned, but after the crash M0 is not held: ${namesOf(m, s.dests, 'M0').join(' ') || 'nowhere'}`,
+        trace,
+      );
+    if (promised.command === 'release' && (!source.includes('sM0') || countOnDisk(m, 'M0') > 0))
+      report(
+        setting,
+        `release M0 returned, but after the crash M0 ` +
+          `is ${namesOf(m, s.dests, 'M0').join(' ') || 'nowhere'} with ${countOnDisk(m, 'M0')} counted failures`,
+        trace,
+      );
+    if (promised.deleted && namesOf(m, s.dests, 'M0').length > 0)
+      report(
+        setting,
+        `delete M0 returned, but after the crash it is back: ${namesOf(m, s.dests, 'M0').join(' ')}`,
+        trace,
+      );
+    if (!promised.deleteBegun && namesOf(m, s.dests, 'M0').length === 0)
+      report(setting, 'lost: M0 is nowhere although nobody deleted it', trace);
 
     // The way back to a clean state: finish a delete, release what is held, fan out, drain.
-    if (source.includes('zM0')) await deleteMessage(a.sp.source, 'M0', { hooks: a.as('delete (again)') }).catch((e: unknown) => trace.push(`delete again: ${String(e)}`));
-    for (const id of ids) if (m.list(SOURCE).includes(`h${id}.s`)) await releaseMessage(a.sp.source, id, { hooks: a.as('release (final)') });
-    const f = await fanOut({ source: a.sp.source, destinations: a.sp.dests.map((spool) => ({ spool })), protocol: s.protocol, ownerProbe: allDead, maxAttempts: POISON_MAX_ATTEMPTS, hooks: a.as('fan-out (final)') });
+    if (source.includes('zM0'))
+      await deleteMessage(a.sp.source, 'M0', { hooks: a.as('delete (again)') }).catch((e: unknown) =>
+        trace.push(`delete again: ${String(e)}`),
+      );
+    for (const id of ids)
+      if (m.list(SOURCE).includes(`h${id}.s`))
+        await releaseMessage(a.sp.source, id, { hooks: a.as('release (final)') });
+    const f = await fanOut({
+      source: a.sp.source,
+      destinations: a.sp.dests.map((spool) => ({ spool })),
+      protocol: s.protocol,
+      ownerProbe: allDead,
+      maxAttempts: POISON_MAX_ATTEMPTS,
+      hooks: a.as('fan-out (final)'),
+    });
     sweep.recoveries++;
     for (const x of f.failed) trace.push(`final fan-out: ${x.id} failed: ${x.error.oneLine()}`);
     const log: HandOut[] = [];
@@ -267,19 +346,37 @@ export async function runPoisonAndHold(s: PoisonScenario, onViolation: (v: Famil
   };
 
   const poisonWorkload = async () => {
-    type Step = { name: string; run: (a: ReturnType<typeof actorOn>, sim: CrashSimulator, log: HandOut[], trace: string[]) => Promise<unknown>; command?: Command; then?: (sim: CrashSimulator) => string | undefined };
+    type Step = {
+      name: string;
+      run: (a: ReturnType<typeof actorOn>, sim: CrashSimulator, log: HandOut[], trace: string[]) => Promise<unknown>;
+      command?: Command;
+      then?: (sim: CrashSimulator) => string | undefined;
+    };
     const m0Is = (expected: string, count: number) => (sim: CrashSimulator) => {
       const got = namesOf(sim, s.dests, 'M0').join(' ');
-      return got === `${SOURCE}/${expected}` && countOnDisk(sim, 'M0') === count ? undefined : `M0 should be ${expected} with ${count} counted failures, is ${got || 'nowhere'} with ${countOnDisk(sim, 'M0')}`;
+      return got === `${SOURCE}/${expected}` && countOnDisk(sim, 'M0') === count
+        ? undefined
+        : `M0 should be ${expected} with ${count} counted failures, ` +
+            `is ${got || 'nowhere'} with ${countOnDisk(sim, 'M0')}`;
     };
     const steps: Step[] = [
       { name: 'run 1', run: (a) => a.run(true, a.as('run 1'), poisonM0M2), then: m0Is('sM0', 1) },
       { name: 'consumer', run: (a, sim, log, trace) => consumeAll(sim, a.sp, log, CRASHING_CONSUMER_PID, trace) },
       { name: 'run 2', run: (a) => a.run(true, a.as('run 2')), then: m0Is('hM0.s', 2) },
       { name: 'run 3', run: (a) => a.run(true, a.as('run 3')), then: m0Is('hM0.s', 2) },
-      { name: 'release M0', command: 'release', run: (a) => command(a, 'release', a.as('release M0')), then: m0Is('sM0', 0) },
+      {
+        name: 'release M0',
+        command: 'release',
+        run: (a) => command(a, 'release', a.as('release M0')),
+        then: m0Is('sM0', 0),
+      },
       { name: 'hold M0', command: 'hold', run: (a) => command(a, 'hold', a.as('hold M0')), then: m0Is('hM0.s', 0) },
-      { name: 'release M0', command: 'release', run: (a) => command(a, 'release', a.as('release M0')), then: m0Is('sM0', 0) },
+      {
+        name: 'release M0',
+        command: 'release',
+        run: (a) => command(a, 'release', a.as('release M0')),
+        then: m0Is('sM0', 0),
+      },
       { name: 'run 4', run: (a) => a.run(true, a.as('run 4')), then: m0Is('sM0', 1) },
       { name: 'delete M0', command: 'delete', run: (a) => command(a, 'delete', a.as('delete M0')) },
     ];
@@ -296,7 +393,8 @@ export async function runPoisonAndHold(s: PoisonScenario, onViolation: (v: Famil
       const wrong = step.then?.(sim);
       if (wrong !== undefined) report(`no crash, after "${step.name}"`, wrong, trace);
     }
-    if (countOnDisk(sim, 'M0') !== 0 || namesOf(sim, s.dests, 'M0').length > 0) report('no crash', `the script did not delete M0: ${namesOf(sim, s.dests, 'M0').join(' ')}`, trace);
+    if (countOnDisk(sim, 'M0') !== 0 || namesOf(sim, s.dests, 'M0').length > 0)
+      report('no crash', `the script did not delete M0: ${namesOf(sim, s.dests, 'M0').join(' ')}`, trace);
     const total = sim.opCount;
     for (let k = 0; k <= total; k += s.stride ?? 1) {
       const returned = spans.map((sp, i) => ({ ...sp, i })).filter((sp) => sp.to <= k);
@@ -307,14 +405,26 @@ export async function runPoisonAndHold(s: PoisonScenario, onViolation: (v: Famil
       const deleted = spans[8]!.to <= k;
       for (const state of sim.crashStates({ after: k, maxStates: s.maxStates })) {
         sweep.states++;
-        const t = [...sim.describeOps(0, k).map((l) => `op: ${l}`), `machine crashes after ${k} operations; not durable: ${state.lost.join('; ') || 'nothing'}`, `after reboot: ${listing(state.sim, s.dests)}`];
-        await afterCrash(state.sim, `script crashed after ${k} operations (${last ? `"${steps[last.i]!.name}" had returned` : 'nothing had returned'})`, t, {
-          ...(cmd ? { command: cmd } : {}),
-          deleteBegun,
-          deleted,
-          consumed: log.filter((h) => h.at <= k).map((h) => ({ ...h, ...(h.acked !== undefined && h.acked <= k ? {} : { acked: undefined }) })),
-          poisoned: true,
-        });
+        const t = [
+          ...sim.describeOps(0, k).map((l) => `op: ${l}`),
+          `machine crashes after ${k} operations; not durable: ${state.lost.join('; ') || 'nothing'}`,
+          `after reboot: ${listing(state.sim, s.dests)}`,
+        ];
+        await afterCrash(
+          state.sim,
+          `script crashed after ${k} operations ` +
+            `(${last ? `"${steps[last.i]!.name}" had returned` : 'nothing had returned'})`,
+          t,
+          {
+            ...(cmd ? { command: cmd } : {}),
+            deleteBegun,
+            deleted,
+            consumed: log
+              .filter((h) => h.at <= k)
+              .map((h) => ({ ...h, ...(h.acked !== undefined && h.acked <= k ? {} : { acked: undefined }) })),
+            poisoned: true,
+          },
+        );
       }
     }
   };
@@ -361,16 +471,24 @@ export async function runPoisonAndHold(s: PoisonScenario, onViolation: (v: Famil
       sweep.states++;
       const where = namesOf(sim, s.dests, 'M0');
       const ok = result === 'held' || result === 'deleted' || result === 'released' || result === 'already-held';
-      if (!ok && result !== 'EINFLIGHT' && result !== 'ENOENT' && !(c === 'release' && result === 'EUSAGE')) report(setting, `unexpected answer ${result}`, trace);
-      if (result === 'held' && !where.includes(`${SOURCE}/hM0.s`)) report(setting, `hold answered held, but M0 is ${where.join(' ')}`, trace);
-      if (result === 'deleted' && where.length > 0) report(setting, `delete answered deleted, but M0 is ${where.join(' ')}`, trace);
+      if (!ok && result !== 'EINFLIGHT' && result !== 'ENOENT' && !(c === 'release' && result === 'EUSAGE'))
+        report(setting, `unexpected answer ${result}`, trace);
+      if (result === 'held' && !where.includes(`${SOURCE}/hM0.s`))
+        report(setting, `hold answered held, but M0 is ${where.join(' ')}`, trace);
+      if (result === 'deleted' && where.length > 0)
+        report(setting, `delete answered deleted, but M0 is ${where.join(' ')}`, trace);
       const total = sim.opCount;
       for (let k = Math.max(0, span.from); k <= total; k += s.stride ?? 1) {
         for (const state of sim.crashStates({ after: k, maxStates: s.maxStates })) {
           sweep.states++;
-          const t = [...trace, `machine crashes after ${k} operations; not durable: ${state.lost.join('; ') || 'nothing'}`, `after reboot: ${listing(state.sim, s.dests)}`];
+          const t = [
+            ...trace,
+            `machine crashes after ${k} operations; not durable: ${state.lost.join('; ') || 'nothing'}`,
+            `after reboot: ${listing(state.sim, s.dests)}`,
+          ];
           const returned = span.to <= k;
-          // A hold that returned must survive (no worker takes a held message); a release promises nothing the worker may not change.
+          // A hold that returned must survive (no worker takes a held message); a release promises nothing the worker
+          // may not change.
           const promisedCommand = returned && result === 'held' ? ('hold' as const) : undefined;
           await afterCrash(state.sim, `${setting}; the machine crashes after ${k} operations`, t, {
             ...(promisedCommand ? { command: promisedCommand } : {}),
@@ -423,10 +541,22 @@ export async function runPoisonAndHold(s: PoisonScenario, onViolation: (v: Famil
     };
     const d0 = () => sim.list(destPath(0)).filter((n) => n !== IDENTITY);
     const steps: { name: string; run: () => Promise<unknown>; then?: () => string | undefined }[] = [
-      { name: 'consume 1', run: () => pass('consume 1', true), then: () => (d0().includes('dM0') ? undefined : `M0 should wait in /D0, /D0 is ${d0().join(' ')}`) },
-      { name: 'consume 2', run: () => pass('consume 2', true), then: () => (d0().includes('hM0.d') ? undefined : `M0 should be held in /D0, /D0 is ${d0().join(' ')}`) },
+      {
+        name: 'consume 1',
+        run: () => pass('consume 1', true),
+        then: () => (d0().includes('dM0') ? undefined : `M0 should wait in /D0, /D0 is ${d0().join(' ')}`),
+      },
+      {
+        name: 'consume 2',
+        run: () => pass('consume 2', true),
+        then: () => (d0().includes('hM0.d') ? undefined : `M0 should be held in /D0, /D0 is ${d0().join(' ')}`),
+      },
       { name: 'consume 3', run: () => pass('consume 3', true) },
-      { name: 'release M0 in /D0', run: () => releaseMessage(a.sp.dests[0]!, 'M0', { hooks: a.as('release M0 in /D0') }), then: () => (d0().join(' ') === 'dM0' ? undefined : `/D0 should hold only dM0, is ${d0().join(' ')}`) },
+      {
+        name: 'release M0 in /D0',
+        run: () => releaseMessage(a.sp.dests[0]!, 'M0', { hooks: a.as('release M0 in /D0') }),
+        then: () => (d0().join(' ') === 'dM0' ? undefined : `/D0 should hold only dM0, is ${d0().join(' ')}`),
+      },
       { name: 'consume 4', run: () => pass('consume 4', false) },
     ];
     const spans: { from: number; to: number }[] = [];
@@ -445,14 +575,24 @@ export async function runPoisonAndHold(s: PoisonScenario, onViolation: (v: Famil
         sweep.states++;
         sweep.runs++;
         const m = state.sim;
-        const t = [...sim.describeOps(0, k).map((l) => `op: ${l}`), `machine crashes after ${k} operations; not durable: ${state.lost.join('; ') || 'nothing'}`, `after reboot: ${listing(m, s.dests)}`];
-        const setting = `consumers crashed after ${k} operations (${last !== undefined ? `"${steps[last]!.name}" had returned` : 'nothing had returned'})`;
+        const t = [
+          ...sim.describeOps(0, k).map((l) => `op: ${l}`),
+          `machine crashes after ${k} operations; not durable: ${state.lost.join('; ') || 'nothing'}`,
+          `after reboot: ${listing(m, s.dests)}`,
+        ];
+        const setting =
+          `consumers crashed after ${k} operations ` +
+          `(${last !== undefined ? `"${steps[last]!.name}" had returned` : 'nothing had returned'})`;
         const b = actorOn(m, { ...s, dropSync: false, dropOrder: false }, t, { tx: 100, temp: 100 });
         const D0 = m.list(destPath(0)).filter((n) => n !== IDENTITY);
-        if (last === 1 && !laterBegun && !D0.includes('hM0.d')) report(setting, `M0 was held in /D0 (the consumer returned), but after the crash /D0 is ${D0.join(' ')}`, t);
-        if (last === 3 && !laterBegun && (D0.join(' ') !== 'dM0')) report(setting, `release of M0 in /D0 returned, but after the crash /D0 is ${D0.join(' ')}`, t);
+        if (last === 1 && !laterBegun && !D0.includes('hM0.d'))
+          report(setting, `M0 was held in /D0 (the consumer returned), but after the crash /D0 is ${D0.join(' ')}`, t);
+        if (last === 3 && !laterBegun && D0.join(' ') !== 'dM0')
+          report(setting, `release of M0 in /D0 returned, but after the crash /D0 is ${D0.join(' ')}`, t);
         // The way back: release what is held, drain with a live consumer that succeeds.
-        for (const [d, spool] of b.sp.dests.entries()) if (m.list(destPath(d)).includes('hM0.d')) await releaseMessage(spool, 'M0', { hooks: b.as('release (final)') });
+        for (const [d, spool] of b.sp.dests.entries())
+          if (m.list(destPath(d)).includes('hM0.d'))
+            await releaseMessage(spool, 'M0', { hooks: b.as('release (final)') });
         const final: HandOut[] = [];
         const who2 = consumerName({ ...processOwner(), pid: LIVE_CONSUMER_PID });
         for (const [d, spool] of b.sp.dests.entries()) {
@@ -472,7 +612,9 @@ export async function runPoisonAndHold(s: PoisonScenario, onViolation: (v: Famil
           for (let d = 0; d < s.dests; d++) {
             const key = `${d}:${id}`;
             const before = log.filter((h) => h.key === key && h.at <= k);
-            const confirmed = before.filter((h) => h.acked !== undefined && h.acked <= k).length + final.filter((h) => h.key === key).length;
+            const confirmed =
+              before.filter((h) => h.acked !== undefined && h.acked <= k).length +
+              final.filter((h) => h.key === key).length;
             const tentative = before.filter((h) => !(h.acked !== undefined && h.acked <= k)).length;
             if (confirmed > 1) problems.push(`${id} consumed ${confirmed} times from ${destPath(d)}`);
             else if (confirmed + tentative < 1) problems.push(`${id} never consumed from ${destPath(d)}`);
@@ -492,9 +634,11 @@ export async function runPoisonAndHold(s: PoisonScenario, onViolation: (v: Famil
     const base = cloneMachine(start);
     const stop = new Error('the worker stops here (its process is killed)');
     await actorOn(base, s, [])
-      .run(false, { beforeOp: (op) => {
-        if (op.step === 'C3') throw stop;
-      } })
+      .run(false, {
+        beforeOp: (op) => {
+          if (op.step === 'C3') throw stop;
+        },
+      })
       .catch((err: unknown) => {
         if (err !== stop) throw err;
       });
@@ -513,27 +657,47 @@ export async function runPoisonAndHold(s: PoisonScenario, onViolation: (v: Famil
         sweep.states++;
         sweep.runs++;
         const m = state.sim;
-        const t = [...trace.slice(0, 1), ...sim.describeOps(0, k).map((l) => `op: ${l}`), `machine crashes after ${k} operations; not durable: ${state.lost.join('; ') || 'nothing'}`, `after reboot: ${listing(m, s.dests)}`];
+        const t = [
+          ...trace.slice(0, 1),
+          ...sim.describeOps(0, k).map((l) => `op: ${l}`),
+          `machine crashes after ${k} operations; not durable: ${state.lost.join('; ') || 'nothing'}`,
+          `after reboot: ${listing(m, s.dests)}`,
+        ];
         const setting = `discard of the quarantined m${tx} crashed after ${k} operations`;
         const b = actorOn(m, { ...s, dropSync: false, dropOrder: false }, t, { tx: 100, temp: 100 });
-        if (k >= total && m.list(SOURCE).includes(`m${tx}`)) report(setting, `discard returned, but after the crash m${tx} is back`, t);
-        await recover({ spool: b.sp.source, open: b.sp.open, ownerProbe: allDead, maxAttempts: POISON_MAX_ATTEMPTS, hooks: b.as('recovery') });
+        if (k >= total && m.list(SOURCE).includes(`m${tx}`))
+          report(setting, `discard returned, but after the crash m${tx} is back`, t);
+        await recover({
+          spool: b.sp.source,
+          open: b.sp.open,
+          ownerProbe: allDead,
+          maxAttempts: POISON_MAX_ATTEMPTS,
+          hooks: b.as('recovery'),
+        });
         // Still quarantined (the discard did not get far): discard it again, the documented way out.
-        if (m.list(SOURCE).includes(`m${tx}`)) await discardRecord(b.sp.source, `m${tx}`, { hooks: b.as('discard (again)') });
-        // Seed: the lost attempt's locks and copies are cleared one destination per fan-out call (orphan-locks.ts), so a
-        // run per destination may be needed, as a watching worker's next passes do.
+        if (m.list(SOURCE).includes(`m${tx}`))
+          await discardRecord(b.sp.source, `m${tx}`, { hooks: b.as('discard (again)') });
+        // Seed: the lost attempt's locks and copies are cleared one destination per fan-out call (orphan-locks.ts), so
+        // a run per destination may be needed, as a watching worker's next passes do.
         for (let pass = 0; pass <= s.dests && m.list(SOURCE).some((n) => n.startsWith('s')); pass++) {
-          await fanOut({ source: b.sp.source, destinations: b.sp.dests.map((spool) => ({ spool })), protocol: s.protocol, ownerProbe: allDead, hooks: b.as('fan-out (final)') });
+          await fanOut({
+            source: b.sp.source,
+            destinations: b.sp.dests.map((spool) => ({ spool })),
+            protocol: s.protocol,
+            ownerProbe: allDead,
+            hooks: b.as('fan-out (final)'),
+          });
         }
         sweep.recoveries += 2;
         const log: HandOut[] = [];
         await consumeAll(m, b.sp, log, LIVE_CONSUMER_PID, t);
         t.push(`end: ${listing(m, s.dests)}`);
         const problems: string[] = [];
-        for (const id of ids) for (let d = 0; d < s.dests; d++) {
-          const n = log.filter((h) => h.key === `${d}:${id}`).length;
-          if (n !== 1) problems.push(`${id} consumed ${n} times from ${destPath(d)}`);
-        }
+        for (const id of ids)
+          for (let d = 0; d < s.dests; d++) {
+            const n = log.filter((h) => h.key === `${d}:${id}`).length;
+            if (n !== 1) problems.push(`${id} consumed ${n} times from ${destPath(d)}`);
+          }
         if (problems.length) report(setting, `duplicate or loss: ${problems.join(', ')}`, t);
         const orphan = new RegExp(`^w(M0|M1)\\.${tx}$`);
         for (const dir of [SOURCE, ...Array.from({ length: s.dests }, (_, d) => destPath(d))]) {

@@ -6,7 +6,14 @@
  * point and recover again, and finally finish the fan-out.
  */
 import { Transform } from 'node:stream';
-import { fanOut, overrideBackend, recover, type FanOutDestination, type ProtocolName, type SpoolBackend } from '@fanout/core';
+import {
+  fanOut,
+  overrideBackend,
+  recover,
+  type FanOutDestination,
+  type ProtocolName,
+  type SpoolBackend,
+} from '@fanout/core';
 import { encodeOwnerTag, type ExecutorHooks, type Op, type StepName } from '@fanout/core/internal';
 import type { CrashSimulator } from '@fanout/fs-memory';
 import { checkRecovered, checkVisibleCopies, type ExpectedMessage } from './invariants.js';
@@ -20,7 +27,10 @@ export interface Scenario {
   readonly dests: number;
   readonly messages: number;
   readonly batch: number;
-  /** Messages of a batch copied at once (the library's default when absent); 1 makes the seed protocol lock the next message while it copies one. */
+  /**
+   * Messages of a batch copied at once (the library's default when absent); 1 makes the seed protocol lock the next
+   * message while it copies one.
+   */
   readonly copyWindow?: number;
   /** Transactions copying at once (the library's default when absent). */
   readonly concurrency?: number;
@@ -75,12 +85,25 @@ export function simTx(label: string, n: number): string {
 }
 
 /** The scenario's scheduling as {@link fanOut} options: every run of a scenario uses the same. */
-export function scheduleOf(s: Pick<Scenario, 'batch' | 'copyWindow' | 'concurrency'>): { batchSize: number; copyWindow?: number; concurrency?: number } {
-  return { batchSize: s.batch, ...(s.copyWindow !== undefined ? { copyWindow: s.copyWindow } : {}), ...(s.concurrency !== undefined ? { concurrency: s.concurrency } : {}) };
+export function scheduleOf(s: Pick<Scenario, 'batch' | 'copyWindow' | 'concurrency'>): {
+  batchSize: number;
+  copyWindow?: number;
+  concurrency?: number;
+} {
+  return {
+    batchSize: s.batch,
+    ...(s.copyWindow !== undefined ? { copyWindow: s.copyWindow } : {}),
+    ...(s.concurrency !== undefined ? { concurrency: s.concurrency } : {}),
+  };
 }
 
 export function scenarioName(s: Scenario): string {
-  return `${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} batch=${s.batch}${s.copyWindow !== undefined ? ` window=${s.copyWindow}` : ''}${s.concurrency !== undefined ? ` concurrency=${s.concurrency}` : ''}${s.transform ? ' transform' : ''}${s.dropSync ? ` drop-sync=${s.dropSync}` : ''}${s.entryOrder === 'subset' ? ' subset' : ''}`;
+  return (
+    `${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} ` +
+    `batch=${s.batch}${s.copyWindow !== undefined ? ` window=${s.copyWindow}` : ''}` +
+    `${s.concurrency !== undefined ? ` concurrency=${s.concurrency}` : ''}${s.transform ? ' transform' : ''}` +
+    `${s.dropSync ? ` drop-sync=${s.dropSync}` : ''}${s.entryOrder === 'subset' ? ' subset' : ''}`
+  );
 }
 
 const upper = (b: Uint8Array) => Buffer.from(Buffer.from(b).toString('latin1').toUpperCase(), 'latin1');
@@ -109,9 +132,7 @@ function stepTracker(drop: StepName | undefined): { hooks: ExecutorHooks; wrap: 
     },
   };
   const wrap = (b: SpoolBackend): SpoolBackend =>
-    drop === undefined
-      ? b
-      : overrideBackend(b, { syncDir: async () => (step === drop ? undefined : b.syncDir()) });
+    drop === undefined ? b : overrideBackend(b, { syncDir: async () => (step === drop ? undefined : b.syncDir()) });
   return { hooks, wrap };
 }
 
@@ -132,7 +153,11 @@ async function recoverOn(s: Scenario, sim: CrashSimulator) {
 }
 
 /** Run a scenario; `onViolation` sees each violation as it is found. */
-export async function runScenario(s: Scenario, onViolation: (v: Violation) => void = () => undefined, maxViolations = 5): Promise<ScenarioResult> {
+export async function runScenario(
+  s: Scenario,
+  onViolation: (v: Violation) => void = () => undefined,
+  maxViolations = 5,
+): Promise<ScenarioResult> {
   const name = scenarioName(s);
   const messages = messagesOf(s);
   if (s.backend === 'memory') throw new Error('memory scenarios run through runMemoryScenario');
@@ -154,7 +179,11 @@ export async function runScenario(s: Scenario, onViolation: (v: Violation) => vo
     // Reproducible, and exactly the shape of tempName() (t<ULID>.<owner tag>), else recovery would never remove them.
     tempName: () => `t${String(++temps).padStart(26, '0')}.${SIM_WRITER_TAG}`,
   });
-  if (clean.committed !== s.messages) throw new Error(`${name}: the clean run committed ${clean.committed} of ${s.messages}: ${clean.failed.map((f) => f.error.oneLine()).join('; ')}`);
+  if (clean.committed !== s.messages)
+    throw new Error(
+      `${name}: the clean run committed ${clean.committed} ` +
+        `of ${s.messages}: ${clean.failed.map((f) => f.error.oneLine()).join('; ')}`,
+    );
 
   const violations: Violation[] = [];
   const seen = new Set<string>();
@@ -211,7 +240,11 @@ export async function runScenario(s: Scenario, onViolation: (v: Violation) => vo
       const recoveryLength = recoveryOps.length;
       if (s.nestedMaxStates > 0) {
         for (let j = 0; j <= recoveryLength; j++) {
-          const nested = rsim.crashStates({ after: j, maxStates: s.nestedMaxStates, entryOrder: s.entryOrder ?? 'prefix' });
+          const nested = rsim.crashStates({
+            after: j,
+            maxStates: s.nestedMaxStates,
+            entryOrder: s.entryOrder ?? 'prefix',
+          });
           if (!nested.space.exhaustive) exhaustive = false;
           for (const n of nested) {
             if (seenNested.has(n.key)) continue;
@@ -221,22 +254,43 @@ export async function runScenario(s: Scenario, onViolation: (v: Violation) => vo
             try {
               again = await recoverOn(s, n.sim);
             } catch (err) {
-              report({ ...base, invariant: `recovery after a crashed recovery failed: ${String(err)}`, recoveryCrashAfter: j, recoveryOps: recoveryOps.slice(0, j), lostAtRecoveryCrash: n.lost });
+              report({
+                ...base,
+                invariant: `recovery after a crashed recovery failed: ${String(err)}`,
+                recoveryCrashAfter: j,
+                recoveryOps: recoveryOps.slice(0, j),
+                lostAtRecoveryCrash: n.lost,
+              });
               continue;
             }
             recoveries++;
-            const ok = again.refused.length ? `recovery refused: ${again.refused.map((e) => e.oneLine()).join('; ')}` : checkRecovered(n.sim, s.dests, messages);
+            const ok = again.refused.length
+              ? `recovery refused: ${again.refused.map((e) => e.oneLine()).join('; ')}`
+              : checkRecovered(n.sim, s.dests, messages);
             if (typeof ok === 'string') {
-              report({ ...base, invariant: `after a recovery crashed: ${ok}`, recoveryCrashAfter: j, recoveryOps: recoveryOps.slice(0, j), lostAtRecoveryCrash: n.lost });
+              report({
+                ...base,
+                invariant: `after a recovery crashed: ${ok}`,
+                recoveryCrashAfter: j,
+                recoveryOps: recoveryOps.slice(0, j),
+                lostAtRecoveryCrash: n.lost,
+              });
             }
           }
         }
       }
       // Whatever was rolled back must fan out again, exactly once.
       const finish = spoolsOn(rsim, backend, s.dests);
-      const rerun = await fanOut({ source: finish.source, destinations: destinationsOf(s, finish), protocol: s.protocol, ...scheduleOf(s), ownerProbe: dead });
+      const rerun = await fanOut({
+        source: finish.source,
+        destinations: destinationsOf(s, finish),
+        protocol: s.protocol,
+        ...scheduleOf(s),
+        ownerProbe: dead,
+      });
       const end = checkRecovered(rsim, s.dests, messages);
-      if (rerun.failed.length) fail(`the fan-out after recovery failed: ${rerun.failed.map((f) => f.error.oneLine()).join('; ')}`);
+      if (rerun.failed.length)
+        fail(`the fan-out after recovery failed: ${rerun.failed.map((f) => f.error.oneLine()).join('; ')}`);
       else if (typeof end === 'string') fail(`after the next fan-out: ${end}`);
       else if (end.inSource !== 0) fail(`after the next fan-out ${end.inSource} message(s) are still in the source`);
     }
@@ -256,9 +310,14 @@ export function formatViolation(v: Violation): string {
     ...v.lostAtCrash.map((l) => `    ${l}`),
   ];
   if (v.recoveryOps) {
-    lines.push(v.recoveryCrashAfter === undefined ? '  recovery did:' : `  recovery crashed after ${v.recoveryCrashAfter} operations, having done:`);
+    lines.push(
+      v.recoveryCrashAfter === undefined
+        ? '  recovery did:'
+        : `  recovery crashed after ${v.recoveryCrashAfter} operations, having done:`,
+    );
     lines.push(...v.recoveryOps.map((l) => `    ${l}`));
-    if (v.lostAtRecoveryCrash) lines.push(`  lost in the recovery's crash: ${v.lostAtRecoveryCrash.join('; ') || 'nothing'}`);
+    if (v.lostAtRecoveryCrash)
+      lines.push(`  lost in the recovery's crash: ${v.lostAtRecoveryCrash.join('; ') || 'nothing'}`);
   }
   lines.push(`  reproduce: pnpm crashcheck --only '${v.scenario}'`);
   return lines.filter((l) => l !== '').join('\n');

@@ -36,7 +36,12 @@ describe('rolling back a seed attempt', () => {
         },
       },
     }).catch(() => undefined);
-    expect(sim.list('/D0').filter((n) => n.startsWith('d') || n.startsWith('l')).sort()).toEqual([`d${messages[0]!.id}`, `l${messages[0]!.id}`, `l${messages[1]!.id}`]);
+    expect(
+      sim
+        .list('/D0')
+        .filter((n) => n.startsWith('d') || n.startsWith('l'))
+        .sort(),
+    ).toEqual([`d${messages[0]!.id}`, `l${messages[0]!.id}`, `l${messages[1]!.id}`]);
 
     const seen: string[] = [];
     const r = await recover({

@@ -11,10 +11,14 @@ import { stallsScenarios } from './matrix.js';
 import { runStalls } from './stalls.js';
 
 describe('a copy that stalls', () => {
-  it.each(stallsScenarios({ quick: true }).map((s) => [`${s.protocol}, ${s.stall}, resumes ${s.resumes}`, s] as const))('is bounded, reported and recovered (%s)', async (_name, s) => {
-    const r = await runStalls(s);
-    expect(r.name).toContain('stalls');
-    expect(r.states).toBeGreaterThan(3);
-    expect(r.violations.map((v) => formatFamilyViolation(v))).toEqual([]);
-  }, 60_000);
+  it.each(stallsScenarios({ quick: true }).map((s) => [`${s.protocol}, ${s.stall}, resumes ${s.resumes}`, s] as const))(
+    'is bounded, reported and recovered (%s)',
+    async (_name, s) => {
+      const r = await runStalls(s);
+      expect(r.name).toContain('stalls');
+      expect(r.states).toBeGreaterThan(3);
+      expect(r.violations.map((v) => formatFamilyViolation(v))).toEqual([]);
+    },
+    60_000,
+  );
 });

@@ -18,9 +18,28 @@
  *   per destination and leave nothing else behind.
  */
 import { Transform } from 'node:stream';
-import { type ContentSource, type CreateOptions, fanOut, type FanOutDestination, overrideBackend, type ProtocolName, type SpoolBackend, type TransformFactory } from '@fanout/core';
+import {
+  type ContentSource,
+  type CreateOptions,
+  fanOut,
+  type FanOutDestination,
+  overrideBackend,
+  type ProtocolName,
+  type SpoolBackend,
+  type TransformFactory,
+} from '@fanout/core';
 import { type Op } from '@fanout/core/internal';
-import { allDead, type FamilyResult, type FamilyViolation, finishAndCheck, Found, listing, opLine, Sweep, Tally } from './family.js';
+import {
+  allDead,
+  type FamilyResult,
+  type FamilyViolation,
+  finishAndCheck,
+  Found,
+  listing,
+  opLine,
+  Sweep,
+  Tally,
+} from './family.js';
 import { messagesOf, simTempName, simTx } from './scenario.js';
 import { type BackendKind, cloneMachine, setUpMachine, SOURCE, spoolsOn } from './world.js';
 
@@ -48,7 +67,10 @@ const STALL_MS = 40;
 const WATCHDOG_MS = 4000;
 
 export function stallsName(s: StallsScenario): string {
-  return `stalls ${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} batch=${s.batch} ${s.stall} stalls, resumes ${s.resumes}${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}`;
+  return (
+    `stalls ${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} batch=${s.batch} ${s.stall} stalls, ` +
+    `resumes ${s.resumes}${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}`
+  );
 }
 
 /** A gate the stalled call waits at; `open()` lets it go on (mode `late`). */
@@ -80,7 +102,13 @@ function stallingTransform(gate: Gate, trace: string[]): TransformFactory {
 }
 
 /** Backends whose read of M0 (source) or first copy write (last destination) waits at the gate. */
-function stallingBackend(b: SpoolBackend, s: StallsScenario, gate: Gate, trace: string[], isLastDest: boolean): SpoolBackend {
+function stallingBackend(
+  b: SpoolBackend,
+  s: StallsScenario,
+  gate: Gate,
+  trace: string[],
+  isLastDest: boolean,
+): SpoolBackend {
   let stalledOnce = false;
   if (s.stall === 'source-read' && b.location === SOURCE) {
     return overrideBackend(b, {
@@ -109,10 +137,17 @@ function stallingBackend(b: SpoolBackend, s: StallsScenario, gate: Gate, trace: 
 }
 
 const settleWithin = <T>(p: Promise<T>, ms: number): Promise<{ done: true; value: T } | { done: false }> =>
-  Promise.race([p.then((value) => ({ done: true as const, value })), new Promise<{ done: false }>((resolve) => setTimeout(() => resolve({ done: false }), ms))]);
+  Promise.race([
+    p.then((value) => ({ done: true as const, value })),
+    new Promise<{ done: false }>((resolve) => setTimeout(() => resolve({ done: false }), ms)),
+  ]);
 
 /** Run one scenario of the family, stopping after `maxViolations` violations. */
-export async function runStalls(s: StallsScenario, onViolation: (v: FamilyViolation) => void = () => undefined, maxViolations = 1): Promise<FamilyResult> {
+export async function runStalls(
+  s: StallsScenario,
+  onViolation: (v: FamilyViolation) => void = () => undefined,
+  maxViolations = 1,
+): Promise<FamilyResult> {
   const name = stallsName(s);
   const messages = messagesOf({ messages: s.messages, transform: false });
   const start = await setUpMachine(s.backend, s.dests, messages);
@@ -123,7 +158,10 @@ export async function runStalls(s: StallsScenario, onViolation: (v: FamilyViolat
   const sim = cloneMachine(start);
   const trace: string[] = [];
   const gate = new Gate();
-  const setting = `the copy of M0 stalls (${s.stall}) for good${s.resumes === 'late' ? ', then goes on after the worker gave up' : ''}; stall timeout ${STALL_MS} ms`;
+  const setting =
+    `the copy of M0 stalls (${s.stall}) ` +
+    `for good${s.resumes === 'late' ? ', then goes on after the worker gave up' : ''}; ` +
+    `stall timeout ${STALL_MS} ms`;
   try {
     sweep.runs++;
     const sp = spoolsOn(sim, s.backend, s.dests);
@@ -149,7 +187,11 @@ export async function runStalls(s: StallsScenario, onViolation: (v: FamilyViolat
     });
     const outcome = await settleWithin(run, WATCHDOG_MS);
     if (!outcome.done) {
-      report(setting, `the fan-out neither finished nor failed within ${WATCHDOG_MS} ms: a stalled copy hangs the run`, trace);
+      report(
+        setting,
+        `the fan-out neither finished nor failed within ${WATCHDOG_MS} ms: a stalled copy hangs the run`,
+        trace,
+      );
       return sweep.run(async () => undefined);
     }
     const r = outcome.value;
@@ -160,29 +202,41 @@ export async function runStalls(s: StallsScenario, onViolation: (v: FamilyViolat
       gate.open();
       // The late call lands, then its owner finishes the back-out (its effects are part of the run the crashes
       // are taken from); wait until the message is back, or give up and report what is left.
-      for (let i = 0; i < 100 && !sim.list(SOURCE).includes('sM0'); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      for (let i = 0; i < 100 && !sim.list(SOURCE).includes('sM0'); i++)
+        await new Promise((resolve) => setTimeout(resolve, 10));
       trace.push(`after the stalled call returned: ${listing(sim, s.dests)}`);
-      if (!sim.list(SOURCE).includes('sM0')) report(setting, 'the stalled message M0 is not back in the source after the stalled call returned', trace);
+      if (!sim.list(SOURCE).includes('sM0'))
+        report(setting, 'the stalled message M0 is not back in the source after the stalled call returned', trace);
     }
     const listed = sim.list(SOURCE);
     // A message whose call is still in the air is held backed out (b<id>.<tx>) under its record until the call returns.
-    const held = (id: string) => listed.some((n) => n.startsWith(`b${id}.`) && listed.includes(`m${n.slice(n.indexOf('.') + 1)}`));
-    const inSource = new Set(messages.map((m) => m.id).filter((id) => listed.includes(`s${id}`) || (s.resumes === 'never' && held(id))));
+    const held = (id: string) =>
+      listed.some((n) => n.startsWith(`b${id}.`) && listed.includes(`m${n.slice(n.indexOf('.') + 1)}`));
+    const inSource = new Set(
+      messages.map((m) => m.id).filter((id) => listed.includes(`s${id}`) || (s.resumes === 'never' && held(id))),
+    );
     const failed = new Set(r.failed.map((f) => f.id));
     const m0 = r.failed.find((f) => f.id === 'M0');
-    if (m0 === undefined) report(setting, 'the stalled message M0 was not reported failed: the run ended "done" with work undone', trace);
-    else if (m0.error.code !== 'ETIMEDOUT') report(setting, `the stalled message M0 was reported as ${m0.error.code}, not ETIMEDOUT`, trace);
+    if (m0 === undefined)
+      report(setting, 'the stalled message M0 was not reported failed: the run ended "done" with work undone', trace);
+    else if (m0.error.code !== 'ETIMEDOUT')
+      report(setting, `the stalled message M0 was reported as ${m0.error.code}, not ETIMEDOUT`, trace);
     for (const m of messages) {
-      if (inSource.has(m.id) && !failed.has(m.id)) report(setting, `${m.id} is still in ${SOURCE} but the run did not report it failed`, trace);
-      if (!inSource.has(m.id) && failed.has(m.id)) report(setting, `${m.id} was reported failed but is no longer waiting in ${SOURCE}`, trace);
+      if (inSource.has(m.id) && !failed.has(m.id))
+        report(setting, `${m.id} is still in ${SOURCE} but the run did not report it failed`, trace);
+      if (!inSource.has(m.id) && failed.has(m.id))
+        report(setting, `${m.id} was reported failed but is no longer waiting in ${SOURCE}`, trace);
     }
-    if (r.committed + r.failed.length !== s.messages) report(setting, `${r.committed} committed + ${r.failed.length} failed ≠ ${s.messages} messages`, trace);
+    if (r.committed + r.failed.length !== s.messages)
+      report(setting, `${r.committed} committed + ${r.failed.length} failed ≠ ${s.messages} messages`, trace);
     for (let d = 0; d < s.dests; d++) {
       const there = sim.list(`/D${d}`);
       if (held('M0') && s.resumes === 'never') {
         // Held under its record while a call is in the air: its copies may wait there, but none a consumer can take.
-        if (there.includes('dM0') && !there.includes('lM0')) report(setting, `the stalled message M0, held while a call is in the air, is visible in /D${d}`, trace);
-      } else if (there.some((n) => n === 'dM0' || n.startsWith('wM0.') || n === 'lM0')) report(setting, `the stalled message M0 left a copy in /D${d} after the worker gave up on it`, trace);
+        if (there.includes('dM0') && !there.includes('lM0'))
+          report(setting, `the stalled message M0, held while a call is in the air, is visible in /D${d}`, trace);
+      } else if (there.some((n) => n === 'dM0' || n.startsWith('wM0.') || n === 'lM0'))
+        report(setting, `the stalled message M0 left a copy in /D${d} after the worker gave up on it`, trace);
     }
   } catch (err) {
     if (err instanceof Found) return sweep.run(async () => undefined);
@@ -201,11 +255,19 @@ export async function runStalls(s: StallsScenario, onViolation: (v: FamilyViolat
         const m = state.sim;
         const t = new Tally();
         const crashSetting = `${setting}; the machine crashes after ${k} operations of that run`;
-        t.trace.push(...trace.slice(0, 400), `machine crashes after ${k} operations; not durable: ${state.lost.join('; ') || 'nothing'}`, `after reboot: ${listing(m, s.dests)}`);
-        await sweep.guard(() => crashSetting, () => t.trace, async () => {
-          const bad = await finishAndCheck(m, world, messages, t, sweep, { recover: true });
-          if (bad) report(crashSetting, bad, t.trace);
-        });
+        t.trace.push(
+          ...trace.slice(0, 400),
+          `machine crashes after ${k} operations; not durable: ${state.lost.join('; ') || 'nothing'}`,
+          `after reboot: ${listing(m, s.dests)}`,
+        );
+        await sweep.guard(
+          () => crashSetting,
+          () => t.trace,
+          async () => {
+            const bad = await finishAndCheck(m, world, messages, t, sweep, { recover: true });
+            if (bad) report(crashSetting, bad, t.trace);
+          },
+        );
       }
     }
   });

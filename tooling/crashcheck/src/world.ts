@@ -39,7 +39,12 @@ function backend(kind: BackendKind, sim: CrashSimulator, root: string): SpoolBac
 }
 
 /** Backends for the spools of `sim`, optionally wrapped (e.g. to drop a sync). */
-export function spoolsOn(sim: CrashSimulator, kind: BackendKind, dests: number, wrap: (b: SpoolBackend) => SpoolBackend = (b) => b): Spools {
+export function spoolsOn(
+  sim: CrashSimulator,
+  kind: BackendKind,
+  dests: number,
+  wrap: (b: SpoolBackend) => SpoolBackend = (b) => b,
+): Spools {
   const source = wrap(backend(kind, sim, SOURCE));
   const ds = Array.from({ length: dests }, (_, i) => wrap(backend(kind, sim, destPath(i))));
   const byLocation = new Map<string, SpoolBackend>([source, ...ds].map((b) => [b.location, b]));
@@ -56,7 +61,11 @@ export function spoolsOn(sim: CrashSimulator, kind: BackendKind, dests: number, 
 }
 
 /** A machine with initialised spools and `messages` enqueued, all durable, and an empty op log. */
-export async function setUpMachine(kind: BackendKind, dests: number, messages: readonly { id: string; content: Uint8Array }[]): Promise<CrashSimulator> {
+export async function setUpMachine(
+  kind: BackendKind,
+  dests: number,
+  messages: readonly { id: string; content: Uint8Array }[],
+): Promise<CrashSimulator> {
   const sim = new CrashSimulator();
   for (const p of [SOURCE, ...Array.from({ length: dests }, (_, i) => destPath(i))]) sim.mkdirp(p);
   const spools = spoolsOn(sim, 'posix', dests);

@@ -13,7 +13,11 @@ const tracked = execFileSync('git', ['ls-files'], { cwd: repoRoot, encoding: 'ut
   .filter((file) => /\.(ts|mts|js|mjs|cjs|md|json|yaml)$/.test(file))
   // This file names what it looks for.
   .filter((file) => file !== 'pnpm-lock.yaml' && file !== 'tooling/pack-test/src/doc-references.test.ts');
-const texts = new Map(tracked.filter((file) => existsSync(join(repoRoot, file))).map((file) => [file, readFileSync(join(repoRoot, file), 'utf8')]));
+const texts = new Map(
+  tracked
+    .filter((file) => existsSync(join(repoRoot, file)))
+    .map((file) => [file, readFileSync(join(repoRoot, file), 'utf8')]),
+);
 
 it('no file points outside the repository for its docs (../shared)', () => {
   const offenders = [...texts].filter(([, text]) => text.includes('../shared')).map(([file]) => file);

@@ -43,7 +43,10 @@ const readmeExamples: readonly ReadmeExample[] = [
     // The library section: a deployment choosing its backends by URL (here a path, nfs: and memory:).
     readme: 'README.md',
     block: 0,
-    rewrites: (dir) => ({ "'memory://outbox'": `'${join(dir, 'outbox')}'`, "'memory://a memory://b'": `'nfs://${join(dir, 'a')} memory://b'` }),
+    rewrites: (dir) => ({
+      "'memory://outbox'": `'${join(dir, 'outbox')}'`,
+      "'memory://a memory://b'": `'nfs://${join(dir, 'a')} memory://b'`,
+    }),
     prints: /^1 delivered to 2 spools$/m,
   },
   { readme: 'packages/core/README.md', block: 0, prints: /"example":\["HELLO, WORLD\\n"\]/ },
@@ -183,7 +186,8 @@ describe('the published packages', () => {
       '@fanout/fs-posix',
       '@fanout/fs-webdav',
     ]);
-    for (const pkg of workspacePackages()) if (pkg.relDir.startsWith('tooling/')) expect(pkg.manifest.private, pkg.name).toBe(true);
+    for (const pkg of workspacePackages())
+      if (pkg.relDir.startsWith('tooling/')) expect(pkg.manifest.private, pkg.name).toBe(true);
   });
 
   it('ship every file their manifest points at, and no export condition that points into src/', () => {
@@ -237,7 +241,9 @@ describe('the published packages', () => {
       if (pkg.relDir.startsWith('packages/')) expect(manifest.sideEffects, pkg.name).toBe(false);
     }
     expect(repositories.size).toBe(1);
-    const changesets = JSON.parse(readFileSync(join(repoRoot, '.changeset/config.json'), 'utf8')) as { access?: string };
+    const changesets = JSON.parse(readFileSync(join(repoRoot, '.changeset/config.json'), 'utf8')) as {
+      access?: string;
+    };
     expect(changesets.access).toBe('public');
   });
 
@@ -248,7 +254,8 @@ describe('the published packages', () => {
       /^\s*import\s*["']([^"']+)["']/gm,
       /\b(?:import|require)\(\s*["']([^"']+)["']\s*\)/g,
     ];
-    const packageOf = (spec: string) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
+    const packageOf = (spec: string) =>
+      spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
     for (const pkg of packed.values()) {
       const code = [...pkg.files]
         .filter((file) => /\.(c|m)?js$/.test(file))
@@ -265,9 +272,14 @@ describe('the published packages', () => {
         ...(pkg.manifest.dependencies as Record<string, string> | undefined),
         ...(pkg.manifest.peerDependencies as Record<string, string> | undefined),
       });
-      expect([...imported].filter((name) => !declared.includes(name)), `${pkg.name} imports undeclared packages`).toEqual([]);
+      expect(
+        [...imported].filter((name) => !declared.includes(name)),
+        `${pkg.name} imports undeclared packages`,
+      ).toEqual([]);
       // A backend the CLI loads by name (`import(name)`) counts as used where its name is in the code.
-      const unused = declared.filter((name) => !imported.has(name) && !code.includes(`"${name}"`) && !code.includes(`'${name}'`));
+      const unused = declared.filter(
+        (name) => !imported.has(name) && !code.includes(`"${name}"`) && !code.includes(`'${name}'`),
+      );
       expect(unused, `${pkg.name} declares packages its code never loads`).toEqual([]);
     }
   });
@@ -290,7 +302,8 @@ function expectEveryEntryLoaded(outcome: Outcome): void {
   );
   expect(entries.map((line) => line.entry).sort()).toEqual(expected.sort());
   for (const line of entries) {
-    if (line.entry === '@fanout/core/testing') expect(line, 'needs its optional peer vitest, and says so').toMatchObject({ needsPeer: 'vitest' });
+    if (line.entry === '@fanout/core/testing')
+      expect(line, 'needs its optional peer vitest, and says so').toMatchObject({ needsPeer: 'vitest' });
     else expect(line, String(line.entry)).toMatchObject({ exports: expect.any(Number) });
   }
   expect(lines).toContainEqual({ fanOut: { committed: 1, failed: 0 } });
@@ -393,7 +406,9 @@ describe('a strict TypeScript app', () => {
       const compiled = join(apps.ts.dir, 'dist', `${exampleFile(example)}.js`);
       expect(existsSync(compiled), 'compiled by the test above').toBe(true);
       const dir = exampleDirs.get(example)!;
-      const outcome = await apps.ts.run('node', [join(apps.ts.dir, 'run-example.mjs'), compiled], { FANOUT_EXAMPLE_DIR: dir });
+      const outcome = await apps.ts.run('node', [join(apps.ts.dir, 'run-example.mjs'), compiled], {
+        FANOUT_EXAMPLE_DIR: dir,
+      });
       expect(outcome.code, explain(outcome)).toBe(0);
       expect(outcome.stdout).toMatch(example.prints);
     });
@@ -403,7 +418,9 @@ describe('a strict TypeScript app', () => {
 describe('an app on vitest 3', () => {
   it('installs @fanout/core and @fanout/fs-memory beside vitest 3 without ERESOLVE', () => {
     expect(installs.vitest3?.code, explain(installs.vitest3!)).toBe(0);
-    const installed = JSON.parse(readFileSync(join(apps.vitest3.dir, 'node_modules/vitest/package.json'), 'utf8')) as { version: string };
+    const installed = JSON.parse(readFileSync(join(apps.vitest3.dir, 'node_modules/vitest/package.json'), 'utf8')) as {
+      version: string;
+    };
     expect(installed.version).toBe(VITEST_3);
   });
 

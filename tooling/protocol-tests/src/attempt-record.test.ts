@@ -35,13 +35,29 @@ describe('an attempt over a batch', () => {
           seen.push(op);
           // While the copies are written, every message is held under the attempt's name, and nowhere else.
           if (op.step === 'C2' && op.type === 'create' && taken.size === 0) {
-            for (const id of ids) if (existsSync(join(world!.root, 'S', `p${id}.${tx}`)) && !existsSync(join(world!.root, 'S', `s${id}`))) taken.add(id);
+            for (const id of ids)
+              if (existsSync(join(world!.root, 'S', `p${id}.${tx}`)) && !existsSync(join(world!.root, 'S', `s${id}`)))
+                taken.add(id);
           }
         },
       },
     });
     // The check: the record, each taken name, and each message's two attempt-count slots (reads only).
-    expect(opsOf('C1', seen)).toEqual(['create', 'rename', 'rename', 'rename', 'rename', 'rename', 'syncDir', 'stat', 'stat', 'stat', 'stat', 'stat', ...Array<string>(8).fill('stat')]);
+    expect(opsOf('C1', seen)).toEqual([
+      'create',
+      'rename',
+      'rename',
+      'rename',
+      'rename',
+      'rename',
+      'syncDir',
+      'stat',
+      'stat',
+      'stat',
+      'stat',
+      'stat',
+      ...Array<string>(8).fill('stat'),
+    ]);
     expect(taken.size).toBe(4);
     expect(checkInvariants(world, 2)).toEqual({ inSource: 0, delivered: 4 });
   });

@@ -15,10 +15,7 @@ import {
   type ContentSource,
   type SpoolBackend,
 } from '@fanout/core';
-import {
-  encodeMarker,
-  makeOwnerProbe,
-} from '@fanout/core/internal';
+import { encodeMarker, makeOwnerProbe } from '@fanout/core/internal';
 import { PosixBackend } from '@fanout/fs-posix';
 import { checkInvariants, entries, plantAttempt, posixWorld, type PosixWorld } from './harness.js';
 
@@ -40,7 +37,10 @@ function failingCopies(inner: SpoolBackend, code: 'ENOSPC' | 'EIO'): SpoolBacken
       async function* failing() {
         for await (const chunk of content as AsyncIterable<Uint8Array>) {
           yield chunk;
-          throw new FanoutError(code, code === 'ENOSPC' ? 'no space left on device' : 'i/o error', { spool: inner.location, file: name });
+          throw new FanoutError(code, code === 'ENOSPC' ? 'no space left on device' : 'i/o error', {
+            spool: inner.location,
+            file: name,
+          });
         }
       }
       return inner.createExclusive(name, failing());
@@ -51,7 +51,12 @@ function failingCopies(inner: SpoolBackend, code: 'ENOSPC' | 'EIO'): SpoolBacken
 describe('fanOut', () => {
   it('delivers 1,000 messages to 3 destinations with exact contents and leaves the source empty', async () => {
     world = await posixWorld(3, 1000, (i) => 1 + ((i * 7919) % 5000));
-    const summary = await fanOut({ source: world.source, destinations: world.dests.map((spool) => ({ spool })), batchSize: 32, concurrency: 4 });
+    const summary = await fanOut({
+      source: world.source,
+      destinations: world.dests.map((spool) => ({ spool })),
+      batchSize: 32,
+      concurrency: 4,
+    });
     expect(summary.committed).toBe(1000);
     expect(summary.failed).toEqual([]);
     expect(checkInvariants(world, 3)).toEqual({ inSource: 0, delivered: 1000 });
@@ -60,25 +65,41 @@ describe('fanOut', () => {
 
   it('applies a per-destination transform while streaming, and plain-copies elsewhere', async () => {
     world = await posixWorld(2, 5);
-    await fanOut({ source: world.source, destinations: [{ spool: world.dests[0]!, transform: upper }, { spool: world.dests[1]! }] });
-    checkInvariants(world, 2, (_id, d, original) => (d === 0 ? Buffer.from(original.toString('latin1').toUpperCase(), 'latin1') : original));
+    await fanOut({
+      source: world.source,
+      destinations: [{ spool: world.dests[0]!, transform: upper }, { spool: world.dests[1]! }],
+    });
+    checkInvariants(world, 2, (_id, d, original) =>
+      d === 0 ? Buffer.from(original.toString('latin1').toUpperCase(), 'latin1') : original,
+    );
   });
 
-  it.each(['staged', 'seed'] as const)('rolls back a message whose copy fails mid-stream (%s): it stays in S, the error is reported', async (protocol) => {
-    world = await posixWorld(2, 3);
-    const bad = failingCopies(world.dests[1]!, 'EIO');
-    const summary = await fanOut({ source: world.source, destinations: [{ spool: world.dests[0]! }, { spool: bad }], protocol });
-    expect(summary.committed).toBe(0);
-    expect(summary.failed).toHaveLength(3);
-    expect(summary.failed.every((f) => f.error.code === 'EIO' && !f.committed)).toBe(true);
-    expect(checkInvariants(world, 2)).toEqual({ inSource: 3, delivered: 0 });
-  });
+  it.each(['staged', 'seed'] as const)(
+    'rolls back a message whose copy fails mid-stream (%s): it stays in S, the error is reported',
+    async (protocol) => {
+      world = await posixWorld(2, 3);
+      const bad = failingCopies(world.dests[1]!, 'EIO');
+      const summary = await fanOut({
+        source: world.source,
+        destinations: [{ spool: world.dests[0]! }, { spool: bad }],
+        protocol,
+      });
+      expect(summary.committed).toBe(0);
+      expect(summary.failed).toHaveLength(3);
+      expect(summary.failed.every((f) => f.error.code === 'EIO' && !f.committed)).toBe(true);
+      expect(checkInvariants(world, 2)).toEqual({ inSource: 3, delivered: 0 });
+    },
+  );
 
   it('reports ENOSPC in one destination as a failure naming the spool and file, and loses nothing', async () => {
     world = await posixWorld(2, 2);
     const full = failingCopies(world.dests[0]!, 'ENOSPC');
     const events: string[] = [];
-    const summary = await fanOut({ source: world.source, destinations: [{ spool: full }, { spool: world.dests[1]! }], onEvent: (e) => events.push(e.type) });
+    const summary = await fanOut({
+      source: world.source,
+      destinations: [{ spool: full }, { spool: world.dests[1]! }],
+      onEvent: (e) => events.push(e.type),
+    });
     expect(summary.failed.map((f) => f.error.code)).toEqual(['ENOSPC', 'ENOSPC']);
     expect(summary.failed[0]!.error.oneLine()).toMatch(/D0: w.*no space left on device \(ENOSPC\)/);
     expect(events.filter((e) => e === 'message-failed')).toHaveLength(2);
@@ -89,15 +110,21 @@ describe('fanOut', () => {
 
   it('refuses a route whose destination is the source or is given twice', async () => {
     world = await posixWorld(1, 0);
-    await expect(fanOut({ source: world.source, destinations: [{ spool: world.source }] })).rejects.toMatchObject({ code: 'EUSAGE' });
-    await expect(fanOut({ source: world.source, destinations: [{ spool: world.dests[0]! }, { spool: world.dests[0]! }] })).rejects.toMatchObject({ code: 'EUSAGE' });
+    await expect(fanOut({ source: world.source, destinations: [{ spool: world.source }] })).rejects.toMatchObject({
+      code: 'EUSAGE',
+    });
+    await expect(
+      fanOut({ source: world.source, destinations: [{ spool: world.dests[0]! }, { spool: world.dests[0]! }] }),
+    ).rejects.toMatchObject({ code: 'EUSAGE' });
   });
 
   it('refuses a directory that is not a spool with ENOTSPOOL', async () => {
     world = await posixWorld(1, 1);
     const stranger = new PosixBackend({ root: join(world.root, 'not-a-spool') });
     await stranger.ensureContainer();
-    await expect(fanOut({ source: world.source, destinations: [{ spool: stranger }] })).rejects.toMatchObject({ code: 'ENOTSPOOL' });
+    await expect(fanOut({ source: world.source, destinations: [{ spool: stranger }] })).rejects.toMatchObject({
+      code: 'ENOTSPOOL',
+    });
     expect(checkInvariants(world, 1)).toEqual({ inSource: 1, delivered: 0 });
   });
 
@@ -129,7 +156,8 @@ describe('fanOut', () => {
     });
     expect(summary.committed).toBe(1);
     expect(summary.skipped).toBe(1);
-    // Issue 16: a symlink named like a message was a failure (EBADENTRY) of every run; it is an unknown entry, reported once.
+    // Issue 16: a symlink named like a message was a failure (EBADENTRY) of every run; it is an unknown entry, reported
+    // once.
     expect(summary.failed).toEqual([]);
     expect(unknown).toEqual(['sLINK symlink']);
     expect(entries(join(w.root, 'D0'))).toEqual([`d${free}`]);
@@ -157,8 +185,15 @@ describe('recover', () => {
     await initSpool(impostor);
     const { id, tx, record } = await plantAttempt(w, { protocol: 'seed' });
     writeFileSync(join(w.root, 'impostor', `d${id}`), 'not ours');
-    writeFileSync(join(w.root, 'S', `m${tx}`), encodeMarker({ ...record, destinations: [{ uuid: record.destinations[0]!.uuid, location: impostor.location }] }));
-    const summary = await recover({ spool: w.source, open: async (loc) => (loc === impostor.location ? impostor : w.open(loc)), ownerProbe: async () => 'dead' });
+    writeFileSync(
+      join(w.root, 'S', `m${tx}`),
+      encodeMarker({ ...record, destinations: [{ uuid: record.destinations[0]!.uuid, location: impostor.location }] }),
+    );
+    const summary = await recover({
+      spool: w.source,
+      open: async (loc) => (loc === impostor.location ? impostor : w.open(loc)),
+      ownerProbe: async () => 'dead',
+    });
     expect(summary.refused.map((e) => e.code)).toEqual(['EFOREIGN']);
     expect(readdirSync(join(w.root, 'impostor'))).toContain(`d${id}`);
     expect(readdirSync(join(w.root, 'S'))).toContain(`p${id}.${tx}`);
@@ -188,14 +223,23 @@ describe('recover', () => {
     world = await posixWorld(1, 0);
     const { hostname } = await import('node:os');
     // This process as a probe of this host would see it: pid 4242 is gone from its pid namespace.
-    const self: OwnerInfo = { host: hostname(), bootId: 'boot', pidNamespace: '4026531836', pid: process.pid, startTime: '1' };
-    const probe = makeOwnerProbe(self, (pid) => (pid === process.pid ? { state: 'present', startTime: '1' } : { state: 'absent' }));
+    const self: OwnerInfo = {
+      host: hostname(),
+      bootId: 'boot',
+      pidNamespace: '4026531836',
+      pid: process.pid,
+      startTime: '1',
+    };
+    const probe = makeOwnerProbe(self, (pid) =>
+      pid === process.pid ? { state: 'present', startTime: '1' } : { state: 'absent' },
+    );
     const elsewhere = tempName({ ...self, host: 'deadhost', pid: 999_999 });
     const otherNamespace = tempName({ ...self, pidNamespace: '4026532179', pid: 4242 });
     const dead = tempName({ ...self, pid: 4242 });
     const alive = tempName(self);
     const notOurs = ['t01ABC.999999.deadhost', 'todo.txt', 'tags', 'test.log'];
-    for (const name of [elsewhere, otherNamespace, dead, alive, ...notOurs]) writeFileSync(join(world.root, 'S', name), 'x');
+    for (const name of [elsewhere, otherNamespace, dead, alive, ...notOurs])
+      writeFileSync(join(world.root, 'S', name), 'x');
     const summary = await recover({ spool: world.source, open: world.open, ownerProbe: probe });
     expect(summary.tempsRemoved).toBe(1);
     expect(summary.unknown).toBe(notOurs.length);
@@ -210,7 +254,7 @@ describe('recover', () => {
     expect(summary.unknown).toBe(2);
     expect(entries(join(world.root, 'S')).sort()).toEqual(['.nfs000123', 'README']);
   });
-  it('does not report the NFS client\'s silly-renamed .nfs… files as unknown on every pass (issue 15), and never touches them', async () => {
+  it("does not report the NFS client's silly-renamed .nfs… files as unknown on every pass (issue 15), and never touches them", async () => {
     world = await posixWorld(1, 0);
     const silly = '.nfs00000000000a1b2c00000004'; // as the Linux client names them (seen on real NFS)
     writeFileSync(join(world.root, 'S', silly), 'open elsewhere');
@@ -223,9 +267,10 @@ describe('recover', () => {
 });
 
 describe('status and consume', () => {
-  it('counts the NFS client\'s .nfs… files on their own, not as unknown entries (issue 15)', async () => {
+  it("counts the NFS client's .nfs… files on their own, not as unknown entries (issue 15)", async () => {
     world = await posixWorld(1, 1);
-    for (const n of ['.nfs00000000000a1b2c00000004', '.nfs00000000000a1b2d00000005']) writeFileSync(join(world.root, 'S', n), '');
+    for (const n of ['.nfs00000000000a1b2c00000004', '.nfs00000000000a1b2d00000005'])
+      writeFileSync(join(world.root, 'S', n), '');
     writeFileSync(join(world.root, 'S', '.nfs-but-not-the-shape'), '');
     const st = await spoolStatus(world.source);
     expect(st.nfsSilly).toBe(2);

@@ -21,7 +21,10 @@ async function listing(spool: SpoolBackend): Promise<string[]> {
   return found.sort();
 }
 
-/** A destination spool holding delivered messages `d<id>` with contents `m0`, `m1`, …; returns the spool and the ids, sorted. */
+/**
+ * A destination spool holding delivered messages `d<id>` with contents `m0`, `m1`, …; returns the spool and the ids,
+ * sorted.
+ */
 async function delivered(count: number): Promise<{ spool: SpoolBackend; ids: string[] }> {
   const spool = createMemorySpools().open('memory://dest');
   await initSpool(spool);
@@ -49,7 +52,9 @@ describe('consumePass', () => {
     expect(seen.sort()).toEqual(['m0', 'm1', 'm2']);
     expect([...skip]).toEqual([ids[1]]);
     expect(await listing(spool)).toEqual([names.delivered(ids[1]!)]);
-    expect(events.map((e) => [e.type, 'id' in e ? e.id : undefined, 'spool' in e ? e.spool : undefined]).sort()).toEqual(
+    expect(
+      events.map((e) => [e.type, 'id' in e ? e.id : undefined, 'spool' in e ? e.spool : undefined]).sort(),
+    ).toEqual(
       [
         ['consumed', ids[0], spool.location],
         ['consume-failed', ids[1], spool.location],
@@ -117,7 +122,11 @@ describe('consumePass', () => {
     expect(result).toEqual({ consumed: 1, failed: 0, held: 0 });
     expect(seen).toHaveLength(1);
     expect((await listing(spool)).length).toBe(2);
-    expect(await consumePass(spool, async () => undefined, { signal: stop.signal })).toEqual({ consumed: 0, failed: 0, held: 0 });
+    expect(await consumePass(spool, async () => undefined, { signal: stop.signal })).toEqual({
+      consumed: 0,
+      failed: 0,
+      held: 0,
+    });
     expect(ids).toHaveLength(3);
   });
 });

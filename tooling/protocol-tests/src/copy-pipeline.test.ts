@@ -7,7 +7,14 @@
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fanOut, FanoutError, overrideBackend, type FanoutEvent, type SpoolBackend, type SpoolEntry } from '@fanout/core';
+import {
+  fanOut,
+  FanoutError,
+  overrideBackend,
+  type FanoutEvent,
+  type SpoolBackend,
+  type SpoolEntry,
+} from '@fanout/core';
 import { parseProtocolName, type ExecutorHooks, type Op } from '@fanout/core/internal';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkInvariants, posixWorld, type PosixWorld } from './harness.js';
@@ -43,7 +50,8 @@ function lockWatch(w: PosixWorld): { hooks: ExecutorHooks; lockOps: (dest: numbe
         if (!at || op.step !== 'C2') return;
         const parsed = parseProtocolName(at.name);
         if (parsed.kind === 'lock') ops.push({ dest: at.dest, type: op.type });
-        if (parsed.kind === 'delivered' && !locked.has(`${at.dest}/${parsed.id}`)) violations.push(`d${parsed.id} in D${at.dest} before its lock`);
+        if (parsed.kind === 'delivered' && !locked.has(`${at.dest}/${parsed.id}`))
+          violations.push(`d${parsed.id} in D${at.dest} before its lock`);
       },
       afterOp: (op, outcome) => {
         const at = where(w, op);
@@ -85,7 +93,9 @@ describe('seed locks', () => {
           // At C3 every lock exists: sample their inodes once.
           if (op.step === 'C3' && !sampled) {
             sampled = true;
-            w.dests.forEach((_, d) => ids.forEach((id) => inodes[d]!.add(statSync(join(w.root, `D${d}`, `l${id}`)).ino)));
+            w.dests.forEach((_, d) =>
+              ids.forEach((id) => inodes[d]!.add(statSync(join(w.root, `D${d}`, `l${id}`)).ino)),
+            );
           }
         },
         afterOp: watch.hooks.afterOp!,
@@ -107,10 +117,20 @@ describe('seed locks', () => {
     // A backend without hard links is one without link(); an override cannot remove a method, a Proxy can.
     const noLinks = (d: SpoolBackend): SpoolBackend => {
       const view = overrideBackend(d, {});
-      return new Proxy(view, { get: (t, p) => (p === 'link' ? undefined : Reflect.get(t, p)), has: (t, p) => p !== 'link' && Reflect.has(t, p) });
+      return new Proxy(view, {
+        get: (t, p) => (p === 'link' ? undefined : Reflect.get(t, p)),
+        has: (t, p) => p !== 'link' && Reflect.has(t, p),
+      });
     };
     const watch = lockWatch(w);
-    await fanOut({ source: w.source, destinations: [{ spool: noLinks(w.dests[0]!) }, { spool: w.dests[1]! }], protocol: 'seed', batchSize: 5, recoverFirst: false, hooks: watch.hooks });
+    await fanOut({
+      source: w.source,
+      destinations: [{ spool: noLinks(w.dests[0]!) }, { spool: w.dests[1]! }],
+      protocol: 'seed',
+      batchSize: 5,
+      recoverFirst: false,
+      hooks: watch.hooks,
+    });
     expect(watch.violations).toEqual([]);
     expect(watch.lockOps(0)).toEqual(['create', 'create', 'create', 'create', 'create']);
     expect(watch.lockOps(1)).toEqual(['create', 'link', 'link', 'link', 'link']);
@@ -123,7 +143,14 @@ describe('seed locks', () => {
     const ids = [...w.messages.keys()].sort();
     writeFileSync(join(w.root, 'D1', `l${ids[0]}`), 'stray\n');
     const watch = lockWatch(w);
-    const s = await fanOut({ source: sortedListing(w.source), destinations: w.dests.map((spool) => ({ spool })), protocol: 'seed', batchSize: 6, recoverFirst: false, hooks: watch.hooks });
+    const s = await fanOut({
+      source: sortedListing(w.source),
+      destinations: w.dests.map((spool) => ({ spool })),
+      protocol: 'seed',
+      batchSize: 6,
+      recoverFirst: false,
+      hooks: watch.hooks,
+    });
     expect(s.committed).toBe(5);
     expect(watch.violations).toEqual([]);
     // Windows [0], [1 2 3 4], [5]: in D1 the first message's lock is somebody else's, so the next window's locks are
@@ -139,7 +166,13 @@ describe('seed locks', () => {
     const ids = [...w.messages.keys()].sort();
     // A stray lock of the third message in D1 (a consumer's or an old one): that message must wait.
     writeFileSync(join(w.root, 'D1', `l${ids[2]}`), 'stray\n');
-    const s = await fanOut({ source: w.source, destinations: w.dests.map((spool) => ({ spool })), protocol: 'seed', batchSize: 4, recoverFirst: false });
+    const s = await fanOut({
+      source: w.source,
+      destinations: w.dests.map((spool) => ({ spool })),
+      protocol: 'seed',
+      batchSize: 4,
+      recoverFirst: false,
+    });
     expect(s.committed).toBe(3);
     expect(s.failed.map((f) => [f.id, f.error.code, f.committed])).toEqual([[ids[2], 'EEXIST', false]]);
     expect(w.list('S')).toContain(`s${ids[2]}`);
@@ -154,7 +187,13 @@ describe('seed locks', () => {
     const w = world;
     const ids = [...w.messages.keys()].sort();
     writeFileSync(join(w.root, 'D1', `d${ids[1]}`), 'delivered earlier\n');
-    const s = await fanOut({ source: w.source, destinations: w.dests.map((spool) => ({ spool })), protocol: 'seed', batchSize: 2, recoverFirst: false });
+    const s = await fanOut({
+      source: w.source,
+      destinations: w.dests.map((spool) => ({ spool })),
+      protocol: 'seed',
+      batchSize: 2,
+      recoverFirst: false,
+    });
     expect(s.committed).toBe(1);
     expect(s.failed.map((f) => [f.id, f.error.code, f.committed])).toEqual([[ids[1], 'EEXIST', false]]);
     expect(readFileSync(join(w.root, 'D1', `d${ids[1]}`), 'utf8')).toBe('delivered earlier\n');
@@ -183,7 +222,14 @@ describe('the copy window', () => {
           }
         },
       });
-    await fanOut({ source: w.source, destinations: w.dests.map((d) => ({ spool: slow(d) })), batchSize: 8, concurrency: 1, recoverFirst: false, ...(copyWindow ? { copyWindow } : {}) });
+    await fanOut({
+      source: w.source,
+      destinations: w.dests.map((d) => ({ spool: slow(d) })),
+      batchSize: 8,
+      concurrency: 1,
+      recoverFirst: false,
+      ...(copyWindow ? { copyWindow } : {}),
+    });
     expect(checkInvariants(w, 2)).toEqual({ inSource: 0, delivered: 8 });
     world.dispose();
     world = undefined;
@@ -201,7 +247,8 @@ describe('transactions in flight', () => {
   it('start copying when another has finished copying: at most `concurrency` copying, twice that in flight', async () => {
     world = await posixWorld(2, 8);
     const w = world;
-    const slowSync = (d: SpoolBackend) => overrideBackend(d, { syncDir: async () => void (await sleep(10), await d.syncDir()) });
+    const slowSync = (d: SpoolBackend) =>
+      overrideBackend(d, { syncDir: async () => void (await sleep(10), await d.syncDir()) });
     const open = new Map<string, number>(); // tx -> its messages not yet reported committed
     let peakOpen = 0;
     const copying = new Map<string, number>(); // tx -> its C2 creates in flight
@@ -252,7 +299,8 @@ describe('a run stopped by its own event sink', () => {
   it('lets the transactions in flight finish before it rejects', async () => {
     world = await posixWorld(2, 4);
     const w = world;
-    const slowSync = (d: SpoolBackend) => overrideBackend(d, { syncDir: async () => void (await sleep(15), await d.syncDir()) });
+    const slowSync = (d: SpoolBackend) =>
+      overrideBackend(d, { syncDir: async () => void (await sleep(15), await d.syncDir()) });
     const txs = new Set<string>();
     const run = fanOut({
       source: slowSync(w.source),
@@ -284,11 +332,17 @@ describe('a rollback', () => {
     const failing = overrideBackend(d1, {
       async createExclusive(name, content, options) {
         const written = await d1.createExclusive(name, content, options);
-        if (name.startsWith(`w${ids[1]}.`)) throw new FanoutError('EIO', 'the reply was lost', { spool: d1.location, file: name });
+        if (name.startsWith(`w${ids[1]}.`))
+          throw new FanoutError('EIO', 'the reply was lost', { spool: d1.location, file: name });
         return written;
       },
     });
-    const s = await fanOut({ source: w.source, destinations: [{ spool: w.dests[0]! }, { spool: failing }], batchSize: 3, recoverFirst: false });
+    const s = await fanOut({
+      source: w.source,
+      destinations: [{ spool: w.dests[0]! }, { spool: failing }],
+      batchSize: 3,
+      recoverFirst: false,
+    });
     expect(s.committed).toBe(2);
     expect(s.failed.map((f) => [f.id, f.error.code])).toEqual([[ids[1], 'EIO']]);
     expect(w.list('S')).toContain(`s${ids[1]}`);

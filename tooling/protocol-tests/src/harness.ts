@@ -26,7 +26,12 @@ export interface PosixWorld {
   dispose(): void;
 }
 
-export async function posixWorld(destCount: number, messageCount: number, sizeOf: (i: number) => number = () => 100, parent: string = tmpdir()): Promise<PosixWorld> {
+export async function posixWorld(
+  destCount: number,
+  messageCount: number,
+  sizeOf: (i: number) => number = () => 100,
+  parent: string = tmpdir(),
+): Promise<PosixWorld> {
   const root = mkdtempSync(join(parent, 'fanout-proto-'));
   const source = new PosixBackend({ root: join(root, 'S') });
   const dests = Array.from({ length: destCount }, (_, i) => new PosixBackend({ root: join(root, `D${i}`) }));
@@ -56,7 +61,11 @@ export async function posixWorld(destCount: number, messageCount: number, sizeOf
 }
 
 /** The same world in one memfs volume, through `@fanout/fs-memory`. */
-export async function memoryWorld(destCount: number, messageCount: number, sizeOf: (i: number) => number = () => 100): Promise<PosixWorld> {
+export async function memoryWorld(
+  destCount: number,
+  messageCount: number,
+  sizeOf: (i: number) => number = () => 100,
+): Promise<PosixWorld> {
   const spools = createMemorySpools();
   const source = spools.open('memory://S');
   const dests = Array.from({ length: destCount }, (_, i) => spools.open(`memory://D${i}`));
@@ -123,8 +132,10 @@ export function checkInvariants(
   expected: (id: string, dest: number, original: Buffer) => Buffer = (_id, _d, original) => original,
 ): { inSource: number; delivered: number } {
   const sNames = names(world, 'S');
-  // A waiting message may have its failed attempts counted beside it (a<id>.0, a<id>.1): that is its state, not a leftover.
-  const countOfWaiting = (n: string) => /^a(.+)\.[01]$/.exec(n) !== null && sNames.includes(`s${/^a(.+)\.[01]$/.exec(n)![1]}`);
+  // A waiting message may have its failed attempts counted beside it (a<id>.0, a<id>.1): that is its state, not a
+  // leftover.
+  const countOfWaiting = (n: string) =>
+    /^a(.+)\.[01]$/.exec(n) !== null && sNames.includes(`s${/^a(.+)\.[01]$/.exec(n)![1]}`);
   const leftovers = sNames.filter((n) => !n.startsWith('s') && !countOfWaiting(n));
   if (leftovers.length) throw new Error(`leftovers in S: ${leftovers.join(' ')}`);
   let inSource = 0;
@@ -176,7 +187,13 @@ export interface PlantedAttempt {
  */
 export async function plantAttempt(
   w: PosixWorld,
-  options: { tx?: string; state?: 'taken' | 'committed' | 'untaken'; owner?: import('@fanout/core').OwnerInfo; protocol?: 'staged' | 'seed'; leaseUntilMs?: number } = {},
+  options: {
+    tx?: string;
+    state?: 'taken' | 'committed' | 'untaken';
+    owner?: import('@fanout/core').OwnerInfo;
+    protocol?: 'staged' | 'seed';
+    leaseUntilMs?: number;
+  } = {},
 ): Promise<PlantedAttempt> {
   const { encodeMarker } = await import('@fanout/core/internal');
   const { renameSync, writeFileSync } = await import('node:fs');
@@ -196,7 +213,10 @@ export async function plantAttempt(
   } as const;
   writeFileSync(join(w.root, 'S', `m${tx}`), encodeMarker(record));
   const state = options.state ?? 'taken';
-  if (state !== 'untaken') renameSync(join(w.root, 'S', `s${id}`), join(w.root, 'S', `${state === 'taken' ? 'p' : 'k'}${id}.${tx}`));
-  w.dests.forEach((_, d) => writeFileSync(join(w.root, `D${d}`, record.protocol === 'staged' ? `w${id}.${tx}` : `d${id}`), w.messages.get(id)!));
+  if (state !== 'untaken')
+    renameSync(join(w.root, 'S', `s${id}`), join(w.root, 'S', `${state === 'taken' ? 'p' : 'k'}${id}.${tx}`));
+  w.dests.forEach((_, d) =>
+    writeFileSync(join(w.root, `D${d}`, record.protocol === 'staged' ? `w${id}.${tx}` : `d${id}`), w.messages.get(id)!),
+  );
   return { id, tx, record };
 }

@@ -84,19 +84,31 @@ async function world(destCount: number, messageCount: number, size = 64): Promis
   root = mkdtempSync(join(tmpdir(), 'fanout-fds-'));
   const counter = countingFs(nodePosixFs);
   const source = new PosixBackend({ root: join(root, 'S'), fs: counter.fs });
-  const dests = Array.from({ length: destCount }, (_, i) => new PosixBackend({ root: join(root!, `D${i}`), fs: counter.fs }));
+  const dests = Array.from(
+    { length: destCount },
+    (_, i) => new PosixBackend({ root: join(root!, `D${i}`), fs: counter.fs }),
+  );
   for (const b of [source, ...dests]) await initSpool(b);
   const ids: string[] = [];
-  for (let i = 0; i < messageCount; i++) ids.push(await enqueue(source, Buffer.alloc(size, `message ${i} `), { sync: false }));
+  for (let i = 0; i < messageCount; i++)
+    ids.push(await enqueue(source, Buffer.alloc(size, `message ${i} `), { sync: false }));
   await source.syncDir();
   return { root, source, dests, ids, counter };
 }
 
-/** Fan out everything and check that every message is delivered once everywhere and gone from S; the peak of descriptors. */
+/**
+ * Fan out everything and check that every message is delivered once everywhere and gone from S; the peak of
+ * descriptors.
+ */
 async function fanOutAll(w: World, options: Partial<FanOutOptions>): Promise<number> {
   expect(w.counter.open()).toBe(0);
   w.counter.resetPeak();
-  const summary = await fanOut({ source: w.source, destinations: w.dests.map((spool) => ({ spool })), recoverFirst: false, ...options });
+  const summary = await fanOut({
+    source: w.source,
+    destinations: w.dests.map((spool) => ({ spool })),
+    recoverFirst: false,
+    ...options,
+  });
   expect(summary.failed).toEqual([]);
   expect(summary.committed).toBe(w.ids.length);
   expect(readdirSync(join(w.root, 'S')).filter((n) => n !== '.fanout-spool')).toEqual([]);
@@ -104,7 +116,11 @@ async function fanOutAll(w: World, options: Partial<FanOutOptions>): Promise<num
     const delivered = readdirSync(join(w.root, `D${d}`)).filter((n) => n.startsWith('d'));
     expect(delivered.sort()).toEqual(w.ids.map((id) => `d${id}`).sort());
   }
-  expect(readFileSync(join(w.root, 'D0', `d${w.ids[3]}`)).subarray(0, 10).toString()).toBe('message 3 ');
+  expect(
+    readFileSync(join(w.root, 'D0', `d${w.ids[3]}`))
+      .subarray(0, 10)
+      .toString(),
+  ).toBe('message 3 ');
   expect(w.counter.open()).toBe(0); // nothing leaked
   return w.counter.peak();
 }
@@ -113,7 +129,9 @@ describe('descriptors held by a fan-out', () => {
   it('without a budget: at most 2·C·W·D + C·D + 2·C + 1, and that many are really used (so the budget below binds)', async () => {
     const w = await world(3, 96);
     const peak = await fanOutAll(w, { batchSize: 8, concurrency: 4, copyWindow: 4 });
-    expect(peak).toBeLessThanOrEqual(unboundedDescriptors({ concurrency: 4, copyWindow: 4, destinations: 3, protocol: 'staged' }));
+    expect(peak).toBeLessThanOrEqual(
+      unboundedDescriptors({ concurrency: 4, copyWindow: 4, destinations: 3, protocol: 'staged' }),
+    );
     expect(peak).toBeGreaterThan(24);
   });
 
@@ -131,7 +149,13 @@ describe('descriptors held by a fan-out', () => {
 
   it('with maxOpenFiles 12 under the seed protocol (its locks count too)', async () => {
     const w = await world(3, 48);
-    const peak = await fanOutAll(w, { protocol: 'seed', batchSize: 8, concurrency: 8, copyWindow: 4, maxOpenFiles: 12 });
+    const peak = await fanOutAll(w, {
+      protocol: 'seed',
+      batchSize: 8,
+      concurrency: 8,
+      copyWindow: 4,
+      maxOpenFiles: 12,
+    });
     expect(peak).toBeLessThanOrEqual(12);
   });
 

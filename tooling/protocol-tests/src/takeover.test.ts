@@ -13,18 +13,29 @@ afterEach(() => world?.dispose());
 async function crashedAttempt(tx = simTx('TX1'), ownerPid = 999_999) {
   const w = await posixWorld(2, 1);
   world = w;
-  const planted = await plantAttempt(w, { tx, owner: { host: hostname(), bootId: '', pidNamespace: '', pid: ownerPid, startTime: '' } });
+  const planted = await plantAttempt(w, {
+    tx,
+    owner: { host: hostname(), bootId: '', pidNamespace: '', pid: ownerPid, startTime: '' },
+  });
   return { w, ...planted };
 }
 
-const claimBy = (pid: number) => encodeClaim({ owner: { host: hostname(), bootId: '', pidNamespace: '', pid, startTime: '' }, claimedMs: Date.now(), leaseMs: 60_000 });
+const claimBy = (pid: number) =>
+  encodeClaim({
+    owner: { host: hostname(), bootId: '', pidNamespace: '', pid, startTime: '' },
+    claimedMs: Date.now(),
+    leaseMs: 60_000,
+  });
 
 describe('takeover of stale attempts by several recoverers', () => {
   it('lets exactly one of two concurrent recoverers act on a stale attempt', async () => {
     const { w } = await crashedAttempt();
     // The crashed owner is dead; both recoverers run in this (live) process.
     const probe = async (o: { pid: number }) => (o.pid === process.pid ? ('alive' as const) : ('dead' as const));
-    const [a, b] = await Promise.all([recover({ spool: w.source, open: w.open, ownerProbe: probe }), recover({ spool: w.source, open: w.open, ownerProbe: probe })]);
+    const [a, b] = await Promise.all([
+      recover({ spool: w.source, open: w.open, ownerProbe: probe }),
+      recover({ spool: w.source, open: w.open, ownerProbe: probe }),
+    ]);
     expect(a.rolledBack + b.rolledBack).toBe(1);
     expect(checkInvariants(w, 2)).toEqual({ inSource: 1, delivered: 0 });
   });
@@ -32,7 +43,11 @@ describe('takeover of stale attempts by several recoverers', () => {
   it('takes over from a recoverer that died mid-recovery: the next claim generation, then all claims removed', async () => {
     const { w, tx } = await crashedAttempt();
     writeFileSync(join(w.root, 'S', `r${tx}.1`), claimBy(999_998));
-    const summary = await recover({ spool: w.source, open: w.open, ownerProbe: async (o) => (o.pid === process.pid ? 'alive' : 'dead') });
+    const summary = await recover({
+      spool: w.source,
+      open: w.open,
+      ownerProbe: async (o) => (o.pid === process.pid ? 'alive' : 'dead'),
+    });
     expect(summary.rolledBack).toBe(1);
     expect(checkInvariants(w, 2)).toEqual({ inSource: 1, delivered: 0 });
   });
@@ -40,15 +55,22 @@ describe('takeover of stale attempts by several recoverers', () => {
   it("removes a dead recoverer's leftover claim whose attempt is over, and never a file that only looks like a claim", async () => {
     world = await posixWorld(1, 0);
     writeFileSync(join(world.root, 'S', `r${simTx('TX7')}.1`), claimBy(999_998));
-    for (const operator of ['report.pdf', 'run.sh', 'readme.txt', 'results.csv', `r${simTx('TX8')}.1`]) writeFileSync(join(world.root, 'S', operator), 'the operator’s');
+    for (const operator of ['report.pdf', 'run.sh', 'readme.txt', 'results.csv', `r${simTx('TX8')}.1`])
+      writeFileSync(join(world.root, 'S', operator), 'the operator’s');
     await recover({ spool: world.source, open: world.open, ownerProbe: async () => 'dead' });
-    expect(readdirSync(join(world.root, 'S')).sort()).toEqual(['.fanout-spool', `r${simTx('TX8')}.1`, 'readme.txt', 'report.pdf', 'results.csv', 'run.sh'].sort());
+    expect(readdirSync(join(world.root, 'S')).sort()).toEqual(
+      ['.fanout-spool', `r${simTx('TX8')}.1`, 'readme.txt', 'report.pdf', 'results.csv', 'run.sh'].sort(),
+    );
   });
 
   it('leaves alone an attempt that a live recoverer has taken over', async () => {
     const { w, id, tx } = await crashedAttempt();
     writeFileSync(join(w.root, 'S', `r${tx}.1`), claimBy(process.pid));
-    const summary = await recover({ spool: w.source, open: w.open, ownerProbe: async (o) => (o.pid === process.pid ? 'alive' : 'dead') });
+    const summary = await recover({
+      spool: w.source,
+      open: w.open,
+      ownerProbe: async (o) => (o.pid === process.pid ? 'alive' : 'dead'),
+    });
     expect(summary).toMatchObject({ rolledBack: 0, rolledForward: 0, inFlight: 1 });
     expect(readdirSync(join(w.root, 'D0'))).toContain(`w${id}.${tx}`);
   });
@@ -77,11 +99,16 @@ describe('takeover of stale attempts by several recoverers', () => {
     // …meanwhile recoverer B rolls TX1 back and a new, live attempt TX2 takes the same message.
     await recover({ spool: w.source, open: w.open, ownerProbe: async () => 'dead' });
     expect(readdirSync(join(w.root, 'S'))).not.toContain(`m${simTx('TX1')}`);
-    await plantAttempt(w, { tx: simTx('TX2'), owner: { host: hostname(), bootId: '', pidNamespace: '', pid: process.pid, startTime: '' } });
+    await plantAttempt(w, {
+      tx: simTx('TX2'),
+      owner: { host: hostname(), bootId: '', pidNamespace: '', pid: process.pid, startTime: '' },
+    });
     release();
     const summary = await late;
     expect(summary.rolledBack + summary.rolledForward).toBe(0);
-    expect(readdirSync(join(w.root, 'S')).sort()).toEqual(['.fanout-spool', `m${simTx('TX2')}`, `p${id}.${simTx('TX2')}`].sort());
+    expect(readdirSync(join(w.root, 'S')).sort()).toEqual(
+      ['.fanout-spool', `m${simTx('TX2')}`, `p${id}.${simTx('TX2')}`].sort(),
+    );
     for (const d of [0, 1]) expect(readdirSync(join(w.root, `D${d}`))).toContain(`w${id}.${simTx('TX2')}`);
   });
 });
@@ -104,7 +131,8 @@ describe('leases', () => {
   it('a slow destination on which 32 messages cannot be copied within the lease makes progress in smaller batches instead of rolling back forever (issue 15: found on real NFS)', async () => {
     world = await posixWorld(2, 40);
     const w = world;
-    // A clock that moves 3 s per staged copy: 64 copies of a 32-message batch take 192 s, past 2/3 of a 60 s lease; 4 messages take 24 s.
+    // A clock that moves 3 s per staged copy: 64 copies of a 32-message batch take 192 s, past 2/3 of a 60 s lease; 4
+    // messages take 24 s.
     let t = 1_000_000;
     const slow = (inner: SpoolBackend) =>
       overrideBackend(inner, {
@@ -139,10 +167,19 @@ describe('leases', () => {
     const source = overrideBackend(w.source, {
       async publish(from, to) {
         await w.source.publish(from, to);
-        if (to.startsWith('r') && lostReplies++ === 0) throw new FanoutError('EIO', 'injected: reply lost after the claim was published', { spool: w.source.location, file: to });
+        if (to.startsWith('r') && lostReplies++ === 0)
+          throw new FanoutError('EIO', 'injected: reply lost after the claim was published', {
+            spool: w.source.location,
+            file: to,
+          });
       },
     });
-    const summary = await fanOut({ source, destinations: [{ spool: w.dests[0]! }, { spool: slow }], leaseMs: 600, ownerProbe: async () => 'unknown' as const });
+    const summary = await fanOut({
+      source,
+      destinations: [{ spool: w.dests[0]! }, { spool: slow }],
+      leaseMs: 600,
+      ownerProbe: async () => 'unknown' as const,
+    });
     expect(lostReplies).toBeGreaterThan(1);
     expect(summary.failed).toEqual([]);
     expect(summary.committed).toBe(1);
@@ -161,7 +198,12 @@ describe('leases', () => {
       },
     });
     const unknown = async () => 'unknown' as const;
-    const run = fanOut({ source: w.source, destinations: [{ spool: w.dests[0]! }, { spool: slow }], leaseMs: 300, ownerProbe: unknown });
+    const run = fanOut({
+      source: w.source,
+      destinations: [{ spool: w.dests[0]! }, { spool: slow }],
+      leaseMs: 300,
+      ownerProbe: unknown,
+    });
     await new Promise((r) => setTimeout(r, 600));
     // The marker's own lease (300 ms) has run out; only the renewals say the owner is alive.
     expect(readdirSync(join(w.root, 'S')).some((n) => n.startsWith('r'))).toBe(true);

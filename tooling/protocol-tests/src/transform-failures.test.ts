@@ -43,12 +43,20 @@ describe('a failing transform', () => {
         world = await posixWorld(destCount, 3);
         const w = world;
         // The transform sits on the last destination only: a plain copy beside it must be rolled back too.
-        const summary = await fanOut({ source: w.source, destinations: w.dests.map((spool, k) => (k === destCount - 1 ? { spool, transform } : { spool })), recoverFirst: false });
+        const summary = await fanOut({
+          source: w.source,
+          destinations: w.dests.map((spool, k) => (k === destCount - 1 ? { spool, transform } : { spool })),
+          recoverFirst: false,
+        });
         expect(summary.committed).toBe(0);
         expect(summary.failed).toHaveLength(3);
         for (const f of summary.failed) {
           expect(f.error).toBeInstanceOf(FanoutError);
-          expect({ code: f.error.code, spool: f.error.spool, file: f.error.file }).toEqual({ code: 'ETRANSFORM', spool: w.source.location, file: `s${f.id}` });
+          expect({ code: f.error.code, spool: f.error.spool, file: f.error.file }).toEqual({
+            code: 'ETRANSFORM',
+            spool: w.source.location,
+            file: `s${f.id}`,
+          });
           expect(f.error.message).toContain(w.dests[destCount - 1]!.location);
         }
         expect(checkInvariants(w, destCount)).toEqual({ inSource: 3, delivered: 0 });
@@ -70,7 +78,11 @@ describe('a failing transform', () => {
       },
     });
     const upper = () => new Transform({ transform: (c: Buffer, _e, done) => done(null, c) });
-    const summary = await fanOut({ source: unreadable, destinations: [{ spool: w.dests[0]!, transform: upper }], recoverFirst: false });
+    const summary = await fanOut({
+      source: unreadable,
+      destinations: [{ spool: w.dests[0]!, transform: upper }],
+      recoverFirst: false,
+    });
     expect(summary.failed.map((f) => [f.error.code, f.error.message])).toEqual([['EIO', 'disk read error']]);
   });
 });

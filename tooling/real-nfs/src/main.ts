@@ -21,7 +21,10 @@ async function main(argv: string[]): Promise<number> {
   });
   const vers = values.vers ?? '3';
   if (!VERSIONS.includes(vers) || (values.fs !== 'ext4' && values.fs !== 'tmpfs') || positionals.length === 0) {
-    process.stderr.write('usage: fanout-real-nfs [-v 3|4.0|4.1|4.2] [-o MOUNTOPTS] [-f ext4|tmpfs] [-d DIR]... [-t SECONDS] -- COMMAND...\n');
+    process.stderr.write(
+      'usage: fanout-real-nfs [-v 3|4.0|4.1|4.2] [-o MOUNTOPTS] ' +
+        '[-f ext4|tmpfs] [-d DIR]... [-t SECONDS] -- COMMAND...\n',
+    );
     return 2;
   }
   const missing = nfsVmMissing();

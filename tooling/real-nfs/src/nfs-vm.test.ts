@@ -13,7 +13,11 @@ describe.skipIf(missing !== undefined || only !== '')('the real-NFS VM', () => {
     const result = await runInNfsVm({
       vers: '3',
       exportFs: 'tmpfs',
-      command: ['sh', '-c', 'echo "on $(hostname)"; $NFS_ON c2 hostname; test "$(stat -f -c %T $NFS_A)" = nfs && exit 7'],
+      command: [
+        'sh',
+        '-c',
+        'echo "on $(hostname)"; $NFS_ON c2 hostname; test "$(stat -f -c %T $NFS_A)" = nfs && exit 7',
+      ],
       timeoutMs: 300_000,
     });
     expect(result.output).toContain('on real-nfs-vm');

@@ -23,7 +23,10 @@ export interface NfsVmOptions {
   readonly command: readonly string[];
   /** Working directory of the command; must lie under one of `dirs`. Default: the repository root. */
   readonly cwd?: string;
-  /** Host directories visible read-write at the same path inside (the rest of `/` is read-only). Default: the repository root. */
+  /**
+   * Host directories visible read-write at the same path inside (the rest of `/` is read-only). Default: the repository
+   * root.
+   */
   readonly dirs?: readonly string[];
   /** Added to this process's environment for the command. */
   readonly env?: Readonly<Record<string, string>>;
@@ -60,7 +63,8 @@ const VM_SCRIPTS = fileURLToPath(new URL('../vm/', import.meta.url));
 const UML_MODULES = '/usr/lib/uml/modules';
 
 /** Lines UML prints at every boot that say nothing. */
-const NOISE = /^(Checking |Core dump limits|\tsoft - |\thard - |Adding \d+ bytes to physical|Powering off\.|reboot: System halted)/;
+const NOISE =
+  /^(Checking |Core dump limits|\tsoft - |\thard - |Adding \d+ bytes to physical|Powering off\.|reboot: System halted)/;
 
 /** Variables of ours that must not leak into the VM's shell. */
 const LOCAL_ONLY = new Set(['PWD', 'OLDPWD', 'SHLVL', '_', 'TMPDIR', 'HOME', 'HOSTNAME']);
@@ -76,7 +80,8 @@ function onPath(command: string): boolean {
 export function nfsVmMissing(): string | undefined {
   if (process.platform !== 'linux') return 'User-Mode Linux needs a Linux host';
   if (process.getuid?.() !== 0) return 'the harness runs as root (the VM mounts the project directory read-write)';
-  if (!onPath('linux.uml')) return 'linux.uml is not installed (apt-get install user-mode-linux, or tooling/real-nfs/vm/install.sh)';
+  if (!onPath('linux.uml'))
+    return 'linux.uml is not installed (apt-get install user-mode-linux, or tooling/real-nfs/vm/install.sh)';
   if (!existsSync('/usr/sbin/rpc.nfsd')) return 'rpc.nfsd is not installed (apt-get install nfs-kernel-server)';
   for (const tool of ['ip', 'tc', 'mkfs.ext4', 'nsenter', 'unshare', 'iptables-legacy']) {
     if (!onPath(tool)) return `${tool} is not installed (tooling/real-nfs/vm/install.sh)`;
@@ -210,7 +215,10 @@ async function boot(
   const take = (chunk: Buffer) => {
     const lines = (partial + chunk.toString('utf8')).split('\n');
     partial = lines.pop() ?? '';
-    const kept = lines.filter((line) => !NOISE.test(line)).map((line) => `${line}\n`).join('');
+    const kept = lines
+      .filter((line) => !NOISE.test(line))
+      .map((line) => `${line}\n`)
+      .join('');
     output += kept;
     if (kept !== '') options.onOutput?.(kept);
   };

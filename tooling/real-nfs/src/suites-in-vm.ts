@@ -54,7 +54,9 @@ export function defineSuitesInVm(vers: NfsVersion): void {
           ? result.output
           : result.output
               .split('\n')
-              .filter((l) => /^\[real-nfs|Tests |Test Files|Duration|^(multi-host|lost|claim|ESTALE|consumed|unexpected)/.test(l))
+              .filter((l) =>
+                /^\[real-nfs|Tests |Test Files|Duration|^(multi-host|lost|claim|ESTALE|consumed|unexpected)/.test(l),
+              )
               .join('\n'),
       );
       const why =

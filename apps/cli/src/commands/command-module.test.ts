@@ -6,9 +6,11 @@ import { type CommandAction, defineCommand, registerCommand } from './command-mo
 import { collect, positiveInt } from './option-values.js';
 
 const io = { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough(), env: {} };
-const action: CommandAction = (fn) => async (...args) => {
-  await fn(new CliContext(io, false, undefined), ...args);
-};
+const action: CommandAction =
+  (fn) =>
+  async (...args) => {
+    await fn(new CliContext(io, false, undefined), ...args);
+  };
 
 function program(): Command {
   return new Command('fanout').exitOverride().configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
@@ -35,7 +37,9 @@ describe('command modules', () => {
     });
     const p = program();
     const command = registerCommand(p, module, action);
-    await p.parseAsync(['demo', './S', '--to', './A', '--to', './B', '--batch', '3', '--protocol', 'seed'], { from: 'user' });
+    await p.parseAsync(['demo', './S', '--to', './A', '--to', './B', '--batch', '3', '--protocol', 'seed'], {
+      from: 'user',
+    });
     expect(seen).toEqual(['./S', { to: ['./A', './B'], batch: 3, protocol: 'seed' }]);
 
     let help = '';
@@ -43,13 +47,25 @@ describe('command modules', () => {
     command.outputHelp();
     expect(help).toContain('a demo command');
     expect(help).toContain('--batch <n>');
-    expect(help).toMatch(/A paragraph of help\.\n\nExample:\n {2}\$ fanout demo \.\/S --to \.\/A\n {2}\$ fanout demo \.\/S --batch 2\n/);
+    expect(help).toMatch(
+      /A paragraph of help\.\n\nExample:\n {2}\$ fanout demo \.\/S --to \.\/A\n {2}\$ fanout demo \.\/S --batch 2\n/,
+    );
   });
 
   it('refuse a flag value their parser rejects, before the handler runs', async () => {
     let ran = false;
     const p = program();
-    registerCommand(p, defineCommand({ name: 'demo', description: 'd', options: [{ flags: '--batch <n>', description: 'n', parse: positiveInt }], examples: ['fanout demo'], handler: async () => ((ran = true), 0) }), action);
+    registerCommand(
+      p,
+      defineCommand({
+        name: 'demo',
+        description: 'd',
+        options: [{ flags: '--batch <n>', description: 'n', parse: positiveInt }],
+        examples: ['fanout demo'],
+        handler: async () => ((ran = true), 0),
+      }),
+      action,
+    );
     await expect(p.parseAsync(['demo', '--batch', '0'], { from: 'user' })).rejects.toThrow(/positive whole number/);
     expect(ran).toBe(false);
   });

@@ -48,7 +48,9 @@ export interface CommandModule<A extends unknown[] = unknown[]> {
 }
 
 /** Wraps a handler into a commander action: builds its context, maps what it throws to an exit status. */
-export type CommandAction = (handler: (ctx: CliContext, ...args: unknown[]) => Promise<ExitStatusCode>) => (...args: unknown[]) => Promise<void>;
+export type CommandAction = (
+  handler: (ctx: CliContext, ...args: unknown[]) => Promise<ExitStatusCode>,
+) => (...args: unknown[]) => Promise<void>;
 
 /** Declare a command module, typing its handler's arguments. */
 export function defineCommand<A extends unknown[]>(module: CommandModule<A>): CommandModule<A> {

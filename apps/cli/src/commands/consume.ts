@@ -50,7 +50,13 @@ import { positiveInt } from './option-values.js';
 const commandFailures = new WeakSet<FanoutError>();
 
 /** Run `command` with the message on stdin; resolve on exit status 0, throw otherwise. */
-async function execHandler(ctx: CliContext, command: string, location: string, message: ClaimedMessage, childStdout: 'inherit' | Writable): Promise<void> {
+async function execHandler(
+  ctx: CliContext,
+  command: string,
+  location: string,
+  message: ClaimedMessage,
+  childStdout: 'inherit' | Writable,
+): Promise<void> {
   const child = spawn('sh', ['-c', command], {
     stdio: ['pipe', childStdout === 'inherit' ? 'inherit' : 'pipe', 'inherit'],
     env: { ...ctx.io.env, FANOUT_ID: message.id, FANOUT_SPOOL: location },
@@ -62,7 +68,8 @@ async function execHandler(ctx: CliContext, command: string, location: string, m
     await spawned;
     // The command may exit without reading all of its stdin; that is its right, not a failure.
     await pipeline(message.read(), child.stdin!).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_PREMATURE_CLOSE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+      if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_PREMATURE_CLOSE' && err.code !== 'ERR_STREAM_DESTROYED')
+        throw err;
     });
   } catch (err) {
     child.kill('SIGTERM');
@@ -71,7 +78,11 @@ async function execHandler(ctx: CliContext, command: string, location: string, m
   }
   const [code, signal] = await exited;
   if (code !== 0) {
-    const error = new FanoutError('EIO', signal ? `command killed by ${signal}` : `command exited with status ${code}`, { spool: location, file: message.file });
+    const error = new FanoutError(
+      'EIO',
+      signal ? `command killed by ${signal}` : `command exited with status ${code}`,
+      { spool: location, file: message.file },
+    );
     commandFailures.add(error);
     throw error;
   }
@@ -225,7 +236,8 @@ export async function watchConsume(
     classify: (err) => classifyFailure(err, [spool]),
     isFatal: (err, everUp) => !everUp && exitStatusFor(err) === ExitStatus.usage,
   });
-  // Stopped while the spool was down: what is left is settled if the spool is back, else left to `releaseStaleClaims` of a later run.
+  // Stopped while the spool was down: what is left is settled if the spool is back, else left to `releaseStaleClaims`
+  // of a later run.
   await settleLeftovers().catch(() => undefined);
   return { consumed, failed, released, held };
 }
@@ -239,10 +251,15 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
     return ExitStatus.usage;
   }
   if (flags.maxAttempts !== undefined && flags.exec === undefined) {
-    ctx.note('--max-attempts needs --exec (only a command\'s failure is counted) (EUSAGE)');
+    ctx.note("--max-attempts needs --exec (only a command's failure is counted) (EUSAGE)");
     return ExitStatus.usage;
   }
-  const watchOnly = [['--interval', flags.interval], ['--release-interval', flags.releaseInterval], ['--metrics', flags.metrics], ['--max-backoff', flags.maxBackoff]].find(([, v]) => v !== undefined);
+  const watchOnly = [
+    ['--interval', flags.interval],
+    ['--release-interval', flags.releaseInterval],
+    ['--metrics', flags.metrics],
+    ['--max-backoff', flags.maxBackoff],
+  ].find(([, v]) => v !== undefined);
   if (watchOnly !== undefined && !watch) {
     ctx.note(`${String(watchOnly[0])} needs --watch (EUSAGE)`);
     return ExitStatus.usage;
@@ -269,9 +286,20 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
         if (json) ctx.json(event);
         if (event.type === 'consume-failed') {
           const e = event.error;
-          const what = event.held === true ? `message held after ${event.attempts} failed attempts (h${event.id}.d; \`fanout release ${event.spool} ${event.id}\` once it can be handled)` : 'message released';
-          const line = new FanoutError(e.code, `${e.message}; ${what}`, { ...(e.spool !== undefined ? { spool: e.spool } : {}), ...(e.file !== undefined ? { file: e.file } : {}) }).oneLine();
-          ctx.note(`${line}${event.attempts !== undefined && event.held !== true ? ` [failed attempt ${event.attempts} of ${maxAttempts}]` : ''}`);
+          const what =
+            event.held === true
+              ? `message held after ${event.attempts} failed attempts ` +
+                `(h${event.id}.d; \`fanout release ${event.spool} ${event.id}\` once it can be handled)`
+              : 'message released';
+          const line = new FanoutError(e.code, `${e.message}; ${what}`, {
+            ...(e.spool !== undefined ? { spool: e.spool } : {}),
+            ...(e.file !== undefined ? { file: e.file } : {}),
+          }).oneLine();
+          const counted =
+            event.attempts !== undefined && event.held !== true
+              ? ` [failed attempt ${event.attempts} of ${maxAttempts}]`
+              : '';
+          ctx.note(`${line}${counted}`);
         }
       };
       // With --json, stdout is ours: the command's own output goes to stderr.
@@ -288,7 +316,10 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
       };
       const options = {
         spool,
-        handler: (message: ClaimedMessage) => (flags.exec !== undefined ? execHandler(ctx, flags.exec, spool.location, message, childStdout) : print(message)),
+        handler: (message: ClaimedMessage) =>
+          flags.exec !== undefined
+            ? execHandler(ctx, flags.exec, spool.location, message, childStdout)
+            : print(message),
         // Claims are taken as this process's owner tag, and judged by the Linux probe.
         owner: localOwner(),
         ownerProbe: localOwnerProbe,
@@ -300,14 +331,37 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
       const summary = watch
         ? await watchConsume(
             options,
-            { intervalMs: flags.interval ?? DEFAULT_CONSUME_INTERVAL_MS, releaseIntervalMs: flags.releaseInterval ?? DEFAULT_RELEASE_INTERVAL_MS },
-            { health: new RouteHealth(spool.location, reporter.sink(`consume ${spool.location}: `, 'messages wait in the spool')), backoff: new Backoff({ maxMs: flags.maxBackoff }) },
+            {
+              intervalMs: flags.interval ?? DEFAULT_CONSUME_INTERVAL_MS,
+              releaseIntervalMs: flags.releaseInterval ?? DEFAULT_RELEASE_INTERVAL_MS,
+            },
+            {
+              health: new RouteHealth(
+                spool.location,
+                reporter.sink(`consume ${spool.location}: `, 'messages wait in the spool'),
+              ),
+              backoff: new Backoff({ maxMs: flags.maxBackoff }),
+            },
           )
         : await consume(options);
       // Every message whose command failed was released or held (a failed release ends the command): `released`
       // counts the released ones, as each failure line says; the claims of dead consumers given back are counted apart.
-      if (json) ctx.json({ type: 'summary', spool: spool.location, consumed: summary.consumed, failed: summary.failed, released: summary.failed - summary.held, held: summary.held, staleClaimsReleased: summary.released });
-      else if (flags.exec !== undefined) ctx.note(`${spool.location}: ${summary.consumed} consumed, ${summary.failed - summary.held} failed and released${summary.held > 0 ? `, ${summary.held} failed and held` : ''}, ${summary.released} stale claims released`);
+      if (json)
+        ctx.json({
+          type: 'summary',
+          spool: spool.location,
+          consumed: summary.consumed,
+          failed: summary.failed,
+          released: summary.failed - summary.held,
+          held: summary.held,
+          staleClaimsReleased: summary.released,
+        });
+      else if (flags.exec !== undefined)
+        ctx.note(
+          `${spool.location}: ${summary.consumed} consumed, ${summary.failed - summary.held} failed ` +
+            `and released${summary.held > 0 ? `, ${summary.held} failed and held` : ''}` +
+            `, ${summary.released} stale claims released`,
+        );
       const status = summary.failed > 0 ? ExitStatus.failed : ExitStatus.ok;
       const received = interrupt.received();
       // The normal end of --watch is a signal: its status is that of the work, as for `run --watch`.
@@ -328,28 +382,49 @@ async function consumeSpool(ctx: CliContext, ref: string, flags: ConsumeFlags): 
 export const consumeCommand = defineCommand({
   name: 'consume',
   description:
-    'hand each delivered message to a command (sh -c, message on stdin, FANOUT_ID and FANOUT_SPOOL set); delete it when the command exits 0, release it otherwise',
+    'hand each delivered message to a command (sh -c, message on stdin, ' +
+    'FANOUT_ID and FANOUT_SPOOL set); delete it when the command exits 0, release it otherwise',
   arguments: [{ spec: '<spool>', description: 'a destination spool' }],
   options: [
     { flags: '--exec <cmd>', description: 'the command; without it, messages are written to stdout and deleted' },
-    { flags: '--json', description: 'with --exec: one JSON object per message and a summary (each line with ts and level)' },
+    {
+      flags: '--json',
+      description: 'with --exec: one JSON object per message and a summary (each line with ts and level)',
+    },
     {
       flags: '--watch',
-      description: 'keep running and consume messages as they are delivered (until SIGINT/SIGTERM, which lets the message in hand finish); outages of the spool are ridden out',
+      description:
+        'keep running and consume messages as they are delivered (until SIGINT/SIGTERM, ' +
+        'which lets the message in hand finish); outages of the spool are ridden out',
     },
-    { flags: '--interval <ms>', description: 'with --watch: how often to look for new messages (default 1000)', parse: positiveInt },
+    {
+      flags: '--interval <ms>',
+      description: 'with --watch: how often to look for new messages (default 1000)',
+      parse: positiveInt,
+    },
     {
       flags: '--release-interval <ms>',
-      description: 'with --watch: how often to release claims of dead consumers on this host and offer messages whose command failed again (default 30000)',
+      description:
+        'with --watch: how often to release claims of dead consumers on this ' +
+        'host and offer messages whose command failed again (default 30000)',
       parse: positiveInt,
     },
     {
       flags: '--max-attempts <n>',
-      description: 'with --exec: failed runs of the command for one message before it is held as h<id>.d in the destination, no longer handed out, until `fanout release` (default 5)',
+      description:
+        'with --exec: failed runs of the command for one message before it is held as ' +
+        'h<id>.d in the destination, no longer handed out, until `fanout release` (default 5)',
       parse: positiveInt,
     },
-    { flags: '--max-backoff <ms>', description: 'with --watch: the longest wait between two retries of a spool that is down (default 30000)', parse: positiveInt },
-    { flags: '--metrics <host:port>', description: 'with --watch: serve Prometheus metrics at http://<host:port>/metrics and health at /healthz' },
+    {
+      flags: '--max-backoff <ms>',
+      description: 'with --watch: the longest wait between two retries of a spool that is down (default 30000)',
+      parse: positiveInt,
+    },
+    {
+      flags: '--metrics <host:port>',
+      description: 'with --watch: serve Prometheus metrics at http://<host:port>/metrics and health at /healthz',
+    },
   ],
   examples: [
     "fanout consume ./spool/out-a --exec 'lpr -P office'",

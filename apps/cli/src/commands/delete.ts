@@ -12,7 +12,8 @@ async function remove(ctx: CliContext, ref: string, ids: string[], flags: QueueA
 /** `fanout delete`. */
 export const deleteCommand = defineCommand({
   name: 'delete',
-  description: 'delete waiting or held messages for good: renamed to z<id>, their attempt count removed, then removed and synced',
+  description:
+    'delete waiting or held messages for good: renamed to z<id>, their attempt count removed, then removed and synced',
   arguments: [
     { spec: '<spool>', description: 'the spool the messages are in' },
     { spec: '[id...]', description: 'message ids; "-" reads one id per line from stdin' },
@@ -22,8 +23,10 @@ export const deleteCommand = defineCommand({
     { flags: '--json', description: 'one JSON object per message: {"id","outcome"} or {"id","error"}' },
   ],
   help:
-    'Never delete a message by hand (rm): this command takes it by an atomic rename, so a worker that took it first wins (exit 5,\n' +
-    'nothing changed), and refuses (exit 5) a message that an attempt record still lists: run `fanout recover` first. No such message: exit 7.',
+    'Never delete a message by hand (rm): this command takes it by ' +
+    'an atomic rename, so a worker that took it first wins (exit 5,\n' +
+    'nothing changed), and refuses (exit 5) a message that an attempt ' +
+    'record still lists: run `fanout recover` first. No such message: exit 7.',
   examples: ['fanout delete ./spool/in 01J9Z3K6Y8M2Q4R5S6T7V8W9X0', 'fanout delete ./spool/in --all-held --json'],
   handler: remove,
 });

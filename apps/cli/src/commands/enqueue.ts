@@ -18,7 +18,11 @@ async function checkInputs(files: readonly string[]): Promise<void> {
     try {
       st = await stat(file);
     } catch (cause) {
-      throw new FanoutError('EUSAGE', `cannot read input file: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { file, cause });
+      throw new FanoutError(
+        'EUSAGE',
+        `cannot read input file: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`,
+        { file, cause },
+      );
     }
     if (st.isDirectory()) throw new FanoutError('EUSAGE', 'input is a directory, not a file', { file });
   }

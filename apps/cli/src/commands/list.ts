@@ -23,7 +23,17 @@ export function formatMessageLine(m: MessageInfo): string {
 
 /** What `list --json` prints per message: at least id, state, size, ageMs, attempts. */
 export function messageJson(m: MessageInfo): Record<string, unknown> {
-  return { id: m.id, state: m.state, name: m.name, size: m.size, ageMs: m.ageMs, mtimeMs: m.mtimeMs, attempts: m.attempts, ...(m.lastError ? { lastError: m.lastError } : {}), ...(m.tx !== undefined ? { tx: m.tx } : {}) };
+  return {
+    id: m.id,
+    state: m.state,
+    name: m.name,
+    size: m.size,
+    ageMs: m.ageMs,
+    mtimeMs: m.mtimeMs,
+    attempts: m.attempts,
+    ...(m.lastError ? { lastError: m.lastError } : {}),
+    ...(m.tx !== undefined ? { tx: m.tx } : {}),
+  };
 }
 
 async function list(ctx: CliContext, ref: string, flags: ListFlags): Promise<ExitStatusCode> {
@@ -43,15 +53,26 @@ async function list(ctx: CliContext, ref: string, flags: ListFlags): Promise<Exi
 /** `fanout list`. */
 export const listCommand = defineCommand({
   name: 'list',
-  description: 'one line per message: id, size, age, state (waiting, failed, held, in-flight), failed attempts, last error',
+  description:
+    'one line per message: id, size, age, state (waiting, failed, held, in-flight), failed attempts, last error',
   arguments: [{ spec: '<spool>', description: 'a source or destination spool' }],
   options: [
-    { flags: '--state <state>', description: 'only messages in this state', choices: ['waiting', 'held', 'in-flight', 'failed'] },
-    { flags: '--json', description: 'one JSON object per message: {"id","state","name","size","ageMs","mtimeMs","attempts","lastError"?,"tx"?}' },
+    {
+      flags: '--state <state>',
+      description: 'only messages in this state',
+      choices: ['waiting', 'held', 'in-flight', 'failed'],
+    },
+    {
+      flags: '--json',
+      description:
+        'one JSON object per message: {"id","state","name","size","ageMs","mtimeMs","attempts","lastError"?,"tx"?}',
+    },
   ],
   help:
-    'States: waiting (s<id>; d<id> in a destination), failed (waiting, with failed attempts counted), held (h<id>.s, h<id>.d),\n' +
-    'in-flight (taken by an attempt, claimed by a consumer, or being deleted). The listing is streamed: nothing is sorted.',
+    'States: waiting (s<id>; d<id> in a destination), failed (waiting, ' +
+    'with failed attempts counted), held (h<id>.s, h<id>.d),\n' +
+    'in-flight (taken by an attempt, claimed by a consumer, ' +
+    'or being deleted). The listing is streamed: nothing is sorted.',
   examples: ['fanout list ./spool/in', 'fanout list ./spool/in --state held --json | jq -r .id'],
   handler: list,
 });

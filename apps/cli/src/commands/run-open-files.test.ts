@@ -37,7 +37,10 @@ class OutOfFilesContext extends CliContext {
       createExclusive: async (name, content, options) => {
         if (name.startsWith('w') && this.failures > 0) {
           this.failures--;
-          throw new FanoutError('EMFILE', `open failed: EMFILE: too many open files, open '${ref}/${name}'`, { spool: real.location, file: name });
+          throw new FanoutError('EMFILE', `open failed: EMFILE: too many open files, open '${ref}/${name}'`, {
+            spool: real.location,
+            file: name,
+          });
         }
         return real.createExclusive(name, content, options);
       },
@@ -67,10 +70,20 @@ describe('a message that failed with too many open files', () => {
     await spoolsWith(3);
     const stderr = new PassThrough();
     const text = collect(stderr);
-    const status = await runCommand.handler(new OutOfFilesContext(1, stderr), { from: join(dir, 'S'), to: [join(dir, 'A'), join(dir, 'B')], batch: 1 });
+    const status = await runCommand.handler(new OutOfFilesContext(1, stderr), {
+      from: join(dir, 'S'),
+      to: [join(dir, 'A'), join(dir, 'B')],
+      batch: 1,
+    });
     expect(status).toBe(6);
-    const line = text().split('\n').find((l) => l.includes('EMFILE'))!;
-    expect(line).toMatch(new RegExp(`^fanout: ${dir}/A: w[0-9A-Z]+\\.[0-9A-Z]+: open failed: EMFILE: too many open files, open '.*' \\(EMFILE\\)$`));
+    const line = text()
+      .split('\n')
+      .find((l) => l.includes('EMFILE'))!;
+    expect(line).toMatch(
+      new RegExp(
+        `^fanout: ${dir}/A: w[0-9A-Z]+\\.[0-9A-Z]+: open failed: EMFILE: too many open files, open '.*' \\(EMFILE\\)$`,
+      ),
+    );
     expect(text()).toMatch(/2 messages fanned out to 2 spools, 1 failed/);
     expect(await waiting()).toHaveLength(1);
     expect(await delivered('B')).toHaveLength(2); // the failed message's copy in B was rolled back
@@ -81,7 +94,13 @@ describe('a message that failed with too many open files', () => {
     const stderr = new PassThrough();
     const text = collect(stderr);
     const ctx = new OutOfFilesContext(2, stderr);
-    const running = runCommand.handler(ctx, { from: join(dir, 'S'), to: [join(dir, 'A'), join(dir, 'B')], batch: 1, watch: true, interval: 20 });
+    const running = runCommand.handler(ctx, {
+      from: join(dir, 'S'),
+      to: [join(dir, 'A'), join(dir, 'B')],
+      batch: 1,
+      watch: true,
+      interval: 20,
+    });
     const deadline = Date.now() + 20_000;
     while ((await delivered('A')).length < 3 || (await delivered('B')).length < 3) {
       if (Date.now() > deadline) throw new Error(`not delivered: ${text()}`);

@@ -23,10 +23,7 @@ import {
   type SpoolBackend,
   type TransformFactory,
 } from '@fanout/core';
-import {
-  BatchSizer,
-  parseProtocolName,
-} from '@fanout/core/internal';
+import { BatchSizer, parseProtocolName } from '@fanout/core/internal';
 import type { CliContext } from '../cli-context.js';
 import { Backoff } from '../daemon/backoff.js';
 import { RouteHealth } from '../daemon/route-health.js';
@@ -73,12 +70,19 @@ export interface RunFlags {
  * destination that never answers) before it fails with ETIMEDOUT and is
  * rolled back: `--stall-timeout`, else `FANOUT_STALL_TIMEOUT_MS`, else 5 min.
  */
-export function stallTimeoutOf(flags: Pick<RunFlags, 'stallTimeout'>, env: NodeJS.ProcessEnv = process.env): number | undefined {
+export function stallTimeoutOf(
+  flags: Pick<RunFlags, 'stallTimeout'>,
+  env: NodeJS.ProcessEnv = process.env,
+): number | undefined {
   if (flags.stallTimeout !== undefined) return flags.stallTimeout;
   const fromEnv = env.FANOUT_STALL_TIMEOUT_MS;
   if (fromEnv === undefined || fromEnv === '') return undefined;
   const ms = Number(fromEnv);
-  if (!Number.isSafeInteger(ms) || ms <= 0) throw new FanoutError('EUSAGE', `FANOUT_STALL_TIMEOUT_MS must be a positive number of milliseconds, not ${JSON.stringify(fromEnv)}`);
+  if (!Number.isSafeInteger(ms) || ms <= 0)
+    throw new FanoutError(
+      'EUSAGE',
+      `FANOUT_STALL_TIMEOUT_MS must be a positive number of milliseconds, not ${JSON.stringify(fromEnv)}`,
+    );
   return ms;
 }
 
@@ -139,11 +143,18 @@ interface RouteTotals {
 }
 
 function checkFlags(flags: RunFlags): void {
-  if (flags.recoverInterval !== undefined && flags.watch !== true) throw new FanoutError('EUSAGE', '--recover-interval needs --watch (without it, run recovers once, at its start)');
-  if (flags.lease !== undefined && flags.lease < MIN_LEASE_MS) throw new FanoutError('EUSAGE', `--lease must be at least ${MIN_LEASE_MS} ms (an owner gives up at 2/3 of its lease)`);
-  if (flags.maxBackoff !== undefined && flags.watch !== true) throw new FanoutError('EUSAGE', '--max-backoff needs --watch (without it, a run does not retry)');
+  if (flags.recoverInterval !== undefined && flags.watch !== true)
+    throw new FanoutError('EUSAGE', '--recover-interval needs --watch (without it, run recovers once, at its start)');
+  if (flags.lease !== undefined && flags.lease < MIN_LEASE_MS)
+    throw new FanoutError(
+      'EUSAGE',
+      `--lease must be at least ${MIN_LEASE_MS} ms (an owner gives up at 2/3 of its lease)`,
+    );
+  if (flags.maxBackoff !== undefined && flags.watch !== true)
+    throw new FanoutError('EUSAGE', '--max-backoff needs --watch (without it, a run does not retry)');
   if (flags.metrics !== undefined) {
-    if (flags.watch !== true) throw new FanoutError('EUSAGE', '--metrics needs --watch (a run that ends has nothing to scrape)');
+    if (flags.watch !== true)
+      throw new FanoutError('EUSAGE', '--metrics needs --watch (a run that ends has nothing to scrape)');
     parseListenAddress(flags.metrics);
   }
 }
@@ -153,7 +164,8 @@ export function routesOf(ctx: CliContext, flags: RunFlags): RouteSpec[] {
   checkFlags(flags);
   if (flags.from !== undefined) {
     if (!flags.to || flags.to.length === 0) throw new FanoutError('EUSAGE', 'run needs at least one --to <spool>');
-    if (flags.route) throw new FanoutError('EUSAGE', '--route selects configured routes; it cannot be combined with --from');
+    if (flags.route)
+      throw new FanoutError('EUSAGE', '--route selects configured routes; it cannot be combined with --from');
     return [
       {
         name: undefined,
@@ -168,10 +180,17 @@ export function routesOf(ctx: CliContext, flags: RunFlags): RouteSpec[] {
   }
   if (flags.to && flags.to.length > 0) throw new FanoutError('EUSAGE', '--to needs --from <spool>');
   const configured = ctx.config?.routes ?? [];
-  if (configured.length === 0) throw new FanoutError('EUSAGE', ctx.config ? `no routes in ${ctx.config.file}; give --from and --to` : 'run needs --from <spool> and --to <spool> (or --config with routes)');
+  if (configured.length === 0)
+    throw new FanoutError(
+      'EUSAGE',
+      ctx.config
+        ? `no routes in ${ctx.config.file}; give --from and --to`
+        : 'run needs --from <spool> and --to <spool> (or --config with routes)',
+    );
   const wanted = flags.route;
   for (const name of wanted ?? []) {
-    if (!configured.some((r) => r.name === name)) throw new FanoutError('EUSAGE', `no route named "${name}" in ${ctx.config!.file}`);
+    if (!configured.some((r) => r.name === name))
+      throw new FanoutError('EUSAGE', `no route named "${name}" in ${ctx.config!.file}`);
   }
   return configured
     .filter((r) => !wanted || wanted.includes(r.name))
@@ -193,7 +212,8 @@ function plural(n: number, word: string): string {
 /** How many messages wait in a spool (a streamed listing; only for the progress bar's total). */
 async function countMessages(spool: SpoolBackend): Promise<number> {
   let n = 0;
-  for await (const entry of spool.list()) if (entry.kind === 'file' && parseProtocolName(entry.name).kind === 'source') n++;
+  for await (const entry of spool.list())
+    if (entry.kind === 'file' && parseProtocolName(entry.name).kind === 'source') n++;
   return n;
 }
 
@@ -233,10 +253,23 @@ async function runRoutes(ctx: CliContext, flags: RunFlags): Promise<ExitStatusCo
     return watchRoutes(ctx, flags, routes);
   }
   const showBar = flags.json !== true && ctx.io.stderr.isTTY === true;
-  const progress: Progress = showBar ? (await import('../output/terminal-progress.js')).terminalProgress(ctx.io.stderr) : noProgress((line) => ctx.io.stderr.write(line));
-  const interrupt = onInterrupt(ctx, { note: (line) => progress.log(`fanout: ${line}\n`), beforeExit: () => progress.stop() }, 'stop');
+  const progress: Progress = showBar
+    ? (await import('../output/terminal-progress.js')).terminalProgress(ctx.io.stderr)
+    : noProgress((line) => ctx.io.stderr.write(line));
+  const interrupt = onInterrupt(
+    ctx,
+    { note: (line) => progress.log(`fanout: ${line}\n`), beforeExit: () => progress.stop() },
+    'stop',
+  );
   // The routes share the process's open-file limit: each fan-out keeps under its part (open-file-limit.ts).
-  const env: RouteEnv = { progress, showBar, many: routes.length > 1, metrics: undefined, reporter: undefined, maxOpenFiles: processRouteOpenFiles(routes.length) };
+  const env: RouteEnv = {
+    progress,
+    showBar,
+    many: routes.length > 1,
+    metrics: undefined,
+    reporter: undefined,
+    maxOpenFiles: processRouteOpenFiles(routes.length),
+  };
   try {
     const outcomes = await Promise.all(routes.map((r) => runRoute(ctx, r, flags, env, interrupt.signal, true)));
     // The bar goes first, so the summaries stay on screen below the last messages.
@@ -257,7 +290,12 @@ interface OpenRoute {
   readonly destinations: FanOutDestination[];
 }
 
-async function openRoute(ctx: CliContext, route: RouteSpec, metrics: FanoutMetrics | undefined, opened: SpoolBackend[]): Promise<OpenRoute> {
+async function openRoute(
+  ctx: CliContext,
+  route: RouteSpec,
+  metrics: FanoutMetrics | undefined,
+  opened: SpoolBackend[],
+): Promise<OpenRoute> {
   const open = async (ref: string) => {
     const backend = await ctx.open(ref);
     opened.push(backend);
@@ -302,29 +340,53 @@ function outageOf(summary: FanOutSummary): FanoutError | undefined {
  * retried with backoff; only a mistake found before the route ever ran on
  * its first config (`initial`) ends it early, as fatal).
  */
-export async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlags, env: RouteEnv, signal: AbortSignal, initial: boolean): Promise<RouteOutcome> {
+export async function runRoute(
+  ctx: CliContext,
+  route: RouteSpec,
+  flags: RunFlags,
+  env: RouteEnv,
+  signal: AbortSignal,
+  initial: boolean,
+): Promise<RouteOutcome> {
   const { progress, showBar, metrics } = env;
   const json = flags.json === true;
   const watch = flags.watch === true;
   const routeName = route.name ?? DEFAULT_ROUTE_NAME;
   const label = route.name !== undefined && env.many ? `${route.name}: ` : '';
   const opened: SpoolBackend[] = [];
-  const totals: RouteTotals = { committed: 0, failed: 0, skipped: 0, bytes: 0, refused: 0, outOfFiles: 0, rolledBack: 0, rolledForward: 0, deferred: 0, held: 0 };
+  const totals: RouteTotals = {
+    committed: 0,
+    failed: 0,
+    skipped: 0,
+    bytes: 0,
+    refused: 0,
+    outOfFiles: 0,
+    rolledBack: 0,
+    rolledForward: 0,
+    deferred: 0,
+    held: 0,
+  };
   const maxAttempts = route.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   /**
    * Under --watch a message that failed on an outage of a storage, or for want of a descriptor, is not
    * failed: it waits in S for a later pass.
    */
-  const retriedLater = (f: { error: unknown; committed: boolean }) => watch && (isTransientFailure(f) || (!f.committed && storageFaultOf(f.error) !== undefined));
+  const retriedLater = (f: { error: unknown; committed: boolean }) =>
+    watch && (isTransientFailure(f) || (!f.committed && storageFaultOf(f.error) !== undefined));
   const started = Date.now();
   // One for the whole run: a --watch pass starts from the batch size the previous ones found fits the lease.
   const batchSizer = new BatchSizer(route.batch ?? DEFAULT_BATCH_SIZE, flags.lease ?? DEFAULT_LEASE_MS);
-  const health = watch ? new RouteHealth(routeName, env.reporter!.sink(route.name !== undefined ? `route ${route.name}: ` : 'route: ')) : undefined;
+  const health = watch
+    ? new RouteHealth(routeName, env.reporter!.sink(route.name !== undefined ? `route ${route.name}: ` : 'route: '))
+    : undefined;
   let recoveryDue = true;
   let passController: AbortController | undefined;
   let dueTimer: NodeJS.Timeout | undefined;
   const recoverEvery = flags.recoverInterval ?? DEFAULT_RECOVER_INTERVAL_MS;
-  /** --watch recovers the source periodically (not only at start): a worker that died on this spool, here or on another host, leaves markers that only a recovery finishes. */
+  /**
+   * --watch recovers the source periodically (not only at start): a worker that died on this spool, here or on another
+   * host, leaves markers that only a recovery finishes.
+   */
   const scheduleRecovery = () => {
     clearTimeout(dueTimer);
     dueTimer = setTimeout(() => {
@@ -347,14 +409,24 @@ export async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlag
       case 'message-committed':
         progress.tick(event.bytes);
         break;
-      case 'message-failed':
+      case 'message-failed': {
         progress.tick(0);
         // While the route is down its route-down line says it all: one line per outage, not per message and retry.
         if (health?.state === 'down' && !ctx.verbose && storageFaultOf(event.error) !== undefined) break;
-        progress.log(`fanout: ${label}${event.error.oneLine()}${event.committed ? ' [committed; its record is left for `fanout recover`]' : retriedLater(event) ? ' [left in the source; retried on a later pass]' : ''}${event.attempts !== undefined ? ` [failed attempt ${event.attempts} of ${maxAttempts}]` : ''}\n`);
+        const fate = event.committed
+          ? ' [committed; its record is left for `fanout recover`]'
+          : retriedLater(event)
+            ? ' [left in the source; retried on a later pass]'
+            : '';
+        const counted = event.attempts !== undefined ? ` [failed attempt ${event.attempts} of ${maxAttempts}]` : '';
+        progress.log(`fanout: ${label}${event.error.oneLine()}${fate}${counted}\n`);
         break;
+      }
       case 'message-held':
-        progress.log(`fanout: ${label}${event.spool}: s${event.id}: held after ${plural(event.attempts, 'failed attempt')} (h${event.id}.s); \`fanout release ${event.spool} ${event.id}\` once it can be delivered\n`);
+        progress.log(
+          `fanout: ${label}${event.spool}: s${event.id}: held after ${plural(event.attempts, 'failed attempt')}` +
+            ` (h${event.id}.s); \`fanout release ${event.spool} ${event.id}\` once it can be delivered\n`,
+        );
         break;
       case 'quarantined':
       case 'recovery-failed':
@@ -364,10 +436,14 @@ export async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlag
         progress.log(`fanout: ${label}${event.spool}: ${event.name}: not a message (${event.kind}); left alone\n`);
         break;
       case 'marker-in-flight':
-        if (!json && !inFlightQuiet) progress.log(`fanout: ${label}${event.spool}: m${event.id}: in flight, owned by ${event.owner}; left alone\n`);
+        if (!json && !inFlightQuiet)
+          progress.log(
+            `fanout: ${label}${event.spool}: m${event.id}: in flight, owned by ${event.owner}; left alone\n`,
+          );
         break;
       case 'recovered':
-        if (!json && ctx.verbose) progress.log(`fanout: ${label}${openedRoute?.source.location ?? route.from}: ${event.id}: ${event.action}\n`);
+        if (!json && ctx.verbose)
+          progress.log(`fanout: ${label}${openedRoute?.source.location ?? route.from}: ${event.id}: ${event.action}\n`);
         break;
       default:
         break;
@@ -445,7 +521,13 @@ export async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlag
     }
   } catch (err) {
     progress.log(ctx.formatError(err));
-    if (json) ctx.json({ type: 'error', level: 'fatal', ...(route.name !== undefined ? { route: route.name } : {}), error: err });
+    if (json)
+      ctx.json({
+        type: 'error',
+        level: 'fatal',
+        ...(route.name !== undefined ? { route: route.name } : {}),
+        error: err,
+      });
     fatal = true;
     return { status: exitStatusFor(err), fatal };
   } finally {
@@ -463,69 +545,135 @@ export async function runRoute(ctx: CliContext, route: RouteSpec, flags: RunFlag
     totals.failed > 0 ? ExitStatus.failed : ExitStatus.ok,
   );
   if (json) {
-    ctx.json({ type: 'summary', ...(route.name !== undefined ? { route: route.name } : {}), ...totals, ms, interrupted: signal.aborted });
+    ctx.json({
+      type: 'summary',
+      ...(route.name !== undefined ? { route: route.name } : {}),
+      ...totals,
+      ms,
+      interrupted: signal.aborted,
+    });
     return { status, fatal };
   }
-  const recovered = totals.rolledBack + totals.rolledForward > 0 ? `; recovered ${totals.rolledBack} rolled back, ${totals.rolledForward} rolled forward` : '';
+  const recovered =
+    totals.rolledBack + totals.rolledForward > 0
+      ? `; recovered ${totals.rolledBack} rolled back, ${totals.rolledForward} rolled forward`
+      : '';
   const refused = totals.refused > 0 ? `; recovery refused ${totals.refused}` : '';
   const deferred = totals.deferred > 0 ? `; ${plural(totals.deferred, 'attempt')} deferred by outages` : '';
   return {
     status,
     fatal,
     summary:
-      `fanout: ${label}${plural(totals.committed, 'message')} fanned out to ${plural(route.to.length, 'spool')}, ${totals.failed} failed${totals.held > 0 ? ` (${totals.held} now held)` : ''}, ${totals.skipped} skipped; ` +
-      `${formatBytes(totals.bytes)} written in ${formatDuration(ms)} (${perSecond(totals.committed, ms)} msg/s, ${formatBytes(perSecond(totals.bytes, ms))}/s)${recovered}${refused}${deferred}${signal.aborted ? '; interrupted' : ''}\n`,
+      `fanout: ${label}${plural(totals.committed, 'message')} fanned out ` +
+      `to ${plural(route.to.length, 'spool')}, ${totals.failed} ` +
+      `failed${totals.held > 0 ? ` (${totals.held} now held)` : ''}, ${totals.skipped} skipped; ` +
+      `${formatBytes(totals.bytes)} written in ${formatDuration(ms)} ` +
+      `(${perSecond(totals.committed, ms)} msg/s, ${formatBytes(perSecond(totals.bytes, ms))}/s)` +
+      `${recovered}${refused}${deferred}${signal.aborted ? '; interrupted' : ''}\n`,
   };
 }
 
 /** `fanout run`. */
 export const runCommand = defineCommand({
   name: 'run',
-  description: 'fan out every message of --from to every --to; recovers the source first; exits when none is left unless --watch',
+  description:
+    'fan out every message of --from to every --to; recovers the source first; exits when none is left unless --watch',
   options: [
     { flags: '--from <spool>', description: 'the source spool' },
     { flags: '--to <spool>', description: 'a destination spool (repeat for several)', parse: collect },
-    { flags: '--route <name>', description: 'with --config: run only this route (repeatable; default all)', parse: collect },
-    { flags: '--protocol <name>', description: 'staged (default: copies invisible until committed) or seed', choices: ['staged', 'seed'] },
-    { flags: '--batch <n>', description: 'messages per transaction (they share directory syncs; default 32)', parse: positiveInt },
-    { flags: '--concurrency <n>', description: 'transactions writing copies at once (default 4; as many again may be committing)', parse: positiveInt },
-    { flags: '--transform <module>', description: 'module whose default export makes a Transform per message and destination' },
-    { flags: '--watch', description: 'keep running and fan out new messages as they arrive (until SIGINT/SIGTERM); outages are ridden out' },
-    { flags: '--interval <ms>', description: 'with --watch: how often to look for new messages (default 1000)', parse: positiveInt },
+    {
+      flags: '--route <name>',
+      description: 'with --config: run only this route (repeatable; default all)',
+      parse: collect,
+    },
+    {
+      flags: '--protocol <name>',
+      description: 'staged (default: copies invisible until committed) or seed',
+      choices: ['staged', 'seed'],
+    },
+    {
+      flags: '--batch <n>',
+      description: 'messages per transaction (they share directory syncs; default 32)',
+      parse: positiveInt,
+    },
+    {
+      flags: '--concurrency <n>',
+      description: 'transactions writing copies at once (default 4; as many again may be committing)',
+      parse: positiveInt,
+    },
+    {
+      flags: '--transform <module>',
+      description: 'module whose default export makes a Transform per message and destination',
+    },
+    {
+      flags: '--watch',
+      description:
+        'keep running and fan out new messages as they arrive (until SIGINT/SIGTERM); outages are ridden out',
+    },
+    {
+      flags: '--interval <ms>',
+      description: 'with --watch: how often to look for new messages (default 1000)',
+      parse: positiveInt,
+    },
     {
       flags: '--recover-interval <ms>',
-      description: "with --watch: how often to recover the source's stale attempts, left by dead or stopped workers (default 30000)",
+      description:
+        "with --watch: how often to recover the source's stale attempts, " +
+        'left by dead or stopped workers (default 30000)',
       parse: positiveInt,
     },
     {
       flags: '--max-backoff <ms>',
-      description: 'with --watch: the longest wait between two retries of a route that is down (default 30000; retries start at 500 ms and double)',
+      description:
+        'with --watch: the longest wait between two retries of a route ' +
+        'that is down (default 30000; retries start at 500 ms and double)',
       parse: positiveInt,
     },
     {
       flags: '--metrics <host:port>',
-      description: 'with --watch: serve Prometheus metrics at http://<host:port>/metrics and health at /healthz (port 0: any free port, printed)',
+      description:
+        'with --watch: serve Prometheus metrics at http://<host:port>/metrics ' +
+        'and health at /healthz (port 0: any free port, printed)',
     },
     {
       flags: '--lease <ms>',
-      description: `lease written into each attempt's record (default 600000, at least ${MIN_LEASE_MS}; renewed every third of it while the attempt runs); a worker backs out at 2/3 of it, and another host's recovery may take the attempt over once it ends (the commit is fenced: a worker that was taken over cannot commit)`,
+      description:
+        `lease written into each attempt's record (default 600000, at least ${MIN_LEASE_MS}; renewed every ` +
+        `third of it while the attempt runs); a worker backs out at 2/3 of it, and another host's recovery may ` +
+        `take the attempt over once it ends (the commit is fenced: a worker that was taken over cannot commit)`,
       parse: positiveInt,
     },
     {
       flags: '--stall-timeout <ms>',
-      description: 'a copy (read, transform, write) that makes no progress this long fails with ETIMEDOUT and is rolled back (default 300000, or FANOUT_STALL_TIMEOUT_MS)',
+      description:
+        'a copy (read, transform, write) that makes no progress this long fails with ' +
+        'ETIMEDOUT and is rolled back (default 300000, or FANOUT_STALL_TIMEOUT_MS)',
       parse: positiveInt,
     },
     {
       flags: '--max-attempts <n>',
-      description: 'failed attempts of a message (its transform threw or gave no stream: ETRANSFORM) before it is held as h<id>.s, no longer offered, until `fanout release` (default 5; config key maxAttempts); an unreachable destination is never counted',
+      description:
+        'failed attempts of a message (its transform threw or gave no stream: ETRANSFORM) ' +
+        'before it is held as h<id>.s, no longer offered, until `fanout release` (default 5; ' +
+        'config key maxAttempts); an unreachable destination is never counted',
       parse: positiveInt,
     },
-    { flags: '--json', description: 'print one JSON object per event and a summary object on stdout (each line with ts and level)' },
+    {
+      flags: '--json',
+      description: 'print one JSON object per event and a summary object on stdout (each line with ts and level)',
+    },
   ],
   help:
-    "With --watch, an outage of a spool (server away, I/O error, disk full, permission, missing directory) never\nends the run: the route's messages wait in the source, it is retried with backoff, and one line says when it\ngoes down and one when it is back. SIGHUP reloads a --config file (routes added, removed, changed; work in\nhand finishes first); without --config it is ignored. Without --watch, SIGHUP stops as SIGTERM does (129).\n" +
-    'Several workers may run on one source spool at once (on this host, or on hosts sharing an NFS spool):\neach message is taken by one (an atomic rename); with --watch each recovers what dead ones left. Give a\nsource on WebDAV one worker only: common servers check Overwrite: F before they move, so two\nrecoverers could both claim one attempt.',
+    'With --watch, an outage of a spool (server away, I/O error, disk full, permission, ' +
+    "missing directory) never\nends the run: the route's messages wait in the source, " +
+    'it is retried with backoff, and one line says when it\ngoes down and one when it is back. ' +
+    'SIGHUP reloads a --config file (routes added, removed, changed; work in\n' +
+    'hand finishes first); without --config it is ignored. ' +
+    'Without --watch, SIGHUP stops as SIGTERM does (129).\n' +
+    'Several workers may run on one source spool at once (on this host, or on hosts sharing an NFS spool):\n' +
+    'each message is taken by one (an atomic rename); with --watch each recovers what dead ones left. Give a\n' +
+    'source on WebDAV one worker only: common servers check Overwrite: ' +
+    'F before they move, so two\nrecoverers could both claim one attempt.',
   examples: [
     'fanout run --from ./spool/in --to ./spool/out-a --to webdav+https://dav.example.com/out',
     'fanout run --from ./spool/in --to ./spool/out-a --watch --interval 200 --recover-interval 10000',

@@ -15,7 +15,11 @@ export interface ShowFlags {
 }
 
 async function show(ctx: CliContext, ref: string, id: string, flags: ShowFlags): Promise<ExitStatusCode> {
-  if (flags.content === true && flags.json === true) throw new FanoutError('EUSAGE', '--content and --json cannot be combined (--content writes the message itself to stdout)');
+  if (flags.content === true && flags.json === true)
+    throw new FanoutError(
+      'EUSAGE',
+      '--content and --json cannot be combined (--content writes the message itself to stdout)',
+    );
   const spool = await ctx.open(ref);
   try {
     const m = await showMessage(spool, id);
@@ -35,7 +39,12 @@ async function show(ctx: CliContext, ref: string, id: string, flags: ShowFlags):
       `size: ${m.size} bytes (${formatBytes(m.size)})`,
       `enqueued: ${new Date(m.mtimeMs).toISOString()} (${formatDuration(m.ageMs)} ago)`,
       `attempts: ${m.attempts}`,
-      ...(m.lastError ? [`last error: ${m.lastError.code}: ${m.lastError.message}`, `last failed: ${new Date(m.lastError.atMs).toISOString()}`] : []),
+      ...(m.lastError
+        ? [
+            `last error: ${m.lastError.code}: ${m.lastError.message}`,
+            `last failed: ${new Date(m.lastError.atMs).toISOString()}`,
+          ]
+        : []),
       ...(m.tx !== undefined ? [`attempt: ${m.tx}`] : []),
     ];
     ctx.io.stdout.write(`${lines.join('\n')}\n`);
@@ -61,6 +70,9 @@ export const showCommand = defineCommand({
     { flags: '--json', description: 'one JSON object, the fields of `list --json` and "spool"' },
   ],
   help: 'No such message: exit status 7.',
-  examples: ['fanout show ./spool/in 01J9Z3K6Y8M2Q4R5S6T7V8W9X0', 'fanout show ./spool/in 01J9Z3K6Y8M2Q4R5S6T7V8W9X0 --content > message.eml'],
+  examples: [
+    'fanout show ./spool/in 01J9Z3K6Y8M2Q4R5S6T7V8W9X0',
+    'fanout show ./spool/in 01J9Z3K6Y8M2Q4R5S6T7V8W9X0 --content > message.eml',
+  ],
   handler: show,
 });

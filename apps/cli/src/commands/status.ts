@@ -15,7 +15,22 @@ export interface StatusFlags {
   readonly json?: boolean;
 }
 
-const KINDS = ['source', 'held', 'taken', 'committed', 'backout', 'record', 'staged', 'delivered', 'claimed', 'lock', 'attempts', 'deleting', 'temp', 'unknown'] as const;
+const KINDS = [
+  'source',
+  'held',
+  'taken',
+  'committed',
+  'backout',
+  'record',
+  'staged',
+  'delivered',
+  'claimed',
+  'lock',
+  'attempts',
+  'deleting',
+  'temp',
+  'unknown',
+] as const;
 const LETTER: Record<(typeof KINDS)[number], string> = {
   source: 's',
   held: 'h',
@@ -44,7 +59,11 @@ export function formatAges(s: SpoolStatus): string[] {
   const cell = (text: string, l: string) => text.padStart(width(l));
   return [
     `  ${'age'.padEnd(8)} ${labels.map((l) => cell(l, l)).join(' ')} ${cell('total', 'total')}`,
-    ...rows.map(([name, h]) => `  ${name.padEnd(8)} ${labels.map((l) => cell(String(h.buckets[l] ?? 0), l)).join(' ')} ${cell(String(h.total), 'total')}`),
+    ...rows.map(
+      ([name, h]) =>
+        `  ${name.padEnd(8)} ${labels.map((l) => cell(String(h.buckets[l] ?? 0), l)).join(' ')}` +
+        ` ${cell(String(h.total), 'total')}`,
+    ),
   ];
 }
 
@@ -52,21 +71,43 @@ export function formatAges(s: SpoolStatus): string[] {
 export function formatStatus(s: SpoolStatus): string {
   const lines = [`${s.location}  (spool ${s.identity.uuid})`];
   lines.push(`  ${KINDS.map((k) => `${k} (${LETTER[k]}) ${s.counts[k]}`).join('  ')}`);
-  if (s.nfsSilly > 0) lines.push(`  nfs-silly (.nfs…) ${s.nfsSilly}: files the NFS client keeps while a process holds them open after their removal; they go when it closes them`);
+  if (s.nfsSilly > 0)
+    lines.push(
+      `  nfs-silly (.nfs…) ${s.nfsSilly}: files the NFS client keeps while a ` +
+        `process holds them open after their removal; they go when it closes them`,
+    );
   if (s.ages.waiting.total + s.ages.held.total > 0) lines.push(...formatAges(s));
-  if (s.counts.held > 0) lines.push(`  ${s.counts.held} held: \`fanout list ${s.location} --state held\` shows why; \`fanout release ${s.location} <id>|--all-held\` offers them again`);
-  if (s.counts.deleting > 0) lines.push(`  ${s.counts.deleting} being deleted (z<id>): a delete was interrupted; \`fanout delete ${s.location} <id>\` finishes it`);
+  if (s.counts.held > 0)
+    lines.push(
+      `  ${s.counts.held} held: \`fanout list ${s.location} --state held\` shows why; ` +
+        `\`fanout release ${s.location} <id>|--all-held\` offers them again`,
+    );
+  if (s.counts.deleting > 0)
+    lines.push(
+      `  ${s.counts.deleting} being deleted (z<id>): a delete was ` +
+        `interrupted; \`fanout delete ${s.location} <id>\` finishes it`,
+    );
   for (const m of s.markers) {
     if (m.state === 'corrupt') {
-      lines.push(`  record ${m.file}  CORRUPT  ${m.error ?? ''}  (recover quarantines it; to clear it: \`fanout recover --discard-record ${s.location} ${m.file}\`, which gives its messages back)`);
+      lines.push(
+        `  record ${m.file}  CORRUPT  ${m.error ?? ''}  (recover quarantines it; ` +
+          `to clear it: \`fanout recover --discard-record ` +
+          `${s.location} ${m.file}\`, which gives its messages back)`,
+      );
       continue;
     }
     const owner = m.owner ? `${m.owner.host} pid ${m.owner.pid}` : 'unknown owner';
     const age = m.ageMs !== undefined ? formatDuration(Math.max(0, m.ageMs)) : '?';
     const what = m.state === 'stale' ? 'stale (owner gone; recover will finish it)' : 'in flight';
-    lines.push(`  ${m.file.startsWith('r') ? 'claim' : 'record'} ${m.file}  ${what}  owner ${owner}  age ${age}  tx ${m.tx ?? '?'}  ${m.protocol ?? ''}`.trimEnd());
+    lines.push(
+      (
+        `  ${m.file.startsWith('r') ? 'claim' : 'record'} ${m.file}  ${what}  ` +
+        `owner ${owner}  age ${age}  tx ${m.tx ?? '?'}  ${m.protocol ?? ''}`
+      ).trimEnd(),
+    );
   }
-  for (const u of s.unknown) lines.push(`  unknown ${JSON.stringify(u.name)} (${u.kind}): not a message; never touched`);
+  for (const u of s.unknown)
+    lines.push(`  unknown ${JSON.stringify(u.name)} (${u.kind}): not a message; never touched`);
   if (s.truncated) lines.push('  … more markers or unknown entries than listed');
   return `${lines.join('\n')}\n`;
 }
@@ -84,11 +125,21 @@ async function showStatus(ctx: CliContext, refs: readonly string[], flags: Statu
 /** `fanout status`. */
 export const statusCommand = defineCommand({
   name: 'status',
-  description: 'counts per kind, age histograms of waiting and held messages, in-flight and stale attempt records and claims with owner and age, unknown entries',
+  description:
+    'counts per kind, age histograms of waiting and held messages, ' +
+    'in-flight and stale attempt records and claims with owner and age, unknown entries',
   arguments: [{ spec: '[spool...]', description: 'spools to show (default with --config: all configured spools)' }],
-  options: [{ flags: '--json', description: 'one JSON object per spool ("counts", "ages": {"waiting","held"} each {"total","buckets","oldestMs"}, "markers", "unknown")' }],
+  options: [
+    {
+      flags: '--json',
+      description:
+        'one JSON object per spool ("counts", "ages": ' +
+        '{"waiting","held"} each {"total","buckets","oldestMs"}, "markers", "unknown")',
+    },
+  ],
   help:
-    'The age table is qshape\'s: waiting (s<id>, d<id>) and held (h<id>.s, h<id>.d) messages per age bucket (0-5m, 5-10m, 10-20m, 20-40m,\n' +
+    "The age table is qshape's: waiting (s<id>, d<id>) and held (h<id>.s, " +
+    'h<id>.d) messages per age bucket (0-5m, 5-10m, 10-20m, 20-40m,\n' +
     '40-80m, 80-160m, 160m+). A CORRUPT record is one recovery quarantines; status prints the command that clears it.',
   examples: ['fanout status ./spool/in ./spool/out-a', 'fanout status --json ./spool/in | jq .ages'],
   handler: showStatus,

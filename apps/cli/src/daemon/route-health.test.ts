@@ -5,7 +5,14 @@ import { describeTransition, RouteHealth, type RouteState, type RouteTransition 
 function recorder() {
   const transitions: RouteTransition[] = [];
   const states: RouteState[] = [];
-  return { transitions, states, sink: { transition: (t: RouteTransition) => transitions.push(t), state: (_r: string, s: RouteState) => states.push(s) } };
+  return {
+    transitions,
+    states,
+    sink: {
+      transition: (t: RouteTransition) => transitions.push(t),
+      state: (_r: string, s: RouteState) => states.push(s),
+    },
+  };
 }
 
 describe('RouteHealth', () => {
@@ -23,7 +30,15 @@ describe('RouteHealth', () => {
     h.up();
     h.up();
     expect(r.transitions).toEqual([
-      { type: 'route-down', route: 'main', spool: 'webdav+http://h/A', file: undefined, code: 'EUNAVAILABLE', message: 'server away', retryInMs: 500 },
+      {
+        type: 'route-down',
+        route: 'main',
+        spool: 'webdav+http://h/A',
+        file: undefined,
+        code: 'EUNAVAILABLE',
+        message: 'server away',
+        retryInMs: 500,
+      },
       { type: 'route-up', route: 'main', spool: 'webdav+http://h/A', code: 'EUNAVAILABLE', downMs: 15_000, retries: 2 },
     ]);
     expect(r.states).toEqual(['starting', 'up', 'down', 'up']);
@@ -41,9 +56,25 @@ describe('RouteHealth', () => {
   });
 
   it('describes a transition in one line naming the spool and code', () => {
-    expect(describeTransition({ type: 'route-down', route: 'r', spool: '/B', file: 'w1.2', code: 'ENOSPC', message: 'write failed', retryInMs: 500 }, 'route r: ')).toBe(
-      'route r: down: /B: w1.2: write failed (ENOSPC); messages wait in the source, retrying with backoff (next in 500 ms)',
+    expect(
+      describeTransition(
+        {
+          type: 'route-down',
+          route: 'r',
+          spool: '/B',
+          file: 'w1.2',
+          code: 'ENOSPC',
+          message: 'write failed',
+          retryInMs: 500,
+        },
+        'route r: ',
+      ),
+    ).toBe(
+      'route r: down: /B: w1.2: write failed (ENOSPC); ' +
+        'messages wait in the source, retrying with backoff (next in 500 ms)',
     );
-    expect(describeTransition({ type: 'route-up', route: 'r', spool: '/B', code: 'ENOSPC', downMs: 15_300, retries: 1 }, '')).toBe('up again after 15.3 s (ENOSPC at /B; 1 retry)');
+    expect(
+      describeTransition({ type: 'route-up', route: 'r', spool: '/B', code: 'ENOSPC', downMs: 15_300, retries: 1 }, ''),
+    ).toBe('up again after 15.3 s (ENOSPC at /B; 1 retry)');
   });
 });

@@ -67,7 +67,14 @@ export class RouteHealth {
     this.outage = undefined;
     this.sink.state?.(this.route, 'up');
     if (outage) {
-      this.sink.transition({ type: 'route-up', route: this.route, spool: outage.error.spool, code: outage.error.code, downMs: this.now() - outage.sinceMs, retries: outage.retries });
+      this.sink.transition({
+        type: 'route-up',
+        route: this.route,
+        spool: outage.error.spool,
+        code: outage.error.code,
+        downMs: this.now() - outage.sinceMs,
+        retries: outage.retries,
+      });
     }
   }
 
@@ -80,7 +87,15 @@ export class RouteHealth {
     this.current = 'down';
     this.outage = { error, sinceMs: this.now(), retries: 0 };
     this.sink.state?.(this.route, 'down');
-    this.sink.transition({ type: 'route-down', route: this.route, spool: error.spool, file: error.file, code: error.code, message: error.message, retryInMs });
+    this.sink.transition({
+      type: 'route-down',
+      route: this.route,
+      spool: error.spool,
+      file: error.file,
+      code: error.code,
+      message: error.message,
+      retryInMs,
+    });
   }
 }
 
@@ -88,7 +103,14 @@ export class RouteHealth {
 export function describeTransition(t: RouteTransition, label: string, waiting = 'messages wait in the source'): string {
   if (t.type === 'route-down') {
     const where = [t.spool, t.file].filter((x) => x !== undefined && x !== '').join(': ');
-    return `${label}down: ${where ? `${where}: ` : ''}${t.message} (${t.code}); ${waiting}, retrying with backoff (next in ${formatDuration(t.retryInMs)})`;
+    return (
+      `${label}down: ${where ? `${where}: ` : ''}${t.message} (${t.code}); ${waiting}, ` +
+      `retrying with backoff (next in ${formatDuration(t.retryInMs)})`
+    );
   }
-  return `${label}up again after ${formatDuration(t.downMs)} (${t.code}${t.spool !== undefined ? ` at ${t.spool}` : ''}; ${t.retries} ${t.retries === 1 ? 'retry' : 'retries'})`;
+  return (
+    `${label}up again after ${formatDuration(t.downMs)} ` +
+    `(${t.code}${t.spool !== undefined ? ` at ${t.spool}` : ''}` +
+    `; ${t.retries} ${t.retries === 1 ? 'retry' : 'retries'})`
+  );
 }

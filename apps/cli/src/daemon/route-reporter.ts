@@ -18,7 +18,10 @@ export class RouteReporter {
     private readonly metrics: FanoutMetrics | undefined,
   ) {}
 
-  /** The sink for route `route`, whose human lines start with `label` (e.g. `route main: `); `waiting` says where its messages wait. */
+  /**
+   * The sink for route `route`, whose human lines start with `label` (e.g. `route main: `); `waiting` says where its
+   * messages wait.
+   */
   sink(label: string, waiting?: string): RouteHealthSink {
     return {
       transition: (t) => {

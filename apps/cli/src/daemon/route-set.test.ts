@@ -4,7 +4,11 @@ import { Backoff } from './backoff.js';
 import { type RouteEnd, RouteSet } from './route-set.js';
 
 /** A route task that records its life and ends when stopped, after `finishMs` (its transaction in hand). */
-function harness(behaviour: (name: string, spec: string, run: number) => 'until-stopped' | 'return' | 'throw' | 'fatal' = () => 'until-stopped', finishMs = 0) {
+function harness(
+  behaviour: (name: string, spec: string, run: number) => 'until-stopped' | 'return' | 'throw' | 'fatal' = () =>
+    'until-stopped',
+  finishMs = 0,
+) {
   const log: string[] = [];
   const runs = new Map<string, number>();
   const unexpected: string[] = [];
@@ -23,7 +27,8 @@ function harness(behaviour: (name: string, spec: string, run: number) => 'until-
       return { outcome: `${name} done` };
     },
     same: (a, b) => a === b,
-    onUnexpectedEnd: (name, reason) => unexpected.push(`${name}: ${reason instanceof Error ? reason.message : 'returned'}`),
+    onUnexpectedEnd: (name, reason) =>
+      unexpected.push(`${name}: ${reason instanceof Error ? reason.message : 'returned'}`),
     newBackoff: () => new Backoff({ initialMs: 1, maxMs: 2 }),
   });
   return { set, log, unexpected, runs };
@@ -32,8 +37,20 @@ function harness(behaviour: (name: string, spec: string, run: number) => 'until-
 describe('RouteSet', () => {
   it('starts every route, and on a reload stops removed and changed ones (after their work in hand) before starting the new ones', async () => {
     const h = harness(undefined, 20);
-    await h.set.apply(new Map([['a', '1'], ['b', '1'], ['c', '1']]));
-    const diff = await h.set.apply(new Map([['a', '1'], ['b', '2'], ['d', '1']]));
+    await h.set.apply(
+      new Map([
+        ['a', '1'],
+        ['b', '1'],
+        ['c', '1'],
+      ]),
+    );
+    const diff = await h.set.apply(
+      new Map([
+        ['a', '1'],
+        ['b', '2'],
+        ['d', '1'],
+      ]),
+    );
     expect(diff).toEqual({ added: ['d'], removed: ['c'], changed: ['b'], unchanged: ['a'] });
     expect(h.log.slice(0, 3)).toEqual(['start a=1 (initial)', 'start b=1 (initial)', 'start c=1 (initial)']);
     // The two stops run at once: either may end first, but both end before anything new starts.
@@ -45,8 +62,15 @@ describe('RouteSet', () => {
   });
 
   it('reports and restarts a route whose task ended without being stopped, whether it returned or threw', async () => {
-    const h = harness((name, _spec, run) => (name === 'flaky' && run === 1 ? 'return' : name === 'flaky' && run === 2 ? 'throw' : 'until-stopped'));
-    await h.set.apply(new Map([['flaky', 'x'], ['steady', 'y']]));
+    const h = harness((name, _spec, run) =>
+      name === 'flaky' && run === 1 ? 'return' : name === 'flaky' && run === 2 ? 'throw' : 'until-stopped',
+    );
+    await h.set.apply(
+      new Map([
+        ['flaky', 'x'],
+        ['steady', 'y'],
+      ]),
+    );
     for (let i = 0; i < 100 && (h.runs.get('flaky') ?? 0) < 3; i++) await sleep(5);
     expect(h.unexpected).toEqual(['flaky: returned', 'flaky: boom']);
     expect(h.runs.get('flaky')).toBe(3);
@@ -56,8 +80,14 @@ describe('RouteSet', () => {
 
   it('signals a fatal end so the command can stop and exit with its status', async () => {
     const h = harness((name) => (name === 'bad' ? 'fatal' : 'until-stopped'));
-    await h.set.apply(new Map([['bad', 'x'], ['good', 'y']]));
-    if (!h.set.fatalSignal.aborted) await new Promise((resolve) => h.set.fatalSignal.addEventListener('abort', resolve, { once: true }));
+    await h.set.apply(
+      new Map([
+        ['bad', 'x'],
+        ['good', 'y'],
+      ]),
+    );
+    if (!h.set.fatalSignal.aborted)
+      await new Promise((resolve) => h.set.fatalSignal.addEventListener('abort', resolve, { once: true }));
     expect(h.set.fatal).toBe(2);
     await h.set.stopAll();
     expect(h.unexpected).toEqual([]);

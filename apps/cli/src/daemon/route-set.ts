@@ -18,7 +18,9 @@ export interface RouteEnd<O> {
 
 /** Options of a {@link RouteSet}. */
 export interface RouteSetOptions<S, O> {
-  /** Run route `name` until `signal` (or a fatal error); `initial`: it comes from the config the command started with. */
+  /**
+   * Run route `name` until `signal` (or a fatal error); `initial`: it comes from the config the command started with.
+   */
   run(name: string, spec: S, signal: AbortSignal, initial: boolean): Promise<RouteEnd<O>>;
   /** Whether two specs are the same route (an unchanged route keeps running through a reload). */
   same(a: S, b: S): boolean;
@@ -55,7 +57,10 @@ export class RouteSet<S, O> {
 
   constructor(private readonly options: RouteSetOptions<S, O>) {}
 
-  /** Aborted when a route ended with a fatal error: the command should stop every route and exit with {@link RouteSet.fatal}. */
+  /**
+   * Aborted when a route ended with a fatal error: the command should stop every route and exit with
+   * {@link RouteSet.fatal}.
+   */
   get fatalSignal(): AbortSignal {
     return this.fatalSeen.signal;
   }

@@ -4,14 +4,20 @@ import { describe, expect, it } from 'vitest';
 import { classifyFailure, isMissingContainer, storageFaultOf } from './storage-fault.js';
 
 describe('storageFaultOf', () => {
-  it.each(['EUNAVAILABLE', 'EIO', 'ENOSPC', 'EACCES', 'EMFILE', 'ETIMEDOUT'] as const)('takes %s for an outage of the storage', (code) => {
-    const err = new FanoutError(code, 'x', { spool: '/s' });
-    expect(storageFaultOf(err)).toBe(err);
-  });
+  it.each(['EUNAVAILABLE', 'EIO', 'ENOSPC', 'EACCES', 'EMFILE', 'ETIMEDOUT'] as const)(
+    'takes %s for an outage of the storage',
+    (code) => {
+      const err = new FanoutError(code, 'x', { spool: '/s' });
+      expect(storageFaultOf(err)).toBe(err);
+    },
+  );
 
-  it.each(['EUSAGE', 'EBADURL', 'ECORRUPT', 'EFOREIGN', 'ETRANSFORM', 'EBADENTRY', 'ENOTSPOOL', 'EEXIST'] as const)('does not take %s for one', (code) => {
-    expect(storageFaultOf(new FanoutError(code, 'x'))).toBeUndefined();
-  });
+  it.each(['EUSAGE', 'EBADURL', 'ECORRUPT', 'EFOREIGN', 'ETRANSFORM', 'EBADENTRY', 'ENOTSPOOL', 'EEXIST'] as const)(
+    'does not take %s for one',
+    (code) => {
+      expect(storageFaultOf(new FanoutError(code, 'x'))).toBeUndefined();
+    },
+  );
 
   it('wraps raw native errors, a stale NFS handle (-116) included', () => {
     expect(storageFaultOf(Object.assign(new Error('stale'), { code: 'ESTALE' }))?.code).toBe('EIO');
@@ -36,7 +42,11 @@ describe('classifyFailure', () => {
   it('takes ENOTSPOOL of a spool whose container is missing for an outage', async () => {
     const err = new FanoutError('ENOTSPOOL', 'not a fanout spool', { spool: '/gone' });
     expect(await isMissingContainer(missing('/gone'))).toBe(true);
-    expect(await classifyFailure(err, [missing('/gone')])).toMatchObject({ code: 'ENOTSPOOL', spool: '/gone', message: expect.stringContaining('missing') });
+    expect(await classifyFailure(err, [missing('/gone')])).toMatchObject({
+      code: 'ENOTSPOOL',
+      spool: '/gone',
+      message: expect.stringContaining('missing'),
+    });
   });
 
   it('keeps ENOTSPOOL of an existing, uninitialised container a mistake', async () => {

@@ -13,7 +13,14 @@ import { FanoutError, type FanoutErrorCode, type SpoolBackend, isFanoutError } f
  * permissions taken away (`EACCES`), too many open files (`EMFILE`), a copy
  * that a hung server stalled (`ETIMEDOUT`).
  */
-export const STORAGE_FAULT_CODES: readonly FanoutErrorCode[] = ['EUNAVAILABLE', 'EIO', 'ENOSPC', 'EACCES', 'EMFILE', 'ETIMEDOUT'];
+export const STORAGE_FAULT_CODES: readonly FanoutErrorCode[] = [
+  'EUNAVAILABLE',
+  'EIO',
+  'ENOSPC',
+  'EACCES',
+  'EMFILE',
+  'ETIMEDOUT',
+];
 
 /** Native codes that reach here unwrapped (a raw `fs` or socket error), and the fanout code each stands for. */
 const NATIVE_FAULTS: Readonly<Record<string, FanoutErrorCode>> = {
@@ -75,7 +82,10 @@ export async function classifyFailure(err: unknown, spools: Iterable<SpoolBacken
   for (const spool of spools) {
     if (spool.location !== err.spool) continue;
     if (!(await isMissingContainer(spool))) return undefined;
-    return new FanoutError('ENOTSPOOL', 'the spool\'s directory or collection is missing (not mounted, or removed)', { spool: spool.location, cause: err });
+    return new FanoutError('ENOTSPOOL', "the spool's directory or collection is missing (not mounted, or removed)", {
+      spool: spool.location,
+      cause: err,
+    });
   }
   return undefined;
 }

@@ -38,7 +38,15 @@ const unavailable = () => {
 
 describe('supervise', () => {
   it('keeps a route going through an outage: backoff while down, the interval once up, one down and one up', async () => {
-    const d = await drive([() => ({ waitMs: 50 }), unavailable, unavailable, unavailable, unavailable, () => ({ waitMs: 50 }), () => ({ waitMs: 50 })]);
+    const d = await drive([
+      () => ({ waitMs: 50 }),
+      unavailable,
+      unavailable,
+      unavailable,
+      unavailable,
+      () => ({ waitMs: 50 }),
+      () => ({ waitMs: 50 }),
+    ]);
     await d.done;
     expect(d.waits).toEqual([50, 100, 200, 400, 400, 50, 50]);
     expect(d.transitions.map((t) => t.type)).toEqual(['route-down', 'route-up']);
@@ -47,7 +55,11 @@ describe('supervise', () => {
 
   it('takes a pass whose every message failed on a full destination for an outage', async () => {
     const full = new FanoutError('ENOSPC', 'no space', { spool: '/B' });
-    const d = await drive([() => ({ waitMs: 10, outage: full }), () => ({ waitMs: 10, outage: full }), () => ({ waitMs: 10 })]);
+    const d = await drive([
+      () => ({ waitMs: 10, outage: full }),
+      () => ({ waitMs: 10, outage: full }),
+      () => ({ waitMs: 10 }),
+    ]);
     await d.done;
     expect(d.waits).toEqual([100, 200, 10]);
     expect(d.transitions).toMatchObject([{ type: 'route-down', code: 'ENOSPC', spool: '/B' }, { type: 'route-up' }]);

@@ -7,7 +7,15 @@
  * configuration kept), and is logged and ignored without `--config`.
  */
 import type { CliContext } from '../cli-context.js';
-import { DEFAULT_ROUTE_NAME, type RouteEnv, type RouteOutcome, type RouteSpec, routesOf, runRoute, type RunFlags } from '../commands/run.js';
+import {
+  DEFAULT_ROUTE_NAME,
+  type RouteEnv,
+  type RouteOutcome,
+  type RouteSpec,
+  routesOf,
+  runRoute,
+  type RunFlags,
+} from '../commands/run.js';
 import { type ExitStatusCode, worstStatus } from '../exit-status.js';
 import { onInterrupt } from '../interrupt.js';
 import type { FanoutMetrics } from '../metrics/fanout-metrics.js';
@@ -36,17 +44,24 @@ function liveRoutes(ctx: CliContext, specs: readonly RouteSpec[]): Map<string, L
 }
 
 /** Run `routes` under `--watch`; see the module comment. */
-export async function watchRoutes(ctx: CliContext, flags: RunFlags, routes: readonly RouteSpec[]): Promise<ExitStatusCode> {
+export async function watchRoutes(
+  ctx: CliContext,
+  flags: RunFlags,
+  routes: readonly RouteSpec[],
+): Promise<ExitStatusCode> {
   const json = flags.json === true;
   const showBar = !json && ctx.io.stderr.isTTY === true;
-  const progress: Progress = showBar ? (await import('../output/terminal-progress.js')).terminalProgress(ctx.io.stderr) : noProgress((line) => ctx.io.stderr.write(line));
+  const progress: Progress = showBar
+    ? (await import('../output/terminal-progress.js')).terminalProgress(ctx.io.stderr)
+    : noProgress((line) => ctx.io.stderr.write(line));
   // prom-client and the HTTP server are loaded only when asked for.
   const served = flags.metrics !== undefined ? await import('../metrics/serve-metrics.js') : undefined;
   const metrics: FanoutMetrics | undefined = served?.newMetrics();
   const reporter = new RouteReporter(ctx, (line) => progress.log(line), metrics);
   const configFile = ctx.config?.file;
   let many = routes.length > 1;
-  // The routes share the process's open-file limit; a reload that changes their number changes each one's part for routes started after it.
+  // The routes share the process's open-file limit; a reload that changes their number changes each one's part for
+  // routes started after it.
   let maxOpenFiles = processRouteOpenFiles(routes.length);
   const envOf = (): RouteEnv => ({ progress, showBar, many, metrics, reporter, maxOpenFiles });
 
@@ -62,7 +77,9 @@ export async function watchRoutes(ctx: CliContext, flags: RunFlags, routes: read
     same: (a, b) => a.key === b.key,
     onUnexpectedEnd: (name, reason, inMs) => {
       const why = reason instanceof Error ? reason.message : 'it returned';
-      progress.log(`fanout: route ${name}: its task ended unexpectedly (${why}); restarting in ${formatDuration(inMs)}\n`);
+      progress.log(
+        `fanout: route ${name}: its task ended unexpectedly (${why}); restarting in ${formatDuration(inMs)}\n`,
+      );
       if (json) ctx.json({ type: 'route-restarted', route: name, reason: why, restartInMs: inMs });
     },
     onStopped: (_name, outcome) => {
@@ -86,7 +103,12 @@ export async function watchRoutes(ctx: CliContext, flags: RunFlags, routes: read
       const reloaded = ctx.withConfig(await loadConfig(configFile, ctx.io.env));
       next = liveRoutes(reloaded, routesOf(reloaded, flags));
     } catch (err) {
-      progress.log(`fanout: SIGHUP: ${ctx.formatError(err).replace(/^fanout: /, '').trimEnd()}; keeping the running configuration\n`);
+      progress.log(
+        `fanout: SIGHUP: ${ctx
+          .formatError(err)
+          .replace(/^fanout: /, '')
+          .trimEnd()}; keeping the running configuration\n`,
+      );
       if (json) ctx.json({ type: 'reload-failed', file: configFile, error: err });
       return;
     }
@@ -95,14 +117,21 @@ export async function watchRoutes(ctx: CliContext, flags: RunFlags, routes: read
     const diff = await set.apply(next);
     for (const name of diff.removed) reporter.forget(name);
     const list = (names: string[]) => (names.length > 0 ? names.join(', ') : 'none');
-    progress.log(`fanout: SIGHUP: reloaded ${configFile}: added ${list(diff.added)}; changed ${list(diff.changed)}; removed ${list(diff.removed)}; unchanged ${list(diff.unchanged)}\n`);
+    progress.log(
+      `fanout: SIGHUP: reloaded ${configFile}: added ${list(diff.added)}; ` +
+        `changed ${list(diff.changed)}; removed ${list(diff.removed)}; unchanged ${list(diff.unchanged)}\n`,
+    );
     if (json) ctx.json({ type: 'config-reloaded', file: configFile, ...diff });
   };
   // Reloads run one after the other: a second SIGHUP waits for the first to finish.
   let reloading = Promise.resolve();
-  const interrupt = onInterrupt(ctx, { note: (line) => progress.log(`fanout: ${line}\n`), beforeExit: () => progress.stop() }, () => {
-    reloading = reloading.then(reload, reload);
-  });
+  const interrupt = onInterrupt(
+    ctx,
+    { note: (line) => progress.log(`fanout: ${line}\n`), beforeExit: () => progress.stop() },
+    () => {
+      reloading = reloading.then(reload, reload);
+    },
+  );
   try {
     if (served && metrics) {
       try {

@@ -39,7 +39,7 @@ describe('FanoutMetrics', () => {
     expect(sample(text, 'fanout_route_outages_total{route="b"}')).toBe(1);
   });
 
-  it('counts waiting, delivered and held messages and the oldest one\'s age per spool at each scrape', async () => {
+  it("counts waiting, delivered and held messages and the oldest one's age per spool at each scrape", async () => {
     const spools = createMemorySpools();
     const s = spools.open('memory://S');
     await s.ensureContainer();

@@ -10,7 +10,10 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { RouteState } from '../daemon/route-health.js';
 import { ulidTimeMs } from './message-age.js';
 
-/** Messages are counted in three roles: `waiting` (`s<id>`, to fan out), `delivered` (`d<id>`, for consumers), `held` (`h<id>.s`/`h<id>.d`, until released). */
+/**
+ * Messages are counted in three roles: `waiting` (`s<id>`, to fan out), `delivered` (`d<id>`, for consumers), `held`
+ * (`h<id>.s`/`h<id>.d`, until released).
+ */
 type QueueKind = 'waiting' | 'delivered' | 'held';
 const QUEUE_KINDS: readonly QueueKind[] = ['waiting', 'delivered', 'held'];
 
@@ -31,16 +34,68 @@ export class FanoutMetrics {
   private readonly spools = new Map<string, SpoolBackend[]>();
   private scanning: Promise<Map<string, Scan>> | undefined;
 
-  private readonly fannedOut = new Counter({ name: 'fanout_messages_fanned_out_total', help: 'Messages delivered to every destination of their route and removed from the source.', labelNames: ['route'], registers: [this.registry] });
-  private readonly failed = new Counter({ name: 'fanout_messages_failed_total', help: 'Failed attempts of messages (they stay in the source), by error code.', labelNames: ['route', 'code'], registers: [this.registry] });
-  private readonly attempts = new Counter({ name: 'fanout_message_attempts_total', help: 'Messages taken into an attempt (a transaction), committed or not.', labelNames: ['route'], registers: [this.registry] });
-  private readonly bytes = new Counter({ name: 'fanout_bytes_written_total', help: 'Bytes written to destinations by committed messages.', labelNames: ['route'], registers: [this.registry] });
-  private readonly consumed = new Counter({ name: 'fanout_messages_consumed_total', help: 'Messages handed to the consumer command and deleted.', labelNames: ['spool'], registers: [this.registry] });
-  private readonly consumeFailed = new Counter({ name: 'fanout_consume_failures_total', help: 'Messages whose consumer command failed (released for a later attempt).', labelNames: ['spool'], registers: [this.registry] });
-  private readonly transactions = new Histogram({ name: 'fanout_transaction_duration_seconds', help: 'Duration of one attempt over a batch, from its record to its end.', labelNames: ['route'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
-  private readonly fsyncs = new Histogram({ name: 'fanout_fsync_duration_seconds', help: 'Duration of one directory sync of a spool (what makes creates, commits and publishes durable).', labelNames: ['spool'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
-  private readonly routeUp = new Gauge({ name: 'fanout_route_up', help: '1 while the route runs (or starts), 0 while it is down on an outage.', labelNames: ['route'], registers: [this.registry] });
-  private readonly outages = new Counter({ name: 'fanout_route_outages_total', help: 'Times the route went down.', labelNames: ['route'], registers: [this.registry] });
+  private readonly fannedOut = new Counter({
+    name: 'fanout_messages_fanned_out_total',
+    help: 'Messages delivered to every destination of their route and removed from the source.',
+    labelNames: ['route'],
+    registers: [this.registry],
+  });
+  private readonly failed = new Counter({
+    name: 'fanout_messages_failed_total',
+    help: 'Failed attempts of messages (they stay in the source), by error code.',
+    labelNames: ['route', 'code'],
+    registers: [this.registry],
+  });
+  private readonly attempts = new Counter({
+    name: 'fanout_message_attempts_total',
+    help: 'Messages taken into an attempt (a transaction), committed or not.',
+    labelNames: ['route'],
+    registers: [this.registry],
+  });
+  private readonly bytes = new Counter({
+    name: 'fanout_bytes_written_total',
+    help: 'Bytes written to destinations by committed messages.',
+    labelNames: ['route'],
+    registers: [this.registry],
+  });
+  private readonly consumed = new Counter({
+    name: 'fanout_messages_consumed_total',
+    help: 'Messages handed to the consumer command and deleted.',
+    labelNames: ['spool'],
+    registers: [this.registry],
+  });
+  private readonly consumeFailed = new Counter({
+    name: 'fanout_consume_failures_total',
+    help: 'Messages whose consumer command failed (released for a later attempt).',
+    labelNames: ['spool'],
+    registers: [this.registry],
+  });
+  private readonly transactions = new Histogram({
+    name: 'fanout_transaction_duration_seconds',
+    help: 'Duration of one attempt over a batch, from its record to its end.',
+    labelNames: ['route'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly fsyncs = new Histogram({
+    name: 'fanout_fsync_duration_seconds',
+    help: 'Duration of one directory sync of a spool (what makes creates, commits and publishes durable).',
+    labelNames: ['spool'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly routeUp = new Gauge({
+    name: 'fanout_route_up',
+    help: '1 while the route runs (or starts), 0 while it is down on an outage.',
+    labelNames: ['route'],
+    registers: [this.registry],
+  });
+  private readonly outages = new Counter({
+    name: 'fanout_route_outages_total',
+    help: 'Times the route went down.',
+    labelNames: ['route'],
+    registers: [this.registry],
+  });
   private readonly depth: Gauge<'spool' | 'kind'>;
   private readonly oldest: Gauge<'spool' | 'kind'>;
 
@@ -49,12 +104,15 @@ export class FanoutMetrics {
     const self = this;
     this.depth = new Gauge({
       name: 'fanout_queue_messages',
-      help: 'Messages in a spool: kind="waiting" to be fanned out (s<id>), kind="delivered" for consumers (d<id>), kind="held" until released (h<id>.s, h<id>.d).',
+      help:
+        'Messages in a spool: kind="waiting" to be fanned out (s<id>), ' +
+        'kind="delivered" for consumers (d<id>), kind="held" until released (h<id>.s, h<id>.d).',
       labelNames: ['spool', 'kind'],
       registers: [this.registry],
       async collect() {
         this.reset();
-        for (const [spool, scan] of await self.scan()) for (const kind of QUEUE_KINDS) this.set({ spool, kind }, scan.counts[kind]);
+        for (const [spool, scan] of await self.scan())
+          for (const kind of QUEUE_KINDS) this.set({ spool, kind }, scan.counts[kind]);
       },
     });
     this.oldest = new Gauge({
@@ -81,7 +139,10 @@ export class FanoutMetrics {
     this.spools.set(spool.location, [...(this.spools.get(spool.location) ?? []), spool]);
   }
 
-  /** Stop listing this backend (its route stopped and closes it); its location stays counted while another route has it open. */
+  /**
+   * Stop listing this backend (its route stopped and closes it); its location stays counted while another route has it
+   * open.
+   */
   unwatchSpool(spool: SpoolBackend): void {
     const left = (this.spools.get(spool.location) ?? []).filter((b) => b !== spool);
     if (left.length > 0) this.spools.set(spool.location, left);

@@ -15,7 +15,11 @@ export interface ListenAddress {
 export function parseListenAddress(text: string): ListenAddress {
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s]*)):([0-9]{1,5})$/.exec(text);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new FanoutError('EUSAGE', `--metrics wants <host>:<port> (e.g. 127.0.0.1:9464, [::1]:9464, :9464), not ${JSON.stringify(text)}`);
+  if (!m || port > 65535)
+    throw new FanoutError(
+      'EUSAGE',
+      `--metrics wants <host>:<port> (e.g. 127.0.0.1:9464, [::1]:9464, :9464), not ${JSON.stringify(text)}`,
+    );
   const host = m[1] ?? m[2] ?? '';
   return { host: host === '' ? '0.0.0.0' : host, port };
 }

@@ -46,7 +46,10 @@ describe('startMetricsServer', () => {
     const first = await startMetricsServer({ host: '127.0.0.1', port: 0 }, metrics, () => new Map());
     try {
       const port = Number(new URL(first.url).port);
-      await expect(startMetricsServer({ host: '127.0.0.1', port }, metrics, () => new Map())).rejects.toMatchObject({ code: 'EUSAGE', message: expect.stringContaining(`127.0.0.1:${port}: EADDRINUSE`) });
+      await expect(startMetricsServer({ host: '127.0.0.1', port }, metrics, () => new Map())).rejects.toMatchObject({
+        code: 'EUSAGE',
+        message: expect.stringContaining(`127.0.0.1:${port}: EADDRINUSE`),
+      });
     } finally {
       await first.close();
     }

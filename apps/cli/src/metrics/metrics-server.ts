@@ -24,7 +24,11 @@ export type HealthSource = () => ReadonlyMap<string, RouteState>;
  * Listen on `address` and serve `metrics` and `health`.
  * @throws `EUSAGE` when the address cannot be listened on (in use, not local), naming it.
  */
-export async function startMetricsServer(address: ListenAddress, metrics: FanoutMetrics, health: HealthSource): Promise<MetricsServer> {
+export async function startMetricsServer(
+  address: ListenAddress,
+  metrics: FanoutMetrics,
+  health: HealthSource,
+): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -33,15 +37,23 @@ export async function startMetricsServer(address: ListenAddress, metrics: Fanout
     }
     if (path === '/metrics') {
       metrics.text().then(
-        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(req.method === 'HEAD' ? undefined : text),
-        (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${err instanceof Error ? err.message : String(err)}\n`),
+        (text) =>
+          res
+            .writeHead(200, { 'content-type': metrics.registry.contentType })
+            .end(req.method === 'HEAD' ? undefined : text),
+        (err: unknown) =>
+          res
+            .writeHead(500, { 'content-type': 'text/plain' })
+            .end(`${err instanceof Error ? err.message : String(err)}\n`),
       );
       return;
     }
     if (path === '/healthz') {
       const routes = Object.fromEntries(health());
       const down = Object.values(routes).some((s) => s === 'down');
-      res.writeHead(down ? 503 : 200, { 'content-type': 'application/json' }).end(`${JSON.stringify({ status: down ? 'degraded' : 'ok', routes })}\n`);
+      res
+        .writeHead(down ? 503 : 200, { 'content-type': 'application/json' })
+        .end(`${JSON.stringify({ status: down ? 'degraded' : 'ok', routes })}\n`);
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /healthz\n');
@@ -50,7 +62,13 @@ export async function startMetricsServer(address: ListenAddress, metrics: Fanout
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new FanoutError('EUSAGE', `--metrics: cannot listen on ${address.host}:${address.port}: ${err.code ?? err.message}`, { cause: err })),
+      reject(
+        new FanoutError(
+          'EUSAGE',
+          `--metrics: cannot listen on ${address.host}:${address.port}: ${err.code ?? err.message}`,
+          { cause: err },
+        ),
+      ),
     );
     server.listen(address.port, address.host, () => resolve());
   });

@@ -27,7 +27,10 @@ function fakeTty(columns: number) {
   };
 }
 
-/** The rows a terminal of `columns` width shows after `text`: carriage returns, newlines, CSI K/G/A/B/C/D, save/restore, auto-wrap. */
+/**
+ * The rows a terminal of `columns` width shows after `text`: carriage returns, newlines, CSI K/G/A/B/C/D, save/restore,
+ * auto-wrap.
+ */
 function screen(text: string, columns: number): string[] {
   const rows: string[][] = [[]];
   let row = 0;

@@ -46,7 +46,10 @@ export function compactDuration(ms: number): string {
  * as fits in front of them (none below a few cells), cut at the width only
  * when even the figures do not fit.
  */
-export function progressLine(state: { done: number; total: number; bytes: number; elapsedMs: number }, width: number): string {
+export function progressLine(
+  state: { done: number; total: number; bytes: number; elapsedMs: number },
+  width: number,
+): string {
   // Under --watch the total grows with what is seen: never fewer than done.
   const total = Math.max(state.total, state.done);
   const rate = state.elapsedMs > 0 ? (state.done * 1000) / state.elapsedMs : 0;
@@ -73,7 +76,9 @@ export function terminalProgress(stream: ProgressStream, options: TerminalProgre
   let dirty = false;
   const draw = () => {
     dirty = false;
-    stream.write(`${CLEAR_LINE}${progressLine({ done, total, bytes, elapsedMs: now() - started }, stream.columns ?? 80)}`);
+    stream.write(
+      `${CLEAR_LINE}${progressLine({ done, total, bytes, elapsedMs: now() - started }, stream.columns ?? 80)}`,
+    );
   };
   // Redraws are paced (and the ETA kept moving); unref'd, so a finished run is not kept alive by its bar.
   const timer = redrawMs > 0 ? setInterval(() => dirty && !stopped && draw(), redrawMs) : undefined;

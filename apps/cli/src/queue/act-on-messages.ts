@@ -47,7 +47,9 @@ export async function actOnMessages(
 }
 
 /** One message at a time: a thrown FanoutError is that message's result. */
-export function each(fn: (spool: SpoolBackend, id: string) => Promise<QueueCommandResult>): (spool: SpoolBackend, group: readonly string[]) => Promise<(QueueCommandResult | FanoutError)[]> {
+export function each(
+  fn: (spool: SpoolBackend, id: string) => Promise<QueueCommandResult>,
+): (spool: SpoolBackend, group: readonly string[]) => Promise<(QueueCommandResult | FanoutError)[]> {
   return async (spool, group) => {
     const out: (QueueCommandResult | FanoutError)[] = [];
     for (const id of group) {

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { runMachine } from '../protocol/executor.js';
 import { stubSpool } from '../queue/stub-spool.test-helper.js';
-import { clearAttempts, countAttempt, currentOf, decodeAttemptRecord, encodeAttemptRecord, readAttempts } from './attempt-record.js';
+import {
+  clearAttempts,
+  countAttempt,
+  currentOf,
+  decodeAttemptRecord,
+  encodeAttemptRecord,
+  readAttempts,
+} from './attempt-record.js';
 
 const error = { code: 'ETRANSFORM', message: 'transform failed: bad' };
 

@@ -49,20 +49,31 @@ function sha256(text: string): string {
 
 /** The record as a JSON line and a checksum line, so a torn or edited slot is ignored rather than trusted. */
 export function encodeAttemptRecord(r: AttemptRecord): string {
-  const body = `${JSON.stringify({ fanout: MAGIC, version: 1, id: r.id, count: r.count, lastError: r.lastError, atMs: r.atMs })}\n`;
+  const record = { fanout: MAGIC, version: 1, id: r.id, count: r.count, lastError: r.lastError, atMs: r.atMs };
+  const body = `${JSON.stringify(record)}\n`;
   return `${body}sha256: ${sha256(body)}\n`;
 }
 
-/** Parse a slot's content; `undefined` when it is not a whole record of message `id` (a torn or foreign file counts as no record). */
+/**
+ * Parse a slot's content; `undefined` when it is not a whole record of message `id` (a torn or foreign file counts as
+ * no record).
+ */
 export function decodeAttemptRecord(text: string, id: string): AttemptRecord | undefined {
   const cut = text.lastIndexOf('sha256: ');
   if (cut < 0) return undefined;
   const body = text.slice(0, cut);
   if (text.slice(cut + 8).trim() !== sha256(body)) return undefined;
   try {
-    const o = JSON.parse(body) as { fanout?: unknown; id?: unknown; count?: unknown; lastError?: { code?: unknown; message?: unknown }; atMs?: unknown };
+    const o = JSON.parse(body) as {
+      fanout?: unknown;
+      id?: unknown;
+      count?: unknown;
+      lastError?: { code?: unknown; message?: unknown };
+      atMs?: unknown;
+    };
     if (o.fanout !== MAGIC || o.id !== id || typeof o.id !== 'string' || !isValidId(o.id)) return undefined;
-    if (typeof o.count !== 'number' || !Number.isSafeInteger(o.count) || o.count < 1 || typeof o.atMs !== 'number') return undefined;
+    if (typeof o.count !== 'number' || !Number.isSafeInteger(o.count) || o.count < 1 || typeof o.atMs !== 'number')
+      return undefined;
     const code = o.lastError?.code;
     const message = o.lastError?.message;
     if (typeof code !== 'string' || typeof message !== 'string') return undefined;
@@ -73,7 +84,10 @@ export function decodeAttemptRecord(text: string, id: string): AttemptRecord | u
 }
 
 /** The current record of `id` and the slot it is in, from the content of both slots. */
-export function currentOf(id: string, contents: readonly (string | undefined)[]): { record: AttemptRecord | undefined; slot: AttemptSlot | undefined } {
+export function currentOf(
+  id: string,
+  contents: readonly (string | undefined)[],
+): { record: AttemptRecord | undefined; slot: AttemptSlot | undefined } {
   let record: AttemptRecord | undefined;
   let slot: AttemptSlot | undefined;
   contents.forEach((text, k) => {
@@ -92,8 +106,18 @@ const SLOTS: readonly AttemptSlot[] = [0, 1];
  * Read both slots of `id` (reads only). A slot that is missing, torn, not a
  * regular file or not ours counts as no record: at worst one more attempt.
  */
-export function* readAttempts(step: StepName, spool: SpoolBackend, id: string): Machine<{ record: AttemptRecord | undefined; slot: AttemptSlot | undefined }> {
-  const ops: Op[] = SLOTS.map((slot) => ({ type: 'readSmall', step, spool, name: names.attempts(id, slot), maxBytes: MAX_ATTEMPT_RECORD_BYTES }));
+export function* readAttempts(
+  step: StepName,
+  spool: SpoolBackend,
+  id: string,
+): Machine<{ record: AttemptRecord | undefined; slot: AttemptSlot | undefined }> {
+  const ops: Op[] = SLOTS.map((slot) => ({
+    type: 'readSmall',
+    step,
+    spool,
+    name: names.attempts(id, slot),
+    maxBytes: MAX_ATTEMPT_RECORD_BYTES,
+  }));
   const results = (yield { type: 'all', step, ops }) as { ok: boolean; value?: unknown }[];
   return currentOf(
     id,
@@ -110,11 +134,25 @@ export function* readAttempts(step: StepName, spool: SpoolBackend, id: string): 
  * @returns the new count.
  * @throws what the storage throws; the temp is removed first.
  */
-export function* countAttempt(step: StepName, spool: SpoolBackend, id: string, error: FanoutError | { code: string; message: string }, nowMs: number, temp: string): Machine<number> {
+export function* countAttempt(
+  step: StepName,
+  spool: SpoolBackend,
+  id: string,
+  error: FanoutError | { code: string; message: string },
+  nowMs: number,
+  temp: string,
+): Machine<number> {
   const { record, slot } = yield* readAttempts(step, spool, id);
   const count = (record?.count ?? 0) + 1;
   const target: AttemptSlot = slot === 0 ? 1 : 0;
-  const content = utf8.encode(encodeAttemptRecord({ id, count, lastError: { code: error.code, message: error.message.slice(0, 2000) }, atMs: nowMs }));
+  const content = utf8.encode(
+    encodeAttemptRecord({
+      id,
+      count,
+      lastError: { code: error.code, message: error.message.slice(0, 2000) },
+      atMs: nowMs,
+    }),
+  );
   yield { type: 'create', step, spool, name: temp, content: () => content };
   try {
     // The slot being replaced is the older one (or a torn one): the current count stays in the other slot.
@@ -137,7 +175,11 @@ export function* countAttempt(step: StepName, spool: SpoolBackend, id: string, e
  * @returns whether something was removed.
  */
 export function* clearAttempts(step: StepName, spool: SpoolBackend, id: string): Machine<boolean> {
-  const results = (yield { type: 'all', step, ops: SLOTS.map((slot) => ({ type: 'remove', step, spool, name: names.attempts(id, slot) }) as const) }) as { ok: boolean; value?: unknown; error?: unknown }[];
+  const results = (yield {
+    type: 'all',
+    step,
+    ops: SLOTS.map((slot) => ({ type: 'remove', step, spool, name: names.attempts(id, slot) }) as const),
+  }) as { ok: boolean; value?: unknown; error?: unknown }[];
   for (const r of results) if (!r.ok && !isFanoutError(r.error, 'EBADENTRY', 'ENOENT')) throw r.error;
   return results.some((r) => r.ok && r.value === true);
 }

@@ -20,7 +20,10 @@ const URL_SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):/;
 
 /** `file:`, `nfs:`, … and "a path", as an operator would type them. */
 function offered(backends: readonly BackendDescriptor[]): string {
-  const kinds = backends.flatMap((b) => [...(b.plainPaths === true ? ['a path'] : []), ...b.schemes.map((s) => `${s}:`)]);
+  const kinds = backends.flatMap((b) => [
+    ...(b.plainPaths === true ? ['a path'] : []),
+    ...b.schemes.map((s) => `${s}:`),
+  ]);
   return kinds.length === 0 ? 'no backends were given' : `this application opens ${kinds.join(', ')}`;
 }
 
@@ -56,11 +59,19 @@ function hasUserInfo(location: string): boolean {
  * ```
  */
 export function backendFor(location: string, backends: readonly BackendDescriptor[]): BackendDescriptor {
-  if (typeof location !== 'string' || location === '') throw new FanoutError('EBADURL', 'empty spool location', { spool: String(location) });
+  if (typeof location !== 'string' || location === '')
+    throw new FanoutError('EBADURL', 'empty spool location', { spool: String(location) });
   const scheme = schemeOf(location);
-  const matches = backends.filter((b) => (scheme === undefined ? b.plainPaths === true : b.schemes.some((s) => s.toLowerCase() === scheme)));
+  const matches = backends.filter((b) =>
+    scheme === undefined ? b.plainPaths === true : b.schemes.some((s) => s.toLowerCase() === scheme),
+  );
   if (matches.length > 1) {
-    throw new FanoutError('EUSAGE', `${matches.map((b) => b.name).join(' and ')} both open ${scheme === undefined ? 'plain paths' : `${scheme}: URLs`}; list one of them`, { spool: location });
+    throw new FanoutError(
+      'EUSAGE',
+      `${matches.map((b) => b.name).join(' and ')} both ` +
+        `open ${scheme === undefined ? 'plain paths' : `${scheme}: URLs`}; list one of them`,
+      { spool: location },
+    );
   }
   const found = matches[0];
   if (found === undefined) {
@@ -77,10 +88,15 @@ async function load(descriptor: BackendDescriptor, location: string): Promise<Ba
     implementation = await descriptor.load();
   } catch (cause) {
     const why = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
-    throw new FanoutError('EBADURL', `backend not available: ${descriptor.name} could not be loaded (${why})`, { spool: location, cause });
+    throw new FanoutError('EBADURL', `backend not available: ${descriptor.name} could not be loaded (${why})`, {
+      spool: location,
+      cause,
+    });
   }
   if (typeof implementation?.open !== 'function') {
-    throw new FanoutError('EBADURL', `backend not available: ${descriptor.name} loaded no open() (not built yet?)`, { spool: location });
+    throw new FanoutError('EBADURL', `backend not available: ${descriptor.name} loaded no open() (not built yet?)`, {
+      spool: location,
+    });
   }
   return implementation;
 }
@@ -119,9 +135,13 @@ async function load(descriptor: BackendDescriptor, location: string): Promise<Ba
 export async function openSpool(location: string, options: OpenSpoolOptions): Promise<SpoolBackend> {
   const descriptor = backendFor(location, options.backends);
   if (schemeOf(location) !== undefined && hasUserInfo(location)) {
-    throw new FanoutError('EBADURL', 'a spool URL takes no user name or password (they would be written into markers): pass them as credentials', {
-      spool: redactUserInfo(location),
-    });
+    throw new FanoutError(
+      'EBADURL',
+      'a spool URL takes no user name or password (they would be written into markers): pass them as credentials',
+      {
+        spool: redactUserInfo(location),
+      },
+    );
   }
   const implementation = await load(descriptor, location);
   if (implementation.ownerEnvironment !== undefined) adoptOwnerEnvironment(() => implementation.ownerEnvironment?.());

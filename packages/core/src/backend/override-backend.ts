@@ -34,13 +34,19 @@ import type { SpoolBackend } from './spool-backend.js';
  * });
  * ```
  */
-export function overrideBackend(backend: SpoolBackend, overrides: Partial<SpoolBackend> & ThisType<SpoolBackend>): SpoolBackend {
+export function overrideBackend(
+  backend: SpoolBackend,
+  overrides: Partial<SpoolBackend> & ThisType<SpoolBackend>,
+): SpoolBackend {
   const overridden = (prop: PropertyKey): unknown =>
-    Object.prototype.hasOwnProperty.call(overrides, prop) ? (overrides as Record<PropertyKey, unknown>)[prop] : undefined;
+    Object.prototype.hasOwnProperty.call(overrides, prop)
+      ? (overrides as Record<PropertyKey, unknown>)[prop]
+      : undefined;
   const wrapper: SpoolBackend = new Proxy(backend, {
     get(target, prop) {
       const own = overridden(prop);
-      if (own !== undefined) return typeof own === 'function' ? (own as (...a: unknown[]) => unknown).bind(wrapper) : own;
+      if (own !== undefined)
+        return typeof own === 'function' ? (own as (...a: unknown[]) => unknown).bind(wrapper) : own;
       const value: unknown = Reflect.get(target, prop, target);
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },

@@ -27,7 +27,11 @@ export type EntryKind = 'file' | 'directory' | 'symlink' | 'other';
 
 /** How an entry kind reads in a sentence: "a symlink", "a special file (FIFO, socket or device)". */
 export function describeKind(kind: EntryKind): string {
-  return kind === 'other' ? 'a special file (FIFO, socket or device)' : kind === 'directory' ? 'a directory' : `a ${kind}`;
+  return kind === 'other'
+    ? 'a special file (FIFO, socket or device)'
+    : kind === 'directory'
+      ? 'a directory'
+      : `a ${kind}`;
 }
 
 /** One entry of a spool listing. */
@@ -102,7 +106,7 @@ export interface SpoolBackend {
    * durable (fsync) and close it. Exclusive: of any number of concurrent
    * callers with the same name, exactly one succeeds and the others get
    * `EEXIST`, and an existing file is never modified. Never follows a symlink.
- * (`options.syncData: false` skips the data sync.)
+   * (`options.syncData: false` skips the data sync.)
    * The new *name* is durable only after {@link SpoolBackend.syncDir}.
    *
    * Content is streamed: memory use does not grow with its size.

@@ -6,7 +6,9 @@ import { acknowledgeMachine, claimMachine, giveBackMachine } from './consume-mac
 
 const spool = { location: '/D0' } as SpoolBackend;
 
-/** Drive `machine` with scripted answers (an Error is thrown into it); returns the operations it yielded and its result. */
+/**
+ * Drive `machine` with scripted answers (an Error is thrown into it); returns the operations it yielded and its result.
+ */
 function drive<T>(machine: Machine<T>, answers: unknown[]): { ops: string[]; result: T } {
   const ops: string[] = [];
   let step = machine.next();
@@ -30,12 +32,28 @@ describe('the consumer machines (sans-IO)', () => {
   });
 
   it('claim: a lost race (ENOENT) is no claim', () => {
-    expect(drive(claimMachine(spool, 'M0', 'who'), [undefined, new FanoutError('ENOENT', 'gone')]).result).toBeUndefined();
+    expect(
+      drive(claimMachine(spool, 'M0', 'who'), [undefined, new FanoutError('ENOENT', 'gone')]).result,
+    ).toBeUndefined();
   });
 
   it('claim: a claimed file with crash twins removes them and syncs before it is handed out (the fix of the consumed-twice defect)', () => {
-    const { ops, result } = drive(claimMachine(spool, 'M0', 'who'), [undefined, undefined, file(2), ['wM0.TX1'], true, undefined]);
-    expect(ops).toEqual(['CL stat /D0 lM0', 'CL rename /D0 dM0 -> cM0.who', 'CL stat /D0 cM0.who', 'CL twins /D0 cM0.who', 'CL remove /D0 wM0.TX1', 'CL sync-dir /D0']);
+    const { ops, result } = drive(claimMachine(spool, 'M0', 'who'), [
+      undefined,
+      undefined,
+      file(2),
+      ['wM0.TX1'],
+      true,
+      undefined,
+    ]);
+    expect(ops).toEqual([
+      'CL stat /D0 lM0',
+      'CL rename /D0 dM0 -> cM0.who',
+      'CL stat /D0 cM0.who',
+      'CL twins /D0 cM0.who',
+      'CL remove /D0 wM0.TX1',
+      'CL sync-dir /D0',
+    ]);
     expect(result).toBe('cM0.who');
   });
 
@@ -44,7 +62,16 @@ describe('the consumer machines (sans-IO)', () => {
   });
 
   it('give back: renames a claim with one name back, and only drops one that has a twin', () => {
-    expect(drive(giveBackMachine(spool, 'M0', 'cM0.who', 'dM0'), [file(1)]).ops).toEqual(['CR stat /D0 cM0.who', 'CR rename /D0 cM0.who -> dM0', 'CR sync-dir /D0']);
-    expect(drive(giveBackMachine(spool, 'M0', 'cM0.who', 'dM0'), [file(2), ['dM0']]).ops).toEqual(['CR stat /D0 cM0.who', 'CR twins /D0 cM0.who', 'CR remove /D0 cM0.who', 'CR sync-dir /D0']);
+    expect(drive(giveBackMachine(spool, 'M0', 'cM0.who', 'dM0'), [file(1)]).ops).toEqual([
+      'CR stat /D0 cM0.who',
+      'CR rename /D0 cM0.who -> dM0',
+      'CR sync-dir /D0',
+    ]);
+    expect(drive(giveBackMachine(spool, 'M0', 'cM0.who', 'dM0'), [file(2), ['dM0']]).ops).toEqual([
+      'CR stat /D0 cM0.who',
+      'CR twins /D0 cM0.who',
+      'CR remove /D0 cM0.who',
+      'CR sync-dir /D0',
+    ]);
   });
 });

@@ -19,8 +19,18 @@ function* sync(step: StepName, spool: SpoolBackend): Machine<void> {
   yield { type: 'syncDir', step, spool } as Op;
 }
 
-/** The other protocol names of message `id` that are the file `st` names (crash leftovers); none for a file with one name. */
-function* twinsOf(step: StepName, spool: SpoolBackend, id: string, file: string, st: EntryStat | undefined, kinds: readonly TwinKind[]): Machine<string[]> {
+/**
+ * The other protocol names of message `id` that are the file `st` names (crash leftovers); none for a file with one
+ * name.
+ */
+function* twinsOf(
+  step: StepName,
+  spool: SpoolBackend,
+  id: string,
+  file: string,
+  st: EntryStat | undefined,
+  kinds: readonly TwinKind[],
+): Machine<string[]> {
   if (st === undefined || (st.nlink ?? 1) <= 1 || st.fileId === undefined) return [];
   return (yield { type: 'twins', step, spool, id, fileId: st.fileId, kinds, except: file } as Op) as string[];
 }
@@ -46,10 +56,17 @@ export function* claimMachine(spool: SpoolBackend, id: string, who: string): Mac
     if (isFanoutError(err, 'ENOENT', 'EEXIST')) return undefined;
     throw err;
   }
-  const twins = yield* twinsOf('CL', spool, id, file, yield* stat('CL', spool, file), ['staged', 'delivered', 'claimed', 'held', 'deleting']);
+  const twins = yield* twinsOf('CL', spool, id, file, yield* stat('CL', spool, file), [
+    'staged',
+    'delivered',
+    'claimed',
+    'held',
+    'deleting',
+  ]);
   let removed = false;
   for (const name of twins) if ((yield { type: 'remove', step: 'CL', spool, name } as Op) as boolean) removed = true;
-  // CL: the twins' removal is durable before the message is handed out; else a crash brings a twin back after it was consumed.
+  // CL: the twins' removal is durable before the message is handed out; else a crash brings a twin back after it was
+  // consumed.
   if (removed) yield* sync('CL', spool);
   return file;
 }
@@ -67,7 +84,12 @@ export function* acknowledgeMachine(spool: SpoolBackend, file: string): Machine<
  * left it so) is only dropped: the other name carries the message.
  */
 export function* giveBackMachine(spool: SpoolBackend, id: string, file: string, to: string): Machine<void> {
-  const twins = yield* twinsOf('CR', spool, id, file, yield* stat('CR', spool, file), ['staged', 'delivered', 'claimed', 'held']);
+  const twins = yield* twinsOf('CR', spool, id, file, yield* stat('CR', spool, file), [
+    'staged',
+    'delivered',
+    'claimed',
+    'held',
+  ]);
   if (twins.length > 0) yield { type: 'remove', step: 'CR', spool, name: file } as Op;
   else yield { type: 'rename', step: 'CR', spool, from: file, to } as Op;
   // CR: the message is waiting again (or held) before the caller counts it so.

@@ -30,13 +30,29 @@ function spoolOf(names: string[]): SpoolBackend & { names(): string[] } {
   } as unknown as SpoolBackend & { names(): string[] };
 }
 
-const self: OwnerInfo = { host: 'worker-pool-1a2b3c4d-aaaa', bootId: 'boot-A', pidNamespace: '4026531836', pid: 100, startTime: '5000' };
-const probe: OwnerProbe = makeOwnerProbe(self, (pid): PidSighting => (pid === 100 ? { state: 'present', startTime: '5000' } : pid === 200 ? { state: 'present', startTime: '300' } : { state: 'absent' }));
+const self: OwnerInfo = {
+  host: 'worker-pool-1a2b3c4d-aaaa',
+  bootId: 'boot-A',
+  pidNamespace: '4026531836',
+  pid: 100,
+  startTime: '5000',
+};
+const probe: OwnerProbe = makeOwnerProbe(self, (pid): PidSighting =>
+  pid === 100
+    ? { state: 'present', startTime: '5000' }
+    : pid === 200
+      ? { state: 'present', startTime: '300' }
+      : { state: 'absent' },
+);
 
 describe('consumer names', () => {
   it('are the exact owner tag of the consuming process', () => {
     expect(consumerName(self)).toBe(encodeOwnerTag(self));
-    expect(parseOwnerTag(consumerName(self))).toMatchObject({ pid: 100, pidNamespace: '4026531836', startTime: '5000' });
+    expect(parseOwnerTag(consumerName(self))).toMatchObject({
+      pid: 100,
+      pidNamespace: '4026531836',
+      startTime: '5000',
+    });
     expect(parseOwnerTag(consumerName())?.pid).toBe(process.pid);
   });
 });
@@ -52,12 +68,25 @@ describe('releaseStaleClaims', () => {
       claim('5', { bootId: 'boot-B' }), // an earlier boot: dead
       claim('6', { pidNamespace: '4026532179', pid: 201 }), // a live consumer in a container: unknown
       claim('7', { host: 'worker-pool-1a2b3c4d-bbbb', pid: 201 }), // another host with the same 24-character prefix
-      claim('8', { startTime: '' , pid: 200 }), // start time unknown: unknown
+      claim('8', { startTime: '', pid: 200 }), // start time unknown: unknown
       'c9.workerpool1a2b3c4daaaa-201', // the old <hostTag>-<pid>: not a tag, never released
       'd10',
     ]);
     expect(await releaseStaleClaims(spool, probe, self)).toBe(3);
-    expect(spool.names()).toEqual([claim('1', {}), claim('2', { pid: 200, startTime: '300' }), claim('6', { pidNamespace: '4026532179', pid: 201 }), claim('7', { host: 'worker-pool-1a2b3c4d-bbbb', pid: 201 }), claim('8', { startTime: '', pid: 200 }), 'c9.workerpool1a2b3c4daaaa-201', 'd10', 'd3', 'd4', 'd5'].sort());
+    expect(spool.names()).toEqual(
+      [
+        claim('1', {}),
+        claim('2', { pid: 200, startTime: '300' }),
+        claim('6', { pidNamespace: '4026532179', pid: 201 }),
+        claim('7', { host: 'worker-pool-1a2b3c4d-bbbb', pid: 201 }),
+        claim('8', { startTime: '', pid: 200 }),
+        'c9.workerpool1a2b3c4daaaa-201',
+        'd10',
+        'd3',
+        'd4',
+        'd5',
+      ].sort(),
+    );
   });
 
   it("never releases another host's claim, whatever the probe says", async () => {

@@ -65,12 +65,21 @@ export function consumerName(owner: OwnerInfo = processOwner()): string {
  * }
  * ```
  */
-export async function claim(spool: SpoolBackend, id: string, who: string = consumerName()): Promise<ClaimedMessage | undefined> {
+export async function claim(
+  spool: SpoolBackend,
+  id: string,
+  who: string = consumerName(),
+): Promise<ClaimedMessage | undefined> {
   return claimUnder(spool, id, who);
 }
 
 /** {@link claim}, its steps under executor `hooks` (checkers). Not public API. */
-export async function claimUnder(spool: SpoolBackend, id: string, who: string, hooks?: ExecutorHooks): Promise<ClaimedMessage | undefined> {
+export async function claimUnder(
+  spool: SpoolBackend,
+  id: string,
+  who: string,
+  hooks?: ExecutorHooks,
+): Promise<ClaimedMessage | undefined> {
   const file = await unwrapStopped(() => runMachine(claimMachine(spool, id, who), hooks));
   return file === undefined ? undefined : { id, file, read: () => spool.read(file) };
 }
@@ -91,7 +100,11 @@ export async function acknowledge(spool: SpoolBackend, message: ClaimedMessage):
 }
 
 /** {@link acknowledge}, its steps under executor `hooks` (checkers). Not public API. */
-export async function acknowledgeUnder(spool: SpoolBackend, message: Pick<ClaimedMessage, 'file'>, hooks?: ExecutorHooks): Promise<void> {
+export async function acknowledgeUnder(
+  spool: SpoolBackend,
+  message: Pick<ClaimedMessage, 'file'>,
+  hooks?: ExecutorHooks,
+): Promise<void> {
   await unwrapStopped(() => runMachine(acknowledgeMachine(spool, message.file), hooks));
 }
 
@@ -113,8 +126,14 @@ export async function release(spool: SpoolBackend, message: Pick<ClaimedMessage,
 }
 
 /** {@link release}, its steps under executor `hooks` (checkers). Not public API. */
-export async function releaseUnder(spool: SpoolBackend, message: Pick<ClaimedMessage, 'id' | 'file'>, hooks?: ExecutorHooks): Promise<void> {
-  await unwrapStopped(() => runMachine(giveBackMachine(spool, message.id, message.file, names.delivered(message.id)), hooks));
+export async function releaseUnder(
+  spool: SpoolBackend,
+  message: Pick<ClaimedMessage, 'id' | 'file'>,
+  hooks?: ExecutorHooks,
+): Promise<void> {
+  await unwrapStopped(() =>
+    runMachine(giveBackMachine(spool, message.id, message.file, names.delivered(message.id)), hooks),
+  );
 }
 
 /**
@@ -154,7 +173,9 @@ export interface ConsumeOptions {
   readonly handler: (message: ClaimedMessage) => Promise<void>;
   /** The consumer name claims are taken under; default {@link consumerName}(`owner`). */
   readonly who?: string;
-  /** The consuming process (default {@link processOwner}()): its consumer name, and whose host's claims may be released. */
+  /**
+   * The consuming process (default {@link processOwner}()): its consumer name, and whose host's claims may be released.
+   */
   readonly owner?: OwnerInfo;
   /** Judges the holders of claims; default {@link defaultOwnerProbe}. */
   readonly ownerProbe?: OwnerProbe;
@@ -164,7 +185,10 @@ export interface ConsumeOptions {
   readonly maxAttempts?: number;
   /** See {@link ConsumePassOptions.counts}. */
   readonly counts?: (error: FanoutError) => boolean;
-  /** For checkers: stand between the consumer's machines (claims, acknowledgements, releases, temp clean-up) and the spool. @internal */
+  /**
+   * For checkers: stand between the consumer's machines (claims, acknowledgements, releases, temp clean-up) and the
+   * spool. @internal
+   */
   readonly hooks?: ExecutorHooks;
 }
 
@@ -235,7 +259,11 @@ export interface ConsumePassResult {
  * console.log(pass);
  * ```
  */
-export async function consumePass(spool: SpoolBackend, handler: (message: ClaimedMessage) => Promise<void>, options: ConsumePassOptions = {}): Promise<ConsumePassResult> {
+export async function consumePass(
+  spool: SpoolBackend,
+  handler: (message: ClaimedMessage) => Promise<void>,
+  options: ConsumePassOptions = {},
+): Promise<ConsumePassResult> {
   const emit = options.onEvent ?? ignoreEvents;
   const who = options.who ?? consumerName();
   const skip = options.skip ?? new Set<string>();
@@ -257,7 +285,14 @@ export async function consumePass(spool: SpoolBackend, handler: (message: Claime
       const error = toFanoutError(err, 'EIO', { spool: spool.location, file: message.file });
       if (options.maxAttempts !== undefined && counts(error)) {
         const r = await releaseCounted(spool, message, error, options.maxAttempts, options.owner, options.hooks);
-        emit({ type: 'consume-failed', id: parsed.id, spool: spool.location, error, ...(r.count > 0 ? { attempts: r.count } : {}), ...(r.held ? { held: true as const } : {}) });
+        emit({
+          type: 'consume-failed',
+          id: parsed.id,
+          spool: spool.location,
+          error,
+          ...(r.count > 0 ? { attempts: r.count } : {}),
+          ...(r.held ? { held: true as const } : {}),
+        });
         if (r.held) {
           held++;
           emit({ type: 'message-held', id: parsed.id, spool: spool.location, attempts: r.count, error });
@@ -287,8 +322,8 @@ export async function consumePass(spool: SpoolBackend, handler: (message: Claime
  * Hand every delivered message of a destination spool to `handler`, one at a
  * time: claim, handle, acknowledge on success, release on failure (it will be
  * offered again by a later call, not by this one). Claims of dead consumers on
- * this host are released first, and temps of dead writers removed. This is {@link releaseStaleClaims} and `removeDeadTemps` followed by
- * one {@link consumePass}.
+ * this host are released first, and temps of dead writers removed. This is {@link releaseStaleClaims} and
+ * `removeDeadTemps` followed by one {@link consumePass}.
  *
  * @example
  * ```ts
@@ -345,12 +380,21 @@ async function consumeUnwrapped(options: ConsumeOptions): Promise<ConsumeSummary
  * console.log(await releaseStaleClaims(inbox), 'claims released');
  * ```
  */
-export async function releaseStaleClaims(spool: SpoolBackend, probe: OwnerProbe = defaultOwnerProbe, self: OwnerInfo = processOwner()): Promise<number> {
+export async function releaseStaleClaims(
+  spool: SpoolBackend,
+  probe: OwnerProbe = defaultOwnerProbe,
+  self: OwnerInfo = processOwner(),
+): Promise<number> {
   return releaseStaleClaimsUnder(spool, probe, self);
 }
 
 /** {@link releaseStaleClaims}, each release under executor `hooks` (checkers). Not public API. */
-export async function releaseStaleClaimsUnder(spool: SpoolBackend, probe: OwnerProbe, self: OwnerInfo, hooks?: ExecutorHooks): Promise<number> {
+export async function releaseStaleClaimsUnder(
+  spool: SpoolBackend,
+  probe: OwnerProbe,
+  self: OwnerInfo,
+  hooks?: ExecutorHooks,
+): Promise<number> {
   let released = 0;
   for await (const entry of spool.list()) {
     const parsed = parseProtocolName(entry.name);

@@ -34,9 +34,14 @@ export interface EnqueueOptions {
  * console.log(id, big);
  * ```
  */
-export async function enqueue(spool: SpoolBackend, content: ContentSource, options: EnqueueOptions = {}): Promise<string> {
+export async function enqueue(
+  spool: SpoolBackend,
+  content: ContentSource,
+  options: EnqueueOptions = {},
+): Promise<string> {
   const id = options.id ?? newId();
-  if (!isValidId(id)) throw new FanoutError('EUSAGE', `invalid message id ${JSON.stringify(id)}`, { spool: spool.location });
+  if (!isValidId(id))
+    throw new FanoutError('EUSAGE', `invalid message id ${JSON.stringify(id)}`, { spool: spool.location });
   const tmp = tempName();
   await spool.createExclusive(tmp, content);
   try {

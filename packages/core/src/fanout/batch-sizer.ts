@@ -54,7 +54,8 @@ export class BatchSizer {
       return true;
     }
     // Committed within a third of the lease: room for twice as many (at most the configured size).
-    if (result.messages >= this.#size && result.elapsedMs < this.leaseMs / 3) this.#size = Math.min(this.max, this.#size * 2);
+    if (result.messages >= this.#size && result.elapsedMs < this.leaseMs / 3)
+      this.#size = Math.min(this.max, this.#size * 2);
     return false;
   }
 }

@@ -28,7 +28,9 @@ describe('descriptors of an operation', () => {
   const spool = {} as SpoolBackend;
   it('are 2 for a copy, 1 for other creates, syncs, small reads and twins listings, 0 for names', () => {
     expect(descriptorsOf({ type: 'create', step: 'C2', spool, name: 'wM.T', content: () => new Uint8Array() })).toBe(2);
-    expect(descriptorsOf({ type: 'create', step: 'C2', spool, name: 'lM', content: () => new Uint8Array(), whole: true })).toBe(1);
+    expect(
+      descriptorsOf({ type: 'create', step: 'C2', spool, name: 'lM', content: () => new Uint8Array(), whole: true }),
+    ).toBe(1);
     expect(descriptorsOf({ type: 'create', step: 'C1', spool, name: 't1', content: () => new Uint8Array() })).toBe(1);
     expect(descriptorsOf({ type: 'syncDir', step: 'C3', spool })).toBe(1);
     expect(descriptorsOf({ type: 'rename', step: 'C5', spool, from: 'a', to: 'b' })).toBe(0);
@@ -38,7 +40,10 @@ describe('descriptors of an operation', () => {
   it('are held from before the operation until after it, inside the hooks given', async () => {
     const budget = new DescriptorBudget(2);
     const seen: number[] = [];
-    const hooks = budgetHooks(budget, { beforeOp: () => void seen.push(budget.inUse), afterOp: () => void seen.push(budget.inUse) });
+    const hooks = budgetHooks(budget, {
+      beforeOp: () => void seen.push(budget.inUse),
+      afterOp: () => void seen.push(budget.inUse),
+    });
     const op: Op = { type: 'syncDir', step: 'C3', spool };
     await hooks.beforeOp!(op);
     expect(budget.inUse).toBe(1);
@@ -48,7 +53,11 @@ describe('descriptors of an operation', () => {
 
   it('are not taken when the inner hook stops the machine', async () => {
     const budget = new DescriptorBudget(2);
-    const hooks = budgetHooks(budget, { beforeOp: () => { throw new Error('crash'); } });
+    const hooks = budgetHooks(budget, {
+      beforeOp: () => {
+        throw new Error('crash');
+      },
+    });
     await expect(hooks.beforeOp!({ type: 'syncDir', step: 'C3', spool })).rejects.toThrow('crash');
     expect(budget.inUse).toBe(0);
   });

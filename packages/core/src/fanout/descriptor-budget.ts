@@ -49,7 +49,8 @@ export class DescriptorBudget {
 
   /** @param limit descriptors at most in use at once; at least 2 (a copy needs 2). */
   constructor(readonly limit: number) {
-    if (!Number.isSafeInteger(limit) || limit < 2) throw new RangeError(`a descriptor budget needs at least 2, not ${limit}`);
+    if (!Number.isSafeInteger(limit) || limit < 2)
+      throw new RangeError(`a descriptor budget needs at least 2, not ${limit}`);
   }
 
   /** Descriptors in use now. */

@@ -38,7 +38,10 @@ export interface FanOutOptions {
    * @internal `BatchSizer` is in `@fanout/core/internal`, not covered by semver.
    */
   readonly batchSizer?: BatchSizer;
-  /** Messages per transaction: they share directory syncs. Default {@link DEFAULT_BATCH_SIZE}; cut, for this call, when attempts run out of lease. */
+  /**
+   * Messages per transaction: they share directory syncs. Default {@link DEFAULT_BATCH_SIZE}; cut, for this call, when
+   * attempts run out of lease.
+   */
   readonly batchSize?: number;
   /**
    * Transactions writing copies at once. Default {@link DEFAULT_CONCURRENCY}.
@@ -80,7 +83,10 @@ export interface FanOutOptions {
   /** Makes attempt ids; injectable for reproducible simulations. Each must be ULID-shaped (`isValidTx`). */
   readonly newTx?: () => string;
   readonly tempName?: () => string;
-  /** A copy (read, transform, write) that makes no progress for this long fails with `ETIMEDOUT` and is rolled back. Default 5 minutes; 0: never. */
+  /**
+   * A copy (read, transform, write) that makes no progress for this long fails with `ETIMEDOUT` and is rolled back.
+   * Default 5 minutes; 0: never.
+   */
   readonly stallTimeoutMs?: number;
   /**
    * Failed attempts of a message (a transform that throws or gives no
@@ -119,7 +125,8 @@ export interface FanOutSummary {
  * ```ts
  * import { DEFAULT_BATCH_SIZE, fanOut } from '@fanout/core';
  *
- * await fanOut({ source, destinations, batchSize: DEFAULT_BATCH_SIZE * 2 }); // fewer syncs per message, longer attempts
+ * // fewer syncs per message, longer attempts
+ * await fanOut({ source, destinations, batchSize: DEFAULT_BATCH_SIZE * 2 });
  * ```
  */
 export const DEFAULT_BATCH_SIZE = 32;
@@ -195,11 +202,22 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
   /** The batch size actually used: cut when attempts run out of lease, grown back when they fit. */
   const sizer = options.batchSizer ?? new BatchSizer(batchSize, leaseMs);
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
-  if (options.destinations.length === 0) throw new FanoutError('EUSAGE', 'no destination spool given', { spool: options.source.location });
-  if (options.maxOpenFiles !== undefined && !(Number.isSafeInteger(options.maxOpenFiles) && options.maxOpenFiles >= MIN_OPEN_FILES)) {
-    throw new FanoutError('EUSAGE', `maxOpenFiles must be an integer of at least ${MIN_OPEN_FILES}, not ${options.maxOpenFiles}`, { spool: options.source.location });
+  if (options.destinations.length === 0)
+    throw new FanoutError('EUSAGE', 'no destination spool given', { spool: options.source.location });
+  if (
+    options.maxOpenFiles !== undefined &&
+    !(Number.isSafeInteger(options.maxOpenFiles) && options.maxOpenFiles >= MIN_OPEN_FILES)
+  ) {
+    throw new FanoutError(
+      'EUSAGE',
+      `maxOpenFiles must be an integer of at least ${MIN_OPEN_FILES}, not ${options.maxOpenFiles}`,
+      { spool: options.source.location },
+    );
   }
-  const budget = options.maxOpenFiles === undefined ? undefined : new DescriptorBudget(options.maxOpenFiles - UNBUDGETED_DESCRIPTORS);
+  const budget =
+    options.maxOpenFiles === undefined
+      ? undefined
+      : new DescriptorBudget(options.maxOpenFiles - UNBUDGETED_DESCRIPTORS);
   const hooks = budget ? budgetHooks(budget, options.hooks) : options.hooks;
 
   const source: VerifiedSpool = { backend: options.source, identity: await readSpoolIdentity(options.source) };
@@ -208,7 +226,13 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
   for (const d of options.destinations) {
     const identity = await readSpoolIdentity(d.spool);
     if (seen.has(identity.uuid)) {
-      throw new FanoutError('EUSAGE', identity.uuid === source.identity.uuid ? 'destination is the source spool' : 'destination given twice (same spool identity)', { spool: d.spool.location });
+      throw new FanoutError(
+        'EUSAGE',
+        identity.uuid === source.identity.uuid
+          ? 'destination is the source spool'
+          : 'destination given twice (same spool identity)',
+        { spool: d.spool.location },
+      );
     }
     seen.add(identity.uuid);
     destinations.push({ spool: { backend: d.spool, identity }, transform: d.transform });
@@ -219,7 +243,12 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
     options.open ??
     (async (location) => {
       const b = known.get(location);
-      if (!b) throw new FanoutError('EBADURL', 'marker names a spool this run does not know; run `fanout recover` with access to it', { spool: location });
+      if (!b)
+        throw new FanoutError(
+          'EBADURL',
+          'marker names a spool this run does not know; run `fanout recover` with access to it',
+          { spool: location },
+        );
       return b;
     });
   // Recovery closes what it opens; it must not close the spools we were given.
@@ -232,7 +261,16 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
   const recovery =
     options.recoverFirst === false
       ? undefined
-      : await recover({ spool: options.source, open: openShared, ownerProbe: options.ownerProbe ?? defaultOwnerProbe, owner, now, onEvent: emit, hooks, ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}) });
+      : await recover({
+          spool: options.source,
+          open: openShared,
+          ownerProbe: options.ownerProbe ?? defaultOwnerProbe,
+          owner,
+          now,
+          onEvent: emit,
+          hooks,
+          ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
+        });
 
   let committed = 0;
   let skipped = 0;
@@ -242,12 +280,17 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
   /** Messages not to offer again in this call: failed, or held by another worker. */
   const failedIds = new Set<string>();
   const inFlight = new Set<Promise<void>>();
-  /** Attempts still writing copies; `concurrency` bounds these, so the disk keeps receiving data while others commit. */
+  /**
+   * Attempts still writing copies; `concurrency` bounds these, so the disk keeps receiving data while others commit.
+   */
   let copying = 0;
   // One waiter at most: the listing loop awaits each dispatch, so a single resolver is enough.
   let slotFreed: () => void = () => undefined;
 
-  /** Seed: a lock that blocked a message and turns out to be an orphan of a lost attempt is cleared (see {@link clearOrphanLock}). */
+  /**
+   * Seed: a lock that blocked a message and turns out to be an orphan of a lost attempt is cleared (see
+   * {@link clearOrphanLock}).
+   */
   const cleared = new Set<string>();
   const clearedOrphanLock = async (f: MessageFailure): Promise<boolean> => {
     if (!isFanoutError(f.error, 'EEXIST') || f.error.file !== `l${f.id}` || cleared.has(f.id)) return false;
@@ -264,7 +307,10 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
   const nextTx = (): string => {
     const tx = (options.newTx ?? newId)();
     // A name with an attempt id that does not parse exactly would be unknown to recovery: refuse it up front.
-    if (!isValidTx(tx)) throw new FanoutError('EUSAGE', `attempt id ${JSON.stringify(tx)} is not ULID-shaped`, { spool: source.backend.location });
+    if (!isValidTx(tx))
+      throw new FanoutError('EUSAGE', `attempt id ${JSON.stringify(tx)} is not ULID-shaped`, {
+        spool: source.backend.location,
+      });
     return tx;
   };
 
@@ -278,9 +324,22 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
    * process ends first, the hung call ends with it, and recovery finishes the
    * attempt once its owner is dead.
    */
-  const finishWhenReturned = (plan: TransactionPlan, hung: Promise<void>, renewal: { stop(cleanUp: boolean): Promise<void> }) => {
+  const finishWhenReturned = (
+    plan: TransactionPlan,
+    hung: Promise<void>,
+    renewal: { stop(cleanUp: boolean): Promise<void> },
+  ) => {
     void hung
-      .then(() => runMachine(recoverAttempt(source.backend, markerFor(plan), destinations.map((d) => d.spool.backend)), hooks))
+      .then(() =>
+        runMachine(
+          recoverAttempt(
+            source.backend,
+            markerFor(plan),
+            destinations.map((d) => d.spool.backend),
+          ),
+          hooks,
+        ),
+      )
       .then(
         (o) => {
           for (const m of o.messages) emit({ type: 'recovered', id: m.id, tx: plan.tx, action: m.action });
@@ -325,26 +384,46 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
       } finally {
         if (!keepLease) await renewal.stop(true);
       }
-      // A batch that ran out of lease is offered again, smaller; a single message that cannot fit its lease is a failure.
-      const retry = sizer.record({ messages: ids.length - outcome.skipped.length, elapsedMs: now() - startedMs, leaseRanOut: (outcome.leaseRanOut?.length ?? 0) > 0 });
+      // A batch that ran out of lease is offered again, smaller; a single message that cannot fit its lease is a
+      // failure.
+      const retry = sizer.record({
+        messages: ids.length - outcome.skipped.length,
+        elapsedMs: now() - startedMs,
+        leaseRanOut: (outcome.leaseRanOut?.length ?? 0) > 0,
+      });
       const again = new Set(retry ? outcome.leaseRanOut : []);
       committed += outcome.committed.length;
       committedHere = outcome.committed.length;
       skipped += outcome.skipped.length;
       for (const id of outcome.skipped) failedIds.add(id); // not offered again in this call
       bytes += outcome.bytes;
-      for (const id of outcome.committed) emit({ type: 'message-committed', id, tx: plan.tx, bytes: outcome.bytesOf.get(id) ?? 0 });
-      for (const id of outcome.skipped) emit({ type: 'message-skipped', id, reason: 'owned by another worker or gone' });
+      for (const id of outcome.committed)
+        emit({ type: 'message-committed', id, tx: plan.tx, bytes: outcome.bytesOf.get(id) ?? 0 });
+      for (const id of outcome.skipped)
+        emit({ type: 'message-skipped', id, reason: 'owned by another worker or gone' });
       for (const f of outcome.failed) {
         if (again.has(f.id)) continue; // back in S: offered again in the next pass, in a smaller batch
-        if (protocol === 'seed' && !f.committed && (await clearedOrphanLock(f))) continue; // offered again in the next pass
+        // offered again in the next pass
+        if (protocol === 'seed' && !f.committed && (await clearedOrphanLock(f))) continue;
         failed.push(f);
         failedIds.add(f.id);
         const counted = outcome.attempts.get(f.id);
-        emit({ type: 'message-failed', id: f.id, error: f.error, committed: f.committed, ...(counted && counted.count > 0 ? { attempts: counted.count } : {}) });
+        emit({
+          type: 'message-failed',
+          id: f.id,
+          error: f.error,
+          committed: f.committed,
+          ...(counted && counted.count > 0 ? { attempts: counted.count } : {}),
+        });
         if (counted?.held === true) {
           held++;
-          emit({ type: 'message-held', id: f.id, spool: options.source.location, attempts: counted.count, error: f.error });
+          emit({
+            type: 'message-held',
+            id: f.id,
+            spool: options.source.location,
+            attempts: counted.count,
+            error: f.error,
+          });
         }
       }
     } catch (err) {
@@ -357,7 +436,13 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
         emit({ type: 'message-failed', id, error, committed: false });
       }
     }
-    emit({ type: 'transaction-finished', tx: plan.tx, messages: ids.length, committed: committedHere, durationMs: now() - startedMs });
+    emit({
+      type: 'transaction-finished',
+      tx: plan.tx,
+      messages: ids.length,
+      committed: committedHere,
+      durationMs: now() - startedMs,
+    });
   };
 
   let stopped: MachineStopped | undefined;
@@ -406,7 +491,8 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
         // A directory, symlink or FIFO named like a message is not one: an unknown entry, never touched and no
         // failure of this run. The recovery that ran first reported it already; else it is reported here, once.
         failedIds.add(parsed.id);
-        if (recovery === undefined) emit({ type: 'unknown-entry', spool: options.source.location, name: entry.name, kind: entry.kind });
+        if (recovery === undefined)
+          emit({ type: 'unknown-entry', spool: options.source.location, name: entry.name, kind: entry.kind });
         continue;
       }
       found++;
@@ -421,7 +507,8 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
     if (stopped) throw stopped;
     // Stop when a pass made no progress: nothing left, or only others' and failed messages.
     // A cut batch size counts as progress (at most log2(batchSize) times): the messages it gave back are offered again.
-    if (found === 0 || options.signal?.aborted || committed + failed.length + cleared.size + sizer.shrinks === before) break;
+    if (found === 0 || options.signal?.aborted || committed + failed.length + cleared.size + sizer.shrinks === before)
+      break;
   }
   return { committed, failed, skipped, bytes, held, recovery };
 }

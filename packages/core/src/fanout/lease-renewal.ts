@@ -22,12 +22,24 @@ export interface RenewalState {
 export type RenewalPlan = Pick<TransactionPlan, 'tx' | 'leaseMs' | 'owner' | 'tempName'>;
 
 /** True when claim `g` is the one this owner published although the publish reported a failure; adopts it. */
-function* isOurs(source: SpoolBackend, tx: string, g: number, lease: LeaseState, state: RenewalState): Machine<boolean> {
+function* isOurs(
+  source: SpoolBackend,
+  tx: string,
+  g: number,
+  lease: LeaseState,
+  state: RenewalState,
+): Machine<boolean> {
   const unsure = state.unsure;
   if (unsure?.generation !== g) return false;
   let text: string | undefined;
   try {
-    text = (yield { type: 'readSmall', step: 'L', spool: source, name: claimName(tx, g), maxBytes: 64 * 1024 } as Op) as string | undefined;
+    text = (yield {
+      type: 'readSmall',
+      step: 'L',
+      spool: source,
+      name: claimName(tx, g),
+      maxBytes: 64 * 1024,
+    } as Op) as string | undefined;
   } catch {
     return false;
   }
@@ -46,7 +58,13 @@ function* isOurs(source: SpoolBackend, tx: string, g: number, lease: LeaseState,
  * earlier claim whose publish reported a failure. Any other failure leaves
  * the lease unrenewed this time and remembers the claim as maybe ours.
  */
-export function* renewLease(source: SpoolBackend, plan: RenewalPlan, lease: LeaseState, state: RenewalState, renewedMs: number): Machine<void> {
+export function* renewLease(
+  source: SpoolBackend,
+  plan: RenewalPlan,
+  lease: LeaseState,
+  state: RenewalState,
+  renewedMs: number,
+): Machine<void> {
   for (;;) {
     const g = lease.generation + 1;
     const content = encodeClaim({ owner: plan.owner, claimedMs: renewedMs, leaseMs: plan.leaseMs });
@@ -83,7 +101,12 @@ export function* renewLease(source: SpoolBackend, plan: RenewalPlan, lease: Leas
  * if it is ours). Removals that fail are left: their holder is dead once
  * this process is, and recovery removes them then.
  */
-export function* dropRenewalClaims(source: SpoolBackend, tx: string, lease: LeaseState, state: RenewalState): Machine<void> {
+export function* dropRenewalClaims(
+  source: SpoolBackend,
+  tx: string,
+  lease: LeaseState,
+  state: RenewalState,
+): Machine<void> {
   if (state.unsure !== undefined) yield* isOurs(source, tx, state.unsure.generation, lease, state);
   for (let g = 1; g <= lease.generation; g++) {
     try {
@@ -115,10 +138,13 @@ export function startLeaseRenewal(
   const state: RenewalState = {};
   // A renewal stopped by a hook (a simulated crash) is the process's end; the attempt's own machine reports it.
   const renew = () => runMachine(renewLease(source, plan, lease, state, plan.now()), hooks).catch(() => undefined);
-  const timer = setInterval(() => {
-    if (stopped || lease.owned.size === 0) return;
-    pending = pending.then(renew);
-  }, Math.max(1, Math.floor(plan.leaseMs / 3)));
+  const timer = setInterval(
+    () => {
+      if (stopped || lease.owned.size === 0) return;
+      pending = pending.then(renew);
+    },
+    Math.max(1, Math.floor(plan.leaseMs / 3)),
+  );
   // The attempt's own work keeps the process alive (copies are bounded by the stall timeout).
   timer.unref();
   return {

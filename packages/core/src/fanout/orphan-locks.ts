@@ -23,7 +23,14 @@ import { readLockOwner, removeSeedLeftover } from '../recovery/recovery-machine.
 export function* clearOrphanLock(dest: SpoolBackend, source: SpoolBackend, id: string): Machine<boolean> {
   const tx = yield* readLockOwner(dest, id);
   if (tx === undefined) return false;
-  for (const name of [names.source(id), names.record(tx), names.retiring(tx), names.taken(id, tx), names.committed(id, tx), names.backout(id, tx)]) {
+  for (const name of [
+    names.source(id),
+    names.record(tx),
+    names.retiring(tx),
+    names.taken(id, tx),
+    names.committed(id, tx),
+    names.backout(id, tx),
+  ]) {
     const st = (yield { type: 'stat', step: 'R2', spool: source, name } as Op) as EntryStat | undefined;
     // The message must wait (s<id> there), and no name of its attempt may be left.
     if ((st !== undefined) !== (name === names.source(id))) return false;

@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FanoutError } from '../errors/fanout-error.js';
-import { decodeMarker, encodeMarker, MAX_BATCH_RECORD_IDS, MAX_MARKER_BYTES, type MarkerRecord } from './marker-codec.js';
+import {
+  decodeMarker,
+  encodeMarker,
+  MAX_BATCH_RECORD_IDS,
+  MAX_MARKER_BYTES,
+  type MarkerRecord,
+} from './marker-codec.js';
 
 const record: MarkerRecord = {
   tx: '0000000000000000000000TX10',
@@ -52,7 +58,9 @@ describe('attempt records', () => {
 
   it('refuse a torn, edited or older-format record (ECORRUPT)', () => {
     expect(codeOf(() => decodeMarker(text.slice(0, 40)))).toBe('ECORRUPT');
-    expect(codeOf(() => decodeMarker(text.replace('0000000000000000000000TX10', '0000000000000000000000TX90')))).toBe('ECORRUPT');
+    expect(codeOf(() => decodeMarker(text.replace('0000000000000000000000TX10', '0000000000000000000000TX90')))).toBe(
+      'ECORRUPT',
+    );
     expect(codeOf(() => decodeMarker(sealed(text.replace('fanout-marker 2', 'fanout-marker 1'))))).toBe('ECORRUPT');
     expect(codeOf(() => decodeMarker(''))).toBe('ECORRUPT');
   });

@@ -45,6 +45,9 @@ export const MAX_MARKER_BYTES = 64 * 1024;
 export const MAX_BATCH_RECORD_IDS = 256;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A JSON string as the owner line holds one (`JSON.stringify`), captured with its quotes. */
+const QUOTED = String.raw`("(?:[^"\\]|\\.)*")`;
+const OWNER = new RegExp(String.raw`^host=${QUOTED} boot=${QUOTED} pid=(\d+) start=${QUOTED}(?: pidns=${QUOTED})?$`);
 
 function ref(r: SpoolRef): string {
   return `${r.uuid} ${JSON.stringify(r.location)}`;
@@ -64,7 +67,8 @@ export function encodeMarker(m: MarkerRecord): string {
     `protocol: ${m.protocol}`,
     `source: ${ref(m.source)}`,
     ...m.destinations.map((d) => `destination: ${ref(d)}`),
-    `owner: host=${JSON.stringify(o.host)} boot=${JSON.stringify(o.bootId)} pid=${o.pid} start=${JSON.stringify(o.startTime)} pidns=${JSON.stringify(o.pidNamespace)}`,
+    `owner: host=${JSON.stringify(o.host)} boot=${JSON.stringify(o.bootId)} pid=${o.pid} ` +
+      `start=${JSON.stringify(o.startTime)} pidns=${JSON.stringify(o.pidNamespace)}`,
     `created: ${new Date(m.createdMs).toISOString()}`,
     `lease-until: ${new Date(m.leaseUntilMs).toISOString()}`,
   ];
@@ -85,7 +89,10 @@ function sha256(text: string): string {
  * another attempt under that name is `EFOREIGN`.
  */
 export function decodeMarker(text: string, context: { spool?: string; file?: string; tx?: string } = {}): MarkerRecord {
-  const where = { ...(context.spool !== undefined ? { spool: context.spool } : {}), ...(context.file !== undefined ? { file: context.file } : {}) };
+  const where = {
+    ...(context.spool !== undefined ? { spool: context.spool } : {}),
+    ...(context.file !== undefined ? { file: context.file } : {}),
+  };
   const fail = (why: string): never => {
     throw new FanoutError('ECORRUPT', `corrupt marker: ${why}`, where);
   };
@@ -114,7 +121,11 @@ export function decodeMarker(text: string, context: { spool?: string; file?: str
   if (ids.length > MAX_BATCH_RECORD_IDS || new Set(ids).size !== ids.length) fail('bad ids');
   if (!isValidTx(tx) || !ids.every(isValidId)) fail('invalid id or tx');
   if (context.tx !== undefined && context.tx !== tx) {
-    throw new FanoutError('EFOREIGN', `record of attempt ${tx} under the name of attempt ${context.tx}; quarantined`, where);
+    throw new FanoutError(
+      'EFOREIGN',
+      `record of attempt ${tx} under the name of attempt ${context.tx}; quarantined`,
+      where,
+    );
   }
   const protocol = get('protocol');
   if (protocol !== 'staged' && protocol !== 'seed') fail(`unknown protocol ${protocol}`);
@@ -126,7 +137,16 @@ export function decodeMarker(text: string, context: { spool?: string; file?: str
   for (const k of fields.keys()) {
     if (!['ids', 'tx', 'protocol', 'source', 'owner', 'created', 'lease-until'].includes(k)) fail(`unknown field ${k}`);
   }
-  return { tx, ids, protocol: protocol as ProtocolName, source: parseRef(get('source'), fail), destinations, owner, createdMs, leaseUntilMs };
+  return {
+    tx,
+    ids,
+    protocol: protocol as ProtocolName,
+    source: parseRef(get('source'), fail),
+    destinations,
+    owner,
+    createdMs,
+    leaseUntilMs,
+  };
 }
 
 function parseRef(value: string, fail: (why: string) => never): SpoolRef {
@@ -144,10 +164,16 @@ function parseRef(value: string, fail: (why: string) => never): SpoolRef {
 }
 
 function parseOwner(value: string, fail: (why: string) => never): OwnerInfo {
-  const m = /^host=("(?:[^"\\]|\\.)*") boot=("(?:[^"\\]|\\.)*") pid=(\d+) start=("(?:[^"\\]|\\.)*")(?: pidns=("(?:[^"\\]|\\.)*"))?$/.exec(value);
+  const m = OWNER.exec(value);
   if (!m) return fail('bad owner');
   try {
-    return { host: JSON.parse(m[1]!), bootId: JSON.parse(m[2]!), pidNamespace: m[5] === undefined ? '' : JSON.parse(m[5]), pid: Number(m[3]), startTime: JSON.parse(m[4]!) };
+    return {
+      host: JSON.parse(m[1]!),
+      bootId: JSON.parse(m[2]!),
+      pidNamespace: m[5] === undefined ? '' : JSON.parse(m[5]),
+      pid: Number(m[3]),
+      startTime: JSON.parse(m[4]!),
+    };
   } catch {
     return fail('bad owner');
   }

@@ -29,10 +29,24 @@ describe('protocol names', () => {
   // An operator's files that happen to start with a protocol letter and have one dot (issue 14, defect 5):
   // with any word accepted as the attempt id they parsed as taken (p→s: renamed into a message and fanned
   // out), committed (removed as an orphan), backed out, staged (removed as a straggler), records and claims.
-  it.each(['photo.jpg', 'kernel.log', 'backup.tar', 'world.txt', 'mail', 'xmas', 'minutes', 'run.sh', 'report.pdf', 'readme.txt', 'results.csv', 'rnotes.1', 'pM1.TX1', 'kM1.tx1', `w${tx}`, `m${tx}.bak`])(
-    '%s is unknown: nothing acts on it',
-    (name) => {
-      expect(parseProtocolName(name)).toEqual({ kind: 'unknown' });
-    },
-  );
+  it.each([
+    'photo.jpg',
+    'kernel.log',
+    'backup.tar',
+    'world.txt',
+    'mail',
+    'xmas',
+    'minutes',
+    'run.sh',
+    'report.pdf',
+    'readme.txt',
+    'results.csv',
+    'rnotes.1',
+    'pM1.TX1',
+    'kM1.tx1',
+    `w${tx}`,
+    `m${tx}.bak`,
+  ])('%s is unknown: nothing acts on it', (name) => {
+    expect(parseProtocolName(name)).toEqual({ kind: 'unknown' });
+  });
 });

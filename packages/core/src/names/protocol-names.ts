@@ -74,16 +74,23 @@ export type ParsedName =
    * no worker or consumer lists it; the suffix is the name it gets back on release (`s<ID>` or `d<ID>`).
    */
   | { kind: 'held'; id: string; from: HeldFrom }
-  /** `a<ID>.0` / `a<ID>.1`: the two slots of message ID's attempt count and last error (the higher count is current). */
+  /**
+   * `a<ID>.0` / `a<ID>.1`: the two slots of message ID's attempt count and last error (the higher count is current).
+   */
   | { kind: 'attempts'; id: string; slot: AttemptSlot }
-  /** `z<ID>`: message ID being deleted by an operator (`fanout delete`); never offered, finished by the next delete of it. */
+  /**
+   * `z<ID>`: message ID being deleted by an operator (`fanout delete`); never offered, finished by the next delete of
+   * it.
+   */
   | { kind: 'deleting'; id: string }
   /** `.fanout-spool`: the spool's identity. */
   | { kind: 'identity' }
   /** Anything else: reported, never touched. */
   | { kind: 'unknown' };
 
-/** The waiting name a held message returns to: `s` (a source's waiting message) or `d` (a destination's delivered one). */
+/**
+ * The waiting name a held message returns to: `s` (a source's waiting message) or `d` (a destination's delivered one).
+ */
 export type HeldFrom = 's' | 'd';
 /** The two slots of an attempt count. */
 export type AttemptSlot = 0 | 1;
@@ -134,7 +141,11 @@ export function parseProtocolName(name: string): ParsedName {
     case 'd':
     case 'l':
       if (!isValidId(rest)) return { kind: 'unknown' };
-      return prefix === 's' ? { kind: 'source', id: rest } : prefix === 'd' ? { kind: 'delivered', id: rest } : { kind: 'lock', id: rest };
+      return prefix === 's'
+        ? { kind: 'source', id: rest }
+        : prefix === 'd'
+          ? { kind: 'delivered', id: rest }
+          : { kind: 'lock', id: rest };
     case 'm':
     case 'x':
       if (!isValidTx(rest)) return { kind: 'unknown' };

@@ -103,7 +103,13 @@ describe("the core's default probe", () => {
   });
 
   it('with a declared full identity, proves a pid of its own namespace gone by kill(pid, 0)', async () => {
-    const me: OwnerInfo = { host: hostname(), bootId: 'boot-A', pidNamespace: '4026531836', pid: process.pid, startTime: '5000' };
+    const me: OwnerInfo = {
+      host: hostname(),
+      bootId: 'boot-A',
+      pidNamespace: '4026531836',
+      pid: process.pid,
+      startTime: '5000',
+    };
     setProcessOwner(me);
     expect(processOwner()).toBe(me);
     expect(await defaultOwnerProbe(me)).toBe('alive');

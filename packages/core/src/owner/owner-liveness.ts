@@ -14,7 +14,10 @@ import { comparableOwner, NONCE_PATTERN, type OwnerRef } from './owner-tag.js';
  * - `present`: a process with that pid, and its start time ('' if it cannot be read);
  * - `unknown`: it cannot look.
  */
-export type PidSighting = { readonly state: 'absent' } | { readonly state: 'present'; readonly startTime: string } | { readonly state: 'unknown' };
+export type PidSighting =
+  | { readonly state: 'absent' }
+  | { readonly state: 'present'; readonly startTime: string }
+  | { readonly state: 'unknown' };
 
 /** Looks a pid up in this process's own pid namespace. */
 export type PidLookup = (pid: number) => PidSighting | Promise<PidSighting>;

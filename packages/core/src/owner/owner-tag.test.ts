@@ -1,18 +1,45 @@
 import { describe, expect, it } from 'vitest';
 import type { OwnerInfo } from './owner.js';
-import { bootHash, bootRelation, encodeOwnerTag, hostHash, MAX_OWNER_TAG_LENGTH, parseOwnerTag, sameHost } from './owner-tag.js';
+import {
+  bootHash,
+  bootRelation,
+  encodeOwnerTag,
+  hostHash,
+  MAX_OWNER_TAG_LENGTH,
+  parseOwnerTag,
+  sameHost,
+} from './owner-tag.js';
 
-const owner: OwnerInfo = { host: 'mail-pool-1a2b3c4d-aaaa.example.org', bootId: '7b2f3c9e-1d4a-4b8e-9f00-5c6d7e8f9a0b', pidNamespace: '4026531836', pid: 4242, startTime: '123456789' };
+const owner: OwnerInfo = {
+  host: 'mail-pool-1a2b3c4d-aaaa.example.org',
+  bootId: '7b2f3c9e-1d4a-4b8e-9f00-5c6d7e8f9a0b',
+  pidNamespace: '4026531836',
+  pid: 4242,
+  startTime: '123456789',
+};
 
 describe('owner tags', () => {
   it('round-trip: host and boot hashed, pid namespace, pid and start time exact', () => {
     const tag = encodeOwnerTag(owner);
     expect(tag).toMatch(/^[0-9a-v]{16}-[0-9a-v]{16}-4026531836-4242-123456789$/);
-    expect(parseOwnerTag(tag)).toEqual({ tag, hostHash: hostHash(owner.host), bootHash: bootHash(owner.bootId), pidNamespace: '4026531836', pid: 4242, startTime: '123456789' });
+    expect(parseOwnerTag(tag)).toEqual({
+      tag,
+      hostHash: hostHash(owner.host),
+      bootHash: bootHash(owner.bootId),
+      pidNamespace: '4026531836',
+      pid: 4242,
+      startTime: '123456789',
+    });
   });
 
   it('use only [0-9a-z] and -, never . or _, and stay within the limit', () => {
-    const longest: OwnerInfo = { host: 'x'.repeat(300), bootId: 'y'.repeat(300), pidNamespace: '9'.repeat(20), pid: 9_999_999_999, startTime: '9'.repeat(20) };
+    const longest: OwnerInfo = {
+      host: 'x'.repeat(300),
+      bootId: 'y'.repeat(300),
+      pidNamespace: '9'.repeat(20),
+      pid: 9_999_999_999,
+      startTime: '9'.repeat(20),
+    };
     const tag = encodeOwnerTag(longest);
     expect(tag).toMatch(/^[0-9a-z-]+$/);
     expect(tag.length).toBe(MAX_OWNER_TAG_LENGTH);
@@ -47,7 +74,8 @@ describe('owner tags', () => {
   });
 
   it('refuse a pid that is not a positive whole number', () => {
-    for (const pid of [0, -1, 1.5, Number.NaN, 1e10]) expect(() => encodeOwnerTag({ ...owner, pid })).toThrow(RangeError);
+    for (const pid of [0, -1, 1.5, Number.NaN, 1e10])
+      expect(() => encodeOwnerTag({ ...owner, pid })).toThrow(RangeError);
   });
 
   it('parse nothing that is not exactly a tag', () => {

@@ -89,9 +89,16 @@ const START_EXACT = new RegExp(`^(?:${START})$`);
  * @throws RangeError when `owner.pid` is not a positive whole number below 10^10.
  */
 export function encodeOwnerTag(owner: OwnerInfo): string {
-  if (!Number.isSafeInteger(owner.pid) || owner.pid <= 0 || owner.pid >= 1e10) throw new RangeError(`an owner tag needs a positive pid, not ${owner.pid}`);
+  if (!Number.isSafeInteger(owner.pid) || owner.pid <= 0 || owner.pid >= 1e10)
+    throw new RangeError(`an owner tag needs a positive pid, not ${owner.pid}`);
   const boot = owner.bootId === '' ? '0' : bootHash(owner.bootId);
-  return [hostHash(owner.host), boot, exactOr0(owner.pidNamespace, NUMBER_EXACT), String(owner.pid), exactOr0(owner.startTime, START_EXACT)].join('-');
+  return [
+    hostHash(owner.host),
+    boot,
+    exactOr0(owner.pidNamespace, NUMBER_EXACT),
+    String(owner.pid),
+    exactOr0(owner.startTime, START_EXACT),
+  ].join('-');
 }
 
 /** What `tag` says, or `undefined` for anything that is not exactly a tag as {@link encodeOwnerTag} writes it. */
@@ -99,7 +106,14 @@ export function parseOwnerTag(tag: string): ParsedOwnerTag | undefined {
   const m = TAG.exec(tag);
   if (!m) return undefined;
   const unknown0 = (s: string) => (s === '0' ? '' : s);
-  return { tag, hostHash: m[1]!, bootHash: unknown0(m[2]!), pidNamespace: unknown0(m[3]!), pid: Number(m[4]), startTime: unknown0(m[5]!) };
+  return {
+    tag,
+    hostHash: m[1]!,
+    bootHash: unknown0(m[2]!),
+    pidNamespace: unknown0(m[3]!),
+    pid: Number(m[4]),
+    startTime: unknown0(m[5]!),
+  };
 }
 
 /** True for a parsed tag, false for a full {@link OwnerInfo}. */
@@ -119,7 +133,13 @@ export interface ComparableOwner {
 /** `owner` as the liveness rule compares it. */
 export function comparableOwner(owner: OwnerRef): ComparableOwner {
   if (isParsedOwnerTag(owner)) return owner;
-  return { hostHash: hostHash(owner.host), bootHash: bootHash(owner.bootId), pidNamespace: owner.pidNamespace, pid: owner.pid, startTime: owner.startTime };
+  return {
+    hostHash: hostHash(owner.host),
+    bootHash: bootHash(owner.bootId),
+    pidNamespace: owner.pidNamespace,
+    pid: owner.pid,
+    startTime: owner.startTime,
+  };
 }
 
 /** Whether `a` and `b` ran on one host (full host names, or their hashes when a tag is involved). */
@@ -128,7 +148,9 @@ export function sameHost(a: OwnerRef, b: OwnerRef): boolean {
   return comparableOwner(a).hostHash === comparableOwner(b).hostHash;
 }
 
-/** Whether `a` and `b` ran in the same boot of a host: 'unknown' when either boot id is unknown. Hosts are not compared. */
+/**
+ * Whether `a` and `b` ran in the same boot of a host: 'unknown' when either boot id is unknown. Hosts are not compared.
+ */
 export function bootRelation(a: OwnerRef, b: OwnerRef): 'same' | 'different' | 'unknown' {
   if (!isParsedOwnerTag(a) && !isParsedOwnerTag(b)) {
     if (a.bootId === '' || b.bootId === '') return 'unknown';

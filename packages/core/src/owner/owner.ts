@@ -76,7 +76,8 @@ export interface OwnerEnvironment {
 let declared: { readonly env: OwnerEnvironment; readonly by: 'application' | 'backend' } | undefined;
 
 function assertThisProcess(owner: OwnerInfo): void {
-  if (owner.pid !== process.pid) throw new RangeError(`the process owner must be this process (pid ${process.pid}), not pid ${owner.pid}`);
+  if (owner.pid !== process.pid)
+    throw new RangeError(`the process owner must be this process (pid ${process.pid}), not pid ${owner.pid}`);
 }
 
 /** `kill(pid, 0)` for others; this process is present with the start time it records. */
@@ -158,7 +159,11 @@ function killSighting(pid: number): PidSighting {
     return { state: 'present', startTime: '' };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code === 'ESRCH' ? { state: 'absent' } : code === 'EPERM' ? { state: 'present', startTime: '' } : { state: 'unknown' };
+    return code === 'ESRCH'
+      ? { state: 'absent' }
+      : code === 'EPERM'
+        ? { state: 'present', startTime: '' }
+        : { state: 'unknown' };
   }
 }
 

@@ -59,7 +59,8 @@ async function dispatch(op: Op, hooks: ExecutorHooks): Promise<unknown> {
     case 'publish':
       return op.spool.publish(op.from, op.to);
     case 'link':
-      if (!op.spool.link) throw new FanoutError('EUSAGE', 'this backend has no hard links', { spool: op.spool.location, file: op.to });
+      if (!op.spool.link)
+        throw new FanoutError('EUSAGE', 'this backend has no hard links', { spool: op.spool.location, file: op.to });
       return op.spool.link(op.from, op.to);
     case 'rename':
       return op.spool.rename(op.from, op.to);
@@ -78,12 +79,11 @@ async function dispatch(op: Op, hooks: ExecutorHooks): Promise<unknown> {
       return findTwins(op.spool, op.id, op.fileId, op.kinds, op.except);
     case 'all': {
       const settled = await Promise.all(
-        op.ops.map(
-          (o): Promise<Settled> =>
-            performOp(o, hooks).then(
-              (value) => ({ ok: true, value }),
-              (error: unknown) => ({ ok: false, error }),
-            ),
+        op.ops.map((o): Promise<Settled> =>
+          performOp(o, hooks).then(
+            (value) => ({ ok: true, value }),
+            (error: unknown) => ({ ok: false, error }),
+          ),
         ),
       );
       const stopped = settled.find((s) => !s.ok && s.error instanceof MachineStopped);

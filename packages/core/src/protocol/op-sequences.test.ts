@@ -14,12 +14,27 @@ import type { Machine, Op, Settled } from './ops.js';
 import { markerFor, transaction } from './transaction.js';
 import type { TransactionPlan } from './transaction-plan.js';
 
-/** A spool the machines can name; the executor below answers for it (a copy's content may open `read`, never consumed). */
+/**
+ * A spool the machines can name; the executor below answers for it (a copy's content may open `read`, never consumed).
+ */
 function spool(location: string): SpoolBackend {
   const never = (): never => {
     throw new Error(`${location}: the scripted executor answers every op; no backend call is expected`);
   };
-  return { location, ensureContainer: never, createExclusive: never, publish: never, rename: never, link: never, remove: never, list: never, stat: never, read: async function* () {}, syncDir: never, close: never };
+  return {
+    location,
+    ensureContainer: never,
+    createExclusive: never,
+    publish: never,
+    rename: never,
+    link: never,
+    remove: never,
+    list: never,
+    stat: never,
+    read: async function* () {},
+    syncDir: never,
+    close: never,
+  };
 }
 
 /** The names in each spool, with the content of small files (locks) where the machine gave bytes. */
@@ -57,7 +72,9 @@ function answer(world: World, op: Exclude<Op, { type: 'all' }>): unknown {
     case 'remove':
       return files.delete(op.name);
     case 'stat':
-      return files.has(op.name) ? { kind: 'file', size: 5, mtimeMs: 0, fileId: `${op.spool.location}/${op.name}`, nlink: 1 } : undefined;
+      return files.has(op.name)
+        ? { kind: 'file', size: 5, mtimeMs: 0, fileId: `${op.spool.location}/${op.name}`, nlink: 1 }
+        : undefined;
     case 'syncDir':
       return undefined;
     case 'readSmall':
@@ -127,14 +144,19 @@ function setting(protocol: ProtocolName, destinations: number, batch: number) {
   const S = spool('S');
   const dests = Array.from({ length: destinations }, (_, d) => spool(`D${d}`));
   const ids = Array.from({ length: batch }, (_, i) => `M${i + 1}`);
-  const world: World = new Map([[S, new Map(ids.map((id) => [`s${id}`, 'message']))], ...dests.map((d) => [d, new Map()] as [SpoolBackend, Map<string, string>])]);
+  const world: World = new Map([
+    [S, new Map(ids.map((id) => [`s${id}`, 'message']))],
+    ...dests.map((d) => [d, new Map()] as [SpoolBackend, Map<string, string>]),
+  ]);
   let temp = 0;
   const plan: TransactionPlan = {
     tx: 'T1',
     ids,
     protocol,
     source: { backend: S, identity: { uuid: '00000000-0000-4000-8000-000000000000', format: 1 } },
-    destinations: dests.map((d, k) => ({ spool: { backend: d, identity: { uuid: `00000000-0000-4000-8000-00000000000${k + 1}`, format: 1 } } })),
+    destinations: dests.map((d, k) => ({
+      spool: { backend: d, identity: { uuid: `00000000-0000-4000-8000-00000000000${k + 1}`, format: 1 } },
+    })),
     owner: OWNER,
     leaseMs: 60_000,
     now: () => 1_000,
@@ -143,7 +165,9 @@ function setting(protocol: ProtocolName, destinations: number, batch: number) {
   return { S, dests, world, plan };
 }
 
-const CASES = (['staged', 'seed'] as const).flatMap((protocol) => [1, 3].flatMap((d) => [1, 4].map((b) => [protocol, d, b] as const)));
+const CASES = (['staged', 'seed'] as const).flatMap((protocol) =>
+  [1, 3].flatMap((d) => [1, 4].map((b) => [protocol, d, b] as const)),
+);
 
 describe('transaction() op sequence', () => {
   it.each(CASES)('%s, %i destination(s), batch %i: commits every message, in the pinned order', (protocol, d, b) => {
@@ -159,25 +183,31 @@ describe('transaction() op sequence', () => {
 });
 
 describe('recoverAttempt() op sequence', () => {
-  it.each(CASES)('%s, %i destination(s), batch %i: rolls back an attempt that crashed before its commit', (protocol, d, b) => {
-    const { world, plan, S, dests } = setting(protocol, d, b);
-    drive(transaction(plan), world, [], (op) => op.step === 'C5');
-    const trace: string[] = [];
-    const outcome = drive(recoverAttempt(S, markerFor(plan), dests), world, trace)!;
-    expect(outcome).toMatchObject({ rolledBack: b, rolledForward: 0, problems: [], retired: true });
-    expect([...world.get(S)!.keys()].sort()).toEqual(plan.ids.map((id) => `s${id}`));
-    for (const dest of dests) expect([...world.get(dest)!.keys()]).toEqual([]);
-    expect(trace).toMatchSnapshot();
-  });
+  it.each(CASES)(
+    '%s, %i destination(s), batch %i: rolls back an attempt that crashed before its commit',
+    (protocol, d, b) => {
+      const { world, plan, S, dests } = setting(protocol, d, b);
+      drive(transaction(plan), world, [], (op) => op.step === 'C5');
+      const trace: string[] = [];
+      const outcome = drive(recoverAttempt(S, markerFor(plan), dests), world, trace)!;
+      expect(outcome).toMatchObject({ rolledBack: b, rolledForward: 0, problems: [], retired: true });
+      expect([...world.get(S)!.keys()].sort()).toEqual(plan.ids.map((id) => `s${id}`));
+      for (const dest of dests) expect([...world.get(dest)!.keys()]).toEqual([]);
+      expect(trace).toMatchSnapshot();
+    },
+  );
 
-  it.each(CASES)('%s, %i destination(s), batch %i: rolls forward an attempt that crashed after its commit', (protocol, d, b) => {
-    const { world, plan, S, dests } = setting(protocol, d, b);
-    drive(transaction(plan), world, [], (op) => op.step === 'P' || op.step === 'U');
-    const trace: string[] = [];
-    const outcome = drive(recoverAttempt(S, markerFor(plan), dests), world, trace)!;
-    expect(outcome).toMatchObject({ rolledBack: 0, rolledForward: b, problems: [], retired: true });
-    expect([...world.get(S)!.keys()]).toEqual([]);
-    for (const dest of dests) expect([...world.get(dest)!.keys()].sort()).toEqual(plan.ids.map((id) => `d${id}`));
-    expect(trace).toMatchSnapshot();
-  });
+  it.each(CASES)(
+    '%s, %i destination(s), batch %i: rolls forward an attempt that crashed after its commit',
+    (protocol, d, b) => {
+      const { world, plan, S, dests } = setting(protocol, d, b);
+      drive(transaction(plan), world, [], (op) => op.step === 'P' || op.step === 'U');
+      const trace: string[] = [];
+      const outcome = drive(recoverAttempt(S, markerFor(plan), dests), world, trace)!;
+      expect(outcome).toMatchObject({ rolledBack: 0, rolledForward: b, problems: [], retired: true });
+      expect([...world.get(S)!.keys()]).toEqual([]);
+      for (const dest of dests) expect([...world.get(dest)!.keys()].sort()).toEqual(plan.ids.map((id) => `d${id}`));
+      expect(trace).toMatchSnapshot();
+    },
+  );
 });

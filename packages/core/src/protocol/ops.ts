@@ -35,19 +35,60 @@ export type StepName =
  */
 export type Op =
   /** Create `name` exclusively; a copy carries its `stall` watch, which bounds the whole call (see `StallWatch`). */
-  | { readonly type: 'create'; readonly step: StepName; readonly spool: SpoolBackend; readonly name: string; readonly content: () => ContentSource; readonly syncData?: false; readonly whole?: true; readonly stall?: StallWatch }
-  | { readonly type: 'publish'; readonly step: StepName; readonly spool: SpoolBackend; readonly from: string; readonly to: string }
+  | {
+      readonly type: 'create';
+      readonly step: StepName;
+      readonly spool: SpoolBackend;
+      readonly name: string;
+      readonly content: () => ContentSource;
+      readonly syncData?: false;
+      readonly whole?: true;
+      readonly stall?: StallWatch;
+    }
+  | {
+      readonly type: 'publish';
+      readonly step: StepName;
+      readonly spool: SpoolBackend;
+      readonly from: string;
+      readonly to: string;
+    }
   /** Hard-link `from` as `to` ({@link SpoolBackend.link}); only on backends that have it. */
-  | { readonly type: 'link'; readonly step: StepName; readonly spool: SpoolBackend; readonly from: string; readonly to: string }
+  | {
+      readonly type: 'link';
+      readonly step: StepName;
+      readonly spool: SpoolBackend;
+      readonly from: string;
+      readonly to: string;
+    }
   /** Atomic rename ({@link SpoolBackend.rename}): the fence. */
-  | { readonly type: 'rename'; readonly step: StepName; readonly spool: SpoolBackend; readonly from: string; readonly to: string }
+  | {
+      readonly type: 'rename';
+      readonly step: StepName;
+      readonly spool: SpoolBackend;
+      readonly from: string;
+      readonly to: string;
+    }
   | { readonly type: 'remove'; readonly step: StepName; readonly spool: SpoolBackend; readonly name: string }
   | { readonly type: 'stat'; readonly step: StepName; readonly spool: SpoolBackend; readonly name: string }
   | { readonly type: 'syncDir'; readonly step: StepName; readonly spool: SpoolBackend }
   /** Read a small file (a seed lock's attempt id); resumes with its text, or `undefined` if it is gone. */
-  | { readonly type: 'readSmall'; readonly step: StepName; readonly spool: SpoolBackend; readonly name: string; readonly maxBytes: number }
+  | {
+      readonly type: 'readSmall';
+      readonly step: StepName;
+      readonly spool: SpoolBackend;
+      readonly name: string;
+      readonly maxBytes: number;
+    }
   /** The other names of message `id` in `spool` that are the file `fileId` (see `findTwins`); reads only. */
-  | { readonly type: 'twins'; readonly step: StepName; readonly spool: SpoolBackend; readonly id: string; readonly fileId: string; readonly kinds: readonly TwinKind[]; readonly except: string }
+  | {
+      readonly type: 'twins';
+      readonly step: StepName;
+      readonly spool: SpoolBackend;
+      readonly id: string;
+      readonly fileId: string;
+      readonly kinds: readonly TwinKind[];
+      readonly except: string;
+    }
   /** Perform several operations concurrently; resumes with one {@link Settled} per operation. */
   | { readonly type: 'all'; readonly step: StepName; readonly ops: readonly Op[] };
 

@@ -48,7 +48,8 @@ describe('StallWatch', () => {
     const started = Date.now();
     const err = await watch.bound(hungCall).catch((e: unknown) => e);
     expect((err as FanoutError).code).toBe('ETIMEDOUT');
-    expect(Date.now() - started).toBeGreaterThanOrEqual(45); // a quarter over the stall timeout: guardStall speaks first upstream
+    // a quarter over the stall timeout: guardStall speaks first upstream
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
     expect(watch.hung).toBeDefined();
     let returned = false;
     void watch.hung!.then(() => (returned = true));

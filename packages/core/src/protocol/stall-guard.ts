@@ -10,7 +10,12 @@ export const DEFAULT_STALL_TIMEOUT_MS = 5 * 60 * 1000;
  * the process end with exit 0 and nothing delivered; it keeps the process
  * alive until the stall is reported and the attempt rolled back.
  */
-export async function* guardStall(chunks: AsyncIterable<Uint8Array>, stallMs: number, where: { spool: string; file: string }, watch?: StallWatch): AsyncGenerator<Uint8Array> {
+export async function* guardStall(
+  chunks: AsyncIterable<Uint8Array>,
+  stallMs: number,
+  where: { spool: string; file: string },
+  watch?: StallWatch,
+): AsyncGenerator<Uint8Array> {
   if (!(stallMs > 0) || !Number.isFinite(stallMs)) return yield* chunks;
   const iterator = chunks[Symbol.asyncIterator]();
   let finished = false;
@@ -20,7 +25,17 @@ export async function* guardStall(chunks: AsyncIterable<Uint8Array>, stallMs: nu
       watch?.touch();
       let timer: NodeJS.Timeout | undefined;
       const stalled = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new FanoutError('ETIMEDOUT', `no progress for ${stallMs} ms (a stalled transform, source or destination); rolled back`, where)), stallMs);
+        timer = setTimeout(
+          () =>
+            reject(
+              new FanoutError(
+                'ETIMEDOUT',
+                `no progress for ${stallMs} ms (a stalled transform, source or destination); rolled back`,
+                where,
+              ),
+            ),
+          stallMs,
+        );
       });
       let step: IteratorResult<Uint8Array>;
       try {
@@ -86,9 +101,14 @@ export class StallWatch {
             () => undefined,
             () => undefined,
           );
-          reject(new FanoutError('ETIMEDOUT', `no progress for ${limit} ms (a stalled destination); backed out once the stalled call returns`, this.where));
-        }
-        else timer = setTimeout(check, limit - idle);
+          reject(
+            new FanoutError(
+              'ETIMEDOUT',
+              `no progress for ${limit} ms (a stalled destination); backed out once the stalled call returns`,
+              this.where,
+            ),
+          );
+        } else timer = setTimeout(check, limit - idle);
       };
       // Not unref'd, like guardStall's timer: a hung copy must not let the process end "done".
       timer = setTimeout(check, limit);

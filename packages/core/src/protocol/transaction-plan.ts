@@ -14,7 +14,8 @@ import type { SpoolIdentity } from '../spool/identity.js';
  * ```ts
  * import { DEFAULT_COPY_WINDOW, fanOut } from '@fanout/core';
  *
- * await fanOut({ source, destinations, copyWindow: 1 }); // one message at a time per transaction (default DEFAULT_COPY_WINDOW)
+ * // one message at a time per transaction (default DEFAULT_COPY_WINDOW)
+ * await fanOut({ source, destinations, copyWindow: 1 });
  * ```
  */
 export const DEFAULT_COPY_WINDOW = 4;
@@ -33,7 +34,10 @@ export interface VerifiedSpool {
  * message fails with `ETRANSFORM` (naming `s<id>` in the source) and stays in
  * the source untouched.
  */
-export type TransformFactory = (context: { readonly id: string; readonly destination: string }) => Transform | undefined;
+export type TransformFactory = (context: {
+  readonly id: string;
+  readonly destination: string;
+}) => Transform | undefined;
 
 /** A destination of a route, with its optional transform. */
 export interface PlannedDestination {
@@ -125,7 +129,9 @@ export interface TransactionOutcome {
   readonly bytes: number;
   /** Bytes written to all destinations, per message. */
   readonly bytesOf: ReadonlyMap<string, number>;
-  /** Messages backed out, and given back to S, at the lease check: its lease ran out before the commit (or was lost). */
+  /**
+   * Messages backed out, and given back to S, at the lease check: its lease ran out before the commit (or was lost).
+   */
   readonly leaseRanOut?: readonly string[];
   /**
    * Present when a call of this attempt (a copy or a lock whose destination

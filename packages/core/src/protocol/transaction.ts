@@ -9,7 +9,13 @@ import type { Machine, Op, Settled, StepName } from './ops.js';
 import { sharedRead } from './shared-read.js';
 import { DEFAULT_STALL_TIMEOUT_MS, guardStall, StallWatch } from './stall-guard.js';
 import { applyTransform, type TransformSubject } from './transform-stage.js';
-import { DEFAULT_COPY_WINDOW, type MessageFailure, type PlannedDestination, type TransactionOutcome, type TransactionPlan } from './transaction-plan.js';
+import {
+  DEFAULT_COPY_WINDOW,
+  type MessageFailure,
+  type PlannedDestination,
+  type TransactionOutcome,
+  type TransactionPlan,
+} from './transaction-plan.js';
 
 const utf8 = new TextEncoder();
 
@@ -23,10 +29,16 @@ export function* settle(step: StepName, ops: Op[]): Machine<Settled[]> {
   return (yield all(step, ops)) as Settled[];
 }
 
-/** Sync each spool once; a failed sync leaves durability unknown, so it is thrown: recovery decides from what is on disk. */
+/**
+ * Sync each spool once; a failed sync leaves durability unknown, so it is thrown: recovery decides from what is on
+ * disk.
+ */
 export function* syncAll(step: StepName, spools: Iterable<SpoolBackend>): Machine<void> {
   const unique = [...new Set(spools)];
-  const results = yield* settle(step, unique.map((spool) => ({ type: 'syncDir', step, spool }) as const));
+  const results = yield* settle(
+    step,
+    unique.map((spool) => ({ type: 'syncDir', step, spool }) as const),
+  );
   const bad = results.find((r) => !r.ok);
   if (bad && !bad.ok) throw bad.error;
 }
@@ -62,10 +74,23 @@ function toChunks(content: ContentSource): AsyncIterable<Uint8Array> {
  * them). A transform's failure is the message's (`ETRANSFORM`, naming `subject`),
  * counted towards the message's attempts (docs/PROTOCOL.md, "Poison messages").
  */
-function contentFor(raw: () => AsyncIterable<Uint8Array>, shared: boolean, id: string, dest: PlannedDestination, subject: TransformSubject): () => ContentSource {
+function contentFor(
+  raw: () => AsyncIterable<Uint8Array>,
+  shared: boolean,
+  id: string,
+  dest: PlannedDestination,
+  subject: TransformSubject,
+): () => ContentSource {
   return () => {
     if (!dest.transform) return raw();
-    return applyTransform(dest.transform, { id, destination: dest.spool.backend.location }, () => (shared ? copied(raw()) : raw()), subject) ?? raw();
+    return (
+      applyTransform(
+        dest.transform,
+        { id, destination: dest.spool.backend.location },
+        () => (shared ? copied(raw()) : raw()),
+        subject,
+      ) ?? raw()
+    );
   };
 }
 
@@ -81,7 +106,11 @@ function failure(id: string, err: unknown, committed: boolean, spool: SpoolBacke
 function takenOver(plan: TransactionPlan, id: string): MessageFailure {
   return {
     id,
-    error: new FanoutError('EABORTED', 'taken over by a recoverer while this attempt was paused past its lease; left to it', { spool: plan.source.backend.location, file: names.source(id) }),
+    error: new FanoutError(
+      'EABORTED',
+      'taken over by a recoverer while this attempt was paused past its lease; left to it',
+      { spool: plan.source.backend.location, file: names.source(id) },
+    ),
     committed: false,
   };
 }
@@ -104,12 +133,20 @@ function canLink(spool: SpoolBackend): boolean {
  * Returns the ids this attempt now holds; adds to `counted` those that have
  * an attempt count (they failed before).
  */
-function* intent(plan: TransactionPlan, failed: MessageFailure[], skipped: string[], counted: Set<string>): Machine<{ live: string[]; lost: boolean }> {
+function* intent(
+  plan: TransactionPlan,
+  failed: MessageFailure[],
+  skipped: string[],
+  counted: Set<string>,
+): Machine<{ live: string[]; lost: boolean }> {
   const S = plan.source.backend;
   const record = names.record(plan.tx);
   const temp = plan.tempName();
-  if (plan.ids.length > MAX_BATCH_RECORD_IDS) throw new FanoutError('EUSAGE', `at most ${MAX_BATCH_RECORD_IDS} messages per attempt`, { spool: S.location });
-  const [created] = yield* settle('C1', [{ type: 'create', step: 'C1', spool: S, name: temp, content: () => utf8.encode(encodeMarker(markerFor(plan))) }]);
+  if (plan.ids.length > MAX_BATCH_RECORD_IDS)
+    throw new FanoutError('EUSAGE', `at most ${MAX_BATCH_RECORD_IDS} messages per attempt`, { spool: S.location });
+  const [created] = yield* settle('C1', [
+    { type: 'create', step: 'C1', spool: S, name: temp, content: () => utf8.encode(encodeMarker(markerFor(plan))) },
+  ]);
   if (!created!.ok) {
     for (const id of plan.ids) failed.push(failure(id, created!.error, false, S, record));
     return { live: [], lost: false };
@@ -120,12 +157,18 @@ function* intent(plan: TransactionPlan, failed: MessageFailure[], skipped: strin
     for (const id of plan.ids) failed.push(failure(id, named!.error, false, S, record));
     return { live: [], lost: false };
   }
-  const takes = yield* settle('C1', plan.ids.map((id) => ({ type: 'rename', step: 'C1', spool: S, from: names.source(id), to: names.taken(id, plan.tx) }) as const));
+  const takes = yield* settle(
+    'C1',
+    plan.ids.map(
+      (id) => ({ type: 'rename', step: 'C1', spool: S, from: names.source(id), to: names.taken(id, plan.tx) }) as const,
+    ),
+  );
   const held: string[] = [];
   takes.forEach((r, k) => {
     const id = plan.ids[k]!;
     if (r.ok) held.push(id);
-    else if (isFanoutError(r.error, 'ENOENT')) skipped.push(id); // taken by another worker, or finished meanwhile
+    else if (isFanoutError(r.error, 'ENOENT'))
+      skipped.push(id); // taken by another worker, or finished meanwhile
     else failed.push(failure(id, r.error, false, S, names.source(id)));
   });
   if (held.length === 0) {
@@ -138,7 +181,9 @@ function* intent(plan: TransactionPlan, failed: MessageFailure[], skipped: strin
     { type: 'stat', step: 'C1', spool: S, name: record },
     ...held.map((id) => ({ type: 'stat', step: 'C1', spool: S, name: names.taken(id, plan.tx) }) as const),
     // Which messages failed before (an attempt count exists): their count goes once they are delivered.
-    ...held.flatMap((id) => [0, 1].map((slot) => ({ type: 'stat', step: 'C1', spool: S, name: names.attempts(id, slot as 0 | 1) }) as const)),
+    ...held.flatMap((id) =>
+      [0, 1].map((slot) => ({ type: 'stat', step: 'C1', spool: S, name: names.attempts(id, slot as 0 | 1) }) as const),
+    ),
   ]);
   held.forEach((id, k) => {
     const slots = checks.slice(1 + held.length + 2 * k, 3 + held.length + 2 * k);
@@ -164,7 +209,15 @@ function* intent(plan: TransactionPlan, failed: MessageFailure[], skipped: strin
     }
     if (st !== undefined && (st.nlink ?? 1) > 1 && st.fileId !== undefined) {
       // Another protocol name of the same file: a crashed attempt's twin that recovery has not resolved yet.
-      const twins = (yield { type: 'twins', step: 'C1', spool: S, id, fileId: st.fileId, kinds: ['source', 'taken', 'committed', 'backout', 'held', 'deleting'], except: names.taken(id, plan.tx) }) as string[];
+      const twins = (yield {
+        type: 'twins',
+        step: 'C1',
+        spool: S,
+        id,
+        fileId: st.fileId,
+        kinds: ['source', 'taken', 'committed', 'backout', 'held', 'deleting'],
+        except: names.taken(id, plan.tx),
+      }) as string[];
       if (twins.length > 0) {
         putBack.push(id);
         skipped.push(id);
@@ -174,7 +227,12 @@ function* intent(plan: TransactionPlan, failed: MessageFailure[], skipped: strin
     live.push(id);
   }
   // Nothing was copied for these; a put-back that fails leaves a taken name that recovery puts back.
-  yield* settle('C1', putBack.map((id) => ({ type: 'rename', step: 'C1', spool: S, from: names.taken(id, plan.tx), to: names.source(id) }) as const));
+  yield* settle(
+    'C1',
+    putBack.map(
+      (id) => ({ type: 'rename', step: 'C1', spool: S, from: names.taken(id, plan.tx), to: names.source(id) }) as const,
+    ),
+  );
   // A recoverer that won the fence on one of ours still needs the record.
   return { live, lost: lostAtCheck };
 }
@@ -213,12 +271,24 @@ function lockOps(plan: TransactionPlan, ids: readonly string[], anchors: LockAnc
     plan.destinations.map((d, k): Op => {
       const spool = d.spool.backend;
       const anchor = anchors[k];
-      if (anchor !== undefined) return { type: 'link', step: 'C2', spool, from: names.lock(anchor), to: names.lock(id) };
+      if (anchor !== undefined)
+        return { type: 'link', step: 'C2', spool, from: names.lock(anchor), to: names.lock(id) };
       // The lock's name is the lock (made durable by C3's directory sync); its content names the attempt, synced
       // (once per attempt and destination: the other locks link to this one) so that a leftover lock can be told
       // from a live one even after a crash.
-      const stall = new StallWatch(plan.stallMs ?? DEFAULT_STALL_TIMEOUT_MS, { spool: spool.location, file: names.lock(id) });
-      return { type: 'create', step: 'C2', spool, name: names.lock(id), content: () => utf8.encode(lockContent(plan.tx)), whole: true, stall };
+      const stall = new StallWatch(plan.stallMs ?? DEFAULT_STALL_TIMEOUT_MS, {
+        spool: spool.location,
+        file: names.lock(id),
+      });
+      return {
+        type: 'create',
+        step: 'C2',
+        spool,
+        name: names.lock(id),
+        content: () => utf8.encode(lockContent(plan.tx)),
+        whole: true,
+        stall,
+      };
     }),
   );
 }
@@ -231,8 +301,13 @@ interface CopyState {
   /** Names this attempt made, or may have made, per destination ({@link madeKey}): only these are ever rolled back. */
   readonly made: Set<string>;
   readonly anchors: LockAnchors;
-  /** Messages with a copy or lock call still in the air after its stall bound gave up (see `StallWatch`), and those calls. */
-  /** Messages whose copy failed because of the message itself (`ETRANSFORM`), with that error: counted in the back-out. */
+  /**
+   * Messages with a copy or lock call still in the air after its stall bound gave up (see `StallWatch`), and those
+   * calls.
+   */
+  /**
+   * Messages whose copy failed because of the message itself (`ETRANSFORM`), with that error: counted in the back-out.
+   */
   readonly poison: Map<string, FanoutError>;
   readonly hung: Map<string, Promise<void>[]>;
 }
@@ -266,7 +341,12 @@ function noteMade(state: CopyState, k: number, name: string, r: Settled): void {
  * `copyFailed`. Records the first lock file made in each destination that can
  * link to it.
  */
-function lockedOf(plan: TransactionPlan, ids: readonly string[], locks: readonly Settled[], state: CopyState): string[] {
+function lockedOf(
+  plan: TransactionPlan,
+  ids: readonly string[],
+  locks: readonly Settled[],
+  state: CopyState,
+): string[] {
   const n = plan.destinations.length;
   ids.forEach((id, g) => {
     for (let k = 0; k < n; k++) {
@@ -284,11 +364,18 @@ function lockedOf(plan: TransactionPlan, ids: readonly string[], locks: readonly
  * destination; the first failure is reported and the message set aside for
  * the rollback.
  */
-function failedSomewhere(plan: TransactionPlan, state: CopyState, id: string, outcomes: readonly Settled[], name: string): boolean {
+function failedSomewhere(
+  plan: TransactionPlan,
+  state: CopyState,
+  id: string,
+  outcomes: readonly Settled[],
+  name: string,
+): boolean {
   const k = outcomes.findIndex((r) => !r.ok);
   const r = outcomes[k];
   if (r === undefined || r.ok) return false;
-  if (!state.copyFailed.has(id)) state.failed.push(failure(id, r.error, false, plan.destinations[k]!.spool.backend, name));
+  if (!state.copyFailed.has(id))
+    state.failed.push(failure(id, r.error, false, plan.destinations[k]!.spool.backend, name));
   state.copyFailed.add(id);
   return true;
 }
@@ -304,7 +391,14 @@ function copyOps(plan: TransactionPlan, id: string): Op[] {
     const content = contentFor(raw, shared, id, d, where);
     const stallMs = plan.stallMs ?? DEFAULT_STALL_TIMEOUT_MS;
     const watch = new StallWatch(stallMs, where);
-    return { type: 'create', step: 'C2', spool: d.spool.backend, name: copyName(plan, id), content: () => guardStall(toChunks(content()), stallMs, where, watch), stall: watch } as const;
+    return {
+      type: 'create',
+      step: 'C2',
+      spool: d.spool.backend,
+      name: copyName(plan, id),
+      content: () => guardStall(toChunks(content()), stallMs, where, watch),
+      stall: watch,
+    } as const;
   });
 }
 
@@ -346,7 +440,10 @@ function* copyAll(plan: TransactionPlan, live: readonly string[], state: CopySta
         if (!r.ok && isFanoutError(r.error, 'ETRANSFORM') && !state.poison.has(id)) state.poison.set(id, r.error);
       });
       failedSomewhere(plan, state, id, outcomes, copyName(plan, id));
-      bytesOf.set(id, outcomes.reduce((sum, r) => sum + (r.ok ? (r.value as number) : 0), 0));
+      bytesOf.set(
+        id,
+        outcomes.reduce((sum, r) => sum + (r.ok ? (r.value as number) : 0), 0),
+      );
     });
     if (next) ready = seed ? lockedOf(plan, next, results.slice(copies.length), state) : next;
   }
@@ -359,7 +456,12 @@ function* copyAll(plan: TransactionPlan, live: readonly string[], state: CopySta
  * renamed the taken name first), reported as taken over; or failed otherwise,
  * reported with the storage's error.
  */
-function sortFence(plan: TransactionPlan, ids: readonly string[], results: readonly Settled[], failed: MessageFailure[]): { won: string[]; lost: string[]; undecided: string[] } {
+function sortFence(
+  plan: TransactionPlan,
+  ids: readonly string[],
+  results: readonly Settled[],
+  failed: MessageFailure[],
+): { won: string[]; lost: string[]; undecided: string[] } {
   const out = { won: [] as string[], lost: [] as string[], undecided: [] as string[] };
   results.forEach((r, k) => {
     const id = ids[k]!;
@@ -385,7 +487,9 @@ function sortFence(plan: TransactionPlan, ids: readonly string[], results: reado
 function* dropOwnCopies(plan: TransactionPlan, ids: readonly string[], made: ReadonlySet<string>): Machine<void> {
   if (plan.protocol !== 'staged' || ids.length === 0) return;
   const ops = plan.destinations.flatMap((d, k) =>
-    ids.filter((id) => made.has(madeKey(k, names.staged(id, plan.tx)))).map((id) => ({ type: 'remove', step: 'B', spool: d.spool.backend, name: names.staged(id, plan.tx) }) as const),
+    ids
+      .filter((id) => made.has(madeKey(k, names.staged(id, plan.tx))))
+      .map((id) => ({ type: 'remove', step: 'B', spool: d.spool.backend, name: names.staged(id, plan.tx) }) as const),
   );
   yield* settle('B', ops);
 }
@@ -400,24 +504,58 @@ function* dropOwnCopies(plan: TransactionPlan, ids: readonly string[], made: Rea
  * left that no record points at.
  * @returns the ids fully backed out (the others are reported in `failed`).
  */
-function* backOut(plan: TransactionPlan, ids: readonly string[], made: ReadonlySet<string>, failed: MessageFailure[], counting?: Counting, hung: ReadonlyMap<string, unknown> = new Map()): Machine<string[]> {
+function* backOut(
+  plan: TransactionPlan,
+  ids: readonly string[],
+  made: ReadonlySet<string>,
+  failed: MessageFailure[],
+  counting?: Counting,
+  hung: ReadonlyMap<string, unknown> = new Map(),
+): Machine<string[]> {
   if (ids.length === 0) return [];
   const S = plan.source.backend;
-  const fences = yield* settle('B', ids.map((id) => ({ type: 'rename', step: 'B', spool: S, from: names.taken(id, plan.tx), to: names.backout(id, plan.tx) }) as const));
+  const fences = yield* settle(
+    'B',
+    ids.map(
+      (id) =>
+        ({
+          type: 'rename',
+          step: 'B',
+          spool: S,
+          from: names.taken(id, plan.tx),
+          to: names.backout(id, plan.tx),
+        }) as const,
+    ),
+  );
   const { won, lost } = sortFence(plan, ids, fences, failed);
   yield* dropOwnCopies(plan, lost, made);
   // A message with a call still in the air stays backed out but not given back (b<id>.<tx>, under the record):
   // its late copy may land any time, and only its owner, once the call returned, finishes the back-out.
   const stuck = new Set<string>(won.filter((id) => hung.has(id)));
   const removeMade = function* (name: (id: string) => string): Machine<void> {
-    const targets = plan.destinations.flatMap((d, k) => won.filter((id) => made.has(madeKey(k, name(id))) && !stuck.has(id)).map((id) => ({ id, spool: d.spool.backend, name: name(id) })));
-    const results = yield* settle('B', targets.map(({ spool, name: n }) => ({ type: 'remove', step: 'B', spool, name: n }) as const));
+    const targets = plan.destinations.flatMap((d, k) =>
+      won
+        .filter((id) => made.has(madeKey(k, name(id))) && !stuck.has(id))
+        .map((id) => ({ id, spool: d.spool.backend, name: name(id) })),
+    );
+    const results = yield* settle(
+      'B',
+      targets.map(({ spool, name: n }) => ({ type: 'remove', step: 'B', spool, name: n }) as const),
+    );
     results.forEach((r, k) => {
       if (r.ok) return;
       const t = targets[k]!;
       if (!stuck.has(t.id)) {
         const e = toFanoutError(r.error, 'EIO', { spool: t.spool.location, file: t.name });
-        failed.push({ id: t.id, error: new FanoutError(e.code, `rollback could not remove ${t.name}: ${e.message}; left for recovery`, { spool: t.spool.location, file: t.name, cause: e }), committed: false });
+        failed.push({
+          id: t.id,
+          error: new FanoutError(e.code, `rollback could not remove ${t.name}: ${e.message}; left for recovery`, {
+            spool: t.spool.location,
+            file: t.name,
+            cause: e,
+          }),
+          committed: false,
+        });
       }
       stuck.add(t.id);
     });
@@ -425,16 +563,35 @@ function* backOut(plan: TransactionPlan, ids: readonly string[], made: ReadonlyS
   yield* removeMade((id) => copyName(plan, id));
   // Seed: the copies go before their locks; the other order shows consumers unlocked, uncommitted d<id>s.
   if (plan.protocol === 'seed') yield* removeMade(names.lock);
-  // The removals are durable before the message is given back: otherwise a crash could leave copies of a message that is waiting again.
-  yield* syncAll('B', plan.destinations.map((d) => d.spool.backend));
-  const hold = counting ? yield* countFailures(plan, won.filter((id) => !stuck.has(id)), counting) : new Set<string>();
+  // The removals are durable before the message is given back: otherwise a crash could leave copies of a message that
+  // is waiting again.
+  yield* syncAll(
+    'B',
+    plan.destinations.map((d) => d.spool.backend),
+  );
+  const hold = counting
+    ? yield* countFailures(
+        plan,
+        won.filter((id) => !stuck.has(id)),
+        counting,
+      )
+    : new Set<string>();
   // A message whose copies could not all be removed is given back too (a newer attempt's copies have their own
   // names, or its lock waits); the record stays, so that recovery finds and removes what is left. One that failed
   // too often is held instead: no worker lists h<id>.s.
   const giveBack = won.filter((id) => !hung.has(id));
   const restored = yield* settle(
     'B',
-    giveBack.map((id) => ({ type: 'rename', step: hold.has(id) ? 'A' : 'B', spool: S, from: names.backout(id, plan.tx), to: hold.has(id) ? names.held(id, 's') : names.source(id) }) as const),
+    giveBack.map(
+      (id) =>
+        ({
+          type: 'rename',
+          step: hold.has(id) ? 'A' : 'B',
+          spool: S,
+          from: names.backout(id, plan.tx),
+          to: hold.has(id) ? names.held(id, 's') : names.source(id),
+        }) as const,
+    ),
   );
   giveBack.forEach((id, k) => {
     const n = counting?.counts.get(id);
@@ -492,9 +649,19 @@ function* unfencedCommit(plan: TransactionPlan, ids: readonly string[]): Machine
   const out: Settled[] = [];
   for (const id of ids) {
     const [taken] = yield* settle('C5', [{ type: 'remove', step: 'C5', spool: S, name: names.taken(id, plan.tx) }]);
-    const removed = taken!.ok && taken!.value === true ? taken! : (yield* settle('C5', [{ type: 'remove', step: 'C5', spool: S, name: names.source(id) }]))[0]!;
-    if (removed.ok && removed.value === true) yield* settle('C5', [{ type: 'create', step: 'C5', spool: S, name: names.committed(id, plan.tx), content: () => new Uint8Array() }]);
-    out.push(removed.ok && removed.value !== true ? { ok: false, error: new FanoutError('ENOENT', 'gone', { spool: S.location, file: names.source(id) }) } : removed);
+    const removed =
+      taken!.ok && taken!.value === true
+        ? taken!
+        : (yield* settle('C5', [{ type: 'remove', step: 'C5', spool: S, name: names.source(id) }]))[0]!;
+    if (removed.ok && removed.value === true)
+      yield* settle('C5', [
+        { type: 'create', step: 'C5', spool: S, name: names.committed(id, plan.tx), content: () => new Uint8Array() },
+      ]);
+    out.push(
+      removed.ok && removed.value !== true
+        ? { ok: false, error: new FanoutError('ENOENT', 'gone', { spool: S.location, file: names.source(id) }) }
+        : removed,
+    );
   }
   return out;
 }
@@ -518,11 +685,22 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
   const counted = new Set<string>();
   const { live, lost: lostAtIntent } = yield* intent(plan, failed, skipped, counted);
   for (const id of live) plan.lease?.owned.add(id);
-  const state: CopyState = { failed, copyFailed: new Set(), made: new Set(), anchors: plan.destinations.map(() => undefined), poison: new Map(), hung: new Map() };
+  const state: CopyState = {
+    failed,
+    copyFailed: new Set(),
+    made: new Set(),
+    anchors: plan.destinations.map(() => undefined),
+    poison: new Map(),
+    hung: new Map(),
+  };
   const counting: Counting = { poison: state.poison, counts: new Map() };
   const { copyFailed, made } = state;
-  /** The calls still in the air, for the owner to wait for before it finishes the back-out ({@link TransactionOutcome.hung}). */
-  const stillHung = (): { hung?: Promise<void> } => (state.hung.size > 0 ? { hung: Promise.all([...state.hung.values()].flat()).then(() => undefined) } : {});
+  /**
+   * The calls still in the air, for the owner to wait for before it finishes the back-out
+   * ({@link TransactionOutcome.hung}).
+   */
+  const stillHung = (): { hung?: Promise<void> } =>
+    state.hung.size > 0 ? { hung: Promise.all([...state.hung.values()].flat()).then(() => undefined) } : {};
   /** Something of the attempt is left in p/k/b (or a recoverer holds it): the record must stay. */
   let outstanding = lostAtIntent;
   const finishRecord = function* (): Machine<void> {
@@ -541,11 +719,16 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
     const back = yield* backOut(plan, ids, made, failed, withCounting, state.hung);
     if (back.length !== ids.length) outstanding = true;
   };
-  // C3: every copy's name is durable before the commit; else a crash after C5 could lose a copy that only the cache held.
+  // C3: every copy's name is durable before the commit; else a crash after C5 could lose a copy that only the cache
+  // held.
   try {
-    yield* syncAll('C3', plan.destinations.map((d) => d.spool.backend));
+    yield* syncAll(
+      'C3',
+      plan.destinations.map((d) => d.spool.backend),
+    );
   } catch (err) {
-    for (const id of copied) failed.push(failure(id, err, false, plan.destinations[0]!.spool.backend, copyName(plan, id)));
+    for (const id of copied)
+      failed.push(failure(id, err, false, plan.destinations[0]!.spool.backend, copyName(plan, id)));
     yield* backOutAll(live);
     yield* finishRecord();
     return { committed: [], skipped, failed, bytes: 0, bytesOf: new Map(), attempts: counting.counts, ...stillHung() };
@@ -561,16 +744,49 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
     const reported = new Set(failed.slice(before).map((f) => f.id));
     const leaseRanOut = copied.filter((id) => !reported.has(id));
     for (const id of copied) {
-      if (!reported.has(id)) failed.push({ id, error: new FanoutError('EABORTED', 'lease ran out before the commit; rolled back (use a longer lease for slow destinations)', { spool: S.location, file: names.source(id) }), committed: false });
+      if (!reported.has(id))
+        failed.push({
+          id,
+          error: new FanoutError(
+            'EABORTED',
+            'lease ran out before the commit; rolled back (use a longer lease for slow destinations)',
+            { spool: S.location, file: names.source(id) },
+          ),
+          committed: false,
+        });
     }
     yield* finishRecord();
-    return { committed: [], skipped, failed, bytes: 0, bytesOf: new Map(), attempts: counting.counts, leaseRanOut, ...stillHung() };
+    return {
+      committed: [],
+      skipped,
+      failed,
+      bytes: 0,
+      bytesOf: new Map(),
+      attempts: counting.counts,
+      leaseRanOut,
+      ...stillHung(),
+    };
   }
 
   // C5: commit each message by renaming p<id>.<tx> -> k<id>.<tx>. A recoverer's takeover renames the same
   // name to b<id>.<tx>: exactly one of the two renames succeeds, so a paused owner cannot commit a
   // message that was rolled back behind its back.
-  const commits = plan.dropFence === true ? yield* unfencedCommit(plan, copied) : yield* settle('C5', copied.map((id) => ({ type: 'rename', step: 'C5', spool: S, from: names.taken(id, plan.tx), to: names.committed(id, plan.tx) }) as const));
+  const commits =
+    plan.dropFence === true
+      ? yield* unfencedCommit(plan, copied)
+      : yield* settle(
+          'C5',
+          copied.map(
+            (id) =>
+              ({
+                type: 'rename',
+                step: 'C5',
+                spool: S,
+                from: names.taken(id, plan.tx),
+                to: names.committed(id, plan.tx),
+              }) as const,
+          ),
+        );
   const { won: committed, lost, undecided } = sortFence(plan, copied, commits, failed);
   // The recoverer that won the fence on a lost message needs the record.
   if (lost.length > 0) outstanding = true;
@@ -594,7 +810,16 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
       for (const d of plan.destinations) for (const id of committed) pubs.push({ id, dest: d });
       const results = yield* settle(
         'P',
-        pubs.map(({ id, dest }) => ({ type: 'rename', step: 'P', spool: dest.spool.backend, from: names.staged(id, plan.tx), to: names.delivered(id) }) as const),
+        pubs.map(
+          ({ id, dest }) =>
+            ({
+              type: 'rename',
+              step: 'P',
+              spool: dest.spool.backend,
+              from: names.staged(id, plan.tx),
+              to: names.delivered(id),
+            }) as const,
+        ),
       );
       results.forEach((r, k) => {
         const { id, dest } = pubs[k]!;
@@ -605,11 +830,18 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
           failed.push(failure(id, r.error, true, dest.spool.backend, names.delivered(id)));
         }
       });
-      // P: the d-names are durable before the commit record goes; else a crash could leave w-files that nobody publishes (loss).
-      yield* syncAll('P', plan.destinations.map((d) => d.spool.backend));
+      // P: the d-names are durable before the commit record goes; else a crash could leave w-files that nobody
+      // publishes (loss).
+      yield* syncAll(
+        'P',
+        plan.destinations.map((d) => d.spool.backend),
+      );
     } else {
       const unlocks = plan.destinations.flatMap((d) => committed.map((id) => ({ id, spool: d.spool.backend })));
-      const results = yield* settle('U', unlocks.map(({ spool, id }) => ({ type: 'remove', step: 'U', spool, name: names.lock(id) }) as const));
+      const results = yield* settle(
+        'U',
+        unlocks.map(({ spool, id }) => ({ type: 'remove', step: 'U', spool, name: names.lock(id) }) as const),
+      );
       results.forEach((r, k) => {
         const { id, spool } = unlocks[k]!;
         if (r.ok || stuck.has(id)) return;
@@ -617,18 +849,34 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
         failed.push(failure(id, r.error, true, spool, names.lock(id)));
       });
       // U: the unlocks are durable before the commit record goes; else a crash leaves locks that no recovery will find.
-      yield* syncAll('U', plan.destinations.map((d) => d.spool.backend));
+      yield* syncAll(
+        'U',
+        plan.destinations.map((d) => d.spool.backend),
+      );
     }
   }
 
-  // C6: forget. No sync needed: a k<id>.<tx> that reappears after a crash is rolled forward again, which finds nothing left to do.
+  // C6: forget. No sync needed: a k<id>.<tx> that reappears after a crash is rolled forward again, which finds nothing
+  // left to do.
   const done = committed.filter((id) => !stuck.has(id));
   if (stuck.size > 0) outstanding = true;
   // The count of a message that failed before and is delivered now is of no use any more. It goes before the
   // k<id>.<tx>, in the same spool: a crash that keeps the k's removal keeps this one, so no count outlives its
   // message (a k that stays is rolled forward by recovery, which removes the count too).
-  yield* settle('C6', done.filter((id) => counted.has(id)).flatMap((id) => [0, 1].map((slot) => ({ type: 'remove', step: 'C6', spool: S, name: names.attempts(id, slot as 0 | 1) }) as const)));
-  const forgets = yield* settle('C6', done.map((id) => ({ type: 'remove', step: 'C6', spool: S, name: names.committed(id, plan.tx) }) as const));
+  yield* settle(
+    'C6',
+    done
+      .filter((id) => counted.has(id))
+      .flatMap((id) =>
+        [0, 1].map(
+          (slot) => ({ type: 'remove', step: 'C6', spool: S, name: names.attempts(id, slot as 0 | 1) }) as const,
+        ),
+      ),
+  );
+  const forgets = yield* settle(
+    'C6',
+    done.map((id) => ({ type: 'remove', step: 'C6', spool: S, name: names.committed(id, plan.tx) }) as const),
+  );
   if (forgets.some((r) => !r.ok)) outstanding = true;
   yield* finishRecord();
   const bytes = done.reduce((sum, id) => sum + (bytesOf.get(id) ?? 0), 0);

@@ -30,7 +30,14 @@ function describeValue(value: unknown): string {
 /** Duck-typed, so that streams of another copy of `stream` (readable-stream) pass too. */
 function isDuplexStream(value: unknown): value is NodeJS.ReadWriteStream {
   const v = value as Partial<NodeJS.ReadWriteStream> | null;
-  return typeof v === 'object' && v !== null && typeof v.write === 'function' && typeof v.read === 'function' && typeof v.on === 'function' && typeof v.pipe === 'function';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.write === 'function' &&
+    typeof v.read === 'function' &&
+    typeof v.on === 'function' &&
+    typeof v.pipe === 'function'
+  );
 }
 
 /**
@@ -44,7 +51,8 @@ export function applyTransform(
   content: () => AsyncIterable<Uint8Array>,
   subject: TransformSubject,
 ): AsyncIterable<Uint8Array> | undefined {
-  const fail = (what: string, cause?: unknown) => new FanoutError('ETRANSFORM', `transform for ${context.destination} ${what}`, { ...subject, cause });
+  const fail = (what: string, cause?: unknown) =>
+    new FanoutError('ETRANSFORM', `transform for ${context.destination} ${what}`, { ...subject, cause });
   let made: unknown;
   try {
     made = factory(context);
@@ -52,8 +60,10 @@ export function applyTransform(
     throw fail(`threw: ${causeText(cause)}`, cause);
   }
   if (made === undefined || made === null) return undefined;
-  // Without this check, pipeline() takes a string or an array for content of its own: the message's content would be replaced.
-  if (!isDuplexStream(made)) throw fail(`returned ${describeValue(made)}, not a stream (a Transform, or undefined for a plain copy)`);
+  // Without this check, pipeline() takes a string or an array for content of its own: the message's content would be
+  // replaced.
+  if (!isDuplexStream(made))
+    throw fail(`returned ${describeValue(made)}, not a stream (a Transform, or undefined for a plain copy)`);
   let sourceError: unknown;
   const input = (async function* () {
     try {
@@ -64,7 +74,11 @@ export function applyTransform(
     }
   })();
   // pipeline() propagates a failure of either side into the stream read here.
-  const output = pipeline(Readable.from(input, { objectMode: false }), made, () => undefined) as unknown as AsyncIterable<unknown>;
+  const output = pipeline(
+    Readable.from(input, { objectMode: false }),
+    made,
+    () => undefined,
+  ) as unknown as AsyncIterable<unknown>;
   return (async function* () {
     try {
       for await (const chunk of output) {

@@ -54,13 +54,23 @@ export interface DiscardOptions {
  *   not exist; `EBADENTRY` when it is not a regular file (remove it by
  *   hand); `ECORRUPT` (refused) when the attempt committed messages.
  */
-export async function discardRecord(spool: SpoolBackend, file: string, options: DiscardOptions = {}): Promise<DiscardOutcome> {
+export async function discardRecord(
+  spool: SpoolBackend,
+  file: string,
+  options: DiscardOptions = {},
+): Promise<DiscardOutcome> {
   const parsed = parseProtocolName(file);
-  if (parsed.kind !== 'record' && parsed.kind !== 'retiring') throw new FanoutError('EUSAGE', 'is not an attempt record name (m<TX> or x<TX>)', { spool: spool.location, file });
+  if (parsed.kind !== 'record' && parsed.kind !== 'retiring')
+    throw new FanoutError('EUSAGE', 'is not an attempt record name (m<TX> or x<TX>)', { spool: spool.location, file });
   await readSpoolIdentity(spool);
   const st = await spool.stat(file);
   if (st === undefined) throw new FanoutError('ENOENT', 'no such record', { spool: spool.location, file });
-  if (st.kind !== 'file') throw new FanoutError('EBADENTRY', `is a ${st.kind}, not a regular file: not written by fanout; remove it by hand`, { spool: spool.location, file });
+  if (st.kind !== 'file')
+    throw new FanoutError(
+      'EBADENTRY',
+      `is a ${st.kind}, not a regular file: not written by fanout; remove it by hand`,
+      { spool: spool.location, file },
+    );
   const { tx } = parsed;
   const taken: string[] = [];
   const backout: string[] = [];
@@ -75,19 +85,34 @@ export async function discardRecord(spool: SpoolBackend, file: string, options: 
     else if (p.kind === 'claim') claims.push(entry.name);
   }
   if (committed.length > 0) throw refusedCommitted(spool, file, tx, committed);
-  return unwrapStopped(() => runMachine(discardMachine(spool, file, tx, taken, backout, claims, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS), options.hooks));
+  return unwrapStopped(() =>
+    runMachine(
+      discardMachine(spool, file, tx, taken, backout, claims, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS),
+      options.hooks,
+    ),
+  );
 }
 
 function refusedCommitted(spool: SpoolBackend, file: string, tx: string, ids: readonly string[]): FanoutError {
   return new FanoutError(
     'ECORRUPT',
-    `attempt ${tx} committed ${ids.map((id) => names.committed(id, tx)).join(' ')}: its copies may be unpublished in destinations only the record knew; nothing changed. Publish each w<id>.${tx} as d<id> in its destinations (or restore the record), then run \`fanout recover\``,
+    `attempt ${tx} committed ${ids.map((id) => names.committed(id, tx)).join(' ')}: ` +
+      `its copies may be unpublished in destinations only the record knew; nothing changed. ` +
+      `Publish each w<id>.${tx} as d<id> in its destinations (or restore the record), then run \`fanout recover\``,
     { spool: spool.location, file },
   );
 }
 
 /** The steps of {@link discardRecord}, as a machine. */
-export function* discardMachine(spool: SpoolBackend, file: string, tx: string, taken: readonly string[], backout: readonly string[], claims: readonly string[], maxAttempts: number): Machine<DiscardOutcome> {
+export function* discardMachine(
+  spool: SpoolBackend,
+  file: string,
+  tx: string,
+  taken: readonly string[],
+  backout: readonly string[],
+  claims: readonly string[],
+  maxAttempts: number,
+): Machine<DiscardOutcome> {
   const back = [...backout];
   for (const id of taken) {
     try {
@@ -97,7 +122,8 @@ export function* discardMachine(spool: SpoolBackend, file: string, tx: string, t
     } catch (err) {
       if (!isFanoutError(err, 'ENOENT')) throw err;
       // The owner won: committed, or backed out itself. A commit must not be forgotten with the record.
-      if ((yield { type: 'stat', step: 'Q', spool, name: names.committed(id, tx) } as Op) !== undefined) throw refusedCommitted(spool, file, tx, [id]);
+      if ((yield { type: 'stat', step: 'Q', spool, name: names.committed(id, tx) } as Op) !== undefined)
+        throw refusedCommitted(spool, file, tx, [id]);
     }
   }
   const givenBack: string[] = [];

@@ -7,7 +7,8 @@ import { stubSpool } from './stub-spool.test-helper.js';
 
 /** An attempt id of the exact shape the protocol writes (a ULID). */
 const TX = '01J9Z3K6Y8M2Q4R5S6T7V8W9X0';
-const count = (id: string, n: number) => encodeAttemptRecord({ id, count: n, lastError: { code: 'ETRANSFORM', message: 'bad' }, atMs: 7 });
+const count = (id: string, n: number) =>
+  encodeAttemptRecord({ id, count: n, lastError: { code: 'ETRANSFORM', message: 'bad' }, atMs: 7 });
 
 describe('queue commands', () => {
   it('hold renames s<id> to h<id>.s and syncs; holding again says already-held', async () => {
@@ -61,9 +62,18 @@ describe('queue commands', () => {
   });
 
   it('list streams every message with its state and count; show finds one by id', async () => {
-    const spool = stubSpool({ sA: 'a', sB: 'bb', 'aB.0': count('B', 2), 'hC.s': 'c', [`pD.${TX}`]: 'd', [`m${TX}`]: 'x', README: 'r' });
+    const spool = stubSpool({
+      sA: 'a',
+      sB: 'bb',
+      'aB.0': count('B', 2),
+      'hC.s': 'c',
+      [`pD.${TX}`]: 'd',
+      [`m${TX}`]: 'x',
+      README: 'r',
+    });
     const all = [];
-    for await (const m of listMessages(spool, { now: () => 5000 })) all.push([m.id, m.state, m.attempts, m.size, m.ageMs]);
+    for await (const m of listMessages(spool, { now: () => 5000 }))
+      all.push([m.id, m.state, m.attempts, m.size, m.ageMs]);
     expect(all.sort()).toEqual([
       ['A', 'waiting', 0, 1, 4000],
       ['B', 'failed', 2, 2, 4000],
@@ -73,7 +83,11 @@ describe('queue commands', () => {
     const held = [];
     for await (const m of listMessages(spool, { state: 'held' })) held.push(m.id);
     expect(held).toEqual(['C']);
-    expect(await showMessage(spool, 'B')).toMatchObject({ state: 'failed', attempts: 2, lastError: { code: 'ETRANSFORM', message: 'bad', atMs: 7 } });
+    expect(await showMessage(spool, 'B')).toMatchObject({
+      state: 'failed',
+      attempts: 2,
+      lastError: { code: 'ETRANSFORM', message: 'bad', atMs: 7 },
+    });
     expect(await showMessage(spool, 'D')).toMatchObject({ state: 'in-flight', tx: TX, name: `pD.${TX}` });
     await expect(showMessage(spool, 'Z')).rejects.toMatchObject({ code: 'ENOENT' });
   });

@@ -24,7 +24,8 @@ export interface QueueCommandResult {
 }
 
 function checkId(spool: SpoolBackend, id: string): void {
-  if (parseProtocolName(names.source(id)).kind !== 'source') throw new FanoutError('EUSAGE', `${JSON.stringify(id)} is not a message id`, { spool: spool.location });
+  if (parseProtocolName(names.source(id)).kind !== 'source')
+    throw new FanoutError('EUSAGE', `${JSON.stringify(id)} is not a message id`, { spool: spool.location });
 }
 
 /**
@@ -37,11 +38,26 @@ export async function whyAbsent(spool: SpoolBackend, id: string): Promise<Fanout
   for await (const entry of spool.list()) {
     const parsed = parseProtocolName(entry.name);
     if (!('id' in parsed) || parsed.id !== id) continue;
-    if (parsed.kind === 'taken' || parsed.kind === 'committed' || parsed.kind === 'backout' || parsed.kind === 'claimed' || parsed.kind === 'staged') {
+    if (
+      parsed.kind === 'taken' ||
+      parsed.kind === 'committed' ||
+      parsed.kind === 'backout' ||
+      parsed.kind === 'claimed' ||
+      parsed.kind === 'staged'
+    ) {
       const by = parsed.kind === 'claimed' ? 'a consumer' : 'an attempt';
-      return new FanoutError('EINFLIGHT', `is in flight (${by} holds it as ${entry.name}); nothing changed, try again later`, { spool: spool.location, file: names.source(id) });
+      return new FanoutError(
+        'EINFLIGHT',
+        `is in flight (${by} holds it as ${entry.name}); nothing changed, try again later`,
+        { spool: spool.location, file: names.source(id) },
+      );
     }
-    if (parsed.kind === 'deleting') return new FanoutError('ENOENT', `is being deleted (${entry.name}); run \`fanout delete\` on it again to finish`, { spool: spool.location, file: entry.name });
+    if (parsed.kind === 'deleting')
+      return new FanoutError(
+        'ENOENT',
+        `is being deleted (${entry.name}); run \`fanout delete\` on it again to finish`,
+        { spool: spool.location, file: entry.name },
+      );
   }
   return new FanoutError('ENOENT', 'no such message', { spool: spool.location, file: names.source(id) });
 }
@@ -59,7 +75,11 @@ export async function whyAbsent(spool: SpoolBackend, id: string): Promise<Fanout
  *   (nothing changed); `ENOENT` when there is no such message; `EUSAGE` for
  *   a malformed id.
  */
-export async function holdMessage(spool: SpoolBackend, id: string, options: QueueCommandOptions = {}): Promise<QueueCommandResult> {
+export async function holdMessage(
+  spool: SpoolBackend,
+  id: string,
+  options: QueueCommandOptions = {},
+): Promise<QueueCommandResult> {
   checkId(spool, id);
   const r = await unwrapStopped(() => runMachine(holdMachine(spool, id), options.hooks));
   if (r.outcome === 'absent') throw await whyAbsent(spool, id);
@@ -77,12 +97,17 @@ export async function holdMessage(spool: SpoolBackend, id: string, options: Queu
  * @throws `EUSAGE` when the message exists but is not held; `EINFLIGHT`,
  *   `ENOENT` as {@link holdMessage}.
  */
-export async function releaseMessage(spool: SpoolBackend, id: string, options: QueueCommandOptions = {}): Promise<QueueCommandResult> {
+export async function releaseMessage(
+  spool: SpoolBackend,
+  id: string,
+  options: QueueCommandOptions = {},
+): Promise<QueueCommandResult> {
   checkId(spool, id);
   const r = await unwrapStopped(() => runMachine(releaseMachine(spool, id, options.dropOrder === true), options.hooks));
   if (r.outcome === 'released') return { id, outcome: 'released', name: r.name };
   for (const name of [names.source(id), names.delivered(id)]) {
-    if ((await spool.stat(name)) !== undefined) throw new FanoutError('EUSAGE', 'is not held; nothing to release', { spool: spool.location, file: name });
+    if ((await spool.stat(name)) !== undefined)
+      throw new FanoutError('EUSAGE', 'is not held; nothing to release', { spool: spool.location, file: name });
   }
   throw await whyAbsent(spool, id);
 }
@@ -128,7 +153,11 @@ async function namedByRecords(spool: SpoolBackend, ids: ReadonlySet<string>): Pr
  * }
  * ```
  */
-export async function deleteMessages(spool: SpoolBackend, ids: readonly string[], options: QueueCommandOptions = {}): Promise<(QueueCommandResult | FanoutError)[]> {
+export async function deleteMessages(
+  spool: SpoolBackend,
+  ids: readonly string[],
+  options: QueueCommandOptions = {},
+): Promise<(QueueCommandResult | FanoutError)[]> {
   return unwrapStopped(async () => {
     const started: (string | undefined | FanoutError)[] = [];
     for (const id of ids) {
@@ -154,7 +183,14 @@ export async function deleteMessages(spool: SpoolBackend, ids: readonly string[]
       const record = named.get(id);
       if (record !== undefined) {
         if (s !== undefined) await runMachine(deleteUndo(spool, id, s), options.hooks);
-        out.push(new FanoutError('EINFLIGHT', `attempt record ${record} lists it; run \`fanout recover\` (or clear a quarantined record) first; nothing deleted`, { spool: spool.location, file: s ?? names.deleting(id) }));
+        out.push(
+          new FanoutError(
+            'EINFLIGHT',
+            `attempt record ${record} lists it; run \`fanout recover\` ` +
+              `(or clear a quarantined record) first; nothing deleted`,
+            { spool: spool.location, file: s ?? names.deleting(id) },
+          ),
+        );
         continue;
       }
       await runMachine(deleteFinish(spool, id), options.hooks);
@@ -179,7 +215,11 @@ export async function deleteMessages(spool: SpoolBackend, ids: readonly string[]
  * }
  * ```
  */
-export async function deleteMessage(spool: SpoolBackend, id: string, options: QueueCommandOptions = {}): Promise<QueueCommandResult> {
+export async function deleteMessage(
+  spool: SpoolBackend,
+  id: string,
+  options: QueueCommandOptions = {},
+): Promise<QueueCommandResult> {
   const [r] = await deleteMessages(spool, [id], options);
   if (r instanceof FanoutError) throw r;
   return r!;

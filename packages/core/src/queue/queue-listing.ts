@@ -39,7 +39,16 @@ export interface ListOptions {
   readonly now?: () => number;
 }
 
-const MESSAGE_KINDS: ReadonlySet<ParsedName['kind']> = new Set(['source', 'delivered', 'held', 'taken', 'committed', 'backout', 'claimed', 'deleting']);
+const MESSAGE_KINDS: ReadonlySet<ParsedName['kind']> = new Set([
+  'source',
+  'delivered',
+  'held',
+  'taken',
+  'committed',
+  'backout',
+  'claimed',
+  'deleting',
+]);
 
 /** The attempt record of `id` (reads both slots; a missing, torn or odd slot is no record). */
 export async function readAttemptRecord(spool: SpoolBackend, id: string): Promise<AttemptRecord | undefined> {
@@ -59,7 +68,12 @@ function stateOf(kind: ParsedName['kind'], attempts: number): MessageState {
   return kind === 'held' ? 'held' : 'in-flight';
 }
 
-async function describe(spool: SpoolBackend, name: string, parsed: ParsedName & { id: string }, now: number): Promise<MessageInfo | undefined> {
+async function describe(
+  spool: SpoolBackend,
+  name: string,
+  parsed: ParsedName & { id: string },
+  now: number,
+): Promise<MessageInfo | undefined> {
   const st = await spool.stat(name);
   if (st === undefined || st.kind !== 'file') return undefined;
   const record = await readAttemptRecord(spool, parsed.id);
@@ -114,10 +128,21 @@ export async function* listMessages(spool: SpoolBackend, options: ListOptions = 
  * ```
  * @throws `ENOENT` when there is no such message; `EUSAGE` for a malformed id.
  */
-export async function showMessage(spool: SpoolBackend, id: string, options: { now?: () => number } = {}): Promise<MessageInfo> {
-  if (parseProtocolName(names.source(id)).kind !== 'source') throw new FanoutError('EUSAGE', `${JSON.stringify(id)} is not a message id`, { spool: spool.location });
+export async function showMessage(
+  spool: SpoolBackend,
+  id: string,
+  options: { now?: () => number } = {},
+): Promise<MessageInfo> {
+  if (parseProtocolName(names.source(id)).kind !== 'source')
+    throw new FanoutError('EUSAGE', `${JSON.stringify(id)} is not a message id`, { spool: spool.location });
   const now = (options.now ?? Date.now)();
-  for (const name of [names.source(id), names.held(id, 's'), names.delivered(id), names.held(id, 'd'), names.deleting(id)]) {
+  for (const name of [
+    names.source(id),
+    names.held(id, 's'),
+    names.delivered(id),
+    names.held(id, 'd'),
+    names.deleting(id),
+  ]) {
     const parsed = parseProtocolName(name) as ParsedName & { id: string };
     const info = await describe(spool, name, parsed, now);
     if (info) return info;

@@ -35,12 +35,18 @@ function* sync(spool: SpoolBackend): Machine<void> {
 /** A seed copy `d<id>` beside its lock `l<id>` is not committed yet: no command may take it (as no consumer does). */
 function* lockedCopy(spool: SpoolBackend, id: string): Machine<void> {
   if ((yield* stat(spool, names.lock(id))) !== undefined) {
-    throw new FanoutError('EINFLIGHT', 'is locked by a seed attempt still in flight (l<id> exists); nothing changed', { spool: spool.location, file: names.delivered(id) });
+    throw new FanoutError('EINFLIGHT', 'is locked by a seed attempt still in flight (l<id> exists); nothing changed', {
+      spool: spool.location,
+      file: names.delivered(id),
+    });
   }
 }
 
 /** What {@link holdMachine} did. */
-export type HoldOutcome = { readonly outcome: 'held'; readonly name: string } | { readonly outcome: 'already-held'; readonly name: string } | { readonly outcome: 'absent' };
+export type HoldOutcome =
+  | { readonly outcome: 'held'; readonly name: string }
+  | { readonly outcome: 'already-held'; readonly name: string }
+  | { readonly outcome: 'absent' };
 
 /**
  * Hold message `id`: rename `s<id>` → `h<id>.s` (or, in a destination,
@@ -55,7 +61,8 @@ export function* holdMachine(spool: SpoolBackend, id: string): Machine<HoldOutco
     yield* sync(spool);
     return { outcome: 'held', name: moved('s') };
   }
-  for (const from of ['s', 'd'] as const) if ((yield* stat(spool, moved(from))) !== undefined) return { outcome: 'already-held', name: moved(from) };
+  for (const from of ['s', 'd'] as const)
+    if ((yield* stat(spool, moved(from))) !== undefined) return { outcome: 'already-held', name: moved(from) };
   if ((yield* stat(spool, names.delivered(id))) === undefined) return { outcome: 'absent' };
   yield* lockedCopy(spool, id);
   if (!(yield* renameIfThere(spool, names.delivered(id), moved('d')))) return { outcome: 'absent' };
@@ -93,7 +100,8 @@ export function* releaseMachine(spool: SpoolBackend, id: string, dropOrder = fal
 const DELETABLE = (id: string) => [names.source(id), names.held(id, 's'), names.held(id, 'd'), names.delivered(id)];
 
 /** What {@link deleteBegin} found. */
-export type DeleteStart = { readonly outcome: 'marked'; readonly from: string | undefined } | { readonly outcome: 'absent' };
+export type DeleteStart =
+  { readonly outcome: 'marked'; readonly from: string | undefined } | { readonly outcome: 'absent' };
 
 /**
  * Delete, first step: rename the message's waiting or held name to `z<id>`
@@ -144,7 +152,15 @@ export function* resolveQueueTwin(spool: SpoolBackend, name: string, id: string)
   const st = yield* stat(spool, name);
   if (st === undefined || (st.nlink ?? 1) <= 1 || st.fileId === undefined) return false;
   const deleting = parseProtocolName(name).kind === 'deleting';
-  const twins = (yield { type: 'twins', step: 'Q', spool, id, fileId: st.fileId, kinds: deleting ? ['source', 'delivered', 'held'] : ['source', 'delivered'], except: name } as Op) as string[];
+  const twins = (yield {
+    type: 'twins',
+    step: 'Q',
+    spool,
+    id,
+    fileId: st.fileId,
+    kinds: deleting ? ['source', 'delivered', 'held'] : ['source', 'delivered'],
+    except: name,
+  } as Op) as string[];
   if (twins.length === 0) return false;
   yield { type: 'remove', step: 'Q', spool, name } as Op;
   yield* sync(spool);

@@ -31,7 +31,13 @@ function spoolOf(files: Record<string, number>): SpoolBackend & { names(): strin
 
 const self: OwnerInfo = { host: 'mail-1', bootId: 'boot-A', pidNamespace: '4026531836', pid: 100, startTime: '5000' };
 /** This host sees pid 100 (us) and pid 200 (a live writer started at 300). */
-const probe: OwnerProbe = makeOwnerProbe(self, (pid): PidSighting => (pid === 100 ? { state: 'present', startTime: '5000' } : pid === 200 ? { state: 'present', startTime: '300' } : { state: 'absent' }));
+const probe: OwnerProbe = makeOwnerProbe(self, (pid): PidSighting =>
+  pid === 100
+    ? { state: 'present', startTime: '5000' }
+    : pid === 200
+      ? { state: 'present', startTime: '300' }
+      : { state: 'absent' },
+);
 
 describe('removeDeadTemps (R6)', () => {
   it('removes a temp of a provably dead writer at once, keeps a live writer’s however old, and an unknown one until it is stale', async () => {
@@ -66,7 +72,13 @@ describe('removeDeadTemps (R6)', () => {
 
   it('never touches a t… name that is not exactly a temp, however old, whatever the probe says', async () => {
     const old = 1000 * HOUR;
-    const spool = spoolOf({ 'todo.txt': old, tags: old, 'test.log': old, 't01ABC.999999.deadhost': old, [`t${tempName(self).slice(1, 27)}.4242.mail1`]: old });
+    const spool = spoolOf({
+      'todo.txt': old,
+      tags: old,
+      'test.log': old,
+      't01ABC.999999.deadhost': old,
+      [`t${tempName(self).slice(1, 27)}.4242.mail1`]: old,
+    });
     expect(await removeDeadTemps(spool, async () => 'dead', STALE, NOW)).toBe(0);
     expect(spool.names()).toHaveLength(5);
   });

@@ -11,7 +11,13 @@ import type { Machine, Op } from '../protocol/ops.js';
  * is older than `staleMs` at `now`; a live writer's temp never.
  * @returns true if it removed the temp.
  */
-export function* removeDeadTemp(spool: SpoolBackend, name: string, liveness: Liveness, staleMs: number, now: number): Machine<boolean> {
+export function* removeDeadTemp(
+  spool: SpoolBackend,
+  name: string,
+  liveness: Liveness,
+  staleMs: number,
+  now: number,
+): Machine<boolean> {
   if (liveness === 'alive') return false;
   if (liveness !== 'dead') {
     const st = (yield { type: 'stat', step: 'R6', spool, name } as Op) as EntryStat | undefined;
@@ -33,7 +39,14 @@ export function* removeDeadTemp(spool: SpoolBackend, name: string, liveness: Liv
  *
  * @returns how many temps it removed.
  */
-export async function removeDeadTemps(spool: SpoolBackend, probe: OwnerProbe, staleMs: number, now: number, emit: EventSink = ignoreEvents, hooks?: ExecutorHooks): Promise<number> {
+export async function removeDeadTemps(
+  spool: SpoolBackend,
+  probe: OwnerProbe,
+  staleMs: number,
+  now: number,
+  emit: EventSink = ignoreEvents,
+  hooks?: ExecutorHooks,
+): Promise<number> {
   let removed = 0;
   for await (const entry of spool.list()) {
     const parsed = parseProtocolName(entry.name);

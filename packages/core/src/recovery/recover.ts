@@ -24,7 +24,9 @@ export interface RecoverOptions {
    * the record's UUID before anything in it is touched.
    */
   readonly open: SpoolOpener;
-  /** Tells live owners from dead ones; default: {@link defaultOwnerProbe} (it can only say 'unknown', so leases decide). */
+  /**
+   * Tells live owners from dead ones; default: {@link defaultOwnerProbe} (it can only say 'unknown', so leases decide).
+   */
   readonly ownerProbe?: OwnerProbe;
   /** Who this recoverer is, written into its takeover claims. Default {@link processOwner}(). */
   readonly owner?: OwnerInfo;
@@ -48,7 +50,10 @@ export interface RecoverySummary {
   readonly inFlight: number;
   /** Records quarantined or refused: left in place, nothing deleted. Non-empty means exit status 3. */
   readonly refused: FanoutError[];
-  /** Steps that failed (a removal refused by the storage, a publish blocked): left in place for a later recovery. Exit status 1. */
+  /**
+   * Steps that failed (a removal refused by the storage, a publish blocked): left in place for a later recovery. Exit
+   * status 1.
+   */
   readonly failed: FanoutError[];
   readonly tempsRemoved: number;
   /** Entries that are not protocol files: reported, never touched. */
@@ -130,17 +135,26 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
     return p;
   };
 
-  /** Read and verify a record; one that is corrupt or foreign is refused (unless `quiet`), one that vanished is absent. */
+  /**
+   * Read and verify a record; one that is corrupt or foreign is refused (unless `quiet`), one that vanished is absent.
+   */
   const readVerifiedRecord = async (file: string, tx: string, quiet = false): Promise<MarkerRecord | undefined> => {
     let record: MarkerRecord;
     try {
       record = decodeMarker(await readSmall(spool, file, MAX_MARKER_BYTES), { spool: spool.location, file, tx });
     } catch (err) {
-      if (!quiet && !isFanoutError(err, 'ENOENT')) refuse(toFanoutError(err, 'ECORRUPT', { spool: spool.location, file }));
+      if (!quiet && !isFanoutError(err, 'ENOENT'))
+        refuse(toFanoutError(err, 'ECORRUPT', { spool: spool.location, file }));
       return undefined;
     }
     if (record.source.uuid !== identity.uuid) {
-      if (!quiet) refuse(new FanoutError('EFOREIGN', `record belongs to spool ${record.source.uuid}; quarantined`, { spool: spool.location, file }));
+      if (!quiet)
+        refuse(
+          new FanoutError('EFOREIGN', `record belongs to spool ${record.source.uuid}; quarantined`, {
+            spool: spool.location,
+            file,
+          }),
+        );
       return undefined;
     }
     return record;
@@ -152,13 +166,25 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
       try {
         const d = await openDestination(ref.location);
         if (d.identity.uuid !== ref.uuid) {
-          refuse(new FanoutError('EFOREIGN', `record names spool ${ref.uuid} at ${ref.location}, which is spool ${d.identity.uuid}; quarantined`, { spool: spool.location, file }));
+          refuse(
+            new FanoutError(
+              'EFOREIGN',
+              `record names spool ${ref.uuid} at ${ref.location}, which is spool ${d.identity.uuid}; quarantined`,
+              { spool: spool.location, file },
+            ),
+          );
           return undefined;
         }
         destinations.push(d.backend);
       } catch (err) {
         const e = toFanoutError(err, 'EIO', { spool: ref.location });
-        refuse(new FanoutError(e.code === 'ENOTSPOOL' ? 'EFOREIGN' : e.code, `cannot verify destination ${ref.location}: ${e.message}`, { spool: spool.location, file, cause: e }));
+        refuse(
+          new FanoutError(
+            e.code === 'ENOTSPOOL' ? 'EFOREIGN' : e.code,
+            `cannot verify destination ${ref.location}: ${e.message}`,
+            { spool: spool.location, file, cause: e },
+          ),
+        );
         return undefined;
       }
     }
@@ -175,7 +201,8 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
       // A file that is not our claim still takes the generation's name: skip it, never delete it.
       if (c === 'foreign') continue;
       claims.push(name);
-      if (!(await isClaimHolderDead(c, probe, now()))) return { claims, next: generation, holder: `${c.owner.host} pid ${c.owner.pid}` };
+      if (!(await isClaimHolderDead(c, probe, now())))
+        return { claims, next: generation, holder: `${c.owner.host} pid ${c.owner.pid}` };
     }
   };
 
@@ -248,7 +275,12 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
       // A protocol name on a symlink, directory or FIFO is not ours: report it, never follow or delete it.
       if (entry.kind !== 'file') {
         if (parsed.kind === 'record' || parsed.kind === 'retiring') {
-          refuse(new FanoutError('EBADENTRY', `record is ${describeKind(entry.kind)}, not a regular file; quarantined`, { spool: spool.location, file: entry.name }));
+          refuse(
+            new FanoutError('EBADENTRY', `record is ${describeKind(entry.kind)}, not a regular file; quarantined`, {
+              spool: spool.location,
+              file: entry.name,
+            }),
+          );
         } else reportUnknown(entry.name, entry.kind);
         continue;
       }
@@ -256,7 +288,12 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
         if (parsed.kind === 'record' || parsed.kind === 'retiring') {
           await recoverRecord(entry.name, parsed.tx, parsed.kind === 'retiring');
         } else if (parsed.kind === 'taken' || parsed.kind === 'backout' || parsed.kind === 'committed') {
-          if (await runMachine(recoverOrphan(spool, entry.name, parsed.kind, parsed.id, parsed.tx, maxAttempts), options.hooks)) {
+          if (
+            await runMachine(
+              recoverOrphan(spool, entry.name, parsed.kind, parsed.id, parsed.tx, maxAttempts),
+              options.hooks,
+            )
+          ) {
             if (parsed.kind === 'committed') rolledForward++;
             else rolledBack++;
           }
@@ -267,7 +304,8 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
           // A claim whose attempt is over is a leftover; only claims this code wrote, of dead holders, go.
           if (!(await runMachine(recordGone('R1', spool, parsed.tx), options.hooks))) continue;
           const holder = await readClaim(spool, entry.name, options.hooks);
-          if (holder !== undefined && holder !== 'foreign' && (await isClaimHolderDead(holder, probe, now()))) await runMachine(releaseClaims(spool, [entry.name]), options.hooks);
+          if (holder !== undefined && holder !== 'foreign' && (await isClaimHolderDead(holder, probe, now())))
+            await runMachine(releaseClaims(spool, [entry.name]), options.hooks);
         }
       } catch (err) {
         // One attempt's storage failure does not stop the others; it is reported and left for later.
@@ -279,7 +317,14 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
     }
 
     // Loop 2 (R6): temp files of dead writers.
-    tempsRemoved += await removeDeadTemps(spool, probe, options.staleTempMs ?? STALE_TEMP_MS, now(), emit, options.hooks);
+    tempsRemoved += await removeDeadTemps(
+      spool,
+      probe,
+      options.staleTempMs ?? STALE_TEMP_MS,
+      now(),
+      emit,
+      options.hooks,
+    );
     return { rolledBack, rolledForward, inFlight, refused, failed, tempsRemoved, unknown };
   } finally {
     for (const p of opened.values()) {

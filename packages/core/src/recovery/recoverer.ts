@@ -46,25 +46,47 @@ export function* readClaimStep(spool: SpoolBackend, file: string): Machine<Recov
     // Only a file that cannot be a claim we wrote (not a regular file, too big, unreadable to us) is foreign.
     // Any other failure (EIO, a server gone) says nothing about the file: taking it for foreign would skip
     // to the next generation, and a failure that persists would make the search for a free one endless.
-    if (isFanoutError(err, 'EBADENTRY') || isFanoutError(err, 'ECORRUPT') || isFanoutError(err, 'EACCES')) return 'foreign';
+    if (isFanoutError(err, 'EBADENTRY') || isFanoutError(err, 'ECORRUPT') || isFanoutError(err, 'EACCES'))
+      return 'foreign';
     throw err;
   }
   return text === undefined ? undefined : decodeClaim(text);
 }
 
 /** {@link readClaimStep}, performed at once. */
-export async function readClaim(spool: SpoolBackend, file: string, hooks?: ExecutorHooks): Promise<RecovererClaim | 'foreign' | undefined> {
+export async function readClaim(
+  spool: SpoolBackend,
+  file: string,
+  hooks?: ExecutorHooks,
+): Promise<RecovererClaim | 'foreign' | undefined> {
   return runMachine(readClaimStep(spool, file), hooks);
 }
 
 /** A claim's content, or `'foreign'` when it is not one this code wrote. */
 function decodeClaim(text: string): RecovererClaim | 'foreign' {
   try {
-    const c = JSON.parse(text) as { fanout?: unknown; owner?: Partial<OwnerInfo>; claimedMs?: unknown; leaseMs?: unknown };
+    const c = JSON.parse(text) as {
+      fanout?: unknown;
+      owner?: Partial<OwnerInfo>;
+      claimedMs?: unknown;
+      leaseMs?: unknown;
+    };
     const o = c.owner;
     if (c.fanout !== MAGIC || typeof c.claimedMs !== 'number' || typeof c.leaseMs !== 'number' || !o) return 'foreign';
-    if (typeof o.host !== 'string' || typeof o.pid !== 'number' || typeof o.bootId !== 'string' || typeof o.startTime !== 'string') return 'foreign';
-    const owner: OwnerInfo = { host: o.host, bootId: o.bootId, pid: o.pid, startTime: o.startTime, pidNamespace: typeof o.pidNamespace === 'string' ? o.pidNamespace : '' };
+    if (
+      typeof o.host !== 'string' ||
+      typeof o.pid !== 'number' ||
+      typeof o.bootId !== 'string' ||
+      typeof o.startTime !== 'string'
+    )
+      return 'foreign';
+    const owner: OwnerInfo = {
+      host: o.host,
+      bootId: o.bootId,
+      pid: o.pid,
+      startTime: o.startTime,
+      pidNamespace: typeof o.pidNamespace === 'string' ? o.pidNamespace : '',
+    };
     return { owner, claimedMs: c.claimedMs, leaseMs: c.leaseMs };
   } catch {
     return 'foreign';

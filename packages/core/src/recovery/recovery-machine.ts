@@ -29,16 +29,30 @@ export interface AttemptRecoveryOutcome {
 }
 
 function* stats(step: StepName, spool: SpoolBackend, files: string[]): Machine<(EntryStat | undefined)[]> {
-  const results = yield* settle(step, files.map((name) => ({ type: 'stat', step, spool, name }) as const));
+  const results = yield* settle(
+    step,
+    files.map((name) => ({ type: 'stat', step, spool, name }) as const),
+  );
   return results.map((r) => {
     if (!r.ok) throw r.error;
     return r.value as EntryStat | undefined;
   });
 }
 
-/** Remove `targets`; the problems of those that failed (a name that is gone already is no problem). `removedAny`: one was there. */
-function* removeAllChecked(step: StepName, targets: { spool: SpoolBackend; name: string }[], problems: FanoutError[], why: string): Machine<{ ok: boolean; removedAny: boolean }> {
-  const results = yield* settle(step, targets.map(({ spool, name }) => ({ type: 'remove', step, spool, name }) as const));
+/**
+ * Remove `targets`; the problems of those that failed (a name that is gone already is no problem). `removedAny`: one
+ * was there.
+ */
+function* removeAllChecked(
+  step: StepName,
+  targets: { spool: SpoolBackend; name: string }[],
+  problems: FanoutError[],
+  why: string,
+): Machine<{ ok: boolean; removedAny: boolean }> {
+  const results = yield* settle(
+    step,
+    targets.map(({ spool, name }) => ({ type: 'remove', step, spool, name }) as const),
+  );
   let ok = true;
   let removedAny = false;
   results.forEach((r: Settled, k) => {
@@ -49,13 +63,24 @@ function* removeAllChecked(step: StepName, targets: { spool: SpoolBackend; name:
     ok = false;
     const t = targets[k]!;
     const e = toFanoutError(r.error, 'EIO', { spool: t.spool.location, file: t.name });
-    problems.push(new FanoutError(e.code, `${why} could not remove ${t.name}: ${e.message}; left for a later recovery`, { spool: t.spool.location, file: t.name, cause: e }));
+    problems.push(
+      new FanoutError(e.code, `${why} could not remove ${t.name}: ${e.message}; left for a later recovery`, {
+        spool: t.spool.location,
+        file: t.name,
+        cause: e,
+      }),
+    );
   });
   return { ok, removedAny };
 }
 
 /** {@link removeAllChecked}: whether every removal succeeded. */
-function* removeChecked(step: StepName, targets: { spool: SpoolBackend; name: string }[], problems: FanoutError[], why: string): Machine<boolean> {
+function* removeChecked(
+  step: StepName,
+  targets: { spool: SpoolBackend; name: string }[],
+  problems: FanoutError[],
+  why: string,
+): Machine<boolean> {
   return (yield* removeAllChecked(step, targets, problems, why)).ok;
 }
 
@@ -72,7 +97,15 @@ function* publishStaged(spool: SpoolBackend, id: string, tx: string, problems: F
   const [st] = yield* stats('R3', spool, [from]);
   if (st === undefined) return;
   if ((st.nlink ?? 1) > 1 && st.fileId !== undefined) {
-    const twins = (yield { type: 'twins', step: 'R3', spool, id, fileId: st.fileId, kinds: ['delivered', 'claimed', 'held', 'deleting'], except: from } as Op) as string[];
+    const twins = (yield {
+      type: 'twins',
+      step: 'R3',
+      spool,
+      id,
+      fileId: st.fileId,
+      kinds: ['delivered', 'claimed', 'held', 'deleting'],
+      except: from,
+    } as Op) as string[];
     if (twins.length > 0) {
       yield* removeChecked('R3', [{ spool, name: from }], problems, 'roll-forward');
       return;
@@ -83,7 +116,13 @@ function* publishStaged(spool: SpoolBackend, id: string, tx: string, problems: F
   } catch (err) {
     if (isFanoutError(err, 'ENOENT')) return; // published meanwhile by the attempt's owner
     if (isFanoutError(err, 'EEXIST')) {
-      problems.push(new FanoutError('EEXIST', `cannot publish ${from}: ${names.delivered(id)} exists and is another file; left in place`, { spool: spool.location, file: names.delivered(id), cause: err }));
+      problems.push(
+        new FanoutError(
+          'EEXIST',
+          `cannot publish ${from}: ${names.delivered(id)} exists and is another file; left in place`,
+          { spool: spool.location, file: names.delivered(id), cause: err },
+        ),
+      );
       return;
     }
     throw err;
@@ -103,7 +142,14 @@ function* publishStaged(spool: SpoolBackend, id: string, tx: string, problems: F
  *   copies a paused owner may have left after losing the fence are removed.
  * Every step is idempotent; a failed removal leaves the state for later.
  */
-function* recoverMessage(source: SpoolBackend, record: MarkerRecord, id: string, destinations: SpoolBackend[], problems: FanoutError[], maxAttempts: number): Machine<'back' | 'forward' | 'none' | 'stuck'> {
+function* recoverMessage(
+  source: SpoolBackend,
+  record: MarkerRecord,
+  id: string,
+  destinations: SpoolBackend[],
+  problems: FanoutError[],
+  maxAttempts: number,
+): Machine<'back' | 'forward' | 'none' | 'stuck'> {
   const { tx } = record;
   const staged = record.protocol === 'staged';
   const copy = staged ? names.staged(id, tx) : names.delivered(id);
@@ -112,14 +158,21 @@ function* recoverMessage(source: SpoolBackend, record: MarkerRecord, id: string,
     if (k !== undefined) {
       const before = problems.length;
       if (staged) for (const spool of destinations) yield* publishStaged(spool, id, tx, problems);
-      else yield* removeChecked('R3', destinations.map((spool) => ({ spool, name: names.lock(id) })), problems, 'roll-forward');
+      else
+        yield* removeChecked(
+          'R3',
+          destinations.map((spool) => ({ spool, name: names.lock(id) })),
+          problems,
+          'roll-forward',
+        );
       if (problems.length > before) return 'stuck';
       // R3: the publishes are durable before the commit is forgotten; else a crash leaves copies nothing leads to.
       yield* syncAll('R3', destinations);
       // A twin p<id>.<tx> (a crash kept both names of the commit's rename) goes first, durably: a p left
       // alone after the k would read as an attempt that never committed, and be rolled back.
       if (p !== undefined) {
-        if (!(yield* removeChecked('R3', [{ spool: source, name: names.taken(id, tx) }], problems, 'roll-forward'))) return 'stuck';
+        if (!(yield* removeChecked('R3', [{ spool: source, name: names.taken(id, tx) }], problems, 'roll-forward')))
+          return 'stuck';
         yield* syncAll('R3', [source]);
       }
       // A delivered message's attempt count is of no use any more (its owner crashed before it removed it); it goes
@@ -129,7 +182,8 @@ function* recoverMessage(source: SpoolBackend, record: MarkerRecord, id: string,
       } catch {
         // Left: a count that names a delivered message is only reported by `status`.
       }
-      if (!(yield* removeChecked('R3', [{ spool: source, name: names.committed(id, tx) }], problems, 'roll-forward'))) return 'stuck';
+      if (!(yield* removeChecked('R3', [{ spool: source, name: names.committed(id, tx) }], problems, 'roll-forward')))
+        return 'stuck';
       return 'forward';
     }
     if (b === undefined && p !== undefined) {
@@ -143,21 +197,49 @@ function* recoverMessage(source: SpoolBackend, record: MarkerRecord, id: string,
     }
     if (b === undefined && p === undefined) {
       if (!staged) return yield* clearSeedLeftovers(source, destinations, record, id, problems);
-      const straggling = yield* removeAllChecked('R2', destinations.map((spool) => ({ spool, name: copy })), problems, 'cleanup');
+      const straggling = yield* removeAllChecked(
+        'R2',
+        destinations.map((spool) => ({ spool, name: copy })),
+        problems,
+        'cleanup',
+      );
       if (!straggling.ok) return 'stuck';
       if (straggling.removedAny) yield* syncAll('R2', destinations);
       return 'none';
     }
     // R2: rolling back. A twin p (the fence's rename half-kept by a crash) is dropped first.
-    if (b !== undefined && p !== undefined && !(yield* removeChecked('R2', [{ spool: source, name: names.taken(id, tx) }], problems, 'rollback'))) return 'stuck';
-    // A copy that cannot be removed keeps the record (which names it) for a later recovery; the message is given back all the same.
-    let removed = yield* removeChecked('R2', destinations.map((spool) => ({ spool, name: copy })), problems, 'rollback');
+    if (
+      b !== undefined &&
+      p !== undefined &&
+      !(yield* removeChecked('R2', [{ spool: source, name: names.taken(id, tx) }], problems, 'rollback'))
+    )
+      return 'stuck';
+    // A copy that cannot be removed keeps the record (which names it) for a later recovery; the message is given back
+    // all the same.
+    let removed = yield* removeChecked(
+      'R2',
+      destinations.map((spool) => ({ spool, name: copy })),
+      problems,
+      'rollback',
+    );
     // Seed: each copy goes before its lock; the other order shows a consumer an unlocked, uncommitted d<id>.
-    if (!staged && removed) removed = yield* removeChecked('R2', destinations.map((spool) => ({ spool, name: names.lock(id) })), problems, 'rollback');
+    if (!staged && removed)
+      removed = yield* removeChecked(
+        'R2',
+        destinations.map((spool) => ({ spool, name: names.lock(id) })),
+        problems,
+        'rollback',
+      );
     // R2: the copies' removal is durable before the message is waiting again.
     yield* syncAll('R2', destinations);
     try {
-      yield { type: 'rename', step: 'R2', spool: source, from: names.backout(id, tx), to: yield* giveBackName(source, id, maxAttempts) } as Op;
+      yield {
+        type: 'rename',
+        step: 'R2',
+        spool: source,
+        from: names.backout(id, tx),
+        to: yield* giveBackName(source, id, maxAttempts),
+      } as Op;
     } catch (err) {
       if (!isFanoutError(err, 'ENOENT')) {
         problems.push(toFanoutError(err, 'EIO', { spool: source.location, file: names.backout(id, tx) }));
@@ -177,9 +259,17 @@ function* recoverMessage(source: SpoolBackend, record: MarkerRecord, id: string,
  * this attempt's uncommitted copy (no other attempt can copy past the lock).
  * Both go, the copy first.
  */
-function* clearSeedLeftovers(source: SpoolBackend, destinations: SpoolBackend[], record: MarkerRecord, id: string, problems: FanoutError[]): Machine<'none' | 'stuck'> {
+function* clearSeedLeftovers(
+  source: SpoolBackend,
+  destinations: SpoolBackend[],
+  record: MarkerRecord,
+  id: string,
+  problems: FanoutError[],
+): Machine<'none' | 'stuck'> {
   // Held or being deleted, the message is not delivered either: a leftover copy beside the lock is uncommitted.
-  const waiting = (yield* stats('R2', source, [names.source(id), names.held(id, 's'), names.deleting(id)])).some((st) => st !== undefined);
+  const waiting = (yield* stats('R2', source, [names.source(id), names.held(id, 's'), names.deleting(id)])).some(
+    (st) => st !== undefined,
+  );
   let removedAny = false;
   for (const spool of destinations) {
     if ((yield* readLockOwner(spool, id)) !== record.tx) continue;
@@ -190,9 +280,14 @@ function* clearSeedLeftovers(source: SpoolBackend, destinations: SpoolBackend[],
   return 'none';
 }
 
-/** Seed: the attempt that wrote lock `l<id>` in `spool` (its content), or `undefined` (no lock, or not one this code wrote). */
+/**
+ * Seed: the attempt that wrote lock `l<id>` in `spool` (its content), or `undefined` (no lock, or not one this code
+ * wrote).
+ */
 export function* readLockOwner(spool: SpoolBackend, id: string): Machine<string | undefined> {
-  return lockOwner((yield { type: 'readSmall', step: 'R2', spool, name: names.lock(id), maxBytes: 1024 } as Op) as string | undefined);
+  return lockOwner(
+    (yield { type: 'readSmall', step: 'R2', spool, name: names.lock(id), maxBytes: 1024 } as Op) as string | undefined,
+  );
 }
 
 /**
@@ -202,8 +297,14 @@ export function* readLockOwner(spool: SpoolBackend, id: string): Machine<string 
  * uncommitted copy). Not synced: the caller syncs once. False: a removal
  * failed (in `problems`).
  */
-export function* removeSeedLeftover(spool: SpoolBackend, id: string, waiting: boolean, problems: FanoutError[]): Machine<boolean> {
-  if (waiting && !(yield* removeChecked('R2', [{ spool, name: names.delivered(id) }], problems, 'cleanup'))) return false;
+export function* removeSeedLeftover(
+  spool: SpoolBackend,
+  id: string,
+  waiting: boolean,
+  problems: FanoutError[],
+): Machine<boolean> {
+  if (waiting && !(yield* removeChecked('R2', [{ spool, name: names.delivered(id) }], problems, 'cleanup')))
+    return false;
   return yield* removeChecked('R2', [{ spool, name: names.lock(id) }], problems, 'cleanup');
 }
 
@@ -224,7 +325,11 @@ function* retire(source: SpoolBackend, record: MarkerRecord, fromRetiring: boole
       throw err;
     }
   }
-  const held = yield* stats('R4', source, record.ids.flatMap((id) => [names.taken(id, tx), names.committed(id, tx), names.backout(id, tx)]));
+  const held = yield* stats(
+    'R4',
+    source,
+    record.ids.flatMap((id) => [names.taken(id, tx), names.committed(id, tx), names.backout(id, tx)]),
+  );
   if (held.some((st) => st !== undefined)) {
     yield { type: 'rename', step: 'R4', spool: source, from: names.retiring(tx), to: names.record(tx) } as Op;
     return false;
@@ -239,7 +344,13 @@ function* retire(source: SpoolBackend, record: MarkerRecord, fromRetiring: boole
  * `destinations` are the record's destinations, opened and verified.
  * `fromRetiring`: the record was found as `x<tx>` (a crash during R4).
  */
-export function* recoverAttempt(source: SpoolBackend, record: MarkerRecord, destinations: SpoolBackend[], fromRetiring = false, maxAttempts = DEFAULT_MAX_ATTEMPTS): Machine<AttemptRecoveryOutcome> {
+export function* recoverAttempt(
+  source: SpoolBackend,
+  record: MarkerRecord,
+  destinations: SpoolBackend[],
+  fromRetiring = false,
+  maxAttempts = DEFAULT_MAX_ATTEMPTS,
+): Machine<AttemptRecoveryOutcome> {
   const problems: FanoutError[] = [];
   let rolledBack = 0;
   let rolledForward = 0;
@@ -267,7 +378,12 @@ export function* recoverAttempt(source: SpoolBackend, record: MarkerRecord, dest
  * one creates it; the others get `EEXIST` and leave the attempt alone.
  * @returns true if this recoverer now holds the claim.
  */
-export function* claimAttempt(source: SpoolBackend, claim: string, content: Uint8Array, temp: string): Machine<boolean> {
+export function* claimAttempt(
+  source: SpoolBackend,
+  claim: string,
+  content: Uint8Array,
+  temp: string,
+): Machine<boolean> {
   yield { type: 'create', step: 'R1', spool: source, name: temp, content: () => content };
   try {
     yield { type: 'publish', step: 'R1', spool: source, from: temp, to: claim };
@@ -288,7 +404,11 @@ export function* recordGone(step: StepName, source: SpoolBackend, tx: string): M
 /** After the record is gone: remove the claims of the attempt. */
 export function* releaseClaims(source: SpoolBackend, claims: string[]): Machine<void> {
   if (claims.length === 0) return;
-  yield { type: 'all', step: 'R1', ops: claims.map((name) => ({ type: 'remove', step: 'R1', spool: source, name }) as const) };
+  yield {
+    type: 'all',
+    step: 'R1',
+    ops: claims.map((name) => ({ type: 'remove', step: 'R1', spool: source, name }) as const),
+  };
 }
 
 /**
@@ -298,11 +418,24 @@ export function* releaseClaims(source: SpoolBackend, claims: string[]): Machine<
  * copied nothing; a rollback had removed the copies before the record went),
  * a `k` is removed (its copies were all published before the record went).
  */
-export function* recoverOrphan(source: SpoolBackend, file: string, kind: 'taken' | 'backout' | 'committed', id: string, tx: string, maxAttempts = DEFAULT_MAX_ATTEMPTS): Machine<boolean> {
+export function* recoverOrphan(
+  source: SpoolBackend,
+  file: string,
+  kind: 'taken' | 'backout' | 'committed',
+  id: string,
+  tx: string,
+  maxAttempts = DEFAULT_MAX_ATTEMPTS,
+): Machine<boolean> {
   if (!(yield* recordGone('R2', source, tx))) return false;
   try {
     if (kind === 'committed') return (yield { type: 'remove', step: 'R3', spool: source, name: file } as Op) as boolean;
-    yield { type: 'rename', step: 'R2', spool: source, from: file, to: yield* giveBackName(source, id, maxAttempts) } as Op;
+    yield {
+      type: 'rename',
+      step: 'R2',
+      spool: source,
+      from: file,
+      to: yield* giveBackName(source, id, maxAttempts),
+    } as Op;
   } catch (err) {
     if (isFanoutError(err, 'ENOENT')) return false;
     throw err;

@@ -53,11 +53,24 @@ export async function readSpoolIdentity(backend: SpoolBackend): Promise<SpoolIde
   try {
     parsed = JSON.parse(text);
   } catch (cause) {
-    throw new FanoutError('ENOTSPOOL', 'corrupt spool identity (not JSON)', { spool: backend.location, file: SPOOL_IDENTITY_FILE, cause });
+    throw new FanoutError('ENOTSPOOL', 'corrupt spool identity (not JSON)', {
+      spool: backend.location,
+      file: SPOOL_IDENTITY_FILE,
+      cause,
+    });
   }
   const p = parsed as Partial<SpoolIdentity> & { fanout?: unknown };
-  if (typeof p !== 'object' || p === null || typeof p.uuid !== 'string' || !UUID.test(p.uuid) || typeof p.format !== 'number') {
-    throw new FanoutError('ENOTSPOOL', 'corrupt spool identity (missing uuid or format)', { spool: backend.location, file: SPOOL_IDENTITY_FILE });
+  if (
+    typeof p !== 'object' ||
+    p === null ||
+    typeof p.uuid !== 'string' ||
+    !UUID.test(p.uuid) ||
+    typeof p.format !== 'number'
+  ) {
+    throw new FanoutError('ENOTSPOOL', 'corrupt spool identity (missing uuid or format)', {
+      spool: backend.location,
+      file: SPOOL_IDENTITY_FILE,
+    });
   }
   if (p.format !== SPOOL_FORMAT) {
     throw new FanoutError('ENOTSPOOL', `unsupported spool format ${p.format} (this fanout reads ${SPOOL_FORMAT})`, {

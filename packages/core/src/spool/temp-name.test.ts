@@ -4,7 +4,13 @@ import { defaultOwner, type OwnerInfo } from '../owner/owner.js';
 import { encodeOwnerTag } from '../owner/owner-tag.js';
 import { tempName, tempWriter } from './temp-name.js';
 
-const writer: OwnerInfo = { host: 'mail-1.example.org', bootId: 'b00t', pidNamespace: '4026531836', pid: 4242, startTime: '777' };
+const writer: OwnerInfo = {
+  host: 'mail-1.example.org',
+  bootId: 'b00t',
+  pidNamespace: '4026531836',
+  pid: 4242,
+  startTime: '777',
+};
 
 describe('temp names', () => {
   it('are t<ULID>.<owner tag>, classified as temps of exactly that writer', () => {
@@ -12,13 +18,20 @@ describe('temp names', () => {
     expect(name).toMatch(new RegExp(`^t[0-7][0-9A-HJKMNP-TV-Z]{25}\\.${encodeOwnerTag(writer)}$`));
     const parsed = parseProtocolName(name);
     expect(parsed.kind).toBe('temp');
-    expect(parsed.kind === 'temp' && parsed.writer).toMatchObject({ pid: 4242, pidNamespace: '4026531836', startTime: '777' });
+    expect(parsed.kind === 'temp' && parsed.writer).toMatchObject({
+      pid: 4242,
+      pidNamespace: '4026531836',
+      startTime: '777',
+    });
     expect(tempWriter(name.slice(1))).toEqual(parsed.kind === 'temp' ? parsed.writer : undefined);
   });
 
   it("name this process by default (the core's own identity, with its nonce)", () => {
     const parsed = parseProtocolName(tempName());
-    expect(parsed.kind === 'temp' && parsed.writer).toMatchObject({ pid: process.pid, startTime: defaultOwner().startTime });
+    expect(parsed.kind === 'temp' && parsed.writer).toMatchObject({
+      pid: process.pid,
+      startTime: defaultOwner().startTime,
+    });
   });
 
   it('differ on every call', () => {

@@ -6,7 +6,10 @@ import { spoolStatus } from './spool-status.js';
 
 /** A stub spool whose stats take a turn of the event loop and count how many are in flight at once. */
 function slowStatSpool(files: Record<string, string>, failOn?: string) {
-  const spool = stubSpool({ ...files, '.fanout-spool': JSON.stringify({ uuid: '0b5c3e9e-6f1d-4c1a-9d8e-2f0a1b2c3d4e', format: SPOOL_FORMAT }) });
+  const spool = stubSpool({
+    ...files,
+    '.fanout-spool': JSON.stringify({ uuid: '0b5c3e9e-6f1d-4c1a-9d8e-2f0a1b2c3d4e', format: SPOOL_FORMAT }),
+  });
   const stat = spool.stat.bind(spool);
   const seen = { inFlight: 0, peak: 0, calls: 0 };
   spool.stat = async (name: string) => {

@@ -93,15 +93,23 @@ void rolesAreNameKinds;
 export interface SpoolStatus {
   readonly location: string;
   readonly identity: SpoolIdentity;
-  /** Entries per protocol role (`source`, `taken`, `committed`, `backout`, `record`, `retiring`, `claim`, `staged`, `delivered`, `claimed`, `lock`, `temp`, `held`, `attempts`, `deleting`, `unknown`). */
+  /**
+   * Entries per protocol role (`source`, `taken`, `committed`, `backout`, `record`, `retiring`, `claim`, `staged`,
+   * `delivered`, `claimed`, `lock`, `temp`, `held`, `attempts`, `deleting`, `unknown`).
+   */
   readonly counts: Record<SpoolRole, number>;
   /** Ages of the messages waiting (`s<id>`, and `d<id>` in a destination) and held (`h<id>.s`, `h<id>.d`). */
   readonly ages: { readonly waiting: AgeHistogram; readonly held: AgeHistogram };
   /** Markers, up to `limit`. */
   readonly markers: MarkerStatus[];
-  /** Entries that are not protocol files (or protocol names of the wrong kind), up to `limit`; `.nfs…` files are not among them. */
+  /**
+   * Entries that are not protocol files (or protocol names of the wrong kind), up to `limit`; `.nfs…` files are not
+   * among them.
+   */
   readonly unknown: { name: string; kind: EntryKind }[];
-  /** `.nfs…` files: the NFS client's silly renames of files unlinked while open, gone once closed (`isNfsSillyName`). */
+  /**
+   * `.nfs…` files: the NFS client's silly renames of files unlinked while open, gone once closed (`isNfsSillyName`).
+   */
   readonly nfsSilly: number;
   /** True when more markers or unknown entries exist than were listed. */
   readonly truncated: boolean;
@@ -121,12 +129,32 @@ export interface SpoolStatus {
  * console.log(status.counts.source, 'waiting;', status.ages.waiting.oldestMs, 'ms the oldest');
  * ```
  */
-export async function spoolStatus(spool: SpoolBackend, options: { ownerProbe?: OwnerProbe; now?: () => number; limit?: number } = {}): Promise<SpoolStatus> {
+export async function spoolStatus(
+  spool: SpoolBackend,
+  options: { ownerProbe?: OwnerProbe; now?: () => number; limit?: number } = {},
+): Promise<SpoolStatus> {
   const identity = await readSpoolIdentity(spool);
   const probe = options.ownerProbe ?? defaultOwnerProbe;
   const now = (options.now ?? Date.now)();
   const limit = options.limit ?? 1000;
-  const counts = { source: 0, taken: 0, committed: 0, backout: 0, temp: 0, record: 0, retiring: 0, claim: 0, staged: 0, delivered: 0, claimed: 0, lock: 0, held: 0, attempts: 0, deleting: 0, unknown: 0 };
+  const counts = {
+    source: 0,
+    taken: 0,
+    committed: 0,
+    backout: 0,
+    temp: 0,
+    record: 0,
+    retiring: 0,
+    claim: 0,
+    staged: 0,
+    delivered: 0,
+    claimed: 0,
+    lock: 0,
+    held: 0,
+    attempts: 0,
+    deleting: 0,
+    unknown: 0,
+  };
   const ages = { waiting: emptyHistogram(), held: emptyHistogram() };
   const markers: MarkerStatus[] = [];
   const unknown: { name: string; kind: EntryKind }[] = [];
@@ -161,7 +189,14 @@ export async function spoolStatus(spool: SpoolBackend, options: { ownerProbe?: O
       const holder = await readClaim(spool, entry.name);
       if (holder === undefined || holder === 'foreign') continue;
       const dead = await isClaimHolderDead(holder, probe, now);
-      if (markers.length < limit) markers.push({ file: entry.name, id: parsed.tx, state: dead ? 'stale' : 'in-flight', owner: holder.owner, ageMs: now - holder.claimedMs });
+      if (markers.length < limit)
+        markers.push({
+          file: entry.name,
+          id: parsed.tx,
+          state: dead ? 'stale' : 'in-flight',
+          owner: holder.owner,
+          ageMs: now - holder.claimedMs,
+        });
       continue;
     }
     if (parsed.kind !== 'record' && parsed.kind !== 'retiring') continue;
@@ -172,13 +207,27 @@ export async function spoolStatus(spool: SpoolBackend, options: { ownerProbe?: O
     try {
       const m = decodeMarker(await readSmall(spool, entry.name, MAX_MARKER_BYTES), { tx: parsed.tx });
       const stale = await isMarkerStale(m, probe, now);
-      markers.push({ file: entry.name, id: parsed.tx, ids: m.ids, state: stale ? 'stale' : 'in-flight', tx: m.tx, protocol: m.protocol, owner: m.owner, ageMs: now - m.createdMs });
+      markers.push({
+        file: entry.name,
+        id: parsed.tx,
+        ids: m.ids,
+        state: stale ? 'stale' : 'in-flight',
+        tx: m.tx,
+        protocol: m.protocol,
+        owner: m.owner,
+        ageMs: now - m.createdMs,
+      });
     } catch (err) {
       if (isFanoutError(err, 'ENOENT')) {
         counts[parsed.kind]--;
         continue;
       }
-      markers.push({ file: entry.name, id: parsed.tx, state: 'corrupt', error: toFanoutError(err, 'ECORRUPT').message });
+      markers.push({
+        file: entry.name,
+        id: parsed.tx,
+        state: 'corrupt',
+        error: toFanoutError(err, 'ECORRUPT').message,
+      });
     }
   }
   await stats.drain();

@@ -14,11 +14,7 @@ interface FanoutErrorLike extends Error {
 }
 
 function isFanoutErrorLike(err: unknown): err is FanoutErrorLike {
-  return (
-    err instanceof Error &&
-    err.name === 'FanoutError' &&
-    typeof (err as { code?: unknown }).code === 'string'
-  );
+  return err instanceof Error && err.name === 'FanoutError' && typeof (err as { code?: unknown }).code === 'string';
 }
 
 /** What a rejection must carry besides its code. */
@@ -109,7 +105,12 @@ export async function listNames(backend: SpoolBackend): Promise<string[]> {
 }
 
 /** Assert the file `name` holds exactly `expected`. */
-export async function assertContent(backend: SpoolBackend, name: string, expected: Uint8Array, why = ''): Promise<void> {
+export async function assertContent(
+  backend: SpoolBackend,
+  name: string,
+  expected: Uint8Array,
+  why = '',
+): Promise<void> {
   const actual = await readAll(backend, name);
   assert.equal(actual.byteLength, expected.byteLength, `${name}: size ${why}`);
   assert.ok(bytesEqual(actual, expected), `${name}: content differs ${why}`);
@@ -144,7 +145,9 @@ export async function settle<T>(
   const results = await Promise.allSettled(promises);
   const fulfilled: number[] = [];
   const rejected: { index: number; reason: unknown }[] = [];
-  results.forEach((r, index) => (r.status === 'fulfilled' ? fulfilled.push(index) : rejected.push({ index, reason: r.reason })));
+  results.forEach((r, index) =>
+    r.status === 'fulfilled' ? fulfilled.push(index) : rejected.push({ index, reason: r.reason }),
+  );
   return { fulfilled, rejected };
 }
 

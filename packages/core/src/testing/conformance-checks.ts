@@ -56,7 +56,11 @@ export async function runConformanceChecks(
       await check.run(harness);
       results.push({ name: check.name, status: 'passed' });
     } catch (error) {
-      results.push({ name: check.name, status: error instanceof NotApplicableError ? 'not-applicable' : 'failed', error });
+      results.push({
+        name: check.name,
+        status: error instanceof NotApplicableError ? 'not-applicable' : 'failed',
+        error,
+      });
     }
   }
   return results;

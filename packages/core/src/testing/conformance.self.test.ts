@@ -206,7 +206,10 @@ function harnessFor(make: () => ReferenceBackend, extra: Partial<ConformanceHarn
   };
 }
 
-defineBackendConformance('the reference in-memory backend', harnessFor(() => new ReferenceBackend()));
+defineBackendConformance(
+  'the reference in-memory backend',
+  harnessFor(() => new ReferenceBackend()),
+);
 
 // ---------------------------------------------------------------- broken backends
 
@@ -350,7 +353,10 @@ class WrongByteCount extends ReferenceBackend {
 }
 
 const broken: { backend: new () => ReferenceBackend; breaks: string[] }[] = [
-  { backend: ClobberingPublish, breaks: ['publish never replaces an existing name', 'concurrent publishes to one name'] },
+  {
+    backend: ClobberingPublish,
+    breaks: ['publish never replaces an existing name', 'concurrent publishes to one name'],
+  },
   { backend: ClobberingLink, breaks: ['link never replaces an existing name', 'concurrent links of different files'] },
   { backend: OverwritingCreate, breaks: ['createExclusive refuses an existing file', 'concurrent exclusive creates'] },
   { backend: RacyCreate, breaks: ['concurrent exclusive creates'] },
@@ -365,7 +371,10 @@ const broken: { backend: new () => ReferenceBackend; breaks: string[] }[] = [
   { backend: PublishesAnything, breaks: ['publish refuses a symlink or directory source'] },
   { backend: RemovesDirectories, breaks: ['remove refuses a directory'] },
   { backend: ErrorsWithoutLocation, breaks: ['refuses an existing file with EEXIST', 'read of a missing name fails'] },
-  { backend: MissingContainerLooksEmpty, breaks: ['createExclusive fails with ENOENT when the container is gone', 'list fails with ENOENT'] },
+  {
+    backend: MissingContainerLooksEmpty,
+    breaks: ['createExclusive fails with ENOENT when the container is gone', 'list fails with ENOENT'],
+  },
   { backend: ReadsWholeFileAtOnce, breaks: ['a big file'] },
   { backend: KeepsCopyOfWrites, breaks: ['a big file'] },
   { backend: WrongByteCount, breaks: ['writes bytes, returns the byte count'] },
@@ -389,7 +398,9 @@ describe('the conformance suite catches broken backends', () => {
   }
 
   it('reports the racy creator as passing the sequential EEXIST check, so only the concurrency check catches it', async () => {
-    await expect(checkNamed('createExclusive refuses an existing file').run(harnessFor(() => new RacyCreate()))).resolves.toBeUndefined();
+    await expect(
+      checkNamed('createExclusive refuses an existing file').run(harnessFor(() => new RacyCreate())),
+    ).resolves.toBeUndefined();
   });
 });
 
@@ -402,7 +413,9 @@ describe('the conformance suite itself', () => {
 
   it('reports checks it cannot set up as not applicable, never as passed', async () => {
     const bare = harnessFor(() => new ReferenceBackend(), { plant: undefined, removeContainer: undefined });
-    const results: ConformanceResult[] = await runConformanceChecks(bare, { filter: (c) => !c.name.startsWith('a big file') });
+    const results: ConformanceResult[] = await runConformanceChecks(bare, {
+      filter: (c) => !c.name.startsWith('a big file'),
+    });
     const byStatus = (s: ConformanceResult['status']) => results.filter((r) => r.status === s).map((r) => r.name);
     expect(byStatus('failed')).toEqual([]);
     expect(byStatus('not-applicable')).toEqual(
@@ -417,20 +430,29 @@ describe('the conformance suite itself', () => {
 
   it('takes a backend without link() as one without hard links: its link checks are not applicable', async () => {
     // No flag beside it: an own `link` that is undefined hides the reference backend's method.
-    const withoutLinks = (): ReferenceBackend => Object.assign(new ReferenceBackend(), { link: undefined }) as unknown as ReferenceBackend;
+    const withoutLinks = (): ReferenceBackend =>
+      Object.assign(new ReferenceBackend(), { link: undefined }) as unknown as ReferenceBackend;
     expect(linkChecks.length).toBeGreaterThan(2);
     const results = await runConformanceChecks(harnessFor(withoutLinks), { filter: (c) => linkChecks.includes(c) });
     expect(results.map((r) => r.status)).toEqual(linkChecks.map(() => 'not-applicable'));
-    const withLinks = await runConformanceChecks(harnessFor(() => new ReferenceBackend()), { filter: (c) => linkChecks.includes(c) });
+    const withLinks = await runConformanceChecks(
+      harnessFor(() => new ReferenceBackend()),
+      { filter: (c) => linkChecks.includes(c) },
+    );
     expect(withLinks.map((r) => r.status)).toEqual(linkChecks.map(() => 'passed'));
   });
 
   it('runs outside any test framework and reports failures as results', async () => {
-    const results = await runConformanceChecks(harnessFor(() => new ClobberingPublish()), {
-      filter: (c) => c.name.startsWith('publish'),
-    });
+    const results = await runConformanceChecks(
+      harnessFor(() => new ClobberingPublish()),
+      {
+        filter: (c) => c.name.startsWith('publish'),
+      },
+    );
     const failed = results.filter((r) => r.status === 'failed').map((r) => r.name);
     expect(failed).toContain(checkNamed('publish never replaces an existing name').name);
-    expect(results.find((r) => r.name === checkNamed('publish gives the file its new name').name)?.status).toBe('passed');
+    expect(results.find((r) => r.name === checkNamed('publish gives the file its new name').name)?.status).toBe(
+      'passed',
+    );
   });
 });

@@ -228,7 +228,10 @@ describe('crash states under the persistence model', () => {
       for (let step = 0; ; step++) {
         const run = [...crash.sim.crashStates({ after: 0 })][0]!.sim; // a fresh copy of this crash state
         run.crashAfter(step);
-        const finished = await recover(run).then(() => true, (e: unknown) => (isSimulatedCrash(e) ? false : Promise.reject(e)));
+        const finished = await recover(run).then(
+          () => true,
+          (e: unknown) => (isSimulatedCrash(e) ? false : Promise.reject(e)),
+        );
         for (const again of run.crashStates()) {
           await recover(again.sim);
           expect(listing(again.sim)).toMatch(/^\/S\/( \/S\/m="M")?$/);

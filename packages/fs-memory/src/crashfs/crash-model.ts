@@ -118,7 +118,12 @@ function prng(seed: number): () => number {
  * Mixed-radix vectors over `radices`: all of them when their product is at
  * most `budget`, else `budget` samples starting with all-zero and all-max.
  */
-function* choiceVectors(radices: readonly number[], budget: number, random: () => number, space: CrashSpace): Generator<number[]> {
+function* choiceVectors(
+  radices: readonly number[],
+  budget: number,
+  random: () => number,
+  space: CrashSpace,
+): Generator<number[]> {
   const total = radices.reduce((a, r) => a * r, 1);
   if (total <= budget) {
     const v = radices.map(() => 0);
@@ -144,7 +149,9 @@ function describePart(item: ChainItem): string {
   const what = `#${item.op.seq} ${item.op.kind} ${a}${b ? ` -> ${b}` : ''}`;
   if (item.op.kind !== 'rename') return what;
   if (m.t === 'entry-set') return `${what} [new name]`;
-  return item.part === 0 && item.op.micro.length === 3 ? `${what} [old destination removed]` : `${what} [old name removed]`;
+  return item.part === 0 && item.op.micro.length === 3
+    ? `${what} [old destination removed]`
+    : `${what} [old name removed]`;
 }
 
 /**
@@ -223,12 +230,16 @@ export function enumerateCrashStates(
         relevant.forEach((c, i) => {
           const outcome = DATA_OUTCOMES[dataVector[i] as number] as DataOutcome;
           const pending = c.items.slice(c.durable);
-          if (outcome !== 'none') for (const item of pending) state.apply(item.micro, item.op.time, outcome === 'zeros', true);
+          if (outcome !== 'none')
+            for (const item of pending) state.apply(item.micro, item.op.time, outcome === 'zeros', true);
           if (outcome !== 'full') {
             const first = pending[0] as ChainItem;
             const last = pending[pending.length - 1] as ChainItem;
             const range = first.op.seq === last.op.seq ? `#${first.op.seq}` : `#${first.op.seq}..#${last.op.seq}`;
-            dataLost.push(`data ${outcome === 'none' ? 'not persisted' : 'persisted as zeros'}: ${range} ${first.op.paths[0] ?? ''} (${pending.length} unsynced)`);
+            dataLost.push(
+              `data ${outcome === 'none' ? 'not persisted' : 'persisted as zeros'}` +
+                `: ${range} ${first.op.paths[0] ?? ''} (${pending.length} unsynced)`,
+            );
           }
         });
         const collected = state.collected();

@@ -341,7 +341,12 @@ export class CrashSimulator {
         `bound ${space.bound}, model upper bound ${space.upperBound})`,
       *[Symbol.iterator]() {
         for (const raw of states) {
-          yield { sim: CrashSimulator.boot(raw.state, nextIno, lastTime), key: raw.key, after: space.after, lost: raw.lost };
+          yield {
+            sim: CrashSimulator.boot(raw.state, nextIno, lastTime),
+            key: raw.key,
+            after: space.after,
+            lost: raw.lost,
+          };
         }
       },
     };
@@ -363,7 +368,12 @@ export class CrashSimulator {
   // ------------------------------------------------------------ the file system
 
   private makeFs(): PosixFs {
-    const run = <T>(call: FsCall, paths: readonly string[], target: 'file' | 'dir' | undefined, body: () => T): Promise<T> => {
+    const run = <T>(
+      call: FsCall,
+      paths: readonly string[],
+      target: 'file' | 'dir' | undefined,
+      body: () => T,
+    ): Promise<T> => {
       try {
         this.assertAlive();
         const fault = this.faults.check(call, paths, target);
@@ -414,9 +424,10 @@ export class CrashSimulator {
       throw new SimulatedCrash(this.deadAfter);
     }
     const time = this.clock();
-    const op: LoggedOp = syncs === undefined
-      ? { seq: this.log.length, kind, paths, micro, time }
-      : { seq: this.log.length, kind, paths, micro, syncs, time };
+    const op: LoggedOp =
+      syncs === undefined
+        ? { seq: this.log.length, kind, paths, micro, time }
+        : { seq: this.log.length, kind, paths, micro, syncs, time };
     this.log.push(op);
     for (const m of micro) this.volatile.apply(m, time);
   }
@@ -550,7 +561,11 @@ export class CrashSimulator {
     const kind = this.kindOf(ino);
     return new SimStats(
       kind,
-      kind === 'file' ? this.volatile.bytes(ino).byteLength : kind === 'symlink' ? (this.volatile.targets.get(ino) ?? '').length : 0,
+      kind === 'file'
+        ? this.volatile.bytes(ino).byteLength
+        : kind === 'symlink'
+          ? (this.volatile.targets.get(ino) ?? '').length
+          : 0,
       this.volatile.mtimes.get(ino) ?? DEFAULT_EPOCH,
       ino,
       kind === 'dir' ? 2 : (this.volatile.nlink.get(ino) ?? 0),
@@ -573,7 +588,11 @@ export class CrashSimulator {
     const dst = this.resolve(next, 'link', false);
     if (this.kindOf(src.ino) === 'dir') throw errnoError('EPERM', 'link', existing, next);
     if (dst.ino !== undefined) throw errnoError('EEXIST', 'link', existing, next);
-    this.record('link', [existing, next], [{ t: 'entry-set', dir: dst.dir, name: dst.name, ino: src.ino, kind: this.kindOf(src.ino) }]);
+    this.record(
+      'link',
+      [existing, next],
+      [{ t: 'entry-set', dir: dst.dir, name: dst.name, ino: src.ino, kind: this.kindOf(src.ino) }],
+    );
   }
 
   private unlink(path: string): void {
@@ -637,7 +656,8 @@ export class CrashSimulator {
     const sim = this;
     return {
       close: () => {
-        if (closed) return Promise.reject(Object.assign(new Error('Directory handle was closed'), { code: 'ERR_DIR_CLOSED' }));
+        if (closed)
+          return Promise.reject(Object.assign(new Error('Directory handle was closed'), { code: 'ERR_DIR_CLOSED' }));
         closed = true;
         return Promise.resolve();
       },

@@ -85,7 +85,14 @@ export class FaultInjector {
       const calls: readonly FsCall[] = typeof rule.call === 'string' ? [rule.call] : rule.call;
       if (!calls.includes(call)) continue;
       if (rule.target !== undefined && rule.target !== target) continue;
-      if (rule.path !== undefined && !paths.some((p) => { rule.path!.lastIndex = 0; return rule.path!.test(p); })) continue;
+      if (
+        rule.path !== undefined &&
+        !paths.some((p) => {
+          rule.path!.lastIndex = 0;
+          return rule.path!.test(p);
+        })
+      )
+        continue;
       a.matched++;
       if (rule.nth !== undefined && a.matched < rule.nth) continue;
       const times = rule.times ?? (rule.nth === undefined ? Infinity : 1);

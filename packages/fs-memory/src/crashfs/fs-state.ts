@@ -20,7 +20,10 @@ const EMPTY = new Uint8Array(0);
  * crash states built from one log share their file contents (and their
  * cached hashes) instead of copying them again for every state.
  */
-const replayMemo = new WeakMap<MicroOp, { full: WeakMap<Uint8Array, Uint8Array>; zeros: WeakMap<Uint8Array, Uint8Array> }>();
+const replayMemo = new WeakMap<
+  MicroOp,
+  { full: WeakMap<Uint8Array, Uint8Array>; zeros: WeakMap<Uint8Array, Uint8Array> }
+>();
 
 /**
  * A micro-operation: the unit in which effects persist. A system call becomes
@@ -28,7 +31,13 @@ const replayMemo = new WeakMap<MicroOp, { full: WeakMap<Uint8Array, Uint8Array>;
  */
 export type MicroOp =
   /** Directory `dir` gains `name -> ino` (create, link, mkdir, rename's new name). */
-  | { readonly t: 'entry-set'; readonly dir: number; readonly name: string; readonly ino: number; readonly kind: InodeKind }
+  | {
+      readonly t: 'entry-set';
+      readonly dir: number;
+      readonly name: string;
+      readonly ino: number;
+      readonly kind: InodeKind;
+    }
   /** Directory `dir` loses `name` (which pointed at `ino`). */
   | { readonly t: 'entry-del'; readonly dir: number; readonly name: string; readonly ino: number }
   /** Bytes written into file `ino` at `offset`. */

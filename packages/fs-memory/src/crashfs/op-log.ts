@@ -9,15 +9,7 @@ import type { MicroOp } from './fs-state.js';
 
 /** The system call a logged operation came from. */
 export type LoggedKind =
-  | 'create'
-  | 'truncate'
-  | 'write'
-  | 'link'
-  | 'unlink'
-  | 'rename'
-  | 'mkdir'
-  | 'fsync-file'
-  | 'fsync-dir';
+  'create' | 'truncate' | 'write' | 'link' | 'unlink' | 'rename' | 'mkdir' | 'fsync-file' | 'fsync-dir';
 
 /** One logged operation. */
 export interface LoggedOp {
@@ -50,9 +42,7 @@ export function describeOp(op: LoggedOp): string {
       return `${head} truncate ${a}`;
     case 'write': {
       const w = op.micro[0];
-      return w?.t === 'write'
-        ? `${head} write ${a} @${w.offset} +${w.bytes.byteLength} bytes`
-        : `${head} write ${a}`;
+      return w?.t === 'write' ? `${head} write ${a} @${w.offset} +${w.bytes.byteLength} bytes` : `${head} write ${a}`;
     }
     case 'link':
       return `${head} link ${a} -> ${b}`;
@@ -71,5 +61,9 @@ export function describeOp(op: LoggedOp): string {
 
 function inoOf(op: LoggedOp): number | string {
   const m = op.micro[0];
-  return m === undefined ? '?' : m.t === 'entry-set' || m.t === 'entry-del' || m.t === 'write' || m.t === 'truncate' ? m.ino : '?';
+  return m === undefined
+    ? '?'
+    : m.t === 'entry-set' || m.t === 'entry-del' || m.t === 'write' || m.t === 'truncate'
+      ? m.ino
+      : '?';
 }

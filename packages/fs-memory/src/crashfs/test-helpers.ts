@@ -3,7 +3,8 @@ import type { PosixFs } from '@fanout/fs-posix';
 import type { CrashSimulator, CrashStates } from './crash-simulator.js';
 
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-export const dec = (b: Uint8Array | undefined): string | undefined => (b === undefined ? undefined : new TextDecoder().decode(b));
+export const dec = (b: Uint8Array | undefined): string | undefined =>
+  b === undefined ? undefined : new TextDecoder().decode(b);
 
 /** Create `path` exclusively, write `text`, optionally fsync it, close it. */
 export async function writeNew(fs: PosixFs, path: string, text: string, sync: boolean): Promise<void> {
@@ -34,6 +35,12 @@ export function listings(states: CrashStates): string[] {
 export function listing(sim: CrashSimulator): string {
   return sim
     .snapshot()
-    .map((e) => (e.kind === 'dir' ? `${e.path}/` : e.kind === 'file' ? `${e.path}=${JSON.stringify(dec(e.data))}` : `${e.path}@${e.kind}`))
+    .map((e) =>
+      e.kind === 'dir'
+        ? `${e.path}/`
+        : e.kind === 'file'
+          ? `${e.path}=${JSON.stringify(dec(e.data))}`
+          : `${e.path}@${e.kind}`,
+    )
     .join(' ');
 }

@@ -17,7 +17,10 @@ export function httpUrlOf(backend: SpoolBackend): string {
   return `${backend.location.replace(/^webdav\+/, '')}/`;
 }
 
-export function davHarness(baseUrl: () => string, options: WebdavSpoolOptions & { bigFileBytes?: number } = {}): ConformanceHarness {
+export function davHarness(
+  baseUrl: () => string,
+  options: WebdavSpoolOptions & { bigFileBytes?: number } = {},
+): ConformanceHarness {
   return {
     async create() {
       const url = `webdav+${baseUrl()}spool-${process.pid}-${++counter}`;

@@ -37,7 +37,9 @@ export async function startEmbeddedDavServer(options: EmbeddedDavOptions = {}): 
   }
   const server = new webdav.WebDAVServer(config);
   await new Promise<void>((resolve, reject) =>
-    server.setFileSystem('/', new webdav.PhysicalFileSystem(root), (ok) => (ok ? resolve() : reject(new Error('setFileSystem failed')))),
+    server.setFileSystem('/', new webdav.PhysicalFileSystem(root), (ok) =>
+      ok ? resolve() : reject(new Error('setFileSystem failed')),
+    ),
   );
   let port = options.port ?? 0;
   const start = () =>

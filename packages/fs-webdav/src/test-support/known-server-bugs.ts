@@ -5,7 +5,12 @@
  * both a regression in the backend and a fix in the server.
  */
 import { describe, expect, it } from 'vitest';
-import { conformanceChecks, DEFAULT_CHECK_TIMEOUT_MS, NotApplicableError, type ConformanceHarness } from '@fanout/core/testing';
+import {
+  conformanceChecks,
+  DEFAULT_CHECK_TIMEOUT_MS,
+  NotApplicableError,
+  type ConformanceHarness,
+} from '@fanout/core/testing';
 
 /** A check the server itself fails, and how. */
 export interface KnownServerBug {
@@ -16,9 +21,14 @@ export interface KnownServerBug {
   readonly symptom: RegExp;
 }
 
-export function defineConformanceWithKnownBugs(name: string, harness: ConformanceHarness, bugs: readonly KnownServerBug[]): void {
+export function defineConformanceWithKnownBugs(
+  name: string,
+  harness: ConformanceHarness,
+  bugs: readonly KnownServerBug[],
+): void {
   for (const bug of bugs) {
-    if (!conformanceChecks.some((c) => c.name === bug.check)) throw new Error(`no conformance check named ${bug.check}`);
+    if (!conformanceChecks.some((c) => c.name === bug.check))
+      throw new Error(`no conformance check named ${bug.check}`);
   }
   describe(name, () => {
     for (const check of conformanceChecks) {

@@ -6,6 +6,10 @@ import { vm } from './vm-env.js';
 
 // A smaller big-file check: on NFS the point is the protocol, not the bandwidth.
 const harness = (base: string) =>
-  posixConformanceHarness((root) => new NfsBackend({ root }), { base, prefix: 'conf-', bigFileBytes: 16 * 1024 * 1024 });
+  posixConformanceHarness((root) => new NfsBackend({ root }), {
+    base,
+    prefix: 'conf-',
+    bigFileBytes: 16 * 1024 * 1024,
+  });
 
 defineBackendConformance(`fs-nfs on a real NFS v${vm.vers} mount`, harness(vm.a));

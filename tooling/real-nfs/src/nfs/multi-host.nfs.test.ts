@@ -72,7 +72,9 @@ function start(d: Omit<Daemon, 'child' | 'done' | 'killedByUs' | 'log' | 'shapes
   });
   daemon.done = outcomeOf(child).then((o) => {
     if (!daemon.killedByUs) {
-      daemon.unexpected.push(`${d.name} exited ${o.code ?? o.signal}: ${o.stderr.trim().split('\n').slice(-5).join(' | ')}`);
+      daemon.unexpected.push(
+        `${d.name} exited ${o.code ?? o.signal}: ${o.stderr.trim().split('\n').slice(-5).join(' | ')}`,
+      );
     }
     return o;
   });
@@ -109,159 +111,171 @@ async function fanout(host: Client, ...args: string[]): Promise<string> {
   return o.stdout;
 }
 
-
 /** The names in a spool directory, read on the server (no client cache in between). */
 async function leftovers(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((n) => n !== '.fanout-spool');
 }
 
-it(
-  `${MESSAGES} messages, two hosts × two run --watch workers, consumers on both hosts, SIGKILLs, 30% loss, a partition longer than the lease, an nfsd restart: each consumed exactly once per destination, nothing left (NFS v${vm.vers})`,
-  async () => {
-    const dir = await freshDir('e2e');
-    const name = dir.a.slice(vm.a.length + 1);
-    const spool = (s: string) => `nfs://${SHARED}/${name}/${s}`;
-    const logs = `/tmp/e2e-${name}`;
-    await mkdir(logs, { recursive: true });
-    await fanout('c1', 'init', spool('S'), spool('A'), spool('B'));
-    const bodies = join(logs, 'bodies');
-    await mkdir(bodies);
-    const files: string[] = [];
-    for (let i = 0; i < MESSAGES; i++) {
-      const f = join(bodies, `m${i}`);
-      await writeFile(f, `message ${i}\n`);
-      files.push(f);
-    }
-    const t0 = Date.now();
-    const unexpected: string[] = [];
-    let running = true;
-    const worker = (host: Client, n: number) =>
-      start({
-        name: `worker ${n} on ${host}`,
-        host,
-        unexpected,
-        args: ['run', '--from', spool('S'), '--to', spool('A'), '--to', spool('B'), '--watch', '--interval', '300',
-          '--recover-interval', '2000', '--lease', String(LEASE_MS), ...BATCH],
-      });
-    const consumer = (host: Client, dest: string) =>
-      start({
-        name: `consumer of ${dest} on ${host}`,
-        host,
-        unexpected,
-        // Without --exec each message's content goes to stdout: no process per message (a fork costs
-        // seconds inside UML), and the content names the message.
-        args: ['consume', spool(dest), '--watch', '--interval', '300', '--release-interval', '2000'],
-      });
-    const workers = [worker('c1', 1), worker('c1', 2), worker('c2', 3), worker('c2', 4)];
-    const consumers = [consumer('c1', 'A'), consumer('c2', 'B')];
-    for (const d of [...workers, ...consumers]) supervise(d, () => running);
+it(`${MESSAGES} messages, two hosts × two run --watch workers, consumers on both hosts, SIGKILLs, 30% loss, a partition longer than the lease, an nfsd restart: each consumed exactly once per destination, nothing left (NFS v${vm.vers})`, async () => {
+  const dir = await freshDir('e2e');
+  const name = dir.a.slice(vm.a.length + 1);
+  const spool = (s: string) => `nfs://${SHARED}/${name}/${s}`;
+  const logs = `/tmp/e2e-${name}`;
+  await mkdir(logs, { recursive: true });
+  await fanout('c1', 'init', spool('S'), spool('A'), spool('B'));
+  const bodies = join(logs, 'bodies');
+  await mkdir(bodies);
+  const files: string[] = [];
+  for (let i = 0; i < MESSAGES; i++) {
+    const f = join(bodies, `m${i}`);
+    await writeFile(f, `message ${i}\n`);
+    files.push(f);
+  }
+  const t0 = Date.now();
+  const unexpected: string[] = [];
+  let running = true;
+  const worker = (host: Client, n: number) =>
+    start({
+      name: `worker ${n} on ${host}`,
+      host,
+      unexpected,
+      args: [
+        'run',
+        '--from',
+        spool('S'),
+        '--to',
+        spool('A'),
+        '--to',
+        spool('B'),
+        '--watch',
+        '--interval',
+        '300',
+        '--recover-interval',
+        '2000',
+        '--lease',
+        String(LEASE_MS),
+        ...BATCH,
+      ],
+    });
+  const consumer = (host: Client, dest: string) =>
+    start({
+      name: `consumer of ${dest} on ${host}`,
+      host,
+      unexpected,
+      // Without --exec each message's content goes to stdout: no process per message (a fork costs
+      // seconds inside UML), and the content names the message.
+      args: ['consume', spool(dest), '--watch', '--interval', '300', '--release-interval', '2000'],
+    });
+  const workers = [worker('c1', 1), worker('c1', 2), worker('c2', 3), worker('c2', 4)];
+  const consumers = [consumer('c1', 'A'), consumer('c2', 'B')];
+  for (const d of [...workers, ...consumers]) supervise(d, () => running);
 
-    // Enqueue from both hosts while the workers run, in a few waves.
-    const enqueued: string[] = [];
-    const waves = 4;
-    const per = Math.ceil(MESSAGES / waves);
-    const enqueuing = (async () => {
-      for (let w = 0; w < waves; w++) {
-        const host: Client = w % 2 === 0 ? 'c1' : 'c2';
-        const out = await fanout(host, 'enqueue', spool('S'), ...files.slice(w * per, (w + 1) * per));
-        enqueued.push(...out.split('\n').filter(Boolean));
-        await sleep(3_000);
-      }
-    })();
-
-    // SIGKILL a random worker every few seconds until the last fault; the supervisor restarts it.
-    let faultsDone = false;
-    let kills = 0;
-    const killing = (async () => {
-      while (running && !faultsDone) {
-        await sleep(3_000 + Math.random() * 4_000);
-        const victim = workers[Math.floor(Math.random() * workers.length)];
-        if (victim === undefined || !running) continue;
-        victim.killedByUs = true;
-        victim.child.kill('SIGKILL');
-        kills++;
-      }
-    })();
-
-    // Network and server faults, one after another.
-    const faults: string[] = [];
-    const faulting = (async () => {
-      await sleep(4_000);
-      await ctl('netem-in', 'c2', 'loss 30%');
-      faults.push('30% of packets to client 2 lost for 12 s');
-      await sleep(12_000);
-      await ctl('heal', 'c2');
-      await ctl('partition', 'c1');
-      faults.push(`client 1 partitioned for ${LEASE_MS + 4_000} ms (lease ${LEASE_MS} ms)`);
-      await sleep(LEASE_MS + 4_000);
-      await ctl('heal', 'c1');
+  // Enqueue from both hosts while the workers run, in a few waves.
+  const enqueued: string[] = [];
+  const waves = 4;
+  const per = Math.ceil(MESSAGES / waves);
+  const enqueuing = (async () => {
+    for (let w = 0; w < waves; w++) {
+      const host: Client = w % 2 === 0 ? 'c1' : 'c2';
+      const out = await fanout(host, 'enqueue', spool('S'), ...files.slice(w * per, (w + 1) * per));
+      enqueued.push(...out.split('\n').filter(Boolean));
       await sleep(3_000);
-      await ctl('restart-server');
-      faults.push('the server rebooted (nfsd, its reply cache and NFSv4 state)');
-      faultsDone = true;
-    })();
+    }
+  })();
 
-    try {
-      await Promise.all([enqueuing, faulting]);
-      await killing;
-    } catch (err) {
-      // A failed fault or enqueue must not leave daemons running (and restarted) into the next files.
-      running = false;
-      await Promise.all([...workers, ...consumers].map((d) => stop(d, 5_000)));
-      await Promise.all([ctl('heal', 'c1'), ctl('heal', 'c2')]).catch(() => undefined);
-      throw err;
+  // SIGKILL a random worker every few seconds until the last fault; the supervisor restarts it.
+  let faultsDone = false;
+  let kills = 0;
+  const killing = (async () => {
+    while (running && !faultsDone) {
+      await sleep(3_000 + Math.random() * 4_000);
+      const victim = workers[Math.floor(Math.random() * workers.length)];
+      if (victim === undefined || !running) continue;
+      victim.killedByUs = true;
+      victim.child.kill('SIGKILL');
+      kills++;
     }
-    // Then let it settle: everything consumed in both destinations.
-    const deadline = Date.now() + SETTLE_MS;
-    // What each destination's consumer printed, over all its runs: one line per message consumed.
-    const printed = (d: Daemon | undefined) => (d?.out ?? []).filter((l) => l.startsWith('message '));
-    let a: string[] = [];
-    let b: string[] = [];
-    const timeline: string[] = [];
-    while (Date.now() < deadline) {
-      a = printed(consumers[0]);
-      b = printed(consumers[1]);
-      const s = Math.round((Date.now() - t0) / 1000);
-      if (timeline.length === 0 || s % 10 === 0) timeline.push(`${s}s A${new Set(a).size} B${new Set(b).size}`);
-      if (new Set(a).size >= enqueued.length && new Set(b).size >= enqueued.length) break;
-      await sleep(1_000);
-    }
-    await sleep(3_000); // a duplicate still on its way would show now
+  })();
+
+  // Network and server faults, one after another.
+  const faults: string[] = [];
+  const faulting = (async () => {
+    await sleep(4_000);
+    await ctl('netem-in', 'c2', 'loss 30%');
+    faults.push('30% of packets to client 2 lost for 12 s');
+    await sleep(12_000);
+    await ctl('heal', 'c2');
+    await ctl('partition', 'c1');
+    faults.push(`client 1 partitioned for ${LEASE_MS + 4_000} ms (lease ${LEASE_MS} ms)`);
+    await sleep(LEASE_MS + 4_000);
+    await ctl('heal', 'c1');
+    await sleep(3_000);
+    await ctl('restart-server');
+    faults.push('the server rebooted (nfsd, its reply cache and NFSv4 state)');
+    faultsDone = true;
+  })();
+
+  try {
+    await Promise.all([enqueuing, faulting]);
+    await killing;
+  } catch (err) {
+    // A failed fault or enqueue must not leave daemons running (and restarted) into the next files.
     running = false;
-    const stuck = (await Promise.all([...workers, ...consumers].map(async (d) => ((await stop(d, 20_000)) ? [] : [d.name])))).flat();
+    await Promise.all([...workers, ...consumers].map((d) => stop(d, 5_000)));
+    await Promise.all([ctl('heal', 'c1'), ctl('heal', 'c2')]).catch(() => undefined);
+    throw err;
+  }
+  // Then let it settle: everything consumed in both destinations.
+  const deadline = Date.now() + SETTLE_MS;
+  // What each destination's consumer printed, over all its runs: one line per message consumed.
+  const printed = (d: Daemon | undefined) => (d?.out ?? []).filter((l) => l.startsWith('message '));
+  let a: string[] = [];
+  let b: string[] = [];
+  const timeline: string[] = [];
+  while (Date.now() < deadline) {
     a = printed(consumers[0]);
     b = printed(consumers[1]);
-    const seconds = (Date.now() - t0) / 1000;
+    const s = Math.round((Date.now() - t0) / 1000);
+    if (timeline.length === 0 || s % 10 === 0) timeline.push(`${s}s A${new Set(a).size} B${new Set(b).size}`);
+    if (new Set(a).size >= enqueued.length && new Set(b).size >= enqueued.length) break;
+    await sleep(1_000);
+  }
+  await sleep(3_000); // a duplicate still on its way would show now
+  running = false;
+  const stuck = (
+    await Promise.all([...workers, ...consumers].map(async (d) => ((await stop(d, 20_000)) ? [] : [d.name])))
+  ).flat();
+  a = printed(consumers[0]);
+  b = printed(consumers[1]);
+  const seconds = (Date.now() - t0) / 1000;
 
-    const dupes = (ids: string[]) => ids.filter((id, i) => ids.indexOf(id) !== i);
-    const lost = (seen: string[]) => files.map((_, i) => `message ${i}`).filter((m) => !seen.includes(m));
-    const left = {
-      S: await leftovers(join(dir.server, 'S')),
-      A: await leftovers(join(dir.server, 'A')),
-      B: await leftovers(join(dir.server, 'B')),
-    };
-    console.log(
-      `multi-host e2e NFS v${vm.vers}: ${enqueued.length} messages, ${kills} SIGKILLs, faults: ${faults.join('; ')}; ` +
-        `consumed A ${a.length} (duplicates ${dupes(a).length}, lost ${lost(a).length}), ` +
-        `B ${b.length} (duplicates ${dupes(b).length}, lost ${lost(b).length}); ${seconds.toFixed(0)} s; ` +
-        `left in S ${left.S.length}, A ${left.A.length}, B ${left.B.length}; unexpected exits ${unexpected.length}; ` +
-        `not stopped 20 s after SIGTERM: ${stuck.length === 0 ? 'none' : stuck.join(', ')}`,
-    );
-    for (const line of unexpected) console.log(`unexpected exit: ${line}`);
-    console.log(`consumed over time (after the faults): ${[...new Set(timeline)].join(', ')}`);
-    for (const d of [...workers, ...consumers]) {
-      const top = [...d.shapes].sort((x, y) => y[1] - x[1]).slice(0, 8);
-      if (top.length > 0) console.log(`${d.name}, stderr by shape:\n${top.map(([l, n]) => `  ${n} × ${l}`).join('\n')}`);
-    }
-    if (lost(a).length + lost(b).length + left.S.length > 0) {
-      for (const d of [...workers, ...consumers]) console.log(`--- ${d.name} stderr (tail):\n${d.log.slice(-3000)}`);
-    }
-    expect(enqueued).toHaveLength(MESSAGES);
-    expect({ duplicatesA: dupes(a), duplicatesB: dupes(b) }).toEqual({ duplicatesA: [], duplicatesB: [] });
-    expect({ lostA: lost(a).length, lostB: lost(b).length }).toEqual({ lostA: 0, lostB: 0 });
-    expect(left).toEqual({ S: [], A: [], B: [] });
-    expect(unexpected).toEqual([]);
-    expect(stuck).toEqual([]);
-  },
-  900_000,
-);
+  const dupes = (ids: string[]) => ids.filter((id, i) => ids.indexOf(id) !== i);
+  const lost = (seen: string[]) => files.map((_, i) => `message ${i}`).filter((m) => !seen.includes(m));
+  const left = {
+    S: await leftovers(join(dir.server, 'S')),
+    A: await leftovers(join(dir.server, 'A')),
+    B: await leftovers(join(dir.server, 'B')),
+  };
+  console.log(
+    `multi-host e2e NFS v${vm.vers}: ${enqueued.length} messages, ${kills} SIGKILLs, faults: ${faults.join('; ')}; ` +
+      `consumed A ${a.length} (duplicates ${dupes(a).length}, lost ${lost(a).length}), ` +
+      `B ${b.length} (duplicates ${dupes(b).length}, lost ${lost(b).length}); ${seconds.toFixed(0)} s; ` +
+      `left in S ${left.S.length}, A ${left.A.length}, B ${left.B.length}; unexpected exits ${unexpected.length}; ` +
+      `not stopped 20 s after SIGTERM: ${stuck.length === 0 ? 'none' : stuck.join(', ')}`,
+  );
+  for (const line of unexpected) console.log(`unexpected exit: ${line}`);
+  console.log(`consumed over time (after the faults): ${[...new Set(timeline)].join(', ')}`);
+  for (const d of [...workers, ...consumers]) {
+    const top = [...d.shapes].sort((x, y) => y[1] - x[1]).slice(0, 8);
+    if (top.length > 0) console.log(`${d.name}, stderr by shape:\n${top.map(([l, n]) => `  ${n} × ${l}`).join('\n')}`);
+  }
+  if (lost(a).length + lost(b).length + left.S.length > 0) {
+    for (const d of [...workers, ...consumers]) console.log(`--- ${d.name} stderr (tail):\n${d.log.slice(-3000)}`);
+  }
+  expect(enqueued).toHaveLength(MESSAGES);
+  expect({ duplicatesA: dupes(a), duplicatesB: dupes(b) }).toEqual({ duplicatesA: [], duplicatesB: [] });
+  expect({ lostA: lost(a).length, lostB: lost(b).length }).toEqual({ lostA: 0, lostB: 0 });
+  expect(left).toEqual({ S: [], A: [], B: [] });
+  expect(unexpected).toEqual([]);
+  expect(stuck).toEqual([]);
+}, 900_000);

@@ -39,7 +39,7 @@ function linesOf(child: ChildProcess): (match: (line: string) => boolean) => Pro
     partial = lines.pop() ?? '';
     for (const line of lines) {
       seen.push(line);
-      for (const w of waiting.splice(0)) (w.match(line) ? w.done(line) : waiting.push(w));
+      for (const w of waiting.splice(0)) w.match(line) ? w.done(line) : waiting.push(w);
     }
   });
   return (match) => {
@@ -54,7 +54,13 @@ function linesOf(child: ChildProcess): (match: (line: string) => boolean) => Pro
  */
 const contenders = (() => {
   let started:
-    | Promise<{ dirs: Record<RaceMode, { a: string; b: string; server: string }>; go: string; kids: ChildProcess[]; outcomes: Promise<ChildOutcome>[]; lines: ((m: (l: string) => boolean) => Promise<string>)[] }>
+    | Promise<{
+        dirs: Record<RaceMode, { a: string; b: string; server: string }>;
+        go: string;
+        kids: ChildProcess[];
+        outcomes: Promise<ChildOutcome>[];
+        lines: ((m: (l: string) => boolean) => Promise<string>)[];
+      }>
     | undefined;
   return () =>
     (started ??= (async () => {
@@ -64,7 +70,13 @@ const contenders = (() => {
       for (let i = 0; i < NAMES; i++) await writeFile(join(dirs.rename.a, `p${i}`), `message ${i}`);
       const go = `/tmp/go-race-${Date.now()}`;
       const kids = (['a', 'b'] as const).map((who) =>
-        spawnOn(who === 'a' ? 'c1' : 'c2', process.execPath, [RACE_CHILD, who, String(NAMES), go, ...MODES.map((m) => `${m}:${dirs[m][who]}`)]),
+        spawnOn(who === 'a' ? 'c1' : 'c2', process.execPath, [
+          RACE_CHILD,
+          who,
+          String(NAMES),
+          go,
+          ...MODES.map((m) => `${m}:${dirs[m][who]}`),
+        ]),
       );
       return { dirs, go, kids, outcomes: kids.map(outcomeOf), lines: kids.map(linesOf) };
     })());
@@ -75,7 +87,9 @@ async function raceAcrossClients(mode: RaceMode) {
   const { dirs, go, outcomes, lines } = await contenders();
   await Promise.all(lines.map((l) => l((line) => line === `ready ${mode}`)));
   writeFileSync(`${go}.${mode}`, '');
-  const [ra, rb] = await Promise.all(lines.map(async (l) => JSON.parse(await l((line) => line.startsWith(`{"mode":"${mode}"`))) as RaceResult));
+  const [ra, rb] = await Promise.all(
+    lines.map(async (l) => JSON.parse(await l((line) => line.startsWith(`{"mode":"${mode}"`))) as RaceResult),
+  );
   expect([...ra!.errors, ...rb!.errors]).toEqual([]);
   if (mode === MODES.at(-1)) for (const o of await Promise.all(outcomes)) expect(o.stderr).toBe('');
   return { dir: dirs[mode], a: ra!.wins, b: rb!.wins };
@@ -156,7 +170,7 @@ describe(`two kernel NFS v${vm.vers} clients of one server`, () => {
     }
   });
 
-  it("a file created on one client is read on the other although the other looked it up as missing just before (negative lookup cache: ENOTSPOOL for an existing spool, issue 15)", async () => {
+  it('a file created on one client is read on the other although the other looked it up as missing just before (negative lookup cache: ENOTSPOOL for an existing spool, issue 15)', async () => {
     const dir = await freshDir('negative-read');
     const one = new NfsBackend({ root: dir.a });
     const two = new NfsBackend({ root: dir.b });
@@ -164,12 +178,20 @@ describe(`two kernel NFS v${vm.vers} clients of one server`, () => {
     for (let i = 0; i < 10; i++) {
       expect(await two.stat(`i${i}`)).toBeUndefined(); // client 2 caches "no such file"
       await one.createExclusive(`i${i}`, bytes(`identity ${i}`));
-      raw.push(await readFile(join(dir.b, `i${i}`), 'utf8').then(() => 'read', (e: { code?: string }) => e.code ?? 'error'));
+      raw.push(
+        await readFile(join(dir.b, `i${i}`), 'utf8').then(
+          () => 'read',
+          (e: { code?: string }) => e.code ?? 'error',
+        ),
+      );
       const parts: Uint8Array[] = [];
       for await (const chunk of two.read(`i${i}`)) parts.push(chunk);
       expect(Buffer.concat(parts).toString()).toBe(`identity ${i}`);
     }
-    console.log(`negative lookup: a plain read on client 2 right after client 1's create answered ${[...new Set(raw)].join(', ')} (${raw.filter((r) => r !== 'read').length}/10 not read)`);
+    console.log(
+      `negative lookup: a plain read on client 2 right after client 1's create ` +
+        `answered ${[...new Set(raw)].join(', ')} (${raw.filter((r) => r !== 'read').length}/10 not read)`,
+    );
   });
 
   // How a reply is lost for certain: from the moment the LINK or RENAME naming the new file leaves
@@ -184,7 +206,11 @@ describe(`two kernel NFS v${vm.vers} clients of one server`, () => {
       const child = spawnOn('c1', process.execPath, [LOST_CHILD, dir.a, go, op]);
       const outcome = outcomeOf(child);
       await readyOf(child);
-      const exists = (path: string) => lstat(path).then(() => true, () => false);
+      const exists = (path: string) =>
+        lstat(path).then(
+          () => true,
+          () => false,
+        );
       const waitFor = async (path: string, ms: number, every = 50) => {
         for (let waited = 0; waited < ms && !(await exists(path)); waited += every) await sleep(every);
         return exists(path);
@@ -203,12 +229,18 @@ describe(`two kernel NFS v${vm.vers} clients of one server`, () => {
       }
       expect(executed).toBe(true);
       const result = lastJson<{ raw: string[]; outcome: string }>(await outcome);
-      console.log(`lost ${op} reply + server reboot: the kernel's ${op}() answered ${result.raw.join(', ')}; fs-nfs: ${result.outcome}`);
+      console.log(
+        `lost ${op} reply + server reboot: the kernel's ${op}() ` +
+          `answered ${result.raw.join(', ')}; fs-nfs: ${result.outcome}`,
+      );
       // What the kernel answered shows that the reply was lost: the rebooted server ran the call again.
       expect(result.raw[0]).toBe(op === 'link' ? 'EEXIST' : 'ENOENT');
       expect(result.outcome).toBe('resolved');
       expect(await readFile(join(dir.server, LOST_TARGET), 'utf8')).toBe('lost reply');
-      const src = await lstat(join(dir.server, 'src')).then(() => 'present', () => 'gone');
+      const src = await lstat(join(dir.server, 'src')).then(
+        () => 'present',
+        () => 'gone',
+      );
       expect(src).toBe(op === 'link' ? 'present' : 'gone');
     });
   }
@@ -221,10 +253,15 @@ describe(`two kernel NFS v${vm.vers} clients of one server`, () => {
       await unlink(join(dir.a, 'e'));
       await sleep(50);
       const err = await handle.stat().then(
-        () => handle.read(Buffer.alloc(10), 0, 10, 0).then(() => undefined, (e: unknown) => e),
+        () =>
+          handle.read(Buffer.alloc(10), 0, 10, 0).then(
+            () => undefined,
+            (e: unknown) => e,
+          ),
         (e: unknown) => e,
       );
-      console.log(`ESTALE as Node reports it: ${JSON.stringify({ code: (err as { code?: unknown })?.code, errno: (err as { errno?: unknown })?.errno })}`);
+      const reported = err as { code?: unknown; errno?: unknown } | undefined;
+      console.log(`ESTALE as Node reports it: ${JSON.stringify({ code: reported?.code, errno: reported?.errno })}`);
       if (vm.vers === '3') {
         expect(err).toMatchObject({ errno: -116 });
         expect(isRetryable(err)).toBe(true);
@@ -265,7 +302,7 @@ describe(`two kernel NFS v${vm.vers} clients of one server`, () => {
     expect(seen).toBeUndefined();
   });
 
-  it("a file removed while open on the same client is silly-renamed to .nfs…, listed as it is, and gone once closed", async () => {
+  it('a file removed while open on the same client is silly-renamed to .nfs…, listed as it is, and gone once closed', async () => {
     const dir = await freshDir('silly');
     const one = new NfsBackend({ root: dir.a });
     await one.createExclusive('d1', bytes('held open'));

@@ -53,7 +53,12 @@ export async function freshDir(name: string): Promise<{ a: string; b: string; se
 }
 
 /** Spawn `command` as a process of client host `client` (host name client1/client2), pid kept. */
-export function spawnOn(client: Client, command: string, args: readonly string[], env?: NodeJS.ProcessEnv): ChildProcess {
+export function spawnOn(
+  client: Client,
+  command: string,
+  args: readonly string[],
+  env?: NodeJS.ProcessEnv,
+): ChildProcess {
   return spawn(vm.onScript, [client, command, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },

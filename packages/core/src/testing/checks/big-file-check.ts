@@ -89,11 +89,13 @@ export const bigFileCheck: ConformanceCheck = {
       const mib = (n: number) => `${(n / MiB).toFixed(1)} MiB`;
       assert.ok(
         writing.excess <= 0,
-        `writing ${mib(size)} kept ${mib(writing.growth)} alive, more than the ${mib(writing.allowed)} allowed: the backend holds the content in memory`,
+        `writing ${mib(size)} kept ${mib(writing.growth)} alive, ` +
+          `more than the ${mib(writing.allowed)} allowed: the backend holds the content in memory`,
       );
       assert.ok(
         reading.excess <= 0,
-        `reading ${mib(size)} kept ${mib(reading.growth)} alive, more than the ${mib(reading.allowed)} allowed: the backend holds the content in memory`,
+        `reading ${mib(size)} kept ${mib(reading.growth)} alive, ` +
+          `more than the ${mib(reading.allowed)} allowed: the backend holds the content in memory`,
       );
       assert.equal(await b.remove('s-big'), true);
     }),

@@ -71,20 +71,30 @@ export const createChecks: readonly ConformanceCheck[] = [
       withBackend(h, async (b) => {
         const original = utf8('original');
         await b.createExclusive('s1', original);
-        await expectFanoutError('createExclusive over a file (bytes)', () => b.createExclusive('s1', utf8('intruder!')), 'EEXIST', {
-          backend: b,
-          file: 's1',
-        });
+        await expectFanoutError(
+          'createExclusive over a file (bytes)',
+          () => b.createExclusive('s1', utf8('intruder!')),
+          'EEXIST',
+          {
+            backend: b,
+            file: 's1',
+          },
+        );
         await expectFanoutError(
           'createExclusive over a file (stream)',
           () => b.createExclusive('s1', slowly([utf8('intruder'), utf8(' again')])),
           'EEXIST',
           { backend: b, file: 's1' },
         );
-        await expectFanoutError('createExclusive over an empty-content create', () => b.createExclusive('s1', new Uint8Array(0)), 'EEXIST', {
-          backend: b,
-          file: 's1',
-        });
+        await expectFanoutError(
+          'createExclusive over an empty-content create',
+          () => b.createExclusive('s1', new Uint8Array(0)),
+          'EEXIST',
+          {
+            backend: b,
+            file: 's1',
+          },
+        );
         await assertContent(b, 's1', original, 'after refused creates');
         assert.deepEqual(await listNames(b), ['s1']);
       }),
@@ -96,14 +106,20 @@ export const createChecks: readonly ConformanceCheck[] = [
         const planted: string[] = [];
         if (await tryPlant(h, b, 'link', 'symlink')) planted.push('link');
         if (await tryPlant(h, b, 'dir', 'directory')) planted.push('dir');
-        if (planted.length === 0) throw new NotApplicableError('the harness can plant neither a symlink nor a directory');
+        if (planted.length === 0)
+          throw new NotApplicableError('the harness can plant neither a symlink nor a directory');
         const before = await listNames(b);
         for (const name of planted) {
           const kind = (await b.stat(name))?.kind;
-          await expectFanoutError(`createExclusive over a ${kind}`, () => b.createExclusive(name, utf8('data')), 'EEXIST', {
-            backend: b,
-            file: name,
-          });
+          await expectFanoutError(
+            `createExclusive over a ${kind}`,
+            () => b.createExclusive(name, utf8('data')),
+            'EEXIST',
+            {
+              backend: b,
+              file: name,
+            },
+          );
           assert.equal((await b.stat(name))?.kind, kind, `${name} is still a ${kind}`);
         }
         assert.deepEqual(await listNames(b), before);
@@ -116,15 +132,22 @@ export const createChecks: readonly ConformanceCheck[] = [
       if (!removeContainer) throw new NotApplicableError('the harness cannot remove a container');
       await withBackend(h, async (b) => {
         await removeContainer(b);
-        await expectFanoutError('createExclusive in a removed container', () => b.createExclusive('s1', utf8('x')), 'ENOENT', {
-          backend: b,
-          file: 's1',
-        });
+        await expectFanoutError(
+          'createExclusive in a removed container',
+          () => b.createExclusive('s1', utf8('x')),
+          'ENOENT',
+          {
+            backend: b,
+            file: 's1',
+          },
+        );
       });
     },
   },
   {
-    name: 'createExclusive removes the partial file when the content stream throws, reporting EIO or the stream\u2019s FanoutError',
+    name:
+      'createExclusive removes the partial file when the content stream throws, ' +
+      'reporting EIO or the stream\u2019s FanoutError',
     run: (h) =>
       withBackend(h, async (b) => {
         async function* breaksAfterSomeBytes(error: unknown) {
@@ -133,10 +156,15 @@ export const createChecks: readonly ConformanceCheck[] = [
           yield utf8('reach the file before ');
           throw error;
         }
-        await expectFanoutError('a stream that throws a plain Error', () => b.createExclusive('s1', breaksAfterSomeBytes(new Error('source broke'))), 'EIO', {
-          backend: b,
-          file: 's1',
-        });
+        await expectFanoutError(
+          'a stream that throws a plain Error',
+          () => b.createExclusive('s1', breaksAfterSomeBytes(new Error('source broke'))),
+          'EIO',
+          {
+            backend: b,
+            file: 's1',
+          },
+        );
         const own = new FanoutError('EACCES', 'the source could not be read');
         let caught: unknown;
         try {
@@ -144,7 +172,10 @@ export const createChecks: readonly ConformanceCheck[] = [
         } catch (err) {
           caught = err;
         }
-        assert.ok(caught instanceof Error && (caught as FanoutError).code === 'EACCES', 'a FanoutError from the stream keeps its code');
+        assert.ok(
+          caught instanceof Error && (caught as FanoutError).code === 'EACCES',
+          'a FanoutError from the stream keeps its code',
+        );
         assert.equal(await b.stat('s1'), undefined, 'no partial s1');
         assert.equal(await b.stat('s2'), undefined, 'no partial s2');
         assert.deepEqual(await listNames(b), [], 'nothing is left in the spool, under any name');
@@ -158,10 +189,15 @@ export const createChecks: readonly ConformanceCheck[] = [
       withBackend(h, async (b) => {
         const already = new AbortController();
         already.abort();
-        await expectFanoutError('createExclusive with a signal aborted before', () => b.createExclusive('s1', utf8('x'), { signal: already.signal }), 'EABORTED', {
-          backend: b,
-          file: 's1',
-        });
+        await expectFanoutError(
+          'createExclusive with a signal aborted before',
+          () => b.createExclusive('s1', utf8('x'), { signal: already.signal }),
+          'EABORTED',
+          {
+            backend: b,
+            file: 's1',
+          },
+        );
         const during = new AbortController();
         async function* abortsMidway() {
           yield utf8('first chunk ');
@@ -172,10 +208,15 @@ export const createChecks: readonly ConformanceCheck[] = [
             yield utf8(`after abort ${i} `);
           }
         }
-        await expectFanoutError('createExclusive aborted mid-stream', () => b.createExclusive('s2', abortsMidway(), { signal: during.signal }), 'EABORTED', {
-          backend: b,
-          file: 's2',
-        });
+        await expectFanoutError(
+          'createExclusive aborted mid-stream',
+          () => b.createExclusive('s2', abortsMidway(), { signal: during.signal }),
+          'EABORTED',
+          {
+            backend: b,
+            file: 's2',
+          },
+        );
         assert.deepEqual(await listNames(b), [], 'no file is left by an aborted create');
       }),
   },
@@ -199,11 +240,19 @@ export const createChecks: readonly ConformanceCheck[] = [
       }),
   },
   {
-    name: 'of 16 concurrent exclusive creates of one name exactly one wins, the rest get EEXIST, and the content is the winner\u2019s',
+    name:
+      'of 16 concurrent exclusive creates of one name exactly one wins, ' +
+      'the rest get EEXIST, and the content is the winner\u2019s',
     run: (h) =>
       withBackend(h, async (b) => {
-        const contents = Array.from({ length: 16 }, (_, i) => [utf8(`writer ${i} `), utf8(`part two of ${i} `), utf8(`end ${i}`)]);
-        const { fulfilled, rejected } = await settle(contents.map((parts) => b.createExclusive('s-race', slowly(parts))));
+        const contents = Array.from({ length: 16 }, (_, i) => [
+          utf8(`writer ${i} `),
+          utf8(`part two of ${i} `),
+          utf8(`end ${i}`),
+        ]);
+        const { fulfilled, rejected } = await settle(
+          contents.map((parts) => b.createExclusive('s-race', slowly(parts))),
+        );
         assert.equal(fulfilled.length, 1, `exactly one creator wins (winners: ${fulfilled.join(', ')})`);
         for (const { index, reason } of rejected) assertRejectedWith(reason, 'EEXIST', `creator ${index}`);
         const winner = fulfilled[0]!;

@@ -22,7 +22,8 @@ export const linkChecks: readonly ConformanceCheck[] = [
         await link('t1', 'm2');
         for (const name of ['t1', 'm1', 'm2']) await assertContent(b, name, content, `(${name})`);
         const [t, m1] = [await b.stat('t1'), await b.stat('m1')];
-        if (t?.fileId !== undefined && m1?.fileId !== undefined) assert.equal(m1.fileId, t.fileId, 'both names are one file');
+        if (t?.fileId !== undefined && m1?.fileId !== undefined)
+          assert.equal(m1.fileId, t.fileId, 'both names are one file');
         if (t?.nlink !== undefined) assert.equal(t.nlink, 3, 'three names');
         await b.remove('t1');
         await assertContent(b, 'm2', content, 'a name outlives the removal of another');

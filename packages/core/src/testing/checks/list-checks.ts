@@ -64,11 +64,17 @@ export const listChecks: readonly ConformanceCheck[] = [
       }),
   },
   {
-    name: 'list, stat and read round-trip odd names exactly: unicode, spaces, dashes, dots, 255 bytes, URL and XML specials',
+    name:
+      'list, stat and read round-trip odd names exactly: unicode, ' +
+      'spaces, dashes, dots, 255 bytes, URL and XML specials',
     run: (h) =>
       withBackend(h, async (b) => {
         for (const name of ODD_NAMES) {
-          assert.equal(await b.createExclusive(name, utf8(`content of ${name}`)), utf8(`content of ${name}`).byteLength, name);
+          assert.equal(
+            await b.createExclusive(name, utf8(`content of ${name}`)),
+            utf8(`content of ${name}`).byteLength,
+            name,
+          );
         }
         const listed = await listAll(b);
         assert.deepEqual(
@@ -96,7 +102,8 @@ export const listChecks: readonly ConformanceCheck[] = [
           ['fifo', 'other'],
         ];
         for (const [name, kind] of kinds) if (await tryPlant(h, b, name, kind)) planted.set(name, kind);
-        if (planted.size === 1) throw new NotApplicableError('the harness can plant no symlink, directory or other entry');
+        if (planted.size === 1)
+          throw new NotApplicableError('the harness can plant no symlink, directory or other entry');
         const listed = await listAll(b);
         assert.deepEqual(
           listed,

@@ -40,7 +40,9 @@ export const publishChecks: readonly ConformanceCheck[] = [
     run: (h) =>
       withBackend(h, async (b) => {
         await b.createExclusive('other', utf8('bystander'));
-        await expectFanoutError('publish of a missing name', () => b.publish('missing', 'd1'), 'ENOENT', { backend: b });
+        await expectFanoutError('publish of a missing name', () => b.publish('missing', 'd1'), 'ENOENT', {
+          backend: b,
+        });
         assert.deepEqual(await listNames(b), ['other']);
       }),
   },
@@ -51,12 +53,15 @@ export const publishChecks: readonly ConformanceCheck[] = [
         const planted: string[] = [];
         if (await tryPlant(h, b, 'link', 'symlink')) planted.push('link');
         if (await tryPlant(h, b, 'dir', 'directory')) planted.push('dir');
-        if (planted.length === 0) throw new NotApplicableError('the harness can plant neither a symlink nor a directory');
+        if (planted.length === 0)
+          throw new NotApplicableError('the harness can plant neither a symlink nor a directory');
         await b.createExclusive('w1', utf8('a file'));
         const before = await listNames(b);
         for (const name of planted) {
           const kind = (await b.stat(name))?.kind;
-          await expectFanoutError(`publish from a ${kind}`, () => b.publish(name, 'd-new'), 'EBADENTRY', { backend: b });
+          await expectFanoutError(`publish from a ${kind}`, () => b.publish(name, 'd-new'), 'EBADENTRY', {
+            backend: b,
+          });
           assert.equal(await b.stat('d-new'), undefined, `publishing a ${kind} created nothing`);
           await expectFanoutError(`publish onto a ${kind}`, () => b.publish('w1', name), 'EEXIST', { backend: b });
           assert.equal((await b.stat(name))?.kind, kind, `${name} is still a ${kind}`);

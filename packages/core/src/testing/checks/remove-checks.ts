@@ -23,7 +23,10 @@ export const removeChecks: readonly ConformanceCheck[] = [
     run: (h) =>
       withBackend(h, async (b) => {
         await plantOrSkip(h, b, 'dir', 'directory');
-        await expectFanoutError('remove of a directory', () => b.remove('dir'), 'EBADENTRY', { backend: b, file: 'dir' });
+        await expectFanoutError('remove of a directory', () => b.remove('dir'), 'EBADENTRY', {
+          backend: b,
+          file: 'dir',
+        });
         assert.equal((await b.stat('dir'))?.kind, 'directory');
       }),
   },

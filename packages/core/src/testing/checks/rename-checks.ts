@@ -14,7 +14,8 @@ export const renameChecks: readonly ConformanceCheck[] = [
         await b.rename('pM1.TX1', 'kM1.TX1');
         assert.equal(await b.stat('pM1.TX1'), undefined, 'the old name is gone');
         const after = await b.stat('kM1.TX1');
-        if (before?.fileId !== undefined && after?.fileId !== undefined) assert.equal(after.fileId, before.fileId, 'rename moves the file, it does not copy it');
+        if (before?.fileId !== undefined && after?.fileId !== undefined)
+          assert.equal(after.fileId, before.fileId, 'rename moves the file, it does not copy it');
         await assertContent(b, 'kM1.TX1', content);
         assert.deepEqual(await listNames(b), ['kM1.TX1']);
       }),
@@ -24,7 +25,9 @@ export const renameChecks: readonly ConformanceCheck[] = [
     run: (h) =>
       withBackend(h, async (b) => {
         await b.createExclusive('other', utf8('bystander'));
-        await expectFanoutError('rename of a missing name', () => b.rename('pM1.TX1', 'kM1.TX1'), 'ENOENT', { backend: b });
+        await expectFanoutError('rename of a missing name', () => b.rename('pM1.TX1', 'kM1.TX1'), 'ENOENT', {
+          backend: b,
+        });
         assert.deepEqual(await listNames(b), ['other']);
       }),
   },
@@ -48,10 +51,18 @@ export const renameChecks: readonly ConformanceCheck[] = [
           await b.createExclusive(from, utf8(`message ${round}`));
           const targets = [`kM${round}.TX1`, `bM${round}.TX1`, `xM${round}.TX1`, `yM${round}.TX1`];
           const { fulfilled, rejected } = await settle(targets.map((to) => b.rename(from, to)));
-          assert.equal(fulfilled.length, 1, `round ${round}: exactly one rename wins (winners: ${fulfilled.join(', ')})`);
+          assert.equal(
+            fulfilled.length,
+            1,
+            `round ${round}: exactly one rename wins (winners: ${fulfilled.join(', ')})`,
+          );
           for (const { index, reason } of rejected) {
             assertRejectedWith(reason, 'ENOENT', `round ${round}, rename ${index}`);
-            assert.equal(await b.stat(targets[index]!), undefined, `round ${round}: a losing rename made no ${targets[index]}`);
+            assert.equal(
+              await b.stat(targets[index]!),
+              undefined,
+              `round ${round}: a losing rename made no ${targets[index]}`,
+            );
           }
           await assertContent(b, targets[fulfilled[0]!]!, utf8(`message ${round}`));
           assert.equal(await b.stat(from), undefined);

@@ -29,9 +29,11 @@ export const statReadChecks: readonly ConformanceCheck[] = [
         assert.equal(two.size, 0);
         assert.equal(typeof one.mtimeMs, 'number');
         // Coarse clocks (WebDAV's second resolution, NFS skew) are allowed a day either way; 0 means unknown.
-        if (one.mtimeMs !== 0) assert.ok(Math.abs(one.mtimeMs - before) < 86_400_000, `mtimeMs ${one.mtimeMs} is near now`);
+        if (one.mtimeMs !== 0)
+          assert.ok(Math.abs(one.mtimeMs - before) < 86_400_000, `mtimeMs ${one.mtimeMs} is near now`);
         if (one.nlink !== undefined) assert.ok(one.nlink >= 1, 'a file has at least one name');
-        if (one.fileId !== undefined && two.fileId !== undefined) assert.notEqual(one.fileId, two.fileId, 'two files, two identities');
+        if (one.fileId !== undefined && two.fileId !== undefined)
+          assert.notEqual(one.fileId, two.fileId, 'two files, two identities');
         const again = await b.stat('s1');
         assert.equal(again?.fileId, one.fileId, 'a file keeps its identity');
         assert.equal(again?.size, 5);
@@ -55,7 +57,10 @@ export const statReadChecks: readonly ConformanceCheck[] = [
     name: 'read of a missing name fails with ENOENT',
     run: (h) =>
       withBackend(h, async (b) => {
-        await expectFanoutError('read of a missing name', () => drain(b.read('missing')), 'ENOENT', { backend: b, file: 'missing' });
+        await expectFanoutError('read of a missing name', () => drain(b.read('missing')), 'ENOENT', {
+          backend: b,
+          file: 'missing',
+        });
       }),
   },
   {
@@ -65,9 +70,13 @@ export const statReadChecks: readonly ConformanceCheck[] = [
         const planted: string[] = [];
         if (await tryPlant(h, b, 'link', 'symlink')) planted.push('link');
         if (await tryPlant(h, b, 'dir', 'directory')) planted.push('dir');
-        if (planted.length === 0) throw new NotApplicableError('the harness can plant neither a symlink nor a directory');
+        if (planted.length === 0)
+          throw new NotApplicableError('the harness can plant neither a symlink nor a directory');
         for (const name of planted) {
-          await expectFanoutError(`read of ${name}`, () => drain(b.read(name)), 'EBADENTRY', { backend: b, file: name });
+          await expectFanoutError(`read of ${name}`, () => drain(b.read(name)), 'EBADENTRY', {
+            backend: b,
+            file: name,
+          });
         }
       }),
   },
@@ -78,7 +87,10 @@ export const statReadChecks: readonly ConformanceCheck[] = [
         await plantOrSkip(h, b, 'fifo', 'other');
         let timer: ReturnType<typeof setTimeout> | undefined;
         const hung = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new assert.AssertionError({ message: `read of a FIFO hung for ${FIFO_HANG_MS} ms` })), FIFO_HANG_MS);
+          timer = setTimeout(
+            () => reject(new assert.AssertionError({ message: `read of a FIFO hung for ${FIFO_HANG_MS} ms` })),
+            FIFO_HANG_MS,
+          );
         });
         try {
           await expectFanoutError('read of a FIFO', () => Promise.race([drain(b.read('fifo')), hung]), 'EBADENTRY', {

@@ -2,7 +2,8 @@
 // lost-reply test: `node lost-link-child.mjs DIR GO link|rename`. Prepares `src`, prints "ready",
 // waits for GO, then calls NfsBackend.link/rename(src → lost-reply-target). Just before the first system call
 // itself it creates GO.held and waits for GO.drop, so that the test arms the loss of the reply
-// (vm/ctl.sh lose-replies) after the backend's own lookups; then prints what the kernel answered and what fs-nfs made of it.
+// (vm/ctl.sh lose-replies) after the backend's own lookups; then prints what the kernel answered and what fs-nfs made
+// of it.
 import { existsSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NfsBackend } from '@fanout/fs-nfs';
