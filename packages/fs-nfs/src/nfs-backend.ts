@@ -272,7 +272,8 @@ export class NfsBackend extends PosixBackend {
       } catch (err) {
         failure = err;
       }
-      const target = failure === undefined ? await this.lstatOrUndefined(toPath, file) : await this.lstatAfterFailure(toPath, file);
+      const target =
+        failure === undefined ? await this.lstatOrUndefined(toPath, file) : await this.lstatAfterFailure(toPath, file);
       if (target !== undefined && sameFile(target, expected)) return;
       if (target !== undefined) {
         throw new FanoutError('EEXIST', 'file exists', { ...this.where(file), cause: failure });
