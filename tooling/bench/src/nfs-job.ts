@@ -3,23 +3,27 @@
  * node process (a process start costs seconds under UML):
  * `node tooling/bench/dist/nfs-job.js '{"messages":300,"size":4096,"rounds":3,"destinations":3}'`.
  *
- * On `$NFS_A` it times, in alternating rounds, each on freshly created
- * spools: `fanOut` (staged, its defaults) over fs-nfs spools opened as the
- * CLI opens them (`openSpool('nfs:///…')`), the naive durable copy and the
- * no-fsync copy over `nodePosixFs`. Progress goes to stderr; the result is
- * one JSON line on stdout (nfs-report.ts reads it).
+ * On `$NFS_A` it first runs each variant once untimed with its file-system
+ * calls counted (a warm-up too: the JIT, the export's fresh ext4), then times,
+ * in alternating rounds, each on freshly created spools: `fanOut` (staged, its
+ * defaults) over fs-nfs spools opened as the CLI opens them
+ * (`openSpool('nfs:///…')`), the naive durable copy and the no-fsync copy over
+ * `nodePosixFs`. Progress goes to stderr; the result is one JSON line on
+ * stdout (nfs-report.ts reads it).
  */
 import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fanOut, initSpool, openSpool, type SpoolBackend } from '@fanout/core';
+import { NfsBackend } from '@fanout/fs-nfs';
 import { nfsDescriptor } from '@fanout/fs-nfs/descriptor';
-import { nodePosixFs } from '@fanout/fs-posix';
+import { nodePosixFs, type PosixFs } from '@fanout/fs-posix';
 import { destinationNames } from './child-job.js';
+import { callCountingFs, countingFs } from './counting-fs.js';
 import { mountOf } from './machine.js';
 import { naiveCopy } from './naive-copy.js';
-import { NFS_VARIANTS, type NfsJob, type NfsJobResult, type NfsVariant } from './nfs-report.js';
+import { NFS_VARIANTS, type NfsCounted, type NfsJob, type NfsJobResult, type NfsVariant, totalCalls } from './nfs-report.js';
 import { messageId, seededMessages } from './seeded-bytes.js';
 
 function log(line: string): void {
@@ -58,11 +62,17 @@ async function verify(root: string, input: readonly Uint8Array[], destinations: 
   }
 }
 
-async function timedRun(variant: NfsVariant, root: string, destinations: number): Promise<number> {
+/**
+ * One run of `variant` from `<root>/S`; its seconds. With `fs`, the run goes
+ * through it (fanOut: `NfsBackend`s over it, as openNfsSpool makes them but
+ * for the fs) so that its calls are counted.
+ */
+async function run(variant: NfsVariant, root: string, destinations: number, fs?: PosixFs): Promise<number> {
   const dests = destinationNames(destinations).map((d) => join(root, d));
   if (variant === 'fanout') {
-    const source = await nfsSpool(join(root, 'S'));
-    const spools = await Promise.all(dests.map(async (d) => ({ spool: await nfsSpool(d) })));
+    const open = (path: string) => (fs ? Promise.resolve(new NfsBackend({ root: path, location: `nfs://${path}`, fs })) : nfsSpool(path));
+    const source = await open(join(root, 'S'));
+    const spools = await Promise.all(dests.map(async (d) => ({ spool: await open(d) })));
     const t0 = performance.now();
     const s = await fanOut({ source, destinations: spools, protocol: 'staged' });
     const seconds = (performance.now() - t0) / 1000;
@@ -70,7 +80,7 @@ async function timedRun(variant: NfsVariant, root: string, destinations: number)
     return seconds;
   }
   const t0 = performance.now();
-  await naiveCopy(nodePosixFs, join(root, 'S'), dests, variant === 'naive');
+  await naiveCopy(fs ?? nodePosixFs, join(root, 'S'), dests, variant === 'naive');
   return (performance.now() - t0) / 1000;
 }
 
@@ -80,12 +90,24 @@ export async function runNfsJob(job: NfsJob, mount: string, vers: string): Promi
   const base = join(mount, `fanout-bench-${process.pid}`);
   const input = [...seededMessages(0x5eed ^ job.size, job.messages, job.size)];
   const seconds: Record<NfsVariant, number[]> = { fanout: [], naive: [], ceiling: [] };
+  const counted = {} as Record<NfsVariant, NfsCounted>;
   try {
+    for (const variant of NFS_VARIANTS) {
+      const root = join(base, `counted-${variant}`);
+      await prepare(root, input, job.destinations);
+      const { fs: callFs, calls } = callCountingFs(nodePosixFs);
+      const { fs, counts } = countingFs(callFs);
+      const s = await run(variant, root, job.destinations, fs);
+      await verify(root, input, job.destinations);
+      counted[variant] = { seconds: s, calls, fsyncFile: counts.file, fsyncDirectory: counts.directory };
+      log(`counted ${variant}: ${s.toFixed(2)} s (untimed), ${(totalCalls(counted[variant]) / job.messages).toFixed(1)} fs calls/message`);
+      await rm(root, { recursive: true, force: true });
+    }
     for (let round = 1; round <= job.rounds; round++) {
       for (const variant of NFS_VARIANTS) {
         const root = join(base, `${round}-${variant}`);
         await prepare(root, input, job.destinations);
-        const s = await timedRun(variant, root, job.destinations);
+        const s = await run(variant, root, job.destinations);
         await verify(root, input, job.destinations);
         seconds[variant].push(s);
         log(`round ${round}/${job.rounds} ${variant}: ${s.toFixed(2)} s (${(job.messages / s).toFixed(1)} messages/s)`);
@@ -105,6 +127,7 @@ export async function runNfsJob(job: NfsJob, mount: string, vers: string): Promi
     size: job.size,
     destinations: job.destinations,
     seconds,
+    counted,
     jobSeconds: (performance.now() - started) / 1000,
   };
 }

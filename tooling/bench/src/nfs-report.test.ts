@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nfsFigures, type NfsJobResult, nfsRunOf, parseNfsJobOutput, renderNfsSection } from './nfs-report.js';
+import { callsPerMessage, nfsFigures, type NfsJobResult, nfsRunOf, parseNfsJobOutput, renderNfsSection, totalCalls } from './nfs-report.js';
 
 const result: NfsJobResult = {
   kind: 'fanout-nfs-bench',
@@ -10,6 +10,11 @@ const result: NfsJobResult = {
   size: 4096,
   destinations: 3,
   seconds: { fanout: [30, 20, 25], naive: [40, 50, 60], ceiling: [10, 12, 11] },
+  counted: {
+    fanout: { seconds: 31, calls: { lstat: 3000, 'lstat failed': 1500, open: 1200, link: 900, fsync: 1500 }, fsyncFile: 900, fsyncDirectory: 600 },
+    naive: { seconds: 52, calls: { open: 2400, fsync: 2100, unlink: 300 }, fsyncFile: 900, fsyncDirectory: 1200 },
+    ceiling: { seconds: 12, calls: { open: 1200, unlink: 300 }, fsyncFile: 0, fsyncDirectory: 0 },
+  },
   jobSeconds: 400,
 };
 
@@ -27,6 +32,7 @@ describe('parseNfsJobOutput', () => {
     expect(parseNfsJobOutput(consoleOf(JSON.stringify(result).slice(0, 80)))).toBeUndefined();
     expect(parseNfsJobOutput(consoleOf(JSON.stringify({ ...result, seconds: { fanout: [1], naive: [1] } })))).toBeUndefined();
     expect(parseNfsJobOutput(consoleOf(JSON.stringify({ ...result, seconds: { ...result.seconds, ceiling: [1, 2] } })))).toBeUndefined();
+    expect(parseNfsJobOutput(consoleOf(JSON.stringify({ ...result, counted: { fanout: result.counted.fanout, naive: result.counted.naive } })))).toBeUndefined();
   });
 });
 
@@ -36,6 +42,13 @@ describe('nfsFigures', () => {
     expect(fanout).toEqual({ variant: 'fanout', median: 25, min: 20, max: 30, perSecond: 12, timesNaive: 0.5, timesNaiveByRound: [0.75, 0.4, 25 / 60] });
     expect(naive).toMatchObject({ variant: 'naive', median: 50, timesNaive: 1, timesNaiveByRound: [1, 1, 1] });
     expect(ceiling).toMatchObject({ variant: 'ceiling', median: 11, min: 10, max: 12, timesNaive: 0.22 });
+  });
+});
+
+describe('the counted calls', () => {
+  it('total the calls without counting failures twice, and list them per message, most first, with their failures', () => {
+    expect(totalCalls(result.counted.fanout)).toBe(6600);
+    expect(callsPerMessage(result.counted.fanout, 300)).toBe('lstat 10 (5.0 failed), fsync 5.0, open 4.0, link 3.0');
   });
 });
 
@@ -58,8 +71,10 @@ describe('renderNfsSection', () => {
     const text = renderNfsSection([{ vers: '4.2', result, vmSeconds: 500 }, { vers: '3', failed: 'the VM did not come up' }], context);
     expect(text).toMatch(/^## Real NFS\n/);
     expect(text).toContain('| v4.2 | `nfs4 rw,relatime,vers=4.2,hard`');
-    expect(text).toContain('| v4.2 | fanOut staged, its defaults (fs-nfs) |     25.0 | 20.0–30.0 |       12.0 |   0.500 | 0.75, 0.40, 0.42       |');
-    expect(text).toContain('| v4.2 | naive durable copy                   |     50.0 | 40.0–60.0 |       6.00 |    1.00 | 1.0, 1.0, 1.0          |');
+    expect(text).toContain('| v4.2 | fanOut staged, its defaults (fs-nfs) |     25.0 | 20.0–30.0 |       12.0 |   0.500 | 0.75, 0.40, 0.42       |             22.0 | 5.00 (3.00 f + 2.00 d) |');
+    expect(text).toContain('| v4.2 | naive durable copy                   |     50.0 | 40.0–60.0 |       6.00 |    1.00 | 1.0, 1.0, 1.0          |             16.0 | 7.00 (3.00 f + 4.00 d) |');
+    expect(text).toContain('| v4.2 | no fsync (ceiling, unsafe)           |     11.0 | 10.0–12.0 |       27.3 |   0.220 | 0.25, 0.24, 0.18       |             5.00 | 0                      |');
+    expect(text).toContain('- v4.2, naive durable copy: open 8.0, fsync 7.0, unlink 1.0');
     expect(text).toContain('Host load average 1.00, 2.00, 3.00 at the start, 2.50, 2.00, 3.00 at the end.');
     expect(text).toContain('- **v3: not measured**: the VM did not come up');
   });

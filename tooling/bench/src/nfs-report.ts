@@ -31,8 +31,37 @@ export interface NfsJobResult {
   readonly destinations: number;
   /** Seconds of each round, by variant, in round order. */
   readonly seconds: Readonly<Record<NfsVariant, readonly number[]>>;
+  /** The untimed run of each variant (before the rounds) whose file-system calls were counted. */
+  readonly counted: Readonly<Record<NfsVariant, NfsCounted>>;
   /** Wall time of the whole job inside the VM (preparation and clean-up included). */
   readonly jobSeconds: number;
+}
+
+/** What one counted run went through: `PosixFs` calls by method (below fs-nfs's retries: each is a system call; directory reads not counted). */
+export interface NfsCounted {
+  /** Its seconds; not a figure (counting costs little, but it is the first run of the process, on a fresh export). */
+  readonly seconds: number;
+  /** Calls by method; `<method> failed` those that rejected. */
+  readonly calls: Readonly<Record<string, number>>;
+  readonly fsyncFile: number;
+  readonly fsyncDirectory: number;
+}
+
+/** Calls of a counted run, failures not counted again. */
+export function totalCalls(c: NfsCounted): number {
+  return Object.entries(c.calls).reduce((sum, [k, n]) => (k.endsWith(' failed') ? sum : sum + n), 0);
+}
+
+/** `lstat 9.0 (5.0 failed), open 4.0, …`: calls per message by method, most first. */
+export function callsPerMessage(c: NfsCounted, messages: number): string {
+  return Object.entries(c.calls)
+    .filter(([k]) => !k.endsWith(' failed'))
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([k, n]) => {
+      const failed = c.calls[`${k} failed`];
+      return `${k} ${formatNumber(n / messages, 2)}${failed ? ` (${formatNumber(failed / messages, 2)} failed)` : ''}`;
+    })
+    .join(', ');
 }
 
 /** Labels of the variants in the table. */
@@ -98,6 +127,8 @@ export function parseNfsJobOutput(output: string): NfsJobResult | undefined {
     if (typeof r.vers !== 'string' || typeof r.messages !== 'number' || typeof r.size !== 'number' || !seconds) continue;
     const rounds = (seconds.naive as unknown[] | undefined)?.length;
     if (!NFS_VARIANTS.every((v) => isSeconds(seconds[v]) && seconds[v].length === rounds)) continue;
+    const counted = r.counted as Record<string, Partial<NfsCounted> | undefined> | undefined;
+    if (!NFS_VARIANTS.every((v) => typeof counted?.[v]?.calls === 'object' && typeof counted[v].fsyncFile === 'number')) continue;
     return r as NfsJobResult;
   }
   return undefined;
@@ -164,7 +195,7 @@ export function renderNfsSection(runs: readonly NfsRun[], c: NfsContext, skipped
     return out.join('\n');
   }
   out.push(
-    `Inside the real-NFS VM of \`tooling/real-nfs\` (User-Mode Linux: kernel nfsd exporting an ext4 image \`sync\`, a kernel NFS client mount \`$NFS_A\`; server and client in one UML kernel), one VM per version, one node process per VM. ${formatSize(c.job.size)} × ${c.job.messages} messages to ${c.job.destinations} destinations on the same mount; ${c.job.rounds} alternating rounds (fanOut, naive durable, no fsync), each on freshly created spools; median of the rounds, spread is min–max. Every system call in UML is a ptrace round trip through the host, so the absolute times are far above a real NFS client's: only the ratios within one run count. Host load average ${loads(c.loadStart)} at the start, ${loads(c.loadEnd)} at the end.`,
+    `Inside the real-NFS VM of \`tooling/real-nfs\` (User-Mode Linux: kernel nfsd exporting an ext4 image \`sync\`, a kernel NFS client mount \`$NFS_A\`; server and client in one UML kernel), one VM per version, one node process per VM. ${formatSize(c.job.size)} × ${c.job.messages} messages to ${c.job.destinations} destinations on the same mount; after one untimed, counted run of each, ${c.job.rounds} alternating rounds (fanOut, naive durable, no fsync), each on freshly created spools; median of the rounds, spread is min–max. Every system call in UML is a ptrace round trip through the host, so the absolute times are far above a real NFS client's: only the ratios within one run count. Host load average ${loads(c.loadStart)} at the start, ${loads(c.loadEnd)} at the end.`,
     '',
   );
   const measured = runs.filter((r): r is Extract<NfsRun, { result: NfsJobResult }> => 'result' in r);
@@ -180,6 +211,9 @@ export function renderNfsSection(runs: readonly NfsRun[], c: NfsContext, skipped
     const rows: Row[] = [];
     for (const r of measured) {
       for (const f of nfsFigures(r.result)) {
+        const c = r.result.counted[f.variant];
+        const n = r.result.messages;
+        const fsyncs = c.fsyncFile + c.fsyncDirectory;
         rows.push([
           `v${r.result.vers}`,
           NFS_VARIANT_NAMES[f.variant],
@@ -188,10 +222,23 @@ export function renderNfsSection(runs: readonly NfsRun[], c: NfsContext, skipped
           formatNumber(f.perSecond, 3),
           formatNumber(f.timesNaive, 3),
           f.timesNaiveByRound.map((x) => formatNumber(x, 2)).join(', '),
+          formatNumber(totalCalls(c) / n, 3),
+          fsyncs === 0 ? '0' : `${formatNumber(fsyncs / n, 3)} (${formatNumber(c.fsyncFile / n, 3)} f + ${formatNumber(c.fsyncDirectory / n, 3)} d)`,
         ]);
       }
     }
-    out.push(markdownTable(['NFS', 'variant', 'median s', 'spread s', 'messages/s', '× naive', 'round by round × naive'], rows, ['l', 'l', 'r', 'r', 'r', 'r', 'l']), '');
+    out.push(
+      markdownTable(
+        ['NFS', 'variant', 'median s', 'spread s', 'messages/s', '× naive', 'round by round × naive', 'fs calls/message', 'fsyncs/message'],
+        rows,
+        ['l', 'l', 'r', 'r', 'r', 'r', 'l', 'r', 'l'],
+      ),
+      '',
+      'fs calls and fsyncs per message are those of one untimed run of each variant before the rounds, counted through the `PosixFs` layer (below fs-nfs\'s retries; directory reads not counted; f = files, d = directories):',
+      '',
+    );
+    for (const r of measured) for (const v of NFS_VARIANTS) out.push(`- v${r.result.vers}, ${NFS_VARIANT_NAMES[v]}: ${callsPerMessage(r.result.counted[v], r.result.messages)}`);
+    out.push('');
   }
   for (const r of runs) if ('failed' in r) out.push(`- **v${r.vers}: not measured**: ${r.failed}`);
   return out.join('\n').trimEnd();
