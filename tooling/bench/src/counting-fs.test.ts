@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PosixFs } from '@fanout/fs-posix';
-import { countingFs } from './counting-fs.js';
+import { callCountingFs, countingFs } from './counting-fs.js';
 
 /** A PosixFs whose open hands out increasing fds and whose fsync records what it was given. */
 function fakeFs(): { fs: PosixFs; synced: number[] } {
@@ -52,5 +52,19 @@ describe('countingFs', () => {
     await fs.close(dir);
     await fs.fsync(dir);
     expect(counts).toEqual({ file: 1, directory: 0 });
+  });
+});
+
+describe('callCountingFs', () => {
+  it('counts every call by method, and those that rejected, passing arguments and results through', async () => {
+    const inner = fakeFs();
+    const { fs, calls } = callCountingFs(inner.fs);
+    const fd = await fs.open('/s/f', 0);
+    await fs.fsync(fd);
+    await fs.fsync(fd);
+    await expect(fs.lstat('/s/missing')).rejects.toThrow('not used');
+    expect(calls).toEqual({ open: 1, fsync: 2, lstat: 1, 'lstat failed': 1 });
+    expect(inner.synced).toEqual([fd, fd]);
+    expect(fs.constants).toBe(inner.fs.constants);
   });
 });

@@ -35,3 +35,28 @@ export function countingFs(inner: PosixFs): { fs: PosixFs; counts: FsyncCounts }
   };
   return { fs, counts };
 }
+
+/**
+ * Calls of each {@link PosixFs} method; `<method> failed` counts those that rejected (mostly `lstat`s of absent
+ * names).
+ */
+export type CallCounts = Record<string, number>;
+
+/** Wrap `inner`; every call is passed through unchanged and counted by method in `calls`. */
+export function callCountingFs(inner: PosixFs): { fs: PosixFs; calls: CallCounts } {
+  const calls: CallCounts = {};
+  const bump = (key: string) => (calls[key] = (calls[key] ?? 0) + 1);
+  const wrapped: Record<string, unknown> = { constants: inner.constants };
+  for (const [name, value] of Object.entries(inner)) {
+    if (typeof value !== 'function') continue;
+    const method = value as (...args: unknown[]) => Promise<unknown>;
+    wrapped[name] = (...args: unknown[]) => {
+      bump(name);
+      return method.apply(inner, args).catch((err: unknown) => {
+        bump(`${name} failed`);
+        throw err;
+      });
+    };
+  }
+  return { fs: wrapped as unknown as PosixFs, calls };
+}

@@ -7,7 +7,8 @@
  * Options (flags or FANOUT_BENCH_* variables, see options.ts): --messages,
  * --large-messages, --destinations, --rounds, --grid 32x4,128x8, --seed-grid,
  * --big-pool-grid, --ceiling-parallel, --scale 20000,200000, --dir, --no-cli, --no-doc,
- * --no-scale, --quick.
+ * --no-scale, --no-nfs, --nfs-versions 4.2,3, --nfs-messages, --nfs-rounds, --quick;
+ * --only-nfs runs just the real-NFS section (printed, no file written).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
@@ -24,6 +25,7 @@ import { type BenchOptions, parseOptions, type Setting } from './options.js';
 import { messageId, seededMessages } from './seeded-bytes.js';
 import { markdownTable, replaceBetween, type Row } from './table.js';
 import { runMatrix, writeMatrixFiles } from './matrix-run.js';
+import { measureRealNfs } from './nfs-run.js';
 
 const mainPath = fileURLToPath(import.meta.url);
 const repoRoot = resolve(dirname(mainPath), '../../..');
@@ -310,8 +312,26 @@ function benchDirOf(o: BenchOptions): { dir: string; note: string } {
   };
 }
 
+/**
+ * `--only-nfs`: the real-NFS section alone, after the lines that say where and when it ran; printed, not written to
+ * the page.
+ */
+async function onlyNfs(o: BenchOptions): Promise<void> {
+  const machine = describeMachine(repoRoot, repoRoot);
+  const lines = Object.entries(machine)
+    .filter(([k]) => k !== 'Bench directory')
+    .map(([k, v]) => `- **${k}**: ${v}`);
+  const section = await measureRealNfs(o, log);
+  process.stdout.write(
+    `${lines.join('\n')}\n- **Load average at end**: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(', ')}\n\n${section}\n`,
+  );
+}
+
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2), process.env);
+  if (o.onlyNfs) return onlyNfs(o);
   const { dir: benchDir, note: dirNote } = benchDirOf(o);
   mkdirSync(benchDir, { recursive: true });
   const started = performance.now();
@@ -366,9 +386,11 @@ async function main(): Promise<void> {
     const matrix = o.matrix
       ? await runMatrix(o, benchDir, { inChild, generateInput, prepareSpools, verify, log })
       : undefined;
+    const nfs = o.nfs ? await measureRealNfs(o, log) : undefined;
     const elapsed = (performance.now() - started) / 1000;
     const report =
       renderReport({ o, machine, dirNote, fsync, measured, cliFsyncs, scale, elapsed }) +
+      (nfs ? `\n\n${nfs}` : '') +
       (matrix ? `\n\n${matrix.markdown}` : '');
     process.stdout.write(`${report}\n`);
     if (o.doc) {

@@ -39,6 +39,30 @@ describe('parseOptions', () => {
     });
     expect(parseOptions(['--quick'], {})).toMatchObject({ matrix: true, manyMessages: 2000, hugeMessages: 2 });
   });
+  it('runs the real-NFS section by default (v4.2 then v3, 300 × 4 KiB, 3 rounds); --no-nfs or FANOUT_BENCH_NFS=false switch it off, --only-nfs runs it alone', () => {
+    expect(parseOptions([], {})).toMatchObject({
+      nfs: true,
+      onlyNfs: false,
+      nfsVersions: ['4.2', '3'],
+      nfsMessages: 300,
+      nfsSize: 4096,
+      nfsRounds: 3,
+      nfsLimit: 1500,
+    });
+    expect(parseOptions(['--no-nfs'], {}).nfs).toBe(false);
+    expect(parseOptions([], { FANOUT_BENCH_NFS: 'false' }).nfs).toBe(false);
+    expect(parseOptions(['--only-nfs', '--nfs-versions', '4.2', '--nfs-messages=50'], {})).toMatchObject({
+      onlyNfs: true,
+      nfsVersions: ['4.2'],
+      nfsMessages: 50,
+    });
+    expect(parseOptions([], { FANOUT_BENCH_ONLY_NFS: '1', FANOUT_BENCH_NFS_VERSIONS: '3' })).toMatchObject({
+      onlyNfs: true,
+      nfsVersions: ['3'],
+    });
+    expect(parseOptions(['--quick'], {})).toMatchObject({ nfs: true, nfsMessages: 60, nfsRounds: 1 });
+    expect(() => parseOptions(['--nfs-versions', '4'], {})).toThrow(/bad NFS version "4"/);
+  });
   it('shrinks everything with --quick but lets an explicit count win', () => {
     const o = parseOptions(['--quick', '--messages', '50'], {});
     expect(o.messages).toBe(50);

@@ -50,6 +50,20 @@ export interface BenchOptions {
   readonly strace: boolean;
   /** Bytes of the stream `fanout enqueue -` reads from stdin. */
   readonly stdinBytes: number;
+  /** Run the real-NFS section (tooling/real-nfs's VM) when the harness is installed. */
+  readonly nfs: boolean;
+  /** Run the real-NFS section only, print it, write no file (`--only-nfs`). */
+  readonly onlyNfs: boolean;
+  /** NFS versions of the real-NFS section, one VM each, in turn. */
+  readonly nfsVersions: readonly ('3' | '4.0' | '4.1' | '4.2')[];
+  /** Messages of the real-NFS section. */
+  readonly nfsMessages: number;
+  /** Their size in bytes. */
+  readonly nfsSize: number;
+  /** Its alternating rounds. */
+  readonly nfsRounds: number;
+  /** Time limit of one real-NFS VM run, in seconds. */
+  readonly nfsLimit: number;
 }
 
 const QUICK: Partial<Record<keyof BenchOptions, string>> = {
@@ -64,6 +78,8 @@ const QUICK: Partial<Record<keyof BenchOptions, string>> = {
   manyMessages: '2000',
   hugeMessages: '2',
   stdinBytes: String(16 << 20),
+  nfsMessages: '60',
+  nfsRounds: '1',
 };
 
 const DEFAULTS: Record<keyof BenchOptions, string> = {
@@ -88,6 +104,13 @@ const DEFAULTS: Record<keyof BenchOptions, string> = {
   manyOnDisk: 'false',
   strace: 'true',
   stdinBytes: String(256 << 20),
+  nfs: 'true',
+  onlyNfs: 'false',
+  nfsVersions: '4.2,3',
+  nfsMessages: '300',
+  nfsSize: '4096',
+  nfsRounds: '3',
+  nfsLimit: '1500',
 };
 
 function flagName(key: string): string {
@@ -115,6 +138,18 @@ function positive(key: string, text: string): number {
   return n;
 }
 
+const NFS_VERSIONS = ['3', '4.0', '4.1', '4.2'] as const;
+
+/** `4.2,3` → versions the real-NFS harness mounts. */
+export function parseNfsVersions(text: string): BenchOptions['nfsVersions'] {
+  return text.split(',').map((part) => {
+    const v = part.trim();
+    const known = NFS_VERSIONS.find((n) => n === v);
+    if (!known) throw new Error(`bad NFS version ${JSON.stringify(part)}: expected one of ${NFS_VERSIONS.join(', ')}`);
+    return known;
+  });
+}
+
 function bool(key: string, text: string): boolean {
   if (text === 'true' || text === '1' || text === '') return true;
   if (text === 'false' || text === '0') return false;
@@ -123,7 +158,8 @@ function bool(key: string, text: string): boolean {
 
 /**
  * Options from `argv` (after the script) and `env`. `--quick` shrinks every
- * count for a smoke run; `--no-cli`, `--no-doc`, `--no-scale`, `--no-matrix`, `--no-strace` switch parts off.
+ * count for a smoke run; `--no-cli`, `--no-doc`, `--no-scale`, `--no-matrix`,
+ * `--no-strace`, `--no-nfs` switch parts off; `--only-nfs` runs the real-NFS section alone (and writes no file).
  * @throws on an unknown flag or a malformed value.
  */
 export function parseOptions(argv: readonly string[], env: Record<string, string | undefined>): BenchOptions {
@@ -140,10 +176,14 @@ export function parseOptions(argv: readonly string[], env: Record<string, string
       quick = true;
       continue;
     }
-    const off = /^--no-(cli|doc|scale|matrix|strace)$/.exec(arg);
+    const off = /^--no-(cli|doc|scale|matrix|strace|nfs)$/.exec(arg);
     if (off) {
-      given[off[1] === 'scale' ? 'scale' : (off[1] as 'cli' | 'doc' | 'matrix' | 'strace')] =
+      given[off[1] === 'scale' ? 'scale' : (off[1] as 'cli' | 'doc' | 'matrix' | 'strace' | 'nfs')] =
         off[1] === 'scale' ? '' : 'false';
+      continue;
+    }
+    if (arg === '--only-nfs') {
+      given.onlyNfs = 'true';
       continue;
     }
     const [flag, inline] = arg.split('=', 2) as [string, string | undefined];
@@ -181,5 +221,12 @@ export function parseOptions(argv: readonly string[], env: Record<string, string
     manyOnDisk: bool('manyOnDisk', text('manyOnDisk')),
     strace: bool('strace', text('strace')),
     stdinBytes: positive('stdinBytes', text('stdinBytes')),
+    nfs: bool('nfs', text('nfs')),
+    onlyNfs: bool('onlyNfs', text('onlyNfs')),
+    nfsVersions: parseNfsVersions(text('nfsVersions')),
+    nfsMessages: positive('nfsMessages', text('nfsMessages')),
+    nfsSize: positive('nfsSize', text('nfsSize')),
+    nfsRounds: positive('nfsRounds', text('nfsRounds')),
+    nfsLimit: positive('nfsLimit', text('nfsLimit')),
   };
 }
