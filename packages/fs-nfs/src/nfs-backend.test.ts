@@ -513,3 +513,27 @@ describe('NfsBackend.rename and link when the reply is lost and the new name is 
     expect(err.code).toBe('ENOENT');
   });
 });
+
+describe('NfsBackend.createExclusive when the new name is cached as missing after a link that worked', () => {
+  it('finds its file past the lookup cache instead of reporting EIO', async () => {
+    let revalidated = false;
+    const fs: PosixFs = {
+      ...nodePosixFs,
+      link: async (a, b) => {
+        await nodePosixFs.link(a, b);
+        revalidated = false;
+      },
+      lstat: async (p) => {
+        if (p.endsWith('/target') && !revalidated) throw errno('ENOENT');
+        return nodePosixFs.lstat(p);
+      },
+      opendir: async (p) => {
+        revalidated = true;
+        return nodePosixFs.opendir(p);
+      },
+    };
+    await backend(fs).createExclusive('target', new TextEncoder().encode('linked'));
+    expect(await listing()).toEqual(['target']);
+    expect(await content('target')).toBe('linked');
+  });
+});
