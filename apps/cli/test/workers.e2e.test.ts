@@ -16,7 +16,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type OwnerInfo } from '@fanout/core';
-import { decodeMarker, encodeMarker } from '@fanout/core/internal';
+import { decodeMarker, encodeMarker, parseProtocolName } from '@fanout/core/internal';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { localOwner } from '../src/owner-probe.js';
 import { type CliResult, fanout, lines, names, spawnFanout, tempDir } from './cli-harness.js';
@@ -68,13 +68,24 @@ interface Worker {
   recovered: number;
 }
 
-/** How many markers in S are owned by `pid` (read now; one vanishing meanwhile is not counted). */
-async function markersOf(pid: number): Promise<number> {
+/**
+ * How many markers in S owned by `pid` had taken at least one message (`p`, `k` or `b<ID>.<TX>` beside them), read
+ * now. Recovery counts messages, and a record killed before it took any is retired with none to count; one
+ * recovered while we looked is not counted here either.
+ */
+async function markersWithMessagesOf(pid: number): Promise<number> {
+  const entries = await names(join(dir, 'S'));
+  const takenBy = new Set<string>();
+  for (const name of entries) {
+    const parsed = parseProtocolName(name);
+    if (parsed.kind === 'taken' || parsed.kind === 'committed' || parsed.kind === 'backout') takenBy.add(parsed.tx);
+  }
   let n = 0;
-  for (const name of await names(join(dir, 'S'))) {
-    if (!name.startsWith('m')) continue;
+  for (const name of entries) {
+    const parsed = parseProtocolName(name);
+    if (parsed.kind !== 'record' || !takenBy.has(parsed.tx)) continue;
     try {
-      if (decodeMarker(await readFile(join(dir, 'S', name), 'utf8'), { tx: name.slice(1) }).owner.pid === pid) n++;
+      if (decodeMarker(await readFile(join(dir, 'S', name), 'utf8'), { tx: parsed.tx }).owner.pid === pid) n++;
     } catch {
       // Recovered (or half-read) while we looked: someone else has it.
     }
@@ -199,7 +210,7 @@ describe('several workers, recoverers and consumers on one spool', () => {
       const r = await victim.done;
       expect(r.signal, `${where}: worker ${victim.n}`).toBe('SIGKILL');
       if (victim.open.size > 0) killedMidTransaction++;
-      markersLeft += await markersOf(victim.child.pid!);
+      markersLeft += await markersWithMessagesOf(victim.child.pid!);
       ended.push(victim);
       startWorker();
     }
@@ -269,7 +280,7 @@ describe('several workers, recoverers and consumers on one spool', () => {
     for (const d of DESTINATIONS) expect(await names(join(dir, d)), `${where}: ${d} at the end`).toEqual([]);
 
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-    // Every marker a kill left was taken over by someone, or the end state above would not be clean.
+    // Every marker a kill left holding messages was taken over by someone, or the end state above would not be clean.
     expect(
       sum(ended.map((w) => w.recovered)) +
         sum(recoverRuns.map((r) => r.rolledBack + r.rolledForward)) +
@@ -280,9 +291,9 @@ describe('several workers, recoverers and consumers on one spool', () => {
     ).toBeGreaterThanOrEqual(markersLeft);
     console.log(
       `workers.e2e: seed ${seed}: ${expected.size} messages, ${workerCount} workers started, ${KILLS} SIGKILLs ` +
-        `(${killedMidTransaction} with a message in hand, leaving ${markersLeft} markers); ` +
+        `(${killedMidTransaction} with a message in hand, leaving ${markersLeft} markers with messages taken); ` +
         `workers committed ${sum(ended.map((w) => w.committed))} and ` +
-        `recovered ${sum(ended.map((w) => w.recovered))} markers; ` +
+        `recovered ${sum(ended.map((w) => w.recovered))} messages; ` +
         `${recoverRuns.length} recover runs beside them rolled ` +
         `back ${sum(recoverRuns.map((r) => r.rolledBack))}, ` +
         `forward ${sum(recoverRuns.map((r) => r.rolledForward))}; ` +
