@@ -154,6 +154,19 @@ describe('NfsBackend.createExclusive', () => {
     expect(await listing()).toEqual([]);
   });
 
+  it('succeeds when the name a link made is taken by another host before it is looked at (real NFS under packet loss)', async () => {
+    const fs: PosixFs = {
+      ...nodePosixFs,
+      link: async (a, b) => {
+        await nodePosixFs.link(a, b);
+        await fsp.rename(b, join(root, 'pm1.taken')); // a worker on the other host takes the fresh message at once
+      },
+    };
+    expect(await backend(fs).createExclusive('m1', chunks('data'))).toBe(4);
+    expect(await content('pm1.taken')).toBe('data');
+    expect(await listing()).toEqual(['pm1.taken']);
+  });
+
   it('retries a link that fails with ESTALE twice, then succeeds', async () => {
     let failures = 0;
     const fs: PosixFs = {

@@ -280,6 +280,11 @@ export class NfsBackend extends PosixBackend {
         throw new FanoutError('EEXIST', 'file exists', { ...this.where(file), cause: failure });
       }
       if (failure === undefined) {
+        // A link that succeeded and whose new name is already gone again: another host took the message it published
+        // (a worker's rename of a fresh s<ID>, seen on real NFS v3 and v4.2 while 30% of this client's packets were
+        // lost). The source's link count shows the link was made, whatever has since happened to its name.
+        const source = await this.lstatOrUndefined(fromPath, fromFile);
+        if (source !== undefined && sameFile(source, expected) && source.nlink > expected.nlink) return;
         throw new FanoutError('EIO', 'link reported success but the new name is not there', this.where(file));
       }
       if (isRetryable(failure) && attempt < this.retry.tries) {
