@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { type OwnerInfo, tempName } from '@fanout/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { localOwner } from '../src/owner-probe.js';
-import { fanout, names, tempDir } from './cli-harness.js';
+import { fanout, jsonEvent, lines, names, tempDir } from './cli-harness.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -42,10 +42,8 @@ describe('fanout run and the temps a dead writer left in a destination', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(await names(join(dir, 'A'))).toEqual([]);
     expect(await names(join(dir, 'B'))).toEqual([liveInB, 'todo.txt'].sort());
-    const removed = r.stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as { type: string; file?: string })
+    const removed = lines(r.stdout)
+      .map(jsonEvent)
       .filter((e) => e.type === 'temp-removed')
       .map((e) => e.file);
     expect(removed.sort()).toEqual([deadInA, ...deadInB].sort());

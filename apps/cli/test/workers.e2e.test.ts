@@ -74,18 +74,18 @@ interface Worker {
  * recovered while we looked is not counted here either.
  */
 async function markersWithMessagesOf(pid: number): Promise<number> {
-  const entries = await names(join(dir, 'S'));
+  const records: string[] = [];
   const takenBy = new Set<string>();
-  for (const name of entries) {
+  for (const name of await names(join(dir, 'S'))) {
     const parsed = parseProtocolName(name);
-    if (parsed.kind === 'taken' || parsed.kind === 'committed' || parsed.kind === 'backout') takenBy.add(parsed.tx);
+    if (parsed.kind === 'record') records.push(parsed.tx);
+    else if (parsed.kind === 'taken' || parsed.kind === 'committed' || parsed.kind === 'backout')
+      takenBy.add(parsed.tx);
   }
   let n = 0;
-  for (const name of entries) {
-    const parsed = parseProtocolName(name);
-    if (parsed.kind !== 'record' || !takenBy.has(parsed.tx)) continue;
+  for (const tx of records.filter((t) => takenBy.has(t))) {
     try {
-      if (decodeMarker(await readFile(join(dir, 'S', name), 'utf8'), { tx: parsed.tx }).owner.pid === pid) n++;
+      if (decodeMarker(await readFile(join(dir, 'S', `m${tx}`), 'utf8'), { tx }).owner.pid === pid) n++;
     } catch {
       // Recovered (or half-read) while we looked: someone else has it.
     }

@@ -12,8 +12,7 @@ import { type ExecutorHooks, MachineStopped, runMachine, unwrapStopped } from '.
 import { markerFor, transaction } from '../protocol/transaction.js';
 import { recoverAttempt } from '../recovery/recovery-machine.js';
 import type { MessageFailure, TransactionPlan, TransformFactory, VerifiedSpool } from '../protocol/transaction-plan.js';
-import { recover, type RecoverySummary, STALE_TEMP_MS } from '../recovery/recover.js';
-import { removeDeadTemps } from '../recovery/dead-temps.js';
+import { recover, type RecoverySummary } from '../recovery/recover.js';
 import { startLeaseRenewal } from './lease-renewal.js';
 import { BatchSizer } from './batch-sizer.js';
 import { readSpoolIdentity } from '../spool/identity.js';
@@ -259,28 +258,22 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
   };
 
   const owner = options.owner ?? processOwner();
-  const probe = options.ownerProbe ?? defaultOwnerProbe;
-  let recovery: RecoverySummary | undefined;
-  if (options.recoverFirst !== false) {
-    const summary = await recover({
-      spool: options.source,
-      open: openShared,
-      ownerProbe: probe,
-      owner,
-      now,
-      onEvent: emit,
-      hooks,
-      ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
-    });
-    // R6 in the destinations too. A dead writer's temp there is reached through its record only while the record
-    // lasts; one that shows up after the record was recovered (a create the NFS client sent before its process was
-    // killed, a listing served from the client's cache) has nobody else to remove it but the destination's consumer,
-    // and that may run on another host, whose probe cannot prove this host's writer dead.
-    let swept = 0;
-    for (const d of destinations)
-      swept += await removeDeadTemps(d.spool.backend, probe, STALE_TEMP_MS, now(), emit, hooks);
-    recovery = { ...summary, tempsRemoved: summary.tempsRemoved + swept };
-  }
+  const recovery =
+    options.recoverFirst === false
+      ? undefined
+      : await recover({
+          spool: options.source,
+          open: openShared,
+          ownerProbe: options.ownerProbe ?? defaultOwnerProbe,
+          owner,
+          now,
+          onEvent: emit,
+          hooks,
+          // R6 in the destinations too: a dead writer's temp there that outlived its record has nobody else to
+          // remove it but the destination's consumer, which may run on another host and cannot prove it dead.
+          sweepTempsIn: destinations.map((d) => d.spool.backend),
+          ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
+        });
 
   let committed = 0;
   let skipped = 0;

@@ -32,6 +32,11 @@ export interface RecoverOptions {
   readonly owner?: OwnerInfo;
   /** A recoverer that nobody can see is presumed dead this long after its takeover. Default 10 min. */
   readonly recoveryLeaseMs?: number;
+  /**
+   * Other spools whose dead writers' temps R6 removes too, each at most once per call (a worker's destinations). A
+   * dead writer's temp there is otherwise reached only through its record, while the record lasts.
+   */
+  readonly sweepTempsIn?: readonly SpoolBackend[];
   /** Temps of writers that cannot be proven dead are removed after this age. Default 36 h (qmail's OSSIFIED). */
   readonly staleTempMs?: number;
   readonly now?: () => number;
@@ -116,7 +121,8 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
   let tempsRemoved = 0;
   const recoveryLeaseMs = options.recoveryLeaseMs ?? RECOVERY_LEASE_MS;
   const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-  const cleaned = new Set<SpoolBackend>();
+  /** Spools whose dead temps this call has removed already, by location (recovery opens its own handles). */
+  const cleaned = new Set<string>();
   const refuse = (error: FanoutError) => {
     refused.push(error);
     emit({ type: 'quarantined', spool: error.spool ?? spool.location, file: error.file ?? '', error });
@@ -234,9 +240,9 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
     }
     // A dead writer's temps in a destination are only reachable through this record: remove them first.
     for (const d of destinations) {
-      if (cleaned.has(d)) continue;
+      if (cleaned.has(d.location)) continue;
       tempsRemoved += await removeDeadTemps(d, probe, options.staleTempMs ?? STALE_TEMP_MS, now(), emit, options.hooks);
-      cleaned.add(d);
+      cleaned.add(d.location);
     }
     let outcome;
     try {
@@ -316,15 +322,14 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
       }
     }
 
-    // Loop 2 (R6): temp files of dead writers.
-    tempsRemoved += await removeDeadTemps(
-      spool,
-      probe,
-      options.staleTempMs ?? STALE_TEMP_MS,
-      now(),
-      emit,
-      options.hooks,
-    );
+    // Loop 2 (R6): temp files of dead writers, in the source and in the other spools asked for. A temp that shows up
+    // after its record was recovered (a create the NFS client sent before its process was killed, a listing served
+    // from the client's cache) is found only here, or by a consumer that, on another host, cannot prove it dead.
+    for (const s of [spool, ...(options.sweepTempsIn ?? [])]) {
+      if (s !== spool && cleaned.has(s.location)) continue;
+      tempsRemoved += await removeDeadTemps(s, probe, options.staleTempMs ?? STALE_TEMP_MS, now(), emit, options.hooks);
+      cleaned.add(s.location);
+    }
     return { rolledBack, rolledForward, inFlight, refused, failed, tempsRemoved, unknown };
   } finally {
     for (const p of opened.values()) {
