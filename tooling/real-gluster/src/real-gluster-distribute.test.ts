@@ -1,0 +1,3 @@
+import { defineSuitesOnGluster } from './suites-on-gluster.js';
+
+defineSuitesOnGluster('distribute', 3);
