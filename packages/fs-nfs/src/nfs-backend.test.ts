@@ -550,3 +550,21 @@ describe('NfsBackend.createExclusive when the new name is cached as missing afte
     expect(await content('target')).toBe('linked');
   });
 });
+
+describe('NfsBackend on a GlusterFS client cut off from its server', () => {
+  it('fails with EUNAVAILABLE naming the file when the FUSE client answers ENOTCONN, without retrying it', async () => {
+    let lstats = 0;
+    const cutOff: PosixFs = {
+      ...nodePosixFs,
+      lstat: async () => {
+        lstats++;
+        throw Object.assign(new Error('ENOTCONN: socket is not connected, lstat'), { code: 'ENOTCONN', errno: -107 });
+      },
+    };
+    const err = await caught(backend(cutOff).createExclusive('s-cut', Buffer.from('x')));
+    expect(err).toMatchObject({ code: 'EUNAVAILABLE', file: 's-cut' });
+    expect(lstats).toBe(1);
+    expect(slept).toEqual([]);
+    expect(await listing()).toEqual([]);
+  });
+});

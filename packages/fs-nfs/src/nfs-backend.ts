@@ -12,7 +12,9 @@
  *   publish is proven (source gone, target is the expected inode);
  * - `ESTALE`, `EIO`, `ETIMEDOUT` and `EAGAIN` are retried with bounded
  *   exponential backoff;
- * - a directory fsync the server declines (`EINVAL`…) is not an error.
+ * - a directory fsync the server declines (`EINVAL`…) is not an error;
+ * - on a GlusterFS volume distributed over several subvolumes, where `link()`
+ *   is not exclusive, creation, publication and links are refused (`ENOTSUP`).
  */
 import { dirname } from 'node:path';
 import {
@@ -33,6 +35,7 @@ import {
   type PosixBackendOptions,
   type PosixStats,
 } from '@fanout/fs-posix';
+import { glusterMountOf, glusterRefusal } from './gluster.js';
 import { backoffDelay, gaveUp, isRetryable, retryingFs, retryPolicy, type RetryPolicy } from './retry.js';
 
 /** Options of {@link NfsBackend}. */
@@ -45,6 +48,11 @@ export interface NfsBackendOptions extends Omit<PosixBackendOptions, 'publishMod
    * process. Only for tests: recovery judges a temp by this identity.
    */
   readonly owner?: OwnerInfo;
+  /**
+   * The mount table read to tell which filesystem the spool is on (GlusterFS: see the README), default
+   * `/proc/self/mountinfo`; only for tests.
+   */
+  readonly mountInfo?: string;
 }
 
 /** Errors with which NFS servers and clients decline a directory fsync. */
@@ -54,12 +62,27 @@ const DIRECTORY_FSYNC_REFUSALS: ReadonlySet<string> = new Set(['EINVAL', 'ENOTSU
 export class NfsBackend extends PosixBackend {
   private readonly retry: RetryPolicy;
   private readonly owner: OwnerInfo | undefined;
+  private readonly mountInfo: string | undefined;
+  private linksChecked: Promise<void> | undefined;
 
   constructor(options: NfsBackendOptions) {
     const retry = retryPolicy(options.retry);
     super({ ...options, fs: retryingFs(options.fs ?? nodePosixFs, retry), publishMode: 'link' });
     this.retry = retry;
     this.owner = options.owner;
+    this.mountInfo = options.mountInfo;
+  }
+
+  /**
+   * Refuse (`ENOTSUP`) the operations that need an exclusive `link()` (create, publish, link) on a filesystem where it
+   * is not: a GlusterFS volume distributed over several subvolumes. Looked up once, on the first such operation,
+   * through the host's own filesystem (never the injected one), by the mount table and the GlusterFS client's graph.
+   */
+  private requireExclusiveLinks(): Promise<void> {
+    return (this.linksChecked ??= (async () => {
+      const refusal = glusterRefusal(await glusterMountOf(nodePosixFs, this.root, this.mountInfo), this.location);
+      if (refusal !== undefined) throw refusal;
+    })());
   }
 
   protected override directoryFsyncRefused(err: unknown): boolean {
@@ -75,6 +98,7 @@ export class NfsBackend extends PosixBackend {
 
   override async createExclusive(name: string, content: ContentSource, options?: CreateOptions): Promise<number> {
     const targetPath = this.pathOf(name);
+    await this.requireExclusiveLinks();
     // Refuse early so that an existing name does not cost a whole copy; the link below decides races.
     if ((await this.lstatOrUndefined(targetPath, name)) !== undefined) {
       throw new FanoutError('EEXIST', 'file exists', this.where(name));
@@ -112,6 +136,7 @@ export class NfsBackend extends PosixBackend {
   override async publish(from: string, to: string): Promise<void> {
     const fromPath = this.pathOf(from);
     const toPath = this.pathOf(to);
+    await this.requireExclusiveLinks();
     const source = await this.publishSource(from, fromPath);
     await this.linkVerified(fromPath, toPath, source, to, from);
     await this.unlinkProven(from, fromPath, toPath, source);
@@ -229,8 +254,10 @@ export class NfsBackend extends PosixBackend {
   /** A hard link, verified by inode whatever the reply said (a retransmitted link may answer EEXIST). */
   override async link(from: string, to: string): Promise<void> {
     const fromPath = this.pathOf(from);
+    const toPath = this.pathOf(to);
+    await this.requireExclusiveLinks();
     const source = await this.publishSource(from, fromPath);
-    await this.linkVerified(fromPath, this.pathOf(to), source, to, from);
+    await this.linkVerified(fromPath, toPath, source, to, from);
   }
 
   override async remove(name: string): Promise<boolean> {

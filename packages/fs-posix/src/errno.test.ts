@@ -22,6 +22,7 @@ describe('errno mapping', () => {
     ['ENOTDIR', 'EBADENTRY'],
     ['ETIMEDOUT', 'EUNAVAILABLE'],
     ['ECONNREFUSED', 'EUNAVAILABLE'],
+    ['ENOTCONN', 'EUNAVAILABLE'],
     ['EOPNOTSUPP', 'ENOTSUP'],
     ['ENAMETOOLONG', 'EUSAGE'],
     ['EMFILE', 'EMFILE'],

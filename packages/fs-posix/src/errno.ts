@@ -30,6 +30,9 @@ const ERRNO_TO_FANOUT: Readonly<Record<string, FanoutErrorCode>> = {
   EHOSTUNREACH: 'EUNAVAILABLE',
   ENETUNREACH: 'EUNAVAILABLE',
   ENETDOWN: 'EUNAVAILABLE',
+  // A FUSE filesystem whose daemon lost its server (GlusterFS after network.ping-timeout) or died: "transport
+  // endpoint is not connected", until it reconnects.
+  ENOTCONN: 'EUNAVAILABLE',
   EAGAIN: 'EUNAVAILABLE',
   EBUSY: 'EUNAVAILABLE',
   ENOTSUP: 'ENOTSUP',

@@ -1,0 +1,143 @@
+/**
+ * GlusterFS under a spool: which volumes fs-nfs can serve. On a GlusterFS volume distributed over several
+ * subvolumes (DHT), `link()` onto a new name is not exclusive: two clients linking different files onto one name at
+ * once can both succeed, each name then a file of its own brick (seen by tooling/real-gluster: 2 of 240 raced links,
+ * GlusterFS 10.3). fs-nfs's creation and publication rest on exactly that exclusivity, so it refuses them there. A
+ * volume of one subvolume (a replica set, or a single brick) has no such split: its links are decided in one place.
+ */
+import { FanoutError } from '@fanout/core';
+import type { PosixFs } from '@fanout/fs-posix';
+
+/** Where the GlusterFS client publishes its translator graph (the `meta` translator's virtual directory). */
+const META_GRAPH = '.meta/graphs/active';
+
+/** A mount of `/proc/self/mountinfo`. */
+interface Mount {
+  readonly mountPoint: string;
+  readonly fsType: string;
+  readonly source: string;
+}
+
+/** What fs-nfs found of a GlusterFS mount under a spool. */
+export interface GlusterMount {
+  readonly mountPoint: string;
+  /** The volume, as mounted (`server:/volume`). */
+  readonly source: string;
+  /**
+   * The largest number of subvolumes one distribute (DHT) translator of the client's graph spreads names over; 1 for
+   * a replica set or a single brick; undefined when the graph could not be read.
+   */
+  readonly distributeSubvolumes: number | undefined;
+}
+
+async function readSmallFile(fs: PosixFs, path: string): Promise<string> {
+  const fd = await fs.open(path, fs.constants.O_RDONLY);
+  try {
+    const parts: Buffer[] = [];
+    for (;;) {
+      const buffer = Buffer.alloc(64 * 1024);
+      const n = await fs.read(fd, buffer, 0, buffer.length, null);
+      if (n === 0) break;
+      parts.push(buffer.subarray(0, n));
+    }
+    return Buffer.concat(parts).toString('utf8');
+  } finally {
+    await fs.close(fd);
+  }
+}
+
+async function namesIn(fs: PosixFs, path: string): Promise<string[]> {
+  const dir = await fs.opendir(path);
+  const names: string[] = [];
+  try {
+    for await (const entry of dir) names.push(entry.name);
+  } finally {
+    await dir.close().catch(() => undefined);
+  }
+  return names;
+}
+
+/** `\040` and the other octal escapes of mountinfo paths. */
+function unescapeMountPath(path: string): string {
+  return path.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+}
+
+/** The mounts of a mountinfo text (proc(5)): mount point (field 5), and after the `-`, type and source. */
+export function parseMountInfo(text: string): Mount[] {
+  const mounts: Mount[] = [];
+  for (const line of text.split('\n')) {
+    const fields = line.split(' ');
+    const dash = fields.indexOf('-', 6);
+    if (dash < 0 || fields.length < dash + 3) continue;
+    mounts.push({
+      mountPoint: unescapeMountPath(fields[4] ?? ''),
+      fsType: fields[dash + 1] ?? '',
+      source: unescapeMountPath(fields[dash + 2] ?? ''),
+    });
+  }
+  return mounts;
+}
+
+/** The mount `path` lies on: the last of the longest mount points that contain it. */
+function mountOf(mounts: readonly Mount[], path: string): Mount | undefined {
+  let best: Mount | undefined;
+  for (const m of mounts) {
+    const inside = m.mountPoint === '/' || path === m.mountPoint || path.startsWith(`${m.mountPoint}/`);
+    if (inside && (best === undefined || m.mountPoint.length >= best.mountPoint.length)) best = m;
+  }
+  return best;
+}
+
+/**
+ * The GlusterFS FUSE mount `root` lies on, with its volume's layout, or undefined when `root` is not on GlusterFS
+ * (or the mount table cannot be read: then nothing is known to refuse).
+ * @param mountInfo the mount table, `/proc/self/mountinfo` by default.
+ */
+export async function glusterMountOf(
+  fs: PosixFs,
+  root: string,
+  mountInfo = '/proc/self/mountinfo',
+): Promise<GlusterMount | undefined> {
+  let text: string;
+  try {
+    text = await readSmallFile(fs, mountInfo);
+  } catch {
+    return undefined;
+  }
+  const mount = mountOf(parseMountInfo(text), root);
+  if (mount === undefined || mount.fsType !== 'fuse.glusterfs') return undefined;
+  let distributeSubvolumes: number | undefined;
+  try {
+    const graph = `${mount.mountPoint === '/' ? '' : mount.mountPoint}/${META_GRAPH}`;
+    let widest = 0;
+    for (const xlator of await namesIn(fs, graph)) {
+      const type = await readSmallFile(fs, `${graph}/${xlator}/type`).catch(() => '');
+      if (type.trim() !== 'cluster/distribute') continue;
+      widest = Math.max(widest, (await namesIn(fs, `${graph}/${xlator}/subvolumes`)).length);
+    }
+    distributeSubvolumes = widest === 0 ? undefined : widest;
+  } catch {
+    distributeSubvolumes = undefined;
+  }
+  return { mountPoint: mount.mountPoint, source: mount.source, distributeSubvolumes };
+}
+
+/**
+ * Why fs-nfs refuses to create or publish names in a spool on `mount`, or undefined when it need not: a volume
+ * distributed over several subvolumes, or one whose layout the client does not show (no `.meta`).
+ */
+export function glusterRefusal(mount: GlusterMount | undefined, spool: string): FanoutError | undefined {
+  if (mount === undefined || mount.distributeSubvolumes === 1) return undefined;
+  const what =
+    mount.distributeSubvolumes === undefined
+      ? `fs-nfs cannot tell whether GlusterFS volume ${mount.source} (mounted at ${mount.mountPoint}) is distributed ` +
+        `(no ${META_GRAPH} in the mount)`
+      : `GlusterFS volume ${mount.source} (mounted at ${mount.mountPoint}) is distributed over ` +
+        `${mount.distributeSubvolumes} subvolumes`;
+  return new FanoutError(
+    'ENOTSUP',
+    `${what}: there link() is not exclusive (two clients can both link one new name), so neither exclusive creation ` +
+      'nor no-clobber publish can hold; use a volume of one subvolume (a replica set or a single brick)',
+    { spool },
+  );
+}
