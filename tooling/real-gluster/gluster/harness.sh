@@ -12,12 +12,12 @@
 # or be reached from a real network). The mounts themselves are in the root mount namespace, so any process here
 # uses them; a call on $GL_A goes through client 1's network namespace to the server.
 #
-# Usage: harness.sh [-t distribute|replica] [-n BRICKS] [-p PING_TIMEOUT_S] -- COMMAND [ARGS...]
+# Usage: harness.sh [-t replica|distribute] [-n BRICKS] [-p PING_TIMEOUT_S] -- COMMAND [ARGS...]
 # COMMAND sees GL_A, GL_B, GL_BRICKS (the brick directories, space-separated: the server's ground truth), GL_TYPE,
 # GL_CTL ($GL_CTL partition gc1|gc2: the client's link to the server goes down; heal gc1|gc2; bricks-of NAME...).
 # Exit status: COMMAND's; 125 when the set-up failed (nothing was run); 130/143 when interrupted.
 set -euo pipefail
-TYPE=distribute NB=3 PING=5
+TYPE=replica NB=2 PING=5
 while getopts "t:n:p:h" o; do
   case $o in
     t) TYPE=$OPTARG ;; n) NB=$OPTARG ;; p) PING=$OPTARG ;;

@@ -16,7 +16,7 @@ describe.skipIf(missing !== undefined || only !== '')('the real-GlusterFS harnes
       timeoutMs: 120_000,
     });
     expect(result.output).toContain('b reads one');
-    expect(result.output).toMatch(/types fuse(blk)? fuse(blk)? distribute/);
+    expect(result.output).toMatch(/types fuse(blk)? fuse(blk)? replica/);
     expect(result.status).toBe(7);
     expect(result.runId).toMatch(/^\d+$/);
     expect(leftoversOf(result.runId ?? '', result.runDirectory)).toEqual([]);

@@ -16,9 +16,9 @@ export type GlusterVolumeType = 'distribute' | 'replica';
 export interface GlusterRunOptions {
   /** The command and its arguments; it sees `GL_A`, `GL_B`, `GL_CTL`, `GL_BRICKS`, `GL_TYPE`. */
   readonly command: readonly string[];
-  /** Default `distribute` (see README.md for why). */
+  /** Default `replica`, the volume fs-nfs serves (see README.md). */
   readonly type?: GlusterVolumeType;
-  /** Number of bricks, default 3. */
+  /** Number of bricks, default 2. */
   readonly bricks?: number;
   /** The volume's `network.ping-timeout` in seconds (a cut-off client's calls fail after it), default 5. */
   readonly pingTimeoutS?: number;
@@ -71,7 +71,7 @@ export function glusterMissing(): string | undefined {
     ['nsenter', 'util-linux'],
     ['setsid', 'util-linux'],
   ] as const) {
-    if (!onPath(tool)) return `${tool} is not installed (apt-get install ${pkg}, or tooling/real-gluster/gluster/install.sh)`;
+    if (!onPath(tool)) return `${tool} is not installed (apt-get install ${pkg}, or gluster/install.sh)`;
   }
   if (!existsSync('/dev/fuse')) return '/dev/fuse is missing: the GlusterFS client mounts through FUSE';
   return undefined;
@@ -123,9 +123,9 @@ export async function runOnGluster(options: GlusterRunOptions): Promise<GlusterR
   const args = [
     HARNESS,
     '-t',
-    options.type ?? 'distribute',
+    options.type ?? 'replica',
     '-n',
-    String(options.bricks ?? 3),
+    String(options.bricks ?? 2),
     '-p',
     String(options.pingTimeoutS ?? 5),
     '--',

@@ -1,5 +1,5 @@
 /**
- * `fanout-real-gluster [-t distribute|replica] [-n BRICKS] [-p PING_TIMEOUT_S] [-T SECONDS] -- COMMAND...`: run
+ * `fanout-real-gluster [-t replica|distribute] [-n BRICKS] [-p PING_TIMEOUT_S] [-T SECONDS] -- COMMAND...`: run
  * COMMAND against a fresh GlusterFS volume mounted by two FUSE clients (see README.md) and exit with its status.
  */
 import { parseArgs } from 'node:util';
@@ -10,8 +10,8 @@ async function main(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      type: { type: 'string', short: 't', default: 'distribute' },
-      bricks: { type: 'string', short: 'n', default: '3' },
+      type: { type: 'string', short: 't', default: 'replica' },
+      bricks: { type: 'string', short: 'n', default: '2' },
       ping: { type: 'string', short: 'p', default: '5' },
       timeout: { type: 'string', short: 'T', default: '600' },
     },
@@ -19,7 +19,7 @@ async function main(argv: string[]): Promise<number> {
   const type = values.type;
   if ((type !== 'distribute' && type !== 'replica') || positionals.length === 0) {
     process.stderr.write(
-      'usage: fanout-real-gluster [-t distribute|replica] [-n BRICKS] [-p PING_TIMEOUT_S] [-T SECONDS] -- COMMAND...\n',
+      'usage: fanout-real-gluster [-t replica|distribute] [-n BRICKS] [-p PING_TIMEOUT_S] [-T SECONDS] -- COMMAND...\n',
     );
     return 2;
   }

@@ -27,13 +27,14 @@ export function requireHarness(): void {
   });
 }
 
-/** One volume of `type` running every suite of src/gluster/. */
-export function defineSuitesOnGluster(type: GlusterVolumeType, bricks: number): void {
+/** One volume of `type` running the suites of src/gluster/ whose file names contain one of `files`. */
+export function defineSuitesOnGluster(type: GlusterVolumeType, bricks: number, files: readonly string[]): void {
   requireHarness();
-  describe.skipIf(missing !== undefined)(`real GlusterFS (${type}, ${bricks} bricks)`, () => {
-    it(`passes the conformance and two-client suites on a ${type} volume of ${bricks} bricks`, async () => {
+  const chosen = only === '' ? files : files.filter((f) => f.includes(only) || only.includes(f));
+  describe.skipIf(missing !== undefined || chosen.length === 0)(`real GlusterFS (${type}, ${bricks} bricks)`, () => {
+    it(`passes the ${files.join(', ')} suites on a ${type} volume of ${bricks} bricks`, async () => {
       const args = ['run', '--config', 'vitest.gluster.config.ts', '--reporter=verbose'];
-      if (only !== '') args.push(only);
+      args.push(...chosen);
       const result = await runOnGluster({
         type,
         bricks,

@@ -27,6 +27,9 @@ export const gl = {
   ctlScript: required('GL_CTL'),
 };
 
+/** How many bricks hold each name: every brick of a replica set, one brick of a distribute volume. */
+export const copies = gl.type === 'replica' ? gl.bricks.length : 1;
+
 /** A client host of the harness. */
 export type Client = 'gc1' | 'gc2';
 
@@ -37,10 +40,33 @@ export async function ctl(...args: string[]): Promise<void> {
   await run(gl.ctlScript, args, { timeout: 30_000 });
 }
 
+/** Wait until both mounts answer again (a healed client reconnects by itself within a few seconds). */
+export async function bothConnected(ms = 30_000): Promise<void> {
+  const { stat } = await import('node:fs/promises');
+  for (let waited = 0; ; waited += 250) {
+    const ok = await Promise.all([stat(gl.a), stat(gl.b)]).then(
+      () => true,
+      () => false,
+    );
+    if (ok) return;
+    if (waited >= ms) throw new Error(`a client mount still fails after ${ms} ms`);
+    await sleep(250);
+  }
+}
+
 /** A new directory `name` in the volume, by its path on each client. */
 export async function freshDir(name: string): Promise<{ a: string; b: string; rel: string }> {
   const rel = `${name}-${process.pid}-${Date.now().toString(36)}`;
-  await mkdir(join(gl.a, rel), { recursive: true, mode: 0o777 });
+  // Just after a client reconnects, its first calls can still fail (ENOTCONN, or ENOENT for the mount's root).
+  for (let tries = 1; ; tries++) {
+    try {
+      await mkdir(join(gl.a, rel), { recursive: true, mode: 0o777 });
+      break;
+    } catch (err) {
+      if (tries >= 40) throw err;
+      await sleep(250);
+    }
+  }
   return { a: join(gl.a, rel), b: join(gl.b, rel), rel };
 }
 
@@ -54,7 +80,9 @@ export async function onBricks(rel: string): Promise<Map<string, number>> {
   for (const brick of gl.bricks) {
     const entries = await readdir(join(brick, rel)).catch(() => [] as string[]);
     for (const name of entries) {
-      const st = await lstat(join(brick, rel, name));
+      // A name removed between the listing and its lstat (a rename going on) is not there any more.
+      const st = await lstat(join(brick, rel, name)).catch(() => undefined);
+      if (st === undefined) continue;
       const linkFile = (st.mode & 0o7777) === 0o1000 && st.size === 0;
       if (!linkFile) names.set(name, (names.get(name) ?? 0) + 1);
     }
