@@ -1,9 +1,10 @@
 /**
  * GlusterFS under a spool: which volumes fs-nfs can serve. On a GlusterFS volume distributed over several
- * subvolumes (DHT), `link()` onto a new name is not exclusive: two clients linking different files onto one name at
- * once can both succeed, each name then a file of its own brick (seen by tooling/real-gluster: 2 of 240 raced links,
- * GlusterFS 10.3). fs-nfs's creation and publication rest on exactly that exclusivity, so it refuses them there. A
- * volume of one subvolume (a replica set, or a single brick) has no such split: its links are decided in one place.
+ * subvolumes (DHT), `link()` onto a new name is not exclusive: two clients linking different files onto one name
+ * at once can both succeed, each name then a file of its own brick (seen by tooling/real-gluster: 0–2 of 160–240
+ * raced links per run, GlusterFS 10.3). fs-nfs's creation and publication rest on exactly that exclusivity, so it
+ * refuses them there. A volume of one subvolume (a replica set, or a single brick) has no such split: its links are
+ * decided in one place.
  */
 import { FanoutError } from '@fanout/core';
 import type { PosixFs } from '@fanout/fs-posix';
