@@ -17,7 +17,7 @@ const allowed =
     '@fanout/crashcheck': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs', '@fanout/fs-memory'],
     '@fanout/protocol-tests': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs', '@fanout/fs-memory'],
     '@fanout/real-nfs': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs', '@fanout/cli'],
-    '@fanout/real-gluster': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs'],
+    '@fanout/real-gluster': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs', '@fanout/cli'],
     '@fanout/bench': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs', '@fanout/real-nfs'],
     '@fanout/cli': ['@fanout/core', '@fanout/fs-posix', '@fanout/fs-nfs', '@fanout/fs-memory', '@fanout/fs-webdav'],
   }[pkg.name] ?? [];

@@ -1,4 +1,4 @@
 import { defineSuitesOnGluster } from './suites-on-gluster.js';
 
 // The volume fs-nfs serves: one subvolume, a replica set of two bricks.
-defineSuitesOnGluster('replica', 2, ['conformance', 'two-clients']);
+defineSuitesOnGluster('replica', 2, ['conformance', 'two-clients', 'fanout-command']);
