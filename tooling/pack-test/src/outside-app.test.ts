@@ -289,10 +289,7 @@ describe('the published packages', () => {
       // the published declarations import counts too: an app compiling against them needs it installed.
       const unused = declared.filter(
         (name) =>
-          !imported.has(name) &&
-          !typesImported.has(name) &&
-          !code.includes(`"${name}"`) &&
-          !code.includes(`'${name}'`),
+          !imported.has(name) && !typesImported.has(name) && !code.includes(`"${name}"`) && !code.includes(`'${name}'`),
       );
       expect(unused, `${pkg.name} declares packages its code never loads`).toEqual([]);
     }
