@@ -1,7 +1,7 @@
 /**
  * `@fanout/fs-memory/descriptor`: the in-memory backend as an application
- * lists it for `openSpool`. Importing it loads nothing of the backend (nor
- * the crash simulator); the first `openSpool` of a `memory:` URL does.
+ * lists it for `openSpool`. Importing it loads nothing of the backend; the
+ * first `openSpool` of a `memory:` URL does.
  */
 import type { BackendDescriptor } from '@fanout/core';
 

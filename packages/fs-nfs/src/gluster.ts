@@ -64,7 +64,7 @@ function unescapeMountPath(path: string): string {
 }
 
 /** The mounts of a mountinfo text (proc(5)): mount point (field 5), and after the `-`, type and source. */
-export function parseMountInfo(text: string): Mount[] {
+function glusterMountTable(text: string): Mount[] {
   const mounts: Mount[] = [];
   for (const line of text.split('\n')) {
     const fields = line.split(' ');
@@ -105,7 +105,7 @@ export async function glusterMountOf(
   } catch {
     return undefined;
   }
-  const mount = mountOf(parseMountInfo(text), root);
+  const mount = mountOf(glusterMountTable(text), root);
   if (mount === undefined || mount.fsType !== 'fuse.glusterfs') return undefined;
   let distributeSubvolumes: number | undefined;
   try {

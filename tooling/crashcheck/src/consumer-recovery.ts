@@ -24,7 +24,7 @@
  * `consume()`/`consumePass()`, which honour seed locks.
  */
 import { fanOut, type ProtocolName, recover } from '@fanout/core';
-import { type CrashSimulator, isSimulatedCrash } from '@fanout/fs-memory';
+import { type CrashSimulator, isSimulatedCrash } from '@fanout/crashfs';
 import {
   allDead,
   consumerPass,

@@ -11,7 +11,7 @@
  */
 import { consume, fanOut, recover, type ProtocolName, type SpoolBackend } from '@fanout/core';
 import { names } from '@fanout/core/internal';
-import type { CrashSimulator } from '@fanout/fs-memory';
+import type { CrashSimulator } from '@fanout/crashfs';
 import { uncommittedName } from './invariants.js';
 import { messagesOf, type Violation } from './scenario.js';
 import { type BackendKind, cloneMachine, setUpMachine, SOURCE, spoolsOn } from './world.js';

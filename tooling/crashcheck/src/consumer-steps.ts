@@ -49,7 +49,7 @@ import {
   processOwner,
   encodeOwnerTag,
 } from '@fanout/core/internal';
-import { type CrashSimulator, isSimulatedCrash } from '@fanout/fs-memory';
+import { type CrashSimulator, isSimulatedCrash } from '@fanout/crashfs';
 import {
   allDead,
   consumerPass,

@@ -35,7 +35,7 @@ import {
   type TransformFactory,
 } from '@fanout/core';
 import { type Op } from '@fanout/core/internal';
-import type { CrashSimulator } from '@fanout/fs-memory';
+import type { CrashSimulator } from '@fanout/crashfs';
 import { allDead, type FamilyResult, type FamilyViolation, Found, listing, opLine, Sweep } from './family.js';
 import { checkRecovered } from './invariants.js';
 import { messagesOf, simTempName, simTx } from './scenario.js';

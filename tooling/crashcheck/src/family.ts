@@ -26,7 +26,7 @@ import {
   releaseStaleClaims,
   type SpoolBackend,
 } from '@fanout/core/internal';
-import type { CrashSimulator } from '@fanout/fs-memory';
+import type { CrashSimulator } from '@fanout/crashfs';
 import type { ExpectedMessage } from './invariants.js';
 import { simTempName, simTx } from './scenario.js';
 import { type BackendKind, destPath, SOURCE, spoolsOn } from './world.js';

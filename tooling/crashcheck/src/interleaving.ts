@@ -9,7 +9,7 @@
  */
 import { fanOut, recover, type ProtocolName } from '@fanout/core';
 import { type ExecutorHooks, type Op } from '@fanout/core/internal';
-import type { CrashSimulator } from '@fanout/fs-memory';
+import type { CrashSimulator } from '@fanout/crashfs';
 import { checkRecovered, checkVisibleCopies } from './invariants.js';
 import { messagesOf, type Violation } from './scenario.js';
 import { type BackendKind, cloneMachine, setUpMachine, spoolsOn } from './world.js';

@@ -2,7 +2,7 @@
  * The invariants of docs/DESIGN.md §4, checked by reading a simulated machine's
  * spools directly (never through the code under test).
  */
-import type { CrashSimulator } from '@fanout/fs-memory';
+import type { CrashSimulator } from '@fanout/crashfs';
 import { destPath, SOURCE } from './world.js';
 
 /** A message of a scenario and what each destination must end up holding. */

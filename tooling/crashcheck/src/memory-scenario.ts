@@ -19,7 +19,7 @@ import {
   type ScenarioResult,
   type Violation,
 } from './scenario.js';
-import type { CrashSimulator } from '@fanout/fs-memory';
+import type { CrashSimulator } from '@fanout/crashfs';
 
 class Stop extends Error {}
 

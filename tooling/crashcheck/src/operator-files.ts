@@ -18,7 +18,7 @@
  * family (nothing else left anywhere, the operator files apart).
  */
 import { fanOut, type ProtocolName } from '@fanout/core';
-import type { CrashSimulator } from '@fanout/fs-memory';
+import type { CrashSimulator } from '@fanout/crashfs';
 import { allDead, type FamilyResult, type FamilyViolation, finishAndCheck, listing, Sweep, Tally } from './family.js';
 import { messagesOf, simTempName, simTx } from './scenario.js';
 import { type BackendKind, cloneMachine, destPath, setUpMachine, SOURCE, spoolsOn } from './world.js';

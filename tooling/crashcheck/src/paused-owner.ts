@@ -31,7 +31,7 @@ import {
 } from '@fanout/core';
 import { type Op } from '@fanout/core/internal';
 import { encodeOwnerTag } from '@fanout/core/internal';
-import type { CrashSimulator } from '@fanout/fs-memory';
+import type { CrashSimulator } from '@fanout/crashfs';
 import {
   allDead,
   checkDrained,

@@ -62,7 +62,7 @@ import {
   type TransformFactory,
 } from '@fanout/core';
 import { type ExecutorHooks, type Op, type StepName } from '@fanout/core/internal';
-import type { CrashSimulator } from '@fanout/fs-memory';
+import type { CrashSimulator } from '@fanout/crashfs';
 import {
   allDead,
   consumerProbe,

@@ -15,7 +15,7 @@ import {
   type SpoolBackend,
 } from '@fanout/core';
 import { encodeOwnerTag, type ExecutorHooks, type Op, type StepName } from '@fanout/core/internal';
-import type { CrashSimulator } from '@fanout/fs-memory';
+import type { CrashSimulator } from '@fanout/crashfs';
 import { checkRecovered, checkVisibleCopies, type ExpectedMessage } from './invariants.js';
 import { type BackendKind, setUpMachine, type Spools, spoolsOn } from './world.js';
 

@@ -5,7 +5,7 @@
  * memfs), nfs, and posix in rename-publish mode.
  */
 import { enqueue, initSpool, type SpoolBackend, type SpoolOpener } from '@fanout/core';
-import { CrashSimulator } from '@fanout/fs-memory';
+import { CrashSimulator } from '@fanout/crashfs';
 import { NfsBackend } from '@fanout/fs-nfs';
 import { PosixBackend } from '@fanout/fs-posix';
 

@@ -22,12 +22,25 @@ const vitest = join(REPO_ROOT, 'node_modules/.bin/vitest');
  */
 const VM_LIMIT_MS = Number(process.env.FANOUT_REAL_NFS_LIMIT_S ?? 1200) * 1000;
 
+/**
+ * The mounts the suites run on: what packages/fs-nfs/README.md requires of several hosts. On NFSv3 that includes
+ * `lookupcache=positive`: v3 tells a changed directory only by its timestamps, so a name another host made in the same
+ * timestamp tick as the directory's previous change stays cached as missing even after the directory is reopened
+ * (measured here, 20 creates on client 1 each right after client 2 looked the name up: 4-6 still missing on client 2
+ * after it reopened the directory; 0 with `lookupcache=positive`). v4.2 runs on the defaults: its change attribute
+ * moves with every change, and fs-nfs's revalidation by reopening the directory is what the suites exercise there.
+ */
+const SUITE_MOUNT_OPTIONS: Readonly<Record<NfsVersion, string | undefined>> = {
+  '3': 'lookupcache=positive',
+  '4.0': undefined,
+  '4.1': undefined,
+  '4.2': undefined,
+};
+
 /** A missing harness is a failure, saying what is missing: this package's tests exist to run on real NFS. */
 export function requireHarness(): void {
-  describe.runIf(missing !== undefined)('the real-NFS harness', () => {
-    it('is installed (pnpm test:real-nfs runs tooling/real-nfs/vm/install.sh first)', () => {
-      expect.fail(`real-nfs: cannot boot the VM: ${missing}`);
-    });
+  it('the real-NFS harness is installed (pnpm test:real-nfs runs tooling/real-nfs/vm/install.sh first)', () => {
+    expect(missing, `real-nfs: cannot boot the VM: ${missing}`).toBeUndefined();
   });
 }
 
@@ -41,6 +54,7 @@ export function defineSuitesInVm(vers: NfsVersion): void {
       if (only !== '') args.push(only);
       const result = await runInNfsVm({
         vers,
+        mountOptions: SUITE_MOUNT_OPTIONS[vers],
         // Through a pipe: on the VM console vitest would draw its progress as on a terminal.
         command: ['bash', '-c', '"$@" 2>&1 | cat; exit "${PIPESTATUS[0]}"', 'vitest', vitest, ...args],
         cwd: here,

@@ -1,0 +1,3 @@
+import { fanoutVitest } from '@fanout/tooling/vitest';
+
+export default fanoutVitest();
