@@ -8,16 +8,10 @@
  */
 import { FanoutError } from '@fanout/core';
 import type { PosixFs } from '@fanout/fs-posix';
+import { mountOf, parseMountInfo } from './nfs-mount.js';
 
 /** Where the GlusterFS client publishes its translator graph (the `meta` translator's virtual directory). */
 const META_GRAPH = '.meta/graphs/active';
-
-/** A mount of `/proc/self/mountinfo`. */
-interface Mount {
-  readonly mountPoint: string;
-  readonly fsType: string;
-  readonly source: string;
-}
 
 /** What fs-nfs found of a GlusterFS mount under a spool. */
 export interface GlusterMount {
@@ -58,37 +52,6 @@ async function namesIn(fs: PosixFs, path: string): Promise<string[]> {
   return names;
 }
 
-/** `\040` and the other octal escapes of mountinfo paths. */
-function unescapeMountPath(path: string): string {
-  return path.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
-}
-
-/** The mounts of a mountinfo text (proc(5)): mount point (field 5), and after the `-`, type and source. */
-function glusterMountTable(text: string): Mount[] {
-  const mounts: Mount[] = [];
-  for (const line of text.split('\n')) {
-    const fields = line.split(' ');
-    const dash = fields.indexOf('-', 6);
-    if (dash < 0 || fields.length < dash + 3) continue;
-    mounts.push({
-      mountPoint: unescapeMountPath(fields[4] ?? ''),
-      fsType: fields[dash + 1] ?? '',
-      source: unescapeMountPath(fields[dash + 2] ?? ''),
-    });
-  }
-  return mounts;
-}
-
-/** The mount `path` lies on: the last of the longest mount points that contain it. */
-function mountOf(mounts: readonly Mount[], path: string): Mount | undefined {
-  let best: Mount | undefined;
-  for (const m of mounts) {
-    const inside = m.mountPoint === '/' || path === m.mountPoint || path.startsWith(`${m.mountPoint}/`);
-    if (inside && (best === undefined || m.mountPoint.length >= best.mountPoint.length)) best = m;
-  }
-  return best;
-}
-
 /**
  * The GlusterFS FUSE mount `root` lies on, with its volume's layout, or undefined when `root` is not on GlusterFS
  * (or the mount table cannot be read: then nothing is known to refuse).
@@ -105,7 +68,7 @@ export async function glusterMountOf(
   } catch {
     return undefined;
   }
-  const mount = mountOf(glusterMountTable(text), root);
+  const mount = mountOf(root, parseMountInfo(text));
   if (mount === undefined || mount.fsType !== 'fuse.glusterfs') return undefined;
   let distributeSubvolumes: number | undefined;
   try {

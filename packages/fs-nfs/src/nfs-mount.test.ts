@@ -36,6 +36,7 @@ describe('the NFS mount a spool lives on (/proc/self/mountinfo)', () => {
       ['/mnt/with space', 'nfs'],
     ]);
     expect(entries[1]!.superOptions).toContain('vers=3');
+    expect(entries[1]!.source).toBe('198.51.100.1:/srv/nfs');
   });
 
   it('finds the innermost mount holding a path, never a sibling that shares a prefix', () => {

@@ -14,8 +14,10 @@ import { dirname, resolve } from 'node:path';
 export interface MountInfoEntry {
   /** Where it is mounted (escapes such as `\040` decoded). */
   readonly mountPoint: string;
-  /** `nfs` (v2 and v3), `nfs4`, `ext4`, … */
+  /** `nfs` (v2 and v3), `nfs4`, `fuse.glusterfs`, `ext4`, … */
   readonly fsType: string;
+  /** What is mounted: `server:/export`, `server:/volume`, `/dev/sda1`, … */
+  readonly source: string;
   /** The superblock's options: for NFS, `vers=3`, `lookupcache=pos`, `hard`, … */
   readonly superOptions: readonly string[];
 }
@@ -42,6 +44,7 @@ export function parseMountInfo(text: string): MountInfoEntry[] {
     entries.push({
       mountPoint: unescape(fields[4]!),
       fsType: fields[dash + 1]!,
+      source: unescape(fields[dash + 2]!),
       superOptions: fields[dash + 3]!.split(','),
     });
   }
