@@ -1,7 +1,7 @@
 import type { SpoolBackend } from '../backend/spool-backend.js';
 import { isFanoutError } from '../errors/fanout-error.js';
 import { type ExecutorHooks, MachineStopped, runMachine } from '../protocol/executor.js';
-import type { Machine, Op } from '../protocol/ops.js';
+import { type Machine, perform } from '../protocol/ops.js';
 import type { LeaseState, TransactionPlan } from '../protocol/transaction-plan.js';
 import { claimName, encodeClaim } from '../recovery/recoverer.js';
 
@@ -33,13 +33,13 @@ function* isOurs(
   if (unsure?.generation !== g) return false;
   let text: string | undefined;
   try {
-    text = (yield {
+    text = yield* perform({
       type: 'readSmall',
       step: 'L',
       spool: source,
       name: claimName(tx, g),
       maxBytes: 64 * 1024,
-    } as Op) as string | undefined;
+    });
   } catch {
     return false;
   }
@@ -70,15 +70,15 @@ export function* renewLease(
     const content = encodeClaim({ owner: plan.owner, claimedMs: renewedMs, leaseMs: plan.leaseMs });
     const temp = plan.tempName();
     try {
-      yield { type: 'create', step: 'L', spool: source, name: temp, content: () => content } as Op;
-      yield { type: 'publish', step: 'L', spool: source, from: temp, to: claimName(plan.tx, g) } as Op;
+      yield* perform({ type: 'create', step: 'L', spool: source, name: temp, content: () => content });
+      yield* perform({ type: 'publish', step: 'L', spool: source, from: temp, to: claimName(plan.tx, g) });
       lease.generation = g;
       state.unsure = undefined;
       if (!lease.lost) lease.renewedMs = renewedMs;
       return;
     } catch (err) {
       try {
-        yield { type: 'remove', step: 'L', spool: source, name: temp } as Op;
+        yield* perform({ type: 'remove', step: 'L', spool: source, name: temp });
       } catch {
         // Left for R6: its writer's tag names this process, and it is removed once this process is dead.
       }
@@ -110,7 +110,7 @@ export function* dropRenewalClaims(
   if (state.unsure !== undefined) yield* isOurs(source, tx, state.unsure.generation, lease, state);
   for (let g = 1; g <= lease.generation; g++) {
     try {
-      yield { type: 'remove', step: 'L', spool: source, name: claimName(tx, g) } as Op;
+      yield* perform({ type: 'remove', step: 'L', spool: source, name: claimName(tx, g) });
     } catch {
       // See above: left for recovery.
     }

@@ -196,11 +196,13 @@ describe('transaction() op sequence', () => {
 /** An injected storage failure of the op on `name` in `spool` (by location) of type `type`. */
 function failOn(type: Op['type'], location: string, name: string, code: 'EIO' | 'ENOENT' = 'EIO') {
   return (op: Op): FanoutError | undefined =>
-    op.type === type && op.spool.location === location && 'name' in op && op.name === name
-      ? new FanoutError(code, `scripted ${code}`, { spool: location, file: name })
-      : op.type === type && op.spool.location === location && 'from' in op && op.from === name
+    op.type === 'all'
+      ? undefined
+      : op.type === type && op.spool.location === location && 'name' in op && op.name === name
         ? new FanoutError(code, `scripted ${code}`, { spool: location, file: name })
-        : undefined;
+        : op.type === type && op.spool.location === location && 'from' in op && op.from === name
+          ? new FanoutError(code, `scripted ${code}`, { spool: location, file: name })
+          : undefined;
 }
 
 describe('transaction() op sequence when something fails', () => {

@@ -4,8 +4,7 @@ import { encodeMarker, MAX_BATCH_RECORD_IDS, type MarkerRecord } from '../marker
 import { names } from '../names/protocol-names.js';
 import { countAttempt, DEFAULT_MAX_ATTEMPTS } from '../attempts/attempt-record.js';
 import { MachineStopped } from './executor.js';
-import type { EntryStat } from '../backend/spool-backend.js';
-import type { Machine, Op, Settled, StepName } from './ops.js';
+import { type LeafOp, type Machine, type Op, perform, type Settled, settle, syncAll } from './ops.js';
 import { sharedRead } from './shared-read.js';
 import { DEFAULT_STALL_TIMEOUT_MS, guardStall, StallWatch } from './stall-guard.js';
 import { applyTransform, type TransformSubject } from './transform-stage.js';
@@ -18,30 +17,6 @@ import {
 } from './transaction-plan.js';
 
 const utf8 = new TextEncoder();
-
-function all(step: StepName, ops: Op[]): Op {
-  return { type: 'all', step, ops };
-}
-
-/** Perform `ops` at once; one outcome per operation, in order. */
-export function* settle(step: StepName, ops: Op[]): Machine<Settled[]> {
-  if (ops.length === 0) return [];
-  return (yield all(step, ops)) as Settled[];
-}
-
-/**
- * Sync each spool once; a failed sync leaves durability unknown, so it is thrown: recovery decides from what is on
- * disk.
- */
-export function* syncAll(step: StepName, spools: Iterable<SpoolBackend>): Machine<void> {
-  const unique = [...new Set(spools)];
-  const results = yield* settle(
-    step,
-    unique.map((spool) => ({ type: 'syncDir', step, spool }) as const),
-  );
-  const bad = results.find((r) => !r.ok);
-  if (bad && !bad.ok) throw bad.error;
-}
 
 /** The record of this attempt over its messages `plan.ids` (docs/PROTOCOL.md: `m<tx>`). */
 export function markerFor(plan: TransactionPlan): MarkerRecord {
@@ -195,7 +170,7 @@ function* intent(
   let lostAtCheck = false;
   for (const [k, id] of held.entries()) {
     const r = checks[k + 1]!;
-    const st = r.ok ? (r.value as EntryStat | undefined) : undefined;
+    const st = r.ok ? r.value : undefined;
     if (!recordThere) {
       putBack.push(id);
       failed.push(takenOver(plan, id));
@@ -209,7 +184,7 @@ function* intent(
     }
     if (st !== undefined && (st.nlink ?? 1) > 1 && st.fileId !== undefined) {
       // Another protocol name of the same file: a crashed attempt's twin that recovery has not resolved yet.
-      const twins = (yield {
+      const twins = yield* perform({
         type: 'twins',
         step: 'C1',
         spool: S,
@@ -217,7 +192,7 @@ function* intent(
         fileId: st.fileId,
         kinds: ['source', 'taken', 'committed', 'backout', 'held', 'deleting'],
         except: names.taken(id, plan.tx),
-      }) as string[];
+      });
       if (twins.length > 0) {
         putBack.push(id);
         skipped.push(id);
@@ -266,9 +241,9 @@ type LockAnchors = (string | undefined)[];
  * are links to it, since only the name `l<id>` matters and a link costs no new
  * inode (docs/DESIGN.md §3, as the batch's marker record).
  */
-function lockOps(plan: TransactionPlan, ids: readonly string[], anchors: LockAnchors): Op[] {
+function lockOps(plan: TransactionPlan, ids: readonly string[], anchors: LockAnchors): LeafOp[] {
   return ids.flatMap((id) =>
-    plan.destinations.map((d, k): Op => {
+    plan.destinations.map((d, k): LeafOp => {
       const spool = d.spool.backend;
       const anchor = anchors[k];
       if (anchor !== undefined)
@@ -381,7 +356,7 @@ function failedSomewhere(
 }
 
 /** C2: the copy of `id` to each destination, reading the source once when it is shared. */
-function copyOps(plan: TransactionPlan, id: string): Op[] {
+function copyOps(plan: TransactionPlan, id: string): LeafOp[] {
   const shared = plan.destinations.length > 1;
   // The message is read under the name this attempt took it by.
   const open = () => plan.source.backend.read(names.taken(id, plan.tx));
@@ -442,7 +417,7 @@ function* copyAll(plan: TransactionPlan, live: readonly string[], state: CopySta
       failedSomewhere(plan, state, id, outcomes, copyName(plan, id));
       bytesOf.set(
         id,
-        outcomes.reduce((sum, r) => sum + (r.ok ? (r.value as number) : 0), 0),
+        outcomes.reduce((sum, r) => sum + (r.ok && typeof r.value === 'number' ? r.value : 0), 0),
       );
     });
     if (next) ready = seed ? lockedOf(plan, next, results.slice(copies.length), state) : next;

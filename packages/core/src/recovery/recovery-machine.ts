@@ -2,8 +2,8 @@ import type { EntryStat, SpoolBackend } from '../backend/spool-backend.js';
 import { FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-error.js';
 import type { MarkerRecord } from '../marker/marker-codec.js';
 import { names } from '../names/protocol-names.js';
-import type { Machine, Op, Settled, StepName } from '../protocol/ops.js';
-import { lockOwner, settle, syncAll } from '../protocol/transaction.js';
+import { type Machine, perform, settle, type StepName, syncAll } from '../protocol/ops.js';
+import { lockOwner } from '../protocol/transaction.js';
 import { clearAttempts, DEFAULT_MAX_ATTEMPTS, readAttempts } from '../attempts/attempt-record.js';
 
 /**
@@ -35,7 +35,7 @@ function* stats(step: StepName, spool: SpoolBackend, files: string[]): Machine<(
   );
   return results.map((r) => {
     if (!r.ok) throw r.error;
-    return r.value as EntryStat | undefined;
+    return r.value;
   });
 }
 
@@ -55,7 +55,7 @@ function* removeAllChecked(
   );
   let ok = true;
   let removedAny = false;
-  results.forEach((r: Settled, k) => {
+  results.forEach((r, k) => {
     if (r.ok) {
       if (r.value === true) removedAny = true;
       return;
@@ -97,7 +97,7 @@ function* publishStaged(spool: SpoolBackend, id: string, tx: string, problems: F
   const [st] = yield* stats('R3', spool, [from]);
   if (st === undefined) return;
   if ((st.nlink ?? 1) > 1 && st.fileId !== undefined) {
-    const twins = (yield {
+    const twins = yield* perform({
       type: 'twins',
       step: 'R3',
       spool,
@@ -105,14 +105,14 @@ function* publishStaged(spool: SpoolBackend, id: string, tx: string, problems: F
       fileId: st.fileId,
       kinds: ['delivered', 'claimed', 'held', 'deleting'],
       except: from,
-    } as Op) as string[];
+    });
     if (twins.length > 0) {
       yield* removeChecked('R3', [{ spool, name: from }], problems, 'roll-forward');
       return;
     }
   }
   try {
-    yield { type: 'rename', step: 'R3', spool, from, to: names.delivered(id) } as Op;
+    yield* perform({ type: 'rename', step: 'R3', spool, from, to: names.delivered(id) });
   } catch (err) {
     if (isFanoutError(err, 'ENOENT')) return; // published meanwhile by the attempt's owner
     if (isFanoutError(err, 'EEXIST')) {
@@ -189,7 +189,13 @@ function* recoverMessage(
     if (b === undefined && p !== undefined) {
       // R2: the fence. Exactly one of this rename and the owner's commit (p -> k) succeeds.
       try {
-        yield { type: 'rename', step: 'R2', spool: source, from: names.taken(id, tx), to: names.backout(id, tx) } as Op;
+        yield* perform({
+          type: 'rename',
+          step: 'R2',
+          spool: source,
+          from: names.taken(id, tx),
+          to: names.backout(id, tx),
+        });
       } catch (err) {
         if (isFanoutError(err, 'ENOENT')) continue; // the owner committed (or backed out) first: look again
         throw err;
@@ -233,13 +239,13 @@ function* recoverMessage(
     // R2: the copies' removal is durable before the message is waiting again.
     yield* syncAll('R2', destinations);
     try {
-      yield {
+      yield* perform({
         type: 'rename',
         step: 'R2',
         spool: source,
         from: names.backout(id, tx),
         to: yield* giveBackName(source, id, maxAttempts),
-      } as Op;
+      });
     } catch (err) {
       if (!isFanoutError(err, 'ENOENT')) {
         problems.push(toFanoutError(err, 'EIO', { spool: source.location, file: names.backout(id, tx) }));
@@ -285,9 +291,7 @@ function* clearSeedLeftovers(
  * wrote).
  */
 export function* readLockOwner(spool: SpoolBackend, id: string): Machine<string | undefined> {
-  return lockOwner(
-    (yield { type: 'readSmall', step: 'R2', spool, name: names.lock(id), maxBytes: 1024 } as Op) as string | undefined,
-  );
+  return lockOwner(yield* perform({ type: 'readSmall', step: 'R2', spool, name: names.lock(id), maxBytes: 1024 }));
 }
 
 /**
@@ -319,7 +323,7 @@ function* retire(source: SpoolBackend, record: MarkerRecord, fromRetiring: boole
   const { tx } = record;
   if (!fromRetiring) {
     try {
-      yield { type: 'rename', step: 'R4', spool: source, from: names.record(tx), to: names.retiring(tx) } as Op;
+      yield* perform({ type: 'rename', step: 'R4', spool: source, from: names.record(tx), to: names.retiring(tx) });
     } catch (err) {
       if (isFanoutError(err, 'ENOENT')) return true; // retired or finished by someone else
       throw err;
@@ -331,10 +335,10 @@ function* retire(source: SpoolBackend, record: MarkerRecord, fromRetiring: boole
     record.ids.flatMap((id) => [names.taken(id, tx), names.committed(id, tx), names.backout(id, tx)]),
   );
   if (held.some((st) => st !== undefined)) {
-    yield { type: 'rename', step: 'R4', spool: source, from: names.retiring(tx), to: names.record(tx) } as Op;
+    yield* perform({ type: 'rename', step: 'R4', spool: source, from: names.retiring(tx), to: names.record(tx) });
     return false;
   }
-  yield { type: 'remove', step: 'R4', spool: source, name: names.retiring(tx) } as Op;
+  yield* perform({ type: 'remove', step: 'R4', spool: source, name: names.retiring(tx) });
   return true;
 }
 
@@ -428,14 +432,14 @@ export function* recoverOrphan(
 ): Machine<boolean> {
   if (!(yield* recordGone('R2', source, tx))) return false;
   try {
-    if (kind === 'committed') return (yield { type: 'remove', step: 'R3', spool: source, name: file } as Op) as boolean;
-    yield {
+    if (kind === 'committed') return yield* perform({ type: 'remove', step: 'R3', spool: source, name: file });
+    yield* perform({
       type: 'rename',
       step: 'R2',
       spool: source,
       from: file,
       to: yield* giveBackName(source, id, maxAttempts),
-    } as Op;
+    });
   } catch (err) {
     if (isFanoutError(err, 'ENOENT')) return false;
     throw err;
