@@ -9,6 +9,7 @@ import type { ProtocolName } from '../marker/marker-codec.js';
 import { isValidTx, parseProtocolName } from '../names/protocol-names.js';
 import { defaultOwnerProbe, type OwnerInfo, type OwnerProbe, processOwner } from '../owner/owner.js';
 import { type ExecutorHooks, MachineStopped, runMachine, unwrapStopped } from '../protocol/executor.js';
+import { variantOf } from '../protocol/protocol-variant.js';
 import { markerFor, transaction } from '../protocol/transaction.js';
 import { recoverAttempt } from '../recovery/recovery-machine.js';
 import type { MessageFailure, TransactionPlan, TransformFactory, VerifiedSpool } from '../protocol/transaction-plan.js';
@@ -407,7 +408,7 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
       for (const f of outcome.failed) {
         if (again.has(f.id)) continue; // back in S: offered again in the next pass, in a smaller batch
         // offered again in the next pass
-        if (protocol === 'seed' && !f.committed && (await clearedOrphanLock(f))) continue;
+        if (variantOf(protocol).locks && !f.committed && (await clearedOrphanLock(f))) continue;
         failed.push(f);
         failedIds.add(f.id);
         const counted = outcome.attempts.get(f.id);

@@ -1,8 +1,8 @@
-import type { EntryStat, SpoolBackend } from '../backend/spool-backend.js';
+import type { SpoolBackend } from '../backend/spool-backend.js';
 import type { FanoutError } from '../errors/fanout-error.js';
 import { names } from '../names/protocol-names.js';
 import { type Machine, perform } from '../protocol/ops.js';
-import { readLockOwner, removeSeedLeftover } from '../recovery/recovery-machine.js';
+import { readLockOwner, removeSeedLeftover } from '../recovery/recovery-steps.js';
 
 /**
  * Seed protocol: clear a lock `l<id>` in `dest` that blocks message `id` and

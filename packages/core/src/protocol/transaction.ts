@@ -5,11 +5,14 @@ import { names } from '../names/protocol-names.js';
 import { countAttempt, DEFAULT_MAX_ATTEMPTS } from '../attempts/attempt-record.js';
 import { MachineStopped } from './executor.js';
 import { type LeafOp, type Machine, type Op, perform, type Settled, settle, syncAll } from './ops.js';
+import { lockContent } from './lock-file.js';
+import { variantOf } from './protocol-variant.js';
 import { sharedRead } from './shared-read.js';
 import { DEFAULT_STALL_TIMEOUT_MS, guardStall, StallWatch } from './stall-guard.js';
 import { applyTransform, type TransformSubject } from './transform-stage.js';
 import {
   DEFAULT_COPY_WINDOW,
+  messageFailure,
   type MessageFailure,
   type PlannedDestination,
   type TransactionOutcome,
@@ -73,10 +76,6 @@ async function* copied(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8A
   for await (const chunk of chunks) yield Uint8Array.prototype.slice.call(chunk);
 }
 
-function failure(id: string, err: unknown, committed: boolean, spool: SpoolBackend, file: string): MessageFailure {
-  return { id, error: toFanoutError(err, 'EIO', { spool: spool.location, file }), committed };
-}
-
 /** The error of a message whose attempt a recoverer took over (it won the fence). */
 function takenOver(plan: TransactionPlan, id: string): MessageFailure {
   return {
@@ -123,13 +122,13 @@ function* intent(
     { type: 'create', step: 'C1', spool: S, name: temp, content: () => utf8.encode(encodeMarker(markerFor(plan))) },
   ]);
   if (!created!.ok) {
-    for (const id of plan.ids) failed.push(failure(id, created!.error, false, S, record));
+    for (const id of plan.ids) failed.push(messageFailure(id, created!.error, false, S, record));
     return { live: [], lost: false };
   }
   const [named] = yield* settle('C1', [{ type: 'rename', step: 'C1', spool: S, from: temp, to: record }]);
   if (!named!.ok) {
     yield* settle('C1', [{ type: 'remove', step: 'C1', spool: S, name: temp }]);
-    for (const id of plan.ids) failed.push(failure(id, named!.error, false, S, record));
+    for (const id of plan.ids) failed.push(messageFailure(id, named!.error, false, S, record));
     return { live: [], lost: false };
   }
   const takes = yield* settle(
@@ -144,7 +143,7 @@ function* intent(
     if (r.ok) held.push(id);
     else if (isFanoutError(r.error, 'ENOENT'))
       skipped.push(id); // taken by another worker, or finished meanwhile
-    else failed.push(failure(id, r.error, false, S, names.source(id)));
+    else failed.push(messageFailure(id, r.error, false, S, names.source(id)));
   });
   if (held.length === 0) {
     yield* settle('C1', [{ type: 'remove', step: 'C1', spool: S, name: record }]);
@@ -212,20 +211,9 @@ function* intent(
   return { live, lost: lostAtCheck };
 }
 
-/** Names a copy of `id` has in a destination under each protocol. */
+/** The name this attempt's copy of `id` has in a destination until it is made visible. */
 function copyName(plan: TransactionPlan, id: string): string {
-  return plan.protocol === 'staged' ? names.staged(id, plan.tx) : names.delivered(id);
-}
-
-/** What a seed lock file holds: the attempt that made it (see `lockOwner`). */
-export function lockContent(tx: string): string {
-  return `fanout-lock ${tx}\n`;
-}
-
-/** The attempt a seed lock's content names, or `undefined` if it is not a lock this code wrote. */
-export function lockOwner(content: string | undefined): string | undefined {
-  const m = content === undefined ? null : /^fanout-lock ([0-9A-Za-z_-]{1,128})\n$/.exec(content);
-  return m ? m[1] : undefined;
+  return variantOf(plan.protocol).copyName(id, plan.tx);
 }
 
 /**
@@ -350,7 +338,7 @@ function failedSomewhere(
   const r = outcomes[k];
   if (r === undefined || r.ok) return false;
   if (!state.copyFailed.has(id))
-    state.failed.push(failure(id, r.error, false, plan.destinations[k]!.spool.backend, name));
+    state.failed.push(messageFailure(id, r.error, false, plan.destinations[k]!.spool.backend, name));
   state.copyFailed.add(id);
   return true;
 }
@@ -386,15 +374,15 @@ function copyOps(plan: TransactionPlan, id: string): LeafOp[] {
  */
 function* copyAll(plan: TransactionPlan, live: readonly string[], state: CopyState): Machine<Map<string, number>> {
   const bytesOf = new Map<string, number>();
-  const seed = plan.protocol === 'seed';
+  const { locks: locking } = variantOf(plan.protocol);
   const n = plan.destinations.length;
   const perWindow = Math.max(1, Math.floor(plan.copyWindow ?? DEFAULT_COPY_WINDOW));
   // Seed on destinations with hard links: the first message alone, so that the next window's locks can link to its own.
-  const first = seed && live.length > 0 && plan.destinations.some((d) => canLink(d.spool.backend)) ? 1 : 0;
+  const first = locking && live.length > 0 && plan.destinations.some((d) => canLink(d.spool.backend)) ? 1 : 0;
   const windows: string[][] = first ? [live.slice(0, 1)] : [];
   for (let at = first; at < live.length; at += perWindow) windows.push(live.slice(at, at + perWindow));
   let ready = windows[0] ?? [];
-  if (seed && ready.length > 0) {
+  if (locking && ready.length > 0) {
     const locks = lockOps(plan, ready, state.anchors);
     const outcomes = yield* settle('C2', locks);
     noteHung(state, ready, locks, n);
@@ -404,7 +392,7 @@ function* copyAll(plan: TransactionPlan, live: readonly string[], state: CopySta
     const group = ready;
     const next = windows[w + 1];
     const copies = group.flatMap((id) => copyOps(plan, id));
-    const locks = seed && next ? lockOps(plan, next, state.anchors) : [];
+    const locks = locking && next ? lockOps(plan, next, state.anchors) : [];
     const results = yield* settle('C2', [...copies, ...locks]);
     noteHung(state, group, copies, n);
     if (next) noteHung(state, next, locks, n);
@@ -420,7 +408,7 @@ function* copyAll(plan: TransactionPlan, live: readonly string[], state: CopySta
         outcomes.reduce((sum, r) => sum + (r.ok && typeof r.value === 'number' ? r.value : 0), 0),
       );
     });
-    if (next) ready = seed ? lockedOf(plan, next, results.slice(copies.length), state) : next;
+    if (next) ready = locking ? lockedOf(plan, next, results.slice(copies.length), state) : next;
   }
   return bytesOf;
 }
@@ -446,7 +434,7 @@ function sortFence(
       failed.push(takenOver(plan, id));
     } else {
       out.undecided.push(id);
-      failed.push(failure(id, r.error, false, plan.source.backend, names.source(id)));
+      failed.push(messageFailure(id, r.error, false, plan.source.backend, names.source(id)));
     }
   });
   return out;
@@ -460,11 +448,11 @@ function sortFence(
  * newer attempt may own by now: those are left; see `clearOrphanLock`.)
  */
 function* dropOwnCopies(plan: TransactionPlan, ids: readonly string[], made: ReadonlySet<string>): Machine<void> {
-  if (plan.protocol !== 'staged' || ids.length === 0) return;
+  if (!variantOf(plan.protocol).copiesNameTheAttempt || ids.length === 0) return;
   const ops = plan.destinations.flatMap((d, k) =>
     ids
-      .filter((id) => made.has(madeKey(k, names.staged(id, plan.tx))))
-      .map((id) => ({ type: 'remove', step: 'B', spool: d.spool.backend, name: names.staged(id, plan.tx) }) as const),
+      .filter((id) => made.has(madeKey(k, copyName(plan, id))))
+      .map((id) => ({ type: 'remove', step: 'B', spool: d.spool.backend, name: copyName(plan, id) }) as const),
   );
   yield* settle('B', ops);
 }
@@ -535,9 +523,8 @@ function* backOut(
       stuck.add(t.id);
     });
   };
-  yield* removeMade((id) => copyName(plan, id));
   // Seed: the copies go before their locks; the other order shows consumers unlocked, uncommitted d<id>s.
-  if (plan.protocol === 'seed') yield* removeMade(names.lock);
+  for (const name of variantOf(plan.protocol).rollbackNames) yield* removeMade((id) => name(id, plan.tx));
   // The removals are durable before the message is given back: otherwise a crash could leave copies of a message that
   // is waiting again.
   yield* syncAll(
@@ -703,7 +690,7 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
     );
   } catch (err) {
     for (const id of copied)
-      failed.push(failure(id, err, false, plan.destinations[0]!.spool.backend, copyName(plan, id)));
+      failed.push(messageFailure(id, err, false, plan.destinations[0]!.spool.backend, copyName(plan, id)));
     yield* backOutAll(live);
     yield* finishRecord();
     return { committed: [], skipped, failed, bytes: 0, bytesOf: new Map(), attempts: counting.counts, ...stillHung() };
@@ -777,59 +764,8 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
     failed.splice(before); // the commit's own error is the one reported
   }
 
-  const stuck = new Set<string>();
-  if (committed.length > 0) {
-    if (plan.protocol === 'staged') {
-      // P: publish the staged copies; a consumer never sees an uncommitted one.
-      const pubs: { id: string; dest: PlannedDestination }[] = [];
-      for (const d of plan.destinations) for (const id of committed) pubs.push({ id, dest: d });
-      const results = yield* settle(
-        'P',
-        pubs.map(
-          ({ id, dest }) =>
-            ({
-              type: 'rename',
-              step: 'P',
-              spool: dest.spool.backend,
-              from: names.staged(id, plan.tx),
-              to: names.delivered(id),
-            }) as const,
-        ),
-      );
-      results.forEach((r, k) => {
-        const { id, dest } = pubs[k]!;
-        // ENOENT: a recoverer rolling the commit forward published it already.
-        if (r.ok || isFanoutError(r.error, 'ENOENT')) return;
-        if (!stuck.has(id)) {
-          stuck.add(id);
-          failed.push(failure(id, r.error, true, dest.spool.backend, names.delivered(id)));
-        }
-      });
-      // P: the d-names are durable before the commit record goes; else a crash could leave w-files that nobody
-      // publishes (loss).
-      yield* syncAll(
-        'P',
-        plan.destinations.map((d) => d.spool.backend),
-      );
-    } else {
-      const unlocks = plan.destinations.flatMap((d) => committed.map((id) => ({ id, spool: d.spool.backend })));
-      const results = yield* settle(
-        'U',
-        unlocks.map(({ spool, id }) => ({ type: 'remove', step: 'U', spool, name: names.lock(id) }) as const),
-      );
-      results.forEach((r, k) => {
-        const { id, spool } = unlocks[k]!;
-        if (r.ok || stuck.has(id)) return;
-        stuck.add(id);
-        failed.push(failure(id, r.error, true, spool, names.lock(id)));
-      });
-      // U: the unlocks are durable before the commit record goes; else a crash leaves locks that no recovery will find.
-      yield* syncAll(
-        'U',
-        plan.destinations.map((d) => d.spool.backend),
-      );
-    }
-  }
+  // P (staged) or U (seed): the committed copies become visible.
+  const stuck = committed.length > 0 ? yield* variantOf(plan.protocol).makeVisible(plan, committed, failed) : new Set();
 
   // C6: forget. No sync needed: a k<id>.<tx> that reappears after a crash is rolled forward again, which finds nothing
   // left to do.

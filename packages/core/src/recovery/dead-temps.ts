@@ -1,4 +1,4 @@
-import type { EntryStat, SpoolBackend } from '../backend/spool-backend.js';
+import type { SpoolBackend } from '../backend/spool-backend.js';
 import { type EventSink, ignoreEvents } from '../events/events.js';
 import { parseProtocolName } from '../names/protocol-names.js';
 import type { Liveness, OwnerProbe } from '../owner/owner.js';
