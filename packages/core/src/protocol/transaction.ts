@@ -6,7 +6,7 @@ import { countAttempt, DEFAULT_MAX_ATTEMPTS } from '../attempts/attempt-record.j
 import { MachineStopped } from './executor.js';
 import { type LeafOp, type Machine, type Op, perform, type Settled, settle, syncAll } from './ops.js';
 import { lockContent } from './lock-file.js';
-import { variantOf } from './protocol-variant.js';
+import { type ProtocolVariant, variantOf } from './protocol-variant.js';
 import { sharedRead } from './shared-read.js';
 import { DEFAULT_STALL_TIMEOUT_MS, guardStall, StallWatch } from './stall-guard.js';
 import { applyTransform, type TransformSubject } from './transform-stage.js';
@@ -628,26 +628,23 @@ function* unfencedCommit(plan: TransactionPlan, ids: readonly string[]): Machine
   return out;
 }
 
-/**
- * One attempt of the chosen protocol over `plan.ids` (docs/PROTOCOL.md), as
- * a machine that yields backend operations.
- *
- * staged: C1 record `m<tx>`, take `s<id>` → `p<id>.<tx>` → C2 copies as
- * `w<id>.<tx>` → C3 sync → C5 commit `p<id>.<tx>` → `k<id>.<tx>` (the
- * fence) → P publish `w` → `d<id>` → C6 unlink `k<id>.<tx>`, then the record.
- *
- * seed: the same, but C2 locks (`l<id>`) and copies as `d<id>`, and U
- * unlocks after the commit instead of P.
- */
-export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome> {
-  const S = plan.source.backend;
+/** One attempt as it goes: what its steps report into, and whether its record must stay. */
+interface Attempt {
+  readonly plan: TransactionPlan;
+  readonly failed: MessageFailure[];
+  /** Messages another worker took first, or that are gone. */
+  readonly skipped: string[];
+  /** Messages that have an attempt count (they failed before): C6 removes it once they are delivered. */
+  readonly counted: Set<string>;
+  readonly copy: CopyState;
+  readonly counting: Counting;
+  /** Something of the attempt is left in p/k/b (or a recoverer holds it): the record must stay. */
+  outstanding: boolean;
+}
+
+function newAttempt(plan: TransactionPlan): Attempt {
   const failed: MessageFailure[] = [];
-  const skipped: string[] = [];
-  const startedMs = plan.now();
-  const counted = new Set<string>();
-  const { live, lost: lostAtIntent } = yield* intent(plan, failed, skipped, counted);
-  for (const id of live) plan.lease?.owned.add(id);
-  const state: CopyState = {
+  const copy: CopyState = {
     failed,
     copyFailed: new Set(),
     made: new Set(),
@@ -655,84 +652,111 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
     poison: new Map(),
     hung: new Map(),
   };
-  const counting: Counting = { poison: state.poison, counts: new Map() };
-  const { copyFailed, made } = state;
-  /**
-   * The calls still in the air, for the owner to wait for before it finishes the back-out
-   * ({@link TransactionOutcome.hung}).
-   */
-  const stillHung = (): { hung?: Promise<void> } =>
-    state.hung.size > 0 ? { hung: Promise.all([...state.hung.values()].flat()).then(() => undefined) } : {};
-  /** Something of the attempt is left in p/k/b (or a recoverer holds it): the record must stay. */
-  let outstanding = lostAtIntent;
-  const finishRecord = function* (): Machine<void> {
-    // Only once nothing of the attempt is left in p/k/b: a recoverer needs the record for those.
-    if (!outstanding) yield* settle('C6', [{ type: 'remove', step: 'C6', spool: S, name: names.record(plan.tx) }]);
+  return {
+    plan,
+    failed,
+    skipped: [],
+    counted: new Set(),
+    copy,
+    counting: { poison: copy.poison, counts: new Map() },
+    outstanding: false,
   };
-  if (live.length === 0) {
-    yield* finishRecord();
-    plan.onCopied?.();
-    return { committed: [], skipped, failed, bytes: 0, bytesOf: new Map(), attempts: new Map() };
-  }
-  const bytesOf = yield* copyAll(plan, live, state);
-  plan.onCopied?.();
-  const copied = live.filter((id) => !copyFailed.has(id));
-  const backOutAll = function* (ids: readonly string[], withCounting?: Counting): Machine<void> {
-    const back = yield* backOut(plan, ids, made, failed, withCounting, state.hung);
-    if (back.length !== ids.length) outstanding = true;
+}
+
+/** C6, last: remove the record, only once nothing of the attempt is left in p/k/b (a recoverer needs it for those). */
+function* finishRecord(a: Attempt): Machine<void> {
+  if (!a.outstanding)
+    yield* settle('C6', [{ type: 'remove', step: 'C6', spool: a.plan.source.backend, name: names.record(a.plan.tx) }]);
+}
+
+/** B for `ids` (see {@link backOut}); a message not fully backed out keeps the record. */
+function* backOutAll(a: Attempt, ids: readonly string[], withCounting?: Counting): Machine<void> {
+  const back = yield* backOut(a.plan, ids, a.copy.made, a.failed, withCounting, a.copy.hung);
+  if (back.length !== ids.length) a.outstanding = true;
+}
+
+/** What the attempt did; `done` are the messages delivered and forgotten. */
+function outcomeOf(
+  a: Attempt,
+  done: { committed: string[]; bytesOf: Map<string, number> } | { leaseRanOut: string[] } | undefined,
+): TransactionOutcome {
+  const { hung } = a.copy;
+  const committed = done !== undefined && 'committed' in done ? done : undefined;
+  return {
+    committed: committed?.committed ?? [],
+    skipped: a.skipped,
+    failed: a.failed,
+    bytes: committed ? committed.committed.reduce((sum, id) => sum + (committed.bytesOf.get(id) ?? 0), 0) : 0,
+    bytesOf: committed?.bytesOf ?? new Map(),
+    attempts: a.counting.counts,
+    ...(done !== undefined && 'leaseRanOut' in done ? { leaseRanOut: done.leaseRanOut } : {}),
+    // The calls still in the air, for the owner to wait for before it finishes the back-out.
+    ...(hung.size > 0 ? { hung: Promise.all([...hung.values()].flat()).then(() => undefined) } : {}),
   };
-  // C3: every copy's name is durable before the commit; else a crash after C5 could lose a copy that only the cache
-  // held.
+}
+
+/**
+ * C3: every copy's name is durable before the commit; else a crash after C5 could lose a copy that only the cache
+ * held. A sync that fails backs out every message of `live`.
+ * @returns whether the copies are durable.
+ */
+function* syncCopies(a: Attempt, live: readonly string[], copied: readonly string[]): Machine<boolean> {
+  const { plan } = a;
   try {
     yield* syncAll(
       'C3',
       plan.destinations.map((d) => d.spool.backend),
     );
+    return true;
   } catch (err) {
     for (const id of copied)
-      failed.push(messageFailure(id, err, false, plan.destinations[0]!.spool.backend, copyName(plan, id)));
-    yield* backOutAll(live);
-    yield* finishRecord();
-    return { committed: [], skipped, failed, bytes: 0, bytesOf: new Map(), attempts: counting.counts, ...stillHung() };
+      a.failed.push(messageFailure(id, err, false, plan.destinations[0]!.spool.backend, copyName(plan, id)));
+    yield* backOutAll(a, live);
+    return false;
   }
-  yield* backOutAll([...copyFailed], counting);
+}
 
-  // A courtesy, not the guarantee (the fence is): an owner past 2/3 of its lease, or whose renewal found a
-  // recoverer's claim, backs out rather than race a takeover it would probably lose.
+/**
+ * The lease check, a courtesy, not the guarantee (the fence is): an owner past 2/3 of its lease, or whose renewal
+ * found a recoverer's claim, backs out rather than race a takeover it would probably lose.
+ */
+function leaseRunningOut(plan: TransactionPlan, startedMs: number): boolean {
   const leaseFrom = Math.max(startedMs, plan.lease?.renewedMs ?? startedMs);
-  if (copied.length > 0 && (plan.lease?.lost === true || plan.now() > leaseFrom + (plan.leaseMs * 2) / 3)) {
-    const before = failed.length;
-    yield* backOutAll(copied);
-    const reported = new Set(failed.slice(before).map((f) => f.id));
-    const leaseRanOut = copied.filter((id) => !reported.has(id));
-    for (const id of copied) {
-      if (!reported.has(id))
-        failed.push({
-          id,
-          error: new FanoutError(
-            'EABORTED',
-            'lease ran out before the commit; rolled back (use a longer lease for slow destinations)',
-            { spool: S.location, file: names.source(id) },
-          ),
-          committed: false,
-        });
-    }
-    yield* finishRecord();
-    return {
-      committed: [],
-      skipped,
-      failed,
-      bytes: 0,
-      bytesOf: new Map(),
-      attempts: counting.counts,
-      leaseRanOut,
-      ...stillHung(),
-    };
-  }
+  return plan.lease?.lost === true || plan.now() > leaseFrom + (plan.leaseMs * 2) / 3;
+}
 
-  // C5: commit each message by renaming p<id>.<tx> -> k<id>.<tx>. A recoverer's takeover renames the same
-  // name to b<id>.<tx>: exactly one of the two renames succeeds, so a paused owner cannot commit a
-  // message that was rolled back behind its back.
+/**
+ * Back out `copied` because the lease is running out (`EABORTED`).
+ * @returns the messages given back for that reason alone: the driver offers them again in a smaller batch.
+ */
+function* backOutForLease(a: Attempt, copied: readonly string[]): Machine<string[]> {
+  const before = a.failed.length;
+  yield* backOutAll(a, copied);
+  const reported = new Set(a.failed.slice(before).map((f) => f.id));
+  const leaseRanOut = copied.filter((id) => !reported.has(id));
+  for (const id of leaseRanOut)
+    a.failed.push({
+      id,
+      error: new FanoutError(
+        'EABORTED',
+        'lease ran out before the commit; rolled back (use a longer lease for slow destinations)',
+        { spool: a.plan.source.backend.location, file: names.source(id) },
+      ),
+      committed: false,
+    });
+  return leaseRanOut;
+}
+
+/**
+ * C5: commit each message of `copied` by renaming `p<id>.<tx>` → `k<id>.<tx>`. A recoverer's takeover renames the
+ * same name to `b<id>.<tx>`: exactly one of the two renames succeeds, so a paused owner cannot commit a message that
+ * was rolled back behind its back. Then the sync of S, the loser's own copies, and the back-out of a commit that
+ * failed otherwise.
+ * @returns the messages committed.
+ */
+function* commit(a: Attempt, copied: readonly string[]): Machine<string[]> {
+  const { plan } = a;
+  const S = plan.source.backend;
   const commits =
     plan.dropFence === true
       ? yield* unfencedCommit(plan, copied)
@@ -749,35 +773,37 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
               }) as const,
           ),
         );
-  const { won: committed, lost, undecided } = sortFence(plan, copied, commits, failed);
+  const { won: committed, lost, undecided } = sortFence(plan, copied, commits, a.failed);
   // The recoverer that won the fence on a lost message needs the record.
-  if (lost.length > 0) outstanding = true;
+  if (lost.length > 0) a.outstanding = true;
   if (committed.length > 0) {
     // C5: the commit is durable before any copy becomes visible (staged) and before anything is forgotten.
     yield* syncAll('C5', [S]);
   }
-  yield* dropOwnCopies(plan, lost, made);
+  yield* dropOwnCopies(plan, lost, a.copy.made);
   // A commit that failed otherwise changed nothing: back out (its fence may fail too; then recovery decides).
   if (undecided.length > 0) {
-    const before = failed.length;
-    yield* backOutAll(undecided);
-    failed.splice(before); // the commit's own error is the one reported
+    const before = a.failed.length;
+    yield* backOutAll(a, undecided);
+    a.failed.splice(before); // the commit's own error is the one reported
   }
+  return committed;
+}
 
-  // P (staged) or U (seed): the committed copies become visible.
-  const stuck = committed.length > 0 ? yield* variantOf(plan.protocol).makeVisible(plan, committed, failed) : new Set();
-
-  // C6: forget. No sync needed: a k<id>.<tx> that reappears after a crash is rolled forward again, which finds nothing
-  // left to do.
-  const done = committed.filter((id) => !stuck.has(id));
-  if (stuck.size > 0) outstanding = true;
+/**
+ * C6: forget the delivered messages `done`, then the record. No sync needed: a `k<id>.<tx>` that reappears after a
+ * crash is rolled forward again, which finds nothing left to do.
+ */
+function* forget(a: Attempt, done: readonly string[]): Machine<void> {
+  const { plan } = a;
+  const S = plan.source.backend;
   // The count of a message that failed before and is delivered now is of no use any more. It goes before the
   // k<id>.<tx>, in the same spool: a crash that keeps the k's removal keeps this one, so no count outlives its
   // message (a k that stays is rolled forward by recovery, which removes the count too).
   yield* settle(
     'C6',
     done
-      .filter((id) => counted.has(id))
+      .filter((id) => a.counted.has(id))
       .flatMap((id) =>
         [0, 1].map(
           (slot) => ({ type: 'remove', step: 'C6', spool: S, name: names.attempts(id, slot as 0 | 1) }) as const,
@@ -788,8 +814,53 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
     'C6',
     done.map((id) => ({ type: 'remove', step: 'C6', spool: S, name: names.committed(id, plan.tx) }) as const),
   );
-  if (forgets.some((r) => !r.ok)) outstanding = true;
-  yield* finishRecord();
-  const bytes = done.reduce((sum, id) => sum + (bytesOf.get(id) ?? 0), 0);
-  return { committed: done, skipped, failed, bytes, bytesOf, attempts: counting.counts, ...stillHung() };
+  if (forgets.some((r) => !r.ok)) a.outstanding = true;
+  yield* finishRecord(a);
+}
+
+/**
+ * One attempt of the chosen protocol over `plan.ids` (docs/PROTOCOL.md), as
+ * a machine that yields backend operations; each step is one function below,
+ * named as in the protocol's tables.
+ *
+ * staged: C1 record `m<tx>`, take `s<id>` → `p<id>.<tx>` → C2 copies as
+ * `w<id>.<tx>` → C3 sync → C5 commit `p<id>.<tx>` → `k<id>.<tx>` (the
+ * fence) → P publish `w` → `d<id>` → C6 unlink `k<id>.<tx>`, then the record.
+ *
+ * seed: the same, but C2 locks (`l<id>`) and copies as `d<id>`, and U
+ * unlocks after the commit instead of P ({@link ProtocolVariant}).
+ */
+export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome> {
+  const a = newAttempt(plan);
+  const startedMs = plan.now();
+  const { live, lost } = yield* intent(plan, a.failed, a.skipped, a.counted);
+  a.outstanding = lost;
+  for (const id of live) plan.lease?.owned.add(id);
+  if (live.length === 0) {
+    yield* finishRecord(a);
+    plan.onCopied?.();
+    return outcomeOf(a, undefined);
+  }
+  const bytesOf = yield* copyAll(plan, live, a.copy);
+  plan.onCopied?.();
+  const copied = live.filter((id) => !a.copy.copyFailed.has(id));
+  if (!(yield* syncCopies(a, live, copied))) {
+    yield* finishRecord(a);
+    return outcomeOf(a, undefined);
+  }
+  // The messages whose own copy failed: backed out, and counted when the message itself was the cause.
+  yield* backOutAll(a, [...a.copy.copyFailed], a.counting);
+  if (copied.length > 0 && leaseRunningOut(plan, startedMs)) {
+    const leaseRanOut = yield* backOutForLease(a, copied);
+    yield* finishRecord(a);
+    return outcomeOf(a, { leaseRanOut });
+  }
+  const committed = yield* commit(a, copied);
+  // P (staged) or U (seed): the committed copies become visible.
+  const stuck =
+    committed.length > 0 ? yield* variantOf(plan.protocol).makeVisible(plan, committed, a.failed) : new Set();
+  if (stuck.size > 0) a.outstanding = true;
+  const done = committed.filter((id) => !stuck.has(id));
+  yield* forget(a, done);
+  return outcomeOf(a, { committed: done, bytesOf });
 }
