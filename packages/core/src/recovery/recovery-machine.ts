@@ -3,7 +3,7 @@ import { FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-erro
 import type { MarkerRecord } from '../marker/marker-codec.js';
 import { names } from '../names/protocol-names.js';
 import { type Machine, perform, type StepName, syncAll } from '../protocol/ops.js';
-import { variantOf } from '../protocol/protocol-variant.js';
+import { type ProtocolVariant, variantOf } from '../protocol/protocol-variant.js';
 import { removeChecked, stats } from './recovery-steps.js';
 import { clearAttempts, DEFAULT_MAX_ATTEMPTS, readAttempts } from '../attempts/attempt-record.js';
 
@@ -42,99 +42,125 @@ export interface AttemptRecoveryOutcome {
  *   copies a paused owner may have left after losing the fence are removed.
  * Every step is idempotent; a failed removal leaves the state for later.
  */
-function* recoverMessage(
-  source: SpoolBackend,
-  record: MarkerRecord,
-  id: string,
-  destinations: SpoolBackend[],
-  problems: FanoutError[],
-  maxAttempts: number,
-): Machine<'back' | 'forward' | 'none' | 'stuck'> {
+function* recoverMessage(m: MessageRecovery): Machine<'back' | 'forward' | 'none' | 'stuck'> {
+  const { source, record, id } = m;
   const { tx } = record;
-  const variant = variantOf(record.protocol);
   for (let round = 0; round < 2; round++) {
     const [k, b, p] = yield* stats('R2', source, [names.committed(id, tx), names.backout(id, tx), names.taken(id, tx)]);
-    if (k !== undefined) {
-      const before = problems.length;
-      yield* variant.rollForward(destinations, id, tx, problems);
-      if (problems.length > before) return 'stuck';
-      // R3: the publishes are durable before the commit is forgotten; else a crash leaves copies nothing leads to.
-      yield* syncAll('R3', destinations);
-      // A twin p<id>.<tx> (a crash kept both names of the commit's rename) goes first, durably: a p left
-      // alone after the k would read as an attempt that never committed, and be rolled back.
-      if (p !== undefined) {
-        if (!(yield* removeChecked('R3', [{ spool: source, name: names.taken(id, tx) }], problems, 'roll-forward')))
-          return 'stuck';
-        yield* syncAll('R3', [source]);
-      }
-      // A delivered message's attempt count is of no use any more (its owner crashed before it removed it); it goes
-      // before the k, as in C6, so that none outlives the message.
-      try {
-        yield* clearAttempts('R3', source, id);
-      } catch {
-        // Left: a count that names a delivered message is only reported by `status`.
-      }
-      if (!(yield* removeChecked('R3', [{ spool: source, name: names.committed(id, tx) }], problems, 'roll-forward')))
-        return 'stuck';
-      return 'forward';
-    }
-    if (b === undefined && p !== undefined) {
-      // R2: the fence. Exactly one of this rename and the owner's commit (p -> k) succeeds.
-      try {
-        yield* perform({
-          type: 'rename',
-          step: 'R2',
-          spool: source,
-          from: names.taken(id, tx),
-          to: names.backout(id, tx),
-        });
-      } catch (err) {
-        if (isFanoutError(err, 'ENOENT')) continue; // the owner committed (or backed out) first: look again
-        throw err;
-      }
-    }
-    if (b === undefined && p === undefined) {
-      return yield* variant.clearLeftovers(source, destinations, record, id, problems);
-    }
-    // R2: rolling back. A twin p (the fence's rename half-kept by a crash) is dropped first.
-    if (
-      b !== undefined &&
-      p !== undefined &&
-      !(yield* removeChecked('R2', [{ spool: source, name: names.taken(id, tx) }], problems, 'rollback'))
-    )
-      return 'stuck';
-    // A copy that cannot be removed keeps the record (which names it) for a later recovery; the message is given back
-    // all the same.
-    // Seed: each copy goes before its lock; the other order shows a consumer an unlocked, uncommitted d<id>.
-    let removed = true;
-    for (const name of variant.rollbackNames) {
-      if (!removed) break;
-      removed = yield* removeChecked(
-        'R2',
-        destinations.map((spool) => ({ spool, name: name(id, tx) })),
-        problems,
-        'rollback',
-      );
-    }
-    // R2: the copies' removal is durable before the message is waiting again.
-    yield* syncAll('R2', destinations);
-    try {
-      yield* perform({
-        type: 'rename',
-        step: 'R2',
-        spool: source,
-        from: names.backout(id, tx),
-        to: yield* giveBackName(source, id, maxAttempts),
-      });
-    } catch (err) {
-      if (!isFanoutError(err, 'ENOENT')) {
-        problems.push(toFanoutError(err, 'EIO', { spool: source.location, file: names.backout(id, tx) }));
-        return 'stuck';
-      }
-    }
-    return removed ? 'back' : 'stuck';
+    if (k !== undefined) return yield* rollForward(m, p !== undefined);
+    // The owner committed (or backed out) first: look again.
+    if (b === undefined && p !== undefined && !(yield* winFence(m))) continue;
+    if (b === undefined && p === undefined)
+      return yield* m.variant.clearLeftovers(source, m.destinations, record, id, m.problems);
+    return yield* rollBack(m, b !== undefined && p !== undefined);
   }
   return 'stuck';
+}
+
+/** One message of a stale attempt being recovered, and where its problems go. */
+interface MessageRecovery {
+  readonly source: SpoolBackend;
+  readonly record: MarkerRecord;
+  readonly variant: ProtocolVariant;
+  readonly id: string;
+  readonly destinations: SpoolBackend[];
+  readonly problems: FanoutError[];
+  readonly maxAttempts: number;
+}
+
+/**
+ * R3, roll forward a committed message: its copies (the variant's roll forward), synced; a twin `p<id>.<tx>`
+ * (`twinTaken`), durably; its attempt count; then its commit `k<id>.<tx>`.
+ */
+function* rollForward(m: MessageRecovery, twinTaken: boolean): Machine<'forward' | 'stuck'> {
+  const { source, id, destinations, problems } = m;
+  const { tx } = m.record;
+  const before = problems.length;
+  yield* m.variant.rollForward(destinations, id, tx, problems);
+  if (problems.length > before) return 'stuck';
+  // R3: the publishes are durable before the commit is forgotten; else a crash leaves copies nothing leads to.
+  yield* syncAll('R3', destinations);
+  // A twin p<id>.<tx> (a crash kept both names of the commit's rename) goes first, durably: a p left
+  // alone after the k would read as an attempt that never committed, and be rolled back.
+  if (twinTaken) {
+    if (!(yield* removeChecked('R3', [{ spool: source, name: names.taken(id, tx) }], problems, 'roll-forward')))
+      return 'stuck';
+    yield* syncAll('R3', [source]);
+  }
+  // A delivered message's attempt count is of no use any more (its owner crashed before it removed it); it goes
+  // before the k, as in C6, so that none outlives the message.
+  try {
+    yield* clearAttempts('R3', source, m.id);
+  } catch {
+    // Left: a count that names a delivered message is only reported by `status`.
+  }
+  if (!(yield* removeChecked('R3', [{ spool: source, name: names.committed(id, tx) }], problems, 'roll-forward')))
+    return 'stuck';
+  return 'forward';
+}
+
+/**
+ * R2, the fence: rename `p<id>.<tx>` → `b<id>.<tx>`. Exactly one of this rename and the owner's commit (`p` → `k`)
+ * succeeds.
+ * @returns false when the owner renamed it first (`ENOENT`).
+ */
+function* winFence(m: MessageRecovery): Machine<boolean> {
+  const { tx } = m.record;
+  try {
+    yield* perform({
+      type: 'rename',
+      step: 'R2',
+      spool: m.source,
+      from: names.taken(m.id, tx),
+      to: names.backout(m.id, tx),
+    });
+    return true;
+  } catch (err) {
+    if (isFanoutError(err, 'ENOENT')) return false;
+    throw err;
+  }
+}
+
+/**
+ * R2, roll back a message held as `b<id>.<tx>`: drop a twin `p` (`twinTaken`), remove the attempt's copies in every
+ * destination in the variant's order, sync, and give the message back (`s<id>`, or `h<id>.s` when its count is
+ * full). A copy that cannot be removed keeps the record (which names it) for a later recovery; the message is given
+ * back all the same.
+ */
+function* rollBack(m: MessageRecovery, twinTaken: boolean): Machine<'back' | 'stuck'> {
+  const { source, id, destinations, problems } = m;
+  const { tx } = m.record;
+  // A twin p (the fence's rename half-kept by a crash) is dropped first.
+  if (twinTaken && !(yield* removeChecked('R2', [{ spool: source, name: names.taken(id, tx) }], problems, 'rollback')))
+    return 'stuck';
+  // Seed: each copy goes before its lock; the other order shows a consumer an unlocked, uncommitted d<id>.
+  let removed = true;
+  for (const name of m.variant.rollbackNames) {
+    if (!removed) break;
+    removed = yield* removeChecked(
+      'R2',
+      destinations.map((spool) => ({ spool, name: name(id, tx) })),
+      problems,
+      'rollback',
+    );
+  }
+  // R2: the copies' removal is durable before the message is waiting again.
+  yield* syncAll('R2', destinations);
+  try {
+    yield* perform({
+      type: 'rename',
+      step: 'R2',
+      spool: source,
+      from: names.backout(id, tx),
+      to: yield* giveBackName(source, id, m.maxAttempts),
+    });
+  } catch (err) {
+    if (!isFanoutError(err, 'ENOENT')) {
+      problems.push(toFanoutError(err, 'EIO', { spool: source.location, file: names.backout(id, tx) }));
+      return 'stuck';
+    }
+  }
+  return removed ? 'back' : 'stuck';
 }
 
 /**
@@ -185,8 +211,9 @@ export function* recoverAttempt(
   let rolledForward = 0;
   let stuck = false;
   const messages: { id: string; action: 'rolled-back' | 'rolled-forward' }[] = [];
+  const variant = variantOf(record.protocol);
   for (const id of record.ids) {
-    const done = yield* recoverMessage(source, record, id, destinations, problems, maxAttempts);
+    const done = yield* recoverMessage({ source, record, variant, id, destinations, problems, maxAttempts });
     if (done === 'back') {
       rolledBack++;
       messages.push({ id, action: 'rolled-back' });
