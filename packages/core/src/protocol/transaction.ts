@@ -1,4 +1,4 @@
-import type { ContentSource, SpoolBackend } from '../backend/spool-backend.js';
+import type { ContentSource, EntryStat, SpoolBackend } from '../backend/spool-backend.js';
 import { FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-error.js';
 import { encodeMarker, MAX_BATCH_RECORD_IDS, type MarkerRecord } from '../marker/marker-codec.js';
 import { names } from '../names/protocol-names.js';
@@ -104,15 +104,28 @@ function canLink(spool: SpoolBackend): boolean {
  * names): of a take and a retirement that cross, at least one side sees the
  * other, so a message is never held by an attempt that has no record.
  * A taken name that has a second name (a crash left a twin) is put back.
- * Returns the ids this attempt now holds; adds to `counted` those that have
+ * Returns the ids this attempt goes on with; adds to `a.counted` those that have
  * an attempt count (they failed before).
  */
-function* intent(
-  plan: TransactionPlan,
-  failed: MessageFailure[],
-  skipped: string[],
-  counted: Set<string>,
-): Machine<{ live: string[]; lost: boolean }> {
+function* intent(a: Attempt): Machine<string[]> {
+  if (!(yield* writeRecord(a))) return [];
+  const held = yield* takeMessages(a);
+  if (held.length === 0) {
+    yield* settle('C1', [{ type: 'remove', step: 'C1', spool: a.plan.source.backend, name: names.record(a.plan.tx) }]);
+    return [];
+  }
+  // C1: the record and the takes are durable before any copy exists: a crash after a copy always finds them.
+  yield* syncAll('C1', [a.plan.source.backend]);
+  return yield* checkTakes(a, held);
+}
+
+/**
+ * C1 record: write `m<tx>` whole under a temp name, then rename it into place. A failure fails every message of the
+ * attempt; the temp is removed.
+ * @returns whether the record is there.
+ */
+function* writeRecord(a: Attempt): Machine<boolean> {
+  const { plan, failed } = a;
   const S = plan.source.backend;
   const record = names.record(plan.tx);
   const temp = plan.tempName();
@@ -123,14 +136,25 @@ function* intent(
   ]);
   if (!created!.ok) {
     for (const id of plan.ids) failed.push(messageFailure(id, created!.error, false, S, record));
-    return { live: [], lost: false };
+    return false;
   }
   const [named] = yield* settle('C1', [{ type: 'rename', step: 'C1', spool: S, from: temp, to: record }]);
   if (!named!.ok) {
     yield* settle('C1', [{ type: 'remove', step: 'C1', spool: S, name: temp }]);
     for (const id of plan.ids) failed.push(messageFailure(id, named!.error, false, S, record));
-    return { live: [], lost: false };
+    return false;
   }
+  return true;
+}
+
+/**
+ * C1 take: rename every `s<id>` → `p<id>.<tx>` at once. `ENOENT`: taken by another worker, or finished meanwhile
+ * (skipped).
+ * @returns the messages taken.
+ */
+function* takeMessages(a: Attempt): Machine<string[]> {
+  const { plan } = a;
+  const S = plan.source.backend;
   const takes = yield* settle(
     'C1',
     plan.ids.map(
@@ -141,18 +165,23 @@ function* intent(
   takes.forEach((r, k) => {
     const id = plan.ids[k]!;
     if (r.ok) held.push(id);
-    else if (isFanoutError(r.error, 'ENOENT'))
-      skipped.push(id); // taken by another worker, or finished meanwhile
-    else failed.push(messageFailure(id, r.error, false, S, names.source(id)));
+    else if (isFanoutError(r.error, 'ENOENT')) a.skipped.push(id);
+    else a.failed.push(messageFailure(id, r.error, false, S, names.source(id)));
   });
-  if (held.length === 0) {
-    yield* settle('C1', [{ type: 'remove', step: 'C1', spool: S, name: record }]);
-    return { live: [], lost: false };
-  }
-  // C1: the record and the takes are durable before any copy exists: a crash after a copy always finds them.
-  yield* syncAll('C1', [S]);
+  return held;
+}
+
+/**
+ * C1 check: stat the record and every taken name (and the attempt counts of `held`, noted in `a.counted`). No
+ * record: a recoverer retired it while we were paused before our takes; every message is put back. A taken name
+ * gone: a recoverer won the fence on it; the record stays for it. A taken name with a crash twin: put back, skipped.
+ * @returns the messages this attempt goes on with.
+ */
+function* checkTakes(a: Attempt, held: readonly string[]): Machine<string[]> {
+  const { plan, failed } = a;
+  const S = plan.source.backend;
   const checks = yield* settle('C1', [
-    { type: 'stat', step: 'C1', spool: S, name: record },
+    { type: 'stat', step: 'C1', spool: S, name: names.record(plan.tx) },
     ...held.map((id) => ({ type: 'stat', step: 'C1', spool: S, name: names.taken(id, plan.tx) }) as const),
     // Which messages failed before (an attempt count exists): their count goes once they are delivered.
     ...held.flatMap((id) =>
@@ -161,44 +190,26 @@ function* intent(
   ]);
   held.forEach((id, k) => {
     const slots = checks.slice(1 + held.length + 2 * k, 3 + held.length + 2 * k);
-    if (slots.some((r) => r.ok && r.value !== undefined)) counted.add(id);
+    if (slots.some((r) => r.ok && r.value !== undefined)) a.counted.add(id);
   });
   const recordThere = checks[0]!.ok && checks[0]!.value !== undefined;
   const live: string[] = [];
   const putBack: string[] = [];
-  let lostAtCheck = false;
   for (const [k, id] of held.entries()) {
     const r = checks[k + 1]!;
     const st = r.ok ? r.value : undefined;
     if (!recordThere) {
       putBack.push(id);
       failed.push(takenOver(plan, id));
-      continue;
-    }
-    if (st === undefined) {
-      // The taken name is gone although our record was there: a recoverer won the fence while we were paused.
+    } else if (st === undefined) {
+      // The taken name is gone although our record was there: a recoverer won the fence while we were paused; it
+      // still needs the record.
       failed.push(takenOver(plan, id));
-      lostAtCheck = true;
-      continue;
-    }
-    if (st !== undefined && (st.nlink ?? 1) > 1 && st.fileId !== undefined) {
-      // Another protocol name of the same file: a crashed attempt's twin that recovery has not resolved yet.
-      const twins = yield* perform({
-        type: 'twins',
-        step: 'C1',
-        spool: S,
-        id,
-        fileId: st.fileId,
-        kinds: ['source', 'taken', 'committed', 'backout', 'held', 'deleting'],
-        except: names.taken(id, plan.tx),
-      });
-      if (twins.length > 0) {
-        putBack.push(id);
-        skipped.push(id);
-        continue;
-      }
-    }
-    live.push(id);
+      a.outstanding = true;
+    } else if (yield* hasCrashTwin(plan, id, st)) {
+      putBack.push(id);
+      a.skipped.push(id);
+    } else live.push(id);
   }
   // Nothing was copied for these; a put-back that fails leaves a taken name that recovery puts back.
   yield* settle(
@@ -207,8 +218,22 @@ function* intent(
       (id) => ({ type: 'rename', step: 'C1', spool: S, from: names.taken(id, plan.tx), to: names.source(id) }) as const,
     ),
   );
-  // A recoverer that won the fence on one of ours still needs the record.
-  return { live, lost: lostAtCheck };
+  return live;
+}
+
+/** Whether taken message `id` (`st`) has another protocol name of the same file: a crashed attempt's twin. */
+function* hasCrashTwin(plan: TransactionPlan, id: string, st: EntryStat): Machine<boolean> {
+  if ((st.nlink ?? 1) <= 1 || st.fileId === undefined) return false;
+  const twins = yield* perform({
+    type: 'twins',
+    step: 'C1',
+    spool: plan.source.backend,
+    id,
+    fileId: st.fileId,
+    kinds: ['source', 'taken', 'committed', 'backout', 'held', 'deleting'],
+    except: names.taken(id, plan.tx),
+  });
+  return twins.length > 0;
 }
 
 /** The name this attempt's copy of `id` has in a destination until it is made visible. */
@@ -833,8 +858,7 @@ function* forget(a: Attempt, done: readonly string[]): Machine<void> {
 export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome> {
   const a = newAttempt(plan);
   const startedMs = plan.now();
-  const { live, lost } = yield* intent(plan, a.failed, a.skipped, a.counted);
-  a.outstanding = lost;
+  const live = yield* intent(a);
   for (const id of live) plan.lease?.owned.add(id);
   if (live.length === 0) {
     yield* finishRecord(a);
