@@ -501,7 +501,6 @@ function* backOut(
   hung: ReadonlyMap<string, unknown> = new Map(),
 ): Machine<string[]> {
   if (ids.length === 0) return [];
-  const S = plan.source.backend;
   const fences = yield* settle(
     'B',
     ids.map(
@@ -509,7 +508,7 @@ function* backOut(
         ({
           type: 'rename',
           step: 'B',
-          spool: S,
+          spool: plan.source.backend,
           from: names.taken(id, plan.tx),
           to: names.backout(id, plan.tx),
         }) as const,
@@ -520,36 +519,9 @@ function* backOut(
   // A message with a call still in the air stays backed out but not given back (b<id>.<tx>, under the record):
   // its late copy may land any time, and only its owner, once the call returned, finishes the back-out.
   const stuck = new Set<string>(won.filter((id) => hung.has(id)));
-  const removeMade = function* (name: (id: string) => string): Machine<void> {
-    const targets = plan.destinations.flatMap((d, k) =>
-      won
-        .filter((id) => made.has(madeKey(k, name(id))) && !stuck.has(id))
-        .map((id) => ({ id, spool: d.spool.backend, name: name(id) })),
-    );
-    const results = yield* settle(
-      'B',
-      targets.map(({ spool, name: n }) => ({ type: 'remove', step: 'B', spool, name: n }) as const),
-    );
-    results.forEach((r, k) => {
-      if (r.ok) return;
-      const t = targets[k]!;
-      if (!stuck.has(t.id)) {
-        const e = toFanoutError(r.error, 'EIO', { spool: t.spool.location, file: t.name });
-        failed.push({
-          id: t.id,
-          error: new FanoutError(e.code, `rollback could not remove ${t.name}: ${e.message}; left for recovery`, {
-            spool: t.spool.location,
-            file: t.name,
-            cause: e,
-          }),
-          committed: false,
-        });
-      }
-      stuck.add(t.id);
-    });
-  };
   // Seed: the copies go before their locks; the other order shows consumers unlocked, uncommitted d<id>s.
-  for (const name of variantOf(plan.protocol).rollbackNames) yield* removeMade((id) => name(id, plan.tx));
+  for (const name of variantOf(plan.protocol).rollbackNames)
+    yield* removeMade(plan, won, (id) => name(id, plan.tx), made, stuck, failed);
   // The removals are durable before the message is given back: otherwise a crash could leave copies of a message that
   // is waiting again.
   yield* syncAll(
@@ -564,27 +536,74 @@ function* backOut(
       )
     : new Set<string>();
   // A message whose copies could not all be removed is given back too (a newer attempt's copies have their own
-  // names, or its lock waits); the record stays, so that recovery finds and removes what is left. One that failed
-  // too often is held instead: no worker lists h<id>.s.
+  // names, or its lock waits); the record stays, so that recovery finds and removes what is left.
   const giveBack = won.filter((id) => !hung.has(id));
-  const restored = yield* settle(
-    'B',
-    giveBack.map(
-      (id) =>
-        ({
-          type: 'rename',
-          step: hold.has(id) ? 'A' : 'B',
-          spool: S,
-          from: names.backout(id, plan.tx),
-          to: hold.has(id) ? names.held(id, 's') : names.source(id),
-        }) as const,
-    ),
-  );
+  const restored = yield* giveBackAll(plan, giveBack, hold);
   giveBack.forEach((id, k) => {
     const n = counting?.counts.get(id);
     if (n !== undefined && restored[k]!.ok) counting!.counts.set(id, { ...n, held: hold.has(id) });
   });
   return giveBack.filter((id, k) => !stuck.has(id) && restored[k]!.ok);
+}
+
+/**
+ * B remove: the copies named `name(id)` this attempt made of `won` in every destination, but those of messages in
+ * `stuck`. A removal that fails is reported ("left for recovery") and marks its message stuck.
+ */
+function* removeMade(
+  plan: TransactionPlan,
+  won: readonly string[],
+  name: (id: string) => string,
+  made: ReadonlySet<string>,
+  stuck: Set<string>,
+  failed: MessageFailure[],
+): Machine<void> {
+  const targets = plan.destinations.flatMap((d, k) =>
+    won
+      .filter((id) => made.has(madeKey(k, name(id))) && !stuck.has(id))
+      .map((id) => ({ id, spool: d.spool.backend, name: name(id) })),
+  );
+  const results = yield* settle(
+    'B',
+    targets.map(({ spool, name: n }) => ({ type: 'remove', step: 'B', spool, name: n }) as const),
+  );
+  results.forEach((r, k) => {
+    if (r.ok) return;
+    const t = targets[k]!;
+    if (!stuck.has(t.id)) {
+      const e = toFanoutError(r.error, 'EIO', { spool: t.spool.location, file: t.name });
+      failed.push({
+        id: t.id,
+        error: new FanoutError(e.code, `rollback could not remove ${t.name}: ${e.message}; left for recovery`, {
+          spool: t.spool.location,
+          file: t.name,
+          cause: e,
+        }),
+        committed: false,
+      });
+    }
+    stuck.add(t.id);
+  });
+}
+
+/**
+ * B give back: rename each `b<id>.<tx>` of `ids` → `s<id>`, or, for a message in `hold` (it failed too often; step
+ * A), → `h<id>.s`, which no worker lists.
+ */
+function* giveBackAll(plan: TransactionPlan, ids: readonly string[], hold: ReadonlySet<string>): Machine<Settled[]> {
+  return yield* settle(
+    'B',
+    ids.map(
+      (id) =>
+        ({
+          type: 'rename',
+          step: hold.has(id) ? 'A' : 'B',
+          spool: plan.source.backend,
+          from: names.backout(id, plan.tx),
+          to: hold.has(id) ? names.held(id, 's') : names.source(id),
+        }) as const,
+    ),
+  );
 }
 
 /** The back-out's bookkeeping of failed attempts: which messages failed by themselves, and what was counted. */
