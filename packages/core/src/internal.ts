@@ -24,6 +24,7 @@ export * from './owner/owner-liveness.js';
 export * from './spool/identity.js';
 export * from './spool/read-small.js';
 export * from './spool/temp-name.js';
+export * from './spool/publish-temp.js';
 export * from './marker/marker-codec.js';
 export * from './events/events.js';
 export * from './protocol/ops.js';

@@ -26,7 +26,8 @@ export type StepName =
   | 'L' // lease renewal: the owner's next claim generation r<tx>.<g>, and their removal when the attempt is over
   | 'CL' // consumer: claim d<id> -> c<id>.<who>, then drop the claim's crash twins
   | 'CA' // consumer: acknowledge (remove c<id>.<who>, sync)
-  | 'CR'; // consumer: give a claim back (c<id>.<who> -> d<id>, or -> h<id>.d when its count is full)
+  | 'CR' // consumer: give a claim back (c<id>.<who> -> d<id>, or -> h<id>.d when its count is full)
+  | 'E'; // enqueue s<id>, or set a spool up (.fanout-spool): a temp published without clobbering
 
 /**
  * One backend operation a machine asks its executor to perform. A machine

@@ -4,6 +4,7 @@ import type { MarkerRecord } from '../marker/marker-codec.js';
 import { names } from '../names/protocol-names.js';
 import { type Machine, perform, type StepName, syncAll } from '../protocol/ops.js';
 import { type ProtocolVariant, variantOf } from '../protocol/protocol-variant.js';
+import { publishTemp } from '../spool/publish-temp.js';
 import { removeChecked, stats } from './recovery-steps.js';
 import { clearAttempts, DEFAULT_MAX_ATTEMPTS, readAttempts } from '../attempts/attempt-record.js';
 
@@ -240,15 +241,11 @@ export function* claimAttempt(
   content: Uint8Array,
   temp: string,
 ): Machine<boolean> {
-  yield { type: 'create', step: 'R1', spool: source, name: temp, content: () => content };
-  try {
-    yield { type: 'publish', step: 'R1', spool: source, from: temp, to: claim };
-    return true;
-  } catch (err) {
-    yield { type: 'remove', step: 'R1', spool: source, name: temp };
-    if (isFanoutError(err, 'EEXIST')) return false;
-    throw err;
-  }
+  const r = yield* publishTemp('R1', source, temp, () => content, claim);
+  if (r.published) return true;
+  if (!r.removed.ok) throw r.removed.error;
+  if (isFanoutError(r.error, 'EEXIST')) return false;
+  throw r.error;
 }
 
 /** Attempt `tx` is over: neither its record `m<tx>` nor `x<tx>` is in the source. */
