@@ -31,6 +31,7 @@ export * from './protocol/ops.js';
 export * from './protocol/executor.js';
 export * from './protocol/transaction-plan.js';
 export * from './protocol/transaction.js';
+export * from './protocol/copy-step.js';
 export * from './protocol/lock-file.js';
 export * from './protocol/protocol-variant.js';
 export * from './recovery/liveness.js';
