@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { SpoolBackend } from '../backend/spool-backend.js';
 import { type FanoutError, isFanoutError } from '../errors/fanout-error.js';
 import { type AttemptSlot, isValidId, names } from '../names/protocol-names.js';
-import type { Machine, Op, StepName } from '../protocol/ops.js';
+import { type Machine, settle, type StepName } from '../protocol/ops.js';
 
 /**
  * A message's failed attempts (docs/PROTOCOL.md, "Poison messages"): how many
@@ -111,17 +111,22 @@ export function* readAttempts(
   spool: SpoolBackend,
   id: string,
 ): Machine<{ record: AttemptRecord | undefined; slot: AttemptSlot | undefined }> {
-  const ops: Op[] = SLOTS.map((slot) => ({
-    type: 'readSmall',
+  const results = yield* settle(
     step,
-    spool,
-    name: names.attempts(id, slot),
-    maxBytes: MAX_ATTEMPT_RECORD_BYTES,
-  }));
-  const results = (yield { type: 'all', step, ops }) as { ok: boolean; value?: unknown }[];
+    SLOTS.map(
+      (slot) =>
+        ({
+          type: 'readSmall',
+          step,
+          spool,
+          name: names.attempts(id, slot),
+          maxBytes: MAX_ATTEMPT_RECORD_BYTES,
+        }) as const,
+    ),
+  );
   return currentOf(
     id,
-    results.map((r) => (r.ok ? (r.value as string | undefined) : undefined)),
+    results.map((r) => (r.ok ? r.value : undefined)),
   );
 }
 
@@ -175,11 +180,10 @@ export function* countAttempt(
  * @returns whether something was removed.
  */
 export function* clearAttempts(step: StepName, spool: SpoolBackend, id: string): Machine<boolean> {
-  const results = (yield {
-    type: 'all',
+  const results = yield* settle(
     step,
-    ops: SLOTS.map((slot) => ({ type: 'remove', step, spool, name: names.attempts(id, slot) }) as const),
-  }) as { ok: boolean; value?: unknown; error?: unknown }[];
+    SLOTS.map((slot) => ({ type: 'remove', step, spool, name: names.attempts(id, slot) }) as const),
+  );
   for (const r of results) if (!r.ok && !isFanoutError(r.error, 'EBADENTRY', 'ENOENT')) throw r.error;
   return results.some((r) => r.ok && r.value === true);
 }

@@ -1,7 +1,7 @@
 import type { EntryStat, SpoolBackend } from '../backend/spool-backend.js';
 import { isFanoutError } from '../errors/fanout-error.js';
 import { names } from '../names/protocol-names.js';
-import type { Machine, Op, StepName } from '../protocol/ops.js';
+import { type Machine, perform, type StepName } from '../protocol/ops.js';
 import type { TwinKind } from '../spool/twins.js';
 
 /**
@@ -12,11 +12,11 @@ import type { TwinKind } from '../spool/twins.js';
  */
 
 function* stat(step: StepName, spool: SpoolBackend, name: string): Machine<EntryStat | undefined> {
-  return (yield { type: 'stat', step, spool, name } as Op) as EntryStat | undefined;
+  return yield* perform({ type: 'stat', step, spool, name });
 }
 
 function* sync(step: StepName, spool: SpoolBackend): Machine<void> {
-  yield { type: 'syncDir', step, spool } as Op;
+  yield* perform({ type: 'syncDir', step, spool });
 }
 
 /**
@@ -32,7 +32,7 @@ function* twinsOf(
   kinds: readonly TwinKind[],
 ): Machine<string[]> {
   if (st === undefined || (st.nlink ?? 1) <= 1 || st.fileId === undefined) return [];
-  return (yield { type: 'twins', step, spool, id, fileId: st.fileId, kinds, except: file } as Op) as string[];
+  return yield* perform({ type: 'twins', step, spool, id, fileId: st.fileId, kinds, except: file });
 }
 
 /**
@@ -51,7 +51,7 @@ export function* claimMachine(spool: SpoolBackend, id: string, who: string): Mac
   if ((yield* stat('CL', spool, names.lock(id))) !== undefined) return undefined;
   const file = names.claimed(id, who);
   try {
-    yield { type: 'rename', step: 'CL', spool, from: names.delivered(id), to: file } as Op;
+    yield* perform({ type: 'rename', step: 'CL', spool, from: names.delivered(id), to: file });
   } catch (err) {
     if (isFanoutError(err, 'ENOENT', 'EEXIST')) return undefined;
     throw err;
@@ -64,7 +64,7 @@ export function* claimMachine(spool: SpoolBackend, id: string, who: string): Mac
     'deleting',
   ]);
   let removed = false;
-  for (const name of twins) if ((yield { type: 'remove', step: 'CL', spool, name } as Op) as boolean) removed = true;
+  for (const name of twins) if (yield* perform({ type: 'remove', step: 'CL', spool, name })) removed = true;
   // CL: the twins' removal is durable before the message is handed out; else a crash brings a twin back after it was
   // consumed.
   if (removed) yield* sync('CL', spool);
@@ -73,7 +73,7 @@ export function* claimMachine(spool: SpoolBackend, id: string, who: string): Mac
 
 /** Acknowledge claim `file`: remove it, durably. */
 export function* acknowledgeMachine(spool: SpoolBackend, file: string): Machine<void> {
-  yield { type: 'remove', step: 'CA', spool, name: file } as Op;
+  yield* perform({ type: 'remove', step: 'CA', spool, name: file });
   // CA: without it a crash brings the acknowledged claim back, and a dead consumer's claim is put back: consumed twice.
   yield* sync('CA', spool);
 }
@@ -90,8 +90,8 @@ export function* giveBackMachine(spool: SpoolBackend, id: string, file: string, 
     'claimed',
     'held',
   ]);
-  if (twins.length > 0) yield { type: 'remove', step: 'CR', spool, name: file } as Op;
-  else yield { type: 'rename', step: 'CR', spool, from: file, to } as Op;
+  if (twins.length > 0) yield* perform({ type: 'remove', step: 'CR', spool, name: file });
+  else yield* perform({ type: 'rename', step: 'CR', spool, from: file, to });
   // CR: the message is waiting again (or held) before the caller counts it so.
   yield* sync('CR', spool);
 }

@@ -2,6 +2,8 @@ import type { ContentSource, SpoolBackend } from '../backend/spool-backend.js';
 import { FanoutError } from '../errors/fanout-error.js';
 import { newId } from '../ids/ids.js';
 import { isValidId, names } from '../names/protocol-names.js';
+import { runMachine } from '../protocol/executor.js';
+import { publishTemp } from '../spool/publish-temp.js';
 import { tempName } from '../spool/temp-name.js';
 
 /** Options of {@link enqueue}. */
@@ -42,14 +44,8 @@ export async function enqueue(
   const id = options.id ?? newId();
   if (!isValidId(id))
     throw new FanoutError('EUSAGE', `invalid message id ${JSON.stringify(id)}`, { spool: spool.location });
-  const tmp = tempName();
-  await spool.createExclusive(tmp, content);
-  try {
-    await spool.publish(tmp, names.source(id));
-  } catch (err) {
-    await spool.remove(tmp).catch(() => undefined);
-    throw err;
-  }
+  const published = await runMachine(publishTemp('E', spool, tempName(), () => content, names.source(id)));
+  if (!published.published) throw published.error;
   // enqueue: the s-name is durable before we tell anyone the id; else a crash could lose an acknowledged message.
   if (options.sync !== false) await spool.syncDir();
   return id;

@@ -15,6 +15,7 @@
  */
 import type { Op } from '../protocol/ops.js';
 import type { ExecutorHooks } from '../protocol/executor.js';
+import { variantOf } from '../protocol/protocol-variant.js';
 
 /**
  * Descriptors an operation holds at once while it runs: a copy (a C2 create
@@ -135,6 +136,6 @@ export interface DescriptorShape {
  */
 export function unboundedDescriptors(shape: DescriptorShape): number {
   const { concurrency: c, copyWindow: w, destinations: d } = shape;
-  const perCopyingAttempt = (shape.protocol === 'seed' ? 3 : 2) * w * d;
+  const perCopyingAttempt = variantOf(shape.protocol).descriptorsPerCopy * w * d;
   return c * perCopyingAttempt + c * d + 2 * c + 1;
 }

@@ -9,9 +9,16 @@ import type { ProtocolName } from '../marker/marker-codec.js';
 import { isValidTx, parseProtocolName } from '../names/protocol-names.js';
 import { defaultOwnerProbe, type OwnerInfo, type OwnerProbe, processOwner } from '../owner/owner.js';
 import { type ExecutorHooks, MachineStopped, runMachine, unwrapStopped } from '../protocol/executor.js';
+import { variantOf } from '../protocol/protocol-variant.js';
 import { markerFor, transaction } from '../protocol/transaction.js';
 import { recoverAttempt } from '../recovery/recovery-machine.js';
-import type { MessageFailure, TransactionPlan, TransformFactory, VerifiedSpool } from '../protocol/transaction-plan.js';
+import type {
+  MessageFailure,
+  TransactionOutcome,
+  TransactionPlan,
+  TransformFactory,
+  VerifiedSpool,
+} from '../protocol/transaction-plan.js';
 import { recover, type RecoverySummary } from '../recovery/recover.js';
 import { startLeaseRenewal } from './lease-renewal.js';
 import { BatchSizer } from './batch-sizer.js';
@@ -194,14 +201,18 @@ export async function fanOut(options: FanOutOptions): Promise<FanOutSummary> {
 }
 
 async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
-  const emit = options.onEvent ?? ignoreEvents;
-  const now = options.now ?? Date.now;
-  const protocol = options.protocol ?? 'staged';
-  const batchSize = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_BATCH_SIZE));
-  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
-  /** The batch size actually used: cut when attempts run out of lease, grown back when they fit. */
-  const sizer = options.batchSizer ?? new BatchSizer(batchSize, leaseMs);
-  const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
+  const hooks = budgetedHooks(options);
+  const { source, destinations } = await verifiedRoute(options);
+  const owner = options.owner ?? processOwner();
+  const recovery = options.recoverFirst === false ? undefined : await recoverFirst(options, destinations, hooks, owner);
+  return new FanOutRun(options, source, destinations, hooks, owner, recovery).run();
+}
+
+/** A planned destination: verified, with its transform. */
+type RouteDestination = { spool: VerifiedSpool; transform: TransformFactory | undefined };
+
+/** The executor hooks of this call: the caller's, behind the descriptor budget when `maxOpenFiles` asks for one. */
+function budgetedHooks(options: FanOutOptions): ExecutorHooks | undefined {
   if (options.destinations.length === 0)
     throw new FanoutError('EUSAGE', 'no destination spool given', { spool: options.source.location });
   if (
@@ -218,10 +229,15 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
     options.maxOpenFiles === undefined
       ? undefined
       : new DescriptorBudget(options.maxOpenFiles - UNBUDGETED_DESCRIPTORS);
-  const hooks = budget ? budgetHooks(budget, options.hooks) : options.hooks;
+  return budget ? budgetHooks(budget, options.hooks) : options.hooks;
+}
 
+/** The source and destinations with their identities; the source among its destinations, or one twice, is refused. */
+async function verifiedRoute(
+  options: FanOutOptions,
+): Promise<{ source: VerifiedSpool; destinations: RouteDestination[] }> {
   const source: VerifiedSpool = { backend: options.source, identity: await readSpoolIdentity(options.source) };
-  const destinations: { spool: VerifiedSpool; transform: TransformFactory | undefined }[] = [];
+  const destinations: RouteDestination[] = [];
   const seen = new Set([source.identity.uuid]);
   for (const d of options.destinations) {
     const identity = await readSpoolIdentity(d.spool);
@@ -237,7 +253,16 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
     seen.add(identity.uuid);
     destinations.push({ spool: { backend: d.spool, identity }, transform: d.transform });
   }
+  return { source, destinations };
+}
 
+/** The initial recovery of the source (and R6 in the destinations), over the spools this call was given. */
+async function recoverFirst(
+  options: FanOutOptions,
+  destinations: readonly RouteDestination[],
+  hooks: ExecutorHooks | undefined,
+  owner: OwnerInfo,
+): Promise<RecoverySummary> {
   const known = new Map([options.source, ...options.destinations.map((d) => d.spool)].map((b) => [b.location, b]));
   const open: SpoolOpener =
     options.open ??
@@ -251,71 +276,292 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
         );
       return b;
     });
-  // Recovery closes what it opens; it must not close the spools we were given.
-  const openShared: SpoolOpener = async (location) => {
-    const b = known.get(location);
-    return b ? withoutClose(b) : open(location);
-  };
+  return recover({
+    spool: options.source,
+    // Recovery closes what it opens; it must not close the spools we were given.
+    open: async (location) => {
+      const b = known.get(location);
+      return b ? withoutClose(b) : open(location);
+    },
+    ownerProbe: options.ownerProbe ?? defaultOwnerProbe,
+    owner,
+    now: options.now ?? Date.now,
+    onEvent: options.onEvent ?? ignoreEvents,
+    hooks,
+    // R6 in the destinations too: a dead writer's temp there that outlived its record has nobody else to
+    // remove it but the destination's consumer, which may run on another host and cannot prove it dead.
+    sweepTempsIn: destinations.map((d) => d.spool.backend),
+    ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
+  });
+}
 
-  const owner = options.owner ?? processOwner();
-  const recovery =
-    options.recoverFirst === false
-      ? undefined
-      : await recover({
-          spool: options.source,
-          open: openShared,
-          ownerProbe: options.ownerProbe ?? defaultOwnerProbe,
-          owner,
-          now,
-          onEvent: emit,
-          hooks,
-          // R6 in the destinations too: a dead writer's temp there that outlived its record has nobody else to
-          // remove it but the destination's consumer, which may run on another host and cannot prove it dead.
-          sweepTempsIn: destinations.map((d) => d.spool.backend),
-          ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
-        });
-
-  let committed = 0;
-  let skipped = 0;
-  let bytes = 0;
-  let held = 0;
-  const failed: MessageFailure[] = [];
+/**
+ * One call of {@link fanOut} after its initial recovery: passes over the source's listing, each cutting batches
+ * and dispatching one transaction per batch, until a pass makes no progress.
+ */
+class FanOutRun {
+  private readonly emit: EventSink;
+  private readonly now: () => number;
+  private readonly protocol: ProtocolName;
+  private readonly leaseMs: number;
+  /** The batch size actually used: cut when attempts run out of lease, grown back when they fit. */
+  private readonly sizer: BatchSizer;
+  private readonly concurrency: number;
+  private committed = 0;
+  private skipped = 0;
+  private bytes = 0;
+  private held = 0;
+  private readonly failed: MessageFailure[] = [];
   /** Messages not to offer again in this call: failed, or held by another worker. */
-  const failedIds = new Set<string>();
-  const inFlight = new Set<Promise<void>>();
+  private readonly failedIds = new Set<string>();
+  private readonly inFlight = new Set<Promise<void>>();
   /**
    * Attempts still writing copies; `concurrency` bounds these, so the disk keeps receiving data while others commit.
    */
-  let copying = 0;
+  private copying = 0;
   // One waiter at most: the listing loop awaits each dispatch, so a single resolver is enough.
-  let slotFreed: () => void = () => undefined;
+  private slotFreed: () => void = () => undefined;
+  /** Seed: messages whose blocking lock was cleared as an orphan in this call (see {@link clearOrphanLock}). */
+  private readonly cleared = new Set<string>();
+  private stopped: MachineStopped | undefined;
+
+  constructor(
+    private readonly options: FanOutOptions,
+    private readonly source: VerifiedSpool,
+    private readonly destinations: RouteDestination[],
+    private readonly hooks: ExecutorHooks | undefined,
+    private readonly owner: OwnerInfo,
+    private readonly recovery: RecoverySummary | undefined,
+  ) {
+    this.emit = options.onEvent ?? ignoreEvents;
+    this.now = options.now ?? Date.now;
+    this.protocol = options.protocol ?? 'staged';
+    const batchSize = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_BATCH_SIZE));
+    this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.sizer = options.batchSizer ?? new BatchSizer(batchSize, this.leaseMs);
+    this.concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
+  }
+
+  async run(): Promise<FanOutSummary> {
+    for (;;) {
+      const before = this.progress();
+      const found = await this.pass();
+      // Stop when a pass made no progress: nothing left, or only others' and failed messages.
+      // A cut batch size counts as progress (at most log2(batchSize) times): the messages it gave back are offered
+      // again.
+      if (found === 0 || this.options.signal?.aborted || this.progress() === before) break;
+    }
+    const { committed, failed, skipped, bytes, held, recovery } = this;
+    return { committed, failed, skipped, bytes, held, recovery };
+  }
+
+  private progress(): number {
+    return this.committed + this.failed.length + this.cleared.size + this.sizer.shrinks;
+  }
+
+  /**
+   * One pass over the source's listing: every waiting message not failed in this call, in batches, each dispatched
+   * as it fills; then wait for them all.
+   * @returns how many messages it offered.
+   */
+  private async pass(): Promise<number> {
+    const { options } = this;
+    let batch: string[] = [];
+    let found = 0;
+    for await (const entry of options.source.list()) {
+      if (options.signal?.aborted) break;
+      const parsed = parseProtocolName(entry.name);
+      if (parsed.kind !== 'source' || this.failedIds.has(parsed.id)) continue;
+      if (entry.kind !== 'file') {
+        // A directory, symlink or FIFO named like a message is not one: an unknown entry, never touched and no
+        // failure of this run. The recovery that ran first reported it already; else it is reported here, once.
+        this.failedIds.add(parsed.id);
+        if (this.recovery === undefined)
+          this.emit({ type: 'unknown-entry', spool: options.source.location, name: entry.name, kind: entry.kind });
+        continue;
+      }
+      found++;
+      batch.push(parsed.id);
+      if (batch.length >= this.sizer.size) {
+        await this.dispatch(batch);
+        batch = [];
+      }
+    }
+    if (batch.length > 0 && !options.signal?.aborted) await this.dispatch(batch);
+    await Promise.all(this.inFlight);
+    if (this.stopped) throw this.stopped;
+    return found;
+  }
+
+  /** Start a transaction over `ids` once the bounds allow: `concurrency` copying, twice that in flight. */
+  private async dispatch(ids: string[]): Promise<void> {
+    while (this.copying >= this.concurrency || this.inFlight.size >= 2 * this.concurrency) {
+      await new Promise<void>((resolve) => {
+        this.slotFreed = resolve;
+      });
+    }
+    if (this.stopped) {
+      // Let the attempts still running end (a simulated crash stops them at their next operation) before reporting.
+      await Promise.all(this.inFlight);
+      throw this.stopped;
+    }
+    this.copying++;
+    let copyDone = false;
+    const copied = () => {
+      if (copyDone) return;
+      copyDone = true;
+      this.copying--;
+      this.slotFreed();
+    };
+    const p: Promise<void> = this.runBatch(ids, copied)
+      .catch((err: unknown) => {
+        // A stopped machine (simulated crash) stops the whole run, as a real crash would.
+        this.stopped ??= err instanceof MachineStopped ? err : new MachineStopped(err);
+      })
+      .finally(() => {
+        this.inFlight.delete(p);
+        copied(); // if the attempt ended before C2 did (a failed sync in C1, a stop)
+        this.slotFreed(); // for the bound on attempts in flight
+      });
+    this.inFlight.add(p);
+  }
+
+  private nextTx(): string {
+    const tx = (this.options.newTx ?? newId)();
+    // A name with an attempt id that does not parse exactly would be unknown to recovery: refuse it up front.
+    if (!isValidTx(tx))
+      throw new FanoutError('EUSAGE', `attempt id ${JSON.stringify(tx)} is not ULID-shaped`, {
+        spool: this.source.backend.location,
+      });
+    return tx;
+  }
+
+  private planFor(ids: string[], copied: () => void): TransactionPlan {
+    const { options, now } = this;
+    return {
+      tx: this.nextTx(),
+      ids,
+      protocol: this.protocol,
+      source: this.source,
+      destinations: this.destinations,
+      owner: this.owner,
+      leaseMs: this.leaseMs,
+      now,
+      tempName: options.tempName ?? (() => tempName()),
+      lease: { renewedMs: now(), generation: 0, lost: false, owned: new Set() },
+      onCopied: copied,
+      ...(options.copyWindow !== undefined ? { copyWindow: options.copyWindow } : {}),
+      ...(options.stallTimeoutMs !== undefined ? { stallMs: options.stallTimeoutMs } : {}),
+      ...(options.dropFence === true ? { dropFence: true } : {}),
+      ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
+    };
+  }
+
+  /** One transaction over `ids`, its lease renewed meanwhile, and its outcome reported. */
+  private async runBatch(ids: string[], copied: () => void): Promise<void> {
+    const startedMs = this.now();
+    const plan = this.planFor(ids, copied);
+    // Its steps take their descriptors from the budget through the hooks, like every other machine's.
+    const renewal = startLeaseRenewal(this.options.source, plan, plan.lease!, this.hooks);
+    for (const id of ids) this.emit({ type: 'message-started', id, tx: plan.tx });
+    let committedHere = 0;
+    try {
+      let outcome;
+      let keepLease = false;
+      try {
+        outcome = await runMachine(transaction(plan), this.hooks);
+        if (outcome.hung) {
+          keepLease = true;
+          this.finishWhenReturned(plan, outcome.hung, renewal);
+        }
+      } finally {
+        if (!keepLease) await renewal.stop(true);
+      }
+      committedHere = outcome.committed.length;
+      await this.report(plan, outcome, startedMs);
+    } catch (err) {
+      if (err instanceof MachineStopped) throw err;
+      // A failed sync: durability unknown, so leave everything to recovery and report.
+      const error = toFanoutError(err, 'EIO', { spool: this.options.source.location });
+      for (const id of ids) {
+        this.failed.push({ id, error, committed: false });
+        this.failedIds.add(id);
+        this.emit({ type: 'message-failed', id, error, committed: false });
+      }
+    }
+    this.emit({
+      type: 'transaction-finished',
+      tx: plan.tx,
+      messages: ids.length,
+      committed: committedHere,
+      durationMs: this.now() - startedMs,
+    });
+  }
+
+  /** Count and report what a transaction did; a batch that ran out of lease is offered again, smaller. */
+  private async report(plan: TransactionPlan, outcome: TransactionOutcome, startedMs: number): Promise<void> {
+    // A single message that cannot fit its lease is a failure.
+    const retry = this.sizer.record({
+      messages: plan.ids.length - outcome.skipped.length,
+      elapsedMs: this.now() - startedMs,
+      leaseRanOut: (outcome.leaseRanOut?.length ?? 0) > 0,
+    });
+    const again = new Set(retry ? outcome.leaseRanOut : []);
+    this.committed += outcome.committed.length;
+    this.skipped += outcome.skipped.length;
+    for (const id of outcome.skipped) this.failedIds.add(id); // not offered again in this call
+    this.bytes += outcome.bytes;
+    for (const id of outcome.committed)
+      this.emit({ type: 'message-committed', id, tx: plan.tx, bytes: outcome.bytesOf.get(id) ?? 0 });
+    for (const id of outcome.skipped)
+      this.emit({ type: 'message-skipped', id, reason: 'owned by another worker or gone' });
+    for (const f of outcome.failed) {
+      if (again.has(f.id)) continue; // back in S: offered again in the next pass, in a smaller batch
+      // offered again in the next pass
+      if (variantOf(this.protocol).locks && !f.committed && (await this.clearedOrphanLock(f))) continue;
+      this.reportFailure(f, outcome.attempts.get(f.id));
+    }
+  }
+
+  private reportFailure(f: MessageFailure, counted: { count: number; held: boolean } | undefined): void {
+    this.failed.push(f);
+    this.failedIds.add(f.id);
+    this.emit({
+      type: 'message-failed',
+      id: f.id,
+      error: f.error,
+      committed: f.committed,
+      ...(counted && counted.count > 0 ? { attempts: counted.count } : {}),
+    });
+    if (counted?.held === true) {
+      this.held++;
+      this.emit({
+        type: 'message-held',
+        id: f.id,
+        spool: this.options.source.location,
+        attempts: counted.count,
+        error: f.error,
+      });
+    }
+  }
 
   /**
    * Seed: a lock that blocked a message and turns out to be an orphan of a lost attempt is cleared (see
    * {@link clearOrphanLock}).
    */
-  const cleared = new Set<string>();
-  const clearedOrphanLock = async (f: MessageFailure): Promise<boolean> => {
-    if (!isFanoutError(f.error, 'EEXIST') || f.error.file !== `l${f.id}` || cleared.has(f.id)) return false;
-    const dest = destinations.find((d) => d.spool.backend.location === f.error.spool);
+  private async clearedOrphanLock(f: MessageFailure): Promise<boolean> {
+    if (!isFanoutError(f.error, 'EEXIST') || f.error.file !== `l${f.id}` || this.cleared.has(f.id)) return false;
+    const dest = this.destinations.find((d) => d.spool.backend.location === f.error.spool);
     if (!dest) return false;
-    cleared.add(f.id); // once per call: a lock that comes back is not an orphan
+    this.cleared.add(f.id); // once per call: a lock that comes back is not an orphan
     // Its steps take their descriptors from the budget through the hooks.
-    return runMachine(clearOrphanLock(dest.spool.backend, options.source, f.id), hooks).catch((err: unknown) => {
-      if (err instanceof MachineStopped) throw err;
-      return false;
-    });
-  };
-
-  const nextTx = (): string => {
-    const tx = (options.newTx ?? newId)();
-    // A name with an attempt id that does not parse exactly would be unknown to recovery: refuse it up front.
-    if (!isValidTx(tx))
-      throw new FanoutError('EUSAGE', `attempt id ${JSON.stringify(tx)} is not ULID-shaped`, {
-        spool: source.backend.location,
-      });
-    return tx;
-  };
+    return runMachine(clearOrphanLock(dest.spool.backend, this.options.source, f.id), this.hooks).catch(
+      (err: unknown) => {
+        if (err instanceof MachineStopped) throw err;
+        return false;
+      },
+    );
+  }
 
   /**
    * An attempt that left a call in the air (a destination that stopped
@@ -327,193 +573,30 @@ async function fanOutUnwrapped(options: FanOutOptions): Promise<FanOutSummary> {
    * process ends first, the hung call ends with it, and recovery finishes the
    * attempt once its owner is dead.
    */
-  const finishWhenReturned = (
+  private finishWhenReturned(
     plan: TransactionPlan,
     hung: Promise<void>,
     renewal: { stop(cleanUp: boolean): Promise<void> },
-  ) => {
+  ): void {
     void hung
       .then(() =>
         runMachine(
           recoverAttempt(
-            source.backend,
+            this.source.backend,
             markerFor(plan),
-            destinations.map((d) => d.spool.backend),
+            this.destinations.map((d) => d.spool.backend),
           ),
-          hooks,
+          this.hooks,
         ),
       )
       .then(
         (o) => {
-          for (const m of o.messages) emit({ type: 'recovered', id: m.id, tx: plan.tx, action: m.action });
+          for (const m of o.messages) this.emit({ type: 'recovered', id: m.id, tx: plan.tx, action: m.action });
         },
         () => undefined, // a storage error or a stop: the record stays for recovery
       )
       .finally(() => renewal.stop(true));
-  };
-
-  const runBatch = async (ids: string[], copied: () => void) => {
-    const startedMs = now();
-    const plan: TransactionPlan = {
-      tx: nextTx(),
-      ids,
-      protocol,
-      source,
-      destinations,
-      owner,
-      leaseMs,
-      now,
-      tempName: options.tempName ?? (() => tempName()),
-      lease: { renewedMs: now(), generation: 0, lost: false, owned: new Set() },
-      onCopied: copied,
-      ...(options.copyWindow !== undefined ? { copyWindow: options.copyWindow } : {}),
-      ...(options.stallTimeoutMs !== undefined ? { stallMs: options.stallTimeoutMs } : {}),
-      ...(options.dropFence === true ? { dropFence: true } : {}),
-      ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
-    };
-    // Its steps take their descriptors from the budget through the hooks, like every other machine's.
-    const renewal = startLeaseRenewal(options.source, plan, plan.lease!, hooks);
-    for (const id of ids) emit({ type: 'message-started', id, tx: plan.tx });
-    let committedHere = 0;
-    try {
-      let outcome;
-      let keepLease = false;
-      try {
-        outcome = await runMachine(transaction(plan), hooks);
-        if (outcome.hung) {
-          keepLease = true;
-          finishWhenReturned(plan, outcome.hung, renewal);
-        }
-      } finally {
-        if (!keepLease) await renewal.stop(true);
-      }
-      // A batch that ran out of lease is offered again, smaller; a single message that cannot fit its lease is a
-      // failure.
-      const retry = sizer.record({
-        messages: ids.length - outcome.skipped.length,
-        elapsedMs: now() - startedMs,
-        leaseRanOut: (outcome.leaseRanOut?.length ?? 0) > 0,
-      });
-      const again = new Set(retry ? outcome.leaseRanOut : []);
-      committed += outcome.committed.length;
-      committedHere = outcome.committed.length;
-      skipped += outcome.skipped.length;
-      for (const id of outcome.skipped) failedIds.add(id); // not offered again in this call
-      bytes += outcome.bytes;
-      for (const id of outcome.committed)
-        emit({ type: 'message-committed', id, tx: plan.tx, bytes: outcome.bytesOf.get(id) ?? 0 });
-      for (const id of outcome.skipped)
-        emit({ type: 'message-skipped', id, reason: 'owned by another worker or gone' });
-      for (const f of outcome.failed) {
-        if (again.has(f.id)) continue; // back in S: offered again in the next pass, in a smaller batch
-        // offered again in the next pass
-        if (protocol === 'seed' && !f.committed && (await clearedOrphanLock(f))) continue;
-        failed.push(f);
-        failedIds.add(f.id);
-        const counted = outcome.attempts.get(f.id);
-        emit({
-          type: 'message-failed',
-          id: f.id,
-          error: f.error,
-          committed: f.committed,
-          ...(counted && counted.count > 0 ? { attempts: counted.count } : {}),
-        });
-        if (counted?.held === true) {
-          held++;
-          emit({
-            type: 'message-held',
-            id: f.id,
-            spool: options.source.location,
-            attempts: counted.count,
-            error: f.error,
-          });
-        }
-      }
-    } catch (err) {
-      if (err instanceof MachineStopped) throw err;
-      // A failed sync: durability unknown, so leave everything to recovery and report.
-      const error = toFanoutError(err, 'EIO', { spool: options.source.location });
-      for (const id of ids) {
-        failed.push({ id, error, committed: false });
-        failedIds.add(id);
-        emit({ type: 'message-failed', id, error, committed: false });
-      }
-    }
-    emit({
-      type: 'transaction-finished',
-      tx: plan.tx,
-      messages: ids.length,
-      committed: committedHere,
-      durationMs: now() - startedMs,
-    });
-  };
-
-  let stopped: MachineStopped | undefined;
-  const dispatch = async (ids: string[]) => {
-    // At most `concurrency` attempts copy at once, and at most twice that many are in flight (the others commit).
-    while (copying >= concurrency || inFlight.size >= 2 * concurrency) {
-      await new Promise<void>((resolve) => {
-        slotFreed = resolve;
-      });
-    }
-    if (stopped) {
-      // Let the attempts still running end (a simulated crash stops them at their next operation) before reporting.
-      await Promise.all(inFlight);
-      throw stopped;
-    }
-    copying++;
-    let copyDone = false;
-    const copied = () => {
-      if (copyDone) return;
-      copyDone = true;
-      copying--;
-      slotFreed();
-    };
-    const p: Promise<void> = runBatch(ids, copied)
-      .catch((err: unknown) => {
-        // A stopped machine (simulated crash) stops the whole run, as a real crash would.
-        stopped ??= err instanceof MachineStopped ? err : new MachineStopped(err);
-      })
-      .finally(() => {
-        inFlight.delete(p);
-        copied(); // if the attempt ended before C2 did (a failed sync in C1, a stop)
-        slotFreed(); // for the bound on attempts in flight
-      });
-    inFlight.add(p);
-  };
-
-  for (;;) {
-    const before = committed + failed.length + cleared.size + sizer.shrinks;
-    let batch: string[] = [];
-    let found = 0;
-    for await (const entry of options.source.list()) {
-      if (options.signal?.aborted) break;
-      const parsed = parseProtocolName(entry.name);
-      if (parsed.kind !== 'source' || failedIds.has(parsed.id)) continue;
-      if (entry.kind !== 'file') {
-        // A directory, symlink or FIFO named like a message is not one: an unknown entry, never touched and no
-        // failure of this run. The recovery that ran first reported it already; else it is reported here, once.
-        failedIds.add(parsed.id);
-        if (recovery === undefined)
-          emit({ type: 'unknown-entry', spool: options.source.location, name: entry.name, kind: entry.kind });
-        continue;
-      }
-      found++;
-      batch.push(parsed.id);
-      if (batch.length >= sizer.size) {
-        await dispatch(batch);
-        batch = [];
-      }
-    }
-    if (batch.length > 0 && !options.signal?.aborted) await dispatch(batch);
-    await Promise.all(inFlight);
-    if (stopped) throw stopped;
-    // Stop when a pass made no progress: nothing left, or only others' and failed messages.
-    // A cut batch size counts as progress (at most log2(batchSize) times): the messages it gave back are offered again.
-    if (found === 0 || options.signal?.aborted || committed + failed.length + cleared.size + sizer.shrinks === before)
-      break;
   }
-  return { committed, failed, skipped, bytes, held, recovery };
 }
 
 /** A view of `backend` whose `close()` does nothing. */

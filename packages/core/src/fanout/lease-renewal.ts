@@ -1,9 +1,10 @@
 import type { SpoolBackend } from '../backend/spool-backend.js';
 import { isFanoutError } from '../errors/fanout-error.js';
 import { type ExecutorHooks, MachineStopped, runMachine } from '../protocol/executor.js';
-import type { Machine, Op } from '../protocol/ops.js';
+import { type Machine, perform } from '../protocol/ops.js';
 import type { LeaseState, TransactionPlan } from '../protocol/transaction-plan.js';
 import { claimName, encodeClaim } from '../recovery/recoverer.js';
+import { publishTemp } from '../spool/publish-temp.js';
 
 /** A running renewal; see {@link startLeaseRenewal}. */
 export interface LeaseRenewal {
@@ -33,13 +34,13 @@ function* isOurs(
   if (unsure?.generation !== g) return false;
   let text: string | undefined;
   try {
-    text = (yield {
+    text = yield* perform({
       type: 'readSmall',
       step: 'L',
       spool: source,
       name: claimName(tx, g),
       maxBytes: 64 * 1024,
-    } as Op) as string | undefined;
+    });
   } catch {
     return false;
   }
@@ -69,29 +70,24 @@ export function* renewLease(
     const g = lease.generation + 1;
     const content = encodeClaim({ owner: plan.owner, claimedMs: renewedMs, leaseMs: plan.leaseMs });
     const temp = plan.tempName();
-    try {
-      yield { type: 'create', step: 'L', spool: source, name: temp, content: () => content } as Op;
-      yield { type: 'publish', step: 'L', spool: source, from: temp, to: claimName(plan.tx, g) } as Op;
+    // A temp that cannot be removed is left for R6: its writer's tag names this process, and it is removed once this
+    // process is dead.
+    const r = yield* publishTemp('L', source, temp, () => content, claimName(plan.tx, g), true);
+    if (r.published) {
       lease.generation = g;
       state.unsure = undefined;
       if (!lease.lost) lease.renewedMs = renewedMs;
       return;
-    } catch (err) {
-      try {
-        yield { type: 'remove', step: 'L', spool: source, name: temp } as Op;
-      } catch {
-        // Left for R6: its writer's tag names this process, and it is removed once this process is dead.
-      }
-      if (isFanoutError(err, 'EEXIST')) {
-        // Our own earlier renewal, published though it reported a failure, is not a recoverer's claim.
-        if (yield* isOurs(source, plan.tx, g, lease, state)) continue;
-        lease.lost = true;
-        return;
-      }
-      // The claim may have been published all the same: remember it, so the next renewal knows it for ours.
-      state.unsure = { generation: g, content, renewedMs };
+    }
+    if (isFanoutError(r.error, 'EEXIST')) {
+      // Our own earlier renewal, published though it reported a failure, is not a recoverer's claim.
+      if (yield* isOurs(source, plan.tx, g, lease, state)) continue;
+      lease.lost = true;
       return;
     }
+    // The claim may have been published all the same: remember it, so the next renewal knows it for ours.
+    state.unsure = { generation: g, content, renewedMs };
+    return;
   }
 }
 
@@ -110,7 +106,7 @@ export function* dropRenewalClaims(
   if (state.unsure !== undefined) yield* isOurs(source, tx, state.unsure.generation, lease, state);
   for (let g = 1; g <= lease.generation; g++) {
     try {
-      yield { type: 'remove', step: 'L', spool: source, name: claimName(tx, g) } as Op;
+      yield* perform({ type: 'remove', step: 'L', spool: source, name: claimName(tx, g) });
     } catch {
       // See above: left for recovery.
     }

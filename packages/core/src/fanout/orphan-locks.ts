@@ -1,8 +1,8 @@
-import type { EntryStat, SpoolBackend } from '../backend/spool-backend.js';
+import type { SpoolBackend } from '../backend/spool-backend.js';
 import type { FanoutError } from '../errors/fanout-error.js';
 import { names } from '../names/protocol-names.js';
-import type { Machine, Op } from '../protocol/ops.js';
-import { readLockOwner, removeSeedLeftover } from '../recovery/recovery-machine.js';
+import { type Machine, perform } from '../protocol/ops.js';
+import { readLockOwner, removeSeedLeftover } from '../recovery/recovery-steps.js';
 
 /**
  * Seed protocol: clear a lock `l<id>` in `dest` that blocks message `id` and
@@ -31,12 +31,12 @@ export function* clearOrphanLock(dest: SpoolBackend, source: SpoolBackend, id: s
     names.committed(id, tx),
     names.backout(id, tx),
   ]) {
-    const st = (yield { type: 'stat', step: 'R2', spool: source, name } as Op) as EntryStat | undefined;
+    const st = yield* perform({ type: 'stat', step: 'R2', spool: source, name });
     // The message must wait (s<id> there), and no name of its attempt may be left.
     if ((st !== undefined) !== (name === names.source(id))) return false;
   }
   const problems: FanoutError[] = [];
   if (!(yield* removeSeedLeftover(dest, id, true, problems))) throw problems[0];
-  yield { type: 'syncDir', step: 'R2', spool: dest } as Op;
+  yield* perform({ type: 'syncDir', step: 'R2', spool: dest });
   return true;
 }

@@ -109,7 +109,18 @@ function describe1(op: Op): string[] {
  * Run `machine` by hand: answer each yielded op from `world`, record it, and
  * stop (returning `undefined`) before the first op `stopAt` accepts.
  */
-function drive<T>(machine: Machine<T>, world: World, trace: string[], stopAt?: (op: Op) => boolean): T | undefined {
+function drive<T>(
+  machine: Machine<T>,
+  world: World,
+  trace: string[],
+  stopAt?: (op: Op) => boolean,
+  failing?: (op: Op) => FanoutError | undefined,
+): T | undefined {
+  const perform = (member: Op): unknown => {
+    const injected = failing?.(member);
+    if (injected) throw injected;
+    return answer(world, member as Exclude<Op, { type: 'all' }>);
+  };
   let next = machine.next();
   while (!next.done) {
     const op = next.value;
@@ -123,12 +134,12 @@ function drive<T>(machine: Machine<T>, world: World, trace: string[], stopAt?: (
           op.type === 'all'
             ? op.ops.map((member): Settled => {
                 try {
-                  return { ok: true, value: answer(world, member as Exclude<Op, { type: 'all' }>) };
+                  return { ok: true, value: perform(member) };
                 } catch (error) {
                   return { ok: false, error };
                 }
               })
-            : answer(world, op),
+            : perform(op),
       };
     } catch (error) {
       result = { ok: false, error };
@@ -182,7 +193,88 @@ describe('transaction() op sequence', () => {
   });
 });
 
+/** An injected storage failure of the op on `name` in `spool` (by location) of type `type`. */
+function failOn(type: Op['type'], location: string, name: string, code: 'EIO' | 'ENOENT' = 'EIO') {
+  return (op: Op): FanoutError | undefined =>
+    op.type === 'all'
+      ? undefined
+      : op.type === type && op.spool.location === location && 'name' in op && op.name === name
+        ? new FanoutError(code, `scripted ${code}`, { spool: location, file: name })
+        : op.type === type && op.spool.location === location && 'from' in op && op.from === name
+          ? new FanoutError(code, `scripted ${code}`, { spool: location, file: name })
+          : undefined;
+}
+
+describe('transaction() op sequence when something fails', () => {
+  it.each(CASES)(
+    '%s, %i destination(s), batch %i: a copy of M1 fails in the last destination: M1 is backed out, the rest commit',
+    (protocol, d, b) => {
+      const { world, plan, S, dests } = setting(protocol, d, b);
+      const copy = protocol === 'staged' ? 'wM1.T1' : 'dM1';
+      const trace: string[] = [];
+      const outcome = drive(transaction(plan), world, trace, undefined, failOn('create', `D${d - 1}`, copy))!;
+      expect(outcome.failed.map((f) => f.id)).toEqual(['M1']);
+      expect(outcome.committed).toEqual(plan.ids.slice(1));
+      expect([...world.get(S)!.keys()]).toEqual(['sM1']);
+      for (const dest of dests)
+        expect([...world.get(dest)!.keys()].sort()).toEqual(plan.ids.slice(1).map((id) => `d${id}`));
+      expect(trace).toMatchSnapshot();
+    },
+  );
+
+  it.each(CASES)(
+    '%s, %i destination(s), batch %i: the lease is lost before the commit: every message is backed out',
+    (protocol, d, b) => {
+      const { world, plan, S, dests } = setting(protocol, d, b);
+      const trace: string[] = [];
+      const lost = { ...plan, lease: { renewedMs: 1_000, generation: 1, lost: true, owned: new Set<string>() } };
+      const outcome = drive(transaction(lost), world, trace)!;
+      expect(outcome.leaseRanOut).toEqual(plan.ids);
+      expect([...world.get(S)!.keys()].sort()).toEqual(plan.ids.map((id) => `s${id}`));
+      for (const dest of dests) expect([...world.get(dest)!.keys()]).toEqual([]);
+      expect(trace).toMatchSnapshot();
+    },
+  );
+
+  it.each(CASES)(
+    '%s, %i destination(s), batch %i: a recoverer won the fence on M1 at the commit: the rest commit, the record stays',
+    (protocol, d, b) => {
+      const { world, plan, S } = setting(protocol, d, b);
+      const trace: string[] = [];
+      const outcome = drive(transaction(plan), world, trace, undefined, (op) =>
+        op.type === 'rename' && op.step === 'C5' && op.from === 'pM1.T1'
+          ? new FanoutError('ENOENT', 'scripted: a recoverer renamed it first', { spool: 'S', file: op.from })
+          : undefined,
+      )!;
+      expect(outcome.failed.map((f) => [f.id, f.error.code])).toEqual([['M1', 'EABORTED']]);
+      expect(outcome.committed).toEqual(plan.ids.slice(1));
+      expect(world.get(S)!.has('mT1')).toBe(true);
+      expect(trace).toMatchSnapshot();
+    },
+  );
+});
+
 describe('recoverAttempt() op sequence', () => {
+  it.each(CASES)(
+    '%s, %i destination(s), batch %i: the attempt holds no name of its messages: its leftovers go',
+    (protocol, d, b) => {
+      const { world, plan, S, dests } = setting(protocol, d, b);
+      drive(transaction(plan), world, [], (op) => op.step === 'C5');
+      // As if a rollback had given every message back but could not remove its copies (and seed locks).
+      const files = world.get(S)!;
+      for (const id of plan.ids) {
+        files.delete(`p${id}.T1`);
+        files.set(`s${id}`, 'message');
+      }
+      const trace: string[] = [];
+      const outcome = drive(recoverAttempt(S, markerFor(plan), dests), world, trace)!;
+      expect(outcome).toMatchObject({ rolledBack: 0, rolledForward: 0, problems: [], retired: true });
+      expect([...world.get(S)!.keys()].sort()).toEqual(plan.ids.map((id) => `s${id}`));
+      for (const dest of dests) expect([...world.get(dest)!.keys()]).toEqual([]);
+      expect(trace).toMatchSnapshot();
+    },
+  );
+
   it.each(CASES)(
     '%s, %i destination(s), batch %i: rolls back an attempt that crashed before its commit',
     (protocol, d, b) => {

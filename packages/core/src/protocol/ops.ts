@@ -26,7 +26,8 @@ export type StepName =
   | 'L' // lease renewal: the owner's next claim generation r<tx>.<g>, and their removal when the attempt is over
   | 'CL' // consumer: claim d<id> -> c<id>.<who>, then drop the claim's crash twins
   | 'CA' // consumer: acknowledge (remove c<id>.<who>, sync)
-  | 'CR'; // consumer: give a claim back (c<id>.<who> -> d<id>, or -> h<id>.d when its count is full)
+  | 'CR' // consumer: give a claim back (c<id>.<who> -> d<id>, or -> h<id>.d when its count is full)
+  | 'E'; // enqueue s<id>, or set a spool up (.fanout-spool): a temp published without clobbering
 
 /**
  * One backend operation a machine asks its executor to perform. A machine
@@ -92,8 +93,14 @@ export type Op =
   /** Perform several operations concurrently; resumes with one {@link Settled} per operation. */
   | { readonly type: 'all'; readonly step: StepName; readonly ops: readonly Op[] };
 
+/** The outcome of one operation inside an `all`, its value typed as what that operation resumes with. */
+export type SettledAs<V> = { readonly ok: true; readonly value: V } | { readonly ok: false; readonly error: unknown };
+
 /** The outcome of one operation inside an `all`. */
-export type Settled = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
+export type Settled = SettledAs<unknown>;
+
+/** Any operation but `all`: what {@link perform} and {@link settle} take. */
+export type LeafOp = Exclude<Op, { readonly type: 'all' }>;
 
 /** What each operation resumes the machine with. */
 export interface OpResults {
@@ -111,6 +118,44 @@ export interface OpResults {
 
 /** A protocol machine: yields operations, returns its outcome. */
 export type Machine<T> = Generator<Op, T, unknown>;
+
+/**
+ * Yield one operation and resume with what it gives, typed by its kind ({@link OpResults}); its failure is thrown
+ * into the caller. The one place a machine's resumption value is cast: the executor answers each kind so.
+ *
+ * @example
+ * ```ts
+ * const st = yield* perform({ type: 'stat', step: 'C1', spool, name: 'mT1' }); // EntryStat | undefined
+ * ```
+ */
+export function* perform<O extends LeafOp>(op: O): Machine<OpResults[O['type']]> {
+  return (yield op) as OpResults[O['type']];
+}
+
+/**
+ * Perform `ops` at once (one `all`); one outcome per operation, in order, never thrown. No operation: nothing is
+ * yielded.
+ */
+export function* settle<O extends LeafOp>(
+  step: StepName,
+  ops: readonly O[],
+): Machine<SettledAs<OpResults[O['type']]>[]> {
+  if (ops.length === 0) return [];
+  return (yield { type: 'all', step, ops }) as SettledAs<OpResults[O['type']]>[];
+}
+
+/**
+ * Sync each spool once, at once; a failed sync leaves durability unknown, so it is thrown: recovery decides from what
+ * is on disk.
+ */
+export function* syncAll(step: StepName, spools: Iterable<SpoolBackend>): Machine<void> {
+  const results = yield* settle(
+    step,
+    [...new Set(spools)].map((spool) => ({ type: 'syncDir', step, spool }) as const),
+  );
+  const bad = results.find((r) => !r.ok);
+  if (bad && !bad.ok) throw bad.error;
+}
 
 /** One line of a trace: `C5 remove /spool/S sX`. */
 export function describeOp(op: Op): string {

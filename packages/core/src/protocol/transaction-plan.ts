@@ -1,6 +1,6 @@
 import type { Transform } from 'node:stream';
 import type { SpoolBackend } from '../backend/spool-backend.js';
-import type { FanoutError } from '../errors/fanout-error.js';
+import { type FanoutError, toFanoutError } from '../errors/fanout-error.js';
 import type { ProtocolName } from '../marker/marker-codec.js';
 import type { OwnerInfo } from '../owner/owner.js';
 import type { SpoolIdentity } from '../spool/identity.js';
@@ -145,4 +145,15 @@ export interface TransactionOutcome {
   readonly hung?: Promise<void>;
   /** Messages whose failed attempt was counted: the new count, and whether the message is now held. */
   readonly attempts: ReadonlyMap<string, { readonly count: number; readonly held: boolean }>;
+}
+
+/** The failure of message `id` with `err` (an `EIO` unless it is a `FanoutError`), at `file` in `spool`. */
+export function messageFailure(
+  id: string,
+  err: unknown,
+  committed: boolean,
+  spool: SpoolBackend,
+  file: string,
+): MessageFailure {
+  return { id, error: toFanoutError(err, 'EIO', { spool: spool.location, file }), committed };
 }

@@ -1,47 +1,20 @@
-import type { ContentSource, SpoolBackend } from '../backend/spool-backend.js';
+import type { EntryStat } from '../backend/spool-backend.js';
 import { FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-error.js';
 import { encodeMarker, MAX_BATCH_RECORD_IDS, type MarkerRecord } from '../marker/marker-codec.js';
 import { names } from '../names/protocol-names.js';
 import { countAttempt, DEFAULT_MAX_ATTEMPTS } from '../attempts/attempt-record.js';
+import { copyAll, copyName, type CopyState, madeKey } from './copy-step.js';
 import { MachineStopped } from './executor.js';
-import type { EntryStat } from '../backend/spool-backend.js';
-import type { Machine, Op, Settled, StepName } from './ops.js';
-import { sharedRead } from './shared-read.js';
-import { DEFAULT_STALL_TIMEOUT_MS, guardStall, StallWatch } from './stall-guard.js';
-import { applyTransform, type TransformSubject } from './transform-stage.js';
+import { type Machine, perform, type Settled, settle, syncAll } from './ops.js';
+import { type ProtocolVariant, variantOf } from './protocol-variant.js';
 import {
-  DEFAULT_COPY_WINDOW,
+  messageFailure,
   type MessageFailure,
-  type PlannedDestination,
   type TransactionOutcome,
   type TransactionPlan,
 } from './transaction-plan.js';
 
 const utf8 = new TextEncoder();
-
-function all(step: StepName, ops: Op[]): Op {
-  return { type: 'all', step, ops };
-}
-
-/** Perform `ops` at once; one outcome per operation, in order. */
-export function* settle(step: StepName, ops: Op[]): Machine<Settled[]> {
-  if (ops.length === 0) return [];
-  return (yield all(step, ops)) as Settled[];
-}
-
-/**
- * Sync each spool once; a failed sync leaves durability unknown, so it is thrown: recovery decides from what is on
- * disk.
- */
-export function* syncAll(step: StepName, spools: Iterable<SpoolBackend>): Machine<void> {
-  const unique = [...new Set(spools)];
-  const results = yield* settle(
-    step,
-    unique.map((spool) => ({ type: 'syncDir', step, spool }) as const),
-  );
-  const bad = results.find((r) => !r.ok);
-  if (bad && !bad.ok) throw bad.error;
-}
 
 /** The record of this attempt over its messages `plan.ids` (docs/PROTOCOL.md: `m<tx>`). */
 export function markerFor(plan: TransactionPlan): MarkerRecord {
@@ -58,50 +31,6 @@ export function markerFor(plan: TransactionPlan): MarkerRecord {
   };
 }
 
-function toChunks(content: ContentSource): AsyncIterable<Uint8Array> {
-  if (content instanceof Uint8Array) {
-    return (async function* () {
-      yield content;
-    })();
-  }
-  return content;
-}
-
-/**
- * The content of the message as it should land in `dest`: streamed from
- * `raw`, transformed if asked. When `raw`'s chunks are `shared` with the
- * other destinations, a transform gets its own copy of each (it may modify
- * them). A transform's failure is the message's (`ETRANSFORM`, naming `subject`),
- * counted towards the message's attempts (docs/PROTOCOL.md, "Poison messages").
- */
-function contentFor(
-  raw: () => AsyncIterable<Uint8Array>,
-  shared: boolean,
-  id: string,
-  dest: PlannedDestination,
-  subject: TransformSubject,
-): () => ContentSource {
-  return () => {
-    if (!dest.transform) return raw();
-    return (
-      applyTransform(
-        dest.transform,
-        { id, destination: dest.spool.backend.location },
-        () => (shared ? copied(raw()) : raw()),
-        subject,
-      ) ?? raw()
-    );
-  };
-}
-
-async function* copied(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  for await (const chunk of chunks) yield Uint8Array.prototype.slice.call(chunk);
-}
-
-function failure(id: string, err: unknown, committed: boolean, spool: SpoolBackend, file: string): MessageFailure {
-  return { id, error: toFanoutError(err, 'EIO', { spool: spool.location, file }), committed };
-}
-
 /** The error of a message whose attempt a recoverer took over (it won the fence). */
 function takenOver(plan: TransactionPlan, id: string): MessageFailure {
   return {
@@ -115,11 +44,6 @@ function takenOver(plan: TransactionPlan, id: string): MessageFailure {
   };
 }
 
-/** Whether `spool` can give a file a second name ({@link SpoolBackend.link}): linked seed locks. */
-function canLink(spool: SpoolBackend): boolean {
-  return spool.link !== undefined;
-}
-
 /**
  * C1, intent: write the attempt's record `m<tx>` (whole under a temp name,
  * then renamed, so nobody reads it half-written), take each message by
@@ -130,15 +54,28 @@ function canLink(spool: SpoolBackend): boolean {
  * names): of a take and a retirement that cross, at least one side sees the
  * other, so a message is never held by an attempt that has no record.
  * A taken name that has a second name (a crash left a twin) is put back.
- * Returns the ids this attempt now holds; adds to `counted` those that have
+ * Returns the ids this attempt goes on with; adds to `a.counted` those that have
  * an attempt count (they failed before).
  */
-function* intent(
-  plan: TransactionPlan,
-  failed: MessageFailure[],
-  skipped: string[],
-  counted: Set<string>,
-): Machine<{ live: string[]; lost: boolean }> {
+function* intent(a: Attempt): Machine<string[]> {
+  if (!(yield* writeRecord(a))) return [];
+  const held = yield* takeMessages(a);
+  if (held.length === 0) {
+    yield* settle('C1', [{ type: 'remove', step: 'C1', spool: a.plan.source.backend, name: names.record(a.plan.tx) }]);
+    return [];
+  }
+  // C1: the record and the takes are durable before any copy exists: a crash after a copy always finds them.
+  yield* syncAll('C1', [a.plan.source.backend]);
+  return yield* checkTakes(a, held);
+}
+
+/**
+ * C1 record: write `m<tx>` whole under a temp name, then rename it into place. A failure fails every message of the
+ * attempt; the temp is removed.
+ * @returns whether the record is there.
+ */
+function* writeRecord(a: Attempt): Machine<boolean> {
+  const { plan, failed } = a;
   const S = plan.source.backend;
   const record = names.record(plan.tx);
   const temp = plan.tempName();
@@ -148,15 +85,26 @@ function* intent(
     { type: 'create', step: 'C1', spool: S, name: temp, content: () => utf8.encode(encodeMarker(markerFor(plan))) },
   ]);
   if (!created!.ok) {
-    for (const id of plan.ids) failed.push(failure(id, created!.error, false, S, record));
-    return { live: [], lost: false };
+    for (const id of plan.ids) failed.push(messageFailure(id, created!.error, false, S, record));
+    return false;
   }
   const [named] = yield* settle('C1', [{ type: 'rename', step: 'C1', spool: S, from: temp, to: record }]);
   if (!named!.ok) {
     yield* settle('C1', [{ type: 'remove', step: 'C1', spool: S, name: temp }]);
-    for (const id of plan.ids) failed.push(failure(id, named!.error, false, S, record));
-    return { live: [], lost: false };
+    for (const id of plan.ids) failed.push(messageFailure(id, named!.error, false, S, record));
+    return false;
   }
+  return true;
+}
+
+/**
+ * C1 take: rename every `s<id>` → `p<id>.<tx>` at once. `ENOENT`: taken by another worker, or finished meanwhile
+ * (skipped).
+ * @returns the messages taken.
+ */
+function* takeMessages(a: Attempt): Machine<string[]> {
+  const { plan } = a;
+  const S = plan.source.backend;
   const takes = yield* settle(
     'C1',
     plan.ids.map(
@@ -167,18 +115,23 @@ function* intent(
   takes.forEach((r, k) => {
     const id = plan.ids[k]!;
     if (r.ok) held.push(id);
-    else if (isFanoutError(r.error, 'ENOENT'))
-      skipped.push(id); // taken by another worker, or finished meanwhile
-    else failed.push(failure(id, r.error, false, S, names.source(id)));
+    else if (isFanoutError(r.error, 'ENOENT')) a.skipped.push(id);
+    else a.failed.push(messageFailure(id, r.error, false, S, names.source(id)));
   });
-  if (held.length === 0) {
-    yield* settle('C1', [{ type: 'remove', step: 'C1', spool: S, name: record }]);
-    return { live: [], lost: false };
-  }
-  // C1: the record and the takes are durable before any copy exists: a crash after a copy always finds them.
-  yield* syncAll('C1', [S]);
+  return held;
+}
+
+/**
+ * C1 check: stat the record and every taken name (and the attempt counts of `held`, noted in `a.counted`). No
+ * record: a recoverer retired it while we were paused before our takes; every message is put back. A taken name
+ * gone: a recoverer won the fence on it; the record stays for it. A taken name with a crash twin: put back, skipped.
+ * @returns the messages this attempt goes on with.
+ */
+function* checkTakes(a: Attempt, held: readonly string[]): Machine<string[]> {
+  const { plan, failed } = a;
+  const S = plan.source.backend;
   const checks = yield* settle('C1', [
-    { type: 'stat', step: 'C1', spool: S, name: record },
+    { type: 'stat', step: 'C1', spool: S, name: names.record(plan.tx) },
     ...held.map((id) => ({ type: 'stat', step: 'C1', spool: S, name: names.taken(id, plan.tx) }) as const),
     // Which messages failed before (an attempt count exists): their count goes once they are delivered.
     ...held.flatMap((id) =>
@@ -187,44 +140,26 @@ function* intent(
   ]);
   held.forEach((id, k) => {
     const slots = checks.slice(1 + held.length + 2 * k, 3 + held.length + 2 * k);
-    if (slots.some((r) => r.ok && r.value !== undefined)) counted.add(id);
+    if (slots.some((r) => r.ok && r.value !== undefined)) a.counted.add(id);
   });
   const recordThere = checks[0]!.ok && checks[0]!.value !== undefined;
   const live: string[] = [];
   const putBack: string[] = [];
-  let lostAtCheck = false;
   for (const [k, id] of held.entries()) {
     const r = checks[k + 1]!;
-    const st = r.ok ? (r.value as EntryStat | undefined) : undefined;
+    const st = r.ok ? r.value : undefined;
     if (!recordThere) {
       putBack.push(id);
       failed.push(takenOver(plan, id));
-      continue;
-    }
-    if (st === undefined) {
-      // The taken name is gone although our record was there: a recoverer won the fence while we were paused.
+    } else if (st === undefined) {
+      // The taken name is gone although our record was there: a recoverer won the fence while we were paused; it
+      // still needs the record.
       failed.push(takenOver(plan, id));
-      lostAtCheck = true;
-      continue;
-    }
-    if (st !== undefined && (st.nlink ?? 1) > 1 && st.fileId !== undefined) {
-      // Another protocol name of the same file: a crashed attempt's twin that recovery has not resolved yet.
-      const twins = (yield {
-        type: 'twins',
-        step: 'C1',
-        spool: S,
-        id,
-        fileId: st.fileId,
-        kinds: ['source', 'taken', 'committed', 'backout', 'held', 'deleting'],
-        except: names.taken(id, plan.tx),
-      }) as string[];
-      if (twins.length > 0) {
-        putBack.push(id);
-        skipped.push(id);
-        continue;
-      }
-    }
-    live.push(id);
+      a.outstanding = true;
+    } else if (yield* hasCrashTwin(plan, id, st)) {
+      putBack.push(id);
+      a.skipped.push(id);
+    } else live.push(id);
   }
   // Nothing was copied for these; a put-back that fails leaves a taken name that recovery puts back.
   yield* settle(
@@ -233,221 +168,22 @@ function* intent(
       (id) => ({ type: 'rename', step: 'C1', spool: S, from: names.taken(id, plan.tx), to: names.source(id) }) as const,
     ),
   );
-  // A recoverer that won the fence on one of ours still needs the record.
-  return { live, lost: lostAtCheck };
+  return live;
 }
 
-/** Names a copy of `id` has in a destination under each protocol. */
-function copyName(plan: TransactionPlan, id: string): string {
-  return plan.protocol === 'staged' ? names.staged(id, plan.tx) : names.delivered(id);
-}
-
-/** What a seed lock file holds: the attempt that made it (see `lockOwner`). */
-export function lockContent(tx: string): string {
-  return `fanout-lock ${tx}\n`;
-}
-
-/** The attempt a seed lock's content names, or `undefined` if it is not a lock this code wrote. */
-export function lockOwner(content: string | undefined): string | undefined {
-  const m = content === undefined ? null : /^fanout-lock ([0-9A-Za-z_-]{1,128})\n$/.exec(content);
-  return m ? m[1] : undefined;
-}
-
-/**
- * Per destination, a message this attempt has locked there with a file of its
- * own, whose lock later locks link to; `undefined` until there is one, and
- * always in a destination without hard links.
- */
-type LockAnchors = (string | undefined)[];
-
-/**
- * C2 (seed): lock each message of `ids` in every destination. The first lock
- * in a destination is a file; where the destination has hard links the others
- * are links to it, since only the name `l<id>` matters and a link costs no new
- * inode (docs/DESIGN.md §3, as the batch's marker record).
- */
-function lockOps(plan: TransactionPlan, ids: readonly string[], anchors: LockAnchors): Op[] {
-  return ids.flatMap((id) =>
-    plan.destinations.map((d, k): Op => {
-      const spool = d.spool.backend;
-      const anchor = anchors[k];
-      if (anchor !== undefined)
-        return { type: 'link', step: 'C2', spool, from: names.lock(anchor), to: names.lock(id) };
-      // The lock's name is the lock (made durable by C3's directory sync); its content names the attempt, synced
-      // (once per attempt and destination: the other locks link to this one) so that a leftover lock can be told
-      // from a live one even after a crash.
-      const stall = new StallWatch(plan.stallMs ?? DEFAULT_STALL_TIMEOUT_MS, {
-        spool: spool.location,
-        file: names.lock(id),
-      });
-      return {
-        type: 'create',
-        step: 'C2',
-        spool,
-        name: names.lock(id),
-        content: () => utf8.encode(lockContent(plan.tx)),
-        whole: true,
-        stall,
-      };
-    }),
-  );
-}
-
-/** What C2 learns as it goes, for the next windows and for a rollback. */
-interface CopyState {
-  readonly failed: MessageFailure[];
-  /** Messages that failed a lock or a copy somewhere: rolled back after C3. */
-  readonly copyFailed: Set<string>;
-  /** Names this attempt made, or may have made, per destination ({@link madeKey}): only these are ever rolled back. */
-  readonly made: Set<string>;
-  readonly anchors: LockAnchors;
-  /**
-   * Messages with a copy or lock call still in the air after its stall bound gave up (see `StallWatch`), and those
-   * calls.
-   */
-  /**
-   * Messages whose copy failed because of the message itself (`ETRANSFORM`), with that error: counted in the back-out.
-   */
-  readonly poison: Map<string, FanoutError>;
-  readonly hung: Map<string, Promise<void>[]>;
-}
-
-/** Note the calls among `ops` (with their outcomes) that a stall bound gave up on while they were still in the air. */
-function noteHung(state: CopyState, ids: readonly string[], ops: readonly Op[], perId: number): void {
-  ops.forEach((op, k) => {
-    if (op.type !== 'create' || op.stall?.hung === undefined) return;
-    const id = ids[Math.floor(k / perId)]!;
-    state.hung.set(id, [...(state.hung.get(id) ?? []), op.stall.hung]);
+/** Whether taken message `id` (`st`) has another protocol name of the same file: a crashed attempt's twin. */
+function* hasCrashTwin(plan: TransactionPlan, id: string, st: EntryStat): Machine<boolean> {
+  if ((st.nlink ?? 1) <= 1 || st.fileId === undefined) return false;
+  const twins = yield* perform({
+    type: 'twins',
+    step: 'C1',
+    spool: plan.source.backend,
+    id,
+    fileId: st.fileId,
+    kinds: ['source', 'taken', 'committed', 'backout', 'held', 'deleting'],
+    except: names.taken(id, plan.tx),
   });
-}
-
-function madeKey(destination: number, name: string): string {
-  return `${destination}/${name}`;
-}
-
-/**
- * Record the outcome of a create or link of `name` in destination `k`: an
- * `EEXIST` means the name was somebody else's (a stray lock, an earlier
- * delivery of the same id) and must survive a rollback; any other outcome may
- * have left our file there.
- */
-function noteMade(state: CopyState, k: number, name: string, r: Settled): void {
-  if (r.ok || !isFanoutError(r.error, 'EEXIST')) state.made.add(madeKey(k, name));
-}
-
-/**
- * The messages of `ids` locked in every destination, from the outcomes of
- * their {@link lockOps}; the others are failed and left to the rollback of
- * `copyFailed`. Records the first lock file made in each destination that can
- * link to it.
- */
-function lockedOf(
-  plan: TransactionPlan,
-  ids: readonly string[],
-  locks: readonly Settled[],
-  state: CopyState,
-): string[] {
-  const n = plan.destinations.length;
-  ids.forEach((id, g) => {
-    for (let k = 0; k < n; k++) {
-      const r = locks[g * n + k]!;
-      noteMade(state, k, names.lock(id), r);
-      // A lock file stays until this attempt's rollback or unlock, both after C2: a safe link source meanwhile.
-      if (state.anchors[k] === undefined && r.ok && canLink(plan.destinations[k]!.spool.backend)) state.anchors[k] = id;
-    }
-  });
-  return ids.filter((id, g) => !failedSomewhere(plan, state, id, locks.slice(g * n, g * n + n), names.lock(id)));
-}
-
-/**
- * Whether message `id` failed in some destination, given one outcome per
- * destination; the first failure is reported and the message set aside for
- * the rollback.
- */
-function failedSomewhere(
-  plan: TransactionPlan,
-  state: CopyState,
-  id: string,
-  outcomes: readonly Settled[],
-  name: string,
-): boolean {
-  const k = outcomes.findIndex((r) => !r.ok);
-  const r = outcomes[k];
-  if (r === undefined || r.ok) return false;
-  if (!state.copyFailed.has(id))
-    state.failed.push(failure(id, r.error, false, plan.destinations[k]!.spool.backend, name));
-  state.copyFailed.add(id);
-  return true;
-}
-
-/** C2: the copy of `id` to each destination, reading the source once when it is shared. */
-function copyOps(plan: TransactionPlan, id: string): Op[] {
-  const shared = plan.destinations.length > 1;
-  // The message is read under the name this attempt took it by.
-  const open = () => plan.source.backend.read(names.taken(id, plan.tx));
-  const raw = shared ? sharedRead(open) : open;
-  return plan.destinations.map((d) => {
-    const where = { spool: plan.source.backend.location, file: names.source(id) };
-    const content = contentFor(raw, shared, id, d, where);
-    const stallMs = plan.stallMs ?? DEFAULT_STALL_TIMEOUT_MS;
-    const watch = new StallWatch(stallMs, where);
-    return {
-      type: 'create',
-      step: 'C2',
-      spool: d.spool.backend,
-      name: copyName(plan, id),
-      content: () => guardStall(toChunks(content()), stallMs, where, watch),
-      stall: watch,
-    } as const;
-  });
-}
-
-/**
- * C2: copy every message of `live` to every destination, a window of
- * messages at a time. Seed locks each window first (a `d<id>` never appears
- * unlocked): the first window on its own, each later one while the window
- * before it is being copied.
- * @returns the bytes written per message (failures are in `state`).
- */
-function* copyAll(plan: TransactionPlan, live: readonly string[], state: CopyState): Machine<Map<string, number>> {
-  const bytesOf = new Map<string, number>();
-  const seed = plan.protocol === 'seed';
-  const n = plan.destinations.length;
-  const perWindow = Math.max(1, Math.floor(plan.copyWindow ?? DEFAULT_COPY_WINDOW));
-  // Seed on destinations with hard links: the first message alone, so that the next window's locks can link to its own.
-  const first = seed && live.length > 0 && plan.destinations.some((d) => canLink(d.spool.backend)) ? 1 : 0;
-  const windows: string[][] = first ? [live.slice(0, 1)] : [];
-  for (let at = first; at < live.length; at += perWindow) windows.push(live.slice(at, at + perWindow));
-  let ready = windows[0] ?? [];
-  if (seed && ready.length > 0) {
-    const locks = lockOps(plan, ready, state.anchors);
-    const outcomes = yield* settle('C2', locks);
-    noteHung(state, ready, locks, n);
-    ready = lockedOf(plan, ready, outcomes, state);
-  }
-  for (let w = 0; w < windows.length; w++) {
-    const group = ready;
-    const next = windows[w + 1];
-    const copies = group.flatMap((id) => copyOps(plan, id));
-    const locks = seed && next ? lockOps(plan, next, state.anchors) : [];
-    const results = yield* settle('C2', [...copies, ...locks]);
-    noteHung(state, group, copies, n);
-    if (next) noteHung(state, next, locks, n);
-    group.forEach((id, g) => {
-      const outcomes = results.slice(g * n, g * n + n);
-      outcomes.forEach((r, k) => {
-        noteMade(state, k, copyName(plan, id), r);
-        if (!r.ok && isFanoutError(r.error, 'ETRANSFORM') && !state.poison.has(id)) state.poison.set(id, r.error);
-      });
-      failedSomewhere(plan, state, id, outcomes, copyName(plan, id));
-      bytesOf.set(
-        id,
-        outcomes.reduce((sum, r) => sum + (r.ok ? (r.value as number) : 0), 0),
-      );
-    });
-    if (next) ready = seed ? lockedOf(plan, next, results.slice(copies.length), state) : next;
-  }
-  return bytesOf;
+  return twins.length > 0;
 }
 
 /**
@@ -471,7 +207,7 @@ function sortFence(
       failed.push(takenOver(plan, id));
     } else {
       out.undecided.push(id);
-      failed.push(failure(id, r.error, false, plan.source.backend, names.source(id)));
+      failed.push(messageFailure(id, r.error, false, plan.source.backend, names.source(id)));
     }
   });
   return out;
@@ -485,11 +221,11 @@ function sortFence(
  * newer attempt may own by now: those are left; see `clearOrphanLock`.)
  */
 function* dropOwnCopies(plan: TransactionPlan, ids: readonly string[], made: ReadonlySet<string>): Machine<void> {
-  if (plan.protocol !== 'staged' || ids.length === 0) return;
+  if (!variantOf(plan.protocol).copiesNameTheAttempt || ids.length === 0) return;
   const ops = plan.destinations.flatMap((d, k) =>
     ids
-      .filter((id) => made.has(madeKey(k, names.staged(id, plan.tx))))
-      .map((id) => ({ type: 'remove', step: 'B', spool: d.spool.backend, name: names.staged(id, plan.tx) }) as const),
+      .filter((id) => made.has(madeKey(k, copyName(plan, id))))
+      .map((id) => ({ type: 'remove', step: 'B', spool: d.spool.backend, name: copyName(plan, id) }) as const),
   );
   yield* settle('B', ops);
 }
@@ -513,7 +249,6 @@ function* backOut(
   hung: ReadonlyMap<string, unknown> = new Map(),
 ): Machine<string[]> {
   if (ids.length === 0) return [];
-  const S = plan.source.backend;
   const fences = yield* settle(
     'B',
     ids.map(
@@ -521,7 +256,7 @@ function* backOut(
         ({
           type: 'rename',
           step: 'B',
-          spool: S,
+          spool: plan.source.backend,
           from: names.taken(id, plan.tx),
           to: names.backout(id, plan.tx),
         }) as const,
@@ -532,37 +267,9 @@ function* backOut(
   // A message with a call still in the air stays backed out but not given back (b<id>.<tx>, under the record):
   // its late copy may land any time, and only its owner, once the call returned, finishes the back-out.
   const stuck = new Set<string>(won.filter((id) => hung.has(id)));
-  const removeMade = function* (name: (id: string) => string): Machine<void> {
-    const targets = plan.destinations.flatMap((d, k) =>
-      won
-        .filter((id) => made.has(madeKey(k, name(id))) && !stuck.has(id))
-        .map((id) => ({ id, spool: d.spool.backend, name: name(id) })),
-    );
-    const results = yield* settle(
-      'B',
-      targets.map(({ spool, name: n }) => ({ type: 'remove', step: 'B', spool, name: n }) as const),
-    );
-    results.forEach((r, k) => {
-      if (r.ok) return;
-      const t = targets[k]!;
-      if (!stuck.has(t.id)) {
-        const e = toFanoutError(r.error, 'EIO', { spool: t.spool.location, file: t.name });
-        failed.push({
-          id: t.id,
-          error: new FanoutError(e.code, `rollback could not remove ${t.name}: ${e.message}; left for recovery`, {
-            spool: t.spool.location,
-            file: t.name,
-            cause: e,
-          }),
-          committed: false,
-        });
-      }
-      stuck.add(t.id);
-    });
-  };
-  yield* removeMade((id) => copyName(plan, id));
   // Seed: the copies go before their locks; the other order shows consumers unlocked, uncommitted d<id>s.
-  if (plan.protocol === 'seed') yield* removeMade(names.lock);
+  for (const name of variantOf(plan.protocol).rollbackNames)
+    yield* removeMade(plan, won, (id) => name(id, plan.tx), made, stuck, failed);
   // The removals are durable before the message is given back: otherwise a crash could leave copies of a message that
   // is waiting again.
   yield* syncAll(
@@ -577,27 +284,74 @@ function* backOut(
       )
     : new Set<string>();
   // A message whose copies could not all be removed is given back too (a newer attempt's copies have their own
-  // names, or its lock waits); the record stays, so that recovery finds and removes what is left. One that failed
-  // too often is held instead: no worker lists h<id>.s.
+  // names, or its lock waits); the record stays, so that recovery finds and removes what is left.
   const giveBack = won.filter((id) => !hung.has(id));
-  const restored = yield* settle(
-    'B',
-    giveBack.map(
-      (id) =>
-        ({
-          type: 'rename',
-          step: hold.has(id) ? 'A' : 'B',
-          spool: S,
-          from: names.backout(id, plan.tx),
-          to: hold.has(id) ? names.held(id, 's') : names.source(id),
-        }) as const,
-    ),
-  );
+  const restored = yield* giveBackAll(plan, giveBack, hold);
   giveBack.forEach((id, k) => {
     const n = counting?.counts.get(id);
     if (n !== undefined && restored[k]!.ok) counting!.counts.set(id, { ...n, held: hold.has(id) });
   });
   return giveBack.filter((id, k) => !stuck.has(id) && restored[k]!.ok);
+}
+
+/**
+ * B remove: the copies named `name(id)` this attempt made of `won` in every destination, but those of messages in
+ * `stuck`. A removal that fails is reported ("left for recovery") and marks its message stuck.
+ */
+function* removeMade(
+  plan: TransactionPlan,
+  won: readonly string[],
+  name: (id: string) => string,
+  made: ReadonlySet<string>,
+  stuck: Set<string>,
+  failed: MessageFailure[],
+): Machine<void> {
+  const targets = plan.destinations.flatMap((d, k) =>
+    won
+      .filter((id) => made.has(madeKey(k, name(id))) && !stuck.has(id))
+      .map((id) => ({ id, spool: d.spool.backend, name: name(id) })),
+  );
+  const results = yield* settle(
+    'B',
+    targets.map(({ spool, name: n }) => ({ type: 'remove', step: 'B', spool, name: n }) as const),
+  );
+  results.forEach((r, k) => {
+    if (r.ok) return;
+    const t = targets[k]!;
+    if (!stuck.has(t.id)) {
+      const e = toFanoutError(r.error, 'EIO', { spool: t.spool.location, file: t.name });
+      failed.push({
+        id: t.id,
+        error: new FanoutError(e.code, `rollback could not remove ${t.name}: ${e.message}; left for recovery`, {
+          spool: t.spool.location,
+          file: t.name,
+          cause: e,
+        }),
+        committed: false,
+      });
+    }
+    stuck.add(t.id);
+  });
+}
+
+/**
+ * B give back: rename each `b<id>.<tx>` of `ids` → `s<id>`, or, for a message in `hold` (it failed too often; step
+ * A), → `h<id>.s`, which no worker lists.
+ */
+function* giveBackAll(plan: TransactionPlan, ids: readonly string[], hold: ReadonlySet<string>): Machine<Settled[]> {
+  return yield* settle(
+    'B',
+    ids.map(
+      (id) =>
+        ({
+          type: 'rename',
+          step: hold.has(id) ? 'A' : 'B',
+          spool: plan.source.backend,
+          from: names.backout(id, plan.tx),
+          to: hold.has(id) ? names.held(id, 's') : names.source(id),
+        }) as const,
+    ),
+  );
 }
 
 /** The back-out's bookkeeping of failed attempts: which messages failed by themselves, and what was counted. */
@@ -666,26 +420,23 @@ function* unfencedCommit(plan: TransactionPlan, ids: readonly string[]): Machine
   return out;
 }
 
-/**
- * One attempt of the chosen protocol over `plan.ids` (docs/PROTOCOL.md), as
- * a machine that yields backend operations.
- *
- * staged: C1 record `m<tx>`, take `s<id>` → `p<id>.<tx>` → C2 copies as
- * `w<id>.<tx>` → C3 sync → C5 commit `p<id>.<tx>` → `k<id>.<tx>` (the
- * fence) → P publish `w` → `d<id>` → C6 unlink `k<id>.<tx>`, then the record.
- *
- * seed: the same, but C2 locks (`l<id>`) and copies as `d<id>`, and U
- * unlocks after the commit instead of P.
- */
-export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome> {
-  const S = plan.source.backend;
+/** One attempt as it goes: what its steps report into, and whether its record must stay. */
+interface Attempt {
+  readonly plan: TransactionPlan;
+  readonly failed: MessageFailure[];
+  /** Messages another worker took first, or that are gone. */
+  readonly skipped: string[];
+  /** Messages that have an attempt count (they failed before): C6 removes it once they are delivered. */
+  readonly counted: Set<string>;
+  readonly copy: CopyState;
+  readonly counting: Counting;
+  /** Something of the attempt is left in p/k/b (or a recoverer holds it): the record must stay. */
+  outstanding: boolean;
+}
+
+function newAttempt(plan: TransactionPlan): Attempt {
   const failed: MessageFailure[] = [];
-  const skipped: string[] = [];
-  const startedMs = plan.now();
-  const counted = new Set<string>();
-  const { live, lost: lostAtIntent } = yield* intent(plan, failed, skipped, counted);
-  for (const id of live) plan.lease?.owned.add(id);
-  const state: CopyState = {
+  const copy: CopyState = {
     failed,
     copyFailed: new Set(),
     made: new Set(),
@@ -693,84 +444,111 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
     poison: new Map(),
     hung: new Map(),
   };
-  const counting: Counting = { poison: state.poison, counts: new Map() };
-  const { copyFailed, made } = state;
-  /**
-   * The calls still in the air, for the owner to wait for before it finishes the back-out
-   * ({@link TransactionOutcome.hung}).
-   */
-  const stillHung = (): { hung?: Promise<void> } =>
-    state.hung.size > 0 ? { hung: Promise.all([...state.hung.values()].flat()).then(() => undefined) } : {};
-  /** Something of the attempt is left in p/k/b (or a recoverer holds it): the record must stay. */
-  let outstanding = lostAtIntent;
-  const finishRecord = function* (): Machine<void> {
-    // Only once nothing of the attempt is left in p/k/b: a recoverer needs the record for those.
-    if (!outstanding) yield* settle('C6', [{ type: 'remove', step: 'C6', spool: S, name: names.record(plan.tx) }]);
+  return {
+    plan,
+    failed,
+    skipped: [],
+    counted: new Set(),
+    copy,
+    counting: { poison: copy.poison, counts: new Map() },
+    outstanding: false,
   };
-  if (live.length === 0) {
-    yield* finishRecord();
-    plan.onCopied?.();
-    return { committed: [], skipped, failed, bytes: 0, bytesOf: new Map(), attempts: new Map() };
-  }
-  const bytesOf = yield* copyAll(plan, live, state);
-  plan.onCopied?.();
-  const copied = live.filter((id) => !copyFailed.has(id));
-  const backOutAll = function* (ids: readonly string[], withCounting?: Counting): Machine<void> {
-    const back = yield* backOut(plan, ids, made, failed, withCounting, state.hung);
-    if (back.length !== ids.length) outstanding = true;
+}
+
+/** C6, last: remove the record, only once nothing of the attempt is left in p/k/b (a recoverer needs it for those). */
+function* finishRecord(a: Attempt): Machine<void> {
+  if (!a.outstanding)
+    yield* settle('C6', [{ type: 'remove', step: 'C6', spool: a.plan.source.backend, name: names.record(a.plan.tx) }]);
+}
+
+/** B for `ids` (see {@link backOut}); a message not fully backed out keeps the record. */
+function* backOutAll(a: Attempt, ids: readonly string[], withCounting?: Counting): Machine<void> {
+  const back = yield* backOut(a.plan, ids, a.copy.made, a.failed, withCounting, a.copy.hung);
+  if (back.length !== ids.length) a.outstanding = true;
+}
+
+/** What the attempt did; `done` are the messages delivered and forgotten. */
+function outcomeOf(
+  a: Attempt,
+  done: { committed: string[]; bytesOf: Map<string, number> } | { leaseRanOut: string[] } | undefined,
+): TransactionOutcome {
+  const { hung } = a.copy;
+  const committed = done !== undefined && 'committed' in done ? done : undefined;
+  return {
+    committed: committed?.committed ?? [],
+    skipped: a.skipped,
+    failed: a.failed,
+    bytes: committed ? committed.committed.reduce((sum, id) => sum + (committed.bytesOf.get(id) ?? 0), 0) : 0,
+    bytesOf: committed?.bytesOf ?? new Map(),
+    attempts: a.counting.counts,
+    ...(done !== undefined && 'leaseRanOut' in done ? { leaseRanOut: done.leaseRanOut } : {}),
+    // The calls still in the air, for the owner to wait for before it finishes the back-out.
+    ...(hung.size > 0 ? { hung: Promise.all([...hung.values()].flat()).then(() => undefined) } : {}),
   };
-  // C3: every copy's name is durable before the commit; else a crash after C5 could lose a copy that only the cache
-  // held.
+}
+
+/**
+ * C3: every copy's name is durable before the commit; else a crash after C5 could lose a copy that only the cache
+ * held. A sync that fails backs out every message of `live`.
+ * @returns whether the copies are durable.
+ */
+function* syncCopies(a: Attempt, live: readonly string[], copied: readonly string[]): Machine<boolean> {
+  const { plan } = a;
   try {
     yield* syncAll(
       'C3',
       plan.destinations.map((d) => d.spool.backend),
     );
+    return true;
   } catch (err) {
     for (const id of copied)
-      failed.push(failure(id, err, false, plan.destinations[0]!.spool.backend, copyName(plan, id)));
-    yield* backOutAll(live);
-    yield* finishRecord();
-    return { committed: [], skipped, failed, bytes: 0, bytesOf: new Map(), attempts: counting.counts, ...stillHung() };
+      a.failed.push(messageFailure(id, err, false, plan.destinations[0]!.spool.backend, copyName(plan, id)));
+    yield* backOutAll(a, live);
+    return false;
   }
-  yield* backOutAll([...copyFailed], counting);
+}
 
-  // A courtesy, not the guarantee (the fence is): an owner past 2/3 of its lease, or whose renewal found a
-  // recoverer's claim, backs out rather than race a takeover it would probably lose.
+/**
+ * The lease check, a courtesy, not the guarantee (the fence is): an owner past 2/3 of its lease, or whose renewal
+ * found a recoverer's claim, backs out rather than race a takeover it would probably lose.
+ */
+function leaseRunningOut(plan: TransactionPlan, startedMs: number): boolean {
   const leaseFrom = Math.max(startedMs, plan.lease?.renewedMs ?? startedMs);
-  if (copied.length > 0 && (plan.lease?.lost === true || plan.now() > leaseFrom + (plan.leaseMs * 2) / 3)) {
-    const before = failed.length;
-    yield* backOutAll(copied);
-    const reported = new Set(failed.slice(before).map((f) => f.id));
-    const leaseRanOut = copied.filter((id) => !reported.has(id));
-    for (const id of copied) {
-      if (!reported.has(id))
-        failed.push({
-          id,
-          error: new FanoutError(
-            'EABORTED',
-            'lease ran out before the commit; rolled back (use a longer lease for slow destinations)',
-            { spool: S.location, file: names.source(id) },
-          ),
-          committed: false,
-        });
-    }
-    yield* finishRecord();
-    return {
-      committed: [],
-      skipped,
-      failed,
-      bytes: 0,
-      bytesOf: new Map(),
-      attempts: counting.counts,
-      leaseRanOut,
-      ...stillHung(),
-    };
-  }
+  return plan.lease?.lost === true || plan.now() > leaseFrom + (plan.leaseMs * 2) / 3;
+}
 
-  // C5: commit each message by renaming p<id>.<tx> -> k<id>.<tx>. A recoverer's takeover renames the same
-  // name to b<id>.<tx>: exactly one of the two renames succeeds, so a paused owner cannot commit a
-  // message that was rolled back behind its back.
+/**
+ * Back out `copied` because the lease is running out (`EABORTED`).
+ * @returns the messages given back for that reason alone: the driver offers them again in a smaller batch.
+ */
+function* backOutForLease(a: Attempt, copied: readonly string[]): Machine<string[]> {
+  const before = a.failed.length;
+  yield* backOutAll(a, copied);
+  const reported = new Set(a.failed.slice(before).map((f) => f.id));
+  const leaseRanOut = copied.filter((id) => !reported.has(id));
+  for (const id of leaseRanOut)
+    a.failed.push({
+      id,
+      error: new FanoutError(
+        'EABORTED',
+        'lease ran out before the commit; rolled back (use a longer lease for slow destinations)',
+        { spool: a.plan.source.backend.location, file: names.source(id) },
+      ),
+      committed: false,
+    });
+  return leaseRanOut;
+}
+
+/**
+ * C5: commit each message of `copied` by renaming `p<id>.<tx>` → `k<id>.<tx>`. A recoverer's takeover renames the
+ * same name to `b<id>.<tx>`: exactly one of the two renames succeeds, so a paused owner cannot commit a message that
+ * was rolled back behind its back. Then the sync of S, the loser's own copies, and the back-out of a commit that
+ * failed otherwise.
+ * @returns the messages committed.
+ */
+function* commit(a: Attempt, copied: readonly string[]): Machine<string[]> {
+  const { plan } = a;
+  const S = plan.source.backend;
   const commits =
     plan.dropFence === true
       ? yield* unfencedCommit(plan, copied)
@@ -787,86 +565,37 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
               }) as const,
           ),
         );
-  const { won: committed, lost, undecided } = sortFence(plan, copied, commits, failed);
+  const { won: committed, lost, undecided } = sortFence(plan, copied, commits, a.failed);
   // The recoverer that won the fence on a lost message needs the record.
-  if (lost.length > 0) outstanding = true;
+  if (lost.length > 0) a.outstanding = true;
   if (committed.length > 0) {
     // C5: the commit is durable before any copy becomes visible (staged) and before anything is forgotten.
     yield* syncAll('C5', [S]);
   }
-  yield* dropOwnCopies(plan, lost, made);
+  yield* dropOwnCopies(plan, lost, a.copy.made);
   // A commit that failed otherwise changed nothing: back out (its fence may fail too; then recovery decides).
   if (undecided.length > 0) {
-    const before = failed.length;
-    yield* backOutAll(undecided);
-    failed.splice(before); // the commit's own error is the one reported
+    const before = a.failed.length;
+    yield* backOutAll(a, undecided);
+    a.failed.splice(before); // the commit's own error is the one reported
   }
+  return committed;
+}
 
-  const stuck = new Set<string>();
-  if (committed.length > 0) {
-    if (plan.protocol === 'staged') {
-      // P: publish the staged copies; a consumer never sees an uncommitted one.
-      const pubs: { id: string; dest: PlannedDestination }[] = [];
-      for (const d of plan.destinations) for (const id of committed) pubs.push({ id, dest: d });
-      const results = yield* settle(
-        'P',
-        pubs.map(
-          ({ id, dest }) =>
-            ({
-              type: 'rename',
-              step: 'P',
-              spool: dest.spool.backend,
-              from: names.staged(id, plan.tx),
-              to: names.delivered(id),
-            }) as const,
-        ),
-      );
-      results.forEach((r, k) => {
-        const { id, dest } = pubs[k]!;
-        // ENOENT: a recoverer rolling the commit forward published it already.
-        if (r.ok || isFanoutError(r.error, 'ENOENT')) return;
-        if (!stuck.has(id)) {
-          stuck.add(id);
-          failed.push(failure(id, r.error, true, dest.spool.backend, names.delivered(id)));
-        }
-      });
-      // P: the d-names are durable before the commit record goes; else a crash could leave w-files that nobody
-      // publishes (loss).
-      yield* syncAll(
-        'P',
-        plan.destinations.map((d) => d.spool.backend),
-      );
-    } else {
-      const unlocks = plan.destinations.flatMap((d) => committed.map((id) => ({ id, spool: d.spool.backend })));
-      const results = yield* settle(
-        'U',
-        unlocks.map(({ spool, id }) => ({ type: 'remove', step: 'U', spool, name: names.lock(id) }) as const),
-      );
-      results.forEach((r, k) => {
-        const { id, spool } = unlocks[k]!;
-        if (r.ok || stuck.has(id)) return;
-        stuck.add(id);
-        failed.push(failure(id, r.error, true, spool, names.lock(id)));
-      });
-      // U: the unlocks are durable before the commit record goes; else a crash leaves locks that no recovery will find.
-      yield* syncAll(
-        'U',
-        plan.destinations.map((d) => d.spool.backend),
-      );
-    }
-  }
-
-  // C6: forget. No sync needed: a k<id>.<tx> that reappears after a crash is rolled forward again, which finds nothing
-  // left to do.
-  const done = committed.filter((id) => !stuck.has(id));
-  if (stuck.size > 0) outstanding = true;
+/**
+ * C6: forget the delivered messages `done`, then the record. No sync needed: a `k<id>.<tx>` that reappears after a
+ * crash is rolled forward again, which finds nothing left to do.
+ */
+function* forget(a: Attempt, done: readonly string[]): Machine<void> {
+  const { plan } = a;
+  const S = plan.source.backend;
   // The count of a message that failed before and is delivered now is of no use any more. It goes before the
   // k<id>.<tx>, in the same spool: a crash that keeps the k's removal keeps this one, so no count outlives its
   // message (a k that stays is rolled forward by recovery, which removes the count too).
   yield* settle(
     'C6',
     done
-      .filter((id) => counted.has(id))
+      .filter((id) => a.counted.has(id))
       .flatMap((id) =>
         [0, 1].map(
           (slot) => ({ type: 'remove', step: 'C6', spool: S, name: names.attempts(id, slot as 0 | 1) }) as const,
@@ -877,8 +606,52 @@ export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome>
     'C6',
     done.map((id) => ({ type: 'remove', step: 'C6', spool: S, name: names.committed(id, plan.tx) }) as const),
   );
-  if (forgets.some((r) => !r.ok)) outstanding = true;
-  yield* finishRecord();
-  const bytes = done.reduce((sum, id) => sum + (bytesOf.get(id) ?? 0), 0);
-  return { committed: done, skipped, failed, bytes, bytesOf, attempts: counting.counts, ...stillHung() };
+  if (forgets.some((r) => !r.ok)) a.outstanding = true;
+  yield* finishRecord(a);
+}
+
+/**
+ * One attempt of the chosen protocol over `plan.ids` (docs/PROTOCOL.md), as
+ * a machine that yields backend operations; each step is one function below,
+ * named as in the protocol's tables.
+ *
+ * staged: C1 record `m<tx>`, take `s<id>` → `p<id>.<tx>` → C2 copies as
+ * `w<id>.<tx>` → C3 sync → C5 commit `p<id>.<tx>` → `k<id>.<tx>` (the
+ * fence) → P publish `w` → `d<id>` → C6 unlink `k<id>.<tx>`, then the record.
+ *
+ * seed: the same, but C2 locks (`l<id>`) and copies as `d<id>`, and U
+ * unlocks after the commit instead of P ({@link ProtocolVariant}).
+ */
+export function* transaction(plan: TransactionPlan): Machine<TransactionOutcome> {
+  const a = newAttempt(plan);
+  const startedMs = plan.now();
+  const live = yield* intent(a);
+  for (const id of live) plan.lease?.owned.add(id);
+  if (live.length === 0) {
+    yield* finishRecord(a);
+    plan.onCopied?.();
+    return outcomeOf(a, undefined);
+  }
+  const bytesOf = yield* copyAll(plan, live, a.copy);
+  plan.onCopied?.();
+  const copied = live.filter((id) => !a.copy.copyFailed.has(id));
+  if (!(yield* syncCopies(a, live, copied))) {
+    yield* finishRecord(a);
+    return outcomeOf(a, undefined);
+  }
+  // The messages whose own copy failed: backed out, and counted when the message itself was the cause.
+  yield* backOutAll(a, [...a.copy.copyFailed], a.counting);
+  if (copied.length > 0 && leaseRunningOut(plan, startedMs)) {
+    const leaseRanOut = yield* backOutForLease(a, copied);
+    yield* finishRecord(a);
+    return outcomeOf(a, { leaseRanOut });
+  }
+  const committed = yield* commit(a, copied);
+  // P (staged) or U (seed): the committed copies become visible.
+  const stuck =
+    committed.length > 0 ? yield* variantOf(plan.protocol).makeVisible(plan, committed, a.failed) : new Set();
+  if (stuck.size > 0) a.outstanding = true;
+  const done = committed.filter((id) => !stuck.has(id));
+  yield* forget(a, done);
+  return outcomeOf(a, { committed: done, bytesOf });
 }

@@ -3,7 +3,7 @@ import { DEFAULT_MAX_ATTEMPTS } from '../attempts/attempt-record.js';
 import { FanoutError, isFanoutError } from '../errors/fanout-error.js';
 import { names, parseProtocolName } from '../names/protocol-names.js';
 import { type ExecutorHooks, runMachine, unwrapStopped } from '../protocol/executor.js';
-import type { Machine, Op } from '../protocol/ops.js';
+import { type Machine, perform } from '../protocol/ops.js';
 import { giveBackName } from '../recovery/recovery-machine.js';
 import { readSpoolIdentity } from '../spool/identity.js';
 
@@ -117,12 +117,12 @@ export function* discardMachine(
   for (const id of taken) {
     try {
       // The fence, as a takeover: an owner still running loses its commit (p -> k) to this rename.
-      yield { type: 'rename', step: 'Q', spool, from: names.taken(id, tx), to: names.backout(id, tx) } as Op;
+      yield* perform({ type: 'rename', step: 'Q', spool, from: names.taken(id, tx), to: names.backout(id, tx) });
       back.push(id);
     } catch (err) {
       if (!isFanoutError(err, 'ENOENT')) throw err;
       // The owner won: committed, or backed out itself. A commit must not be forgotten with the record.
-      if ((yield { type: 'stat', step: 'Q', spool, name: names.committed(id, tx) } as Op) !== undefined)
+      if ((yield* perform({ type: 'stat', step: 'Q', spool, name: names.committed(id, tx) })) !== undefined)
         throw refusedCommitted(spool, file, tx, [id]);
     }
   }
@@ -130,16 +130,16 @@ export function* discardMachine(
   for (const id of back) {
     const to = yield* giveBackName(spool, id, maxAttempts);
     try {
-      yield { type: 'rename', step: 'Q', spool, from: names.backout(id, tx), to } as Op;
+      yield* perform({ type: 'rename', step: 'Q', spool, from: names.backout(id, tx), to });
       givenBack.push(to);
     } catch (err) {
       if (!isFanoutError(err, 'ENOENT')) throw err;
     }
   }
   // No sync needed before the record goes: a p or b left without a record is an orphan, which recovery gives back.
-  yield { type: 'remove', step: 'Q', spool, name: file } as Op;
-  for (const c of claims) yield { type: 'remove', step: 'Q', spool, name: c } as Op;
+  yield* perform({ type: 'remove', step: 'Q', spool, name: file });
+  for (const c of claims) yield* perform({ type: 'remove', step: 'Q', spool, name: c });
   // Q: durable before it is reported (else the quarantined record may come back: harmless, discard it again).
-  yield { type: 'syncDir', step: 'Q', spool } as Op;
+  yield* perform({ type: 'syncDir', step: 'Q', spool });
   return { record: file, tx, givenBack, claimsRemoved: claims.length };
 }

@@ -2,7 +2,7 @@ import type { EntryStat, SpoolBackend } from '../backend/spool-backend.js';
 import { clearAttempts } from '../attempts/attempt-record.js';
 import { FanoutError, isFanoutError } from '../errors/fanout-error.js';
 import { type HeldFrom, names, parseProtocolName } from '../names/protocol-names.js';
-import type { Machine, Op } from '../protocol/ops.js';
+import { type Machine, perform } from '../protocol/ops.js';
 
 /**
  * The queue commands' steps as machines (docs/PROTOCOL.md, "Queue
@@ -14,13 +14,13 @@ import type { Machine, Op } from '../protocol/ops.js';
  */
 
 function* stat(spool: SpoolBackend, name: string): Machine<EntryStat | undefined> {
-  return (yield { type: 'stat', step: 'Q', spool, name } as Op) as EntryStat | undefined;
+  return yield* perform({ type: 'stat', step: 'Q', spool, name });
 }
 
 /** Rename, or `false` when `from` is gone (somebody else renamed it first). */
 function* renameIfThere(spool: SpoolBackend, from: string, to: string): Machine<boolean> {
   try {
-    yield { type: 'rename', step: 'Q', spool, from, to } as Op;
+    yield* perform({ type: 'rename', step: 'Q', spool, from, to });
     return true;
   } catch (err) {
     if (isFanoutError(err, 'ENOENT')) return false;
@@ -29,7 +29,7 @@ function* renameIfThere(spool: SpoolBackend, from: string, to: string): Machine<
 }
 
 function* sync(spool: SpoolBackend): Machine<void> {
-  yield { type: 'syncDir', step: 'Q', spool } as Op;
+  yield* perform({ type: 'syncDir', step: 'Q', spool });
 }
 
 /** A seed copy `d<id>` beside its lock `l<id>` is not committed yet: no command may take it (as no consumer does). */
@@ -135,7 +135,7 @@ export function* deleteUndo(spool: SpoolBackend, id: string, from: string): Mach
  */
 export function* deleteFinish(spool: SpoolBackend, id: string): Machine<void> {
   yield* clearAttempts('Q', spool, id);
-  yield { type: 'remove', step: 'Q', spool, name: names.deleting(id) } as Op;
+  yield* perform({ type: 'remove', step: 'Q', spool, name: names.deleting(id) });
   // Q: the delete is durable before it is reported.
   yield* sync(spool);
 }
@@ -152,7 +152,7 @@ export function* resolveQueueTwin(spool: SpoolBackend, name: string, id: string)
   const st = yield* stat(spool, name);
   if (st === undefined || (st.nlink ?? 1) <= 1 || st.fileId === undefined) return false;
   const deleting = parseProtocolName(name).kind === 'deleting';
-  const twins = (yield {
+  const twins = yield* perform({
     type: 'twins',
     step: 'Q',
     spool,
@@ -160,9 +160,9 @@ export function* resolveQueueTwin(spool: SpoolBackend, name: string, id: string)
     fileId: st.fileId,
     kinds: deleting ? ['source', 'delivered', 'held'] : ['source', 'delivered'],
     except: name,
-  } as Op) as string[];
+  });
   if (twins.length === 0) return false;
-  yield { type: 'remove', step: 'Q', spool, name } as Op;
+  yield* perform({ type: 'remove', step: 'Q', spool, name });
   yield* sync(spool);
   return true;
 }

@@ -1,9 +1,9 @@
-import type { EntryStat, SpoolBackend } from '../backend/spool-backend.js';
+import type { SpoolBackend } from '../backend/spool-backend.js';
 import { type EventSink, ignoreEvents } from '../events/events.js';
 import { parseProtocolName } from '../names/protocol-names.js';
 import type { Liveness, OwnerProbe } from '../owner/owner.js';
 import { type ExecutorHooks, runMachine } from '../protocol/executor.js';
-import type { Machine, Op } from '../protocol/ops.js';
+import { type Machine, perform } from '../protocol/ops.js';
 
 /**
  * R6 for one temp `name` whose writer `probe` judged `liveness`: removed when
@@ -20,10 +20,10 @@ export function* removeDeadTemp(
 ): Machine<boolean> {
   if (liveness === 'alive') return false;
   if (liveness !== 'dead') {
-    const st = (yield { type: 'stat', step: 'R6', spool, name } as Op) as EntryStat | undefined;
+    const st = yield* perform({ type: 'stat', step: 'R6', spool, name });
     if (!(st !== undefined && st.kind === 'file' && st.mtimeMs > 0 && now - st.mtimeMs > staleMs)) return false;
   }
-  return (yield { type: 'remove', step: 'R6', spool, name } as Op) as boolean;
+  return yield* perform({ type: 'remove', step: 'R6', spool, name });
 }
 
 /**

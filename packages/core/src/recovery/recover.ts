@@ -5,6 +5,7 @@ import { decodeMarker, MAX_MARKER_BYTES, type MarkerRecord } from '../marker/mar
 import { isNfsSillyName, parseProtocolName } from '../names/protocol-names.js';
 import { defaultOwnerProbe, type OwnerInfo, type OwnerProbe, processOwner } from '../owner/owner.js';
 import { type ExecutorHooks, MachineStopped, runMachine, unwrapStopped } from '../protocol/executor.js';
+import type { Machine } from '../protocol/ops.js';
 import { readSpoolIdentity, type SpoolIdentity } from '../spool/identity.js';
 import { readSmall } from '../spool/read-small.js';
 import { tempName } from '../spool/temp-name.js';
@@ -105,57 +106,183 @@ export async function recover(options: RecoverOptions): Promise<RecoverySummary>
 }
 
 async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummary> {
-  const { spool } = options;
-  const probe = options.ownerProbe ?? defaultOwnerProbe;
-  const self = options.owner ?? processOwner();
-  const now = options.now ?? Date.now;
-  const emit = options.onEvent ?? ignoreEvents;
-  const identity = await readSpoolIdentity(spool);
-  const opened = new Map<string, Promise<{ backend: SpoolBackend; identity: SpoolIdentity }>>();
-  const refused: FanoutError[] = [];
-  const failed: FanoutError[] = [];
-  let rolledBack = 0;
-  let rolledForward = 0;
-  let inFlight = 0;
-  let unknown = 0;
-  let tempsRemoved = 0;
-  const recoveryLeaseMs = options.recoveryLeaseMs ?? RECOVERY_LEASE_MS;
-  const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-  /** Spools whose dead temps this call has removed already, by location (recovery opens its own handles). */
-  const cleaned = new Set<string>();
-  const refuse = (error: FanoutError) => {
-    refused.push(error);
-    emit({ type: 'quarantined', spool: error.spool ?? spool.location, file: error.file ?? '', error });
-  };
-  const reportUnknown = (name: string, kind: EntryKind) => {
-    unknown++;
-    emit({ type: 'unknown-entry', spool: spool.location, name, kind });
-  };
+  const run = new RecoveryRun(options, await readSpoolIdentity(options.spool));
+  try {
+    // Loop 1 (R1–R5): attempts.
+    for await (const entry of options.spool.list()) await run.entry(entry.name, entry.kind);
+    // Loop 2 (R6).
+    await run.sweepTemps();
+    return run.summary();
+  } finally {
+    await run.close();
+  }
+}
 
-  const openDestination = (location: string) => {
-    let p = opened.get(location);
+/** One call of {@link recover}: what it has found and done so far, and the destinations it opened. */
+class RecoveryRun {
+  private readonly spool: SpoolBackend;
+  private readonly probe: OwnerProbe;
+  private readonly self: OwnerInfo;
+  private readonly now: () => number;
+  private readonly emit: EventSink;
+  private readonly maxAttempts: number;
+  private readonly opened = new Map<string, Promise<{ backend: SpoolBackend; identity: SpoolIdentity }>>();
+  /** Spools whose dead temps this call has removed already, by location (recovery opens its own handles). */
+  private readonly cleaned = new Set<string>();
+  private readonly refused: FanoutError[] = [];
+  private readonly failed: FanoutError[] = [];
+  private rolledBack = 0;
+  private rolledForward = 0;
+  private inFlight = 0;
+  private unknown = 0;
+  private tempsRemoved = 0;
+
+  constructor(
+    private readonly options: RecoverOptions,
+    private readonly identity: SpoolIdentity,
+  ) {
+    this.spool = options.spool;
+    this.probe = options.ownerProbe ?? defaultOwnerProbe;
+    this.self = options.owner ?? processOwner();
+    this.now = options.now ?? Date.now;
+    this.emit = options.onEvent ?? ignoreEvents;
+    this.maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  }
+
+  summary(): RecoverySummary {
+    const { rolledBack, rolledForward, inFlight, refused, failed, tempsRemoved, unknown } = this;
+    return { rolledBack, rolledForward, inFlight, refused, failed, tempsRemoved, unknown };
+  }
+
+  /** Close the destinations this call opened (never the spool it was given). */
+  async close(): Promise<void> {
+    for (const p of this.opened.values()) {
+      await p.then((d) => (d.backend === this.spool ? undefined : d.backend.close())).catch(() => undefined);
+    }
+  }
+
+  private run<T>(machine: Machine<T>): Promise<T> {
+    return runMachine(machine, this.options.hooks);
+  }
+
+  private refuse(error: FanoutError): void {
+    this.refused.push(error);
+    this.emit({ type: 'quarantined', spool: error.spool ?? this.spool.location, file: error.file ?? '', error });
+  }
+
+  private reportUnknown(name: string, kind: EntryKind): void {
+    this.unknown++;
+    this.emit({ type: 'unknown-entry', spool: this.spool.location, name, kind });
+  }
+
+  private reportFailed(e: FanoutError, file: string): void {
+    this.failed.push(e);
+    this.emit({ type: 'recovery-failed', spool: e.spool ?? this.spool.location, file: e.file ?? file, error: e });
+  }
+
+  private reportInFlight(tx: string, owner: string): void {
+    this.inFlight++;
+    this.emit({ type: 'marker-in-flight', id: tx, spool: this.spool.location, owner });
+  }
+
+  /**
+   * Loop 1, one entry of the listing (docs/PROTOCOL.md, "Recovery"): R5 for names that are not ours, a record or
+   * `x<tx>` (R1–R4), an orphan `p`/`b`/`k`, a crash twin of a hold or delete, a leftover claim.
+   */
+  async entry(name: string, kind: EntryKind): Promise<void> {
+    const parsed = parseProtocolName(name);
+    if (parsed.kind === 'unknown') {
+      // The NFS client's own file, gone once closed: `status` counts it; reporting it on every pass says nothing.
+      if (!isNfsSillyName(name)) this.reportUnknown(name, kind);
+      return;
+    }
+    if (parsed.kind === 'identity') return;
+    // A protocol name on a symlink, directory or FIFO is not ours: report it, never follow or delete it.
+    if (kind !== 'file') {
+      if (parsed.kind === 'record' || parsed.kind === 'retiring') {
+        this.refuse(
+          new FanoutError('EBADENTRY', `record is ${describeKind(kind)}, not a regular file; quarantined`, {
+            spool: this.spool.location,
+            file: name,
+          }),
+        );
+      } else this.reportUnknown(name, kind);
+      return;
+    }
+    try {
+      if (parsed.kind === 'record' || parsed.kind === 'retiring') {
+        await this.recoverRecord(name, parsed.tx, parsed.kind === 'retiring');
+      } else if (parsed.kind === 'taken' || parsed.kind === 'backout' || parsed.kind === 'committed') {
+        if (await this.run(recoverOrphan(this.spool, name, parsed.kind, parsed.id, parsed.tx, this.maxAttempts))) {
+          if (parsed.kind === 'committed') this.rolledForward++;
+          else this.rolledBack++;
+        }
+      } else if (parsed.kind === 'held' || parsed.kind === 'deleting') {
+        // A hold, release or delete that a crash left with both names (the rename's halves): the other name wins.
+        await this.run(resolveQueueTwin(this.spool, name, parsed.id));
+      } else if (parsed.kind === 'claim') {
+        await this.removeLeftoverClaim(name, parsed.tx);
+      }
+    } catch (err) {
+      // One attempt's storage failure does not stop the others; it is reported and left for later.
+      if (err instanceof MachineStopped) throw err;
+      this.reportFailed(toFanoutError(err, 'EIO', { spool: this.spool.location, file: name }), name);
+    }
+  }
+
+  /** A claim whose attempt is over is a leftover; only claims this code wrote, of dead holders, go. */
+  private async removeLeftoverClaim(name: string, tx: string): Promise<void> {
+    if (!(await this.run(recordGone('R1', this.spool, tx)))) return;
+    const holder = await readClaim(this.spool, name, this.options.hooks);
+    if (holder !== undefined && holder !== 'foreign' && (await isClaimHolderDead(holder, this.probe, this.now())))
+      await this.run(releaseClaims(this.spool, [name]));
+  }
+
+  /**
+   * Loop 2 (R6): temp files of dead writers, in the source and in the other spools asked for. A temp that shows up
+   * after its record was recovered (a create the NFS client sent before its process was killed, a listing served
+   * from the client's cache) is found only here, or by a consumer that, on another host, cannot prove it dead.
+   */
+  async sweepTemps(): Promise<void> {
+    for (const s of [this.spool, ...(this.options.sweepTempsIn ?? [])]) {
+      if (s !== this.spool && this.cleaned.has(s.location)) continue;
+      await this.removeDeadTempsIn(s);
+    }
+  }
+
+  private async removeDeadTempsIn(s: SpoolBackend): Promise<void> {
+    const staleMs = this.options.staleTempMs ?? STALE_TEMP_MS;
+    this.tempsRemoved += await removeDeadTemps(s, this.probe, staleMs, this.now(), this.emit, this.options.hooks);
+    this.cleaned.add(s.location);
+  }
+
+  private openDestination(location: string): Promise<{ backend: SpoolBackend; identity: SpoolIdentity }> {
+    let p = this.opened.get(location);
     if (!p) {
-      p = options.open(location).then(async (backend) => ({ backend, identity: await readSpoolIdentity(backend) }));
-      opened.set(location, p);
+      p = this.options
+        .open(location)
+        .then(async (backend) => ({ backend, identity: await readSpoolIdentity(backend) }));
+      this.opened.set(location, p);
     }
     return p;
-  };
+  }
 
   /**
    * Read and verify a record; one that is corrupt or foreign is refused (unless `quiet`), one that vanished is absent.
    */
-  const readVerifiedRecord = async (file: string, tx: string, quiet = false): Promise<MarkerRecord | undefined> => {
+  private async readVerifiedRecord(file: string, tx: string, quiet = false): Promise<MarkerRecord | undefined> {
+    const { spool } = this;
     let record: MarkerRecord;
     try {
       record = decodeMarker(await readSmall(spool, file, MAX_MARKER_BYTES), { spool: spool.location, file, tx });
     } catch (err) {
       if (!quiet && !isFanoutError(err, 'ENOENT'))
-        refuse(toFanoutError(err, 'ECORRUPT', { spool: spool.location, file }));
+        this.refuse(toFanoutError(err, 'ECORRUPT', { spool: spool.location, file }));
       return undefined;
     }
-    if (record.source.uuid !== identity.uuid) {
+    if (record.source.uuid !== this.identity.uuid) {
       if (!quiet)
-        refuse(
+        this.refuse(
           new FanoutError('EFOREIGN', `record belongs to spool ${record.source.uuid}; quarantined`, {
             spool: spool.location,
             file,
@@ -164,19 +291,20 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
       return undefined;
     }
     return record;
-  };
+  }
 
-  const verifiedDestinations = async (record: MarkerRecord, file: string): Promise<SpoolBackend[] | undefined> => {
+  /** The record's destinations, opened, each the spool its UUID says; else the record is refused. */
+  private async verifiedDestinations(record: MarkerRecord, file: string): Promise<SpoolBackend[] | undefined> {
     const destinations: SpoolBackend[] = [];
     for (const ref of record.destinations) {
       try {
-        const d = await openDestination(ref.location);
+        const d = await this.openDestination(ref.location);
         if (d.identity.uuid !== ref.uuid) {
-          refuse(
+          this.refuse(
             new FanoutError(
               'EFOREIGN',
               `record names spool ${ref.uuid} at ${ref.location}, which is spool ${d.identity.uuid}; quarantined`,
-              { spool: spool.location, file },
+              { spool: this.spool.location, file },
             ),
           );
           return undefined;
@@ -184,156 +312,86 @@ async function recoverUnwrapped(options: RecoverOptions): Promise<RecoverySummar
         destinations.push(d.backend);
       } catch (err) {
         const e = toFanoutError(err, 'EIO', { spool: ref.location });
-        refuse(
+        this.refuse(
           new FanoutError(
             e.code === 'ENOTSPOOL' ? 'EFOREIGN' : e.code,
             `cannot verify destination ${ref.location}: ${e.message}`,
-            { spool: spool.location, file, cause: e },
+            { spool: this.spool.location, file, cause: e },
           ),
         );
         return undefined;
       }
     }
     return destinations;
-  };
+  }
 
   /** R1: the claims of attempt `tx`, and whether a live holder (the owner renewing, or a recoverer) has it. */
-  const claimsOf = async (tx: string): Promise<{ claims: string[]; next: number; holder: string | undefined }> => {
+  private async claimsOf(tx: string): Promise<{ claims: string[]; next: number; holder: string | undefined }> {
     const claims: string[] = [];
     for (let generation = 1; ; generation++) {
       const name = claimName(tx, generation);
-      const c = await readClaim(spool, name, options.hooks);
+      const c = await readClaim(this.spool, name, this.options.hooks);
       if (c === undefined) return { claims, next: generation, holder: undefined };
       // A file that is not our claim still takes the generation's name: skip it, never delete it.
       if (c === 'foreign') continue;
       claims.push(name);
-      if (!(await isClaimHolderDead(c, probe, now())))
+      if (!(await isClaimHolderDead(c, this.probe, this.now())))
         return { claims, next: generation, holder: `${c.owner.host} pid ${c.owner.pid}` };
     }
-  };
+  }
 
-  const recoverRecord = async (file: string, tx: string, fromRetiring: boolean) => {
-    const record = await readVerifiedRecord(file, tx);
-    if (record === undefined) return;
-    if (!(await isMarkerStale(record, probe, now()))) {
-      inFlight++;
-      emit({ type: 'marker-in-flight', id: tx, spool: spool.location, owner: describeOwner(record) });
-      return;
-    }
-    const destinations = await verifiedDestinations(record, file);
-    if (destinations === undefined) return;
-    // R1: take the attempt over with the next free claim generation; a live holder of an earlier one keeps it.
-    const { claims, next, holder } = await claimsOf(tx);
+  /**
+   * R1, takeover: claim attempt `tx` with the next free claim generation (a live holder of an earlier one keeps it),
+   * then read its record again.
+   * @returns the claims of the attempt, this one's last; `undefined`: left alone.
+   */
+  private async takeOver(file: string, tx: string): Promise<string[] | undefined> {
+    const { claims, next, holder } = await this.claimsOf(tx);
     if (holder !== undefined) {
-      inFlight++;
-      emit({ type: 'marker-in-flight', id: tx, spool: spool.location, owner: holder });
-      return;
+      this.reportInFlight(tx, holder);
+      return undefined;
     }
     const mine = claimName(tx, next);
-    const content = encodeClaim({ owner: self, claimedMs: now(), leaseMs: recoveryLeaseMs });
-    if (!(await runMachine(claimAttempt(spool, mine, content, tempName()), options.hooks))) return;
+    const content = encodeClaim({
+      owner: this.self,
+      claimedMs: this.now(),
+      leaseMs: this.options.recoveryLeaseMs ?? RECOVERY_LEASE_MS,
+    });
+    if (!(await this.run(claimAttempt(this.spool, mine, content, tempName())))) return undefined;
     claims.push(mine);
     // The record may have been finished since we read it.
-    if ((await readVerifiedRecord(file, tx, true)) === undefined) {
-      await runMachine(releaseClaims(spool, claims), options.hooks);
-      return;
+    if ((await this.readVerifiedRecord(file, tx, true)) === undefined) {
+      await this.run(releaseClaims(this.spool, claims));
+      return undefined;
     }
+    return claims;
+  }
+
+  /** R1–R4 for one record `file` (`x<tx>` when `fromRetiring`): left alone, refused, or recovered. */
+  private async recoverRecord(file: string, tx: string, fromRetiring: boolean): Promise<void> {
+    const record = await this.readVerifiedRecord(file, tx);
+    if (record === undefined) return;
+    if (!(await isMarkerStale(record, this.probe, this.now()))) return this.reportInFlight(tx, describeOwner(record));
+    const destinations = await this.verifiedDestinations(record, file);
+    if (destinations === undefined) return;
+    const claims = await this.takeOver(file, tx);
+    if (claims === undefined) return;
     // A dead writer's temps in a destination are only reachable through this record: remove them first.
-    for (const d of destinations) {
-      if (cleaned.has(d.location)) continue;
-      tempsRemoved += await removeDeadTemps(d, probe, options.staleTempMs ?? STALE_TEMP_MS, now(), emit, options.hooks);
-      cleaned.add(d.location);
-    }
+    for (const d of destinations) if (!this.cleaned.has(d.location)) await this.removeDeadTempsIn(d);
     let outcome;
     try {
-      outcome = await runMachine(recoverAttempt(spool, record, destinations, fromRetiring, maxAttempts), options.hooks);
+      outcome = await this.run(recoverAttempt(this.spool, record, destinations, fromRetiring, this.maxAttempts));
     } catch (err) {
       if (err instanceof MachineStopped) throw err;
       // A sync or a read that failed: nothing is decided; the claim stays until it expires, the record for later.
-      failed.push(toFanoutError(err, 'EIO', { spool: spool.location, file }));
+      this.failed.push(toFanoutError(err, 'EIO', { spool: this.spool.location, file }));
       return;
     }
-    rolledBack += outcome.rolledBack;
-    rolledForward += outcome.rolledForward;
-    for (const p of outcome.problems) {
-      failed.push(p);
-      emit({ type: 'recovery-failed', spool: p.spool ?? spool.location, file: p.file ?? file, error: p });
-    }
-    for (const m of outcome.messages) emit({ type: 'recovered', id: m.id, tx, action: m.action });
-    if (outcome.retired) {
-      await runMachine(releaseClaims(spool, claims), options.hooks);
-    } else if (outcome.problems.length === 0) {
-      inFlight++;
-      emit({ type: 'marker-in-flight', id: tx, spool: spool.location, owner: describeOwner(record) });
-    }
-  };
-
-  try {
-    // Loop 1 (R1–R5): attempts.
-    for await (const entry of spool.list()) {
-      const parsed = parseProtocolName(entry.name);
-      if (parsed.kind === 'unknown') {
-        // The NFS client's own file, gone once closed: `status` counts it; reporting it on every pass says nothing.
-        if (!isNfsSillyName(entry.name)) reportUnknown(entry.name, entry.kind);
-        continue;
-      }
-      if (parsed.kind === 'identity') continue;
-      // A protocol name on a symlink, directory or FIFO is not ours: report it, never follow or delete it.
-      if (entry.kind !== 'file') {
-        if (parsed.kind === 'record' || parsed.kind === 'retiring') {
-          refuse(
-            new FanoutError('EBADENTRY', `record is ${describeKind(entry.kind)}, not a regular file; quarantined`, {
-              spool: spool.location,
-              file: entry.name,
-            }),
-          );
-        } else reportUnknown(entry.name, entry.kind);
-        continue;
-      }
-      try {
-        if (parsed.kind === 'record' || parsed.kind === 'retiring') {
-          await recoverRecord(entry.name, parsed.tx, parsed.kind === 'retiring');
-        } else if (parsed.kind === 'taken' || parsed.kind === 'backout' || parsed.kind === 'committed') {
-          if (
-            await runMachine(
-              recoverOrphan(spool, entry.name, parsed.kind, parsed.id, parsed.tx, maxAttempts),
-              options.hooks,
-            )
-          ) {
-            if (parsed.kind === 'committed') rolledForward++;
-            else rolledBack++;
-          }
-        } else if (parsed.kind === 'held' || parsed.kind === 'deleting') {
-          // A hold, release or delete that a crash left with both names (the rename's halves): the other name wins.
-          await runMachine(resolveQueueTwin(spool, entry.name, parsed.id), options.hooks);
-        } else if (parsed.kind === 'claim') {
-          // A claim whose attempt is over is a leftover; only claims this code wrote, of dead holders, go.
-          if (!(await runMachine(recordGone('R1', spool, parsed.tx), options.hooks))) continue;
-          const holder = await readClaim(spool, entry.name, options.hooks);
-          if (holder !== undefined && holder !== 'foreign' && (await isClaimHolderDead(holder, probe, now())))
-            await runMachine(releaseClaims(spool, [entry.name]), options.hooks);
-        }
-      } catch (err) {
-        // One attempt's storage failure does not stop the others; it is reported and left for later.
-        if (err instanceof MachineStopped) throw err;
-        const e = toFanoutError(err, 'EIO', { spool: spool.location, file: entry.name });
-        failed.push(e);
-        emit({ type: 'recovery-failed', spool: e.spool ?? spool.location, file: e.file ?? entry.name, error: e });
-      }
-    }
-
-    // Loop 2 (R6): temp files of dead writers, in the source and in the other spools asked for. A temp that shows up
-    // after its record was recovered (a create the NFS client sent before its process was killed, a listing served
-    // from the client's cache) is found only here, or by a consumer that, on another host, cannot prove it dead.
-    for (const s of [spool, ...(options.sweepTempsIn ?? [])]) {
-      if (s !== spool && cleaned.has(s.location)) continue;
-      tempsRemoved += await removeDeadTemps(s, probe, options.staleTempMs ?? STALE_TEMP_MS, now(), emit, options.hooks);
-      cleaned.add(s.location);
-    }
-    return { rolledBack, rolledForward, inFlight, refused, failed, tempsRemoved, unknown };
-  } finally {
-    for (const p of opened.values()) {
-      await p.then((d) => (d.backend === spool ? undefined : d.backend.close())).catch(() => undefined);
-    }
+    this.rolledBack += outcome.rolledBack;
+    this.rolledForward += outcome.rolledForward;
+    for (const p of outcome.problems) this.reportFailed(p, file);
+    for (const m of outcome.messages) this.emit({ type: 'recovered', id: m.id, tx, action: m.action });
+    if (outcome.retired) await this.run(releaseClaims(this.spool, claims));
+    else if (outcome.problems.length === 0) this.reportInFlight(tx, describeOwner(record));
   }
 }

@@ -3,7 +3,7 @@ import { isFanoutError } from '../errors/fanout-error.js';
 import { names } from '../names/protocol-names.js';
 import type { OwnerInfo, OwnerProbe } from '../owner/owner.js';
 import { type ExecutorHooks, runMachine } from '../protocol/executor.js';
-import type { Machine, Op } from '../protocol/ops.js';
+import { type Machine, perform } from '../protocol/ops.js';
 
 /** How long a claim holder that nobody can see (another host, another PID namespace) is presumed alive. */
 export const RECOVERY_LEASE_MS = 10 * 60 * 1000;
@@ -41,7 +41,7 @@ export function encodeClaim(c: RecovererClaim): Uint8Array {
 export function* readClaimStep(spool: SpoolBackend, file: string): Machine<RecovererClaim | 'foreign' | undefined> {
   let text: string | undefined;
   try {
-    text = (yield { type: 'readSmall', step: 'R1', spool, name: file, maxBytes: 4096 } as Op) as string | undefined;
+    text = yield* perform({ type: 'readSmall', step: 'R1', spool, name: file, maxBytes: 4096 });
   } catch (err) {
     // Only a file that cannot be a claim we wrote (not a regular file, too big, unreadable to us) is foreign.
     // Any other failure (EIO, a server gone) says nothing about the file: taking it for foreign would skip

@@ -1,9 +1,11 @@
-import type { EntryStat, SpoolBackend } from '../backend/spool-backend.js';
+import type { SpoolBackend } from '../backend/spool-backend.js';
 import { FanoutError, isFanoutError, toFanoutError } from '../errors/fanout-error.js';
 import type { MarkerRecord } from '../marker/marker-codec.js';
 import { names } from '../names/protocol-names.js';
-import type { Machine, Op, Settled, StepName } from '../protocol/ops.js';
-import { lockOwner, settle, syncAll } from '../protocol/transaction.js';
+import { type Machine, perform, type StepName, syncAll } from '../protocol/ops.js';
+import { type ProtocolVariant, variantOf } from '../protocol/protocol-variant.js';
+import { publishTemp } from '../spool/publish-temp.js';
+import { removeChecked, stats } from './recovery-steps.js';
 import { clearAttempts, DEFAULT_MAX_ATTEMPTS, readAttempts } from '../attempts/attempt-record.js';
 
 /**
@@ -28,107 +30,6 @@ export interface AttemptRecoveryOutcome {
   readonly messages: readonly { readonly id: string; readonly action: 'rolled-back' | 'rolled-forward' }[];
 }
 
-function* stats(step: StepName, spool: SpoolBackend, files: string[]): Machine<(EntryStat | undefined)[]> {
-  const results = yield* settle(
-    step,
-    files.map((name) => ({ type: 'stat', step, spool, name }) as const),
-  );
-  return results.map((r) => {
-    if (!r.ok) throw r.error;
-    return r.value as EntryStat | undefined;
-  });
-}
-
-/**
- * Remove `targets`; the problems of those that failed (a name that is gone already is no problem). `removedAny`: one
- * was there.
- */
-function* removeAllChecked(
-  step: StepName,
-  targets: { spool: SpoolBackend; name: string }[],
-  problems: FanoutError[],
-  why: string,
-): Machine<{ ok: boolean; removedAny: boolean }> {
-  const results = yield* settle(
-    step,
-    targets.map(({ spool, name }) => ({ type: 'remove', step, spool, name }) as const),
-  );
-  let ok = true;
-  let removedAny = false;
-  results.forEach((r: Settled, k) => {
-    if (r.ok) {
-      if (r.value === true) removedAny = true;
-      return;
-    }
-    ok = false;
-    const t = targets[k]!;
-    const e = toFanoutError(r.error, 'EIO', { spool: t.spool.location, file: t.name });
-    problems.push(
-      new FanoutError(e.code, `${why} could not remove ${t.name}: ${e.message}; left for a later recovery`, {
-        spool: t.spool.location,
-        file: t.name,
-        cause: e,
-      }),
-    );
-  });
-  return { ok, removedAny };
-}
-
-/** {@link removeAllChecked}: whether every removal succeeded. */
-function* removeChecked(
-  step: StepName,
-  targets: { spool: SpoolBackend; name: string }[],
-  problems: FanoutError[],
-  why: string,
-): Machine<boolean> {
-  return (yield* removeAllChecked(step, targets, problems, why)).ok;
-}
-
-/**
- * R3, roll forward one staged copy: publish `w<id>.<tx>` as `d<id>` unless
- * it is published already. A staged copy that has a second name was
- * published by a crashed publish (or a consumer holds that second name as its
- * claim `c<id>.<who>`, or took it and is acknowledging it): only the
- * leftover name goes, so a message a consumer has taken is never published
- * again.
- */
-function* publishStaged(spool: SpoolBackend, id: string, tx: string, problems: FanoutError[]): Machine<void> {
-  const from = names.staged(id, tx);
-  const [st] = yield* stats('R3', spool, [from]);
-  if (st === undefined) return;
-  if ((st.nlink ?? 1) > 1 && st.fileId !== undefined) {
-    const twins = (yield {
-      type: 'twins',
-      step: 'R3',
-      spool,
-      id,
-      fileId: st.fileId,
-      kinds: ['delivered', 'claimed', 'held', 'deleting'],
-      except: from,
-    } as Op) as string[];
-    if (twins.length > 0) {
-      yield* removeChecked('R3', [{ spool, name: from }], problems, 'roll-forward');
-      return;
-    }
-  }
-  try {
-    yield { type: 'rename', step: 'R3', spool, from, to: names.delivered(id) } as Op;
-  } catch (err) {
-    if (isFanoutError(err, 'ENOENT')) return; // published meanwhile by the attempt's owner
-    if (isFanoutError(err, 'EEXIST')) {
-      problems.push(
-        new FanoutError(
-          'EEXIST',
-          `cannot publish ${from}: ${names.delivered(id)} exists and is another file; left in place`,
-          { spool: spool.location, file: names.delivered(id), cause: err },
-        ),
-      );
-      return;
-    }
-    throw err;
-  }
-}
-
 /**
  * Recover message `id` of a stale attempt (docs/PROTOCOL.md, "Recovery"),
  * by the name the message has in the source:
@@ -142,170 +43,125 @@ function* publishStaged(spool: SpoolBackend, id: string, tx: string, problems: F
  *   copies a paused owner may have left after losing the fence are removed.
  * Every step is idempotent; a failed removal leaves the state for later.
  */
-function* recoverMessage(
-  source: SpoolBackend,
-  record: MarkerRecord,
-  id: string,
-  destinations: SpoolBackend[],
-  problems: FanoutError[],
-  maxAttempts: number,
-): Machine<'back' | 'forward' | 'none' | 'stuck'> {
+function* recoverMessage(m: MessageRecovery): Machine<'back' | 'forward' | 'none' | 'stuck'> {
+  const { source, record, id } = m;
   const { tx } = record;
-  const staged = record.protocol === 'staged';
-  const copy = staged ? names.staged(id, tx) : names.delivered(id);
   for (let round = 0; round < 2; round++) {
     const [k, b, p] = yield* stats('R2', source, [names.committed(id, tx), names.backout(id, tx), names.taken(id, tx)]);
-    if (k !== undefined) {
-      const before = problems.length;
-      if (staged) for (const spool of destinations) yield* publishStaged(spool, id, tx, problems);
-      else
-        yield* removeChecked(
-          'R3',
-          destinations.map((spool) => ({ spool, name: names.lock(id) })),
-          problems,
-          'roll-forward',
-        );
-      if (problems.length > before) return 'stuck';
-      // R3: the publishes are durable before the commit is forgotten; else a crash leaves copies nothing leads to.
-      yield* syncAll('R3', destinations);
-      // A twin p<id>.<tx> (a crash kept both names of the commit's rename) goes first, durably: a p left
-      // alone after the k would read as an attempt that never committed, and be rolled back.
-      if (p !== undefined) {
-        if (!(yield* removeChecked('R3', [{ spool: source, name: names.taken(id, tx) }], problems, 'roll-forward')))
-          return 'stuck';
-        yield* syncAll('R3', [source]);
-      }
-      // A delivered message's attempt count is of no use any more (its owner crashed before it removed it); it goes
-      // before the k, as in C6, so that none outlives the message.
-      try {
-        yield* clearAttempts('R3', source, id);
-      } catch {
-        // Left: a count that names a delivered message is only reported by `status`.
-      }
-      if (!(yield* removeChecked('R3', [{ spool: source, name: names.committed(id, tx) }], problems, 'roll-forward')))
-        return 'stuck';
-      return 'forward';
-    }
-    if (b === undefined && p !== undefined) {
-      // R2: the fence. Exactly one of this rename and the owner's commit (p -> k) succeeds.
-      try {
-        yield { type: 'rename', step: 'R2', spool: source, from: names.taken(id, tx), to: names.backout(id, tx) } as Op;
-      } catch (err) {
-        if (isFanoutError(err, 'ENOENT')) continue; // the owner committed (or backed out) first: look again
-        throw err;
-      }
-    }
-    if (b === undefined && p === undefined) {
-      if (!staged) return yield* clearSeedLeftovers(source, destinations, record, id, problems);
-      const straggling = yield* removeAllChecked(
-        'R2',
-        destinations.map((spool) => ({ spool, name: copy })),
-        problems,
-        'cleanup',
-      );
-      if (!straggling.ok) return 'stuck';
-      if (straggling.removedAny) yield* syncAll('R2', destinations);
-      return 'none';
-    }
-    // R2: rolling back. A twin p (the fence's rename half-kept by a crash) is dropped first.
-    if (
-      b !== undefined &&
-      p !== undefined &&
-      !(yield* removeChecked('R2', [{ spool: source, name: names.taken(id, tx) }], problems, 'rollback'))
-    )
-      return 'stuck';
-    // A copy that cannot be removed keeps the record (which names it) for a later recovery; the message is given back
-    // all the same.
-    let removed = yield* removeChecked(
-      'R2',
-      destinations.map((spool) => ({ spool, name: copy })),
-      problems,
-      'rollback',
-    );
-    // Seed: each copy goes before its lock; the other order shows a consumer an unlocked, uncommitted d<id>.
-    if (!staged && removed)
-      removed = yield* removeChecked(
-        'R2',
-        destinations.map((spool) => ({ spool, name: names.lock(id) })),
-        problems,
-        'rollback',
-      );
-    // R2: the copies' removal is durable before the message is waiting again.
-    yield* syncAll('R2', destinations);
-    try {
-      yield {
-        type: 'rename',
-        step: 'R2',
-        spool: source,
-        from: names.backout(id, tx),
-        to: yield* giveBackName(source, id, maxAttempts),
-      } as Op;
-    } catch (err) {
-      if (!isFanoutError(err, 'ENOENT')) {
-        problems.push(toFanoutError(err, 'EIO', { spool: source.location, file: names.backout(id, tx) }));
-        return 'stuck';
-      }
-    }
-    return removed ? 'back' : 'stuck';
+    if (k !== undefined) return yield* rollForward(m, p !== undefined);
+    // The owner committed (or backed out) first: look again.
+    if (b === undefined && p !== undefined && !(yield* winFence(m))) continue;
+    if (b === undefined && p === undefined)
+      return yield* m.variant.clearLeftovers(source, m.destinations, record, id, m.problems);
+    return yield* rollBack(m, b !== undefined && p !== undefined);
   }
   return 'stuck';
 }
 
+/** One message of a stale attempt being recovered, and where its problems go. */
+interface MessageRecovery {
+  readonly source: SpoolBackend;
+  readonly record: MarkerRecord;
+  readonly variant: ProtocolVariant;
+  readonly id: string;
+  readonly destinations: SpoolBackend[];
+  readonly problems: FanoutError[];
+  readonly maxAttempts: number;
+}
+
 /**
- * Seed, a message of the attempt that holds none of its names any more: a
- * lock `l<id>` whose content names this attempt is what its rollback could
- * not remove, or what its owner made after losing the fence. While the
- * message waits in the source again, the copy `d<id>` beside that lock is
- * this attempt's uncommitted copy (no other attempt can copy past the lock).
- * Both go, the copy first.
+ * R3, roll forward a committed message: its copies (the variant's roll forward), synced; a twin `p<id>.<tx>`
+ * (`twinTaken`), durably; its attempt count; then its commit `k<id>.<tx>`.
  */
-function* clearSeedLeftovers(
-  source: SpoolBackend,
-  destinations: SpoolBackend[],
-  record: MarkerRecord,
-  id: string,
-  problems: FanoutError[],
-): Machine<'none' | 'stuck'> {
-  // Held or being deleted, the message is not delivered either: a leftover copy beside the lock is uncommitted.
-  const waiting = (yield* stats('R2', source, [names.source(id), names.held(id, 's'), names.deleting(id)])).some(
-    (st) => st !== undefined,
-  );
-  let removedAny = false;
-  for (const spool of destinations) {
-    if ((yield* readLockOwner(spool, id)) !== record.tx) continue;
-    if (!(yield* removeSeedLeftover(spool, id, waiting, problems))) return 'stuck';
-    removedAny = true;
+function* rollForward(m: MessageRecovery, twinTaken: boolean): Machine<'forward' | 'stuck'> {
+  const { source, id, destinations, problems } = m;
+  const { tx } = m.record;
+  const before = problems.length;
+  yield* m.variant.rollForward(destinations, id, tx, problems);
+  if (problems.length > before) return 'stuck';
+  // R3: the publishes are durable before the commit is forgotten; else a crash leaves copies nothing leads to.
+  yield* syncAll('R3', destinations);
+  // A twin p<id>.<tx> (a crash kept both names of the commit's rename) goes first, durably: a p left
+  // alone after the k would read as an attempt that never committed, and be rolled back.
+  if (twinTaken) {
+    if (!(yield* removeChecked('R3', [{ spool: source, name: names.taken(id, tx) }], problems, 'roll-forward')))
+      return 'stuck';
+    yield* syncAll('R3', [source]);
   }
-  if (removedAny) yield* syncAll('R2', destinations);
-  return 'none';
+  // A delivered message's attempt count is of no use any more (its owner crashed before it removed it); it goes
+  // before the k, as in C6, so that none outlives the message.
+  try {
+    yield* clearAttempts('R3', source, m.id);
+  } catch {
+    // Left: a count that names a delivered message is only reported by `status`.
+  }
+  if (!(yield* removeChecked('R3', [{ spool: source, name: names.committed(id, tx) }], problems, 'roll-forward')))
+    return 'stuck';
+  return 'forward';
 }
 
 /**
- * Seed: the attempt that wrote lock `l<id>` in `spool` (its content), or `undefined` (no lock, or not one this code
- * wrote).
+ * R2, the fence: rename `p<id>.<tx>` → `b<id>.<tx>`. Exactly one of this rename and the owner's commit (`p` → `k`)
+ * succeeds.
+ * @returns false when the owner renamed it first (`ENOENT`).
  */
-export function* readLockOwner(spool: SpoolBackend, id: string): Machine<string | undefined> {
-  return lockOwner(
-    (yield { type: 'readSmall', step: 'R2', spool, name: names.lock(id), maxBytes: 1024 } as Op) as string | undefined,
-  );
+function* winFence(m: MessageRecovery): Machine<boolean> {
+  const { tx } = m.record;
+  try {
+    yield* perform({
+      type: 'rename',
+      step: 'R2',
+      spool: m.source,
+      from: names.taken(m.id, tx),
+      to: names.backout(m.id, tx),
+    });
+    return true;
+  } catch (err) {
+    if (isFanoutError(err, 'ENOENT')) return false;
+    throw err;
+  }
 }
 
 /**
- * Seed: remove a lost attempt's leftover lock `l<id>` in `spool` and, when
- * the message waits in the source (`waiting`), first the uncommitted copy
- * `d<id>` beside it (the other order shows a consumer an unlocked,
- * uncommitted copy). Not synced: the caller syncs once. False: a removal
- * failed (in `problems`).
+ * R2, roll back a message held as `b<id>.<tx>`: drop a twin `p` (`twinTaken`), remove the attempt's copies in every
+ * destination in the variant's order, sync, and give the message back (`s<id>`, or `h<id>.s` when its count is
+ * full). A copy that cannot be removed keeps the record (which names it) for a later recovery; the message is given
+ * back all the same.
  */
-export function* removeSeedLeftover(
-  spool: SpoolBackend,
-  id: string,
-  waiting: boolean,
-  problems: FanoutError[],
-): Machine<boolean> {
-  if (waiting && !(yield* removeChecked('R2', [{ spool, name: names.delivered(id) }], problems, 'cleanup')))
-    return false;
-  return yield* removeChecked('R2', [{ spool, name: names.lock(id) }], problems, 'cleanup');
+function* rollBack(m: MessageRecovery, twinTaken: boolean): Machine<'back' | 'stuck'> {
+  const { source, id, destinations, problems } = m;
+  const { tx } = m.record;
+  // A twin p (the fence's rename half-kept by a crash) is dropped first.
+  if (twinTaken && !(yield* removeChecked('R2', [{ spool: source, name: names.taken(id, tx) }], problems, 'rollback')))
+    return 'stuck';
+  // Seed: each copy goes before its lock; the other order shows a consumer an unlocked, uncommitted d<id>.
+  let removed = true;
+  for (const name of m.variant.rollbackNames) {
+    if (!removed) break;
+    removed = yield* removeChecked(
+      'R2',
+      destinations.map((spool) => ({ spool, name: name(id, tx) })),
+      problems,
+      'rollback',
+    );
+  }
+  // R2: the copies' removal is durable before the message is waiting again.
+  yield* syncAll('R2', destinations);
+  try {
+    yield* perform({
+      type: 'rename',
+      step: 'R2',
+      spool: source,
+      from: names.backout(id, tx),
+      to: yield* giveBackName(source, id, m.maxAttempts),
+    });
+  } catch (err) {
+    if (!isFanoutError(err, 'ENOENT')) {
+      problems.push(toFanoutError(err, 'EIO', { spool: source.location, file: names.backout(id, tx) }));
+      return 'stuck';
+    }
+  }
+  return removed ? 'back' : 'stuck';
 }
 
 /**
@@ -319,7 +175,7 @@ function* retire(source: SpoolBackend, record: MarkerRecord, fromRetiring: boole
   const { tx } = record;
   if (!fromRetiring) {
     try {
-      yield { type: 'rename', step: 'R4', spool: source, from: names.record(tx), to: names.retiring(tx) } as Op;
+      yield* perform({ type: 'rename', step: 'R4', spool: source, from: names.record(tx), to: names.retiring(tx) });
     } catch (err) {
       if (isFanoutError(err, 'ENOENT')) return true; // retired or finished by someone else
       throw err;
@@ -331,10 +187,10 @@ function* retire(source: SpoolBackend, record: MarkerRecord, fromRetiring: boole
     record.ids.flatMap((id) => [names.taken(id, tx), names.committed(id, tx), names.backout(id, tx)]),
   );
   if (held.some((st) => st !== undefined)) {
-    yield { type: 'rename', step: 'R4', spool: source, from: names.retiring(tx), to: names.record(tx) } as Op;
+    yield* perform({ type: 'rename', step: 'R4', spool: source, from: names.retiring(tx), to: names.record(tx) });
     return false;
   }
-  yield { type: 'remove', step: 'R4', spool: source, name: names.retiring(tx) } as Op;
+  yield* perform({ type: 'remove', step: 'R4', spool: source, name: names.retiring(tx) });
   return true;
 }
 
@@ -356,8 +212,9 @@ export function* recoverAttempt(
   let rolledForward = 0;
   let stuck = false;
   const messages: { id: string; action: 'rolled-back' | 'rolled-forward' }[] = [];
+  const variant = variantOf(record.protocol);
   for (const id of record.ids) {
-    const done = yield* recoverMessage(source, record, id, destinations, problems, maxAttempts);
+    const done = yield* recoverMessage({ source, record, variant, id, destinations, problems, maxAttempts });
     if (done === 'back') {
       rolledBack++;
       messages.push({ id, action: 'rolled-back' });
@@ -384,15 +241,11 @@ export function* claimAttempt(
   content: Uint8Array,
   temp: string,
 ): Machine<boolean> {
-  yield { type: 'create', step: 'R1', spool: source, name: temp, content: () => content };
-  try {
-    yield { type: 'publish', step: 'R1', spool: source, from: temp, to: claim };
-    return true;
-  } catch (err) {
-    yield { type: 'remove', step: 'R1', spool: source, name: temp };
-    if (isFanoutError(err, 'EEXIST')) return false;
-    throw err;
-  }
+  const r = yield* publishTemp('R1', source, temp, () => content, claim);
+  if (r.published) return true;
+  if (!r.removed.ok) throw r.removed.error;
+  if (isFanoutError(r.error, 'EEXIST')) return false;
+  throw r.error;
 }
 
 /** Attempt `tx` is over: neither its record `m<tx>` nor `x<tx>` is in the source. */
@@ -428,14 +281,14 @@ export function* recoverOrphan(
 ): Machine<boolean> {
   if (!(yield* recordGone('R2', source, tx))) return false;
   try {
-    if (kind === 'committed') return (yield { type: 'remove', step: 'R3', spool: source, name: file } as Op) as boolean;
-    yield {
+    if (kind === 'committed') return yield* perform({ type: 'remove', step: 'R3', spool: source, name: file });
+    yield* perform({
       type: 'rename',
       step: 'R2',
       spool: source,
       from: file,
       to: yield* giveBackName(source, id, maxAttempts),
-    } as Op;
+    });
   } catch (err) {
     if (isFanoutError(err, 'ENOENT')) return false;
     throw err;

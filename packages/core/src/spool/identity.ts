@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { SpoolBackend } from '../backend/spool-backend.js';
 import { FanoutError, isFanoutError } from '../errors/fanout-error.js';
 import { SPOOL_IDENTITY_FILE } from '../names/protocol-names.js';
+import { runMachine } from '../protocol/executor.js';
+import { publishTemp } from './publish-temp.js';
 import { readSmall } from './read-small.js';
 import { tempName } from './temp-name.js';
 
@@ -106,14 +108,10 @@ export async function initSpool(backend: SpoolBackend): Promise<{ identity: Spoo
     if (existing !== undefined) throw err; // present but corrupt: never overwrite an identity
   }
   const identity: SpoolIdentity = { uuid: randomUUID(), format: SPOOL_FORMAT };
-  const tmp = tempName();
-  const body = `${JSON.stringify({ fanout: 'spool', ...identity })}\n`;
-  await backend.createExclusive(tmp, new TextEncoder().encode(body));
-  try {
-    await backend.publish(tmp, SPOOL_IDENTITY_FILE);
-  } catch (err) {
-    await backend.remove(tmp).catch(() => undefined);
-    if (!isFanoutError(err, 'EEXIST')) throw err;
+  const body = new TextEncoder().encode(`${JSON.stringify({ fanout: 'spool', ...identity })}\n`);
+  const published = await runMachine(publishTemp('E', backend, tempName(), () => body, SPOOL_IDENTITY_FILE));
+  if (!published.published) {
+    if (!isFanoutError(published.error, 'EEXIST')) throw published.error;
     return { identity: await readSpoolIdentity(backend), created: false };
   }
   // The identity's name must be durable before anyone writes markers naming this UUID.

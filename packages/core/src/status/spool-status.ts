@@ -115,6 +115,69 @@ export interface SpoolStatus {
   readonly truncated: boolean;
 }
 
+/** Every role counted zero. */
+function noEntries(): Record<SpoolRole, number> {
+  return {
+    source: 0,
+    taken: 0,
+    committed: 0,
+    backout: 0,
+    temp: 0,
+    record: 0,
+    retiring: 0,
+    claim: 0,
+    staged: 0,
+    delivered: 0,
+    claimed: 0,
+    lock: 0,
+    held: 0,
+    attempts: 0,
+    deleting: 0,
+    unknown: 0,
+  };
+}
+
+/** A claim `file` on attempt `tx`, as a marker: stale once its holder is dead; `undefined`: gone, or not ours. */
+async function claimStatus(
+  spool: SpoolBackend,
+  file: string,
+  tx: string,
+  probe: OwnerProbe,
+  now: number,
+): Promise<MarkerStatus | undefined> {
+  const holder = await readClaim(spool, file);
+  if (holder === undefined || holder === 'foreign') return undefined;
+  const dead = await isClaimHolderDead(holder, probe, now);
+  return { file, id: tx, state: dead ? 'stale' : 'in-flight', owner: holder.owner, ageMs: now - holder.claimedMs };
+}
+
+/** A record `file` (`m<tx>` or `x<tx>`), as a marker, `corrupt` when it does not decode; `undefined`: it is gone. */
+async function recordStatus(
+  spool: SpoolBackend,
+  file: string,
+  tx: string,
+  probe: OwnerProbe,
+  now: number,
+): Promise<MarkerStatus | undefined> {
+  try {
+    const m = decodeMarker(await readSmall(spool, file, MAX_MARKER_BYTES), { tx });
+    const stale = await isMarkerStale(m, probe, now);
+    return {
+      file,
+      id: tx,
+      ids: m.ids,
+      state: stale ? 'stale' : 'in-flight',
+      tx: m.tx,
+      protocol: m.protocol,
+      owner: m.owner,
+      ageMs: now - m.createdMs,
+    };
+  } catch (err) {
+    if (isFanoutError(err, 'ENOENT')) return undefined;
+    return { file, id: tx, state: 'corrupt', error: toFanoutError(err, 'ECORRUPT').message };
+  }
+}
+
 /**
  * Count a spool's entries by role, make the age histograms of its waiting
  * and held messages (one `stat` each), and describe its markers, streaming
@@ -137,24 +200,7 @@ export async function spoolStatus(
   const probe = options.ownerProbe ?? defaultOwnerProbe;
   const now = (options.now ?? Date.now)();
   const limit = options.limit ?? 1000;
-  const counts = {
-    source: 0,
-    taken: 0,
-    committed: 0,
-    backout: 0,
-    temp: 0,
-    record: 0,
-    retiring: 0,
-    claim: 0,
-    staged: 0,
-    delivered: 0,
-    claimed: 0,
-    lock: 0,
-    held: 0,
-    attempts: 0,
-    deleting: 0,
-    unknown: 0,
-  };
+  const counts = noEntries();
   const ages = { waiting: emptyHistogram(), held: emptyHistogram() };
   const markers: MarkerStatus[] = [];
   const unknown: { name: string; kind: EntryKind }[] = [];
@@ -186,17 +232,8 @@ export async function spoolStatus(
       continue;
     }
     if (parsed.kind === 'claim') {
-      const holder = await readClaim(spool, entry.name);
-      if (holder === undefined || holder === 'foreign') continue;
-      const dead = await isClaimHolderDead(holder, probe, now);
-      if (markers.length < limit)
-        markers.push({
-          file: entry.name,
-          id: parsed.tx,
-          state: dead ? 'stale' : 'in-flight',
-          owner: holder.owner,
-          ageMs: now - holder.claimedMs,
-        });
+      const claim = await claimStatus(spool, entry.name, parsed.tx, probe, now);
+      if (claim !== undefined && markers.length < limit) markers.push(claim);
       continue;
     }
     if (parsed.kind !== 'record' && parsed.kind !== 'retiring') continue;
@@ -204,31 +241,10 @@ export async function spoolStatus(
       truncated = true;
       continue;
     }
-    try {
-      const m = decodeMarker(await readSmall(spool, entry.name, MAX_MARKER_BYTES), { tx: parsed.tx });
-      const stale = await isMarkerStale(m, probe, now);
-      markers.push({
-        file: entry.name,
-        id: parsed.tx,
-        ids: m.ids,
-        state: stale ? 'stale' : 'in-flight',
-        tx: m.tx,
-        protocol: m.protocol,
-        owner: m.owner,
-        ageMs: now - m.createdMs,
-      });
-    } catch (err) {
-      if (isFanoutError(err, 'ENOENT')) {
-        counts[parsed.kind]--;
-        continue;
-      }
-      markers.push({
-        file: entry.name,
-        id: parsed.tx,
-        state: 'corrupt',
-        error: toFanoutError(err, 'ECORRUPT').message,
-      });
-    }
+    const record = await recordStatus(spool, entry.name, parsed.tx, probe, now);
+    // A record that went meanwhile (its attempt finished) is not counted.
+    if (record === undefined) counts[parsed.kind]--;
+    else markers.push(record);
   }
   await stats.drain();
   return { location: spool.location, identity, counts, ages, markers, unknown, nfsSilly, truncated };
