@@ -1,6 +1,6 @@
 /**
  * fs-webdav against Apache httpd with mod_dav (Debian's apache2), started on
- * loopback by tooling/scripts/apache-webdav.sh. Skipped with a printed reason
+ * loopback by packages/fs-webdav/scripts/apache-webdav.sh. Skipped with a printed reason
  * when Apache is not installed — except under CI, where that is a failure.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

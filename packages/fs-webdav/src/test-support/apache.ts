@@ -1,4 +1,4 @@
-/** Apache httpd with mod_dav on loopback, through tooling/scripts/apache-webdav.sh. */
+/** Apache httpd with mod_dav on loopback, through scripts/apache-webdav.sh (this package's). */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-const SCRIPT = resolve(fileURLToPath(import.meta.url), '../../../../../tooling/scripts/apache-webdav.sh');
+const SCRIPT = resolve(fileURLToPath(import.meta.url), '../../../scripts/apache-webdav.sh');
 
 /** Where Debian installs the server. */
 export const APACHE_BIN = process.env.APACHE_BIN ?? '/usr/sbin/apache2';

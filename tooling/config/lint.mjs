@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Architectural lint, run in each package directory by `turbo run lint`.
+// Architectural lint (`fanout-lint`, the bin of @fanout/tooling), run in each package directory by `turbo run lint`.
 // - @fanout/core must not import node:fs, the network, or any backend (docs/DESIGN.md §5).
 // - A package may only import the workspace packages the layering allows.
 // - No focused tests (`.only`) are committed.

@@ -2,8 +2,8 @@
 # Start or stop a throw-away Apache httpd (Debian's apache2) serving <dir> over
 # WebDAV (mod_dav + mod_dav_fs) on 127.0.0.1:<port>, for fs-webdav's tests and CI.
 #
-#   tooling/scripts/apache-webdav.sh start <dir> <port>
-#   tooling/scripts/apache-webdav.sh stop  <dir> <port>
+#   packages/fs-webdav/scripts/apache-webdav.sh start <dir> <port>
+#   packages/fs-webdav/scripts/apache-webdav.sh stop  <dir> <port>
 #
 # The config is self-contained (no /etc/apache2): it is generated into a state
 # directory ${FANOUT_APACHE_STATE:-${TMPDIR:-/tmp}/fanout-apache-<port>} that also
