@@ -85,7 +85,9 @@ export async function plantOrSkip(
   kind: PlantableKind,
 ): Promise<void> {
   if (!(await tryPlant(harness, backend, name, kind))) {
-    throw new NotApplicableError(`the harness cannot plant a ${kind}`);
+    throw new NotApplicableError(
+      `the harness cannot plant ${kind === 'other' ? 'a special file (FIFO)' : `a ${kind}`}`,
+    );
   }
 }
 

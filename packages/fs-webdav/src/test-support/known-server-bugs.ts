@@ -25,7 +25,9 @@ export function defineConformanceWithKnownBugs(
   name: string,
   harness: ConformanceHarness,
   bugs: readonly KnownServerBug[],
+  notApplicable: readonly RegExp[] = [],
 ): void {
+  const given = new Set<RegExp>();
   for (const bug of bugs) {
     if (!conformanceChecks.some((c) => c.name === bug.check))
       throw new Error(`no conformance check named ${bug.check}`);
@@ -41,8 +43,11 @@ export function defineConformanceWithKnownBugs(
             try {
               await check.run(harness);
             } catch (err) {
-              if (err instanceof NotApplicableError) context.skip(`not applicable: ${err.message}`);
-              throw err;
+              if (!(err instanceof NotApplicableError)) throw err;
+              // As defineBackendConformance's `notApplicable`: a declared reason passes, any other is skipped.
+              const declared = notApplicable.find((reason) => reason.test(err.message));
+              if (declared === undefined) context.skip(`not applicable: ${err.message}`);
+              given.add(declared!);
             }
           },
           timeout,
@@ -61,6 +66,11 @@ export function defineConformanceWithKnownBugs(
         },
         timeout,
       );
+    }
+    if (notApplicable.length > 0) {
+      it('every reason declared not applicable is one some check gave', () => {
+        expect(notApplicable.filter((reason) => !given.has(reason)).map(String)).toEqual([]);
+      });
     }
   });
 }
