@@ -7,7 +7,7 @@
  * decided in one place.
  */
 import { FanoutError } from '@fanout/core';
-import type { PosixFs } from '@fanout/fs-posix';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mountOf, parseMountInfo } from './nfs-mount.js';
 
 /** Where the GlusterFS client publishes its translator graph (the `meta` translator's virtual directory). */
@@ -25,31 +25,18 @@ export interface GlusterMount {
   readonly distributeSubvolumes: number | undefined;
 }
 
-async function readSmallFile(fs: PosixFs, path: string): Promise<string> {
-  const fd = await fs.open(path, fs.constants.O_RDONLY);
+/** A small virtual file of the client's `.meta` graph, or '' when it cannot be read. */
+function readOrEmpty(path: string): string {
   try {
-    const parts: Buffer[] = [];
-    for (;;) {
-      const buffer = Buffer.alloc(64 * 1024);
-      const n = await fs.read(fd, buffer, 0, buffer.length, null);
-      if (n === 0) break;
-      parts.push(buffer.subarray(0, n));
-    }
-    return Buffer.concat(parts).toString('utf8');
-  } finally {
-    await fs.close(fd);
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
   }
 }
 
-async function namesIn(fs: PosixFs, path: string): Promise<string[]> {
-  const dir = await fs.opendir(path);
-  const names: string[] = [];
-  try {
-    for await (const entry of dir) names.push(entry.name);
-  } finally {
-    await dir.close().catch(() => undefined);
-  }
-  return names;
+/** The names in a directory of the client's `.meta` graph (a handful). */
+function namesIn(path: string): string[] {
+  return readdirSync(path);
 }
 
 /**
@@ -57,14 +44,10 @@ async function namesIn(fs: PosixFs, path: string): Promise<string[]> {
  * (or the mount table cannot be read: then nothing is known to refuse).
  * @param mountInfo the mount table, `/proc/self/mountinfo` by default.
  */
-export async function glusterMountOf(
-  fs: PosixFs,
-  root: string,
-  mountInfo = '/proc/self/mountinfo',
-): Promise<GlusterMount | undefined> {
+export function glusterMountOf(root: string, mountInfo = '/proc/self/mountinfo'): GlusterMount | undefined {
   let text: string;
   try {
-    text = await readSmallFile(fs, mountInfo);
+    text = readFileSync(mountInfo, 'utf8');
   } catch {
     return undefined;
   }
@@ -74,10 +57,10 @@ export async function glusterMountOf(
   try {
     const graph = `${mount.mountPoint === '/' ? '' : mount.mountPoint}/${META_GRAPH}`;
     let widest = 0;
-    for (const xlator of await namesIn(fs, graph)) {
-      const type = await readSmallFile(fs, `${graph}/${xlator}/type`).catch(() => '');
+    for (const xlator of namesIn(graph)) {
+      const type = readOrEmpty(`${graph}/${xlator}/type`);
       if (type.trim() !== 'cluster/distribute') continue;
-      widest = Math.max(widest, (await namesIn(fs, `${graph}/${xlator}/subvolumes`)).length);
+      widest = Math.max(widest, namesIn(`${graph}/${xlator}/subvolumes`).length);
     }
     distributeSubvolumes = widest === 0 ? undefined : widest;
   } catch {
