@@ -119,12 +119,16 @@ export const localPosixFs: PosixFs = {
 /**
  * The {@link PosixFs} of a spool on tmpfs or ramfs, where `fsync` returns at
  * once (the kernel's `noop_fsync`: the files live in memory and no sync can
- * make them survive a power loss): {@link localPosixFs} with the fsyncs, and
- * reads and writes of any size, made on the calling thread as well, so that not even they pay a thread-pool
- * round trip. {@link openPosixSpool} picks it from the filesystem's type.
+ * make them survive a power loss): {@link localPosixFs} with reads and writes
+ * of any size made on the calling thread as well, so that not even they pay a
+ * thread-pool round trip, and marked {@link PosixFs.fsyncIsNoop}, so that the
+ * backend makes no fsync call (an explicit `fsync` still runs, inline).
+ * {@link openPosixSpool} picks it from the filesystem's type.
  */
 export const memoryBackedPosixFs: PosixFs = {
   ...localPosixFs,
+  // noop_fsync: the backend skips the calls (and the directory opens they need) rather than make them for nothing.
+  fsyncIsNoop: true,
   // In memory a read or write of any size is a copy that no thread hand-over would make cheaper.
   write: (fd, buffer, offset, length, position) => inline(() => fse.writeSync(fd, buffer, offset, length, position)),
   read: (fd, buffer, offset, length, position) => inline(() => fse.readSync(fd, buffer, offset, length, position)),

@@ -19,6 +19,7 @@ import {
 } from '@fanout/core';
 import { errnoCode, fromErrno, type ErrnoContext } from './errno.js';
 import { localPosixFs } from './local-posix-fs.js';
+import { MadeFiles } from './made-files.js';
 import type { PosixDirent, PosixFs, PosixStats } from './posix-fs.js';
 import { writeNewFile } from './write-new-file.js';
 
@@ -90,6 +91,8 @@ export class PosixBackend implements SpoolBackend {
   protected readonly root: string;
   protected readonly fs: PosixFs;
   protected readonly publishMode: 'link' | 'rename';
+  /** Regular files this backend made and still holds under their name: their renames skip the kind check. */
+  protected readonly made = new MadeFiles();
 
   constructor(options: PosixBackendOptions) {
     if (typeof options.root !== 'string' || !pathPosix.isAbsolute(options.root)) {
@@ -208,8 +211,8 @@ export class PosixBackend implements SpoolBackend {
     // O_EXCL: exactly one concurrent creator wins and an existing entry of any kind (even a
     // dangling symlink) is refused; O_NOFOLLOW: never write through a planted symlink.
     const flags = c.O_WRONLY | c.O_CREAT | c.O_EXCL | c.O_NOFOLLOW;
-    if (options?.whole !== true)
-      return writeNewFile(
+    if (options?.whole !== true) {
+      const written = await writeNewFile(
         this.fs,
         path,
         flags,
@@ -218,6 +221,9 @@ export class PosixBackend implements SpoolBackend {
         this.where(name),
         options?.syncData !== false,
       );
+      this.made.note(name);
+      return written;
+    }
     // Whole: under a temp name first (unique, so no O_EXCL race), then linked as `name` without clobbering.
     if ((await this.lstatOrUndefined(path, name)) !== undefined)
       throw new FanoutError('EEXIST', 'file exists', this.where(name));
@@ -257,6 +263,7 @@ export class PosixBackend implements SpoolBackend {
     const fromPath = this.pathOf(from);
     const toPath = this.pathOf(to);
     const source = await this.publishSource(from, fromPath);
+    this.made.take(from);
     if (this.publishMode === 'rename') return this.publishByRename(from, to, fromPath, toPath, source);
 
     // `from` gone already: a concurrent publisher completed this very publish.
@@ -271,7 +278,11 @@ export class PosixBackend implements SpoolBackend {
    */
   async rename(from: string, to: string): Promise<void> {
     const fromPath = this.pathOf(from);
-    await this.publishByRename(from, to, fromPath, this.pathOf(to), await this.publishSource(from, fromPath));
+    const toPath = this.pathOf(to);
+    // A file this backend made or moved itself is known to be one; the kind check is for names found in the spool.
+    const source = this.made.take(from) ? undefined : await this.publishSource(from, fromPath);
+    await this.publishByRename(from, to, fromPath, toPath, source);
+    this.made.note(to);
   }
 
   /** A hard link `to` → the file `from`, never replacing another file (the `SpoolBackend.link` contract). */
@@ -323,15 +334,17 @@ export class PosixBackend implements SpoolBackend {
     }
   }
 
+  /** rename(2) without clobbering; `source` is `from`'s stats when already taken (looked up here if needed). */
   protected async publishByRename(
     from: string,
     to: string,
     fromPath: string,
     toPath: string,
-    source: PosixStats,
+    source: PosixStats | undefined,
   ): Promise<void> {
     const target = await this.lstatOrUndefined(toPath, to);
     if (target !== undefined) {
+      source ??= await this.publishSource(from, fromPath);
       if (!sameFile(target, source)) throw new FanoutError('EEXIST', 'publish target exists', this.where(to));
       await this.unlinkPublished(from, fromPath);
       return;
@@ -346,6 +359,7 @@ export class PosixBackend implements SpoolBackend {
 
   async remove(name: string): Promise<boolean> {
     const path = this.pathOf(name);
+    this.made.take(name);
     try {
       await this.fs.unlink(path);
       return true;
@@ -413,19 +427,28 @@ export class PosixBackend implements SpoolBackend {
 
   private async *readFile(name: string, path: string): AsyncGenerator<Uint8Array> {
     const where = this.where(name);
-    // Refuse non-files before opening: opening a FIFO would block.
-    const st = await this.lstatOrUndefined(path, name);
-    if (st === undefined) throw new FanoutError('ENOENT', 'no such file', where);
-    if (!st.isFile()) throw new FanoutError('EBADENTRY', `not a regular file but a ${kindOfStats(st)}`, where);
     const c = this.fs.constants;
+    if (c.O_NONBLOCK === undefined) {
+      // Without O_NONBLOCK opening a FIFO would block: refuse non-files before opening.
+      const st = await this.lstatOrUndefined(path, name);
+      if (st === undefined) throw new FanoutError('ENOENT', 'no such file', where);
+      if (!st.isFile()) throw new FanoutError('EBADENTRY', `not a regular file but a ${kindOfStats(st)}`, where);
+    }
     let fd: number;
     try {
-      // O_NOFOLLOW and O_NONBLOCK: a symlink or FIFO swapped in since the lstat neither redirects nor blocks us.
+      // O_NOFOLLOW: a symlink is refused, never followed; O_NONBLOCK: a FIFO opens without waiting for a writer. The
+      // fstat below then refuses whatever is not a regular file, one call fewer than an lstat before the open.
       fd = await this.fs.open(path, c.O_RDONLY | c.O_NOFOLLOW | (c.O_NONBLOCK ?? 0));
     } catch (err) {
-      if (errnoCode(err) === 'ELOOP') {
+      const code = errnoCode(err);
+      if (code === 'ELOOP') {
         throw new FanoutError('EBADENTRY', 'not a regular file but a symlink', { ...where, cause: err });
       }
+      // ENXIO: a socket (or a device without its driver), which open(2) cannot open.
+      if (code === 'ENXIO') {
+        throw new FanoutError('EBADENTRY', 'not a regular file but a socket or device', { ...where, cause: err });
+      }
+      if (code === 'ENOENT') throw new FanoutError('ENOENT', 'no such file', { ...where, cause: err });
       throw fromErrno(err, 'open', where);
     }
     try {
@@ -461,7 +484,9 @@ export class PosixBackend implements SpoolBackend {
   }
 
   async syncDir(): Promise<void> {
-    // Linux makes creates, links and unlinks durable only once their directory is fsynced.
+    // Linux makes creates, links and unlinks durable only once their directory is fsynced (on tmpfs and ramfs the
+    // kernel's directory fsync does nothing: the names are as durable as they will ever be).
+    if (this.fs.fsyncIsNoop === true) return;
     await this.fsyncDirectory(this.root);
   }
 

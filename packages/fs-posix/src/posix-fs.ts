@@ -53,6 +53,13 @@ export interface PosixFsConstants {
 /** The injectable file API. Paths are absolute POSIX paths. */
 export interface PosixFs {
   readonly constants: PosixFsConstants;
+  /**
+   * Optional: true only where fsync(2) does nothing at all (tmpfs and ramfs, whose files and directories have the
+   * kernel's `noop_fsync`: they live in memory and no sync makes them survive a power loss). The backend then makes
+   * no fsync call and opens no directory to sync it, which is exactly what the calls would have achieved. Never set
+   * it for storage that writes back anywhere.
+   */
+  readonly fsyncIsNoop?: boolean;
   /** open(2); resolves a file descriptor. */
   open(path: string, flags: number, mode?: number): Promise<number>;
   /** write(2) at `position` (or the current offset when null); resolves bytes written. */

@@ -101,7 +101,7 @@ export async function writeNewFile(
       // Data must be on disk before the name can be linked or published: otherwise a crash could
       // leave a committed name pointing at an empty or partial file. (Skipped only for files whose
       // name alone matters, such as lock files.)
-      if (syncData) await fs.fsync(fd);
+      if (syncData && fs.fsyncIsNoop !== true) await fs.fsync(fd);
     } catch (err) {
       throw fromErrno(err, 'fsync', where);
     }
