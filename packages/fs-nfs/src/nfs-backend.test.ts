@@ -415,9 +415,14 @@ describe('NfsBackend.read and cached negative lookups', () => {
     let opendirs = 0;
     const fs: PosixFs = {
       ...nodePosixFs,
+      // A cached negative dentry answers every lookup of the name: an lstat and an open alike.
       lstat: async (p) => {
         if (p.endsWith(`/${name}`) && !revalidated) throw errno('ENOENT');
         return nodePosixFs.lstat(p);
+      },
+      open: async (p, flags, mode) => {
+        if (p.endsWith(`/${name}`) && !revalidated) throw errno('ENOENT');
+        return nodePosixFs.open(p, flags, mode);
       },
       opendir: async (p) => {
         opendirs++;

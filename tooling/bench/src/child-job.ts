@@ -13,7 +13,7 @@ import { fanOut, FanoutError, recover, spoolStatus, type ProtocolName } from '@f
 import { localPosixFs, memoryBackedPosixFs, nodePosixFs, onMemoryFilesystem, PosixBackend } from '@fanout/fs-posix';
 import { countingFs } from './counting-fs.js';
 import { median } from './figures.js';
-import { naiveCopy } from './naive-copy.js';
+import { naiveCopy, naiveCopySync } from './naive-copy.js';
 
 /** A job for a child process. Spools are `<root>/S` and `<root>/D1`…`<root>/Dn`. */
 export type ChildJob =
@@ -27,7 +27,8 @@ export type ChildJob =
     }
   /** `fanout run` through the built command (`cliPath`), with its own defaults, timed with its start-up. */
   | { kind: 'cli'; root: string; destinations: number; cliPath: string }
-  | { kind: 'naive'; root: string; destinations: number; durable: boolean; parallel?: number }
+  /** `sync`: node:fs's synchronous calls (issue 17's baselines); otherwise a PosixFs's promise API, `parallel` at once. */
+  | { kind: 'naive'; root: string; destinations: number; durable: boolean; parallel?: number; sync?: boolean }
   | { kind: 'recover' | 'status'; root: string }
   | { kind: 'idle' }
   | { kind: 'fsync'; dir: string; parallel: number; count: number; directories: boolean };
@@ -100,6 +101,7 @@ export async function runChildJob(job: ChildJob): Promise<ChildResult> {
     case 'naive': {
       const { fs, counts } = countingFs(nodePosixFs);
       const dests = destinationNames(job.destinations).map((n) => join(job.root, n));
+      if (job.sync === true) return timed(async () => naiveCopySync(join(job.root, 'S'), dests, job.durable));
       return timed(async () => {
         const r = await naiveCopy(fs, join(job.root, 'S'), dests, job.durable, job.parallel ?? 1);
         return { fsyncFile: counts.file, fsyncDirectory: counts.directory, messages: r.messages, bytes: r.bytes };

@@ -58,11 +58,13 @@ function matrixMarkdown(report: MatrixReport): string {
   return [
     '## Issue 17: CPU per message, tmpfs and disk',
     '',
-    `Every case's four variants ran in alternating order (reversed every other round), ${report.rounds} ` +
+    `Every case's variants ran in alternating order (reversed every other round), ${report.rounds} ` +
       `rounds, each on fresh spools after a \`sync\` (${where}). \`fanout run\` is the command with its defaults, ` +
-      `timed from outside with its start-up (about 0.2–0.4 s here); \`fanOut in-process\` is the same fan-out ` +
-      `(batch 32, concurrency 4, 16 threads, the fs the command picks) timed inside a fresh node process, ` +
-      `as the two copies are. CPU is user + system of that process (of the command, for \`fanout run\`). ` +
+      `timed from outside with its start-up (about 0.1 s of it is node's own); \`fanOut in-process\` is the same ` +
+      `fan-out (batch 32, concurrency 4, 16 threads, the fs the command picks) timed inside a fresh node process, ` +
+      `as the copies are. The naive durable copy and the no-fsync copy, which the ratios refer to, are Node ` +
+      `scripts making node:fs's synchronous calls, one message at a time; the no-fsync copy through the promise ` +
+      `API is the same script awaiting each call, for comparison. CPU is user + system of that process (of the command, for \`fanout run\`). ` +
       `Spread is the fastest and slowest round. futex / other system calls are per message, from \`strace -f -c\` ` +
       `of an untimed \`fanout run\`, start-up included. Results as JSON: [${MATRIX_JSON}](${MATRIX_JSON}).`,
     '',

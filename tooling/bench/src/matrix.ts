@@ -39,8 +39,18 @@ export interface MatrixHelpers {
   log(line: string): void;
 }
 
-/** The ways of moving one case's messages. */
-export const MATRIX_VARIANTS = ['fanout run', 'fanOut in-process', 'naive durable copy', 'no-fsync copy'] as const;
+/**
+ * The ways of moving one case's messages. The two copies are Node scripts making node:fs's synchronous calls, the
+ * fastest way a script makes them (the goals' baselines); the same no-fsync copy through the promise API, one call at
+ * a time, shows what a promise and a thread-pool round trip per call cost.
+ */
+export const MATRIX_VARIANTS = [
+  'fanout run',
+  'fanOut in-process',
+  'naive durable copy',
+  'no-fsync copy',
+  'no-fsync copy, promise API',
+] as const;
 export type MatrixVariant = (typeof MATRIX_VARIANTS)[number];
 
 /** One variant of one case: every round's wall and CPU seconds. */
@@ -110,8 +120,10 @@ function jobOf(
     case 'fanOut in-process':
       return { job: { ...IN_PROCESS, root, destinations }, env: { UV_THREADPOOL_SIZE: '16' } };
     case 'naive durable copy':
-      return { job: { kind: 'naive', root, destinations, durable: true } };
+      return { job: { kind: 'naive', root, destinations, durable: true, sync: true } };
     case 'no-fsync copy':
+      return { job: { kind: 'naive', root, destinations, durable: false, sync: true } };
+    case 'no-fsync copy, promise API':
       return { job: { kind: 'naive', root, destinations, durable: false } };
   }
 }

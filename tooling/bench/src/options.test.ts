@@ -63,6 +63,11 @@ describe('parseOptions', () => {
     expect(parseOptions(['--quick'], {})).toMatchObject({ nfs: true, nfsMessages: 60, nfsRounds: 1 });
     expect(() => parseOptions(['--nfs-versions', '4'], {})).toThrow(/bad NFS version "4"/);
   });
+  it('runs the matrix alone with --only-matrix (or FANOUT_BENCH_ONLY_MATRIX=1), not by default', () => {
+    expect(parseOptions([], {}).onlyMatrix).toBe(false);
+    expect(parseOptions(['--only-matrix', '--rounds', '5'], {})).toMatchObject({ onlyMatrix: true, rounds: 5 });
+    expect(parseOptions([], { FANOUT_BENCH_ONLY_MATRIX: '1' }).onlyMatrix).toBe(true);
+  });
   it('shrinks everything with --quick but lets an explicit count win', () => {
     const o = parseOptions(['--quick', '--messages', '50'], {});
     expect(o.messages).toBe(50);

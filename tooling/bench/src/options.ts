@@ -54,6 +54,11 @@ export interface BenchOptions {
   readonly nfs: boolean;
   /** Run the real-NFS section only, print it, write no file (`--only-nfs`). */
   readonly onlyNfs: boolean;
+  /**
+   * Run the matrix of issue 17 only (`--only-matrix`): print it and, unless `--no-doc`, write its section of
+   * docs/BENCHMARKS.md (between its own markers) and its JSON and SVG.
+   */
+  readonly onlyMatrix: boolean;
   /** NFS versions of the real-NFS section, one VM each, in turn. */
   readonly nfsVersions: readonly ('3' | '4.0' | '4.1' | '4.2')[];
   /** Messages of the real-NFS section. */
@@ -106,6 +111,7 @@ const DEFAULTS: Record<keyof BenchOptions, string> = {
   stdinBytes: String(256 << 20),
   nfs: 'true',
   onlyNfs: 'false',
+  onlyMatrix: 'false',
   nfsVersions: '4.2,3',
   nfsMessages: '300',
   nfsSize: '4096',
@@ -159,7 +165,7 @@ function bool(key: string, text: string): boolean {
 /**
  * Options from `argv` (after the script) and `env`. `--quick` shrinks every
  * count for a smoke run; `--no-cli`, `--no-doc`, `--no-scale`, `--no-matrix`,
- * `--no-strace`, `--no-nfs` switch parts off; `--only-nfs` runs the real-NFS section alone (and writes no file).
+ * `--no-strace`, `--no-nfs` switch parts off; `--only-nfs` runs the real-NFS section alone (and writes no file), `--only-matrix` the matrix of issue 17 alone.
  * @throws on an unknown flag or a malformed value.
  */
 export function parseOptions(argv: readonly string[], env: Record<string, string | undefined>): BenchOptions {
@@ -182,8 +188,8 @@ export function parseOptions(argv: readonly string[], env: Record<string, string
         off[1] === 'scale' ? '' : 'false';
       continue;
     }
-    if (arg === '--only-nfs') {
-      given.onlyNfs = 'true';
+    if (arg === '--only-nfs' || arg === '--only-matrix') {
+      given[arg === '--only-nfs' ? 'onlyNfs' : 'onlyMatrix'] = 'true';
       continue;
     }
     const [flag, inline] = arg.split('=', 2) as [string, string | undefined];
@@ -223,6 +229,7 @@ export function parseOptions(argv: readonly string[], env: Record<string, string
     stdinBytes: positive('stdinBytes', text('stdinBytes')),
     nfs: bool('nfs', text('nfs')),
     onlyNfs: bool('onlyNfs', text('onlyNfs')),
+    onlyMatrix: bool('onlyMatrix', text('onlyMatrix')),
     nfsVersions: parseNfsVersions(text('nfsVersions')),
     nfsMessages: positive('nfsMessages', text('nfsMessages')),
     nfsSize: positive('nfsSize', text('nfsSize')),
