@@ -27,7 +27,7 @@ export type ChildJob =
     }
   /** `fanout run` through the built command (`cliPath`), with its own defaults, timed with its start-up. */
   | { kind: 'cli'; root: string; destinations: number; cliPath: string }
-  /** `sync`: node:fs's synchronous calls (issue 17's baselines); otherwise a PosixFs's promise API, `parallel` at once. */
+  /** `sync`: node:fs's synchronous calls (issue 17's baselines); else a PosixFs's promise API, `parallel` at once. */
   | { kind: 'naive'; root: string; destinations: number; durable: boolean; parallel?: number; sync?: boolean }
   | { kind: 'recover' | 'status'; root: string }
   | { kind: 'idle' }

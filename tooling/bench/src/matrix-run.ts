@@ -64,7 +64,8 @@ function matrixMarkdown(report: MatrixReport): string {
       `fan-out (batch 32, concurrency 4, 16 threads, the fs the command picks) timed inside a fresh node process, ` +
       `as the copies are. The naive durable copy and the no-fsync copy, which the ratios refer to, are Node ` +
       `scripts making node:fs's synchronous calls, one message at a time; the no-fsync copy through the promise ` +
-      `API is the same script awaiting each call, for comparison. CPU is user + system of that process (of the command, for \`fanout run\`). ` +
+      `API is the same script awaiting each call, for comparison. ` +
+      `CPU is user + system of that process (of the command, for \`fanout run\`). ` +
       `Spread is the fastest and slowest round. futex / other system calls are per message, from \`strace -f -c\` ` +
       `of an untimed \`fanout run\`, start-up included. Results as JSON: [${MATRIX_JSON}](${MATRIX_JSON}).`,
     '',

@@ -165,7 +165,8 @@ function bool(key: string, text: string): boolean {
 /**
  * Options from `argv` (after the script) and `env`. `--quick` shrinks every
  * count for a smoke run; `--no-cli`, `--no-doc`, `--no-scale`, `--no-matrix`,
- * `--no-strace`, `--no-nfs` switch parts off; `--only-nfs` runs the real-NFS section alone (and writes no file), `--only-matrix` the matrix of issue 17 alone.
+ * `--no-strace`, `--no-nfs` switch parts off; `--only-nfs` runs the real-NFS section alone (and writes no file),
+ * `--only-matrix` the matrix of issue 17 alone.
  * @throws on an unknown flag or a malformed value.
  */
 export function parseOptions(argv: readonly string[], env: Record<string, string | undefined>): BenchOptions {
