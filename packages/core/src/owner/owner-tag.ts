@@ -56,8 +56,26 @@ export const NONCE_PATTERN = /^n[0-9a-v]{16}$/;
 const START = `${NUMBER}|n[0-9a-v]{16}`;
 const TAG = new RegExp(`^(${HASH})-(${HASH}|0)-(${NUMBER}|0)-(${PID})-(${START}|0)$`);
 
+/**
+ * Hashes already made, by domain and text. A process names a temp file with its own host and boot hashes for every
+ * file it writes: two SHA-256 digests per file otherwise. Only a few distinct texts ever come (this host, this boot,
+ * the owners a recoverer reads), and the map is emptied if it ever holds more than {@link HASHES_KEPT}.
+ */
+const hashesMade = new Map<string, string>();
+const HASHES_KEPT = 256;
+
 /** 16 base32 characters (80 bits) of the SHA-256 of `text`. */
 function hash16(domain: string, text: string): string {
+  const key = `${domain}\0${text}`;
+  const made = hashesMade.get(key);
+  if (made !== undefined) return made;
+  const hash = computeHash16(domain, text);
+  if (hashesMade.size >= HASHES_KEPT) hashesMade.clear();
+  hashesMade.set(key, hash);
+  return hash;
+}
+
+function computeHash16(domain: string, text: string): string {
   const digest = createHash('sha256').update(`fanout-${domain}\0${text}`, 'utf8').digest();
   let out = '';
   // 80 bits = 10 bytes = 16 groups of 5 bits.
