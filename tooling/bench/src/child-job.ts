@@ -14,6 +14,7 @@ import { localPosixFs, memoryBackedPosixFs, nodePosixFs, onMemoryFilesystem, Pos
 import { countingFs } from './counting-fs.js';
 import { median } from './figures.js';
 import { naiveCopy, naiveCopySync } from './naive-copy.js';
+import { protocolFloorSync } from './protocol-floor.js';
 
 /** A job for a child process. Spools are `<root>/S` and `<root>/D1`…`<root>/Dn`. */
 export type ChildJob =
@@ -29,6 +30,8 @@ export type ChildJob =
   | { kind: 'cli'; root: string; destinations: number; cliPath: string }
   /** `sync`: node:fs's synchronous calls (issue 17's baselines); else a PosixFs's promise API, `parallel` at once. */
   | { kind: 'naive'; root: string; destinations: number; durable: boolean; parallel?: number; sync?: boolean }
+  /** fanOut's own calls for each batch, made synchronously and nothing else (see protocol-floor.ts). */
+  | { kind: 'floor'; root: string; destinations: number; batchSize: number }
   | { kind: 'recover' | 'status'; root: string }
   | { kind: 'idle' }
   | { kind: 'fsync'; dir: string; parallel: number; count: number; directories: boolean };
@@ -106,6 +109,12 @@ export async function runChildJob(job: ChildJob): Promise<ChildResult> {
         const r = await naiveCopy(fs, join(job.root, 'S'), dests, job.durable, job.parallel ?? 1);
         return { fsyncFile: counts.file, fsyncDirectory: counts.directory, messages: r.messages, bytes: r.bytes };
       });
+    }
+    case 'floor': {
+      const dests = destinationNames(job.destinations).map((n) => join(job.root, n));
+      // The fsyncs the fan-out makes here: none on tmpfs or ramfs, where fs-posix knows they do nothing.
+      const durable = !(await onMemoryFilesystem(job.root));
+      return timed(async () => protocolFloorSync(join(job.root, 'S'), dests, { batchSize: job.batchSize, durable }));
     }
     case 'recover':
     case 'status': {

@@ -46,7 +46,8 @@ export type CallCounts = Record<string, number>;
 export function callCountingFs(inner: PosixFs): { fs: PosixFs; calls: CallCounts } {
   const calls: CallCounts = {};
   const bump = (key: string) => (calls[key] = (calls[key] ?? 0) + 1);
-  const wrapped: Record<string, unknown> = { constants: inner.constants };
+  // Every property kept (constants, flags such as fsyncIsNoop), every method counted.
+  const wrapped: Record<string, unknown> = { ...inner };
   for (const [name, value] of Object.entries(inner)) {
     if (typeof value !== 'function') continue;
     const method = value as (...args: unknown[]) => Promise<unknown>;

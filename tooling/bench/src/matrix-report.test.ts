@@ -50,6 +50,7 @@ describe('the matrix', () => {
       result('fanOut in-process', [1, 1.2, 1.1]),
       result('naive durable copy', [1, 1, 1]),
       result('no-fsync copy', [0.8, 1, 0.9]),
+      result('protocol floor', [0.5, 0.45, 0.4]),
     ],
     traced: [
       {
@@ -73,6 +74,7 @@ describe('the matrix', () => {
     expect(goals).toContain('fanOut in-process takes **1.22 ×** the no-fsync copy: goal ≤ 1.5 **met**');
     expect(goals).toContain('fanout run takes **3.33 ×** the no-fsync copy: goal ≤ 1.5 **missed**');
     expect(goals).toContain('**1.50 futex** (goal ≤ 20 **met**) and **37.0 other**');
+    expect(goals).toContain('takes **0.500 ×** the no-fsync copy; fanOut in-process takes **2.44 ×** the floor.');
     expect(matrixTable(report)).toContain('1.50 / 37.0');
   });
 

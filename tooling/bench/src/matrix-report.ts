@@ -161,6 +161,18 @@ export function matrixGoals(report: MatrixReport): string[] {
       );
     }
   }
+  // What bounds the tmpfs goal: the protocol's calls alone, made synchronously, against the copy; fanOut against them.
+  const floor = at('tmpfs', 3, 4096, n, 'protocol floor');
+  const ceiling = at('tmpfs', 3, 4096, n, 'no-fsync copy');
+  const inProcess = at('tmpfs', 3, 4096, n, 'fanOut in-process');
+  if (floor && ceiling && inProcess) {
+    const f = median(floor.seconds);
+    out.push(
+      `- tmpfs, ${n} × 4 KiB → 3: the protocol floor (fanOut's own calls, synchronous, nothing else) takes ` +
+        `**${formatNumber(ratio(f, median(ceiling.seconds)), 3)} ×** the no-fsync copy; ` +
+        `fanOut in-process takes **${formatNumber(ratio(median(inProcess.seconds), f), 3)} ×** the floor.`,
+    );
+  }
   for (const t of report.traced.filter((x) => x.destinations === 3 && x.size === 4096)) {
     out.push(
       `- ${t.place}, ${t.count} × 4 KiB → 3, \`fanout run\` under strace: ` +

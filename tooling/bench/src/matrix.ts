@@ -42,7 +42,8 @@ export interface MatrixHelpers {
 /**
  * The ways of moving one case's messages. The two copies are Node scripts making node:fs's synchronous calls, the
  * fastest way a script makes them (the goals' baselines); the same no-fsync copy through the promise API, one call at
- * a time, shows what a promise and a thread-pool round trip per call cost.
+ * a time, shows what a promise and a thread-pool round trip per call cost. The protocol floor makes fanOut's own
+ * calls for each batch synchronously and nothing else: what the protocol's calls cost in Node, with no machinery.
  */
 export const MATRIX_VARIANTS = [
   'fanout run',
@@ -50,6 +51,7 @@ export const MATRIX_VARIANTS = [
   'naive durable copy',
   'no-fsync copy',
   'no-fsync copy, promise API',
+  'protocol floor',
 ] as const;
 export type MatrixVariant = (typeof MATRIX_VARIANTS)[number];
 
@@ -125,6 +127,8 @@ function jobOf(
       return { job: { kind: 'naive', root, destinations, durable: false, sync: true } };
     case 'no-fsync copy, promise API':
       return { job: { kind: 'naive', root, destinations, durable: false } };
+    case 'protocol floor':
+      return { job: { kind: 'floor', root, destinations, batchSize: DEFAULT_BATCH_SIZE } };
   }
 }
 
