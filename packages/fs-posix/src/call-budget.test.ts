@@ -13,31 +13,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { localPosixFs, memoryBackedPosixFs } from './local-posix-fs.js';
 import { MadeFiles } from './made-files.js';
 import { PosixBackend } from './posix-backend.js';
-import type { PosixFs } from './posix-fs.js';
+import { countingPosixFs } from './testing/counting-posix-fs.js';
 
 let dir: string;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fanout-call-budget-'));
 });
 afterEach(async () => rm(dir, { recursive: true, force: true }));
-
-/** `inner` with every call counted by method. */
-function counted(inner: PosixFs): { fs: PosixFs; calls: Record<string, number>; reset(): void } {
-  const calls: Record<string, number> = {};
-  const fs = { ...inner } as Record<string, unknown>;
-  for (const [name, value] of Object.entries(inner)) {
-    if (typeof value !== 'function') continue;
-    fs[name] = (...args: unknown[]) => {
-      calls[name] = (calls[name] ?? 0) + 1;
-      return (value as (...a: unknown[]) => unknown).apply(inner, args);
-    };
-  }
-  return {
-    fs: fs as unknown as PosixFs,
-    calls,
-    reset: () => Object.keys(calls).forEach((k) => delete calls[k]),
-  };
-}
 
 async function drain(chunks: AsyncIterable<Uint8Array>): Promise<string> {
   const parts: Uint8Array[] = [];
@@ -47,7 +29,7 @@ async function drain(chunks: AsyncIterable<Uint8Array>): Promise<string> {
 
 describe('read', () => {
   it('opens, fstats, reads and closes a small file: no lstat before the open', async () => {
-    const c = counted(localPosixFs);
+    const c = countingPosixFs(localPosixFs);
     const spool = new PosixBackend({ root: dir, fs: c.fs });
     await writeFile(join(dir, 'pM1.TX'), 'hello');
     expect(await drain(spool.read('pM1.TX'))).toBe('hello');
@@ -84,7 +66,7 @@ describe('read', () => {
 
 describe('rename', () => {
   it('of a file this backend created makes no lstat of it: one lstat of the target, one rename', async () => {
-    const c = counted(localPosixFs);
+    const c = countingPosixFs(localPosixFs);
     const spool = new PosixBackend({ root: dir, fs: c.fs });
     await spool.createExclusive('wM1.TX', new TextEncoder().encode('copy'));
     c.reset();
@@ -97,7 +79,7 @@ describe('rename', () => {
   });
 
   it('of a name found in the spool still checks its kind: a planted symlink is refused, not moved', async () => {
-    const c = counted(localPosixFs);
+    const c = countingPosixFs(localPosixFs);
     const spool = new PosixBackend({ root: dir, fs: c.fs });
     await writeFile(join(dir, 'target'), 'x');
     await symlink(join(dir, 'target'), join(dir, 'sM1'));
@@ -139,7 +121,7 @@ describe('rename', () => {
 
 describe('tmpfs (memoryBackedPosixFs)', () => {
   it('makes no fsync and opens no directory to sync: the kernel would do nothing for them', async () => {
-    const c = counted(memoryBackedPosixFs);
+    const c = countingPosixFs(memoryBackedPosixFs);
     const spool = new PosixBackend({ root: dir, fs: c.fs });
     await spool.createExclusive('wM1.TX', new TextEncoder().encode('copy'));
     await spool.syncDir();
@@ -148,7 +130,7 @@ describe('tmpfs (memoryBackedPosixFs)', () => {
   });
 
   it('elsewhere the same calls fsync the file and the directory', async () => {
-    const c = counted(localPosixFs);
+    const c = countingPosixFs(localPosixFs);
     const spool = new PosixBackend({ root: dir, fs: c.fs });
     await spool.createExclusive('wM1.TX', new TextEncoder().encode('copy'));
     await spool.syncDir();

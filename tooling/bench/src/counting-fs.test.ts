@@ -58,13 +58,19 @@ describe('countingFs', () => {
 describe('callCountingFs', () => {
   it('counts every call by method, and those that rejected, passing arguments and results through', async () => {
     const inner = fakeFs();
-    const { fs, calls } = callCountingFs(inner.fs);
+    const { fs, callCounts } = callCountingFs(inner.fs);
     const fd = await fs.open('/s/f', 0);
     await fs.fsync(fd);
     await fs.fsync(fd);
     await expect(fs.lstat('/s/missing')).rejects.toThrow('not used');
-    expect(calls).toEqual({ open: 1, fsync: 2, lstat: 1, 'lstat failed': 1 });
+    expect(callCounts()).toEqual({ open: 1, fsync: 2, lstat: 1, 'lstat failed': 1 });
     expect(inner.synced).toEqual([fd, fd]);
     expect(fs.constants).toBe(inner.fs.constants);
+  });
+
+  it('keeps what the wrapped fs says of itself (fsyncIsNoop), so that the backend over it behaves the same', () => {
+    const inner = fakeFs();
+    expect(callCountingFs({ ...inner.fs, fsyncIsNoop: true }).fs.fsyncIsNoop).toBe(true);
+    expect(callCountingFs(inner.fs).fs.fsyncIsNoop).toBeUndefined();
   });
 });

@@ -4,6 +4,7 @@
  * variant's cost is counted in the one place every backend goes through.
  */
 import type { PosixFs } from '@fanout/fs-posix';
+import { countingPosixFs, type CountingPosixFs } from '@fanout/fs-posix/testing';
 
 /** fsync calls seen so far. */
 export interface FsyncCounts {
@@ -42,22 +43,17 @@ export function countingFs(inner: PosixFs): { fs: PosixFs; counts: FsyncCounts }
  */
 export type CallCounts = Record<string, number>;
 
-/** Wrap `inner`; every call is passed through unchanged and counted by method in `calls`. */
-export function callCountingFs(inner: PosixFs): { fs: PosixFs; calls: CallCounts } {
-  const calls: CallCounts = {};
-  const bump = (key: string) => (calls[key] = (calls[key] ?? 0) + 1);
-  // Every property kept (constants, flags such as fsyncIsNoop), every method counted.
-  const wrapped: Record<string, unknown> = { ...inner };
-  for (const [name, value] of Object.entries(inner)) {
-    if (typeof value !== 'function') continue;
-    const method = value as (...args: unknown[]) => Promise<unknown>;
-    wrapped[name] = (...args: unknown[]) => {
-      bump(name);
-      return method.apply(inner, args).catch((err: unknown) => {
-        bump(`${name} failed`);
-        throw err;
-      });
-    };
-  }
-  return { fs: wrapped as unknown as PosixFs, calls };
+/**
+ * Wrap `inner` (fs-posix's {@link countingPosixFs}); every call is passed through unchanged and counted by method,
+ * failures under `<method> failed` as the reports print them.
+ */
+export function callCountingFs(inner: PosixFs): { fs: PosixFs; callCounts(): CallCounts } {
+  const counting = countingPosixFs(inner);
+  return { fs: counting.fs, callCounts: () => merged(counting) };
+}
+
+function merged(c: CountingPosixFs): CallCounts {
+  const out: CallCounts = { ...c.calls };
+  for (const [name, n] of Object.entries(c.failures)) out[`${name} failed`] = n;
+  return out;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mountOf } from './machine.js';
+import { machineLines, mountOf } from './machine.js';
 
 const mounts = [
   '/dev/vda / ext4 rw,relatime 0 0',
@@ -18,5 +18,13 @@ describe('mountOf', () => {
   });
   it('decodes octal escapes in mount points', () => {
     expect(mountOf('/tmp/my disk/x', mounts)).toMatchObject({ device: '/dev/vdb', type: 'xfs' });
+  });
+});
+
+describe('machineLines', () => {
+  it('lists each fact as a Markdown item, leaving out the keys asked', () => {
+    const machine = { CPU: '2 cores', 'Bench directory': '/tmp/b', Node: 'v20' };
+    expect(machineLines(machine)).toEqual(['- **CPU**: 2 cores', '- **Bench directory**: /tmp/b', '- **Node**: v20']);
+    expect(machineLines(machine, ['Bench directory'])).toEqual(['- **CPU**: 2 cores', '- **Node**: v20']);
   });
 });

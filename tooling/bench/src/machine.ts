@@ -94,3 +94,10 @@ export function describeMachine(benchDir: string, repoRoot: string): Record<stri
         .join(', ') + ' (1, 5, 15 min)',
   };
 }
+
+/** {@link describeMachine}'s lines as a Markdown list, without the keys in `leaveOut`. */
+export function machineLines(machine: Record<string, string>, leaveOut: readonly string[] = []): string[] {
+  return Object.entries(machine)
+    .filter(([k]) => !leaveOut.includes(k))
+    .map(([k, v]) => `- **${k}**: ${v}`);
+}

@@ -20,7 +20,7 @@ import { DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, initSpool } from '@fanout/core
 import { PosixBackend } from '@fanout/fs-posix';
 import { type ChildJob, type ChildResult, cliRunArgs, destinationNames, runChildJob } from './child-job.js';
 import { formatMegabytes, formatNumber, formatSize, median, megabytesPerSecond, perSecond, ratio } from './figures.js';
-import { describeMachine, mountOfPath } from './machine.js';
+import { describeMachine, machineLines, mountOfPath } from './machine.js';
 import { type BenchOptions, parseOptions, type Setting } from './options.js';
 import { messageId, seededMessages } from './seeded-bytes.js';
 import { markdownTable, replaceBetween, type Row } from './table.js';
@@ -318,9 +318,7 @@ function benchDirOf(o: BenchOptions): { dir: string; note: string } {
  */
 async function onlyNfs(o: BenchOptions): Promise<void> {
   const machine = describeMachine(repoRoot, repoRoot);
-  const lines = Object.entries(machine)
-    .filter(([k]) => k !== 'Bench directory')
-    .map(([k, v]) => `- **${k}**: ${v}`);
+  const lines = machineLines(machine, ['Bench directory']);
   const section = await measureRealNfs(o, log);
   process.stdout.write(
     `${lines.join('\n')}\n- **Load average at end**: ${loadavg()
@@ -340,7 +338,7 @@ async function onlyMatrix(o: BenchOptions): Promise<void> {
   try {
     const machine = describeMachine(benchDir, repoRoot);
     const matrix = await runMatrix(o, benchDir, { inChild, generateInput, prepareSpools, verify, log });
-    const lines = Object.entries(machine).map(([k, v]) => `- **${k}**: ${v}`);
+    const lines = machineLines(machine);
     const load = loadavg()
       .map((l) => l.toFixed(2))
       .join(', ');

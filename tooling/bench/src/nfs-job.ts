@@ -110,11 +110,11 @@ export async function runNfsJob(job: NfsJob, mount: string, vers: string): Promi
     for (const variant of NFS_VARIANTS) {
       const root = join(base, `counted-${variant}`);
       await prepare(root, input, job.destinations);
-      const { fs: callFs, calls } = callCountingFs(nodePosixFs);
+      const { fs: callFs, callCounts } = callCountingFs(nodePosixFs);
       const { fs, counts } = countingFs(callFs);
       const s = await run(variant, root, job.destinations, fs);
       await verify(root, input, job.destinations);
-      counted[variant] = { seconds: s, calls, fsyncFile: counts.file, fsyncDirectory: counts.directory };
+      counted[variant] = { seconds: s, calls: callCounts(), fsyncFile: counts.file, fsyncDirectory: counts.directory };
       const perMessage = totalCalls(counted[variant]) / job.messages;
       log(`counted ${variant}: ${s.toFixed(2)} s (untimed), ${perMessage.toFixed(1)} fs calls/message`);
       await rm(root, { recursive: true, force: true });

@@ -32,7 +32,7 @@ async function fanOutCalls(fs: PosixFs, batchSize: number): Promise<CallCounts> 
     concurrency: 1,
   });
   expect(summary.failed).toEqual([]);
-  const { lstatIfExists = 0, ...rest } = counted.calls;
+  const { lstatIfExists = 0, ...rest } = counted.callCounts();
   return { ...rest, lstat: (rest.lstat ?? 0) + lstatIfExists };
 }
 

@@ -1,1 +1,2 @@
 export * from './posix-harness.js';
+export * from './counting-posix-fs.js';
