@@ -454,6 +454,42 @@ describe('NfsBackend.read and cached negative lookups', () => {
   });
 });
 
+describe('NfsBackend.remove and a cached negative lookup', () => {
+  it("removes a copy another host made although this client's lookup cache said it was missing (a recovery removing, through the record it kept, what a partitioned owner wrote after the takeover)", async () => {
+    await fsp.writeFile(join(root, 'wM1.TX1'), 'late copy');
+    let revalidated = false;
+    let opendirs = 0;
+    const fs: PosixFs = {
+      ...nodePosixFs,
+      unlink: async (p) => {
+        if (p.endsWith('/wM1.TX1') && !revalidated) throw errno('ENOENT');
+        return nodePosixFs.unlink(p);
+      },
+      opendir: async (p) => {
+        opendirs++;
+        revalidated = true;
+        return nodePosixFs.opendir(p);
+      },
+    };
+    expect(await backend(fs).remove('wM1.TX1')).toBe(true);
+    expect(await fsp.readdir(root)).not.toContain('wM1.TX1');
+    expect(opendirs).toBe(1);
+  });
+
+  it('says a missing name was not there, after one look at the directory', async () => {
+    let opendirs = 0;
+    const fs: PosixFs = {
+      ...nodePosixFs,
+      opendir: async (p) => {
+        opendirs++;
+        return nodePosixFs.opendir(p);
+      },
+    };
+    expect(await backend(fs).remove('wMissing.TX1')).toBe(false);
+    expect(opendirs).toBe(1);
+  });
+});
+
 describe('NfsBackend.list and a cached negative lookup of the spool directory', () => {
   it("lists a spool directory another host made although this client's lookup cache said it was missing (issue 15: consumers stopped on 'open directory failed: ENOENT')", async () => {
     await fsp.writeFile(join(root, 'd1'), 'x');

@@ -262,14 +262,26 @@ export class NfsBackend extends PosixBackend {
     await this.linkVerified(fromPath, toPath, source, to, from);
   }
 
+  /**
+   * unlink(2), retried on the errors a flaky server gives. A first `ENOENT` is asked again once the directory has
+   * been revalidated: the client may answer it from a negative lookup cached before another host made the name (a
+   * recovery removing, through a record it kept, the copy a partitioned owner made after the takeover).
+   */
   override async remove(name: string): Promise<boolean> {
     const path = this.pathOf(name);
     let mayHaveRemoved = false;
+    let revalidated = false;
     for (let attempt = 1; ; attempt++) {
       try {
         await this.fs.unlink(path);
         return true;
       } catch (err) {
+        if (errnoCode(err) === 'ENOENT' && !mayHaveRemoved && !revalidated) {
+          revalidated = true;
+          await this.revalidateDirectory(dirname(path));
+          attempt--;
+          continue;
+        }
         // After a failed attempt, ENOENT may be that attempt's own work whose reply was lost.
         if (errnoCode(err) === 'ENOENT') return mayHaveRemoved;
         if (!isRetryable(err)) return this.removeFailed(name, path, err);

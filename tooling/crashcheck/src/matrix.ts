@@ -144,7 +144,8 @@ export function consumerRecoveryScenarios(options: MatrixOptions = {}): Consumer
 
 /**
  * The paused-owner family (paused-owner.ts): both protocols, posix and nfs, 1–2 destinations,
- * 1–2 messages in batches of 1 and 2, paused between operations and inside one.
+ * 1–2 messages in batches of 1 and 2, paused between operations and inside one; the owner then finishes, or is
+ * killed as soon as the calls it had in flight are done.
  */
 export function pausedOwnerScenarios(options: MatrixOptions = {}): PausedOwnerScenario[] {
   const backends: BackendKind[] = options.quick ? ['posix'] : ['posix', 'nfs'];
@@ -162,13 +163,17 @@ export function pausedOwnerScenarios(options: MatrixOptions = {}): PausedOwnerSc
   return backends.flatMap((backend) =>
     shapes.flatMap((shape) =>
       (['between', 'inside'] as const).flatMap((stall) =>
-        PROTOCOLS.map((protocol) => ({
-          protocol,
-          backend,
-          ...shape,
-          stall,
-          ...(options.dropFence ? { dropFence: true } : {}),
-        })),
+        PROTOCOLS.flatMap((protocol) =>
+          // W1 resumes and finishes; or it resumes, completes the calls it had in flight, and is killed.
+          [undefined, 0].map((killAfterResume) => ({
+            protocol,
+            backend,
+            ...shape,
+            stall,
+            ...(killAfterResume !== undefined ? { killAfterResume } : {}),
+            ...(options.dropFence ? { dropFence: true } : {}),
+          })),
+        ),
       ),
     ),
   );

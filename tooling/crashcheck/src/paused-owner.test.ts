@@ -4,14 +4,17 @@
  * over and another worker delivers the message, loses and duplicates
  * nothing (on the old code it lost the message: see FOUND-ON-OLD-CODE.md).
  * With `--drop-fence`-style unfenced commits the same family shows the loss,
- * so the fence is what it checks. seed: its copies are `d<id>` files, which
+ * so the fence is what it checks. An owner killed as soon as it resumed
+ * leaves nothing either: recovery keeps the record of an owner it cannot
+ * prove dead, and removes through it the copies the owner made after the
+ * takeover (on the old code: leftovers in the destinations). seed: its copies are `d<id>` files, which
  * a paused owner can still make after a takeover; the family shows that
  * documented weakness.
  */
 import { describe, expect, it } from 'vitest';
 import { formatFamilyViolation } from './family.js';
 import { pausedOwnerScenarios } from './matrix.js';
-import { runPausedOwner } from './paused-owner.js';
+import { pausedOwnerName, runPausedOwner } from './paused-owner.js';
 
 const quick = pausedOwnerScenarios({ quick: true });
 
@@ -19,7 +22,7 @@ describe('an owner paused past its lease', () => {
   it.each(
     quick
       .filter((s) => s.protocol === 'staged')
-      .map((s) => [`${s.protocol} msgs=${s.messages} batch=${s.batch} stall ${s.stall}`, s] as const),
+      .map((s) => [pausedOwnerName(s).replace('paused-owner ', ''), s] as const),
   )('loses and duplicates nothing (%s)', async (_name, s) => {
     const r = await runPausedOwner(s);
     expect(r.name).toContain('paused-owner');

@@ -59,6 +59,13 @@ export interface PausedOwnerScenario {
   readonly stride?: number;
   /** Pass the core's internal `dropFence: true` option (to show what the fence prevents, once the core has one). */
   readonly dropFence?: boolean;
+  /**
+   * W1 is killed (SIGKILL: nothing more of it happens) after this many operations once it resumed; default never.
+   * A real owner cut off by a partition longer than its lease carries on when the network heals, and may be killed
+   * before it has cleaned up what it made after the takeover (real NFS v3, multi-host: staged copies of a taken-over
+   * attempt were left in the destinations).
+   */
+  readonly killAfterResume?: number;
 }
 
 /** Who runs while W1 is paused. */
@@ -83,6 +90,7 @@ export function pausedOwnerName(s: PausedOwnerScenario): string {
   return (
     `paused-owner ${s.protocol} ${s.backend} dests=${s.dests} msgs=${s.messages} batch=${s.batch} ` +
     `stall ${s.stall === 'between' ? 'between operations' : 'inside an operation'}` +
+    `${s.killAfterResume !== undefined ? `, killed ${s.killAfterResume} operations after it resumed` : ''}` +
     `${(s.stride ?? 1) > 1 ? ` stride=${s.stride}` : ''}${s.dropFence ? ' drop-fence' : ''}`
   );
 }
@@ -96,6 +104,9 @@ class Gate {
     this.onReach = resolve;
   });
 
+  get isOpen(): boolean {
+    return this.opened;
+  }
   reach(): void {
     this.onReach();
   }
@@ -152,6 +163,13 @@ function stallingInside(
   });
 }
 
+/** What W1's hooks throw once it is killed: every operation it would still make is refused. */
+class W1Killed extends Error {
+  constructor() {
+    super('W1 was killed');
+  }
+}
+
 /** Sets the core's internal `dropFence` option (honoured by the rewritten core; ignored before). */
 function fenced<T extends object>(options: T, dropFence: boolean | undefined): T {
   return dropFence ? Object.assign(options, { dropFence: true }) : options;
@@ -188,6 +206,7 @@ export async function runPausedOwner(
     );
     let txs = 0;
     let temps = 0;
+    let sinceResume = 0;
     const options: FanOutOptions = {
       source: sp.source,
       destinations: sp.dests.map((spool) => ({ spool })),
@@ -202,7 +221,12 @@ export async function runPausedOwner(
       tempName: () => simTempName(++temps, encodeOwnerTag(W1)),
       hooks: {
         beforeOp: async (op) => {
+          if (s.killAfterResume !== undefined && gate.isOpen && sinceResume >= s.killAfterResume) {
+            if (sinceResume++ === s.killAfterResume) trace.push('W1 is killed (SIGKILL)');
+            throw new W1Killed();
+          }
           if (op.type === 'all') return;
+          if (s.killAfterResume !== undefined && gate.isOpen) sinceResume++;
           if (!inside) {
             const i = counter.calls++;
             if (i === at) {

@@ -214,3 +214,80 @@ describe('leases', () => {
     expect(checkInvariants(w, 2)).toEqual({ inSource: 0, delivered: 1 });
   });
 });
+
+describe('the record of an owner that cannot be proven dead', () => {
+  /** A stale attempt of an owner on another host (nobody can tell if it lives), its lease run out a minute ago. */
+  async function pausedOwnersAttempt() {
+    const w = await posixWorld(2, 1);
+    world = w;
+    const planted = await plantAttempt(w, {
+      owner: { host: 'another-host', bootId: '', pidNamespace: '', pid: 4242, startTime: '' },
+      leaseUntilMs: Date.now() - 60_000,
+    });
+    return { w, ...planted };
+  }
+  const cannotTell = async () => 'unknown' as const;
+  const S = (w: PosixWorld) => readdirSync(join(w.root, 'S')).filter((n) => n !== '.fanout-spool');
+  const D = (w: PosixWorld, d: number) => readdirSync(join(w.root, `D${d}`)).filter((n) => n !== '.fanout-spool');
+
+  it('stays after its takeover, so that a copy the owner makes afterwards is removed by the next recovery', async () => {
+    const { w, id, tx } = await pausedOwnersAttempt();
+    const first = await recover({ spool: w.source, open: w.open, ownerProbe: cannotTell });
+    expect(first).toMatchObject({ rolledBack: 1, awaitingOwner: 1 });
+    expect(S(w).sort()).toEqual([`m${tx}`, `s${id}`]);
+    expect([D(w, 0), D(w, 1)]).toEqual([[], []]);
+    // The owner was only cut off: its create, sent before the takeover, lands now; then it is killed.
+    writeFileSync(join(w.root, 'D1', `w${id}.${tx}`), w.messages.get(id)!);
+    const second = await recover({ spool: w.source, open: w.open, ownerProbe: cannotTell });
+    expect(second).toMatchObject({ rolledBack: 0, awaitingOwner: 1 });
+    expect([D(w, 0), D(w, 1)]).toEqual([[], []]);
+    expect(S(w).sort()).toEqual([`m${tx}`, `s${id}`]);
+    // Once the owner is proven dead the record goes (and its claims with it).
+    const last = await recover({ spool: w.source, open: w.open, ownerProbe: async () => 'dead' });
+    expect(last).toMatchObject({ awaitingOwner: 0, failed: [], refused: [] });
+    expect(S(w)).toEqual([`s${id}`]);
+    expect(checkInvariants(w, 2)).toEqual({ inSource: 1, delivered: 0 });
+  });
+
+  it('goes once its lease ran out longer ago than the age after which recovery presumes a writer dead', async () => {
+    const { w, id } = await pausedOwnersAttempt();
+    await recover({ spool: w.source, open: w.open, ownerProbe: cannotTell, staleTempMs: 30_000 });
+    expect(S(w)).toEqual([`s${id}`]);
+  });
+
+  it('is retired by its owner when it carries on, finds it lost the fence and removes its own copies', async () => {
+    const w = await posixWorld(2, 1);
+    world = w;
+    // The owner stops before its commit, past its lease; a recoverer on another host takes the attempt over meanwhile.
+    let resume!: () => void;
+    const resumed = new Promise<void>((r) => (resume = r));
+    let paused!: () => void;
+    const atCommit = new Promise<void>((r) => (paused = r));
+    const owner = fanOut({
+      source: w.source,
+      destinations: w.dests.map((spool) => ({ spool })),
+      recoverFirst: false,
+      leaseMs: 60_000,
+      ownerProbe: cannotTell,
+      hooks: {
+        beforeOp: async (op) => {
+          if (op.type === 'rename' && op.step === 'C5') {
+            paused();
+            await resumed;
+          }
+        },
+      },
+    });
+    await atCommit;
+    const later = Date.now() + 120_000;
+    const r = await recover({ spool: w.source, open: w.open, ownerProbe: cannotTell, now: () => later });
+    expect(r).toMatchObject({ rolledBack: 1, awaitingOwner: 1 });
+    expect(S(w).filter((n) => n.startsWith('m'))).toHaveLength(1);
+    resume();
+    const outcome = await owner;
+    expect(outcome.committed).toBe(0);
+    // It removed the copies it made and, the recoverer being done with the message, the record.
+    expect([D(w, 0), D(w, 1)]).toEqual([[], []]);
+    expect(S(w)).toEqual([...w.messages.keys()].map((m) => `s${m}`));
+  });
+});

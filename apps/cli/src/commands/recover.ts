@@ -73,6 +73,11 @@ async function recoverSpools(ctx: CliContext, refs: readonly string[], flags: Re
         ctx.note(`${event.spool}: ${event.name}: not a message (${event.kind}); left alone`);
       else if (event.type === 'marker-in-flight')
         ctx.note(`${event.spool}: m${event.id}: in flight, owned by ${event.owner}; left alone`);
+      else if (event.type === 'marker-awaiting-owner')
+        ctx.note(
+          `${event.spool}: m${event.id}: recovered; the record stays until its owner ${event.owner} is proven dead ` +
+            `or finishes (it may still write copies)`,
+        );
       else if (event.type === 'recovered' && ctx.verbose) ctx.note(`${spool.location}: ${event.id}: ${event.action}`);
     };
     const r = await recover({
@@ -89,6 +94,7 @@ async function recoverSpools(ctx: CliContext, refs: readonly string[], flags: Re
         rolledBack: r.rolledBack,
         rolledForward: r.rolledForward,
         inFlight: r.inFlight,
+        awaitingOwner: r.awaitingOwner,
         refused: r.refused.length,
         failed: r.failed.length,
         tempsRemoved: r.tempsRemoved,
@@ -103,7 +109,8 @@ async function recoverSpools(ctx: CliContext, refs: readonly string[], flags: Re
       const failed = r.failed.length > 0 ? `, ${r.failed.length} FAILED (left in place for the next recovery)` : '';
       ctx.io.stdout.write(
         `${spool.location}: ${r.rolledBack} rolled back, ${r.rolledForward} rolled forward, ` +
-          `${r.inFlight} in flight, ${r.tempsRemoved} temp files removed, ` +
+          `${r.inFlight} in flight, ${r.awaitingOwner > 0 ? `${r.awaitingOwner} awaiting their owner, ` : ''}` +
+          `${r.tempsRemoved} temp files removed, ` +
           `${r.unknown} unknown entries${refused}${failed}\n`,
       );
     }

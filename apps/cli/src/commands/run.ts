@@ -441,6 +441,13 @@ export async function runRoute(
             `fanout: ${label}${event.spool}: m${event.id}: in flight, owned by ${event.owner}; left alone\n`,
           );
         break;
+      case 'marker-awaiting-owner':
+        if (!json && !inFlightQuiet)
+          progress.log(
+            `fanout: ${label}${event.spool}: m${event.id}: recovered; its record stays until its owner ` +
+              `${event.owner} is proven dead or finishes\n`,
+          );
+        break;
       case 'recovered':
         if (!json && ctx.verbose)
           progress.log(`fanout: ${label}${openedRoute?.source.location ?? route.from}: ${event.id}: ${event.action}\n`);

@@ -13,6 +13,7 @@ const LEVELS: Readonly<Record<string, JsonLevel>> = {
   'temp-removed': 'debug',
   'message-skipped': 'info',
   'marker-in-flight': 'info',
+  'marker-awaiting-owner': 'info',
   'unknown-entry': 'warn',
   'message-failed': 'error',
   'consume-failed': 'error',

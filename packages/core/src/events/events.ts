@@ -43,6 +43,12 @@ export type FanoutEvent =
       readonly action: 'rolled-back' | 'rolled-forward';
     }
   | { readonly type: 'marker-in-flight'; readonly id: string; readonly spool: string; readonly owner: string }
+  /**
+   * An attempt taken over from an owner nobody can prove dead: its messages are recovered, its record stays until the
+   * owner is proven dead, finishes itself, or {@link RecoverOptions.staleTempMs} has passed since its lease ran out, so
+   * that a later recovery removes copies the owner may still make.
+   */
+  | { readonly type: 'marker-awaiting-owner'; readonly id: string; readonly spool: string; readonly owner: string }
   /** A recovery step the storage refused (a removal, a publish): left in place for a later recovery. */
   | { readonly type: 'recovery-failed'; readonly spool: string; readonly file: string; readonly error: FanoutError }
   | { readonly type: 'quarantined'; readonly spool: string; readonly file: string; readonly error: FanoutError }

@@ -7,6 +7,7 @@ import { copyAll, copyName, type CopyState, madeKey } from './copy-step.js';
 import { MachineStopped } from './executor.js';
 import { type Machine, perform, type Settled, settle, syncAll } from './ops.js';
 import { type ProtocolVariant, variantOf } from './protocol-variant.js';
+import { retire } from '../recovery/recovery-machine.js';
 import {
   messageFailure,
   type MessageFailure,
@@ -152,10 +153,10 @@ function* checkTakes(a: Attempt, held: readonly string[]): Machine<string[]> {
       putBack.push(id);
       failed.push(takenOver(plan, id));
     } else if (st === undefined) {
-      // The taken name is gone although our record was there: a recoverer won the fence while we were paused; it
-      // still needs the record.
+      // The taken name is gone although our record was there: a recoverer won the fence while we were paused. Nothing
+      // was copied for it; the record goes only once the recoverer is done with it (finishRecord).
       failed.push(takenOver(plan, id));
-      a.outstanding = true;
+      a.handedOver = true;
     } else if (yield* hasCrashTwin(plan, id, st)) {
       putBack.push(id);
       a.skipped.push(id);
@@ -220,14 +221,16 @@ function sortFence(
  * before they were written would never see. (Seed copies are `d<id>`, which a
  * newer attempt may own by now: those are left; see `clearOrphanLock`.)
  */
-function* dropOwnCopies(plan: TransactionPlan, ids: readonly string[], made: ReadonlySet<string>): Machine<void> {
-  if (!variantOf(plan.protocol).copiesNameTheAttempt || ids.length === 0) return;
+function* dropOwnCopies(plan: TransactionPlan, ids: readonly string[], made: ReadonlySet<string>): Machine<boolean> {
+  if (ids.length === 0) return true;
+  // Seed: the copies are left (see above), and only the record leads a later recovery to a lock this attempt made.
+  if (!variantOf(plan.protocol).copiesNameTheAttempt) return false;
   const ops = plan.destinations.flatMap((d, k) =>
     ids
       .filter((id) => made.has(madeKey(k, copyName(plan, id))))
       .map((id) => ({ type: 'remove', step: 'B', spool: d.spool.backend, name: copyName(plan, id) }) as const),
   );
-  yield* settle('B', ops);
+  return (yield* settle('B', ops)).every((r) => r.ok);
 }
 
 /**
@@ -238,7 +241,8 @@ function* dropOwnCopies(plan: TransactionPlan, ids: readonly string[], made: Rea
  * name `s<id>` back. A removal that fails is reported and keeps the record,
  * which still names the copy, for recovery to remove later: nothing is ever
  * left that no record points at.
- * @returns the ids fully backed out (the others are reported in `failed`).
+ * @returns `back`, the ids fully backed out (the others are reported in `failed`); `lost`, those whose fence a
+ * recoverer won; `dropped`, whether the copies this attempt made of those are gone.
  */
 function* backOut(
   plan: TransactionPlan,
@@ -247,8 +251,8 @@ function* backOut(
   failed: MessageFailure[],
   counting?: Counting,
   hung: ReadonlyMap<string, unknown> = new Map(),
-): Machine<string[]> {
-  if (ids.length === 0) return [];
+): Machine<{ back: string[]; lost: string[]; dropped: boolean }> {
+  if (ids.length === 0) return { back: [], lost: [], dropped: true };
   const fences = yield* settle(
     'B',
     ids.map(
@@ -263,7 +267,8 @@ function* backOut(
     ),
   );
   const { won, lost } = sortFence(plan, ids, fences, failed);
-  yield* dropOwnCopies(plan, lost, made);
+  // A lost message with a call still in the air may get its copy after this: only the record leads to it then.
+  const dropped = (yield* dropOwnCopies(plan, lost, made)) && !lost.some((id) => hung.has(id));
   // A message with a call still in the air stays backed out but not given back (b<id>.<tx>, under the record):
   // its late copy may land any time, and only its owner, once the call returned, finishes the back-out.
   const stuck = new Set<string>(won.filter((id) => hung.has(id)));
@@ -291,7 +296,7 @@ function* backOut(
     const n = counting?.counts.get(id);
     if (n !== undefined && restored[k]!.ok) counting!.counts.set(id, { ...n, held: hold.has(id) });
   });
-  return giveBack.filter((id, k) => !stuck.has(id) && restored[k]!.ok);
+  return { back: giveBack.filter((id, k) => !stuck.has(id) && restored[k]!.ok), lost, dropped };
 }
 
 /**
@@ -432,6 +437,12 @@ interface Attempt {
   readonly counting: Counting;
   /** Something of the attempt is left in p/k/b (or a recoverer holds it): the record must stay. */
   outstanding: boolean;
+  /**
+   * A recoverer won the fence on some messages and this attempt has removed what it made of them: the record goes
+   * once the recoverer is done with them too (R4's check), since recovery keeps the record of an owner it cannot
+   * prove dead.
+   */
+  handedOver: boolean;
 }
 
 function newAttempt(plan: TransactionPlan): Attempt {
@@ -452,19 +463,34 @@ function newAttempt(plan: TransactionPlan): Attempt {
     copy,
     counting: { poison: copy.poison, counts: new Map() },
     outstanding: false,
+    handedOver: false,
   };
 }
 
-/** C6, last: remove the record, only once nothing of the attempt is left in p/k/b (a recoverer needs it for those). */
+/**
+ * C6, last: remove the record, only once nothing of the attempt is left in p/k/b (a recoverer needs it for those).
+ * After a lost fence, R4's retirement instead: renamed, checked for p/k/b, and put back if the recoverer still has
+ * messages of it in hand (it retires the record itself, or keeps it while this owner might still act).
+ */
 function* finishRecord(a: Attempt): Machine<void> {
-  if (!a.outstanding)
-    yield* settle('C6', [{ type: 'remove', step: 'C6', spool: a.plan.source.backend, name: names.record(a.plan.tx) }]);
+  if (a.outstanding) return;
+  const S = a.plan.source.backend;
+  if (!a.handedOver) {
+    yield* settle('C6', [{ type: 'remove', step: 'C6', spool: S, name: names.record(a.plan.tx) }]);
+    return;
+  }
+  try {
+    yield* retire(S, a.plan.tx, a.plan.ids, false);
+  } catch {
+    // Left for recovery, which retires it once this owner is dead.
+  }
 }
 
 /** B for `ids` (see {@link backOut}); a message not fully backed out keeps the record. */
 function* backOutAll(a: Attempt, ids: readonly string[], withCounting?: Counting): Machine<void> {
-  const back = yield* backOut(a.plan, ids, a.copy.made, a.failed, withCounting, a.copy.hung);
-  if (back.length !== ids.length) a.outstanding = true;
+  const { back, lost, dropped } = yield* backOut(a.plan, ids, a.copy.made, a.failed, withCounting, a.copy.hung);
+  if (lost.length > 0) a.handedOver = true;
+  if (!dropped || back.length + lost.length !== ids.length) a.outstanding = true;
 }
 
 /** What the attempt did; `done` are the messages delivered and forgotten. */
@@ -566,13 +592,13 @@ function* commit(a: Attempt, copied: readonly string[]): Machine<string[]> {
           ),
         );
   const { won: committed, lost, undecided } = sortFence(plan, copied, commits, a.failed);
-  // The recoverer that won the fence on a lost message needs the record.
-  if (lost.length > 0) a.outstanding = true;
+  // The recoverer that won the fence on a lost message needs the record until it is done (finishRecord).
+  if (lost.length > 0) a.handedOver = true;
   if (committed.length > 0) {
     // C5: the commit is durable before any copy becomes visible (staged) and before anything is forgotten.
     yield* syncAll('C5', [S]);
   }
-  yield* dropOwnCopies(plan, lost, a.copy.made);
+  if (!(yield* dropOwnCopies(plan, lost, a.copy.made))) a.outstanding = true;
   // A commit that failed otherwise changed nothing: back out (its fence may fail too; then recovery decides).
   if (undecided.length > 0) {
     const before = a.failed.length;

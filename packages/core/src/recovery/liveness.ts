@@ -7,10 +7,22 @@ import type { OwnerProbe } from '../owner/owner.js';
  * never touched.
  */
 export async function isMarkerStale(marker: MarkerRecord, probe: OwnerProbe, now: number): Promise<boolean> {
+  return (await markerState(marker, probe, now)) !== 'live';
+}
+
+/**
+ * What a recoverer may do with a marker: `live`, leave it alone; `owner-dead`, recover it; `lease-expired`, recover
+ * it, but its owner may still be running (paused, cut off by a partition) and act on it later.
+ */
+export async function markerState(
+  marker: MarkerRecord,
+  probe: OwnerProbe,
+  now: number,
+): Promise<'live' | 'owner-dead' | 'lease-expired'> {
   const liveness = await probe(marker.owner);
-  if (liveness === 'dead') return true;
-  if (liveness === 'alive') return false;
-  return now > marker.leaseUntilMs;
+  if (liveness === 'dead') return 'owner-dead';
+  if (liveness === 'alive') return 'live';
+  return now > marker.leaseUntilMs ? 'lease-expired' : 'live';
 }
 
 /** `host pid` as an operator reads it. */

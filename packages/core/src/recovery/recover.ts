@@ -12,7 +12,7 @@ import { tempName } from '../spool/temp-name.js';
 import { removeDeadTemps } from './dead-temps.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../attempts/attempt-record.js';
 import { resolveQueueTwin } from '../queue/queue-machines.js';
-import { describeOwner, isMarkerStale } from './liveness.js';
+import { describeOwner, markerState } from './liveness.js';
 import { claimAttempt, recordGone, recoverAttempt, recoverOrphan, releaseClaims } from './recovery-machine.js';
 import { claimName, encodeClaim, isClaimHolderDead, readClaim, RECOVERY_LEASE_MS } from './recoverer.js';
 
@@ -54,6 +54,12 @@ export interface RecoverySummary {
   readonly rolledForward: number;
   /** Attempts of live owners (or held by a live recoverer), left alone. */
   readonly inFlight: number;
+  /**
+   * Attempts recovered from owners that cannot be proven dead: their messages are settled, their records stay until
+   * the owner is proven dead, finishes itself, or `staleTempMs` has passed since its lease ran out (a later recovery
+   * removes through them what the owner may still write).
+   */
+  readonly awaitingOwner: number;
   /** Records quarantined or refused: left in place, nothing deleted. Non-empty means exit status 3. */
   readonly refused: FanoutError[];
   /**
@@ -134,6 +140,7 @@ class RecoveryRun {
   private rolledBack = 0;
   private rolledForward = 0;
   private inFlight = 0;
+  private awaitingOwner = 0;
   private unknown = 0;
   private tempsRemoved = 0;
 
@@ -150,8 +157,8 @@ class RecoveryRun {
   }
 
   summary(): RecoverySummary {
-    const { rolledBack, rolledForward, inFlight, refused, failed, tempsRemoved, unknown } = this;
-    return { rolledBack, rolledForward, inFlight, refused, failed, tempsRemoved, unknown };
+    const { rolledBack, rolledForward, inFlight, awaitingOwner, refused, failed, tempsRemoved, unknown } = this;
+    return { rolledBack, rolledForward, inFlight, awaitingOwner, refused, failed, tempsRemoved, unknown };
   }
 
   /** Close the destinations this call opened (never the spool it was given). */
@@ -371,7 +378,12 @@ class RecoveryRun {
   private async recoverRecord(file: string, tx: string, fromRetiring: boolean): Promise<void> {
     const record = await this.readVerifiedRecord(file, tx);
     if (record === undefined) return;
-    if (!(await isMarkerStale(record, this.probe, this.now()))) return this.reportInFlight(tx, describeOwner(record));
+    const state = await markerState(record, this.probe, this.now());
+    if (state === 'live') return this.reportInFlight(tx, describeOwner(record));
+    // An owner that may still be running keeps its record past this recovery (see recoverAttempt), up to the age after
+    // which recovery presumes a writer dead.
+    const staleMs = this.options.staleTempMs ?? STALE_TEMP_MS;
+    const keepRecord = state === 'lease-expired' && this.now() <= record.leaseUntilMs + staleMs;
     const destinations = await this.verifiedDestinations(record, file);
     if (destinations === undefined) return;
     const claims = await this.takeOver(file, tx);
@@ -380,7 +392,9 @@ class RecoveryRun {
     for (const d of destinations) if (!this.cleaned.has(d.location)) await this.removeDeadTempsIn(d);
     let outcome;
     try {
-      outcome = await this.run(recoverAttempt(this.spool, record, destinations, fromRetiring, this.maxAttempts));
+      outcome = await this.run(
+        recoverAttempt(this.spool, record, destinations, fromRetiring, this.maxAttempts, keepRecord),
+      );
     } catch (err) {
       if (err instanceof MachineStopped) throw err;
       // A sync or a read that failed: nothing is decided; the claim stays until it expires, the record for later.
@@ -392,6 +406,11 @@ class RecoveryRun {
     for (const p of outcome.problems) this.reportFailed(p, file);
     for (const m of outcome.messages) this.emit({ type: 'recovered', id: m.id, tx, action: m.action });
     if (outcome.retired) await this.run(releaseClaims(this.spool, claims));
-    else if (outcome.problems.length === 0) this.reportInFlight(tx, describeOwner(record));
+    else if (outcome.awaitingOwner) {
+      // Released at once: the next recovery pass looks through the record again for what the owner made meanwhile.
+      await this.run(releaseClaims(this.spool, claims));
+      this.awaitingOwner++;
+      this.emit({ type: 'marker-awaiting-owner', id: tx, spool: this.spool.location, owner: describeOwner(record) });
+    } else if (outcome.problems.length === 0) this.reportInFlight(tx, describeOwner(record));
   }
 }

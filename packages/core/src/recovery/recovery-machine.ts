@@ -26,6 +26,11 @@ export interface AttemptRecoveryOutcome {
   readonly problems: FanoutError[];
   /** The record is gone: the attempt is over. False: it stays (problems, or the attempt took a message meanwhile). */
   readonly retired: boolean;
+  /**
+   * Everything was recovered, but the record stays (`keepRecord`): its owner may still be running and make copies of
+   * the attempt, which a later recovery removes through the record.
+   */
+  readonly awaitingOwner: boolean;
   /** What was done to each message that needed something. */
   readonly messages: readonly { readonly id: string; readonly action: 'rolled-back' | 'rolled-forward' }[];
 }
@@ -169,10 +174,16 @@ function* rollBack(m: MessageRecovery, twinTaken: boolean): Machine<'back' | 'st
  * `m<tx>` → `x<tx>`, check again that none of its messages is held (`p`,
  * `k`, `b`), and remove it; if one is (a paused owner took a message between
  * our look and the rename), the record is put back. Pairs with the owner's
- * check after its takes: of the two, at least one sees the other.
+ * check after its takes: of the two, at least one sees the other. Also the
+ * owner's own last step after it lost the fence on some of `ids` (a
+ * recoverer may still be rolling them back: then the record stays for it).
  */
-function* retire(source: SpoolBackend, record: MarkerRecord, fromRetiring: boolean): Machine<boolean> {
-  const { tx } = record;
+export function* retire(
+  source: SpoolBackend,
+  tx: string,
+  ids: readonly string[],
+  fromRetiring: boolean,
+): Machine<boolean> {
   if (!fromRetiring) {
     try {
       yield* perform({ type: 'rename', step: 'R4', spool: source, from: names.record(tx), to: names.retiring(tx) });
@@ -184,7 +195,7 @@ function* retire(source: SpoolBackend, record: MarkerRecord, fromRetiring: boole
   const held = yield* stats(
     'R4',
     source,
-    record.ids.flatMap((id) => [names.taken(id, tx), names.committed(id, tx), names.backout(id, tx)]),
+    ids.flatMap((id) => [names.taken(id, tx), names.committed(id, tx), names.backout(id, tx)]),
   );
   if (held.some((st) => st !== undefined)) {
     yield* perform({ type: 'rename', step: 'R4', spool: source, from: names.retiring(tx), to: names.record(tx) });
@@ -199,6 +210,14 @@ function* retire(source: SpoolBackend, record: MarkerRecord, fromRetiring: boole
  * {@link recoverMessage}), then, if nothing is left to do, its record.
  * `destinations` are the record's destinations, opened and verified.
  * `fromRetiring`: the record was found as `x<tx>` (a crash during R4).
+ * `keepRecord`: the owner is not proven dead (its lease ran out, but it may
+ * be paused, or cut off by a partition, with calls in the air): the record
+ * stays however the messages end, since an owner that carries on may still
+ * make a staged copy `w<id>.<tx>` (or a seed lock) after this recovery, and
+ * if it is killed before it removes it, only a later recovery through the
+ * record finds it (real NFS v3, two hosts: copies of a taken-over attempt
+ * left in the destinations). The owner retires the record itself when it
+ * finds it lost the fence; else recovery does, once the owner is proven dead.
  */
 export function* recoverAttempt(
   source: SpoolBackend,
@@ -206,6 +225,7 @@ export function* recoverAttempt(
   destinations: SpoolBackend[],
   fromRetiring = false,
   maxAttempts = DEFAULT_MAX_ATTEMPTS,
+  keepRecord = false,
 ): Machine<AttemptRecoveryOutcome> {
   const problems: FanoutError[] = [];
   let rolledBack = 0;
@@ -223,9 +243,10 @@ export function* recoverAttempt(
       messages.push({ id, action: 'rolled-forward' });
     } else if (done === 'stuck') stuck = true;
   }
-  if (stuck) return { rolledBack, rolledForward, problems, retired: false, messages };
-  const retired = yield* retire(source, record, fromRetiring);
-  return { rolledBack, rolledForward, problems, retired, messages };
+  if (stuck) return { rolledBack, rolledForward, problems, retired: false, awaitingOwner: false, messages };
+  if (keepRecord) return { rolledBack, rolledForward, problems, retired: false, awaitingOwner: true, messages };
+  const retired = yield* retire(source, record.tx, record.ids, fromRetiring);
+  return { rolledBack, rolledForward, problems, retired, awaitingOwner: false, messages };
 }
 
 /**
