@@ -291,3 +291,37 @@ describe('the record of an owner that cannot be proven dead', () => {
     expect(S(w)).toEqual([...w.messages.keys()].map((m) => `s${m}`));
   });
 });
+
+describe("a live worker's own unfinished attempt", () => {
+  it('is recovered by the same process once it no longer runs there, although the probe says its owner is alive', async () => {
+    const w = await posixWorld(2, 1);
+    world = w;
+    const [id] = [...w.messages.keys()];
+    // The publish into D1 fails once: the message is committed, its commit and record stay for recovery.
+    let failures = 0;
+    const flaky = overrideBackend(w.dests[1]!, {
+      rename(from: string, to: string) {
+        if (from.startsWith('w') && failures++ === 0)
+          return Promise.reject(new FanoutError('EIO', 'scripted: the publish failed', { file: from }));
+        return w.dests[1]!.rename(from, to);
+      },
+    });
+    const selfAlive = async (o: { pid: number }) => (o.pid === process.pid ? ('alive' as const) : ('dead' as const));
+    const first = await fanOut({
+      source: w.source,
+      destinations: [{ spool: w.dests[0]! }, { spool: flaky }],
+      ownerProbe: selfAlive,
+    });
+    expect(first.failed.map((f) => [f.id, f.committed])).toEqual([[id, true]]);
+    expect(readdirSync(join(w.root, 'S')).some((n) => n.startsWith('m'))).toBe(true);
+    // The next pass of the same (live) worker finishes it: nobody else would while this process lives.
+    const second = await fanOut({
+      source: w.source,
+      destinations: [{ spool: w.dests[0]! }, { spool: w.dests[1]! }],
+      ownerProbe: selfAlive,
+    });
+    expect(second.recovery).toMatchObject({ rolledForward: 1, inFlight: 0 });
+    expect(checkInvariants(w, 2)).toEqual({ inSource: 0, delivered: 1 });
+    expect(readdirSync(join(w.root, 'S'))).toEqual(['.fanout-spool']);
+  });
+});

@@ -20,6 +20,7 @@ import type {
   VerifiedSpool,
 } from '../protocol/transaction-plan.js';
 import { recover, type RecoverySummary } from '../recovery/recover.js';
+import { attemptEnded, attemptStarted } from './active-attempts.js';
 import { startLeaseRenewal } from './lease-renewal.js';
 import { BatchSizer } from './batch-sizer.js';
 import { readSpoolIdentity } from '../spool/identity.js';
@@ -465,6 +466,7 @@ class FanOutRun {
     const renewal = startLeaseRenewal(this.options.source, plan, plan.lease!, this.hooks);
     for (const id of ids) this.emit({ type: 'message-started', id, tx: plan.tx });
     let committedHere = 0;
+    attemptStarted(plan.tx);
     try {
       let outcome;
       let keepLease = false;
@@ -475,7 +477,10 @@ class FanOutRun {
           this.finishWhenReturned(plan, outcome.hung, renewal);
         }
       } finally {
-        if (!keepLease) await renewal.stop(true);
+        if (!keepLease) {
+          attemptEnded(plan.tx);
+          await renewal.stop(true);
+        }
       }
       committedHere = outcome.committed.length;
       await this.report(plan, outcome, startedMs);
@@ -595,7 +600,10 @@ class FanOutRun {
         },
         () => undefined, // a storage error or a stop: the record stays for recovery
       )
-      .finally(() => renewal.stop(true));
+      .finally(() => {
+        attemptEnded(plan.tx);
+        return renewal.stop(true);
+      });
   }
 }
 

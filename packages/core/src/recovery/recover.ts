@@ -13,6 +13,7 @@ import { removeDeadTemps } from './dead-temps.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../attempts/attempt-record.js';
 import { resolveQueueTwin } from '../queue/queue-machines.js';
 import { describeOwner, markerState } from './liveness.js';
+import { isOwnIdleAttempt } from '../fanout/active-attempts.js';
 import { claimAttempt, recordGone, recoverAttempt, recoverOrphan, releaseClaims } from './recovery-machine.js';
 import { claimName, encodeClaim, isClaimHolderDead, readClaim, RECOVERY_LEASE_MS } from './recoverer.js';
 
@@ -378,7 +379,10 @@ class RecoveryRun {
   private async recoverRecord(file: string, tx: string, fromRetiring: boolean): Promise<void> {
     const record = await this.readVerifiedRecord(file, tx);
     if (record === undefined) return;
-    const state = await markerState(record, this.probe, this.now());
+    // This process's own attempt that no longer runs here: as good as a dead owner's (a live daemon finishes its own).
+    const state = isOwnIdleAttempt(record.owner, this.self, tx)
+      ? 'owner-dead'
+      : await markerState(record, this.probe, this.now());
     if (state === 'live') return this.reportInFlight(tx, describeOwner(record));
     // An owner that may still be running keeps its record past this recovery (see recoverAttempt), up to the age after
     // which recovery presumes a writer dead.
