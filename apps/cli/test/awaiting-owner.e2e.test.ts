@@ -43,6 +43,14 @@ describe('fanout recover and an owner on another host', () => {
     );
     await writeFile(join(dir, 'A', `w${id}.${TX}`), 'the message');
 
+    const status = await fanout(['status', 'S'], { cwd: dir });
+    expect(status.stdout).toMatch(
+      new RegExp(
+        `record m${TX} {2}stale \\(lease ran out; recover settles its messages, the record stays while its owner ` +
+          `may be alive\\) {2}owner another-host.example pid 4242`,
+      ),
+    );
+
     const first = await fanout(['recover', 'S'], { cwd: dir });
     expect(first.status, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/1 rolled back, 0 rolled forward, 0 in flight, 1 awaiting their owner/);

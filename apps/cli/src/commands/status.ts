@@ -98,7 +98,12 @@ export function formatStatus(s: SpoolStatus): string {
     }
     const owner = m.owner ? `${m.owner.host} pid ${m.owner.pid}` : 'unknown owner';
     const age = m.ageMs !== undefined ? formatDuration(Math.max(0, m.ageMs)) : '?';
-    const what = m.state === 'stale' ? 'stale (owner gone; recover will finish it)' : 'in flight';
+    const what =
+      m.state !== 'stale'
+        ? 'in flight'
+        : m.ownerDead === false
+          ? 'stale (lease ran out; recover settles its messages, the record stays while its owner may be alive)'
+          : 'stale (owner gone; recover will finish it)';
     lines.push(
       (
         `  ${m.file.startsWith('r') ? 'claim' : 'record'} ${m.file}  ${what}  ` +

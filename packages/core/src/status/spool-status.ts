@@ -3,7 +3,7 @@ import { isFanoutError, toFanoutError } from '../errors/fanout-error.js';
 import { decodeMarker, MAX_MARKER_BYTES } from '../marker/marker-codec.js';
 import { isNfsSillyName, type ParsedName, parseProtocolName } from '../names/protocol-names.js';
 import { defaultOwnerProbe, type OwnerInfo, type OwnerProbe } from '../owner/owner.js';
-import { isMarkerStale } from '../recovery/liveness.js';
+import { markerState } from '../recovery/liveness.js';
 import { isClaimHolderDead, readClaim } from '../recovery/recoverer.js';
 import { readSpoolIdentity, type SpoolIdentity } from '../spool/identity.js';
 import { readSmall } from '../spool/read-small.js';
@@ -17,6 +17,12 @@ export interface MarkerStatus {
   readonly ids?: readonly string[];
   /** `in-flight` (live owner), `stale` (recovery would take it), `corrupt` (recovery would quarantine it). */
   readonly state: 'in-flight' | 'stale' | 'corrupt';
+  /**
+   * A stale record only: whether its owner is proven dead (recovery finishes the attempt and removes the record), or
+   * only its lease ran out (recovery settles its messages but keeps the record while the owner may still be running,
+   * see `RecoverySummary.awaitingOwner`).
+   */
+  readonly ownerDead?: boolean;
   readonly tx?: string;
   readonly protocol?: string;
   readonly owner?: OwnerInfo;
@@ -161,12 +167,13 @@ async function recordStatus(
 ): Promise<MarkerStatus | undefined> {
   try {
     const m = decodeMarker(await readSmall(spool, file, MAX_MARKER_BYTES), { tx });
-    const stale = await isMarkerStale(m, probe, now);
+    const state = await markerState(m, probe, now);
     return {
       file,
       id: tx,
       ids: m.ids,
-      state: stale ? 'stale' : 'in-flight',
+      state: state === 'live' ? 'in-flight' : 'stale',
+      ...(state === 'live' ? {} : { ownerDead: state === 'owner-dead' }),
       tx: m.tx,
       protocol: m.protocol,
       owner: m.owner,
