@@ -408,31 +408,35 @@ describe('NfsBackend.remove, list and syncDir', () => {
   });
 });
 
-describe('NfsBackend.read and cached negative lookups', () => {
-  /** A client that answers ENOENT for `name` from a stale negative lookup until the directory is opened. */
-  function negativeCacheOf(name: string) {
-    let revalidated = false;
-    let opendirs = 0;
-    const fs: PosixFs = {
-      ...nodePosixFs,
-      // A cached negative dentry answers every lookup of the name: an lstat and an open alike.
-      lstat: async (p) => {
-        if (p.endsWith(`/${name}`) && !revalidated) throw errno('ENOENT');
-        return nodePosixFs.lstat(p);
-      },
-      open: async (p, flags, mode) => {
-        if (p.endsWith(`/${name}`) && !revalidated) throw errno('ENOENT');
-        return nodePosixFs.open(p, flags, mode);
-      },
-      opendir: async (p) => {
-        opendirs++;
-        revalidated = true;
-        return nodePosixFs.opendir(p);
-      },
-    };
-    return { fs, opendirs: () => opendirs };
-  }
+/** A client that answers ENOENT for `name` from a stale negative lookup until the directory is opened. */
+function negativeCacheOf(name: string) {
+  let revalidated = false;
+  let opendirs = 0;
+  const fs: PosixFs = {
+    ...nodePosixFs,
+    // A cached negative dentry answers every lookup of the name: an lstat, an open and an unlink alike.
+    lstat: async (p) => {
+      if (p.endsWith(`/${name}`) && !revalidated) throw errno('ENOENT');
+      return nodePosixFs.lstat(p);
+    },
+    open: async (p, flags, mode) => {
+      if (p.endsWith(`/${name}`) && !revalidated) throw errno('ENOENT');
+      return nodePosixFs.open(p, flags, mode);
+    },
+    unlink: async (p) => {
+      if (p.endsWith(`/${name}`) && !revalidated) throw errno('ENOENT');
+      return nodePosixFs.unlink(p);
+    },
+    opendir: async (p) => {
+      opendirs++;
+      revalidated = true;
+      return nodePosixFs.opendir(p);
+    },
+  };
+  return { fs, opendirs: () => opendirs };
+}
 
+describe('NfsBackend.read and cached negative lookups', () => {
   it("reads a file another host created although this client's lookup cache said it was missing (issue 15: ENOTSPOOL for an existing spool)", async () => {
     await fsp.writeFile(join(root, '.fanout-spool'), '{"fanout":"spool"}\n');
     const cache = negativeCacheOf('.fanout-spool');
@@ -457,36 +461,16 @@ describe('NfsBackend.read and cached negative lookups', () => {
 describe('NfsBackend.remove and a cached negative lookup', () => {
   it("removes a copy another host made although this client's lookup cache said it was missing (a recovery removing, through the record it kept, what a partitioned owner wrote after the takeover)", async () => {
     await fsp.writeFile(join(root, 'wM1.TX1'), 'late copy');
-    let revalidated = false;
-    let opendirs = 0;
-    const fs: PosixFs = {
-      ...nodePosixFs,
-      unlink: async (p) => {
-        if (p.endsWith('/wM1.TX1') && !revalidated) throw errno('ENOENT');
-        return nodePosixFs.unlink(p);
-      },
-      opendir: async (p) => {
-        opendirs++;
-        revalidated = true;
-        return nodePosixFs.opendir(p);
-      },
-    };
-    expect(await backend(fs).remove('wM1.TX1')).toBe(true);
+    const cache = negativeCacheOf('wM1.TX1');
+    expect(await backend(cache.fs).remove('wM1.TX1')).toBe(true);
     expect(await fsp.readdir(root)).not.toContain('wM1.TX1');
-    expect(opendirs).toBe(1);
+    expect(cache.opendirs()).toBe(1);
   });
 
   it('says a missing name was not there, after one look at the directory', async () => {
-    let opendirs = 0;
-    const fs: PosixFs = {
-      ...nodePosixFs,
-      opendir: async (p) => {
-        opendirs++;
-        return nodePosixFs.opendir(p);
-      },
-    };
-    expect(await backend(fs).remove('wMissing.TX1')).toBe(false);
-    expect(opendirs).toBe(1);
+    const cache = negativeCacheOf('wMissing.TX1');
+    expect(await backend(cache.fs).remove('wMissing.TX1')).toBe(false);
+    expect(cache.opendirs()).toBe(1);
   });
 });
 

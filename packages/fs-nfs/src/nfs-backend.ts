@@ -276,14 +276,14 @@ export class NfsBackend extends PosixBackend {
         await this.fs.unlink(path);
         return true;
       } catch (err) {
-        if (errnoCode(err) === 'ENOENT' && !mayHaveRemoved && !revalidated) {
+        if (errnoCode(err) === 'ENOENT') {
+          // After a failed attempt, ENOENT may be that attempt's own work whose reply was lost.
+          if (mayHaveRemoved || revalidated) return mayHaveRemoved;
           revalidated = true;
           await this.revalidateDirectory(dirname(path));
-          attempt--;
+          attempt--; // a second look, not a retry
           continue;
         }
-        // After a failed attempt, ENOENT may be that attempt's own work whose reply was lost.
-        if (errnoCode(err) === 'ENOENT') return mayHaveRemoved;
         if (!isRetryable(err)) return this.removeFailed(name, path, err);
         if (attempt >= this.retry.tries) throw fromErrno(gaveUp(err, attempt), 'unlink', this.where(name));
         mayHaveRemoved = true;

@@ -117,7 +117,8 @@ export function entries(dir: string): string[] {
   return readdirSync(dir).filter((n) => n !== '.fanout-spool');
 }
 
-function names(world: Pick<PosixWorld, 'list'>, dir: string): string[] {
+/** The names in spool directory `dir` of `world`, without its identity file. */
+export function names(world: Pick<PosixWorld, 'list'>, dir: string): string[] {
   return world.list(dir).filter((n) => n !== '.fanout-spool');
 }
 

@@ -4,10 +4,26 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fanOut, FanoutError, overrideBackend, recover, type SpoolBackend } from '@fanout/core';
 import { encodeClaim } from '@fanout/core/internal';
-import { checkInvariants, plantAttempt, posixWorld, type PosixWorld, simTx } from './harness.js';
+import { checkInvariants, names, plantAttempt, posixWorld, type PosixWorld, simTx } from './harness.js';
 
 let world: PosixWorld | undefined;
 afterEach(() => world?.dispose());
+
+/** Where a machine stops: `reached` resolves once it stopped there (`stop()`), `open()` lets it go on. */
+function stopPoint() {
+  let open!: () => void;
+  const opened = new Promise<void>((r) => (open = r));
+  let reach!: () => void;
+  const reached = new Promise<void>((r) => (reach = r));
+  return {
+    reached,
+    open,
+    stop: async () => {
+      reach();
+      await opened;
+    },
+  };
+}
 
 /** A world with one message whose attempt `tx` crashed after staging copies in both destinations. */
 async function crashedAttempt(tx = simTx('TX1'), ownerPid = 999_999) {
@@ -77,10 +93,7 @@ describe('takeover of stale attempts by several recoverers', () => {
 
   it('never disturbs a newer attempt: a late recoverer of a finished attempt backs off and deletes nothing', async () => {
     const { w, id } = await crashedAttempt(simTx('TX1'));
-    let release!: () => void;
-    const paused = new Promise<void>((r) => (release = r));
-    let reached!: () => void;
-    const atClaim = new Promise<void>((r) => (reached = r));
+    const atClaim = stopPoint();
     // Recoverer A has read and verified m<TX1> and is about to claim it…
     const late = recover({
       spool: w.source,
@@ -88,14 +101,11 @@ describe('takeover of stale attempts by several recoverers', () => {
       ownerProbe: async () => 'dead',
       hooks: {
         beforeOp: async (op) => {
-          if (op.step === 'R1') {
-            reached();
-            await paused;
-          }
+          if (op.step === 'R1') await atClaim.stop();
         },
       },
     });
-    await atClaim;
+    await atClaim.reached;
     // …meanwhile recoverer B rolls TX1 back and a new, live attempt TX2 takes the same message.
     await recover({ spool: w.source, open: w.open, ownerProbe: async () => 'dead' });
     expect(readdirSync(join(w.root, 'S'))).not.toContain(`m${simTx('TX1')}`);
@@ -103,7 +113,7 @@ describe('takeover of stale attempts by several recoverers', () => {
       tx: simTx('TX2'),
       owner: { host: hostname(), bootId: '', pidNamespace: '', pid: process.pid, startTime: '' },
     });
-    release();
+    atClaim.open();
     const summary = await late;
     expect(summary.rolledBack + summary.rolledForward).toBe(0);
     expect(readdirSync(join(w.root, 'S')).sort()).toEqual(
@@ -227,42 +237,37 @@ describe('the record of an owner that cannot be proven dead', () => {
     return { w, ...planted };
   }
   const cannotTell = async () => 'unknown' as const;
-  const S = (w: PosixWorld) => readdirSync(join(w.root, 'S')).filter((n) => n !== '.fanout-spool');
-  const D = (w: PosixWorld, d: number) => readdirSync(join(w.root, `D${d}`)).filter((n) => n !== '.fanout-spool');
 
   it('stays after its takeover, so that a copy the owner makes afterwards is removed by the next recovery', async () => {
     const { w, id, tx } = await pausedOwnersAttempt();
     const first = await recover({ spool: w.source, open: w.open, ownerProbe: cannotTell });
     expect(first).toMatchObject({ rolledBack: 1, awaitingOwner: 1 });
-    expect(S(w).sort()).toEqual([`m${tx}`, `s${id}`]);
-    expect([D(w, 0), D(w, 1)]).toEqual([[], []]);
+    expect(names(w, 'S').sort()).toEqual([`m${tx}`, `s${id}`]);
+    expect([names(w, 'D0'), names(w, 'D1')]).toEqual([[], []]);
     // The owner was only cut off: its create, sent before the takeover, lands now; then it is killed.
     writeFileSync(join(w.root, 'D1', `w${id}.${tx}`), w.messages.get(id)!);
     const second = await recover({ spool: w.source, open: w.open, ownerProbe: cannotTell });
     expect(second).toMatchObject({ rolledBack: 0, awaitingOwner: 1 });
-    expect([D(w, 0), D(w, 1)]).toEqual([[], []]);
-    expect(S(w).sort()).toEqual([`m${tx}`, `s${id}`]);
+    expect([names(w, 'D0'), names(w, 'D1')]).toEqual([[], []]);
+    expect(names(w, 'S').sort()).toEqual([`m${tx}`, `s${id}`]);
     // Once the owner is proven dead the record goes (and its claims with it).
     const last = await recover({ spool: w.source, open: w.open, ownerProbe: async () => 'dead' });
     expect(last).toMatchObject({ awaitingOwner: 0, failed: [], refused: [] });
-    expect(S(w)).toEqual([`s${id}`]);
+    expect(names(w, 'S')).toEqual([`s${id}`]);
     expect(checkInvariants(w, 2)).toEqual({ inSource: 1, delivered: 0 });
   });
 
   it('goes once its lease ran out longer ago than the age after which recovery presumes a writer dead', async () => {
     const { w, id } = await pausedOwnersAttempt();
     await recover({ spool: w.source, open: w.open, ownerProbe: cannotTell, staleTempMs: 30_000 });
-    expect(S(w)).toEqual([`s${id}`]);
+    expect(names(w, 'S')).toEqual([`s${id}`]);
   });
 
   it('is retired by its owner when it carries on, finds it lost the fence and removes its own copies', async () => {
     const w = await posixWorld(2, 1);
     world = w;
     // The owner stops before its commit, past its lease; a recoverer on another host takes the attempt over meanwhile.
-    let resume!: () => void;
-    const resumed = new Promise<void>((r) => (resume = r));
-    let paused!: () => void;
-    const atCommit = new Promise<void>((r) => (paused = r));
+    const atCommit = stopPoint();
     const owner = fanOut({
       source: w.source,
       destinations: w.dests.map((spool) => ({ spool })),
@@ -271,24 +276,21 @@ describe('the record of an owner that cannot be proven dead', () => {
       ownerProbe: cannotTell,
       hooks: {
         beforeOp: async (op) => {
-          if (op.type === 'rename' && op.step === 'C5') {
-            paused();
-            await resumed;
-          }
+          if (op.type === 'rename' && op.step === 'C5') await atCommit.stop();
         },
       },
     });
-    await atCommit;
+    await atCommit.reached;
     const later = Date.now() + 120_000;
     const r = await recover({ spool: w.source, open: w.open, ownerProbe: cannotTell, now: () => later });
     expect(r).toMatchObject({ rolledBack: 1, awaitingOwner: 1 });
-    expect(S(w).filter((n) => n.startsWith('m'))).toHaveLength(1);
-    resume();
+    expect(names(w, 'S').filter((n) => n.startsWith('m'))).toHaveLength(1);
+    atCommit.open();
     const outcome = await owner;
     expect(outcome.committed).toBe(0);
     // It removed the copies it made and, the recoverer being done with the message, the record.
-    expect([D(w, 0), D(w, 1)]).toEqual([[], []]);
-    expect(S(w)).toEqual([...w.messages.keys()].map((m) => `s${m}`));
+    expect([names(w, 'D0'), names(w, 'D1')]).toEqual([[], []]);
+    expect(names(w, 'S')).toEqual([...w.messages.keys()].map((m) => `s${m}`));
   });
 });
 
@@ -313,7 +315,7 @@ describe("a live worker's own unfinished attempt", () => {
       ownerProbe: selfAlive,
     });
     expect(first.failed.map((f) => [f.id, f.committed])).toEqual([[id, true]]);
-    expect(readdirSync(join(w.root, 'S')).some((n) => n.startsWith('m'))).toBe(true);
+    expect(names(w, 'S').some((n) => n.startsWith('m'))).toBe(true);
     // The next pass of the same (live) worker finishes it: nobody else would while this process lives.
     const second = await fanOut({
       source: w.source,
@@ -322,6 +324,6 @@ describe("a live worker's own unfinished attempt", () => {
     });
     expect(second.recovery).toMatchObject({ rolledForward: 1, inFlight: 0 });
     expect(checkInvariants(w, 2)).toEqual({ inSource: 0, delivered: 1 });
-    expect(readdirSync(join(w.root, 'S'))).toEqual(['.fanout-spool']);
+    expect(names(w, 'S')).toEqual([]);
   });
 });

@@ -4,15 +4,9 @@ import type { OwnerProbe } from '../owner/owner.js';
 /**
  * A marker is stale — safe to recover — when its owner is provably dead, or
  * when nobody can tell and its lease has run out. A live owner's marker is
- * never touched.
- */
-export async function isMarkerStale(marker: MarkerRecord, probe: OwnerProbe, now: number): Promise<boolean> {
-  return (await markerState(marker, probe, now)) !== 'live';
-}
-
-/**
- * What a recoverer may do with a marker: `live`, leave it alone; `owner-dead`, recover it; `lease-expired`, recover
- * it, but its owner may still be running (paused, cut off by a partition) and act on it later.
+ * never touched. `live`: leave it alone; `owner-dead`: recover it;
+ * `lease-expired`: recover it, but its owner may still be running (paused,
+ * cut off by a partition) and act on it later.
  */
 export async function markerState(
   marker: MarkerRecord,
