@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { localPosixFs, memoryBackedPosixFs, onMemoryFilesystem } from './local-posix-fs.js';
+import { LISTING_ENTRIES_PER_TURN, localPosixFs, memoryBackedPosixFs, onMemoryFilesystem } from './local-posix-fs.js';
 import { nodePosixFs } from './node-posix-fs.js';
 import { openPosixSpool } from './open-posix-spool.js';
 import type { PosixFs } from './posix-fs.js';
@@ -107,6 +107,64 @@ describe('localPosixFs', () => {
     await localPosixFs.close(fd);
   });
 
+  it('lists a directory on the calling thread, each entry once, giving the event loop a turn now and then', async () => {
+    const count = LISTING_ENTRIES_PER_TURN + 904;
+    for (let i = 0; i < count; i++) fs.writeFileSync(join(dir, `s${i}`), '');
+    const opening = localPosixFs.opendir(dir);
+    expect(await settlesInline(() => opening)).toBe(true);
+    await (await opening).close();
+    // A pool listing hands each batch to a pool thread: the event loop turns between batches.
+    let turns = 0;
+    const tick = (): void => {
+      turns++;
+      ticking = setImmediate(tick);
+    };
+    let ticking = setImmediate(tick);
+    const names: string[] = [];
+    const turnsAt: number[] = [];
+    try {
+      const listing = await localPosixFs.opendir(dir);
+      for await (const entry of listing) {
+        names.push(entry.name);
+        turnsAt.push(turns);
+      }
+      await listing.close();
+    } finally {
+      clearImmediate(ticking);
+    }
+    expect(new Set(names).size).toBe(count);
+    expect(names.length).toBe(count);
+    // No turn for the first batches (inline), yet timers are not starved for a whole listing.
+    expect(turnsAt[LISTING_ENTRIES_PER_TURN - 1]).toBe(turnsAt[0]);
+    expect(turnsAt.at(-1)).toBeGreaterThan(turnsAt[0]!);
+    const viaPool: number[] = [];
+    turns = 0;
+    ticking = setImmediate(tick);
+    try {
+      const listing = await nodePosixFs.opendir(dir);
+      for await (const _ of listing) viaPool.push(turns);
+      await listing.close();
+    } finally {
+      clearImmediate(ticking);
+    }
+    expect(viaPool[LISTING_ENTRIES_PER_TURN - 1]).toBeGreaterThan(viaPool[0]!);
+  });
+
+  it('a listing left early and closed frees its descriptor; a missing directory rejects as nodePosixFs does', async () => {
+    for (let i = 0; i < 600; i++) fs.writeFileSync(join(dir, `s${i}`), '');
+    const open = () => fs.readdirSync('/proc/self/fd').length;
+    const before = open();
+    const listing = await localPosixFs.opendir(dir);
+    for await (const _ of listing) break;
+    await listing.close();
+    await listing.close();
+    expect(open()).toBe(before);
+    const missing = join(dir, 'missing');
+    const inlineError = await localPosixFs.opendir(missing).catch((e: { code?: string }) => e.code);
+    expect(inlineError).toBe('ENOENT');
+    expect(await nodePosixFs.opendir(missing).catch((e: { code?: string }) => e.code)).toBe(inlineError);
+  });
+
   it('lstatIfExists resolves undefined for a missing name and rejects other failures as lstat does', async () => {
     await writeFile(join(dir, 'f'), 'x');
     expect(await localPosixFs.lstatIfExists!(join(dir, 'missing'))).toBeUndefined();
@@ -190,6 +248,20 @@ describe.runIf(process.platform === 'linux')('out of file descriptors', () => {
       await opening;
       expect(opened).toBeTypeOf('number');
       await localPosixFs.close(opened!);
+      // A listing at the limit waits for a free descriptor the same way.
+      held.push(fs.openSync('/dev/null', 'r'));
+      let listed: string[] | undefined;
+      const listing = localPosixFs.opendir(dir).then(async (d) => {
+        const names: string[] = [];
+        for await (const entry of d) names.push(entry.name);
+        await d.close();
+        listed = names;
+      });
+      await sleep(150);
+      expect(listed).toBeUndefined();
+      await localPosixFs.close(held.pop()!);
+      await listing;
+      expect(listed).toEqual(['sM1']);
     } finally {
       for (const fd of held) fs.closeSync(fd);
       setSoftNofile(before);

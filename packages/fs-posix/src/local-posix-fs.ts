@@ -2,8 +2,8 @@
  * The {@link PosixFs} of a spool on a local filesystem (the default of
  * {@link PosixBackend}): the calls that take microseconds on a local disk's
  * page cache (`open`, `close`, `lstat`, `fstat`, `link`, `unlink`, `rename`,
- * `mkdir`, and reads and writes of up to {@link INLINE_IO_BYTES}) run on the
- * calling thread; `fsync`, bigger reads and writes, and listings go to the
+ * `mkdir`, listings, and reads and writes of up to {@link INLINE_IO_BYTES}) run
+ * on the calling thread; `fsync` and bigger reads and writes go to the
  * thread pool as in {@link nodePosixFs}.
  *
  * Why: every call through libuv's thread pool costs a hand-over to a pool
@@ -28,8 +28,9 @@
  */
 import * as fs from 'node:fs';
 import fse from 'fs-extra';
+import { setImmediate as turn } from 'node:timers/promises';
 import { nodePosixFs } from './node-posix-fs.js';
-import type { PosixFs, PosixStats } from './posix-fs.js';
+import type { PosixDir, PosixFs, PosixStats } from './posix-fs.js';
 
 /** Reads and writes up to this many bytes are made on the calling thread; bigger ones on the thread pool. */
 export const INLINE_IO_BYTES = 64 * 1024;
@@ -75,6 +76,46 @@ function inline<T>(call: () => T): Promise<T> {
   }
 }
 
+/** Entries an inline listing reads per getdents(2) batch (Node's own default is 32). */
+export const INLINE_LISTING_BATCH = 256;
+
+/** An inline listing gives the event loop a turn after this many entries, so timers (lease renewals) still fire. */
+export const LISTING_ENTRIES_PER_TURN = 4096;
+
+/**
+ * A directory read on the calling thread, a batch of {@link INLINE_LISTING_BATCH} entries per call: a listing on the
+ * thread pool costs a round trip per 32 entries, which on a page-cached directory is many times the getdents itself.
+ * Still a stream: one batch in memory, however big the directory.
+ */
+function inlineDir(dir: fs.Dir): PosixDir {
+  let closed = false;
+  return {
+    async *[Symbol.asyncIterator]() {
+      try {
+        for (let n = 1, entry = dir.readSync(); entry !== null; n++, entry = dir.readSync()) {
+          yield entry;
+          if (n % LISTING_ENTRIES_PER_TURN === 0) await turn();
+        }
+      } finally {
+        // Read-only: a failed close loses nothing, and must not hide the error that ended the listing.
+        if (!closed) {
+          closed = true;
+          try {
+            dir.closeSync();
+          } catch {
+            /* nothing to do */
+          }
+        }
+      }
+    },
+    close: () => {
+      if (closed) return Promise.resolve();
+      closed = true;
+      return inline(() => dir.closeSync());
+    },
+  };
+}
+
 const BIGINT = { bigint: true } as const;
 const IF_EXISTS = { bigint: true, throwIfNoEntry: false } as const;
 
@@ -113,7 +154,15 @@ export const localPosixFs: PosixFs = {
   unlink: (path) => inline(() => fse.unlinkSync(path)),
   rename: (oldPath, newPath) => inline(() => fse.renameSync(oldPath, newPath)),
   mkdir: (path, options) => inline(() => void fse.mkdirSync(path, options)),
-  opendir: nodePosixFs.opendir,
+  opendir: (path) => {
+    try {
+      return Promise.resolve(inlineDir(fs.opendirSync(path, { bufferSize: INLINE_LISTING_BATCH })));
+    } catch (err) {
+      // Out of descriptors: the thread-pool listing waits for one to be freed, as a queued open does.
+      if (outOfDescriptors(err)) return nodePosixFs.opendir(path);
+      return Promise.reject(err);
+    }
+  },
 };
 
 /**
